@@ -1,0 +1,184 @@
+package drivers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// Reading is what one probe of a device found.
+type Reading struct {
+	// Faults active now. Empty means the device answered and is healthy.
+	Faults []wire.Fault
+	// Identity read from the device, if this probe read it.
+	Identity *wire.Identity
+	// Measurements are numbers worth keeping as samples (rtt_ms, labels
+	// printed, disk_free_percent:/).
+	Measurements map[string]float64
+	// Detail says in a line what was read, for engineers and logs.
+	Detail string
+}
+
+// Prober reads a device's current state. Probe is called by one goroutine at
+// a time per device; the transport resource is locked for its duration.
+//
+// A probe that cannot get an answer returns an error instead of a Reading:
+// errors matching transport.ErrUnreachable mean the device or its port is not
+// there; ErrBusy means the device must not be disturbed now (a payment in
+// progress) and the poll is skipped; anything else (a timeout, a reply that
+// does not fit the protocol) means the device did not give a usable answer.
+type Prober interface {
+	Probe(ctx context.Context) (Reading, error)
+}
+
+// Identifier is implemented by drivers that can read a device's identity on
+// demand (model, serial number, firmware).
+type Identifier interface {
+	Identify(ctx context.Context) (wire.Identity, error)
+}
+
+// Closer is implemented by drivers that hold resources between probes.
+type Closer interface {
+	Close() error
+}
+
+// ProberFunc adapts a function to Prober, as http.HandlerFunc does.
+type ProberFunc func(ctx context.Context) (Reading, error)
+
+// Probe calls f.
+func (f ProberFunc) Probe(ctx context.Context) (Reading, error) { return f(ctx) }
+
+// ErrBusy says the device is doing something that must not be interrupted.
+var ErrBusy = errors.New("device busy")
+
+// ErrProtocol says the device answered with bytes that do not fit its
+// protocol. It is not a device fault: the reading is unusable.
+var ErrProtocol = errors.New("protocol error")
+
+// ProtocolError builds an error matching ErrProtocol.
+func ProtocolError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrProtocol, fmt.Sprintf(format, args...))
+}
+
+// FaultFor turns a failed probe into the fault the collector records:
+// unreachable when the transport could not be opened, no_response otherwise.
+func FaultFor(err error) wire.Fault {
+	if errors.Is(err, transport.ErrUnreachable) {
+		return wire.NewFault(wire.FaultUnreachable, err.Error())
+	}
+	detail := err.Error()
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		detail = "no answer before the timeout: " + detail
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		detail = "connection closed: " + detail
+	}
+	return wire.NewFault(wire.FaultNoResponse, detail)
+}
+
+// Spec is what a driver factory gets: one configured device.
+type Spec struct {
+	ID       string
+	Kind     string
+	Address  transport.Address
+	Timeout  time.Duration
+	Options  Options
+	Expected *wire.Identity
+}
+
+// Factory builds a driver for one device. It validates the device's options
+// and address and returns errors a store technician can act on.
+type Factory func(Spec) (Prober, error)
+
+// Info describes a registered driver.
+type Info struct {
+	Name        string
+	Description string
+	Kinds       []string // device kinds it serves: receipt_printer, scale, ...
+	Schemes     []string // address schemes it accepts: serial, tcp, ...
+	Faults      []wire.FaultCode
+	New         Factory
+}
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]Info{}
+)
+
+// Register adds a driver. It panics on a duplicate name or a missing
+// factory, which can only be a programming error.
+func Register(info Info) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if info.Name == "" || info.New == nil {
+		panic("drivers: Register needs a name and a factory")
+	}
+	if _, dup := registry[info.Name]; dup {
+		panic("drivers: driver " + info.Name + " registered twice")
+	}
+	for _, f := range info.Faults {
+		if !f.Known() {
+			panic("drivers: driver " + info.Name + " lists unknown fault " + string(f))
+		}
+	}
+	registry[info.Name] = info
+}
+
+// Lookup returns a registered driver.
+func Lookup(name string) (Info, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	i, ok := registry[name]
+	return i, ok
+}
+
+// All returns every registered driver, sorted by name.
+func All() []Info {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]Info, 0, len(registry))
+	for _, i := range registry {
+		out = append(out, i)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// New builds the named driver for spec, checking that the driver exists and
+// accepts the address's scheme before calling its factory.
+func New(driver string, spec Spec) (Prober, error) {
+	info, ok := Lookup(driver)
+	if !ok {
+		names := make([]string, 0)
+		for _, i := range All() {
+			names = append(names, i.Name)
+		}
+		return nil, fmt.Errorf("unknown driver %q (this build has: %s)", driver, strings.Join(names, ", "))
+	}
+	if len(info.Schemes) > 0 && !contains(info.Schemes, spec.Address.Scheme) {
+		return nil, fmt.Errorf("driver %s cannot use a %s:// address (it takes %s)", driver, spec.Address.Scheme, strings.Join(info.Schemes, ", "))
+	}
+	p, err := info.New(spec)
+	if err != nil {
+		return nil, fmt.Errorf("driver %s: %w", driver, err)
+	}
+	return p, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

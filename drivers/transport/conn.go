@@ -1,0 +1,190 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"go.bug.st/serial"
+)
+
+// ErrUnreachable marks a failure to open or connect: the device (or its port)
+// is not there at all.
+var ErrUnreachable = errors.New("unreachable")
+
+// Conn is an open byte stream to a device.
+type Conn interface {
+	io.ReadWriteCloser
+	// SetDeadline bounds every following Read and Write.
+	SetDeadline(t time.Time) error
+}
+
+// DialOptions are a driver's defaults for addresses that do not say.
+type DialOptions struct {
+	DefaultPort int        // for tcp://host without a port
+	Serial      SerialMode // line settings when the address gives none
+}
+
+// Dial opens the address. The returned Conn's deadline is set from ctx, and
+// cancelling ctx closes it, so no read can outlive the caller's timeout.
+func Dial(ctx context.Context, a Address, o DialOptions) (Conn, error) {
+	var (
+		c   Conn
+		err error
+	)
+	switch a.Scheme {
+	case "tcp":
+		c, err = dialTCP(ctx, a, o.DefaultPort)
+	case "serial":
+		c, err = openSerial(a, o.Serial)
+	default:
+		return nil, fmt.Errorf("%s: transport %q cannot carry a byte stream", a, a.Scheme)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	return bindContext(ctx, c), nil
+}
+
+func dialTCP(ctx context.Context, a Address, defaultPort int) (Conn, error) {
+	hp := a.HostPort(defaultPort)
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", hp)
+	if err != nil {
+		return nil, fmt.Errorf("tcp %s: %w: %w", hp, ErrUnreachable, err)
+	}
+	return c, nil
+}
+
+// bound closes the connection when the context ends.
+type bound struct {
+	Conn
+	stop func() bool
+	once sync.Once
+}
+
+func bindContext(ctx context.Context, c Conn) Conn {
+	b := &bound{Conn: c}
+	b.stop = context.AfterFunc(ctx, func() { _ = c.Close() })
+	return b
+}
+
+func (b *bound) Close() error {
+	var err error
+	b.once.Do(func() {
+		b.stop()
+		err = b.Conn.Close()
+	})
+	return err
+}
+
+// serialConn adapts go.bug.st/serial to Conn. The library reports a read
+// timeout as (0, nil), which would make io.ReadFull and friends spin; here a
+// read that reaches the deadline returns an error matching
+// os.ErrDeadlineExceeded instead.
+type serialConn struct {
+	port serial.Port
+	path string
+
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+// pollSlice bounds one blocking read when no deadline is set, so Close from
+// another goroutine is noticed promptly on every platform.
+const pollSlice = 500 * time.Millisecond
+
+func openSerial(a Address, def SerialMode) (Conn, error) {
+	path, err := resolveSerial(a)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := a.SerialMode(def.Or(Mode8N1))
+	if err != nil {
+		return nil, fmt.Errorf("serial %s: %w", path, err)
+	}
+	p, err := serial.Open(path, mode.toLib())
+	if err != nil {
+		return nil, fmt.Errorf("serial %s: %w: %w", path, ErrUnreachable, err)
+	}
+	return &serialConn{port: p, path: path}, nil
+}
+
+// resolveSerial finds the device node for an address. Addresses that name a
+// USB identity instead of a node are resolved by the enumerator.
+func resolveSerial(a Address) (string, error) {
+	if a.Path != "" {
+		return a.Path, nil
+	}
+	return findSerialByUSB(a.Query.Get("usb"), a.Query.Get("usbserial"))
+}
+
+// findSerialByUSB is replaced by the serial-port discovery (go.bug.st/serial's
+// enumerator) when it is built in.
+var findSerialByUSB = func(vidpid, serialNo string) (string, error) {
+	return "", fmt.Errorf("serial usb=%s: %w: finding ports by USB identity is not supported in this build", vidpid, ErrUnreachable)
+}
+
+func (c *serialConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *serialConn) Read(p []byte) (int, error) {
+	for {
+		c.mu.Lock()
+		dl := c.deadline
+		c.mu.Unlock()
+		slice := pollSlice
+		if !dl.IsZero() {
+			left := time.Until(dl)
+			if left <= 0 {
+				return 0, fmt.Errorf("serial %s: read: %w", c.path, os.ErrDeadlineExceeded)
+			}
+			slice = min(slice, left)
+		}
+		if err := c.port.SetReadTimeout(slice); err != nil {
+			return 0, fmt.Errorf("serial %s: %w", c.path, err)
+		}
+		n, err := c.port.Read(p)
+		if n > 0 || err != nil {
+			if err != nil {
+				err = fmt.Errorf("serial %s: read: %w", c.path, err)
+			}
+			return n, err
+		}
+	}
+}
+
+// Write has no timeout in the library; a device holding flow control could
+// block it, in which case the context's close unblocks it.
+func (c *serialConn) Write(p []byte) (int, error) {
+	n, err := c.port.Write(p)
+	if err != nil {
+		err = fmt.Errorf("serial %s: write: %w", c.path, err)
+	}
+	return n, err
+}
+
+func (c *serialConn) Close() error { return c.port.Close() }
+
+// Flush discards whatever the device sent before we asked: a scale streaming
+// weights, or garbage from a previous timed-out exchange.
+func Flush(c Conn) {
+	if b, ok := c.(*bound); ok {
+		c = b.Conn
+	}
+	if s, ok := c.(*serialConn); ok {
+		_ = s.port.ResetInputBuffer()
+	}
+}

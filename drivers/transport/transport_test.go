@@ -1,0 +1,204 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/devsim"
+	"github.com/storewatch/storewatch/drivers/transport"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		in       string
+		scheme   string
+		path     string
+		resource string
+		mode     string
+	}{
+		{"serial:///dev/ttyUSB0?baud=19200&parity=e&databits=7", "serial", "/dev/ttyUSB0", "serial:/dev/ttyUSB0", "19200 7E1"},
+		{"serial://COM7", "serial", "COM7", "serial:COM7", "9600 8N1"},
+		{"serial:COM3?stopbits=2", "serial", "COM3", "serial:COM3", "9600 8N2"},
+		{"serial://?usb=0403:6001&usbserial=A1B2", "serial", "", "serial:usb=0403:6001/A1B2", "9600 8N1"},
+		{"tcp://10.0.0.5:9100", "tcp", "", "tcp:10.0.0.5:9100", ""},
+		{"TCP://printer.local", "tcp", "", "tcp:printer.local", ""},
+		{"usb://04b8:0e28", "usb", "", "usb:04b8:0e28", ""},
+		{"snmp://10.0.0.7?community=secret", "snmp", "", "snmp:10.0.0.7", ""},
+	}
+	for _, c := range cases {
+		a, err := transport.Parse(c.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", c.in, err)
+			continue
+		}
+		if a.Scheme != c.scheme || a.Path != c.path || a.Resource() != c.resource {
+			t.Errorf("Parse(%q) = scheme %q path %q resource %q", c.in, a.Scheme, a.Path, a.Resource())
+		}
+		if c.mode != "" {
+			m, err := a.SerialMode(transport.Mode8N1)
+			if err != nil || m.String() != c.mode {
+				t.Errorf("Parse(%q).SerialMode = %v, %v; want %s", c.in, m, err, c.mode)
+			}
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for _, in := range []string{
+		"", "/dev/ttyUSB0", "ftp://x", "usb://4b8:e28", "usb://zzzz:0000", "serial://", "serial:///dev/ttyS0?baud=fast",
+		"serial:///dev/ttyS0?parity=X", "serial:///dev/ttyS0?stopbits=3", "tcp://", "tcp://host:99999", "usb://",
+	} {
+		if _, err := transport.Parse(in); err == nil {
+			t.Errorf("Parse(%q) accepted a bad address", in)
+		}
+	}
+}
+
+func TestStringHidesSecrets(t *testing.T) {
+	a, err := transport.Parse("snmp://10.0.0.7?version=3&community=s3cret&auth_pass=hunter2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.String()
+	if strings.Contains(s, "s3cret") || strings.Contains(s, "hunter2") || !strings.Contains(s, "version=3") {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+// echo answers every line with "OK <line>\r\n", like a minimal device.
+type echo struct{ silent bool }
+
+func (e echo) Serve(ctx context.Context, rw io.ReadWriter) error {
+	buf := make([]byte, 64)
+	for {
+		n, err := rw.Read(buf)
+		if err != nil {
+			return err
+		}
+		if e.silent {
+			continue
+		}
+		if _, err := rw.Write(append([]byte("OK "), buf[:n]...)); err != nil {
+			return err
+		}
+	}
+}
+
+func TestSerialOverPTY(t *testing.T) {
+	ctx := context.Background()
+	p, err := devsim.ServePTY(ctx, echo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a, _ := transport.Parse("serial://" + p.Path + "?baud=9600")
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := transport.Dial(dctx, a, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("PING\n")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := transport.ReadUntil(c, []byte("\n"), 64)
+	if err != nil || string(got) != "OK PING\n" {
+		t.Fatalf("ReadUntil = %q, %v", got, err)
+	}
+}
+
+func TestSerialTimeoutIsAnError(t *testing.T) {
+	p, err := devsim.ServePTY(context.Background(), echo{silent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a, _ := transport.Parse("serial://" + p.Path)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	c, err := transport.Dial(ctx, a, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("PING\n"))
+	_, err = transport.ReadFull(c, 4)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read from a silent device: %v, want a deadline error", err)
+	}
+}
+
+func TestMissingSerialPortIsUnreachable(t *testing.T) {
+	a, _ := transport.Parse("serial:///dev/ttyDOESNOTEXIST9")
+	_, err := transport.Dial(context.Background(), a, transport.DialOptions{})
+	if !errors.Is(err, transport.ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+	if !strings.Contains(err.Error(), "/dev/ttyDOESNOTEXIST9") {
+		t.Errorf("error does not name the port: %v", err)
+	}
+}
+
+func TestTCPRefusedIsUnreachable(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	a, _ := transport.Parse("tcp://" + addr)
+	_, err := transport.Dial(context.Background(), a, transport.DialOptions{})
+	if !errors.Is(err, transport.ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+}
+
+func TestContextCancelUnblocksRead(t *testing.T) {
+	srv, err := devsim.ServeTCP(context.Background(), echo{silent: true}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	a, _ := transport.Parse("tcp://" + srv.Addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := transport.Dial(ctx, a, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	errc := make(chan error, 1)
+	go func() { _, err := transport.ReadFull(c, 1); errc <- err }()
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("read returned no error after cancel")
+	}
+}
+
+func TestLocksSerialise(t *testing.T) {
+	var l transport.Locks
+	release, err := l.Acquire(context.Background(), "serial:/dev/ttyS0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := l.Acquire(context.Background(), "serial:/dev/ttyS1")
+	if err != nil {
+		t.Fatal("a different port must not wait")
+	}
+	other()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := l.Acquire(ctx, "serial:/dev/ttyS0"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second Acquire of a held port: %v, want it to wait until the context ends", err)
+	}
+	release()
+	release() // a second release is harmless
+	again, err := l.Acquire(context.Background(), "serial:/dev/ttyS0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again()
+}

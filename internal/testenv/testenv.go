@@ -1,0 +1,191 @@
+// Package testenv helps tests that need real programs (mosquitto, snmpd,
+// chromium) or real servers. It finds programs, picks free loopback ports, and
+// starts child processes that are stopped by pid when the test ends.
+//
+// A missing program skips the test on a developer's machine but fails it under
+// CI=true: the test command (scripts/test) installs everything CI needs, so a
+// missing program there is a broken CI setup, not a reason to skip.
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// CI reports whether the tests run under CI=true.
+func CI() bool { return os.Getenv("CI") == "true" }
+
+// LookPath returns the program's path. Without it the test is skipped, or
+// failed under CI=true. Debian puts daemons in /usr/sbin, which is not on
+// every user's PATH, so that is searched too.
+func LookPath(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		p := dir + "/" + name
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if CI() {
+		t.Fatalf("%s is not installed; the test command (scripts/test) should have installed it", name)
+	}
+	t.Skipf("%s is not installed (run scripts/test, which installs it, or apt-get install it)", name)
+	return ""
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
+func FreeUDPPort(t testing.TB) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free udp port: %v", err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// Process is a child process started for a test.
+type Process struct {
+	Cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// Start runs a program in its own process group; it is killed (the whole
+// group, by pid) when the test ends, whatever happens to the test.
+func Start(t testing.TB, name string, args ...string) *Process {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	buf := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = buf, buf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &Process{Cmd: cmd, out: buf, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.Kill() })
+	return p
+}
+
+// Output returns what the process printed so far.
+func (p *Process) Output() string { return p.out.String() }
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Wait waits for the process to end, at most d.
+func (p *Process) Wait(d time.Duration) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(d):
+		return fmt.Errorf("%s still running after %v", p.Cmd.Path, d)
+	}
+}
+
+// Signal sends sig to the process group.
+func (p *Process) Signal(sig syscall.Signal) {
+	if p.Cmd.Process != nil {
+		_ = syscall.Kill(-p.Cmd.Process.Pid, sig)
+	}
+}
+
+// Kill ends the process group with SIGKILL and waits for it.
+func (p *Process) Kill() {
+	if p.Exited() {
+		return
+	}
+	p.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Stop asks the process group to end with SIGTERM, then kills it after d.
+func (p *Process) Stop(d time.Duration) {
+	if p.Exited() {
+		return
+	}
+	p.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		p.Kill()
+	}
+}
+
+// WaitForPort waits until something accepts TCP connections on addr.
+func WaitForPort(t testing.TB, addr string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s after %v: %v", addr, d, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// WaitFor polls cond until it holds or d passes. It is for waiting on other
+// processes, never for asserting how fast something is.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Clone(s.b.String())
+}

@@ -1,0 +1,331 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// MaxPayload bounds a message. A larger payload is rejected before parsing so
+// a misbehaving client cannot make the hub allocate without limit.
+const MaxPayload = 256 << 10
+
+// Decoding failure kinds; test with errors.Is.
+var (
+	ErrMalformed          = errors.New("malformed payload")   // not JSON, unknown fields, trailing data, wrong types
+	ErrUnsupportedVersion = errors.New("unsupported version") // v is not one this build understands
+	ErrWrongType          = errors.New("wrong message type")  // type field does not match what was expected
+	ErrInvalid            = errors.New("invalid message")     // well-formed JSON that breaks the contract
+	ErrTooLarge           = errors.New("payload too large")
+)
+
+// DecodeError says why a payload was rejected.
+type DecodeError struct {
+	Kind    error       // one of the Err* kinds above
+	Type    MessageType // the type that was being decoded
+	Version int         // the version found, for ErrUnsupportedVersion
+	Field   string      // the offending field, for ErrInvalid
+	Err     error       // the underlying cause, if any
+}
+
+func (e *DecodeError) Error() string {
+	msg := "wire"
+	if e.Type != "" {
+		msg += " " + string(e.Type)
+	}
+	msg += ": " + e.Kind.Error()
+	if e.Kind == ErrUnsupportedVersion {
+		msg += fmt.Sprintf(" %d (this build speaks %d)", e.Version, Version)
+	}
+	if e.Field != "" {
+		msg += ": " + e.Field
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap lets errors.Is match the kind.
+func (e *DecodeError) Unwrap() error { return e.Kind }
+
+func (*Status) kind() MessageType          { return TypeStatus }
+func (*Inventory) kind() MessageType       { return TypeInventory }
+func (*Event) kind() MessageType           { return TypeEvent }
+func (*Metrics) kind() MessageType         { return TypeMetrics }
+func (*CommandRequest) kind() MessageType  { return TypeCmdReq }
+func (*CommandResponse) kind() MessageType { return TypeCmdRes }
+
+type typed interface {
+	Message
+	kind() MessageType
+}
+
+// Encode stamps the version and type into m's header and encodes it.
+func Encode(m Message) ([]byte, error) {
+	t, ok := m.(typed)
+	if !ok {
+		return nil, fmt.Errorf("wire: %T is not a message type", m)
+	}
+	h := m.Head()
+	h.V = Version
+	h.Type = t.kind()
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("wire: encode %s: %w", h.Type, err)
+	}
+	return json.Marshal(m)
+}
+
+// probe is the part of any payload read before the strict decode, so a
+// message of another version is reported as such rather than as garbage.
+type probe struct {
+	V    *int        `json:"v"`
+	Type MessageType `json:"type"`
+}
+
+// Decode parses a payload into a message of type T (Status, Event, ...).
+// It is strict: unknown fields, trailing data, a version other than Version, a
+// type field that does not match T, and payloads that break the contract are
+// all errors of type *DecodeError.
+func Decode[T any, PT interface {
+	*T
+	typed
+}](data []byte) (*T, error) {
+	var m T
+	want := PT(&m).kind()
+	if err := decodeInto(data, PT(&m), want); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// DecodeChannel parses a payload that arrived on channel ch into the matching
+// message type.
+func DecodeChannel(ch Channel, data []byte) (Message, error) {
+	var m typed
+	switch TypeOf(ch) {
+	case TypeStatus:
+		m = &Status{}
+	case TypeInventory:
+		m = &Inventory{}
+	case TypeEvent:
+		m = &Event{}
+	case TypeMetrics:
+		m = &Metrics{}
+	case TypeCmdReq:
+		m = &CommandRequest{}
+	case TypeCmdRes:
+		m = &CommandResponse{}
+	default:
+		return nil, &DecodeError{Kind: ErrWrongType, Err: fmt.Errorf("no message type for channel %q", ch)}
+	}
+	if err := decodeInto(data, m, m.kind()); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func decodeInto(data []byte, m typed, want MessageType) error {
+	if len(data) > MaxPayload {
+		return &DecodeError{Kind: ErrTooLarge, Type: want, Err: fmt.Errorf("%d bytes, limit %d", len(data), MaxPayload)}
+	}
+	var p probe
+	if err := json.Unmarshal(data, &p); err != nil {
+		return &DecodeError{Kind: ErrMalformed, Type: want, Err: err}
+	}
+	if p.V == nil {
+		return &DecodeError{Kind: ErrMalformed, Type: want, Err: errors.New("no version field \"v\"")}
+	}
+	if *p.V != Version {
+		return &DecodeError{Kind: ErrUnsupportedVersion, Type: want, Version: *p.V}
+	}
+	if p.Type != want {
+		return &DecodeError{Kind: ErrWrongType, Type: want, Err: fmt.Errorf("payload says %q", p.Type)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(m); err != nil {
+		return &DecodeError{Kind: ErrMalformed, Type: want, Err: err}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &DecodeError{Kind: ErrMalformed, Type: want, Err: errors.New("trailing data after the JSON object")}
+	}
+	if err := m.validate(); err != nil {
+		de := &DecodeError{Kind: ErrInvalid, Type: want, Err: err}
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			de.Field, de.Err = fe.field, fe.err
+		}
+		return de
+	}
+	return nil
+}
+
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.err.Error() }
+
+func invalid(field, format string, args ...any) error {
+	return &fieldError{field: field, err: fmt.Errorf(format, args...)}
+}
+
+func (h *Header) validate(needSeq bool) error {
+	if err := ValidateSegment(h.Tenant); err != nil {
+		return &fieldError{"tenant", err}
+	}
+	if err := ValidateSegment(h.Store); err != nil {
+		return &fieldError{"store", err}
+	}
+	if err := ValidateSegment(h.Agent); err != nil {
+		return &fieldError{"agent", err}
+	}
+	if h.Time.IsZero() {
+		return invalid("time", "missing")
+	}
+	if needSeq {
+		if h.Boot == "" {
+			return invalid("boot", "missing")
+		}
+		if h.Seq == 0 {
+			return invalid("seq", "missing (sequence numbers start at 1)")
+		}
+	}
+	return nil
+}
+
+func (m *Status) validate() error {
+	if err := m.Header.validate(false); err != nil {
+		return err
+	}
+	if m.State != PresenceOnline && m.State != PresenceOffline {
+		return invalid("state", "%q is neither %q nor %q", m.State, PresenceOnline, PresenceOffline)
+	}
+	if m.Boot == "" {
+		return invalid("boot", "missing")
+	}
+	return nil
+}
+
+func (m *Inventory) validate() error {
+	if err := m.Header.validate(false); err != nil {
+		return err
+	}
+	if m.StoreInfo.TimeZone != "" {
+		if _, err := time.LoadLocation(m.StoreInfo.TimeZone); err != nil {
+			return invalid("store_info.timezone", "%v", err)
+		}
+	}
+	if err := m.StoreInfo.Hours.Validate(); err != nil {
+		return &fieldError{"store_info.hours", err}
+	}
+	seen := map[string]bool{}
+	for i, d := range m.Devices {
+		f := fmt.Sprintf("devices[%d]", i)
+		if err := ValidateSegment(d.ID); err != nil {
+			return &fieldError{f + ".id", err}
+		}
+		if seen[d.ID] {
+			return invalid(f+".id", "%q appears twice", d.ID)
+		}
+		seen[d.ID] = true
+		if d.State != "" && !d.State.Valid() {
+			return invalid(f+".state", "unknown state %q", d.State)
+		}
+		if d.Criticality != "" && !d.Criticality.Valid() {
+			return invalid(f+".criticality", "unknown criticality %q", d.Criticality)
+		}
+	}
+	return nil
+}
+
+func validateFaults(field string, fs []Fault) error {
+	for i, f := range fs {
+		if !f.Code.Known() {
+			return invalid(fmt.Sprintf("%s[%d].code", field, i), "unknown fault code %q", f.Code)
+		}
+		if _, ok := severityNames[f.Severity]; !ok {
+			return invalid(fmt.Sprintf("%s[%d].severity", field, i), "missing or unknown")
+		}
+		switch f.Remedy {
+		case RemedyStore, RemedyRemote, RemedyDispatch:
+		default:
+			return invalid(fmt.Sprintf("%s[%d].remedy", field, i), "unknown remedy %q", f.Remedy)
+		}
+	}
+	return nil
+}
+
+func (m *Event) validate() error {
+	if err := m.Header.validate(true); err != nil {
+		return err
+	}
+	if err := ValidateSegment(m.Device); err != nil {
+		return &fieldError{"device", err}
+	}
+	if !m.State.Valid() {
+		return invalid("state", "unknown state %q", m.State)
+	}
+	if m.Previous != "" && !m.Previous.Valid() {
+		return invalid("previous", "unknown state %q", m.Previous)
+	}
+	if err := validateFaults("faults", m.Faults); err != nil {
+		return err
+	}
+	if want := StateOf(m.Faults); m.State != StateUnknown && m.State != want {
+		return invalid("state", "%q does not match its faults (they give %q)", m.State, want)
+	}
+	if m.Since.IsZero() {
+		return invalid("since", "missing")
+	}
+	return nil
+}
+
+func (m *Metrics) validate() error {
+	if err := m.Header.validate(true); err != nil {
+		return err
+	}
+	for i, s := range m.Samples {
+		if s.Device == "" || s.Name == "" {
+			return invalid(fmt.Sprintf("samples[%d]", i), "device and name are required")
+		}
+	}
+	return nil
+}
+
+func (m *CommandRequest) validate() error {
+	if err := m.Header.validate(false); err != nil {
+		return err
+	}
+	if m.ID == "" {
+		return invalid("id", "missing")
+	}
+	if err := ValidateSegment(m.Device); err != nil {
+		return &fieldError{"device", err}
+	}
+	if m.Op == "" {
+		return invalid("op", "missing")
+	}
+	if m.Expires.IsZero() {
+		return invalid("expires", "missing")
+	}
+	return nil
+}
+
+func (m *CommandResponse) validate() error {
+	if err := m.Header.validate(false); err != nil {
+		return err
+	}
+	if m.ID == "" {
+		return invalid("id", "missing")
+	}
+	if !m.OK && m.Error == "" {
+		return invalid("error", "a failed response must say why")
+	}
+	return nil
+}

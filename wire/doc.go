@@ -1,0 +1,12 @@
+// Package wire is the contract between storeagent and storehub, and the only
+// package both sides import.
+//
+// It owns the MQTT topic tree (storewatch/v1/{tenant}/{store}/{agent}/{channel}),
+// the message types carried on each channel, the vendor-neutral fault
+// vocabulary with default severities and remedy classes, the device health
+// states, and the store trading-hours notation. Payloads are JSON with a
+// version field; Decode is strict and returns typed errors (see DecodeError)
+// so a malformed or foreign message is rejected and counted, never guessed at.
+//
+// The contract is documented for humans in docs/protocol.md.
+package wire
