@@ -1,0 +1,391 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Error is one mistake in a configuration file.
+type Error struct {
+	File string
+	Line int    // 0 when the setting is not in the file (a missing required value)
+	Path string // the setting, e.g. devices[3].interval
+	Msg  string
+}
+
+func (e Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	} else if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every mistake found in a file, in line order.
+type Errors []Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Lines maps setting paths (devices[3].interval) to the line they are on, so
+// checks made after loading (drivers, addresses) can point at the file too.
+type Lines struct {
+	file  string
+	lines map[string]int
+}
+
+// Error builds an Error for path, with the line of the nearest setting the
+// file has.
+func (l *Lines) Error(path, format string, args ...any) Error {
+	e := Error{File: l.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	for p := path; p != ""; p = parentPath(p) {
+		if n, ok := l.lines[p]; ok {
+			e.Line = n
+			break
+		}
+	}
+	return e
+}
+
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+func collectLines(n *yaml.Node, prefix string, out map[string]int) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			collectLines(c, prefix, out)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if prefix != "" {
+				p = prefix + "." + p
+			}
+			out[p] = n.Content[i].Line
+			collectLines(n.Content[i+1], p, out)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", prefix, i)
+			out[p] = c.Line
+			collectLines(c, p, out)
+		}
+	}
+}
+
+// Load reads and checks the agent configuration at path. The error, if any,
+// is Errors listing every mistake found.
+func Load(path string) (*Agent, *Lines, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse checks a configuration held in memory. file names it in errors;
+// lookupEnv resolves ${NAME} values and the STOREWATCH_* overrides.
+func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Agent, *Lines, error) {
+	lines := &Lines{file: file, lines: map[string]int{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, lines, Errors{yamlError(file, err)}
+	}
+	if len(doc.Content) == 0 {
+		return nil, lines, Errors{{File: file, Msg: "the file is empty"}}
+	}
+	if doc.Content[0].Kind != yaml.MappingNode {
+		return nil, lines, Errors{{File: file, Line: doc.Content[0].Line, Msg: "the file must be a YAML mapping (key: value lines) at the top"}}
+	}
+	collectLines(&doc, "", lines.lines)
+
+	var cfg Agent
+	var errs Errors
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, lines, Errors{yamlError(file, err)}
+		}
+		for _, msg := range te.Errors {
+			errs = append(errs, typeError(file, msg))
+		}
+	}
+	errs = append(errs, expandEnv(reflect.ValueOf(&cfg).Elem(), "", lines, lookupEnv)...)
+	ApplyEnv(&cfg, lookupEnv)
+	cfg.applyDefaults()
+	errs = append(errs, cfg.validate(lines)...)
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return &cfg, lines, errs
+	}
+	return &cfg, lines, nil
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+func yamlError(file string, err error) Error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return Error{File: file, Line: n, Msg: "not valid YAML: " + m[2]}
+	}
+	return Error{File: file, Msg: "not valid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+var (
+	unknownField = regexp.MustCompile(`^field (\S+) not found in type config\.(\w+)$`)
+	cannotDecode = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
+)
+
+// typeError rewrites the YAML library's messages into words for people who
+// have never seen Go.
+func typeError(file, msg string) Error {
+	e := Error{File: file, Msg: msg}
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return e
+	}
+	e.Line, _ = strconv.Atoi(m[1])
+	e.Msg = m[2]
+	if u := unknownField.FindStringSubmatch(e.Msg); u != nil {
+		e.Msg = fmt.Sprintf("unknown setting %q (in %s); check the spelling against the configuration reference", u[1], strings.ToLower(u[2]))
+		return e
+	}
+	if c := cannotDecode.FindStringSubmatch(e.Msg); c != nil {
+		switch {
+		case c[3] == "time.Duration":
+			e.Msg = fmt.Sprintf("%q is not a duration; write it with a unit, such as 30s, 5m or 2h", c[2])
+		case strings.HasPrefix(c[3], "[]"):
+			e.Msg = fmt.Sprintf("%q must be a list", c[2])
+		case strings.HasPrefix(c[3], "map["), strings.HasPrefix(c[3], "config."):
+			e.Msg = fmt.Sprintf("%q must be a section of key: value settings", c[2])
+		case c[3] == "int":
+			e.Msg = fmt.Sprintf("%q is not a whole number", c[2])
+		case c[3] == "float64":
+			e.Msg = fmt.Sprintf("%q is not a number", c[2])
+		case c[3] == "bool":
+			e.Msg = fmt.Sprintf("%q is not true or false", c[2])
+		case c[3] == "string":
+			e.Msg = fmt.Sprintf("this must be a single value, not a %s", c[1])
+		}
+	}
+	return e
+}
+
+var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+
+// expandEnv replaces every string setting written as ${NAME} with the
+// environment variable NAME, so secrets can stay out of the file.
+func expandEnv(v reflect.Value, path string, lines *Lines, lookup func(string) (string, bool)) Errors {
+	var errs Errors
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			errs = append(errs, expandEnv(v.Elem(), path, lines, lookup)...)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			name := yamlName(t.Field(i))
+			if name == "" || !t.Field(i).IsExported() {
+				continue
+			}
+			p := name
+			if path != "" {
+				p = path + "." + name
+			}
+			errs = append(errs, expandEnv(v.Field(i), p, lines, lookup)...)
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			errs = append(errs, expandEnv(v.Index(i), fmt.Sprintf("%s[%d]", path, i), lines, lookup)...)
+		}
+	case reflect.Map:
+		if v.Type().Elem().Kind() != reflect.String {
+			return nil
+		}
+		for _, k := range v.MapKeys() {
+			s := v.MapIndex(k).String()
+			if m := envRef.FindStringSubmatch(s); m != nil {
+				p := path + "." + k.String()
+				val, ok := lookup(m[1])
+				if !ok {
+					errs = append(errs, lines.Error(p, "environment variable %s is not set", m[1]))
+					continue
+				}
+				v.SetMapIndex(k, reflect.ValueOf(val))
+			}
+		}
+	case reflect.String:
+		if m := envRef.FindStringSubmatch(v.String()); m != nil {
+			val, ok := lookup(m[1])
+			if !ok {
+				errs = append(errs, lines.Error(path, "environment variable %s is not set", m[1]))
+				return errs
+			}
+			v.SetString(val)
+		}
+	}
+	return errs
+}
+
+func yamlName(f reflect.StructField) string {
+	tag := f.Tag.Get("yaml")
+	name, _, _ := strings.Cut(tag, ",")
+	if name == "-" {
+		return ""
+	}
+	if name == "" {
+		return strings.ToLower(f.Name)
+	}
+	return name
+}
+
+// Environment variables that override settings, for secrets and for
+// per-machine values in images.
+const (
+	EnvBrokerUsername = "STOREWATCH_BROKER_USERNAME"
+	EnvBrokerPassword = "STOREWATCH_BROKER_PASSWORD"
+	EnvBrokerURLs     = "STOREWATCH_BROKER_URLS" // comma-separated
+)
+
+// ApplyEnv applies the STOREWATCH_* overrides.
+func ApplyEnv(cfg *Agent, lookup func(string) (string, bool)) {
+	if v, ok := lookup(EnvBrokerUsername); ok {
+		cfg.Broker.Username = v
+	}
+	if v, ok := lookup(EnvBrokerPassword); ok {
+		cfg.Broker.Password = v
+	}
+	if v, ok := lookup(EnvBrokerURLs); ok && strings.TrimSpace(v) != "" {
+		cfg.Broker.URLs = nil
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				cfg.Broker.URLs = append(cfg.Broker.URLs, u)
+			}
+		}
+	}
+}
+
+// DefaultOutboxPath is where the outbox lives when the config does not say:
+// /var/lib/storewatch on Linux, %ProgramData%\storewatch on Windows.
+func DefaultOutboxPath() string {
+	if runtime.GOOS == "windows" {
+		pd := os.Getenv("ProgramData")
+		if pd == "" {
+			pd = `C:\ProgramData`
+		}
+		return pd + `\storewatch\outbox.db`
+	}
+	return "/var/lib/storewatch/outbox.db"
+}
+
+// Defaults.
+const (
+	DefaultInterval  = 30 * time.Second
+	DefaultTimeout   = 5 * time.Second
+	DefaultDebounce  = 2
+	DefaultGrace     = 2 * time.Minute
+	DefaultKeepAlive = 30 * time.Second
+	DefaultMaxBytes  = 64 << 20
+	DefaultMaxAge    = 7 * 24 * time.Hour
+	DefaultTelemetry = time.Minute
+	DefaultHostEvery = time.Minute
+)
+
+func (c *Agent) applyDefaults() {
+	if c.Polling.Interval == 0 {
+		c.Polling.Interval = DefaultInterval
+	}
+	if c.Polling.Timeout == 0 {
+		c.Polling.Timeout = DefaultTimeout
+	}
+	if c.Polling.Debounce == 0 {
+		c.Polling.Debounce = DefaultDebounce
+	}
+	if c.Polling.Grace == 0 {
+		c.Polling.Grace = DefaultGrace
+	}
+	if c.Broker.KeepAlive == 0 {
+		c.Broker.KeepAlive = DefaultKeepAlive
+	}
+	if c.Outbox.Path == "" {
+		c.Outbox.Path = DefaultOutboxPath()
+	}
+	if c.Outbox.MaxBytes == 0 {
+		c.Outbox.MaxBytes = DefaultMaxBytes
+	}
+	if c.Outbox.MaxAge == 0 {
+		c.Outbox.MaxAge = DefaultMaxAge
+	}
+	if c.Telemetry.Interval == 0 {
+		c.Telemetry.Interval = DefaultTelemetry
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	for i := range c.Devices {
+		d := &c.Devices[i]
+		if d.Interval == 0 {
+			d.Interval = c.Polling.Interval
+		}
+		if d.Timeout == 0 {
+			d.Timeout = min(c.Polling.Timeout, d.Interval)
+		}
+		if d.Debounce == 0 {
+			d.Debounce = c.Polling.Debounce
+		}
+		if d.Criticality == "" {
+			d.Criticality = "normal"
+		}
+	}
+	if h := c.Host; h != nil {
+		if h.Interval == 0 {
+			h.Interval = DefaultHostEvery
+		}
+		if h.Criticality == "" {
+			h.Criticality = "normal"
+		}
+		if h.Location == "" {
+			h.Location = "store PC"
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Agent is the whole storeagent configuration.
+type Agent struct {
+	Tenant string `yaml:"tenant" required:"true" doc:"The retail chain (the hub's tenant); letters, digits, - _ ."`
+	Store  string `yaml:"store" required:"true" doc:"The store id, unique within the tenant"`
+	ID     string `yaml:"agent" required:"true" doc:"This agent's id, unique within the store (a store may run several)"`
+
+	Site      Site      `yaml:"site" doc:"The store: name, address, time zone, trading hours"`
+	Broker    Broker    `yaml:"broker" doc:"The MQTT broker the agent publishes to"`
+	Outbox    Outbox    `yaml:"outbox" doc:"The on-disk buffer that holds messages until the broker has them"`
+	Polling   Polling   `yaml:"polling" doc:"Defaults for how devices are polled and judged"`
+	Devices   []Device  `yaml:"devices" doc:"The store's devices"`
+	Host      *Host     `yaml:"host,omitempty" doc:"Checks of the store PC the agent runs on"`
+	Log       Log       `yaml:"log" doc:"Logging"`
+	Remote    Remote    `yaml:"remote" doc:"Remote queries from the hub"`
+	Telemetry Telemetry `yaml:"telemetry" doc:"Periodic samples and the heartbeat"`
+}
+
+// Site describes the store.
+type Site struct {
+	Name     string            `yaml:"name" doc:"Store name as the helpdesk knows it"`
+	Address  string            `yaml:"address" doc:"Postal address, for technicians"`
+	Country  string            `yaml:"country" doc:"ISO 3166-1 alpha-2 country code, e.g. DE"`
+	TimeZone string            `yaml:"timezone" required:"true" doc:"IANA time zone of the store, e.g. Europe/Berlin"`
+	Hours    map[string]string `yaml:"hours" doc:"Trading hours: day or day range to HH:MM-HH:MM or closed, e.g. mon-fri: 08:00-20:00; empty means always open"`
+}
+
+// Broker says how to reach MQTT.
+type Broker struct {
+	URLs       []string      `yaml:"urls" doc:"Broker URLs, tried in order for failover: tls://host:8883, tcp://host:1883"`
+	Username   string        `yaml:"username" doc:"MQTT user name (per store); or STOREWATCH_BROKER_USERNAME"`
+	Password   string        `yaml:"password" doc:"MQTT password; better given as STOREWATCH_BROKER_PASSWORD or ${ENV_NAME}" secret:"true"`
+	CAFile     string        `yaml:"ca_file" doc:"PEM file of the CA that signed the broker's certificate"`
+	CertFile   string        `yaml:"cert_file" doc:"PEM client certificate, for brokers that authenticate agents by certificate"`
+	KeyFile    string        `yaml:"key_file" doc:"PEM private key of the client certificate"`
+	ServerName string        `yaml:"server_name" doc:"Name to check in the broker's certificate, if not the URL's host"`
+	KeepAlive  time.Duration `yaml:"keepalive" doc:"MQTT keepalive; the broker declares the agent offline after 1.5 times this"`
+}
+
+// Outbox bounds the on-disk buffer.
+type Outbox struct {
+	Path     string        `yaml:"path" doc:"bbolt file holding unsent messages"`
+	MaxBytes ByteSize      `yaml:"max_bytes" doc:"Largest size of the outbox file, e.g. 64MiB; telemetry is dropped first when full"`
+	MaxAge   time.Duration `yaml:"max_age" doc:"Messages older than this are dropped (telemetry first), e.g. 168h"`
+}
+
+// Polling holds defaults for every device.
+type Polling struct {
+	Interval time.Duration `yaml:"interval" doc:"Time between two probes of a device"`
+	Timeout  time.Duration `yaml:"timeout" doc:"How long one probe may take"`
+	Debounce int           `yaml:"debounce" doc:"Agreeing readings needed before a device changes state (1 to 10)"`
+	Grace    time.Duration `yaml:"grace" doc:"After the agent starts, faults are not reported for this long while devices come up"`
+}
+
+// Device is one monitored device.
+type Device struct {
+	ID          string            `yaml:"id" required:"true" doc:"Device id, unique in this agent, e.g. receipt-lane3"`
+	Kind        string            `yaml:"kind" required:"true" doc:"Device kind" enum:"receipt_printer,label_printer,network_printer,scale,scanner,payment_terminal,pos_pc,network_device,cash_drawer,usb_device,other"`
+	Driver      string            `yaml:"driver" required:"true" doc:"Protocol driver, e.g. escpos, zpl, sics, netprobe"`
+	Address     string            `yaml:"address" required:"true" doc:"Where the device is: serial:///dev/ttyUSB0?baud=9600&parity=N, tcp://10.0.0.5:9100, usb://04b8:0e28, snmp://10.0.0.7"`
+	Interval    time.Duration     `yaml:"interval" doc:"Time between probes (default: polling.interval)"`
+	Timeout     time.Duration     `yaml:"timeout" doc:"How long one probe may take (default: polling.timeout)"`
+	Debounce    int               `yaml:"debounce" doc:"Agreeing readings needed to change state (default: polling.debounce)"`
+	Criticality string            `yaml:"criticality" doc:"How much the store depends on it" enum:"low,normal,high,critical"`
+	Location    string            `yaml:"location" doc:"Where it is in the store, e.g. lane 3"`
+	Expect      *Identity         `yaml:"expect,omitempty" doc:"The identity the device must report; a different one raises unknown_device"`
+	Options     map[string]string `yaml:"options" doc:"Driver-specific settings (see the driver's README)"`
+	RawAllowed  bool              `yaml:"allow_raw" doc:"Allow remote queries to send raw bytes to this device (off by default)"`
+}
+
+// Identity is an expected device identity.
+type Identity struct {
+	Vendor   string `yaml:"vendor"`
+	Model    string `yaml:"model"`
+	Serial   string `yaml:"serial"`
+	Firmware string `yaml:"firmware"`
+}
+
+// Host configures the checks of the store PC itself.
+type Host struct {
+	Interval       time.Duration `yaml:"interval" doc:"Time between host checks"`
+	Disks          []Disk        `yaml:"disks" doc:"File systems to watch"`
+	MinMemAvailPct float64       `yaml:"min_memory_available_percent" doc:"Raise memory_low below this share of available memory"`
+	Processes      []string      `yaml:"processes" doc:"Programs that must be running (process names), else process_down"`
+	Location       string        `yaml:"location" doc:"Where the PC is, e.g. back office"`
+	Criticality    string        `yaml:"criticality" enum:"low,normal,high,critical"`
+}
+
+// Disk is one watched file system.
+type Disk struct {
+	Path           string  `yaml:"path" doc:"Mount point or drive, e.g. / or C:\\"`
+	MinFreePercent float64 `yaml:"min_free_percent" doc:"Raise disk_low below this share of free space"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level" enum:"debug,info,warn,error"`
+	Format string `yaml:"format" enum:"text,json"`
+}
+
+// Remote configures remote queries from the hub.
+type Remote struct {
+	HubPublicKey string `yaml:"hub_public_key" doc:"Ed25519 public key of the hub (base64); remote queries are refused without it"`
+	AuditLog     string `yaml:"audit_log" doc:"File that records every remote request and its answer"`
+}
+
+// Telemetry configures samples and heartbeat.
+type Telemetry struct {
+	Interval time.Duration `yaml:"interval" doc:"How often measurements and the heartbeat are sent"`
+}
+
+// ByteSize is a size in bytes, written as 64MiB, 500MB, 1GiB or a number.
+type ByteSize int64
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+	{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"B", 1},
+}
+
+// ParseByteSize reads "64MiB", "500MB" or "1048576".
+func ParseByteSize(s string) (ByteSize, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a size such as 64MiB or 500MB")
+	}
+	return ByteSize(n * float64(mult)), nil
+}
+
+// UnmarshalYAML accepts numbers and sizes with units.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseByteSize(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a size; write it like 64MiB or 500MB", n.Line, n.Value)}}
+	}
+	*b = v
+	return nil
+}
+
+func (b ByteSize) String() string {
+	switch {
+	case b >= 1<<30 && b%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", b>>30)
+	case b >= 1<<20 && b%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", b>>20)
+	case b >= 1<<10 && b%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", b>>10)
+	}
+	return fmt.Sprintf("%dB", int64(b))
+}

@@ -1,0 +1,229 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/storewatch/storewatch/wire"
+)
+
+// Kinds are the device kinds the hub knows how to talk about.
+var Kinds = []string{"receipt_printer", "label_printer", "network_printer", "scale", "scanner",
+	"payment_terminal", "pos_pc", "network_device", "cash_drawer", "usb_device", "other"}
+
+// HostDeviceID is the device id under which the store PC's own checks report.
+const HostDeviceID = "host"
+
+func oneOf(v string, allowed []string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+var criticalities = []string{"low", "normal", "high", "critical"}
+
+func (c *Agent) validate(l *Lines) Errors {
+	var errs Errors
+	bad := func(path, format string, args ...any) { errs = append(errs, l.Error(path, format, args...)) }
+
+	for _, f := range []struct{ path, v string }{{"tenant", c.Tenant}, {"store", c.Store}, {"agent", c.ID}} {
+		if f.v == "" {
+			bad(f.path, "required")
+		} else if err := wire.ValidateSegment(f.v); err != nil {
+			bad(f.path, "%v", err)
+		}
+	}
+
+	// The store.
+	if c.Site.TimeZone == "" {
+		bad("site.timezone", "required: the store's time zone, such as Europe/Berlin (trading hours and tickets use it)")
+	} else if _, err := time.LoadLocation(c.Site.TimeZone); err != nil {
+		bad("site.timezone", "%q is not a known time zone; use an IANA name such as Europe/Berlin", c.Site.TimeZone)
+	}
+	if c.Site.Country != "" && (len(c.Site.Country) != 2 || strings.ToUpper(c.Site.Country) != c.Site.Country) {
+		bad("site.country", "%q: use the two-letter code, such as DE or GB", c.Site.Country)
+	}
+	if _, err := wire.ParseTradingHours(c.Site.Hours); err != nil {
+		bad("site.hours", "%v", err)
+	}
+
+	// The broker.
+	tlsURL := false
+	for i, raw := range c.Broker.URLs {
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil || u.Host == "":
+			bad(fmt.Sprintf("broker.urls[%d]", i), "%q is not a broker URL such as tls://hub.example.com:8883", raw)
+		case !oneOf(u.Scheme, []string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}):
+			bad(fmt.Sprintf("broker.urls[%d]", i), "unknown scheme %q (use tls://, ssl://, tcp://, ws:// or wss://)", u.Scheme)
+		case u.Port() == "":
+			bad(fmt.Sprintf("broker.urls[%d]", i), "%q has no port (1883 for tcp, 8883 for tls)", raw)
+		default:
+			if oneOf(u.Scheme, []string{"ssl", "tls", "mqtts", "wss"}) {
+				tlsURL = true
+			}
+			if u.User != nil {
+				bad(fmt.Sprintf("broker.urls[%d]", i), "do not put credentials in the URL; use broker.username and broker.password")
+			}
+		}
+	}
+	if c.Broker.Password != "" && c.Broker.Username == "" {
+		bad("broker.password", "a password needs a broker.username")
+	}
+	if (c.Broker.CertFile == "") != (c.Broker.KeyFile == "") {
+		bad("broker.cert_file", "a client certificate needs both cert_file and key_file")
+	}
+	if !tlsURL && len(c.Broker.URLs) > 0 && (c.Broker.CAFile != "" || c.Broker.CertFile != "") {
+		bad("broker.ca_file", "certificates are given but no broker URL uses TLS (tls://host:8883)")
+	}
+	if c.Broker.KeepAlive < 5*time.Second || c.Broker.KeepAlive > 10*time.Minute {
+		bad("broker.keepalive", "must be between 5s and 10m")
+	}
+
+	// The outbox.
+	if c.Outbox.MaxBytes < 1<<20 {
+		bad("outbox.max_bytes", "must be at least 1MiB")
+	}
+	if c.Outbox.MaxAge < time.Minute {
+		bad("outbox.max_age", "must be at least 1m")
+	}
+
+	// Polling defaults.
+	if c.Polling.Interval < time.Second {
+		bad("polling.interval", "must be at least 1s")
+	}
+	if c.Polling.Timeout < 100*time.Millisecond {
+		bad("polling.timeout", "must be at least 100ms")
+	}
+	if c.Polling.Debounce < 1 || c.Polling.Debounce > 10 {
+		bad("polling.debounce", "must be between 1 and 10 readings")
+	}
+	if c.Polling.Grace < 0 {
+		bad("polling.grace", "must not be negative")
+	}
+	if c.Telemetry.Interval < 5*time.Second {
+		bad("telemetry.interval", "must be at least 5s")
+	}
+
+	// Devices.
+	seen := map[string]int{}
+	for i, d := range c.Devices {
+		p := fmt.Sprintf("devices[%d]", i)
+		if d.ID == "" {
+			bad(p+".id", "required")
+		} else if err := wire.ValidateSegment(d.ID); err != nil {
+			bad(p+".id", "%v", err)
+		} else if j, dup := seen[d.ID]; dup {
+			bad(p+".id", "%q is already used by devices[%d]", d.ID, j)
+		} else if d.ID == HostDeviceID && c.Host != nil {
+			bad(p+".id", "%q is reserved for the host checks", d.ID)
+		} else {
+			seen[d.ID] = i
+		}
+		if d.Kind == "" {
+			bad(p+".kind", "required (one of %s)", strings.Join(Kinds, ", "))
+		} else if !oneOf(d.Kind, Kinds) {
+			bad(p+".kind", "unknown kind %q (one of %s)", d.Kind, strings.Join(Kinds, ", "))
+		}
+		if d.Driver == "" {
+			bad(p+".driver", "required: the protocol driver, such as escpos, zpl, sics or netprobe")
+		}
+		if d.Address == "" {
+			bad(p+".address", "required: where the device is, such as tcp://10.0.0.5:9100 or serial:///dev/ttyUSB0")
+		}
+		if d.Interval < time.Second {
+			bad(p+".interval", "must be at least 1s")
+		}
+		if d.Timeout < 100*time.Millisecond {
+			bad(p+".timeout", "must be at least 100ms")
+		} else if d.Timeout > d.Interval {
+			bad(p+".timeout", "%v is longer than the interval %v", d.Timeout, d.Interval)
+		}
+		if d.Debounce < 1 || d.Debounce > 10 {
+			bad(p+".debounce", "must be between 1 and 10 readings")
+		}
+		if !oneOf(d.Criticality, criticalities) {
+			bad(p+".criticality", "unknown criticality %q (low, normal, high or critical)", d.Criticality)
+		}
+	}
+
+	// The store PC.
+	if h := c.Host; h != nil {
+		if h.Interval < 5*time.Second {
+			bad("host.interval", "must be at least 5s")
+		}
+		for i, d := range h.Disks {
+			p := fmt.Sprintf("host.disks[%d]", i)
+			if d.Path == "" {
+				bad(p+".path", "required")
+			}
+			if d.MinFreePercent <= 0 || d.MinFreePercent >= 100 {
+				bad(p+".min_free_percent", "must be between 0 and 100")
+			}
+		}
+		if h.MinMemAvailPct < 0 || h.MinMemAvailPct >= 100 {
+			bad("host.min_memory_available_percent", "must be between 0 and 100")
+		}
+		for i, name := range h.Processes {
+			if strings.TrimSpace(name) == "" {
+				bad(fmt.Sprintf("host.processes[%d]", i), "empty process name")
+			}
+		}
+		if !oneOf(h.Criticality, criticalities) {
+			bad("host.criticality", "unknown criticality %q (low, normal, high or critical)", h.Criticality)
+		}
+	}
+
+	if !oneOf(c.Log.Level, []string{"debug", "info", "warn", "error"}) {
+		bad("log.level", "unknown level %q (debug, info, warn or error)", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, []string{"text", "json"}) {
+		bad("log.format", "unknown format %q (text or json)", c.Log.Format)
+	}
+	if k := c.Remote.HubPublicKey; k != "" {
+		if b, err := base64.StdEncoding.DecodeString(k); err != nil || len(b) != 32 {
+			bad("remote.hub_public_key", "must be a base64 Ed25519 public key (32 bytes), as printed by storehub keys")
+		}
+	}
+	return errs
+}
+
+// Redacted returns a copy safe to print or log: secrets are replaced.
+func (c *Agent) Redacted() Agent {
+	out := *c
+	if out.Broker.Password != "" {
+		out.Broker.Password = "REDACTED"
+	}
+	out.Devices = make([]Device, len(c.Devices))
+	for i, d := range c.Devices {
+		if len(d.Options) > 0 {
+			opts := make(map[string]string, len(d.Options))
+			for k, v := range d.Options {
+				if IsSecretOption(k) {
+					v = "REDACTED"
+				}
+				opts[k] = v
+			}
+			d.Options = opts
+		}
+		out.Devices[i] = d
+	}
+	return out
+}
+
+// IsSecretOption reports whether a driver option holds a secret by its name.
+func IsSecretOption(key string) bool {
+	k := strings.ToLower(key)
+	for _, s := range []string{"password", "pass", "community", "secret", "token", "key"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
