@@ -72,6 +72,9 @@ func schemaOf(t reflect.Type) map[string]any {
 			if f.Tag.Get("secret") == "true" {
 				ps["writeOnly"] = true
 			}
+			if d := f.Tag.Get("default"); d != "" {
+				ps["default"] = d
+			}
 			props[name] = ps
 			if f.Tag.Get("required") == "true" {
 				required = append(required, name)

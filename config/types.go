@@ -44,22 +44,22 @@ type Broker struct {
 	CertFile   string        `yaml:"cert_file" doc:"PEM client certificate, for brokers that authenticate agents by certificate"`
 	KeyFile    string        `yaml:"key_file" doc:"PEM private key of the client certificate"`
 	ServerName string        `yaml:"server_name" doc:"Name to check in the broker's certificate, if not the URL's host"`
-	KeepAlive  time.Duration `yaml:"keepalive" doc:"MQTT keepalive; the broker declares the agent offline after 1.5 times this"`
+	KeepAlive  time.Duration `yaml:"keepalive" doc:"MQTT keepalive; the broker declares the agent offline after 1.5 times this" default:"30s"`
 }
 
 // Outbox bounds the on-disk buffer.
 type Outbox struct {
-	Path     string        `yaml:"path" doc:"bbolt file holding unsent messages"`
-	MaxBytes ByteSize      `yaml:"max_bytes" doc:"Largest size of the outbox file, e.g. 64MiB; telemetry is dropped first when full"`
-	MaxAge   time.Duration `yaml:"max_age" doc:"Messages older than this are dropped (telemetry first), e.g. 168h"`
+	Path     string        `yaml:"path" doc:"bbolt file holding unsent messages (default /var/lib/storewatch/outbox.db, %ProgramData%\\storewatch\\outbox.db on Windows)"`
+	MaxBytes ByteSize      `yaml:"max_bytes" doc:"Largest size of the outbox file, e.g. 64MiB; telemetry is dropped first when full" default:"64MiB"`
+	MaxAge   time.Duration `yaml:"max_age" doc:"Messages older than this are dropped (telemetry first), e.g. 168h" default:"168h"`
 }
 
 // Polling holds defaults for every device.
 type Polling struct {
-	Interval time.Duration `yaml:"interval" doc:"Time between two probes of a device"`
-	Timeout  time.Duration `yaml:"timeout" doc:"How long one probe may take"`
-	Debounce int           `yaml:"debounce" doc:"Agreeing readings needed before a device changes state (1 to 10)"`
-	Grace    time.Duration `yaml:"grace" doc:"After the agent starts, faults are not reported for this long while devices come up"`
+	Interval time.Duration `yaml:"interval" doc:"Time between two probes of a device" default:"30s"`
+	Timeout  time.Duration `yaml:"timeout" doc:"How long one probe may take" default:"5s"`
+	Debounce int           `yaml:"debounce" doc:"Agreeing readings needed before a device changes state (1 to 10)" default:"2"`
+	Grace    time.Duration `yaml:"grace" doc:"After the agent starts, faults are not reported for this long while devices come up" default:"2m"`
 }
 
 // Device is one monitored device.
@@ -71,7 +71,7 @@ type Device struct {
 	Interval    time.Duration     `yaml:"interval" doc:"Time between probes (default: polling.interval)"`
 	Timeout     time.Duration     `yaml:"timeout" doc:"How long one probe may take (default: polling.timeout)"`
 	Debounce    int               `yaml:"debounce" doc:"Agreeing readings needed to change state (default: polling.debounce)"`
-	Criticality string            `yaml:"criticality" doc:"How much the store depends on it" enum:"low,normal,high,critical"`
+	Criticality string            `yaml:"criticality" doc:"How much the store depends on it" enum:"low,normal,high,critical" default:"normal"`
 	Location    string            `yaml:"location" doc:"Where it is in the store, e.g. lane 3"`
 	Expect      *Identity         `yaml:"expect,omitempty" doc:"The identity the device must report; a different one raises unknown_device"`
 	Options     map[string]string `yaml:"options" doc:"Driver-specific settings (see the driver's README)"`
@@ -88,12 +88,12 @@ type Identity struct {
 
 // Host configures the checks of the store PC itself.
 type Host struct {
-	Interval       time.Duration `yaml:"interval" doc:"Time between host checks"`
+	Interval       time.Duration `yaml:"interval" doc:"Time between host checks" default:"1m"`
 	Disks          []Disk        `yaml:"disks" doc:"File systems to watch"`
 	MinMemAvailPct float64       `yaml:"min_memory_available_percent" doc:"Raise memory_low below this share of available memory"`
 	Processes      []string      `yaml:"processes" doc:"Programs that must be running (process names), else process_down"`
-	Location       string        `yaml:"location" doc:"Where the PC is, e.g. back office"`
-	Criticality    string        `yaml:"criticality" enum:"low,normal,high,critical"`
+	Location       string        `yaml:"location" doc:"Where the PC is, e.g. back office" default:"store PC"`
+	Criticality    string        `yaml:"criticality" enum:"low,normal,high,critical" default:"normal"`
 }
 
 // Disk is one watched file system.
@@ -104,8 +104,8 @@ type Disk struct {
 
 // Log configures logging.
 type Log struct {
-	Level  string `yaml:"level" enum:"debug,info,warn,error"`
-	Format string `yaml:"format" enum:"text,json"`
+	Level  string `yaml:"level" enum:"debug,info,warn,error" default:"info"`
+	Format string `yaml:"format" enum:"text,json" default:"text"`
 }
 
 // Remote configures remote queries from the hub.
@@ -116,7 +116,7 @@ type Remote struct {
 
 // Telemetry configures samples and heartbeat.
 type Telemetry struct {
-	Interval time.Duration `yaml:"interval" doc:"How often measurements and the heartbeat are sent"`
+	Interval time.Duration `yaml:"interval" doc:"How often measurements and the heartbeat are sent" default:"1m"`
 }
 
 // ByteSize is a size in bytes, written as 64MiB, 500MB, 1GiB or a number.

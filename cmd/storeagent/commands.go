@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/storewatch/storewatch/agent"
+	"github.com/storewatch/storewatch/collector"
+	"github.com/storewatch/storewatch/config"
+	_ "github.com/storewatch/storewatch/drivers/all"
+	"github.com/storewatch/storewatch/internal/version"
+	"github.com/storewatch/storewatch/wire"
+)
+
+func init() {
+	commands["run"] = command{"monitor the store's devices until stopped", runCmd}
+	commands["config"] = command{"check a configuration file: config check FILE", configCmd}
+	commands["devices"] = command{"probe every configured device once and print its state", devicesCmd}
+	commands["version"] = command{"print the version", versionCmd}
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("storeagent "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// load reads and checks the configuration and builds its devices, so that
+// every command refuses a broken file the same way.
+func load(path string, stderr io.Writer) (*config.Agent, *config.Lines, bool) {
+	cfg, lines, err := config.Load(path)
+	if err == nil {
+		_, err = agent.BuildDevices(cfg, lines, nil)
+	}
+	if err != nil {
+		printConfigError(stderr, err)
+		return nil, nil, false
+	}
+	return cfg, lines, true
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", stderr)
+	path := fs.String("config", defaultConfig(), "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	cfg, lines, ok := load(*path, stderr)
+	if !ok {
+		return exitUsage
+	}
+	log, err := agent.NewLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(cfg.Broker.URLs) == 0 {
+		log.Warn("no broker configured: events are only logged")
+	}
+	a, err := agent.New(cfg, lines, log, agent.LogSink{Log: log})
+	if err != nil {
+		printConfigError(stderr, err)
+		return exitUsage
+	}
+	if err := a.Run(ctx); err != nil {
+		log.Error("storeagent failed", "err", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func configCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, "usage: storeagent config check FILE")
+		return exitUsage
+	}
+	fs := newFlags("config check", stderr)
+	path := fs.String("config", "", "configuration file (or give it as the argument)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitUsage
+	}
+	file := *path
+	if fs.NArg() > 0 {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		file = defaultConfig()
+	}
+	if _, _, ok := load(file, stdout); !ok {
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "%s: OK\n", file)
+	return exitOK
+}
+
+func devicesCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("devices", stderr)
+	path := fs.String("config", defaultConfig(), "configuration file")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	cfg, lines, ok := load(*path, stderr)
+	if !ok {
+		return exitUsage
+	}
+	cfg.Polling.Grace = 0
+	log, _ := agent.NewLogger(config.Log{Level: "error", Format: "text"}, stderr)
+	a, err := agent.New(cfg, lines, log, agent.LogSink{Log: log})
+	if err != nil {
+		printConfigError(stderr, err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	results := a.Collector().ProbeAll(ctx)
+
+	if *asJSON {
+		type row struct {
+			ID       string           `json:"id"`
+			State    wire.HealthState `json:"state"`
+			Faults   []wire.Fault     `json:"faults,omitempty"`
+			Detail   string           `json:"detail,omitempty"`
+			Identity *wire.Identity   `json:"identity,omitempty"`
+			TookMS   int64            `json:"took_ms"`
+		}
+		var rows []row
+		for _, r := range results {
+			rows = append(rows, row{r.ID, r.State, r.Faults, r.Detail, r.Ident, r.Took.Milliseconds()})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return exitFailed
+		}
+		return exitOK
+	}
+
+	byID := map[string]config.Device{}
+	for _, d := range cfg.Devices {
+		byID[d.ID] = d
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tKIND\tDRIVER\tLOCATION\tSTATE\tTOOK\tREASON")
+	for _, r := range results {
+		d, ok := byID[r.ID]
+		if !ok && r.ID == config.HostDeviceID && cfg.Host != nil {
+			d = config.Device{Kind: "pos_pc", Driver: "host", Location: cfg.Host.Location}
+		}
+		state := string(r.State)
+		if r.Busy {
+			state = "busy"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, d.Kind, d.Driver, dash(d.Location), state,
+			r.Took.Round(time.Millisecond), reason(r))
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// reason says in a line why a device is in its state: its faults with what
+// the driver saw, or what was read when it is healthy.
+func reason(r collector.Result) string {
+	if len(r.Faults) == 0 {
+		return dash(r.Detail)
+	}
+	parts := make([]string, len(r.Faults))
+	for i, f := range r.Faults {
+		parts[i] = string(f.Code)
+		if f.Detail != "" {
+			parts[i] += ": " + f.Detail
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func versionCmd(args []string, stdout, stderr io.Writer) int {
+	fmt.Fprintln(stdout, version.Long("storeagent"))
+	return exitOK
+}

@@ -1,0 +1,373 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/storewatch/storewatch/drivers"
+	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/clock"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// Device is one device as the collector sees it.
+type Device struct {
+	ID       string
+	Kind     string
+	Driver   string
+	Resource string // what the probe locks (transport.Address.Resource)
+	Interval time.Duration
+	Timeout  time.Duration
+	Debounce int
+	Expected *wire.Identity
+	Prober   drivers.Prober
+}
+
+// Options tune the collector.
+type Options struct {
+	Grace          time.Duration // start-up grace period
+	SampleInterval time.Duration // how often measurements are flushed to the sink
+	Clock          clock.Clock   // nil: the wall clock
+	Locks          *transport.Locks
+	Logger         *slog.Logger
+	// Jitter spreads the first probe of each device over [0, Jitter) and
+	// varies later intervals by ±10%; zero disables it (tests).
+	Jitter time.Duration
+}
+
+// State is a device's current condition, for status pages and the inventory.
+type State struct {
+	ID       string
+	State    wire.HealthState
+	Since    time.Time
+	Faults   []wire.Fault
+	Identity *wire.Identity
+	LastPoll time.Time
+	Detail   string
+}
+
+// Collector polls devices and reports their health.
+type Collector struct {
+	opts    Options
+	sink    Sink
+	log     *slog.Logger
+	clk     clock.Clock
+	locks   *transport.Locks
+	devices []*device
+	started time.Time
+
+	smu     sync.Mutex
+	samples map[string]wire.Sample // latest value per device+name until the next flush
+}
+
+type device struct {
+	Device
+	mu       sync.Mutex
+	tr       *tracker
+	state    State
+	identity *wire.Identity
+}
+
+// New builds a collector for devices, reporting to sink.
+func New(devices []Device, sink Sink, opts Options) *Collector {
+	c := &Collector{opts: opts, sink: sink, samples: map[string]wire.Sample{}}
+	c.clk = opts.Clock
+	if c.clk == nil {
+		c.clk = clock.Real{}
+	}
+	c.locks = opts.Locks
+	if c.locks == nil {
+		c.locks = &transport.Locks{}
+	}
+	c.log = opts.Logger
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.opts.SampleInterval <= 0 {
+		c.opts.SampleInterval = time.Minute
+	}
+	c.started = c.clk.Now()
+	for _, d := range devices {
+		c.devices = append(c.devices, &device{
+			Device: d,
+			tr:     newTracker(d.Debounce, c.started.Add(opts.Grace)),
+			state:  State{ID: d.ID, State: wire.StateUnknown},
+		})
+	}
+	return c
+}
+
+// Locks returns the port locks, shared with remote queries.
+func (c *Collector) Locks() *transport.Locks { return c.locks }
+
+// Run polls every device until ctx ends, then flushes pending samples.
+func (c *Collector) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, d := range c.devices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.loop(ctx, d)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.flushLoop(ctx)
+	}()
+	wg.Wait()
+	// A last flush with a short deadline of its own: ctx is already done.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	c.flush(fctx)
+	return nil
+}
+
+func (c *Collector) loop(ctx context.Context, d *device) {
+	wait := time.Duration(0)
+	if c.opts.Jitter > 0 {
+		wait = rand.N(min(c.opts.Jitter, d.Interval))
+	}
+	for {
+		t := c.clk.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		busy := c.poll(ctx, d)
+		wait = d.Interval
+		if busy {
+			// The device must not be disturbed now (a payment in progress):
+			// come back sooner than a full interval, but not hammering it.
+			wait = max(d.Interval/2, 2*time.Second)
+		}
+		if c.opts.Jitter > 0 {
+			wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
+		}
+	}
+}
+
+// poll probes d once and records the outcome. It reports whether the device
+// was busy.
+func (c *Collector) poll(ctx context.Context, d *device) (busy bool) {
+	o, err := c.probe(ctx, d)
+	if errors.Is(err, drivers.ErrBusy) {
+		c.log.Debug("device busy, poll skipped", "device", d.ID, "reason", err)
+		return true
+	}
+	if err != nil {
+		// The probe never ran (shutting down, or the port stayed locked).
+		if ctx.Err() == nil {
+			c.log.Warn("poll skipped", "device", d.ID, "err", err)
+		}
+		return false
+	}
+	c.record(ctx, d, o)
+	return false
+}
+
+// probe runs one probe under the port lock and the device timeout, and maps
+// its result to faults. An error means no observation was made.
+func (c *Collector) probe(ctx context.Context, d *device) (observation, error) {
+	pctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
+	// Waiting for the port counts against the timeout: a port held by a
+	// long remote query delays this poll rather than queueing polls.
+	release, err := c.locks.Acquire(pctx, d.Resource)
+	if err != nil {
+		return observation{}, fmt.Errorf("port %s busy for the whole timeout: %w", d.Resource, err)
+	}
+	r, perr := d.Prober.Probe(pctx)
+	release()
+	now := c.clk.Now()
+	if errors.Is(perr, drivers.ErrBusy) {
+		return observation{}, perr
+	}
+	if ctx.Err() != nil {
+		return observation{}, ctx.Err()
+	}
+	o := observation{at: now, detail: r.Detail, identity: r.Identity, measurements: r.Measurements}
+	if perr != nil {
+		o.faults = []wire.Fault{drivers.FaultFor(perr)}
+		o.detail = perr.Error()
+		o.identity, o.measurements = nil, nil
+		return o, nil
+	}
+	o.faults = append(o.faults, r.Faults...)
+	d.mu.Lock()
+	if r.Identity != nil {
+		d.identity = r.Identity
+	}
+	ident := d.identity
+	d.mu.Unlock()
+	if why := identityMismatch(d.Expected, ident); why != "" {
+		o.faults = append(o.faults, wire.NewFault(wire.FaultUnknownDevice, why))
+	}
+	return o, nil
+}
+
+func (c *Collector) record(ctx context.Context, d *device, o observation) {
+	d.mu.Lock()
+	ch := d.tr.observe(o)
+	d.state.LastPoll = o.at
+	d.state.Detail = o.detail
+	if ch != nil {
+		d.state.State, d.state.Since = ch.state, ch.since
+	}
+	d.state.Faults = d.tr.faults
+	d.state.Identity = d.identity
+	ident := d.identity
+	d.mu.Unlock()
+
+	if len(o.measurements) > 0 {
+		c.smu.Lock()
+		for name, v := range o.measurements {
+			c.samples[d.ID+"\x00"+name] = wire.Sample{Device: d.ID, Name: name, Value: v, Time: o.at.UTC()}
+		}
+		c.smu.Unlock()
+	}
+	if ch == nil {
+		return
+	}
+	ev := wire.Event{
+		Header:       wire.Header{Time: o.at.UTC()},
+		Device:       d.ID,
+		Kind:         d.Kind,
+		State:        ch.state,
+		Previous:     ch.previous,
+		Faults:       ch.obs.faults,
+		Since:        ch.since.UTC(),
+		Reason:       ch.obs.detail,
+		Identity:     ident,
+		Measurements: ch.obs.measurements,
+	}
+	c.log.Info("device state", "device", d.ID, "state", ev.State, "previous", ev.Previous, "faults", faultCodes(ev.Faults), "reason", ev.Reason)
+	if err := c.sink.Event(ctx, ev); err != nil {
+		c.log.Error("event not recorded", "device", d.ID, "err", err)
+	}
+}
+
+func faultCodes(fs []wire.Fault) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = string(f.Code)
+	}
+	return out
+}
+
+func (c *Collector) flushLoop(ctx context.Context) {
+	for {
+		t := c.clk.NewTimer(c.opts.SampleInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+			c.flush(ctx)
+		}
+	}
+}
+
+func (c *Collector) flush(ctx context.Context) {
+	c.smu.Lock()
+	if len(c.samples) == 0 {
+		c.smu.Unlock()
+		return
+	}
+	batch := make([]wire.Sample, 0, len(c.samples))
+	for _, s := range c.samples {
+		batch = append(batch, s)
+	}
+	c.samples = map[string]wire.Sample{}
+	c.smu.Unlock()
+	sort.Slice(batch, func(i, j int) bool {
+		if batch[i].Device != batch[j].Device {
+			return batch[i].Device < batch[j].Device
+		}
+		return batch[i].Name < batch[j].Name
+	})
+	if err := c.sink.Samples(ctx, batch); err != nil {
+		c.log.Error("samples not recorded", "count", len(batch), "err", err)
+	}
+}
+
+// States returns every device's current condition, in configuration order.
+func (c *Collector) States() []State {
+	out := make([]State, len(c.devices))
+	for i, d := range c.devices {
+		d.mu.Lock()
+		out[i] = d.state
+		out[i].Faults = append([]wire.Fault(nil), d.state.Faults...)
+		d.mu.Unlock()
+	}
+	return out
+}
+
+// Result is the outcome of one probe made outside the schedule.
+type Result struct {
+	ID     string
+	State  wire.HealthState
+	Faults []wire.Fault
+	Detail string
+	Ident  *wire.Identity
+	Busy   bool
+	Took   time.Duration
+}
+
+// ProbeOnce probes one device now, without debounce and without reporting to
+// the sink: for `storeagent devices` and remote queries. It shares the port
+// lock with the scheduled polls.
+func (c *Collector) ProbeOnce(ctx context.Context, id string) (Result, error) {
+	for _, d := range c.devices {
+		if d.ID != id {
+			continue
+		}
+		start := c.clk.Now()
+		o, err := c.probe(ctx, d)
+		res := Result{ID: id, Took: c.clk.Now().Sub(start)}
+		if errors.Is(err, drivers.ErrBusy) {
+			res.Busy, res.State, res.Detail = true, wire.StateUnknown, err.Error()
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		wire.SortFaults(o.faults)
+		res.State, res.Faults, res.Detail, res.Ident = o.state(), o.faults, o.detail, o.identity
+		if res.Ident == nil {
+			d.mu.Lock()
+			res.Ident = d.identity
+			d.mu.Unlock()
+		}
+		return res, nil
+	}
+	return Result{}, fmt.Errorf("no device %q", id)
+}
+
+// ProbeAll probes every device once, concurrently (devices sharing a port
+// take turns), and returns the results in configuration order.
+func (c *Collector) ProbeAll(ctx context.Context) []Result {
+	out := make([]Result, len(c.devices))
+	var wg sync.WaitGroup
+	for i, d := range c.devices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := c.ProbeOnce(ctx, d.ID)
+			if err != nil {
+				r = Result{ID: d.ID, State: wire.StateUnknown, Detail: err.Error()}
+			}
+			out[i] = r
+		}()
+	}
+	wg.Wait()
+	return out
+}

@@ -1,0 +1,290 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/drivers"
+	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/clock"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// recordingSink keeps what the collector reports.
+type recordingSink struct {
+	mu      sync.Mutex
+	events  []wire.Event
+	samples [][]wire.Sample
+}
+
+func (s *recordingSink) Event(_ context.Context, ev wire.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, ev)
+	return nil
+}
+
+func (s *recordingSink) Samples(_ context.Context, b []wire.Sample) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.samples = append(s.samples, b)
+	return nil
+}
+
+func (s *recordingSink) states(device string) []wire.HealthState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []wire.HealthState
+	for _, e := range s.events {
+		if e.Device == device {
+			out = append(out, e.State)
+		}
+	}
+	return out
+}
+
+// script is a device whose readings are set by the test.
+type script struct {
+	mu      sync.Mutex
+	reading drivers.Reading
+	err     error
+	probes  int
+}
+
+func (s *script) set(r drivers.Reading, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reading, s.err = r, err
+}
+
+func (s *script) Probe(context.Context) (drivers.Reading, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.probes++
+	return s.reading, s.err
+}
+
+func faults(codes ...wire.FaultCode) drivers.Reading {
+	var r drivers.Reading
+	for _, c := range codes {
+		r.Faults = append(r.Faults, wire.NewFault(c, ""))
+	}
+	return r
+}
+
+// harness runs a collector on a fake clock. step advances virtual time and
+// waits until every device loop is asleep again, so the test never sleeps.
+type harness struct {
+	t      *testing.T
+	clk    *clock.Fake
+	sink   *recordingSink
+	c      *Collector
+	timers int
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func start(t *testing.T, devs []Device, grace time.Duration) *harness {
+	t.Helper()
+	h := &harness{t: t, clk: clock.NewFake(t0), sink: &recordingSink{}, timers: len(devs) + 1, done: make(chan struct{})}
+	h.c = New(devs, h.sink, Options{Grace: grace, SampleInterval: time.Minute, Clock: h.clk})
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.c.Run(ctx); close(h.done) }()
+	h.clk.WaitForTimers(h.timers)
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) step(d time.Duration) {
+	h.clk.Advance(d)
+	h.clk.WaitForTimers(h.timers)
+}
+
+func (h *harness) stop() {
+	h.cancel()
+	<-h.done
+}
+
+func dev(id string, p drivers.Prober) Device {
+	return Device{ID: id, Kind: "receipt_printer", Resource: "tcp:" + id, Interval: 10 * time.Second, Timeout: time.Second, Debounce: 2, Prober: p}
+}
+
+func equal(a []wire.HealthState, b ...wire.HealthState) bool {
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+func TestOneFailedPollRaisesNoEvent(t *testing.T) {
+	p := &script{}
+	h := start(t, []Device{dev("printer", p)}, 0)
+	h.step(0) // first poll: ok
+	p.set(drivers.Reading{}, errors.New("read timeout"))
+	h.step(10 * time.Second)
+	p.set(drivers.Reading{}, nil)
+	h.step(10 * time.Second)
+	h.step(10 * time.Second)
+	if got := h.sink.states("printer"); !equal(got, wire.StateOK) {
+		t.Errorf("events = %v, want only the first ok", got)
+	}
+}
+
+func TestFaultThenRecovery(t *testing.T) {
+	p := &script{}
+	h := start(t, []Device{dev("printer", p)}, 0)
+	h.step(0)
+	p.set(faults(wire.FaultPaperOut), nil)
+	h.step(10 * time.Second)
+	h.step(10 * time.Second)
+	p.set(drivers.Reading{}, nil)
+	h.step(10 * time.Second)
+	h.step(10 * time.Second)
+	if got := h.sink.states("printer"); !equal(got, wire.StateOK, wire.StateFault, wire.StateOK) {
+		t.Fatalf("events = %v", got)
+	}
+	ev := h.sink.events[1]
+	if ev.Previous != wire.StateOK || len(ev.Faults) != 1 || ev.Faults[0].Code != wire.FaultPaperOut ||
+		ev.Faults[0].Severity != wire.SeverityError || !ev.Since.Equal(t0.Add(10*time.Second)) || !ev.Time.Equal(t0.Add(20*time.Second)) {
+		t.Errorf("fault event = %+v", ev)
+	}
+	if st := h.c.States()[0]; st.State != wire.StateOK {
+		t.Errorf("States() = %+v", st)
+	}
+}
+
+func TestStartupGrace(t *testing.T) {
+	down := &script{}
+	down.set(drivers.Reading{}, fmt.Errorf("dial: %w", transport.ErrUnreachable))
+	slow := &script{}
+	slow.set(drivers.Reading{}, errors.New("no answer"))
+	h := start(t, []Device{dev("down", down), dev("slow", slow)}, 45*time.Second)
+	h.step(0)
+	h.step(10 * time.Second)
+	slow.set(drivers.Reading{}, nil) // comes up during grace
+	h.step(10 * time.Second)
+	h.step(10 * time.Second)
+	h.step(10 * time.Second)
+	if got := h.sink.states("down"); len(got) != 0 {
+		t.Fatalf("events during grace = %v", got)
+	}
+	if got := h.sink.states("slow"); !equal(got, wire.StateOK) {
+		t.Errorf("slow starter: %v, want ok once it came up", got)
+	}
+	h.step(10 * time.Second) // 50s: grace over, still down
+	if got := h.sink.states("down"); !equal(got, wire.StateUnreachable) {
+		t.Fatalf("after grace: %v, want unreachable", got)
+	}
+	if f := h.sink.events[len(h.sink.events)-1].Faults; f[0].Code != wire.FaultUnreachable {
+		t.Errorf("faults = %+v", f)
+	}
+}
+
+func TestUnexpectedIdentityRaisesUnknownDevice(t *testing.T) {
+	p := &script{}
+	p.set(drivers.Reading{Identity: &wire.Identity{Model: "TM-T20III", Serial: "Z9"}}, nil)
+	d := dev("printer", p)
+	d.Expected = &wire.Identity{Serial: "X5E1"}
+	h := start(t, []Device{d}, 0)
+	h.step(0)
+	h.step(10 * time.Second)
+	got := h.sink.events
+	if len(got) != 1 || got[0].State != wire.StateDegraded || got[0].Faults[0].Code != wire.FaultUnknownDevice {
+		t.Fatalf("events = %+v", got)
+	}
+	// The identity sticks between probes that do not read it.
+	p.set(drivers.Reading{}, nil)
+	h.step(10 * time.Second)
+	if st := h.c.States()[0]; st.State != wire.StateDegraded || st.Identity.Serial != "Z9" {
+		t.Errorf("state = %+v", st)
+	}
+}
+
+func TestBusyDeviceIsNotDisturbedOrFaulted(t *testing.T) {
+	p := &script{}
+	p.set(drivers.Reading{}, fmt.Errorf("payment in progress: %w", drivers.ErrBusy))
+	d := dev("pt", p)
+	d.Interval = 30 * time.Second
+	h := start(t, []Device{d}, 0)
+	h.step(0)
+	h.step(15 * time.Second) // busy retries after half an interval
+	if p.probes != 2 {
+		t.Errorf("probes = %d, want a retry after half the interval", p.probes)
+	}
+	if len(h.sink.events) != 0 {
+		t.Errorf("busy produced events: %+v", h.sink.events)
+	}
+}
+
+func TestSamplesAreCollapsedAndFlushed(t *testing.T) {
+	p := &script{}
+	h := start(t, []Device{dev("pc", p)}, 0)
+	for i := range 5 {
+		p.set(drivers.Reading{Measurements: map[string]float64{"rtt_ms": float64(i)}}, nil)
+		h.step(10 * time.Second)
+	}
+	// At one minute the flush and a poll fall due together; the poll reads
+	// the same value as the last one, so their order does not matter.
+	h.step(10 * time.Second)
+	if len(h.sink.samples) != 1 {
+		t.Fatalf("flushes = %d, want 1 after a minute", len(h.sink.samples))
+	}
+	b := h.sink.samples[0]
+	if len(b) != 1 || b[0].Name != "rtt_ms" || b[0].Value != 4 {
+		t.Errorf("batch = %+v, want only the latest rtt_ms", b)
+	}
+}
+
+// exclusive fails the test if two probes of the same port overlap.
+type exclusive struct {
+	inUse *atomic.Int32
+	seen  *atomic.Int32
+	t     *testing.T
+}
+
+func (e exclusive) Probe(ctx context.Context) (drivers.Reading, error) {
+	if e.inUse.Add(1) > 1 {
+		e.t.Error("two probes used the same port at once")
+	}
+	e.seen.Add(1)
+	time.Sleep(time.Millisecond) // hold the port long enough for an overlap to show
+	e.inUse.Add(-1)
+	return drivers.Reading{}, nil
+}
+
+func TestDevicesOnOnePortTakeTurns(t *testing.T) {
+	var inUse, seen atomic.Int32
+	var devs []Device
+	for i := range 4 {
+		d := dev(fmt.Sprintf("scale%d", i), exclusive{&inUse, &seen, t})
+		d.Resource = "serial:/dev/ttyS0"
+		devs = append(devs, d)
+	}
+	c := New(devs, &recordingSink{}, Options{})
+	for range 5 {
+		c.ProbeAll(context.Background())
+	}
+	if seen.Load() != 20 {
+		t.Errorf("probes = %d, want 20", seen.Load())
+	}
+}
+
+func TestProbeOnceReportsWithoutDebounce(t *testing.T) {
+	p := &script{}
+	p.set(faults(wire.FaultCoverOpen), nil)
+	sink := &recordingSink{}
+	c := New([]Device{dev("printer", p)}, sink, Options{})
+	r, err := c.ProbeOnce(context.Background(), "printer")
+	if err != nil || r.State != wire.StateFault || r.Faults[0].Code != wire.FaultCoverOpen {
+		t.Fatalf("ProbeOnce = %+v, %v", r, err)
+	}
+	if len(sink.events) != 0 {
+		t.Error("ProbeOnce reported to the sink")
+	}
+	if _, err := c.ProbeOnce(context.Background(), "nope"); err == nil {
+		t.Error("ProbeOnce of an unknown device succeeded")
+	}
+}
