@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"github.com/storewatch/storewatch/agent"
 	"github.com/storewatch/storewatch/collector"
@@ -163,7 +162,7 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 			state = "busy"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, d.Kind, d.Driver, dash(d.Location), state,
-			r.Took.Round(time.Millisecond), reason(r))
+			fmt.Sprintf("%.1fms", float64(r.Took.Microseconds())/1000), reason(r))
 	}
 	tw.Flush()
 	return exitOK

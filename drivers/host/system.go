@@ -70,4 +70,3 @@ func (system) UptimeSeconds(ctx context.Context) (float64, error) {
 	u, err := gohost.UptimeWithContext(ctx)
 	return float64(u), err
 }
-

@@ -213,4 +213,3 @@ func FuzzStatusMatcher(f *testing.F) {
 		}
 	})
 }
-
