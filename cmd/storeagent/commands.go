@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/config"
 	_ "github.com/storewatch/storewatch/drivers/all"
+	"github.com/storewatch/storewatch/internal/svc"
 	"github.com/storewatch/storewatch/internal/version"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -62,17 +64,38 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if len(cfg.Broker.URLs) == 0 {
-		log.Warn("no broker configured: events are only logged")
+	run := func(ctx context.Context) error {
+		if len(cfg.Broker.URLs) == 0 {
+			log.Warn("no broker configured: events are only logged")
+		}
+		a, err := agent.New(cfg, lines, log, agent.LogSink{Log: log})
+		if err != nil {
+			return err
+		}
+		return a.Run(ctx)
 	}
-	a, err := agent.New(cfg, lines, log, agent.LogSink{Log: log})
+
+	if svc.Interactive() {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := run(ctx); err != nil {
+			log.Error("storeagent failed", "err", err)
+			return exitFailed
+		}
+		return exitOK
+	}
+	// Under a service manager (Windows SCM, systemd): kardianos handles the
+	// stop requests, and warnings also go to the system log.
+	exe, _ := os.Executable()
+	s, err := svc.New(agent.ServiceSpec(*path), exe, run, log)
 	if err != nil {
-		printConfigError(stderr, err)
-		return exitUsage
+		log.Error("storeagent service", "err", err)
+		return exitFailed
 	}
-	if err := a.Run(ctx); err != nil {
+	if sys, err := s.SystemLogger(nil); err == nil {
+		*log = *slog.New(svc.NewSystemLogHandler(log.Handler(), sys))
+	}
+	if err := s.Run(); err != nil {
 		log.Error("storeagent failed", "err", err)
 		return exitFailed
 	}

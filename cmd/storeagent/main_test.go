@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/storewatch/storewatch/internal/testenv"
 )
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
 
 // writeConfig writes an agent config with the given devices section.
 func writeConfig(t *testing.T, devices string) string {
