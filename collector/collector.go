@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -50,6 +51,8 @@ type State struct {
 	Identity *wire.Identity
 	LastPoll time.Time
 	Detail   string
+	// Measurements are the latest values the driver reported.
+	Measurements map[string]float64
 }
 
 // Collector polls devices and reports their health.
@@ -219,6 +222,9 @@ func (c *Collector) record(ctx context.Context, d *device, o observation) {
 	ch := d.tr.observe(o)
 	d.state.LastPoll = o.at
 	d.state.Detail = o.detail
+	if len(o.measurements) > 0 {
+		d.state.Measurements = o.measurements
+	}
 	if ch != nil {
 		d.state.State, d.state.Since = ch.state, ch.since
 	}
@@ -306,6 +312,7 @@ func (c *Collector) States() []State {
 		d.mu.Lock()
 		out[i] = d.state
 		out[i].Faults = append([]wire.Fault(nil), d.state.Faults...)
+		out[i].Measurements = maps.Clone(d.state.Measurements)
 		d.mu.Unlock()
 	}
 	return out
@@ -320,36 +327,101 @@ type Result struct {
 	Ident  *wire.Identity
 	Busy   bool
 	Took   time.Duration
+	// Measurements the driver reported with this reading.
+	Measurements map[string]float64
 }
 
 // ProbeOnce probes one device now, without debounce and without reporting to
 // the sink: for `storeagent devices` and remote queries. It shares the port
 // lock with the scheduled polls.
 func (c *Collector) ProbeOnce(ctx context.Context, id string) (Result, error) {
-	for _, d := range c.devices {
-		if d.ID != id {
-			continue
-		}
-		start := c.clk.Now()
-		o, err := c.probe(ctx, d)
-		res := Result{ID: id, Took: c.clk.Now().Sub(start)}
-		if errors.Is(err, drivers.ErrBusy) {
-			res.Busy, res.State, res.Detail = true, wire.StateUnknown, err.Error()
-			return res, nil
-		}
-		if err != nil {
-			return res, err
-		}
-		wire.SortFaults(o.faults)
-		res.State, res.Faults, res.Detail, res.Ident = o.state(), o.faults, o.detail, o.identity
-		if res.Ident == nil {
-			d.mu.Lock()
-			res.Ident = d.identity
-			d.mu.Unlock()
-		}
+	d, err := c.device(id)
+	if err != nil {
+		return Result{}, err
+	}
+	start := c.clk.Now()
+	o, err := c.probe(ctx, d)
+	res := Result{ID: id, Took: c.clk.Now().Sub(start)}
+	if errors.Is(err, drivers.ErrBusy) {
+		res.Busy, res.State, res.Detail = true, wire.StateUnknown, err.Error()
 		return res, nil
 	}
-	return Result{}, fmt.Errorf("no device %q", id)
+	if err != nil {
+		return res, err
+	}
+	wire.SortFaults(o.faults)
+	res.State, res.Faults, res.Detail, res.Ident, res.Measurements = o.state(), o.faults, o.detail, o.identity, o.measurements
+	if res.Ident == nil {
+		d.mu.Lock()
+		res.Ident = d.identity
+		d.mu.Unlock()
+	}
+	return res, nil
+}
+
+// ErrNotSupported says a device's driver cannot do what was asked.
+var ErrNotSupported = errors.New("not supported by this device's driver")
+
+func (c *Collector) device(id string) (*device, error) {
+	for _, d := range c.devices {
+		if d.ID == id {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("no device %q", id)
+}
+
+// Identify reads a device's identity now, holding its port, if its driver
+// can; the identity is remembered for the inventory and events.
+func (c *Collector) Identify(ctx context.Context, id string) (wire.Identity, error) {
+	d, err := c.device(id)
+	if err != nil {
+		return wire.Identity{}, err
+	}
+	ider, ok := d.Prober.(drivers.Identifier)
+	if !ok {
+		return wire.Identity{}, ErrNotSupported
+	}
+	var ident wire.Identity
+	err = c.WithPort(ctx, id, func(ctx context.Context) error {
+		var err error
+		ident, err = ider.Identify(ctx)
+		return err
+	})
+	if err != nil {
+		return wire.Identity{}, err
+	}
+	d.mu.Lock()
+	d.identity = &ident
+	d.state.Identity = &ident
+	d.mu.Unlock()
+	return ident, nil
+}
+
+// WithPort runs fn holding the device's port lock, under the device's
+// timeout, so that it never interleaves with a poll.
+func (c *Collector) WithPort(ctx context.Context, id string, fn func(ctx context.Context) error) error {
+	d, err := c.device(id)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
+	release, err := c.locks.Acquire(pctx, d.Resource)
+	if err != nil {
+		return fmt.Errorf("port %s stayed busy for %v: %w", d.Resource, d.Timeout, err)
+	}
+	defer release()
+	return fn(pctx)
+}
+
+// Timeout returns a device's probe timeout.
+func (c *Collector) Timeout(id string) (time.Duration, bool) {
+	d, err := c.device(id)
+	if err != nil {
+		return 0, false
+	}
+	return d.Timeout, true
 }
 
 // ProbeAll probes every device once, concurrently (devices sharing a port

@@ -1,0 +1,88 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+)
+
+// AuditEntry is one remote request and its answer.
+type AuditEntry struct {
+	Time      time.Time         `json:"time"`
+	ID        string            `json:"id"`
+	Requester string            `json:"requester"`
+	Device    string            `json:"device"`
+	Op        string            `json:"op"`
+	Args      map[string]string `json:"args,omitempty"`
+	OK        bool              `json:"ok"`
+	Code      string            `json:"code,omitempty"`
+	Error     string            `json:"error,omitempty"`
+	TookMS    float64           `json:"took_ms"`
+}
+
+// AuditLog appends entries as JSON lines to a file, keeping at most two
+// files of MaxBytes each (the current one and the previous one, .1), so a
+// store PC's disk never fills with it.
+type AuditLog struct {
+	path     string
+	maxBytes int64
+	log      *slog.Logger
+
+	mu sync.Mutex
+}
+
+// DefaultAuditBytes bounds one audit file.
+const DefaultAuditBytes = 10 << 20
+
+// NewAuditLog writes to path; an empty path keeps the audit in the log only.
+func NewAuditLog(path string, maxBytes int64, log *slog.Logger) *AuditLog {
+	if maxBytes <= 0 {
+		maxBytes = DefaultAuditBytes
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &AuditLog{path: path, maxBytes: maxBytes, log: log}
+}
+
+// Record appends one entry. A failure to write is logged, never fatal: the
+// answer to the engineer matters more than the file.
+func (a *AuditLog) Record(e AuditEntry) {
+	if a == nil || a.path == "" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.write(e); err != nil {
+		a.log.Error("audit log", "path", a.path, "err", err)
+	}
+}
+
+func (a *AuditLog) write(e AuditEntry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	if st, err := os.Stat(a.path); err == nil && st.Size()+int64(len(line)) > a.maxBytes {
+		if err := os.Rename(a.path, a.path+".1"); err != nil {
+			return fmt.Errorf("rotate: %w", err)
+		}
+	}
+	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(line); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
