@@ -1,3 +1,7 @@
+//go:build unix
+
+// The emulator runs on pseudo-terminals, which exist on unix only.
+
 package ssi_test
 
 import (
