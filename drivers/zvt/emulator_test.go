@@ -212,20 +212,22 @@ func TestSerialCRCWithDLE(t *testing.T) {
 }
 
 func TestSlowTerminal(t *testing.T) {
-	for _, c := range []struct {
-		delay, timeout time.Duration
-		want           string
-	}{
-		{50 * time.Millisecond, 5 * time.Second, "ok"},
-		{5 * time.Second, 300 * time.Millisecond, "no_response"},
-	} {
-		term := simzvt.New()
-		term.Switchboard().Set(devsim.FaultSlow, true)
-		term.Switchboard().SetDelay(c.delay)
-		s := serve(t, term, "tcp")
-		r, err := probe(t, s.addr, c.timeout, nil, nil)
-		if got := codes(r, err); got != c.want {
-			t.Errorf("delay %v timeout %v: got %s (%v), want %s", c.delay, c.timeout, got, err, c.want)
+	for _, over := range []string{"tcp", "pty"} {
+		for _, c := range []struct {
+			delay, timeout time.Duration
+			want           string
+		}{
+			{50 * time.Millisecond, 5 * time.Second, "ok"},
+			{5 * time.Second, 300 * time.Millisecond, "no_response"},
+		} {
+			term := simzvt.New()
+			term.Switchboard().Set(devsim.FaultSlow, true)
+			term.Switchboard().SetDelay(c.delay)
+			s := serve(t, term, over)
+			r, err := probe(t, s.addr, c.timeout, nil, nil)
+			if got := codes(r, err); got != c.want {
+				t.Errorf("%s delay %v timeout %v: got %s (%v), want %s", over, c.delay, c.timeout, got, err, c.want)
+			}
 		}
 	}
 }
