@@ -211,8 +211,12 @@ func (c *Collector) probe(ctx context.Context, d *device) (observation, error) {
 	}
 	ident := d.identity
 	d.mu.Unlock()
-	if why := identityMismatch(d.Expected, ident); why != "" {
-		o.faults = append(o.faults, wire.NewFault(wire.FaultUnknownDevice, why))
+	// Drivers that read identity may raise unknown_device themselves; for
+	// the others the collector compares the last identity it saw.
+	if ident != nil && !hasFault(o.faults, wire.FaultUnknownDevice) {
+		if f, bad := drivers.IdentityMismatch(d.Expected, *ident); bad {
+			o.faults = append(o.faults, f)
+		}
 	}
 	return o, nil
 }
@@ -259,6 +263,15 @@ func (c *Collector) record(ctx context.Context, d *device, o observation) {
 	if err := c.sink.Event(ctx, ev); err != nil {
 		c.log.Error("event not recorded", "device", d.ID, "err", err)
 	}
+}
+
+func hasFault(fs []wire.Fault, code wire.FaultCode) bool {
+	for _, f := range fs {
+		if f.Code == code {
+			return true
+		}
+	}
+	return false
 }
 
 func faultCodes(fs []wire.Fault) []string {

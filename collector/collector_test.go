@@ -288,3 +288,17 @@ func TestProbeOnceReportsWithoutDebounce(t *testing.T) {
 		t.Error("ProbeOnce of an unknown device succeeded")
 	}
 }
+
+func TestUnknownDeviceIsNotRaisedTwice(t *testing.T) {
+	p := &script{}
+	r := faults(wire.FaultUnknownDevice)
+	r.Identity = &wire.Identity{Serial: "Z9"}
+	p.set(r, nil)
+	d := dev("pt", p)
+	d.Expected = &wire.Identity{Serial: "X5E1"}
+	c := New([]Device{d}, &recordingSink{}, Options{})
+	res, err := c.ProbeOnce(context.Background(), "pt")
+	if err != nil || len(res.Faults) != 1 {
+		t.Errorf("faults = %+v, %v; want the driver's one unknown_device", res.Faults, err)
+	}
+}

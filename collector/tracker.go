@@ -98,26 +98,3 @@ func (t *tracker) observe(o observation) *change {
 	t.candSig, t.candCount = "", 0
 	return c
 }
-
-// identityMismatch compares what the device says it is with what the config
-// expects. Empty expected fields are not checked; comparison ignores case and
-// surrounding blanks. It returns a description of the first difference.
-func identityMismatch(expected, got *wire.Identity) string {
-	if expected == nil || got == nil {
-		return ""
-	}
-	for _, f := range []struct{ name, want, have string }{
-		{"vendor", expected.Vendor, got.Vendor},
-		{"model", expected.Model, got.Model},
-		{"serial", expected.Serial, got.Serial},
-		{"firmware", expected.Firmware, got.Firmware},
-	} {
-		if f.want == "" || f.have == "" {
-			continue
-		}
-		if !strings.EqualFold(strings.TrimSpace(f.want), strings.TrimSpace(f.have)) {
-			return f.name + " is " + f.have + ", expected " + f.want
-		}
-	}
-	return ""
-}

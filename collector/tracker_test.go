@@ -109,22 +109,3 @@ func TestChangeCarriesWhenItStarted(t *testing.T) {
 		t.Fatalf("change = %+v, want since the first failing reading at +10s, previous ok", ch)
 	}
 }
-
-func TestIdentityMismatch(t *testing.T) {
-	exp := &wire.Identity{Model: "TM-T88VI", Serial: "X5E1"}
-	cases := []struct {
-		got  *wire.Identity
-		want string
-	}{
-		{nil, ""},
-		{&wire.Identity{Model: "tm-t88vi ", Serial: "X5E1"}, ""},
-		{&wire.Identity{Model: "TM-T88VI"}, ""}, // serial not read: nothing to compare
-		{&wire.Identity{Model: "TM-T20III", Serial: "X5E1"}, "model is TM-T20III, expected TM-T88VI"},
-		{&wire.Identity{Model: "TM-T88VI", Serial: "Z9"}, "serial is Z9, expected X5E1"},
-	}
-	for _, c := range cases {
-		if got := identityMismatch(exp, c.got); got != c.want {
-			t.Errorf("identityMismatch(%+v) = %q, want %q", c.got, got, c.want)
-		}
-	}
-}

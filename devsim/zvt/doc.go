@@ -1,0 +1,13 @@
+// Package zvt emulates a ZVT payment terminal (PT) for the status checks:
+// it answers Status Enquiry (05 01) with an acknowledge and a completion
+// carrying the terminal status code, over TCP (raw APDUs) or a serial line
+// (DLE STX framing, CRC-16/KERMIT, ACK/NAK bytes). Written from
+// shared/reference/device-protocols.md sections 5.1 and B.3, not from the
+// driver.
+//
+// Faults: not_ready, host_unreachable, reconciliation_required,
+// activation_required, hardware_fault, card_inserted (each sets the
+// terminal status code), busy (a payment is running: commands are refused
+// with 84 9C 00 and an abort would end the payment, which the emulator
+// records), garbage, silent, slow.
+package zvt

@@ -1,0 +1,256 @@
+package zvt
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/storewatch/storewatch/devsim"
+)
+
+// Fault names, each with the terminal status code it makes the PT report.
+var statusFaults = []struct {
+	name string
+	code byte
+}{
+	{"not_ready", 0xE0},               // remote maintenance activated
+	{"host_unreachable", 0xA3},        // no connection
+	{"reconciliation_required", 0xF0}, // open end-of-day batch
+	{"activation_required", 0xE4},     // terminal activation required
+	{"hardware_fault", 0xE2},          // card reader defective
+	{"card_inserted", 0xDC},           // a card was left in the reader
+}
+
+// FaultBusy makes the PT behave as if a payment were running.
+const FaultBusy = "busy"
+
+// Framing selects how APDUs travel.
+type Framing int
+
+// Framings. Auto decides per connection from the first byte: a serial frame
+// starts with DLE (10), which is no APDU class.
+const (
+	Auto Framing = iota
+	Raw
+	Serial
+)
+
+// Terminal is the emulated PT.
+type Terminal struct {
+	// Framing of APDUs; Auto by default.
+	Framing Framing
+	// EscapeCRC doubles a CRC byte equal to DLE in frames the PT sends, and
+	// expects the ECR to do the same. The reference leaves open which is
+	// right (section 10); a terminal of either kind can be emulated.
+	EscapeCRC bool
+	// Software is sent as the software version in the completion unless
+	// the ECR sent a service byte.
+	Software string
+	// TerminalID (eight digits) is sent as BMP 29 after the status, when set.
+	TerminalID string
+
+	faults *devsim.Faults
+
+	mu       sync.Mutex
+	status   byte
+	received [][]byte
+	aborted  int
+}
+
+// New returns a ready terminal.
+func New() *Terminal {
+	names := []string{FaultBusy, devsim.FaultGarbage, devsim.FaultSilent, devsim.FaultSlow}
+	for _, f := range statusFaults {
+		names = append(names, f.name)
+	}
+	return &Terminal{Software: "GER-EMU 1.4.2", TerminalID: "52500123", faults: devsim.NewFaults(names...)}
+}
+
+func init() {
+	devsim.Register("zvt", func() devsim.Switchable { return New() })
+}
+
+// Switchboard returns the fault switches.
+func (t *Terminal) Switchboard() *devsim.Faults { return t.faults }
+
+// SetStatus sets the terminal status code reported when no status fault is
+// switched on (00 = ready).
+func (t *Terminal) SetStatus(code byte) {
+	t.mu.Lock()
+	t.status = code
+	t.mu.Unlock()
+}
+
+// Received returns the APDUs the ECR sent, in order.
+func (t *Terminal) Received() [][]byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([][]byte, len(t.received))
+	copy(out, t.received)
+	return out
+}
+
+// Aborted returns how many abort commands (06 B0) arrived while a payment
+// was running.
+func (t *Terminal) Aborted() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.aborted
+}
+
+func (t *Terminal) currentStatus() byte {
+	for _, f := range statusFaults {
+		if t.faults.On(f.name) {
+			return f.code
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.status
+}
+
+// Serve answers one ECR connection.
+func (t *Terminal) Serve(ctx context.Context, rw io.ReadWriter) error {
+	in := &reader{r: rw}
+	framing := t.Framing
+	if framing == Auto {
+		b, err := in.peek()
+		if err != nil {
+			return err
+		}
+		framing = Raw
+		if b == 0x10 {
+			framing = Serial
+		}
+	}
+	var ch channel = &rawChannel{in: in, w: rw}
+	if framing == Serial {
+		ch = &serialChannel{in: in, w: rw, escapeCRC: t.EscapeCRC, mute: func() bool { return t.faults.On(devsim.FaultSilent) }}
+	}
+	for {
+		cmd, err := ch.receive()
+		if err != nil {
+			if devsim.IsClosed(err) || ctx.Err() != nil {
+				return nil
+			}
+			if isLineError(err) {
+				continue
+			}
+			return err
+		}
+		t.mu.Lock()
+		t.received = append(t.received, cmd)
+		t.mu.Unlock()
+		if err := t.handle(ctx, ch, rw, cmd); err != nil {
+			return err
+		}
+	}
+}
+
+// handle answers one command.
+func (t *Terminal) handle(ctx context.Context, ch channel, raw io.Writer, cmd []byte) error {
+	if t.faults.On(devsim.FaultSilent) {
+		return nil
+	}
+	t.faults.Pause(ctx)
+	if t.faults.On(devsim.FaultGarbage) {
+		_, err := raw.Write([]byte("\xDE\xAD\xBE\xEF GARBAGE \x7F\x00"))
+		return err
+	}
+	class, instr := cmd[0], cmd[1]
+	busy := t.faults.On(FaultBusy)
+	switch {
+	case class == 0x06 && instr == 0xB0: // Abort
+		if busy {
+			t.mu.Lock()
+			t.aborted++
+			t.mu.Unlock()
+		}
+		return ch.send(apdu(0x80, 0x00))
+	case class == 0x80 && instr == 0x00:
+		// A stray acknowledge; nothing to answer.
+		return nil
+	case busy:
+		// A payment holds the terminal: "please wait".
+		return ch.send(apdu(0x84, 0x9C))
+	case class == 0x05 && instr == 0x01:
+		return t.statusEnquiry(ch, cmd)
+	default:
+		// "other command": not supported by this emulator.
+		return ch.send(apdu(0x84, 0x83))
+	}
+}
+
+// statusEnquiry: 80 00 00, then 06 0F with the status, then the ECR's ack.
+func (t *Terminal) statusEnquiry(ch channel, cmd []byte) error {
+	data := body(cmd)
+	// <password 3 bytes BCD> [03 <service byte>] [06 <TLV>]
+	serviceByte := len(data) >= 5 && data[3] == 0x03
+	if err := ch.send(apdu(0x80, 0x00)); err != nil {
+		return err
+	}
+	var out []byte
+	if !serviceByte && t.Software != "" {
+		n := len(t.Software)
+		out = append(out, 0xF0|byte(n/100%10), 0xF0|byte(n/10%10), 0xF0|byte(n%10))
+		out = append(out, t.Software...)
+	}
+	out = append(out, t.currentStatus())
+	if tid, ok := packBCD(t.TerminalID); ok {
+		out = append(out, 0x29)
+		out = append(out, tid...)
+	}
+	if err := ch.send(apdu(0x06, 0x0F, out...)); err != nil {
+		return err
+	}
+	reply, err := ch.receive()
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.received = append(t.received, reply)
+	t.mu.Unlock()
+	if reply[0] != 0x80 || reply[1] != 0x00 {
+		return fmt.Errorf("zvt emulator: ECR answered the completion with % X, want 80 00 00", reply)
+	}
+	return nil
+}
+
+// apdu encodes class, instr and data with the one-byte or FF lo hi length.
+func apdu(class, instr byte, data ...byte) []byte {
+	out := []byte{class, instr}
+	if len(data) <= 254 {
+		out = append(out, byte(len(data)))
+	} else {
+		out = append(out, 0xFF, byte(len(data)&0xFF), byte(len(data)>>8))
+	}
+	return append(out, data...)
+}
+
+// body returns the data block of an encoded APDU.
+func body(a []byte) []byte {
+	if len(a) >= 5 && a[2] == 0xFF {
+		return a[5:]
+	}
+	return a[3:]
+}
+
+// packBCD packs eight decimal digits into four bytes.
+func packBCD(s string) ([]byte, bool) {
+	if len(s) != 8 {
+		return nil, false
+	}
+	out := make([]byte, 4)
+	for i := 0; i < 8; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return nil, false
+		}
+		if i%2 == 0 {
+			out[i/2] = (s[i] - '0') << 4
+		} else {
+			out[i/2] |= s[i] - '0'
+		}
+	}
+	return out, true
+}

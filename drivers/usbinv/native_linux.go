@@ -1,0 +1,4 @@
+package usbinv
+
+// defaultBackend on Linux reads sysfs.
+const defaultBackend = "sysfs"

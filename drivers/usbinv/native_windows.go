@@ -1,0 +1,4 @@
+package usbinv
+
+// defaultBackend on Windows asks SetupAPI.
+const defaultBackend = "setupapi"
