@@ -42,6 +42,12 @@ func Dial(ctx context.Context, a Address, o DialOptions) (Conn, error) {
 		c, err = dialTCP(ctx, a, o.DefaultPort)
 	case "serial":
 		c, err = openSerial(a, o.Serial)
+	case "usb":
+		if a.Path != "" {
+			c, err = openUSBNode(a)
+		} else {
+			c, err = dialUSBDevice(a)
+		}
 	default:
 		return nil, fmt.Errorf("%s: transport %q cannot carry a byte stream", a, a.Scheme)
 	}

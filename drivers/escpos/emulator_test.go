@@ -1,0 +1,225 @@
+package escpos_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/devsim"
+	simescpos "github.com/storewatch/storewatch/devsim/escpos"
+	"github.com/storewatch/storewatch/drivers"
+	_ "github.com/storewatch/storewatch/drivers/escpos" // registers "escpos"
+	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// serve starts the emulated printer on one transport and returns the
+// address a store's config would give for it.
+type server func(t *testing.T, p *simescpos.Printer) string
+
+var transports = map[string]server{
+	"pty": func(t *testing.T, p *simescpos.Printer) string {
+		pt, err := devsim.ServePTY(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pt.Close() })
+		return "serial://" + pt.Path + "?baud=9600"
+	},
+	"tcp": func(t *testing.T, p *simescpos.Printer) string {
+		srv, err := devsim.ServeTCP(context.Background(), p, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		return "tcp://" + srv.Addr
+	},
+	// The USB printer-class node (/dev/usb/lp0) is opened as a plain file;
+	// a PTY's slave end stands in for it.
+	"usb-node": func(t *testing.T, p *simescpos.Printer) string {
+		pt, err := devsim.ServePTY(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pt.Close() })
+		return "usb://" + pt.Path
+	},
+}
+
+func newDriver(t *testing.T, addr string, timeout time.Duration, expected *wire.Identity) drivers.Prober {
+	t.Helper()
+	a, err := transport.Parse(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := drivers.New("escpos", drivers.Spec{ID: "lane1-receipt", Kind: "receipt_printer", Address: a, Timeout: timeout,
+		Options: drivers.NewOptions(map[string]string{"identity_step": "300ms"}), Expected: expected})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestFaultsThroughEmulator(t *testing.T) {
+	cases := []struct {
+		faults []string
+		want   string // fault codes, sorted
+		state  wire.HealthState
+	}{
+		{nil, "none", wire.StateOK},
+		{[]string{simescpos.PaperLow}, "paper_low", wire.StateDegraded},
+		{[]string{simescpos.PaperOut}, "paper_out", wire.StateFault},
+		{[]string{simescpos.PaperOut, simescpos.PaperLow}, "paper_out", wire.StateFault},
+		{[]string{simescpos.CoverOpen}, "cover_open", wire.StateFault},
+		{[]string{simescpos.CutterError}, "cutter_error", wire.StateFault},
+		{[]string{simescpos.MechanicalError}, "mechanical_error", wire.StateFault},
+		{[]string{simescpos.HeadOverheat}, "head_overheat", wire.StateFault},
+		{[]string{simescpos.UnrecoverableError}, "unrecoverable_error", wire.StateFault},
+		{[]string{simescpos.Offline}, "offline", wire.StateFault},
+		{[]string{simescpos.FeedButton}, "offline", wire.StateFault},
+		{[]string{simescpos.DrawerHigh}, "drawer_open", wire.StateOK},
+		{[]string{simescpos.CoverOpen, simescpos.PaperLow, simescpos.DrawerHigh}, "cover_open,drawer_open,paper_low", wire.StateFault},
+	}
+	for name, serve := range transports {
+		t.Run(name, func(t *testing.T) {
+			printer := simescpos.New()
+			d := newDriver(t, serve(t, printer), 3*time.Second, &wire.Identity{Vendor: "EPSON", Model: "TM-T88V", Serial: "X5E1234567"})
+			for i, c := range cases {
+				sb := printer.Switchboard()
+				sb.Clear()
+				for _, f := range c.faults {
+					if err := sb.Set(f, true); err != nil {
+						t.Fatal(err)
+					}
+				}
+				r, err := d.Probe(context.Background())
+				if err != nil {
+					t.Fatalf("%v: %v", c.faults, err)
+				}
+				label := fmt.Sprint(c.faults)
+				transcript.CheckFaults(t, label, c.want, r.Faults)
+				if s := wire.StateOf(r.Faults); s != c.state {
+					t.Errorf("%s: state %s, want %s", label, s, c.state)
+				}
+				if i == 0 {
+					transcript.CheckIdentity(t, label, "vendor=EPSON model=TM-T88V serial=X5E1234567 firmware=1.28 model_id=0x20", r.Identity)
+				}
+			}
+		})
+	}
+}
+
+func TestSeverities(t *testing.T) {
+	printer := simescpos.New()
+	d := newDriver(t, transports["tcp"](t, printer), 3*time.Second, nil)
+	printer.Switchboard().Set(simescpos.UnrecoverableError, true)
+	printer.Switchboard().Set(simescpos.PaperLow, true)
+	r, err := d.Probe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sev := map[wire.FaultCode]wire.Severity{}
+	for _, f := range r.Faults {
+		sev[f.Code] = f.Severity
+	}
+	// Both conditions are true and both are reported, each with its own
+	// severity from the vocabulary.
+	if sev[wire.FaultUnrecoverableError] != wire.SeverityCritical || sev[wire.FaultPaperLow] != wire.SeverityWarning {
+		t.Errorf("severities = %v", sev)
+	}
+}
+
+func TestWrongIdentity(t *testing.T) {
+	for name, serve := range transports {
+		t.Run(name, func(t *testing.T) {
+			printer := simescpos.New()
+			printer.Switchboard().Set(simescpos.WrongIdentity, true)
+			d := newDriver(t, serve(t, printer), 3*time.Second, &wire.Identity{Vendor: "EPSON", Model: "TM-T88V", Serial: "X5E1234567"})
+			r, err := d.Probe(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			transcript.CheckFaults(t, name, "unknown_device", r.Faults)
+			transcript.CheckIdentity(t, name, "model=TM-T20III serial=Y7K7654321", r.Identity)
+			// Later probes do not ask again but still flag the swap.
+			r, err = d.Probe(context.Background())
+			if err != nil || r.Identity != nil {
+				t.Fatalf("second probe: identity %v, err %v", r.Identity, err)
+			}
+			transcript.CheckFaults(t, name, "unknown_device", r.Faults)
+		})
+	}
+}
+
+func TestOlderPrinterWithoutInfoStrings(t *testing.T) {
+	printer := simescpos.New()
+	printer.Switchboard().Set(simescpos.NoPrinterInfo, true)
+	d := newDriver(t, transports["tcp"](t, printer), 3*time.Second, nil)
+	r, err := d.Probe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	transcript.CheckFaults(t, "no GS I 65..69", "none", r.Faults)
+	transcript.CheckIdentity(t, "no GS I 65..69", "vendor= serial= model=ESC/POS_model_ID_0x20 firmware=ROM_ID_0x41", r.Identity)
+	id, err := d.(drivers.Identifier).Identify(context.Background())
+	if err != nil || id.Extra["model_id"] != "0x20" {
+		t.Errorf("Identify = %+v, %v", id, err)
+	}
+}
+
+// Garbage is a protocol error; silence and an answer slower than the
+// timeout are no_response. None of them may panic or hang.
+func TestMisbehaviour(t *testing.T) {
+	for name, serve := range transports {
+		t.Run(name, func(t *testing.T) {
+			printer := simescpos.New()
+			sb := printer.Switchboard()
+			d := newDriver(t, serve(t, printer), 400*time.Millisecond, nil)
+
+			sb.Set(devsim.FaultGarbage, true)
+			_, err := d.Probe(context.Background())
+			if !errors.Is(err, drivers.ErrProtocol) || drivers.FaultFor(err).Code != wire.FaultNoResponse {
+				t.Errorf("garbage: err = %v, want a protocol error", err)
+			}
+			sb.Clear()
+
+			sb.Set(devsim.FaultSilent, true)
+			_, err = d.Probe(context.Background())
+			if !isTimeout(err) || drivers.FaultFor(err).Code != wire.FaultNoResponse {
+				t.Errorf("silent: err = %v, want a timeout", err)
+			}
+			sb.Clear()
+
+			// A little slow is fine.
+			sb.SetDelay(20 * time.Millisecond)
+			sb.Set(devsim.FaultSlow, true)
+			if _, err := d.Probe(context.Background()); err != nil {
+				t.Errorf("slightly slow printer: %v", err)
+			}
+			// Slower than the timeout is no answer.
+			sb.SetDelay(time.Second)
+			_, err = d.Probe(context.Background())
+			if drivers.FaultFor(err).Code != wire.FaultNoResponse {
+				t.Errorf("slow: err = %v, want no_response", err)
+			}
+		})
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	for _, addr := range []string{"serial:///dev/ttyDOESNOTEXIST7", "usb:///dev/usb/lpDOESNOTEXIST", "tcp://127.0.0.1:1", "usb://04b8:0e28"} {
+		d := newDriver(t, addr, time.Second, nil)
+		_, err := d.Probe(context.Background())
+		if f := drivers.FaultFor(err); f.Code != wire.FaultUnreachable {
+			t.Errorf("%s: fault %s (%v), want unreachable", addr, f.Code, err)
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
+}
