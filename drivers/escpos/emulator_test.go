@@ -178,7 +178,7 @@ func TestMisbehaviour(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			printer := simescpos.New()
 			sb := printer.Switchboard()
-			d := newDriver(t, serve(t, printer), 400*time.Millisecond, nil)
+			d := newDriver(t, serve(t, printer), 600*time.Millisecond, nil)
 
 			sb.Set(devsim.FaultGarbage, true)
 			_, err := d.Probe(context.Background())
@@ -195,13 +195,13 @@ func TestMisbehaviour(t *testing.T) {
 			sb.Clear()
 
 			// A little slow is fine.
-			sb.SetDelay(20 * time.Millisecond)
+			sb.SetDelay(5 * time.Millisecond)
 			sb.Set(devsim.FaultSlow, true)
 			if _, err := d.Probe(context.Background()); err != nil {
 				t.Errorf("slightly slow printer: %v", err)
 			}
 			// Slower than the timeout is no answer.
-			sb.SetDelay(time.Second)
+			sb.SetDelay(1500 * time.Millisecond)
 			_, err = d.Probe(context.Background())
 			if drivers.FaultFor(err).Code != wire.FaultNoResponse {
 				t.Errorf("slow: err = %v, want no_response", err)

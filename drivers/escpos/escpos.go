@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/storewatch/storewatch/drivers"
@@ -42,19 +41,13 @@ func init() {
 // closes it again: on TCP 9100 the POS prints through the same port and most
 // printers take one connection at a time.
 type Driver struct {
-	addr          transport.Address
-	timeout       time.Duration
-	drawer        Drawer
-	identifyEvery int
-	identStep     time.Duration
-	infoB         bool
-	expected      *wire.Identity
-	dial          func(ctx context.Context) (transport.Conn, error)
-
-	mu         sync.Mutex
-	probes     int            // successful probes since the identity was last read
-	identity   *wire.Identity // last identity read
-	lastFailed bool           // the last probe got no usable answer
+	addr      transport.Address
+	timeout   time.Duration
+	drawer    Drawer
+	identStep time.Duration
+	infoB     bool
+	ident     drivers.IdentitySchedule
+	dial      func(ctx context.Context) (transport.Conn, error)
 }
 
 // New builds a driver from a device spec. Options:
@@ -66,21 +59,20 @@ type Driver struct {
 func New(s drivers.Spec) (*Driver, error) {
 	o := s.Options
 	d := &Driver{
-		addr:          s.Address,
-		timeout:       s.Timeout,
-		drawer:        Drawer(o.String("drawer", string(DrawerOpenHigh))),
-		identifyEvery: o.Int("identify_every", DefaultIdentifyEvery),
-		identStep:     o.Duration("identity_step", defaultIdentStep),
-		infoB:         o.Bool("printer_info", true),
-		expected:      s.Expected,
+		addr:      s.Address,
+		timeout:   s.Timeout,
+		drawer:    Drawer(o.String("drawer", string(DrawerOpenHigh))),
+		identStep: o.Duration("identity_step", defaultIdentStep),
+		infoB:     o.Bool("printer_info", true),
+		ident:     drivers.IdentitySchedule{Every: o.Int("identify_every", DefaultIdentifyEvery), Expected: s.Expected},
 	}
 	switch d.drawer {
 	case DrawerOpenHigh, DrawerOpenLow, DrawerIgnore:
 	default:
 		o.Fail("option drawer: %q; want high, low or ignore", d.drawer)
 	}
-	if d.identifyEvery < 0 {
-		o.Fail("option identify_every: %d; want 0 or more", d.identifyEvery)
+	if d.ident.Every < 0 {
+		o.Fail("option identify_every: %d; want 0 or more", d.ident.Every)
 	}
 	if err := o.Err(); err != nil {
 		return nil, err
@@ -105,7 +97,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	defer cancel()
 	c, err := d.dial(ctx)
 	if err != nil {
-		d.failed()
+		d.ident.Probed(false)
 		return drivers.Reading{}, fmt.Errorf("escpos %s: %w", d.addr, err)
 	}
 	defer c.Close()
@@ -114,7 +106,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	start := time.Now()
 	st, err := readStatus(c)
 	if err != nil {
-		d.failed()
+		d.ident.Probed(false)
 		return drivers.Reading{}, fmt.Errorf("escpos %s: %w", d.addr, transport.Timeout(ctx, err))
 	}
 	r := drivers.Reading{
@@ -123,7 +115,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 		Detail:       st.String(),
 	}
 
-	if d.identityDue() {
+	if d.ident.Due() {
 		id, err := d.readIdentity(ctx, c)
 		if err != nil {
 			r.Detail += "; identity not read: " + err.Error()
@@ -131,8 +123,8 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 			r.Identity = &id
 		}
 	}
-	d.counted()
-	if f, bad := d.mismatch(); bad {
+	d.ident.Probed(true)
+	if f, bad := d.ident.Mismatch(); bad {
 		r.Faults = append(r.Faults, f)
 	}
 	return r, nil
@@ -208,10 +200,7 @@ func (d *Driver) readIdentity(ctx context.Context, c transport.Conn) (wire.Ident
 	if d.infoB {
 		d.readInfoB(ctx, c, &id)
 	}
-	d.mu.Lock()
-	d.identity = &id
-	d.probes = 0
-	d.mu.Unlock()
+	d.ident.Read(id)
 	return id, nil
 }
 
@@ -255,37 +244,4 @@ func (d *Driver) readInfoB(ctx context.Context, c transport.Conn, id *wire.Ident
 			id.Extra["font"] = s
 		}
 	}
-}
-
-// identityDue says whether this probe should read identity: the first time,
-// every identify_every probes, and after the printer was gone (it may have
-// been swapped).
-func (d *Driver) identityDue() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	due := d.identity == nil || d.lastFailed || (d.identifyEvery > 0 && d.probes >= d.identifyEvery)
-	d.lastFailed = false
-	return due
-}
-
-// counted records a successful probe.
-func (d *Driver) counted() {
-	d.mu.Lock()
-	d.probes++
-	d.mu.Unlock()
-}
-
-func (d *Driver) failed() {
-	d.mu.Lock()
-	d.lastFailed = true
-	d.mu.Unlock()
-}
-
-func (d *Driver) mismatch() (wire.Fault, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.identity == nil {
-		return wire.Fault{}, false
-	}
-	return drivers.IdentityMismatch(d.expected, *d.identity)
 }

@@ -37,7 +37,7 @@ func newScripted(t *testing.T, c transcript.Case) (*Driver, *transcript.Script) 
 	if _, reads := c.Expect["identity"]; !reads {
 		// A case without identity lines plays a later probe, after the
 		// identity was read.
-		d.identity = &wire.Identity{}
+		d.ident.Read(wire.Identity{})
 	}
 	return d, sc
 }
