@@ -13,6 +13,7 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/escpos" // registers "escpos"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/simtest"
 	"github.com/storewatch/storewatch/internal/transcript"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -22,32 +23,11 @@ import (
 type server func(t *testing.T, p *simescpos.Printer) string
 
 var transports = map[string]server{
-	"pty": func(t *testing.T, p *simescpos.Printer) string {
-		pt, err := devsim.ServePTY(context.Background(), p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pt.Close() })
-		return "serial://" + pt.Path + "?baud=9600"
-	},
-	"tcp": func(t *testing.T, p *simescpos.Printer) string {
-		srv, err := devsim.ServeTCP(context.Background(), p, "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
-		return "tcp://" + srv.Addr
-	},
+	"pty": func(t *testing.T, p *simescpos.Printer) string { return "serial://" + simtest.PTY(t, p) + "?baud=9600" },
+	"tcp": func(t *testing.T, p *simescpos.Printer) string { return "tcp://" + simtest.TCP(t, p) },
 	// The USB printer-class node (/dev/usb/lp0) is opened as a plain file;
 	// a PTY's slave end stands in for it.
-	"usb-node": func(t *testing.T, p *simescpos.Printer) string {
-		pt, err := devsim.ServePTY(context.Background(), p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pt.Close() })
-		return "usb://" + pt.Path
-	},
+	"usb-node": func(t *testing.T, p *simescpos.Printer) string { return "usb://" + simtest.PTY(t, p) },
 }
 
 func newDriver(t *testing.T, addr string, timeout time.Duration, expected *wire.Identity) drivers.Prober {

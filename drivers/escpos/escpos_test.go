@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"testing"
-	"time"
 
 	simescpos "github.com/storewatch/storewatch/devsim/escpos"
 	"github.com/storewatch/storewatch/drivers"
@@ -16,67 +14,23 @@ import (
 	"github.com/storewatch/storewatch/wire"
 )
 
-// newScripted builds a driver whose port is the transcript case.
-func newScripted(t *testing.T, c transcript.Case) (*Driver, *transcript.Script) {
-	t.Helper()
-	addr, _ := transport.Parse("tcp://printer.test:9100")
-	opts := map[string]string{}
-	for k, v := range transcript.Fields(c.Expect["option"]) {
-		opts[k] = v
-	}
-	spec := drivers.Spec{Address: addr, Timeout: time.Second, Options: drivers.NewOptions(opts)}
-	if e, ok := c.Expect["expected"]; ok {
-		spec.Expected = transcript.Identity(e)
-	}
-	d, err := New(spec)
+// scripted builds a driver whose port plays the transcript case.
+func scripted(t *testing.T, c transcript.Case, sc *transcript.Script) drivers.Prober {
+	d, err := New(transcript.Spec(t, c, "tcp://printer.test:9100"))
 	if err != nil {
 		t.Fatalf("%s: %v", c.Name, err)
 	}
-	sc := transcript.NewScript(c)
 	d.dial = func(context.Context) (transport.Conn, error) { return sc, nil }
-	if _, reads := c.Expect["identity"]; !reads {
-		// A case without identity lines plays a later probe, after the
-		// identity was read.
+	if !transcript.ReadsIdentity(c) {
 		d.ident.Read(wire.Identity{})
 	}
-	return d, sc
+	return d
 }
 
 func runTranscripts(t *testing.T, file string) {
-	for _, c := range transcript.Load(t, file) {
-		d, sc := newScripted(t, c)
-		r, err := d.Probe(context.Background())
-		if sc.Err() != nil {
-			t.Errorf("%s: %v", c.Name, sc.Err())
-			continue
-		}
-		if left := sc.Left(); left > 0 {
-			t.Errorf("%s: driver stopped with %d scripted requests unsent", c.Name, left)
-		}
-		switch want := c.Expect["error"]; want {
-		case "":
-			if err != nil {
-				t.Errorf("%s: Probe: %v", c.Name, err)
-				continue
-			}
-		case "protocol":
-			if !errors.Is(err, drivers.ErrProtocol) {
-				t.Errorf("%s: err = %v, want a protocol error", c.Name, err)
-			}
-			continue
-		case "timeout":
-			if !errors.Is(err, os.ErrDeadlineExceeded) || drivers.FaultFor(err).Code != wire.FaultNoResponse {
-				t.Errorf("%s: err = %v, want a timeout (no_response)", c.Name, err)
-			}
-			continue
-		}
-		transcript.CheckFaults(t, c.Name, c.Expect["faults"], r.Faults)
-		if want, ok := c.Expect["identity"]; ok {
-			transcript.CheckIdentity(t, c.Name, want, r.Identity)
-		} else if r.Identity != nil {
-			t.Errorf("%s: a later probe read identity again", c.Name)
-		}
-	}
+	transcript.Run(t, file, func(c transcript.Case, sc *transcript.Script) drivers.Prober {
+		return scripted(t, c, sc)
+	})
 }
 
 func TestStatusTranscripts(t *testing.T)   { runTranscripts(t, "testdata/status.txt") }

@@ -89,8 +89,9 @@ func New(s drivers.Spec) (*Driver, error) {
 }
 
 // silent reports a timeout before the first byte of an answer.
-func silent(err error, got []byte) bool {
-	return len(got) == 0 && errors.Is(err, os.ErrDeadlineExceeded)
+func silent(ctx context.Context, err error, got []byte) bool {
+	err = transport.Timeout(ctx, err)
+	return len(got) == 0 && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded))
 }
 
 // Probe asks ~HS and ~HQES and, now and then, ~HI.
@@ -134,7 +135,7 @@ func (d *Driver) status(ctx context.Context, c transport.Conn) (drivers.Reading,
 		return r, err
 	}
 	hs, raw, hsErr := askHostStatus(c)
-	if hsErr != nil && !silent(hsErr, raw) {
+	if hsErr != nil && !silent(ctx, hsErr, raw) {
 		return r, hsErr
 	}
 	if hsErr == nil {
@@ -155,7 +156,13 @@ func (d *Driver) status(ctx context.Context, c transport.Conn) (drivers.Reading,
 	if skipHQES {
 		return r, nil
 	}
-	if err := transport.StepDeadline(ctx, c, d.timeout); err != nil {
+	// A printer that answered ~HS promptly answers ~HQES as fast, if it
+	// knows it; one silent on ~HS gets the rest of the time.
+	step := d.timeout
+	if hsErr == nil {
+		step = d.hsStep
+	}
+	if err := transport.StepDeadline(ctx, c, step); err != nil {
 		return r, err
 	}
 	es, raw, err := askErrorStatus(c)
@@ -167,12 +174,12 @@ func (d *Driver) status(ctx context.Context, c transport.Conn) (drivers.Reading,
 		} else {
 			r.Detail += "; ~HQES ok"
 		}
-	case hsErr == nil && silent(err, raw):
+	case hsErr == nil && silent(ctx, err, raw):
 		d.mu.Lock()
 		d.noHQES = true
 		d.mu.Unlock()
 		r.Detail += "; no answer to ~HQES (older firmware), relying on ~HS"
-	case hsErr != nil && silent(err, raw):
+	case hsErr != nil && silent(ctx, err, raw):
 		return r, fmt.Errorf("no answer to ~HS nor ~HQES: %w", err)
 	default:
 		return r, err
