@@ -2,13 +2,9 @@ package escpos_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/devsim"
 	simescpos "github.com/storewatch/storewatch/devsim/escpos"
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/escpos" // registers "escpos"
@@ -45,50 +41,27 @@ func newDriver(t *testing.T, addr string, timeout time.Duration, expected *wire.
 }
 
 func TestFaultsThroughEmulator(t *testing.T) {
-	cases := []struct {
-		faults []string
-		want   string // fault codes, sorted
-		state  wire.HealthState
-	}{
-		{nil, "none", wire.StateOK},
-		{[]string{simescpos.PaperLow}, "paper_low", wire.StateDegraded},
-		{[]string{simescpos.PaperOut}, "paper_out", wire.StateFault},
-		{[]string{simescpos.PaperOut, simescpos.PaperLow}, "paper_out", wire.StateFault},
-		{[]string{simescpos.CoverOpen}, "cover_open", wire.StateFault},
-		{[]string{simescpos.CutterError}, "cutter_error", wire.StateFault},
-		{[]string{simescpos.MechanicalError}, "mechanical_error", wire.StateFault},
-		{[]string{simescpos.HeadOverheat}, "head_overheat", wire.StateFault},
-		{[]string{simescpos.UnrecoverableError}, "unrecoverable_error", wire.StateFault},
-		{[]string{simescpos.Offline}, "offline", wire.StateFault},
-		{[]string{simescpos.FeedButton}, "offline", wire.StateFault},
-		{[]string{simescpos.DrawerHigh}, "drawer_open", wire.StateOK},
-		{[]string{simescpos.CoverOpen, simescpos.PaperLow, simescpos.DrawerHigh}, "cover_open,drawer_open,paper_low", wire.StateFault},
+	cases := []simtest.FaultCase{
+		{Faults: nil, Want: "none", State: wire.StateOK},
+		{Faults: []string{simescpos.PaperLow}, Want: "paper_low", State: wire.StateDegraded},
+		{Faults: []string{simescpos.PaperOut}, Want: "paper_out", State: wire.StateFault},
+		{Faults: []string{simescpos.PaperOut, simescpos.PaperLow}, Want: "paper_out", State: wire.StateFault},
+		{Faults: []string{simescpos.CoverOpen}, Want: "cover_open", State: wire.StateFault},
+		{Faults: []string{simescpos.CutterError}, Want: "cutter_error", State: wire.StateFault},
+		{Faults: []string{simescpos.MechanicalError}, Want: "mechanical_error", State: wire.StateFault},
+		{Faults: []string{simescpos.HeadOverheat}, Want: "head_overheat", State: wire.StateFault},
+		{Faults: []string{simescpos.UnrecoverableError}, Want: "unrecoverable_error", State: wire.StateFault},
+		{Faults: []string{simescpos.Offline}, Want: "offline", State: wire.StateFault},
+		{Faults: []string{simescpos.FeedButton}, Want: "offline", State: wire.StateFault},
+		{Faults: []string{simescpos.DrawerHigh}, Want: "drawer_open", State: wire.StateOK},
+		{Faults: []string{simescpos.CoverOpen, simescpos.PaperLow, simescpos.DrawerHigh}, Want: "cover_open,drawer_open,paper_low", State: wire.StateFault},
 	}
 	for name, serve := range transports {
 		t.Run(name, func(t *testing.T) {
 			printer := simescpos.New()
 			d := newDriver(t, serve(t, printer), 3*time.Second, &wire.Identity{Vendor: "EPSON", Model: "TM-T88V", Serial: "X5E1234567"})
-			for i, c := range cases {
-				sb := printer.Switchboard()
-				sb.Clear()
-				for _, f := range c.faults {
-					if err := sb.Set(f, true); err != nil {
-						t.Fatal(err)
-					}
-				}
-				r, err := d.Probe(context.Background())
-				if err != nil {
-					t.Fatalf("%v: %v", c.faults, err)
-				}
-				label := fmt.Sprint(c.faults)
-				transcript.CheckFaults(t, label, c.want, r.Faults)
-				if s := wire.StateOf(r.Faults); s != c.state {
-					t.Errorf("%s: state %s, want %s", label, s, c.state)
-				}
-				if i == 0 {
-					transcript.CheckIdentity(t, label, "vendor=EPSON model=TM-T88V serial=X5E1234567 firmware=1.28 model_id=0x20", r.Identity)
-				}
-			}
+			simtest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
+				"vendor=EPSON model=TM-T88V serial=X5E1234567 firmware=1.28 model_id=0x20")
 		})
 	}
 }
@@ -157,35 +130,8 @@ func TestMisbehaviour(t *testing.T) {
 	for name, serve := range transports {
 		t.Run(name, func(t *testing.T) {
 			printer := simescpos.New()
-			sb := printer.Switchboard()
 			d := newDriver(t, serve(t, printer), 600*time.Millisecond, nil)
-
-			sb.Set(devsim.FaultGarbage, true)
-			_, err := d.Probe(context.Background())
-			if !errors.Is(err, drivers.ErrProtocol) || drivers.FaultFor(err).Code != wire.FaultNoResponse {
-				t.Errorf("garbage: err = %v, want a protocol error", err)
-			}
-			sb.Clear()
-
-			sb.Set(devsim.FaultSilent, true)
-			_, err = d.Probe(context.Background())
-			if !isTimeout(err) || drivers.FaultFor(err).Code != wire.FaultNoResponse {
-				t.Errorf("silent: err = %v, want a timeout", err)
-			}
-			sb.Clear()
-
-			// A little slow is fine.
-			sb.SetDelay(5 * time.Millisecond)
-			sb.Set(devsim.FaultSlow, true)
-			if _, err := d.Probe(context.Background()); err != nil {
-				t.Errorf("slightly slow printer: %v", err)
-			}
-			// Slower than the timeout is no answer.
-			sb.SetDelay(1500 * time.Millisecond)
-			_, err = d.Probe(context.Background())
-			if drivers.FaultFor(err).Code != wire.FaultNoResponse {
-				t.Errorf("slow: err = %v, want no_response", err)
-			}
+			simtest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
 		})
 	}
 }
@@ -198,8 +144,4 @@ func TestUnreachable(t *testing.T) {
 			t.Errorf("%s: fault %s (%v), want unreachable", addr, f.Code, err)
 		}
 	}
-}
-
-func isTimeout(err error) bool {
-	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/snmpprinter" // registers "snmpprinter"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/simtest"
 	"github.com/storewatch/storewatch/internal/testenv"
 	"github.com/storewatch/storewatch/internal/transcript"
 	"github.com/storewatch/storewatch/wire"
@@ -106,43 +107,29 @@ var inventory = &wire.Identity{Model: "HP LaserJet Pro M404dn", Serial: "PHBQA12
 
 func TestAgainstSnmpd(t *testing.T) {
 	a := startAgent(t)
-	cases := []struct {
-		faults []string
-		want   string
-		state  wire.HealthState
-	}{
-		{nil, "none", wire.StateOK},
-		{[]string{"paper_low"}, "paper_low", wire.StateDegraded},
-		{[]string{"paper_out"}, "paper_out", wire.StateFault},
-		{[]string{"cover_open"}, "cover_open", wire.StateFault},
-		{[]string{"paper_jam"}, "paper_jam", wire.StateFault},
-		{[]string{"offline"}, "offline", wire.StateFault},
-		{[]string{"toner_low"}, "consumable_low", wire.StateDegraded},
-		{[]string{"toner_out"}, "consumable_out", wire.StateFault},
-		{[]string{"service_requested"}, "maintenance_due", wire.StateDegraded},
-		{[]string{"offline", "cover_open", "paper_low"}, "cover_open,offline,paper_low", wire.StateFault},
+	cases := []simtest.FaultCase{
+		{Faults: nil, Want: "none", State: wire.StateOK},
+		{Faults: []string{"paper_low"}, Want: "paper_low", State: wire.StateDegraded},
+		{Faults: []string{"paper_out"}, Want: "paper_out", State: wire.StateFault},
+		{Faults: []string{"cover_open"}, Want: "cover_open", State: wire.StateFault},
+		{Faults: []string{"paper_jam"}, Want: "paper_jam", State: wire.StateFault},
+		{Faults: []string{"offline"}, Want: "offline", State: wire.StateFault},
+		{Faults: []string{"toner_low"}, Want: "consumable_low", State: wire.StateDegraded},
+		{Faults: []string{"toner_out"}, Want: "consumable_out", State: wire.StateFault},
+		{Faults: []string{"service_requested"}, Want: "maintenance_due", State: wire.StateDegraded},
+		{Faults: []string{"offline", "cover_open", "paper_low"}, Want: "cover_open,offline,paper_low", State: wire.StateFault},
 	}
 	for _, version := range []string{"version=2c&community=public", "version=1",
 		"version=3&user=" + v3User + "&auth=SHA&auth_pass=" + v3AuthPass + "&priv=AES&priv_pass=" + v3PrivPass} {
 		t.Run(strings.SplitN(version, "&", 2)[0], func(t *testing.T) {
 			d := a.driver(t, version, inventory, 2*time.Second)
-			for i, c := range cases {
-				a.set(t, c.faults...)
-				r, err := d.Probe(context.Background())
-				if err != nil {
-					t.Fatalf("%v: %v", c.faults, err)
-				}
-				label := fmt.Sprint(c.faults)
-				transcript.CheckFaults(t, label, c.want, r.Faults)
-				if s := wire.StateOf(r.Faults); s != c.state {
-					t.Errorf("%s: state %s, want %s", label, s, c.state)
-				}
-				if i == 0 {
-					transcript.CheckIdentity(t, label, "model=HP_LaserJet_Pro_M404dn serial=PHBQA12345 sysdescr=storewatch_test_printer_agent", r.Identity)
-					if r.Measurements["supply_percent:Black Toner Cartridge"] != 80 || r.Measurements["supply_percent:Waste Toner Box"] != 90 {
-						t.Errorf("supplies = %v", r.Measurements)
-					}
-				}
+			simtest.RunFaults(t, d, func(faults ...string) { a.set(t, faults...) }, cases,
+				"model=HP_LaserJet_Pro_M404dn serial=PHBQA12345 sysdescr=storewatch_test_printer_agent")
+			// The healthy printer's supplies, in percent left.
+			a.set(t)
+			r, err := d.Probe(context.Background())
+			if err != nil || r.Measurements["supply_percent:Black Toner Cartridge"] != 80 || r.Measurements["supply_percent:Waste Toner Box"] != 90 {
+				t.Errorf("supplies = %v, %v", r.Measurements, err)
 			}
 		})
 	}

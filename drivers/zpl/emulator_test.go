@@ -2,13 +2,9 @@ package zpl_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/devsim"
 	simzpl "github.com/storewatch/storewatch/devsim/zpl"
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
@@ -38,55 +34,32 @@ func newDriver(t *testing.T, addr string, timeout time.Duration, expected *wire.
 }
 
 func TestFaultsThroughEmulator(t *testing.T) {
-	cases := []struct {
-		faults []string
-		want   string
-		state  wire.HealthState
-	}{
-		{nil, "none", wire.StateOK},
-		{[]string{simzpl.PaperOut}, "paper_out", wire.StateFault},
-		{[]string{simzpl.PaperLow}, "paper_low", wire.StateDegraded},
-		{[]string{simzpl.CoverOpen}, "cover_open", wire.StateFault},
-		{[]string{simzpl.RibbonOut}, "ribbon_out", wire.StateFault},
-		{[]string{simzpl.CutterError}, "cutter_error", wire.StateFault},
-		{[]string{simzpl.HeadOverheat}, "head_overheat", wire.StateFault},
-		{[]string{simzpl.HeadFault}, "head_fault", wire.StateFault},
-		{[]string{simzpl.Paused}, "paused", wire.StateDegraded},
-		{[]string{simzpl.BufferFull}, "buffer_full", wire.StateDegraded},
-		{[]string{simzpl.ConfigLost}, "config_lost", wire.StateFault},
-		{[]string{simzpl.CleanHead}, "maintenance_due", wire.StateDegraded},
-		{[]string{simzpl.HeadCold}, "none", wire.StateOK},
-		{[]string{simzpl.PaperOut, simzpl.CoverOpen, simzpl.Paused}, "cover_open,paper_out,paused", wire.StateFault},
+	cases := []simtest.FaultCase{
+		{Faults: nil, Want: "none", State: wire.StateOK},
+		{Faults: []string{simzpl.PaperOut}, Want: "paper_out", State: wire.StateFault},
+		{Faults: []string{simzpl.PaperLow}, Want: "paper_low", State: wire.StateDegraded},
+		{Faults: []string{simzpl.CoverOpen}, Want: "cover_open", State: wire.StateFault},
+		{Faults: []string{simzpl.RibbonOut}, Want: "ribbon_out", State: wire.StateFault},
+		{Faults: []string{simzpl.CutterError}, Want: "cutter_error", State: wire.StateFault},
+		{Faults: []string{simzpl.HeadOverheat}, Want: "head_overheat", State: wire.StateFault},
+		{Faults: []string{simzpl.HeadFault}, Want: "head_fault", State: wire.StateFault},
+		{Faults: []string{simzpl.Paused}, Want: "paused", State: wire.StateDegraded},
+		{Faults: []string{simzpl.BufferFull}, Want: "buffer_full", State: wire.StateDegraded},
+		{Faults: []string{simzpl.ConfigLost}, Want: "config_lost", State: wire.StateFault},
+		{Faults: []string{simzpl.CleanHead}, Want: "maintenance_due", State: wire.StateDegraded},
+		{Faults: []string{simzpl.HeadCold}, Want: "none", State: wire.StateOK},
+		{Faults: []string{simzpl.PaperOut, simzpl.CoverOpen, simzpl.Paused}, Want: "cover_open,paper_out,paused", State: wire.StateFault},
 		// Firmware that stays silent on ~HS in these states: ~HQES still tells.
-		{[]string{simzpl.SilentHSOnError, simzpl.PaperOut}, "paper_out", wire.StateFault},
-		{[]string{simzpl.SilentHSOnError, simzpl.CoverOpen, simzpl.PaperLow}, "cover_open,paper_low", wire.StateFault},
-		{[]string{simzpl.SilentHSOnError, simzpl.RibbonOut}, "ribbon_out", wire.StateFault},
+		{Faults: []string{simzpl.SilentHSOnError, simzpl.PaperOut}, Want: "paper_out", State: wire.StateFault},
+		{Faults: []string{simzpl.SilentHSOnError, simzpl.CoverOpen, simzpl.PaperLow}, Want: "cover_open,paper_low", State: wire.StateFault},
+		{Faults: []string{simzpl.SilentHSOnError, simzpl.RibbonOut}, Want: "ribbon_out", State: wire.StateFault},
 	}
 	for name, serve := range transports {
 		t.Run(name, func(t *testing.T) {
 			printer := simzpl.New()
 			d := newDriver(t, serve(t, printer), 2*time.Second, &wire.Identity{Model: "ZD420"})
-			for i, c := range cases {
-				sb := printer.Switchboard()
-				sb.Clear()
-				for _, f := range c.faults {
-					if err := sb.Set(f, true); err != nil {
-						t.Fatal(err)
-					}
-				}
-				r, err := d.Probe(context.Background())
-				if err != nil {
-					t.Fatalf("%v: %v", c.faults, err)
-				}
-				label := fmt.Sprint(c.faults)
-				transcript.CheckFaults(t, label, c.want, r.Faults)
-				if s := wire.StateOf(r.Faults); s != c.state {
-					t.Errorf("%s: state %s, want %s", label, s, c.state)
-				}
-				if i == 0 {
-					transcript.CheckIdentity(t, label, "model=ZD420 firmware=V84.20.18Z dots_per_mm=8 memory=8192KB", r.Identity)
-				}
-			}
+			simtest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
+				"model=ZD420 firmware=V84.20.18Z dots_per_mm=8 memory=8192KB")
 		})
 	}
 }
@@ -133,33 +106,8 @@ func TestMisbehaviour(t *testing.T) {
 	for name, serve := range transports {
 		t.Run(name, func(t *testing.T) {
 			printer := simzpl.New()
-			sb := printer.Switchboard()
 			d := newDriver(t, serve(t, printer), 600*time.Millisecond, nil)
-
-			sb.Set(devsim.FaultGarbage, true)
-			_, err := d.Probe(context.Background())
-			if !errors.Is(err, drivers.ErrProtocol) {
-				t.Errorf("garbage: err = %v, want a protocol error", err)
-			}
-			sb.Clear()
-
-			sb.Set(devsim.FaultSilent, true)
-			_, err = d.Probe(context.Background())
-			if !isTimeout(err) || drivers.FaultFor(err).Code != wire.FaultNoResponse {
-				t.Errorf("silent: err = %v, want a timeout", err)
-			}
-			sb.Clear()
-
-			sb.SetDelay(1500 * time.Millisecond)
-			sb.Set(devsim.FaultSlow, true)
-			_, err = d.Probe(context.Background())
-			if drivers.FaultFor(err).Code != wire.FaultNoResponse {
-				t.Errorf("slow: err = %v, want no_response", err)
-			}
+			simtest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
 		})
 	}
-}
-
-func isTimeout(err error) bool {
-	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
 }

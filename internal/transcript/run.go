@@ -74,3 +74,26 @@ func Run(t *testing.T, file string, build func(c Case, s *Script) drivers.Prober
 		}
 	}
 }
+
+// FuzzProbe fuzzes whole probes: the driver that build returns talks to a
+// device answering arbitrary bytes, seeded with every answer in the
+// transcript files. It must return a reading of known faults or an error,
+// never panic and never wait past its input.
+func FuzzProbe(f *testing.F, files []string, build func(device *Script) drivers.Prober) {
+	for _, file := range files {
+		for _, seed := range Responses(Load(f, file)) {
+			f.Add(seed)
+		}
+	}
+	f.Fuzz(func(t *testing.T, answers []byte) {
+		r, err := build(Stream(answers)).Probe(context.Background())
+		if err != nil {
+			return
+		}
+		for _, fault := range r.Faults {
+			if !fault.Code.Known() {
+				t.Fatalf("unknown fault %s", fault.Code)
+			}
+		}
+	})
+}
