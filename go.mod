@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/creack/pty v1.1.24
 	github.com/google/gousb v1.1.3
+	github.com/gosnmp/gosnmp v1.47.0
 	github.com/kardianos/service v1.3.0
 	github.com/shirou/gopsutil/v4 v4.26.10
 	go.bug.st/serial v1.8.0

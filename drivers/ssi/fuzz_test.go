@@ -2,23 +2,17 @@ package ssi
 
 import (
 	"bytes"
-	"os"
 	"testing"
+
+	"github.com/storewatch/storewatch/internal/transcript"
 )
 
 func FuzzReadPacket(f *testing.F) {
-	data, err := os.ReadFile("testdata/revision.txt")
-	if err != nil {
-		f.Fatal(err)
-	}
-	cases, err := parseTranscript(string(data))
-	if err != nil {
-		f.Fatal(err)
-	}
+	cases := transcript.Load(f, "testdata/revision.txt")
 	for _, c := range cases {
-		for _, s := range c.steps {
-			f.Add(s.request)
-			f.Add(s.response)
+		for _, s := range c.Steps {
+			f.Add(s.Request)
+			f.Add(s.Response)
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

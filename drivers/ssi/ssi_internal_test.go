@@ -5,19 +5,21 @@ import (
 	"os"
 	"testing"
 
+	"github.com/storewatch/storewatch/internal/transcript"
+
 	"github.com/storewatch/storewatch/drivers"
 )
 
 // TestTranscripts plays testdata/revision.txt against the exchange code.
 func TestTranscripts(t *testing.T) {
-	for _, c := range loadTranscript(t, "testdata/revision.txt") {
-		t.Run(c.name, func(t *testing.T) {
-			line := &script{steps: c.steps}
+	for _, c := range transcript.Load(t, "testdata/revision.txt") {
+		t.Run(c.Name, func(t *testing.T) {
+			line := transcript.NewScript(c)
 			rev, err := requestRevision(line)
-			if line.err != nil {
-				t.Fatal(line.err)
+			if err := line.Err(); err != nil {
+				t.Fatal(err)
 			}
-			if want, ok := c.expect["error"]; ok {
+			if want, ok := c.Expect["error"]; ok {
 				is := map[string]error{"protocol": drivers.ErrProtocol, "timeout": os.ErrDeadlineExceeded}[want]
 				if !errors.Is(err, is) {
 					t.Fatalf("err = %v, want a %s error", err, want)
@@ -27,11 +29,11 @@ func TestTranscripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(line.steps) > 0 {
-				t.Errorf("driver never sent % X", line.steps[0].request)
+			if next, left := line.Next(); left {
+				t.Errorf("driver never sent % X", next.Request)
 			}
 			for k, got := range map[string]string{"firmware": rev.Software, "board": rev.Board, "engine": rev.Engine} {
-				if want, ok := c.expect[k]; ok && got != want {
+				if want, ok := c.Expect[k]; ok && got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
@@ -54,7 +56,7 @@ func TestHostPackets(t *testing.T) {
 		if got := v.p.String(); got != v.want {
 			t.Errorf("packet %02X = %s, want %s", v.p.Opcode, got, v.want)
 		}
-		b, _ := hexTokens(v.want)
+		b, _ := transcript.Bytes(v.want)
 		back, err := ParsePacket(b)
 		if err != nil || back.String() != v.want {
 			t.Errorf("ParsePacket(%s) = %s, %v", v.want, back, err)
@@ -64,7 +66,7 @@ func TestHostPackets(t *testing.T) {
 
 func TestParsePacketRejects(t *testing.T) {
 	for _, in := range []string{"", "04 A3 04 00 FF", "04 A3 04 00 FF 56", "03 A3 04 00 FF 56", "05 A3 04 00 FF 55"} {
-		b, _ := hexTokens(in)
+		b, _ := transcript.Bytes(in)
 		if _, err := ParsePacket(b); err == nil {
 			t.Errorf("ParsePacket(%s) accepted", in)
 		}

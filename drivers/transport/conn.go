@@ -42,6 +42,12 @@ func Dial(ctx context.Context, a Address, o DialOptions) (Conn, error) {
 		c, err = dialTCP(ctx, a, o.DefaultPort)
 	case "serial":
 		c, err = openSerial(a, o.Serial)
+	case "usb":
+		if a.Path != "" {
+			c, err = openUSBNode(a)
+		} else {
+			c, err = dialUSBDevice(a)
+		}
 	default:
 		return nil, fmt.Errorf("%s: transport %q cannot carry a byte stream", a, a.Scheme)
 	}
@@ -64,17 +70,42 @@ func dialTCP(ctx context.Context, a Address, defaultPort int) (Conn, error) {
 	return c, nil
 }
 
-// bound closes the connection when the context ends.
+// bound closes the connection when the context ends. The close races with a
+// read that is timing out at the same moment, so an error after the context
+// ended is reported as what it is, a timeout (or a cancellation), rather than
+// as "port has been closed".
 type bound struct {
 	Conn
+	ctx  context.Context
 	stop func() bool
 	once sync.Once
 }
 
 func bindContext(ctx context.Context, c Conn) Conn {
-	b := &bound{Conn: c}
+	b := &bound{Conn: c, ctx: ctx}
 	b.stop = context.AfterFunc(ctx, func() { _ = c.Close() })
 	return b
+}
+
+func (b *bound) Read(p []byte) (int, error) {
+	n, err := b.Conn.Read(p)
+	return n, b.explain(err)
+}
+
+func (b *bound) Write(p []byte) (int, error) {
+	n, err := b.Conn.Write(p)
+	return n, b.explain(err)
+}
+
+func (b *bound) explain(err error) error {
+	cerr := b.ctx.Err()
+	if err == nil || cerr == nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, cerr) {
+		return err
+	}
+	if errors.Is(cerr, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%w): %w", os.ErrDeadlineExceeded, cerr, err)
+	}
+	return fmt.Errorf("%w: %w", cerr, err)
 }
 
 func (b *bound) Close() error {

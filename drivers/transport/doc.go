@@ -1,5 +1,6 @@
 // Package transport opens the byte streams drivers talk over: serial ports
-// (go.bug.st/serial), TCP connections, and later USB, all behind one Conn
+// (go.bug.st/serial), TCP connections and USB printer-class device nodes
+// (usb:///dev/usb/lp0, opened as a file), all behind one Conn
 // interface with deadlines and context cancellation. It parses device
 // addresses such as serial:///dev/ttyUSB0?baud=9600&parity=N and
 // tcp://10.0.0.5:9100, and it owns the per-port locks that keep two probes

@@ -202,3 +202,55 @@ func TestLocksSerialise(t *testing.T) {
 	}
 	again()
 }
+
+// A USB printer-class node (/dev/usb/lp0) is opened as a file; a PTY's
+// slave end behaves the same way for reads, writes and deadlines.
+func TestUSBNodeIsAFile(t *testing.T) {
+	p, err := devsim.ServePTY(context.Background(), echo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a, err := transport.Parse("usb://" + p.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c, err := transport.Dial(ctx, a, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("PING\n"))
+	if got, err := transport.ReadUntil(c, []byte("\n"), 64); err != nil || string(got) != "OK PING\n" {
+		t.Fatalf("ReadUntil = %q, %v", got, err)
+	}
+	if err := transport.StepDeadline(ctx, c, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := transport.ReadFull(c, 1); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past a step deadline: %v", err)
+	}
+}
+
+func TestUSBUnreachable(t *testing.T) {
+	for _, addr := range []string{"usb:///dev/usb/lpDOESNOTEXIST", "usb://04b8:0e28"} {
+		a, _ := transport.Parse(addr)
+		if _, err := transport.Dial(context.Background(), a, transport.DialOptions{}); !errors.Is(err, transport.ErrUnreachable) {
+			t.Errorf("%s: %v, want ErrUnreachable", addr, err)
+		}
+	}
+}
+
+func TestTimeoutExplainsClosedConnection(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	closed := errors.New("use of closed network connection")
+	if err := transport.Timeout(ctx, closed); err != closed {
+		t.Errorf("live context: %v", err)
+	}
+	cancel()
+	if err := transport.Timeout(ctx, closed); !errors.Is(err, context.Canceled) || !errors.Is(err, closed) {
+		t.Errorf("ended context: %v", err)
+	}
+}

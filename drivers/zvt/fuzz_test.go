@@ -2,25 +2,19 @@ package zvt
 
 import (
 	"bytes"
-	"os"
 	"testing"
+
+	"github.com/storewatch/storewatch/internal/transcript"
 )
 
 // seeds adds every byte string from the transcripts.
 func seeds(f *testing.F) {
 	for _, path := range []string{"testdata/status_tcp.txt", "testdata/status_serial.txt"} {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		cases, err := parseTranscript(string(data))
-		if err != nil {
-			f.Fatal(err)
-		}
+		cases := transcript.Load(f, path)
 		for _, c := range cases {
-			for _, s := range c.steps {
-				f.Add(s.request)
-				f.Add(s.response)
+			for _, s := range c.Steps {
+				f.Add(s.Request)
+				f.Add(s.Response)
 			}
 		}
 	}

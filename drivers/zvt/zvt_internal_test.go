@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/storewatch/storewatch/internal/transcript"
+
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/wire"
@@ -27,11 +29,11 @@ func TestTranscripts(t *testing.T) {
 		{"testdata/status_tcp.txt", "tcp://127.0.0.1", false},
 		{"testdata/status_serial.txt", "serial:///dev/ttyS0", true},
 	} {
-		for _, c := range loadTranscript(t, file.path) {
-			t.Run(c.name, func(t *testing.T) {
+		for _, c := range transcript.Load(t, file.path) {
+			t.Run(c.Name, func(t *testing.T) {
 				opts := map[string]string{}
 				for _, k := range optionKeys {
-					if v, ok := c.expect[k]; ok {
+					if v, ok := c.Expect[k]; ok {
 						opts[k] = v
 					}
 				}
@@ -40,15 +42,15 @@ func TestTranscripts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				line := &script{steps: c.steps}
+				line := transcript.NewScript(c)
 				r, err := p.(*Driver).exchange(line, file.serial)
-				if line.err != nil {
-					t.Fatal(line.err)
+				if err := line.Err(); err != nil {
+					t.Fatal(err)
 				}
-				if len(line.steps) > 0 && !line.steps[0].silent {
-					t.Errorf("driver stopped before sending % X", line.steps[0].request)
+				if next, left := line.Next(); left && !next.Silent {
+					t.Errorf("driver stopped before sending % X", next.Request)
 				}
-				checkOutcome(t, c.expect, r, err)
+				checkOutcome(t, c.Expect, r, err)
 			})
 		}
 	}
@@ -121,20 +123,20 @@ func TestFrameVectors(t *testing.T) {
 		{"06 0F 02 01 02", "10 02 06 0F 02 01 02 10 03 87 10", "10 02 06 0F 02 01 02 10 03 87 10 10"},
 		{"06 0F 01 10", "10 02 06 0F 01 10 10 10 03 B7 74", ""},
 	} {
-		apdu, _ := hexTokens(v.apdu)
-		want, _ := hexTokens(v.frame)
+		apdu, _ := transcript.Bytes(v.apdu)
+		want, _ := transcript.Bytes(v.frame)
 		if got := EncodeFrame(apdu, false); string(got) != string(want) {
 			t.Errorf("EncodeFrame(%s) = % X, want % X", v.apdu, got, want)
 		}
 		escaped := want
 		if v.escaped != "" {
-			escaped, _ = hexTokens(v.escaped)
+			escaped, _ = transcript.Bytes(v.escaped)
 		}
 		if got := EncodeFrame(apdu, true); string(got) != string(escaped) {
 			t.Errorf("EncodeFrame(%s, escaped) = % X, want % X", v.apdu, got, escaped)
 		}
 		for _, f := range [][]byte{want, escaped} {
-			got, err := ReadFrame(&script{unread: *bytesBuffer(f)})
+			got, err := ReadFrame(transcript.Stream(f))
 			if err != nil || string(got) != string(apdu) {
 				t.Errorf("ReadFrame(% X) = % X, %v; want % X", f, got, err, apdu)
 			}
@@ -149,14 +151,14 @@ func TestReadFrameRejects(t *testing.T) {
 		{"10 02 80 10 05 00 10 03 F5 1F", "DLE followed by 05"},
 		{strings.Repeat("41 ", 70), "no frame start"},
 	} {
-		in, _ := hexTokens(v.in)
-		_, err := ReadFrame(&script{unread: *bytesBuffer(in)})
+		in, _ := transcript.Bytes(v.in)
+		_, err := ReadFrame(transcript.Stream(in))
 		if err == nil || !strings.Contains(err.Error(), v.why) {
 			t.Errorf("ReadFrame(%s) = %v, want an error about %s", v.in, err, v.why)
 		}
 	}
-	in, _ := hexTokens("10 02 80 00 00 10 03 F5 1E")
-	if _, err := ReadFrame(&script{unread: *bytesBuffer(in)}); !errors.Is(err, errBadCRC) {
+	in, _ := transcript.Bytes("10 02 80 00 00 10 03 F5 1E")
+	if _, err := ReadFrame(transcript.Stream(in)); !errors.Is(err, errBadCRC) {
 		t.Errorf("a bad CRC must match errBadCRC (the caller NAKs it): %v", err)
 	}
 }

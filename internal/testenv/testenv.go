@@ -81,7 +81,7 @@ func Start(t testing.TB, name string, args ...string) *Process {
 	cmd := exec.Command(name, args...)
 	buf := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -117,7 +117,7 @@ func (p *Process) Wait(d time.Duration) error {
 // Signal sends sig to the process group.
 func (p *Process) Signal(sig syscall.Signal) {
 	if p.Cmd.Process != nil {
-		_ = syscall.Kill(-p.Cmd.Process.Pid, sig)
+		signalGroup(p.Cmd.Process, sig)
 	}
 }
 

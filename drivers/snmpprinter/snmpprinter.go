@@ -1,0 +1,299 @@
+package snmpprinter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/storewatch/storewatch/drivers"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// Defaults.
+const (
+	DefaultTimeout       = 4 * time.Second
+	DefaultLowPercent    = 5 // CUPS flags supplies at or below 5 % as low
+	DefaultIdentifyEvery = 60
+)
+
+func init() {
+	drivers.Register(drivers.Info{
+		Name:        "snmpprinter",
+		Description: "network printers over SNMP: HOST-RESOURCES printer status and error bits, Printer-MIB supplies and cover",
+		Kinds:       []string{"network_printer", "label_printer", "receipt_printer"},
+		Schemes:     []string{"snmp"},
+		Faults: []wire.FaultCode{
+			wire.FaultPaperLow, wire.FaultPaperOut, wire.FaultPaperJam, wire.FaultCoverOpen, wire.FaultOffline,
+			wire.FaultConsumableLow, wire.FaultConsumableOut, wire.FaultRibbonLow, wire.FaultRibbonOut,
+			wire.FaultMaintenanceDue, wire.FaultUnknownDevice,
+		},
+		New: func(s drivers.Spec) (drivers.Prober, error) { return New(s) },
+	})
+}
+
+// Driver polls one printer's SNMP agent.
+type Driver struct {
+	addr       string
+	timeout    time.Duration
+	lowPercent float64
+	ident      drivers.IdentitySchedule
+	dial       func(ctx context.Context) (client, error)
+
+	mu    sync.Mutex
+	index int // hrDeviceIndex of the printer; 0 until found
+}
+
+// New builds a driver. The address is snmp://host[:port]?version=2c&community=...
+// or ?version=3&user=...&auth=SHA&auth_pass=...&priv=AES&priv_pass=...
+// Options:
+//
+//	community, auth_pass, priv_pass, user, auth, priv, level, version   override the address (keep secrets out of it)
+//	device_index        hrDeviceIndex of the printer (default: found by hrDeviceType)
+//	low_percent         supplies at or below this are low (default 5)
+//	identify_every      read identity again every N probes (default 60; 0 = only the first time)
+//	retries             SNMP retries per request (default 1)
+func New(s drivers.Spec) (*Driver, error) {
+	o := s.Options
+	if s.Address.Scheme != "snmp" {
+		return nil, fmt.Errorf("snmpprinter: cannot talk over %s:// (use snmp://host?version=2c)", s.Address.Scheme)
+	}
+	set, err := parseSettings(s.Address, &o)
+	d := &Driver{
+		addr:       s.Address.String(),
+		timeout:    s.Timeout,
+		lowPercent: o.Float("low_percent", DefaultLowPercent),
+		index:      o.Int("device_index", 0),
+		ident:      drivers.IdentitySchedule{Every: o.Int("identify_every", DefaultIdentifyEvery), Expected: s.Expected},
+	}
+	if err != nil {
+		o.Fail("%v", err)
+	}
+	if d.lowPercent < 0 || d.lowPercent > 100 {
+		o.Fail("option low_percent: %v; want 0 to 100", d.lowPercent)
+	}
+	if d.index < 0 || d.ident.Every < 0 {
+		o.Fail("options device_index and identify_every: want 0 or more")
+	}
+	if err := o.Err(); err != nil {
+		return nil, err
+	}
+	if d.timeout <= 0 {
+		d.timeout = DefaultTimeout
+	}
+	d.dial = func(ctx context.Context) (client, error) { return set.dial(ctx, d.timeout) }
+	return d, nil
+}
+
+// Probe reads device and printer status, the error bits, cover and supplies.
+func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	c, err := d.dial(ctx)
+	if err != nil {
+		d.ident.Probed(false)
+		return drivers.Reading{}, fmt.Errorf("snmpprinter %s: %w", d.addr, err)
+	}
+	defer c.Close()
+	r, err := d.read(c)
+	if err != nil {
+		d.ident.Probed(false)
+		return drivers.Reading{}, fmt.Errorf("snmpprinter %s: %w", d.addr, err)
+	}
+	d.ident.Probed(true)
+	if f, bad := d.ident.Mismatch(); bad {
+		r.Faults = append(r.Faults, f)
+	}
+	return r, nil
+}
+
+func (d *Driver) read(c client) (drivers.Reading, error) {
+	idx, err := d.deviceIndex(c)
+	if err != nil {
+		return drivers.Reading{}, err
+	}
+	i := fmt.Sprint(idx)
+	pdus, err := c.Get([]string{oidHrDeviceStatus + "." + i, oidHrPrinterStatus + "." + i, oidHrPrinterError + "." + i})
+	if err != nil {
+		return drivers.Reading{}, err
+	}
+	if len(pdus) != 3 {
+		return drivers.Reading{}, drivers.ProtocolError("asked 3 objects, got %d", len(pdus))
+	}
+	devStatus, err := intValue(pdus[0])
+	if err != nil {
+		return drivers.Reading{}, fmt.Errorf("hrDeviceStatus: %w", notAPrinter(err))
+	}
+	prStatus, err := intValue(pdus[1])
+	if err != nil {
+		return drivers.Reading{}, fmt.Errorf("hrPrinterStatus: %w", notAPrinter(err))
+	}
+	raw, err := octets(pdus[2])
+	if err != nil {
+		return drivers.Reading{}, fmt.Errorf("hrPrinterDetectedErrorState: %w", notAPrinter(err))
+	}
+	es := ErrorState(raw)
+
+	r := drivers.Reading{Measurements: map[string]float64{}}
+	r.Faults = es.Faults()
+	r.Detail = fmt.Sprintf("hrDeviceStatus %s, hrPrinterStatus %s, hrPrinterDetectedErrorState %s [%s]",
+		name(deviceStatusNames, devStatus), name(printerStatusNames, prStatus), es, strings.Join(es.Names(), " "))
+
+	covers, err := c.Walk(oidPrtCoverStatus)
+	if err != nil {
+		return drivers.Reading{}, fmt.Errorf("prtCoverStatus: %w", err)
+	}
+	for _, p := range covers {
+		if missing(p) {
+			continue
+		}
+		v, err := intValue(p)
+		if err != nil {
+			return drivers.Reading{}, fmt.Errorf("prtCoverStatus: %w", err)
+		}
+		if v == 3 || v == 5 { // coverOpen, interlockOpen
+			r.Faults = merge(r.Faults, wire.NewFault(wire.FaultCoverOpen, fmt.Sprintf("prtCoverStatus %s = %d (open)", p.Name, v)))
+		}
+	}
+
+	supplyPDUs, err := c.Walk(oidPrtMarkerSupplies)
+	if err != nil {
+		return drivers.Reading{}, fmt.Errorf("prtMarkerSuppliesTable: %w", err)
+	}
+	supplies, err := ParseSupplies(supplyPDUs)
+	if err != nil {
+		return drivers.Reading{}, err
+	}
+	for _, s := range supplies {
+		if pct, ok := s.Remaining(); ok {
+			r.Measurements["supply_percent:"+s.Name()] = pct
+		}
+	}
+	for _, f := range SupplyFaults(supplies, d.lowPercent) {
+		r.Faults = merge(r.Faults, f)
+	}
+
+	// down(5) with no bit saying why is still worth knowing.
+	if devStatus == 5 && len(r.Faults) == 0 {
+		r.Faults = append(r.Faults, wire.NewFault(wire.FaultOffline, "hrDeviceStatus down(5) with no error bit set"))
+	}
+
+	if d.ident.Due() {
+		if id, err := d.readIdentity(c, i); err != nil {
+			r.Detail += "; identity not read: " + err.Error()
+		} else {
+			r.Identity = &id
+		}
+	}
+	return r, nil
+}
+
+// merge adds f, or appends its detail to a fault with the same code.
+func merge(fs []wire.Fault, f wire.Fault) []wire.Fault {
+	for i := range fs {
+		if fs[i].Code == f.Code {
+			fs[i].Detail += "; " + f.Detail
+			return fs
+		}
+	}
+	return append(fs, f)
+}
+
+func name(names map[int]string, v int) string {
+	if n, ok := names[v]; ok {
+		return fmt.Sprintf("%s(%d)", n, v)
+	}
+	return fmt.Sprintf("%d", v)
+}
+
+// notAPrinter explains a missing HOST-RESOURCES printer object: the agent
+// answers but is not (or does not describe itself as) a printer.
+func notAPrinter(err error) error {
+	if errors.Is(err, errMissing) {
+		return drivers.ProtocolError("the agent has no HOST-RESOURCES printer entry (%v); is this a printer, and is device_index right?", err)
+	}
+	return err
+}
+
+// deviceIndex finds the printer's hrDeviceIndex once: the first row of
+// hrDeviceTable whose type is hrDevicePrinter, else 1.
+func (d *Driver) deviceIndex(c client) (int, error) {
+	d.mu.Lock()
+	idx := d.index
+	d.mu.Unlock()
+	if idx > 0 {
+		return idx, nil
+	}
+	pdus, err := c.Walk(oidHrDeviceType)
+	if err != nil {
+		return 0, fmt.Errorf("hrDeviceType: %w", err)
+	}
+	idx = 1
+	for _, p := range pdus {
+		if missing(p) {
+			continue
+		}
+		v, err := oidValue(p)
+		if err != nil {
+			return 0, fmt.Errorf("hrDeviceType: %w", err)
+		}
+		rest, ok := under(p.Name, oidHrDeviceType)
+		var n int
+		if _, scanErr := fmt.Sscanf(rest, "%d", &n); ok && scanErr == nil && n > 0 && v == valueHrDevicePrinter {
+			idx = n
+			break
+		}
+	}
+	d.mu.Lock()
+	d.index = idx
+	d.mu.Unlock()
+	return idx, nil
+}
+
+// Identify reads the printer's identity now.
+func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	c, err := d.dial(ctx)
+	if err != nil {
+		return wire.Identity{}, fmt.Errorf("snmpprinter %s: %w", d.addr, err)
+	}
+	defer c.Close()
+	idx, err := d.deviceIndex(c)
+	if err != nil {
+		return wire.Identity{}, fmt.Errorf("snmpprinter %s: %w", d.addr, err)
+	}
+	id, err := d.readIdentity(c, fmt.Sprint(idx))
+	if err != nil {
+		return wire.Identity{}, fmt.Errorf("snmpprinter %s: %w", d.addr, err)
+	}
+	return id, nil
+}
+
+// readIdentity reads hrDeviceDescr (model), prtGeneralSerialNumber and
+// sysDescr. Objects the agent lacks are left empty.
+func (d *Driver) readIdentity(c client, i string) (wire.Identity, error) {
+	pdus, err := c.Get([]string{oidHrDeviceDescr + "." + i, oidPrtSerialNumber + "." + i, oidSysDescr})
+	if err != nil {
+		return wire.Identity{}, err
+	}
+	if len(pdus) != 3 {
+		return wire.Identity{}, drivers.ProtocolError("asked 3 identity objects, got %d", len(pdus))
+	}
+	var vals [3]string
+	for k, p := range pdus {
+		v, err := text(p)
+		if err != nil && !errors.Is(err, errMissing) {
+			return wire.Identity{}, err
+		}
+		vals[k] = v
+	}
+	id := wire.Identity{Model: vals[0], Serial: vals[1], Extra: map[string]string{}}
+	if vals[2] != "" {
+		id.Extra["sysdescr"] = vals[2]
+	}
+	d.ident.Read(id)
+	return id, nil
+}

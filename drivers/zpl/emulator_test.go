@@ -1,0 +1,113 @@
+package zpl_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	simzpl "github.com/storewatch/storewatch/devsim/zpl"
+	"github.com/storewatch/storewatch/drivers"
+	"github.com/storewatch/storewatch/drivers/transport"
+	_ "github.com/storewatch/storewatch/drivers/zpl" // registers "zpl"
+	"github.com/storewatch/storewatch/internal/simtest"
+	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/wire"
+)
+
+var transports = map[string]func(t *testing.T, p *simzpl.Printer) string{
+	"pty": func(t *testing.T, p *simzpl.Printer) string { return "serial://" + simtest.PTY(t, p) },
+	"tcp": func(t *testing.T, p *simzpl.Printer) string { return "tcp://" + simtest.TCP(t, p) },
+}
+
+func newDriver(t *testing.T, addr string, timeout time.Duration, expected *wire.Identity) drivers.Prober {
+	t.Helper()
+	a, err := transport.Parse(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := drivers.New("zpl", drivers.Spec{ID: "backroom-labels", Kind: "label_printer", Address: a, Timeout: timeout,
+		Options: drivers.NewOptions(map[string]string{"hs_timeout": (timeout / 3).String()}), Expected: expected})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestFaultsThroughEmulator(t *testing.T) {
+	cases := []simtest.FaultCase{
+		{Faults: nil, Want: "none", State: wire.StateOK},
+		{Faults: []string{simzpl.PaperOut}, Want: "paper_out", State: wire.StateFault},
+		{Faults: []string{simzpl.PaperLow}, Want: "paper_low", State: wire.StateDegraded},
+		{Faults: []string{simzpl.CoverOpen}, Want: "cover_open", State: wire.StateFault},
+		{Faults: []string{simzpl.RibbonOut}, Want: "ribbon_out", State: wire.StateFault},
+		{Faults: []string{simzpl.CutterError}, Want: "cutter_error", State: wire.StateFault},
+		{Faults: []string{simzpl.HeadOverheat}, Want: "head_overheat", State: wire.StateFault},
+		{Faults: []string{simzpl.HeadFault}, Want: "head_fault", State: wire.StateFault},
+		{Faults: []string{simzpl.Paused}, Want: "paused", State: wire.StateDegraded},
+		{Faults: []string{simzpl.BufferFull}, Want: "buffer_full", State: wire.StateDegraded},
+		{Faults: []string{simzpl.ConfigLost}, Want: "config_lost", State: wire.StateFault},
+		{Faults: []string{simzpl.CleanHead}, Want: "maintenance_due", State: wire.StateDegraded},
+		{Faults: []string{simzpl.HeadCold}, Want: "none", State: wire.StateOK},
+		{Faults: []string{simzpl.PaperOut, simzpl.CoverOpen, simzpl.Paused}, Want: "cover_open,paper_out,paused", State: wire.StateFault},
+		// Firmware that stays silent on ~HS in these states: ~HQES still tells.
+		{Faults: []string{simzpl.SilentHSOnError, simzpl.PaperOut}, Want: "paper_out", State: wire.StateFault},
+		{Faults: []string{simzpl.SilentHSOnError, simzpl.CoverOpen, simzpl.PaperLow}, Want: "cover_open,paper_low", State: wire.StateFault},
+		{Faults: []string{simzpl.SilentHSOnError, simzpl.RibbonOut}, Want: "ribbon_out", State: wire.StateFault},
+	}
+	for name, serve := range transports {
+		t.Run(name, func(t *testing.T) {
+			printer := simzpl.New()
+			d := newDriver(t, serve(t, printer), 2*time.Second, &wire.Identity{Model: "ZD420"})
+			simtest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
+				"model=ZD420 firmware=V84.20.18Z dots_per_mm=8 memory=8192KB")
+		})
+	}
+}
+
+func TestWrongIdentity(t *testing.T) {
+	for name, serve := range transports {
+		t.Run(name, func(t *testing.T) {
+			printer := simzpl.New()
+			printer.Switchboard().Set(simzpl.WrongIdentity, true)
+			d := newDriver(t, serve(t, printer), 2*time.Second, &wire.Identity{Model: "ZD420"})
+			r, err := d.Probe(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			transcript.CheckFaults(t, name, "unknown_device", r.Faults)
+			transcript.CheckIdentity(t, name, "model=GK420d firmware=V61.17.17Z", r.Identity)
+			id, err := d.(drivers.Identifier).Identify(context.Background())
+			if err != nil || id.Model != "GK420d" {
+				t.Errorf("Identify = %+v, %v", id, err)
+			}
+		})
+	}
+}
+
+// Older firmware without ~HQES: ~HS alone, cutter errors unseen.
+func TestOlderFirmware(t *testing.T) {
+	printer := simzpl.New()
+	printer.Switchboard().Set(simzpl.NoHQES, true)
+	d := newDriver(t, transports["tcp"](t, printer), 2*time.Second, nil)
+	for _, f := range []string{"", simzpl.PaperOut} {
+		if f != "" {
+			printer.Switchboard().Set(f, true)
+		}
+		r, err := d.Probe(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"": "none", simzpl.PaperOut: "paper_out"}[f]
+		transcript.CheckFaults(t, "no ~HQES "+f, want, r.Faults)
+	}
+}
+
+func TestMisbehaviour(t *testing.T) {
+	for name, serve := range transports {
+		t.Run(name, func(t *testing.T) {
+			printer := simzpl.New()
+			d := newDriver(t, serve(t, printer), 600*time.Millisecond, nil)
+			simtest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
+		})
+	}
+}

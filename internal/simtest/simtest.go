@@ -1,0 +1,118 @@
+// Package simtest serves devsim emulators for driver tests: on a PTY (the
+// driver opens it as a serial port) or on a loopback TCP port, stopped when
+// the test ends.
+package simtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/devsim"
+	"github.com/storewatch/storewatch/drivers"
+	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// PTY serves dev on a new pseudo-terminal and returns the slave's path.
+func PTY(t testing.TB, dev devsim.Device) string {
+	t.Helper()
+	p, err := devsim.ServePTY(context.Background(), dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p.Path
+}
+
+// TCP serves dev on a free loopback port and returns host:port.
+func TCP(t testing.TB, dev devsim.Device) string {
+	t.Helper()
+	srv, err := devsim.ServeTCP(context.Background(), dev, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.Addr
+}
+
+// FaultCase is one row of a driver's fault table: the emulator faults to
+// switch on, the fault codes the driver must report (sorted, comma
+// separated, "none") and the health state they amount to.
+type FaultCase struct {
+	Faults []string
+	Want   string
+	State  wire.HealthState
+}
+
+// RunFaults switches each case's faults on (set switches exactly the given
+// ones), probes, and checks codes, severities and state. The first probe
+// must also bring the identity described by firstIdentity (see
+// transcript.CheckIdentity).
+func RunFaults(t *testing.T, d drivers.Prober, set func(faults ...string), cases []FaultCase, firstIdentity string) {
+	t.Helper()
+	for i, c := range cases {
+		set(c.Faults...)
+		r, err := d.Probe(context.Background())
+		if err != nil {
+			t.Fatalf("%v: %v", c.Faults, err)
+		}
+		label := fmt.Sprint(c.Faults)
+		transcript.CheckFaults(t, label, c.Want, r.Faults)
+		if s := wire.StateOf(r.Faults); s != c.State {
+			t.Errorf("%s: state %s, want %s", label, s, c.State)
+		}
+		if i == 0 {
+			transcript.CheckIdentity(t, label, firstIdentity, r.Identity)
+		}
+	}
+}
+
+// Switch returns a set function for RunFaults that drives a switchboard.
+func Switch(t *testing.T, sb *devsim.Faults) func(faults ...string) {
+	return func(faults ...string) {
+		t.Helper()
+		sb.Clear()
+		for _, f := range faults {
+			if err := sb.Set(f, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// RunMisbehaviour checks what a driver makes of the common transport
+// misbehaviours, switched on the emulator one after the other: garbage is a
+// protocol error, silence a timeout, a slightly slow device is fine, and
+// one slower than the timeout gives no answer. All of them must come back
+// as no_response from FaultFor, never as a panic or a hang. timeout is the
+// driver's probe timeout.
+func RunMisbehaviour(t *testing.T, d drivers.Prober, sb *devsim.Faults, timeout time.Duration) {
+	t.Helper()
+	probe := func(what string, faults ...string) error {
+		Switch(t, sb)(faults...)
+		_, err := d.Probe(context.Background())
+		if err != nil && drivers.FaultFor(err).Code != wire.FaultNoResponse {
+			t.Errorf("%s: %v gives %s, want no_response", what, err, drivers.FaultFor(err).Code)
+		}
+		return err
+	}
+	if err := probe("garbage", devsim.FaultGarbage); !errors.Is(err, drivers.ErrProtocol) {
+		t.Errorf("garbage: err = %v, want a protocol error", err)
+	}
+	if err := probe("silent", devsim.FaultSilent); !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("silent: err = %v, want a timeout", err)
+	}
+	sb.SetDelay(5 * time.Millisecond)
+	if err := probe("slightly slow", devsim.FaultSlow); err != nil {
+		t.Errorf("slightly slow: %v", err)
+	}
+	sb.SetDelay(timeout + time.Second)
+	if err := probe("slower than the timeout", devsim.FaultSlow); err == nil {
+		t.Error("slower than the timeout: the probe succeeded")
+	}
+	sb.Clear()
+}
