@@ -79,16 +79,42 @@ func (p *Port) Send(req []byte) error {
 // with bit 7 checked and cleared. A frame longer than max is a protocol
 // error; silence is a timeout (os.ErrDeadlineExceeded).
 func (p *Port) Frame(end []byte, max int) ([]byte, error) {
+	return p.read(nil, end, max)
+}
+
+// Framed is Frame for protocols whose answers begin with a known byte (STX,
+// LF): any other first byte is a protocol error at once, without waiting
+// for an end that noise may never bring.
+func (p *Port) Framed(start byte, end []byte, max int) ([]byte, error) {
+	return p.read(&start, end, max)
+}
+
+func (p *Port) read(start *byte, end []byte, max int) ([]byte, error) {
+	var r io.Reader = p.conn
+	m := &masking{r: p.conn}
+	if p.line.Seven {
+		r = m
+	}
+	var got []byte
+	if start != nil {
+		first, err := transport.ReadFull(r, 1)
+		if err != nil {
+			return nil, p.frameErr(nil, err)
+		}
+		got = first
+		if first[0] != *start {
+			return got, drivers.ProtocolError("answer begins with 0x%02X, not 0x%02X", first[0], *start)
+		}
+	}
+	rest, err := transport.ReadUntil(r, end, max-len(got))
+	got = append(got, rest...)
 	if !p.line.Seven {
-		b, err := transport.ReadUntil(p.conn, end, max)
-		return b, p.frameErr(b, err)
+		return got, p.frameErr(got, err)
 	}
-	r := &masking{r: p.conn}
-	_, err := transport.ReadUntil(r, end, max)
 	if err != nil {
-		return r.raw, p.frameErr(r.raw, err)
+		return m.raw, p.frameErr(m.raw, err)
 	}
-	return Strip7(r.raw, p.line.Mode.Parity)
+	return Strip7(m.raw, p.line.Mode.Parity)
 }
 
 func (p *Port) frameErr(got []byte, err error) error {

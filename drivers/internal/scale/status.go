@@ -42,6 +42,19 @@ const (
 // Read turns a Status into a Reading, recording the motion run in m.
 func (m *Motion) Read(s Status) drivers.Reading {
 	run := m.Observe(s.Moving)
+	return reading(s, run, func() string {
+		return fmt.Sprintf("moving for %d probe(s) over %s (a fault after %s)", run.Probes, run.For, m.Threshold())
+	})
+}
+
+// Snapshot turns a Status into a Reading outside the probe sequence (the
+// answer to a zero command): motion is described, never a fault, and the
+// motion run is left alone.
+func Snapshot(s Status) drivers.Reading {
+	return reading(s, Run{}, func() string { return "moving" })
+}
+
+func reading(s Status, run Run, moving func() string) drivers.Reading {
 	r := drivers.Reading{Measurements: map[string]float64{MeasureMotionProbes: float64(run.Probes)}}
 	var words []string
 	if s.HasWeight {
@@ -56,7 +69,7 @@ func (m *Motion) Read(s Status) drivers.Reading {
 	}
 	if s.Moving {
 		r.Measurements[MeasureWeightStable] = 0
-		words = append(words, fmt.Sprintf("moving for %d probe(s) over %s (a fault after %s)", run.Probes, run.For, m.Threshold()))
+		words = append(words, moving())
 	}
 	if s.AtZero {
 		words = append(words, "at zero")
