@@ -41,10 +41,9 @@ type Config struct {
 
 // Scale is an emulated NCI scale.
 type Scale struct {
-	cfg     Config
-	faults  *devsim.Faults
-	platter *scalesim.Platter
-	unit    string
+	scalesim.Scale
+	cfg  Config
+	unit string
 }
 
 // New returns a scale with cfg's settings.
@@ -59,12 +58,9 @@ func New(cfg Config) *Scale {
 		cfg.Parity = scalesim.Even
 	}
 	return &Scale{
-		cfg: cfg,
-		faults: devsim.NewFaults(scalesim.Overload, scalesim.UnderZero, scalesim.Unstable, scalesim.ZeroError,
-			scalesim.Calibration, RAMError, EEPROMError, ROMError,
-			devsim.FaultGarbage, devsim.FaultSilent, devsim.FaultSlow),
-		platter: scalesim.NewPlatter(cfg.Load),
-		unit:    cfg.Unit,
+		Scale: scalesim.NewScale(cfg.Load, scalesim.Calibration, RAMError, EEPROMError, ROMError),
+		cfg:   cfg,
+		unit:  cfg.Unit,
 	}
 }
 
@@ -72,32 +68,9 @@ func init() {
 	devsim.Register("nci", func() devsim.Switchable { return New(Config{Load: 0.567, StatusBytes: 3}) })
 }
 
-// Switchboard implements devsim.Switchable.
-func (s *Scale) Switchboard() *devsim.Faults { return s.faults }
-
-// Platter is the load on the scale.
-func (s *Scale) Platter() *scalesim.Platter { return s.platter }
-
 // Serve answers commands, each a letter ended by CR.
 func (s *Scale) Serve(ctx context.Context, rw io.ReadWriter) error {
-	cmds, errc := scalesim.Commands(ctx, rw, s.cfg.Parity, splitCR)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case cmd, ok := <-cmds:
-			if !ok {
-				return <-errc
-			}
-			cmd = strings.Trim(cmd, "\n ")
-			if cmd == "" {
-				continue
-			}
-			if err := scalesim.Answer(ctx, rw, s.faults, s.cfg.Parity, s.answer(cmd)); err != nil {
-				return err
-			}
-		}
-	}
+	return s.Scale.Serve(ctx, rw, s.cfg.Parity, splitCR, s.answer)
 }
 
 // splitCR splits the input at CR: an NCI command is a letter and CR.
@@ -118,7 +91,9 @@ const (
 )
 
 func (s *Scale) answer(cmd string) []byte {
-	switch cmd {
+	switch strings.Trim(cmd, "\n ") {
+	case "":
+		return nil
 	case "W":
 		return s.weight(false)
 	case "H":
@@ -126,9 +101,8 @@ func (s *Scale) answer(cmd string) []byte {
 	case "S":
 		return []byte(lf + s.status() + cr + etx)
 	case "Z":
-		on := s.faults.On
-		if !on(scalesim.Unstable) && !on(scalesim.Overload) && !on(scalesim.UnderZero) && !on(scalesim.ZeroError) {
-			s.platter.SetZero()
+		if s.CanZero() {
+			s.Platter().SetZero()
 		}
 		return []byte(lf + s.status() + cr + etx)
 	case "U":
@@ -145,8 +119,8 @@ func (s *Scale) answer(cmd string) []byte {
 // weight answers W (or H, one more decimal):
 // LF <weight><unit> CR LF <status> CR ETX.
 func (s *Scale) weight(high bool) []byte {
-	on := s.faults.On
-	if s.cfg.SCP02 && (s.shown() < 0 || on(scalesim.Unstable) || on(scalesim.Overload) || on(scalesim.UnderZero) || on(scalesim.ZeroError)) {
+	on := s.On
+	if s.cfg.SCP02 && (s.Shown() < 0 || on(scalesim.Unstable) || on(scalesim.Overload) || on(scalesim.UnderZero) || on(scalesim.ZeroError)) {
 		return []byte(lf + s.status() + cr + etx)
 	}
 	return []byte(lf + s.display(high) + cr + lf + s.status() + cr + etx)
@@ -155,10 +129,10 @@ func (s *Scale) weight(high bool) []byte {
 // display is what the scale's display shows, with its unit. Over capacity
 // the display shows no number, only marks (as many indicators do).
 func (s *Scale) display(high bool) string {
-	if s.faults.On(scalesim.Overload) {
+	if s.On(scalesim.Overload) {
 		return "^^^^.^^" + s.unitText()
 	}
-	kg := s.shown()
+	kg := s.Shown()
 	if s.unit == "lb-oz" {
 		oz := math.Abs(kg) / 0.028349523125
 		lb := math.Floor(oz / 16)
@@ -180,18 +154,10 @@ func (s *Scale) unitText() string {
 	return s.unit
 }
 
-func (s *Scale) shown() float64 {
-	w := s.platter.Shown(s.faults.On(scalesim.Unstable))
-	if s.faults.On(scalesim.UnderZero) && w >= 0 {
-		w = -0.25 - w // the platter was lifted off after zeroing, or the zero drifted
-	}
-	return w
-}
-
 // status builds the status bytes (bit 0 = LSB; bits 4 and 5 always 1;
 // byte 2 bit 6 says a third byte follows).
 func (s *Scale) status() string {
-	on := s.faults.On
+	on := s.On
 	bit := func(cond bool, mask byte) byte {
 		if cond {
 			return mask
@@ -199,7 +165,7 @@ func (s *Scale) status() string {
 		return 0
 	}
 	moving := on(scalesim.Unstable)
-	atZero := !moving && !on(scalesim.Overload) && math.Abs(s.shown()) < 1e-9
+	atZero := !moving && !on(scalesim.Overload) && math.Abs(s.Shown()) < 1e-9
 	b1 := 0x30 | bit(moving, 0x01) | bit(atZero, 0x02) | bit(on(RAMError), 0x04) | bit(on(EEPROMError), 0x08)
 	b2 := 0x30 | bit(on(scalesim.UnderZero), 0x01) | bit(on(scalesim.Overload), 0x02) | bit(on(ROMError), 0x04) |
 		bit(on(scalesim.Calibration), 0x08) | bit(s.cfg.StatusBytes >= 3, 0x40)

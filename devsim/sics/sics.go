@@ -84,31 +84,19 @@ func (c Config) withDefaults() Config {
 
 // Scale is an emulated MT-SICS scale.
 type Scale struct {
-	cfg     Config
-	faults  *devsim.Faults
-	platter *scalesim.Platter
+	scalesim.Scale
+	cfg Config
 }
 
 // New returns a scale with cfg's settings.
 func New(cfg Config) *Scale {
 	cfg = cfg.withDefaults()
-	return &Scale{
-		cfg: cfg,
-		faults: devsim.NewFaults(scalesim.Overload, scalesim.UnderZero, scalesim.Unstable, scalesim.ZeroError,
-			Busy, WrongIdentity, devsim.FaultGarbage, devsim.FaultSilent, devsim.FaultSlow),
-		platter: scalesim.NewPlatter(cfg.Load),
-	}
+	return &Scale{Scale: scalesim.NewScale(cfg.Load, Busy, WrongIdentity), cfg: cfg}
 }
 
 func init() {
 	devsim.Register("sics", func() devsim.Switchable { return New(Config{Load: 1.25}) })
 }
-
-// Switchboard implements devsim.Switchable.
-func (s *Scale) Switchboard() *devsim.Faults { return s.faults }
-
-// Platter is the load on the scale, for tests that put goods on it.
-func (s *Scale) Platter() *scalesim.Platter { return s.platter }
 
 // Serve answers MT-SICS commands, one per CR LF terminated line.
 func (s *Scale) Serve(ctx context.Context, rw io.ReadWriter) error {
@@ -155,12 +143,12 @@ func (s *Scale) send(ctx context.Context, w io.Writer, lines []string) error {
 	for _, l := range lines {
 		b.WriteString(l + "\r\n")
 	}
-	return scalesim.Answer(ctx, w, s.faults, s.cfg.Parity, b.Bytes())
+	return scalesim.Answer(ctx, w, s.Switchboard(), s.cfg.Parity, b.Bytes())
 }
 
 // answer returns the response lines to one command.
 func (s *Scale) answer(ctx context.Context, cmd string) []string {
-	on := s.faults.On
+	on := s.On
 	serial, typ := s.cfg.Serial, s.cfg.Type
 	if on(WrongIdentity) {
 		serial, typ = s.cfg.OtherSerial, s.cfg.OtherType
@@ -213,12 +201,12 @@ func (s *Scale) immediate() []string {
 	if st, ok := s.exception(); ok {
 		return []string{"S " + st}
 	}
-	moving := s.faults.On(scalesim.Unstable)
+	moving := s.On(scalesim.Unstable)
 	status := "S"
 	if moving {
 		status = "D"
 	}
-	return []string{"S " + status + " " + s.format(s.platter.Shown(moving))}
+	return []string{"S " + status + " " + s.format(s.Platter().Shown(moving))}
 }
 
 // stable answers S: waits for stability, and gives up with "S I".
@@ -226,7 +214,7 @@ func (s *Scale) stable(ctx context.Context) []string {
 	if st, ok := s.exception(); ok {
 		return []string{"S " + st}
 	}
-	if s.faults.On(scalesim.Unstable) {
+	if s.On(scalesim.Unstable) {
 		t := time.NewTimer(s.cfg.StabilityTimeout)
 		defer t.Stop()
 		select {
@@ -235,12 +223,12 @@ func (s *Scale) stable(ctx context.Context) []string {
 		}
 		return []string{"S I"}
 	}
-	return []string{"S S " + s.format(s.platter.Shown(false))}
+	return []string{"S S " + s.format(s.Platter().Shown(false))}
 }
 
 // exception is the status that replaces a weight: overload, underload, busy.
 func (s *Scale) exception() (string, bool) {
-	switch on := s.faults.On; {
+	switch on := s.On; {
 	case on(Busy):
 		return "I", true
 	case on(scalesim.Overload):
@@ -255,7 +243,7 @@ func (s *Scale) exception() (string, bool) {
 // outside the zero-setting range. ZI zeroes a moving weight too and says
 // whether it was stable (S) or dynamic (D).
 func (s *Scale) zero(immediate bool) string {
-	on := s.faults.On
+	on := s.On
 	switch {
 	case on(Busy):
 		return "I"
@@ -266,7 +254,7 @@ func (s *Scale) zero(immediate bool) string {
 	case on(scalesim.Unstable) && !immediate:
 		return "I"
 	}
-	s.platter.SetZero()
+	s.Platter().SetZero()
 	switch {
 	case !immediate:
 		return "A"

@@ -24,9 +24,8 @@ type Config struct {
 
 // Scale is an emulated Toledo 8213 scale.
 type Scale struct {
-	cfg     Config
-	faults  *devsim.Faults
-	platter *scalesim.Platter
+	scalesim.Scale
+	cfg Config
 }
 
 // New returns a scale with cfg's settings.
@@ -37,44 +36,17 @@ func New(cfg Config) *Scale {
 	if cfg.Parity == 0 {
 		cfg.Parity = scalesim.Even
 	}
-	return &Scale{
-		cfg: cfg,
-		faults: devsim.NewFaults(scalesim.Overload, scalesim.UnderZero, scalesim.Unstable, scalesim.ZeroError,
-			devsim.FaultGarbage, devsim.FaultSilent, devsim.FaultSlow),
-		platter: scalesim.NewPlatter(cfg.Load),
-	}
+	return &Scale{Scale: scalesim.NewScale(cfg.Load), cfg: cfg}
 }
 
 func init() {
 	devsim.Register("toledo", func() devsim.Switchable { return New(Config{Load: 1.25}) })
 }
 
-// Switchboard implements devsim.Switchable.
-func (s *Scale) Switchboard() *devsim.Faults { return s.faults }
-
-// Platter is the load on the scale.
-func (s *Scale) Platter() *scalesim.Platter { return s.platter }
-
 // Serve answers commands: each received character is one (no CR needed;
 // CR and LF are ignored).
 func (s *Scale) Serve(ctx context.Context, rw io.ReadWriter) error {
-	cmds, errc := scalesim.Commands(ctx, rw, s.cfg.Parity, bufio.ScanBytes)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case cmd, ok := <-cmds:
-			if !ok {
-				return <-errc
-			}
-			if cmd == "\r" || cmd == "\n" {
-				continue
-			}
-			if err := scalesim.Answer(ctx, rw, s.faults, s.cfg.Parity, s.answer(cmd)); err != nil {
-				return err
-			}
-		}
-	}
+	return s.Scale.Serve(ctx, rw, s.cfg.Parity, bufio.ScanBytes, s.answer)
 }
 
 const (
@@ -84,29 +56,26 @@ const (
 
 func (s *Scale) answer(cmd string) []byte {
 	switch cmd {
+	case "\r", "\n":
+		return nil
 	case "W":
 		return s.weight(false)
 	case "H":
 		return s.weight(true)
 	case "Z":
-		if s.zeroAllowed() {
-			s.platter.SetZero()
+		if s.CanZero() {
+			s.Platter().SetZero()
 		}
 	}
 	return s.record()
-}
-
-func (s *Scale) zeroAllowed() bool {
-	on := s.faults.On
-	return !on(scalesim.Unstable) && !on(scalesim.Overload) && !on(scalesim.UnderZero) && !on(scalesim.ZeroError)
 }
 
 // weight sends the weight record when the weight is valid, the status
 // record otherwise (weight below zero, in motion, overload, or zero not
 // captured).
 func (s *Scale) weight(high bool) []byte {
-	on := s.faults.On
-	w := s.shown()
+	on := s.On
+	w := s.Shown()
 	if w < 0 || on(scalesim.Unstable) || on(scalesim.Overload) || on(scalesim.ZeroError) {
 		return s.record()
 	}
@@ -122,19 +91,11 @@ func (s *Scale) weight(high bool) []byte {
 
 var perKg = map[string]float64{"kg": 1, "lb": 0.45359237, "oz": 0.028349523125, "g": 0.001}
 
-func (s *Scale) shown() float64 {
-	w := s.platter.Shown(s.faults.On(scalesim.Unstable))
-	if s.faults.On(scalesim.UnderZero) && w >= 0 {
-		w = -0.25 - w
-	}
-	return w
-}
-
 // record is the status record STX ? SS CR. SS: bit 0 motion, 1 over
 // capacity, 2 under zero, 3 outside zero capture range, 4 centre of zero,
 // 5 and 6 always 1.
 func (s *Scale) record() []byte {
-	on := s.faults.On
+	on := s.On
 	ss := byte(0x60)
 	set := func(cond bool, mask byte) {
 		if cond {
@@ -145,6 +106,6 @@ func (s *Scale) record() []byte {
 	set(on(scalesim.Overload), 0x02)
 	set(on(scalesim.UnderZero), 0x04)
 	set(on(scalesim.ZeroError), 0x08)
-	set(!on(scalesim.Unstable) && !on(scalesim.Overload) && math.Abs(s.shown()) < 1e-9, 0x10)
+	set(!on(scalesim.Unstable) && !on(scalesim.Overload) && math.Abs(s.Shown()) < 1e-9, 0x10)
 	return []byte(stx + "?" + string(ss) + cr)
 }

@@ -2,7 +2,6 @@ package nci
 
 import (
 	"context"
-	"time"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale"
@@ -13,7 +12,7 @@ import (
 // DefaultMode is 9600 7E1, the most common NCI setting (SCP-02 fixes 7 data
 // bits). NCI 6712 scales default to 8N1 and NCR 7870 scanner-scales to 7O1:
 // say so in the address.
-var DefaultMode = transport.SerialMode{Baud: 9600, DataBits: 7, Parity: "E", StopBits: "1"}
+var DefaultMode = scale.Mode7E1
 
 const maxFrame = 64 // the longest answer is about 25 bytes
 
@@ -33,50 +32,35 @@ func init() {
 
 // Driver polls one NCI scale.
 type Driver struct {
-	line    scale.Line
-	timeout time.Duration
-	motion  *scale.Motion
+	scale.Base
 }
 
 // New builds the driver for one configured scale. Options: unstable_probes,
 // unstable_after (see the README).
 func New(spec drivers.Spec) (drivers.Prober, error) {
 	// Every NCI character is 7-bit; bit 7 is parity whatever the port says.
-	line, err := scale.NewLine(spec.Address, DefaultMode, func(transport.SerialMode) bool { return true })
+	base, err := scale.NewBase("nci", &spec, DefaultMode, func(transport.SerialMode) bool { return true })
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{line: line, timeout: spec.Timeout, motion: scale.NewMotion(&spec.Options)}
+	d := &Driver{Base: base}
 	if err := spec.Options.Err(); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// SetClock replaces the clock the unstable timer reads, for tests.
-func (d *Driver) SetClock(now func() time.Time) { d.motion.Now = now }
-
 // Probe sends W, which answers with the weight and the status bytes (or, on
 // SCP-02 scales, the status alone when there is no valid weight).
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
-	return scale.Probe(ctx, "nci", d.line, d.timeout, d.motion, func(p *scale.Port) (scale.Status, error) {
-		return ask(p, "W")
-	})
+	return d.Weigh(ctx, func(p *scale.Port) (scale.Status, error) { return ask(p, "W") })
 }
 
 // Zero sends Z, which zeroes the scale when it can (not moving, in range) and
 // answers with the status. Probe never does: polling must not change the
 // scale's state.
 func (d *Driver) Zero(ctx context.Context) (drivers.Reading, error) {
-	var st scale.Status
-	err := scale.Exchange(ctx, "nci", d.line, d.timeout, func(p *scale.Port) (err error) {
-		st, err = ask(p, "Z")
-		return err
-	})
-	if err != nil {
-		return drivers.Reading{}, err
-	}
-	return scale.Snapshot(st), nil
+	return d.Base.Zero(ctx, func(p *scale.Port) (scale.Status, error) { return ask(p, "Z") })
 }
 
 func ask(p *scale.Port, cmd string) (scale.Status, error) {

@@ -9,8 +9,6 @@ import (
 	emu "github.com/storewatch/storewatch/devsim/nci"
 	"github.com/storewatch/storewatch/devsim/scalesim"
 	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
-	"github.com/storewatch/storewatch/drivers/nci"
-	"github.com/storewatch/storewatch/internal/clock"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -21,24 +19,19 @@ func TestTranscripts(t *testing.T) {
 	scaletest.Run(t, "nci", "testdata/*.txt")
 }
 
-var fast = map[string]string{"unstable_probes": "2", "unstable_after": "0s"}
-
 // Every fault the emulator can show comes out of the driver as the right
 // code, over a real PTY on the default 7E1 line, where the emulator sends
 // the parity bit in bit 7 and the driver must check and clear it.
 func TestEmulatedFaults(t *testing.T) {
 	dev := emu.New(emu.Config{StatusBytes: 3, Load: 1.25 * lb})
-	d := scaletest.Attach(t, "nci", dev, "", fast, 5*time.Second)
-	scaletest.Faults(t, d, dev.Switchboard(), []scaletest.FaultCase{
-		{Switch: scalesim.Overload, Want: wire.FaultScaleOverload},
-		{Switch: scalesim.UnderZero, Want: wire.FaultScaleUnderZero},
-		{Switch: scalesim.Unstable, Want: wire.FaultScaleUnstable, Probes: 2},
-		{Switch: scalesim.ZeroError, Want: wire.FaultScaleZeroError},
-		{Switch: scalesim.Calibration, Want: wire.FaultScaleCalibration},
-		{Switch: emu.RAMError, Want: wire.FaultScaleCalibration},
-		{Switch: emu.EEPROMError, Want: wire.FaultScaleCalibration},
-		{Switch: emu.ROMError, Want: wire.FaultScaleCalibration},
-	})
+	d := scaletest.Attach(t, "nci", dev, "", scaletest.FastMotion, 5*time.Second)
+	scaletest.Faults(t, d, dev.Switchboard(), scaletest.CommonFaults(
+		scaletest.FaultCase{Switch: scalesim.ZeroError, Want: wire.FaultScaleZeroError},
+		scaletest.FaultCase{Switch: scalesim.Calibration, Want: wire.FaultScaleCalibration},
+		scaletest.FaultCase{Switch: emu.RAMError, Want: wire.FaultScaleCalibration},
+		scaletest.FaultCase{Switch: emu.EEPROMError, Want: wire.FaultScaleCalibration},
+		scaletest.FaultCase{Switch: emu.ROMError, Want: wire.FaultScaleCalibration},
+	))
 }
 
 // The same over the other framings: two status bytes on 7O1, and the
@@ -57,57 +50,27 @@ func TestEmulatedVariants(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			v.cfg.Load = 2.5
 			dev := emu.New(v.cfg)
-			d := scaletest.Attach(t, "nci", dev, v.suffix, fast, 5*time.Second)
-			r, err := d.Probe(context.Background())
-			if err != nil || len(r.Faults) != 0 {
-				t.Fatalf("healthy: %+v, %v", r, err)
-			}
-			if got := r.Measurements["weight_kg"]; got < 2.49 || got > 2.51 {
-				t.Errorf("weight_kg %v, want 2.5 within the display's resolution", got)
-			}
-			scaletest.Faults(t, d, dev.Switchboard(), []scaletest.FaultCase{
-				{Switch: scalesim.Overload, Want: wire.FaultScaleOverload},
-				{Switch: scalesim.UnderZero, Want: wire.FaultScaleUnderZero},
-				{Switch: scalesim.Unstable, Want: wire.FaultScaleUnstable, Probes: 2},
-				{Switch: scalesim.Calibration, Want: wire.FaultScaleCalibration},
-			})
+			d := scaletest.Attach(t, "nci", dev, v.suffix, scaletest.FastMotion, 5*time.Second)
+			scaletest.Healthy(t, d, 2.5)
+			scaletest.Faults(t, d, dev.Switchboard(), scaletest.CommonFaults(
+				scaletest.FaultCase{Switch: scalesim.Calibration, Want: wire.FaultScaleCalibration},
+			))
 		})
 	}
 }
 
+// One reading in motion is normal weighing; only a weight that keeps moving
+// for the configured probes and time becomes scale_unstable.
 func TestUnstableOnlyWhenPersistent(t *testing.T) {
 	dev := emu.New(emu.Config{Load: 1})
-	dev.Switchboard().Set(scalesim.Unstable, true)
-	d := scaletest.Attach(t, "nci", dev, "", map[string]string{"unstable_probes": "2", "unstable_after": "30s"}, 5*time.Second)
-	clk := clock.NewFake(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
-	d.(*nci.Driver).SetClock(clk.Now)
-	for i, want := range []bool{false, false, true} { // 0 s, 10 s, 40 s
-		r, err := d.Probe(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := len(r.Faults) == 1 && r.Faults[0].Code == wire.FaultScaleUnstable; got != want {
-			t.Fatalf("probe %d: faults %+v, want unstable=%v", i+1, r.Faults, want)
-		}
-		clk.Advance([]time.Duration{10 * time.Second, 30 * time.Second, 0}[i])
-	}
+	d := scaletest.Attach(t, "nci", dev, "", scaletest.PersistenceOptions, 5*time.Second)
+	scaletest.Persistence(t, d, dev.Switchboard(), scalesim.Unstable)
 }
 
 func TestZero(t *testing.T) {
 	dev := emu.New(emu.Config{Load: 0.1, StatusBytes: 3})
 	d := scaletest.Attach(t, "nci", dev, "", nil, 5*time.Second)
-	z := d.(scaletest.Zeroer)
-	r, err := z.Zero(context.Background())
-	if err != nil || len(r.Faults) != 0 {
-		t.Fatalf("Zero: %+v, %v", r, err)
-	}
-	if r, _ := d.Probe(context.Background()); r.Measurements["weight_kg"] != 0 {
-		t.Errorf("after Zero: %v kg", r.Measurements["weight_kg"])
-	}
-	dev.Switchboard().Set(scalesim.ZeroError, true)
-	if r, err := z.Zero(context.Background()); err != nil || len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultScaleZeroError {
-		t.Errorf("Zero with a zero error: %+v, %v", r, err)
-	}
+	scaletest.ZeroCommand(t, d, dev.Switchboard(), scalesim.ZeroError)
 }
 
 func TestMisbehaviour(t *testing.T) {

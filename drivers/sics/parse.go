@@ -103,7 +103,7 @@ func Weight(l Line) (scale.Status, error) {
 			return st, drivers.ProtocolError("weight line %q: want a value and a unit", l)
 		}
 		v, err := strconv.ParseFloat(f[0], 64)
-		if err != nil || !validNumber(f[0]) {
+		if err != nil || !scale.IsDecimal(f[0], true) {
 			return st, drivers.ProtocolError("weight line %q: %q is not a number", l, f[0])
 		}
 		st.Weight, st.Unit, st.HasWeight = v, f[1], true
@@ -121,24 +121,6 @@ func Weight(l Line) (scale.Status, error) {
 		return st, nil
 	}
 	return st, drivers.ProtocolError("weight line %q: unexpected data after status %s", l, l.Status)
-}
-
-// validNumber accepts what a display shows: an optional sign, digits and
-// at most one decimal point (no exponents, NaN or Inf that ParseFloat takes).
-func validNumber(s string) bool {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
-	digits, dots := 0, 0
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '.':
-			dots++
-		default:
-			return false
-		}
-	}
-	return digits > 0 && dots <= 1
 }
 
 // ZeroResult is what a scale answered to Z.
@@ -221,7 +203,7 @@ type Balance struct {
 // unit is taken whole as the type.
 func ParseBalance(text string) Balance {
 	f := strings.Fields(text)
-	if n := len(f); n >= 3 && validNumber(f[n-2]) && scale.KnownUnit(f[n-1]) {
+	if n := len(f); n >= 3 && scale.IsDecimal(f[n-2], false) && scale.KnownUnit(f[n-1]) {
 		return Balance{Type: strings.Join(f[:n-2], " "), Capacity: f[n-2] + " " + f[n-1]}
 	}
 	return Balance{Type: strings.TrimSpace(text)}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale"
@@ -46,9 +45,7 @@ func init() {
 
 // Driver polls one MT-SICS scale.
 type Driver struct {
-	line     scale.Line
-	timeout  time.Duration
-	motion   *scale.Motion
+	scale.Base
 	expected *wire.Identity
 
 	mu    sync.Mutex
@@ -58,26 +55,23 @@ type Driver struct {
 // New builds the driver for one configured scale. Options: unstable_probes,
 // unstable_after (see the README).
 func New(spec drivers.Spec) (drivers.Prober, error) {
-	line, err := scale.NewLine(spec.Address, DefaultMode, func(m transport.SerialMode) bool { return m.DataBits == 7 })
+	base, err := scale.NewBase("sics", &spec, DefaultMode, func(m transport.SerialMode) bool { return m.DataBits == 7 })
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{line: line, timeout: spec.Timeout, motion: scale.NewMotion(&spec.Options), expected: spec.Expected}
+	d := &Driver{Base: base, expected: spec.Expected}
 	if err := spec.Options.Err(); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// SetClock replaces the clock the unstable timer reads, for tests.
-func (d *Driver) SetClock(now func() time.Time) { d.motion.Now = now }
-
 // Probe reads the serial number (I4; the full identity on first contact or
 // when the serial changed) and the weight with SI, which answers at once
 // whether or not the weight is stable.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	var id wire.Identity
-	r, err := scale.Probe(ctx, "sics", d.line, d.timeout, d.motion, func(p *scale.Port) (scale.Status, error) {
+	r, err := d.Weigh(ctx, func(p *scale.Port) (scale.Status, error) {
 		var err error
 		if id, err = d.identity(p); err != nil {
 			return scale.Status{}, err
@@ -103,7 +97,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 // (type and capacity), I3 (software) and I4 (serial number).
 func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
 	var id wire.Identity
-	err := scale.Exchange(ctx, "sics", d.line, d.timeout, func(p *scale.Port) (err error) {
+	err := d.Exchange(ctx, func(p *scale.Port) (err error) {
 		id, err = readIdentity(p)
 		return err
 	})
@@ -123,7 +117,7 @@ func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
 func (d *Driver) Zero(ctx context.Context) (drivers.Reading, error) {
 	var res ZeroResult
 	var raw string
-	err := scale.Exchange(ctx, "sics", d.line, d.timeout, func(p *scale.Port) error {
+	err := d.Exchange(ctx, func(p *scale.Port) error {
 		l, err := ask(p, "Z", "Z")
 		if err != nil {
 			return err

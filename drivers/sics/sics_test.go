@@ -10,9 +10,7 @@ import (
 	emu "github.com/storewatch/storewatch/devsim/sics"
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
-	"github.com/storewatch/storewatch/drivers/sics"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/clock"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -21,13 +19,11 @@ func TestTranscripts(t *testing.T) {
 	scaletest.Run(t, "sics", "testdata/*.txt")
 }
 
-var fast = map[string]string{"unstable_probes": "2", "unstable_after": "0s"}
-
 // Every fault the emulator can show comes out of the driver as the right
 // code, over a real PTY.
 func TestEmulatedFaults(t *testing.T) {
 	dev := emu.New(emu.Config{Load: 1.25})
-	d := scaletest.Attach(t, "sics", dev, "", fast, 5*time.Second)
+	d := scaletest.Attach(t, "sics", dev, "", scaletest.FastMotion, 5*time.Second)
 	scaletest.Faults(t, d, dev.Switchboard(), []scaletest.FaultCase{
 		{Switch: scalesim.Overload, Want: wire.FaultScaleOverload},
 		{Switch: scalesim.UnderZero, Want: wire.FaultScaleUnderZero},
@@ -58,41 +54,12 @@ func TestHealthyReadingAndIdentity(t *testing.T) {
 	}
 }
 
-// One dynamic reading is normal weighing; only a weight that keeps moving
+// One reading in motion is normal weighing; only a weight that keeps moving
 // for the configured probes and time becomes scale_unstable.
 func TestUnstableOnlyWhenPersistent(t *testing.T) {
 	dev := emu.New(emu.Config{Load: 1.25})
-	dev.Switchboard().Set(scalesim.Unstable, true)
-	d := scaletest.Attach(t, "sics", dev, "", map[string]string{"unstable_probes": "3", "unstable_after": "1m"}, 5*time.Second)
-	clk := clock.NewFake(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
-	d.(*sics.Driver).SetClock(clk.Now)
-	steps := []struct {
-		advance time.Duration
-		faulty  bool
-	}{
-		{0, false},
-		{20 * time.Second, false},
-		{20 * time.Second, false}, // three probes, 40 s
-		{20 * time.Second, true},  // four probes, 60 s
-		{20 * time.Second, true},
-	}
-	for i, s := range steps {
-		clk.Advance(s.advance)
-		r, err := d.Probe(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := len(r.Faults) == 1 && r.Faults[0].Code == wire.FaultScaleUnstable; got != s.faulty {
-			t.Fatalf("probe %d: faults %+v, want unstable=%v (%s)", i+1, r.Faults, s.faulty, r.Detail)
-		}
-		if r.Measurements["weight_stable"] != 0 {
-			t.Errorf("probe %d: a moving weight reported stable", i+1)
-		}
-	}
-	dev.Switchboard().Set(scalesim.Unstable, false)
-	if r, err := d.Probe(context.Background()); err != nil || len(r.Faults) != 0 {
-		t.Errorf("settled: %+v, %v", r.Faults, err)
-	}
+	d := scaletest.Attach(t, "sics", dev, "", scaletest.PersistenceOptions, 5*time.Second)
+	scaletest.Persistence(t, d, dev.Switchboard(), scalesim.Unstable)
 }
 
 func TestWrongIdentity(t *testing.T) {

@@ -53,23 +53,7 @@ func ParseRecord(b []byte) (Record, error) {
 
 // weightDigits accepts XXX.XX, XXXX.XX (H) and 0XXXXX (grams): digits and at
 // most one point, no sign (a negative weight comes as a status record).
-func weightDigits(s string) bool {
-	if len(s) == 0 || len(s) > 8 {
-		return false
-	}
-	digits, dots := 0, 0
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '.':
-			dots++
-		default:
-			return false
-		}
-	}
-	return digits > 0 && dots <= 1
-}
+func weightDigits(s string) bool { return len(s) <= 8 && scale.IsDecimal(s, false) }
 
 // Status turns a record into a scale status. The records carry no unit:
 // unit is the one the scale is set to (the driver's unit option).

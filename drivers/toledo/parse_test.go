@@ -60,40 +60,22 @@ func TestWeightRecord(t *testing.T) {
 	}
 }
 
-// From raw line bytes (parity check included) to a status: a status or a
-// protocol error, never a panic, and what is accepted is consistent.
+// From the bytes on the line to a status: a status or a protocol error,
+// never a panic, and what is accepted fits the record.
 func FuzzRecord(f *testing.F) {
-	cases, err := scaletest.Load("testdata/transcripts.txt")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, r := range scaletest.Responses(cases) {
-		f.Add(r, "E")
-	}
-	f.Fuzz(func(t *testing.T, raw []byte, parity string) {
-		b, err := scale.Strip7(raw, parity)
-		if err != nil {
-			return
-		}
+	scaletest.FuzzSevenBit(f, "testdata/transcripts.txt", func(b []byte) (scale.Status, error) {
 		r, err := ParseRecord(b)
 		if err != nil {
-			if !errors.Is(err, drivers.ErrProtocol) {
-				t.Fatalf("ParseRecord: %v is not a protocol error", err)
-			}
-			return
+			return scale.Status{}, err
 		}
-		st, err := Status(r, "kg")
-		if err != nil {
-			if !errors.Is(err, drivers.ErrProtocol) {
-				t.Fatalf("Status: %v is not a protocol error", err)
-			}
-			return
-		}
+		return Status(r, "kg")
+	}, func(t *testing.T, frame []byte, st scale.Status) {
+		r, _ := ParseRecord(frame)
 		if st.HasWeight == r.IsStatus {
-			t.Fatalf("%q: a weight from a status record, or none from a weight record", raw)
+			t.Fatalf("%q: a weight from a status record, or none from a weight record", frame)
 		}
 		if st.HasWeight && (st.Weight < 0 || st.Moving || st.Overload) {
-			t.Fatalf("%q: a weight record read as %+v", raw, st)
+			t.Fatalf("%q: a weight record read as %+v", frame, st)
 		}
 	})
 }

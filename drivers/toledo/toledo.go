@@ -2,7 +2,6 @@ package toledo
 
 import (
 	"context"
-	"time"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale"
@@ -13,7 +12,7 @@ import (
 // DefaultMode is 9600 7E1, the setting most 8213 scales ship with; the
 // reference marks Toledo serial defaults unconfirmed, so say otherwise in
 // the address when the scale's menu does.
-var DefaultMode = transport.SerialMode{Baud: 9600, DataBits: 7, Parity: "E", StopBits: "1"}
+var DefaultMode = scale.Mode7E1
 
 const maxRecord = 16 // the longest record, H in grams, is 10 bytes
 
@@ -32,21 +31,19 @@ func init() {
 
 // Driver polls one Toledo 8213 scale.
 type Driver struct {
-	line    scale.Line
-	timeout time.Duration
-	motion  *scale.Motion
-	unit    string
+	scale.Base
+	unit string
 }
 
 // New builds the driver for one configured scale. Options: unit (kg, lb,
 // oz or g: what the scale weighs in, since the records do not say),
 // unstable_probes, unstable_after.
 func New(spec drivers.Spec) (drivers.Prober, error) {
-	line, err := scale.NewLine(spec.Address, DefaultMode, func(transport.SerialMode) bool { return true })
+	base, err := scale.NewBase("toledo", &spec, DefaultMode, func(transport.SerialMode) bool { return true })
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{line: line, timeout: spec.Timeout, motion: scale.NewMotion(&spec.Options)}
+	d := &Driver{Base: base}
 	d.unit = spec.Options.String("unit", "kg")
 	switch d.unit {
 	case "kg", "lb", "oz", "g":
@@ -59,30 +56,17 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 	return d, nil
 }
 
-// SetClock replaces the clock the unstable timer reads, for tests.
-func (d *Driver) SetClock(now func() time.Time) { d.motion.Now = now }
-
 // Probe sends W: a valid weight comes as a weight record, anything else
 // (moving, below zero, overload) as the status record.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
-	return scale.Probe(ctx, "toledo", d.line, d.timeout, d.motion, func(p *scale.Port) (scale.Status, error) {
-		return d.ask(p, "W")
-	})
+	return d.Weigh(ctx, func(p *scale.Port) (scale.Status, error) { return d.ask(p, "W") })
 }
 
 // Zero sends Z, which zeroes the scale unless it is moving, out of range or
 // not showing gross weight, and always answers with the status record.
 // Probe never does: polling must not change the scale's state.
 func (d *Driver) Zero(ctx context.Context) (drivers.Reading, error) {
-	var st scale.Status
-	err := scale.Exchange(ctx, "toledo", d.line, d.timeout, func(p *scale.Port) (err error) {
-		st, err = d.ask(p, "Z")
-		return err
-	})
-	if err != nil {
-		return drivers.Reading{}, err
-	}
-	return scale.Snapshot(st), nil
+	return d.Base.Zero(ctx, func(p *scale.Port) (scale.Status, error) { return d.ask(p, "Z") })
 }
 
 func (d *Driver) ask(p *scale.Port, cmd string) (scale.Status, error) {

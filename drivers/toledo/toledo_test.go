@@ -1,7 +1,8 @@
 package toledo_test
 
 import (
-	"context"
+	"cmp"
+	"maps"
 	"testing"
 	"time"
 
@@ -10,9 +11,7 @@ import (
 	emu "github.com/storewatch/storewatch/devsim/toledo"
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
-	"github.com/storewatch/storewatch/drivers/toledo"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/clock"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -20,8 +19,6 @@ import (
 func TestTranscripts(t *testing.T) {
 	scaletest.Run(t, "toledo", "testdata/*.txt")
 }
-
-var fast = map[string]string{"unstable_probes": "2", "unstable_after": "0s"}
 
 // Every fault the emulator can show comes out of the driver as the right
 // code, over a real PTY on the default 7E1 line with the parity bit in
@@ -31,65 +28,37 @@ func TestEmulatedFaults(t *testing.T) {
 		name   string
 		cfg    emu.Config
 		suffix string
-		opts   map[string]string
 	}{
-		{"7E1 kg", emu.Config{Load: 1.25}, "", fast},
-		{"7O1 lb", emu.Config{Load: 1.25, Parity: scalesim.Odd, Unit: "lb"}, "?parity=O", map[string]string{"unit": "lb", "unstable_probes": "2", "unstable_after": "0s"}},
-		{"8N1 g", emu.Config{Load: 1.25, Parity: scalesim.None, Unit: "g"}, "?databits=8&parity=N", map[string]string{"unit": "g", "unstable_probes": "2", "unstable_after": "0s"}},
+		{"7E1 kg", emu.Config{Load: 1.25}, ""},
+		{"7O1 lb", emu.Config{Load: 1.25, Parity: scalesim.Odd, Unit: "lb"}, "?parity=O"},
+		{"8N1 g", emu.Config{Load: 1.25, Parity: scalesim.None, Unit: "g"}, "?databits=8&parity=N"},
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			dev := emu.New(v.cfg)
-			d := scaletest.Attach(t, "toledo", dev, v.suffix, v.opts, 5*time.Second)
-			r, err := d.Probe(context.Background())
-			if err != nil || len(r.Faults) != 0 {
-				t.Fatalf("healthy: %+v, %v", r, err)
-			}
-			if got := r.Measurements["weight_kg"]; got < 1.245 || got > 1.255 {
-				t.Errorf("weight_kg %v, want 1.25 within the display's resolution", got)
-			}
-			scaletest.Faults(t, d, dev.Switchboard(), []scaletest.FaultCase{
-				{Switch: scalesim.Overload, Want: wire.FaultScaleOverload},
-				{Switch: scalesim.UnderZero, Want: wire.FaultScaleUnderZero},
-				{Switch: scalesim.Unstable, Want: wire.FaultScaleUnstable, Probes: 2},
-				{Switch: scalesim.ZeroError, Want: wire.FaultScaleZeroError},
-			})
+			opts := map[string]string{"unit": cmp.Or(v.cfg.Unit, "kg")}
+			maps.Copy(opts, scaletest.FastMotion)
+			d := scaletest.Attach(t, "toledo", dev, v.suffix, opts, 5*time.Second)
+			scaletest.Healthy(t, d, 1.25)
+			scaletest.Faults(t, d, dev.Switchboard(), scaletest.CommonFaults(
+				scaletest.FaultCase{Switch: scalesim.ZeroError, Want: wire.FaultScaleZeroError},
+			))
 		})
 	}
 }
 
+// One reading in motion is normal weighing; only a weight that keeps moving
+// for the configured probes and time becomes scale_unstable.
 func TestUnstableOnlyWhenPersistent(t *testing.T) {
 	dev := emu.New(emu.Config{Load: 1})
-	dev.Switchboard().Set(scalesim.Unstable, true)
-	d := scaletest.Attach(t, "toledo", dev, "", map[string]string{"unstable_probes": "2", "unstable_after": "30s"}, 5*time.Second)
-	clk := clock.NewFake(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
-	d.(*toledo.Driver).SetClock(clk.Now)
-	for i, want := range []bool{false, false, true} { // 0 s, 10 s, 40 s
-		r, err := d.Probe(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := len(r.Faults) == 1 && r.Faults[0].Code == wire.FaultScaleUnstable; got != want {
-			t.Fatalf("probe %d: faults %+v, want unstable=%v", i+1, r.Faults, want)
-		}
-		clk.Advance([]time.Duration{10 * time.Second, 30 * time.Second, 0}[i])
-	}
+	d := scaletest.Attach(t, "toledo", dev, "", scaletest.PersistenceOptions, 5*time.Second)
+	scaletest.Persistence(t, d, dev.Switchboard(), scalesim.Unstable)
 }
 
 func TestZero(t *testing.T) {
 	dev := emu.New(emu.Config{Load: 0.1})
 	d := scaletest.Attach(t, "toledo", dev, "", nil, 5*time.Second)
-	z := d.(scaletest.Zeroer)
-	if r, err := z.Zero(context.Background()); err != nil || len(r.Faults) != 0 {
-		t.Fatalf("Zero: %+v, %v", r, err)
-	}
-	if r, _ := d.Probe(context.Background()); r.Measurements["weight_kg"] != 0 {
-		t.Errorf("after Zero: %v kg", r.Measurements["weight_kg"])
-	}
-	dev.Switchboard().Set(scalesim.ZeroError, true)
-	if r, err := z.Zero(context.Background()); err != nil || len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultScaleZeroError {
-		t.Errorf("Zero with a zero error: %+v, %v", r, err)
-	}
+	scaletest.ZeroCommand(t, d, dev.Switchboard(), scalesim.ZeroError)
 }
 
 func TestMisbehaviour(t *testing.T) {

@@ -12,6 +12,10 @@ import (
 	"github.com/storewatch/storewatch/drivers/transport"
 )
 
+// Mode7E1 is 9600 7E1, the usual setting of ECR scale protocols (NCI,
+// Toledo 8213) that send 7-bit characters.
+var Mode7E1 = transport.SerialMode{Baud: 9600, DataBits: 7, Parity: "E", StopBits: "1"}
+
 // Line is how a driver reaches its scale: the address, the serial settings
 // after the driver's defaults, and whether the protocol's characters are
 // 7-bit (bit 7 being parity, see Strip7).

@@ -236,3 +236,20 @@ func TestNewLine(t *testing.T) {
 		t.Errorf("tcp with a port: %v", err)
 	}
 }
+
+func TestIsDecimal(t *testing.T) {
+	for _, c := range []struct {
+		s      string
+		signed bool
+		want   bool
+	}{
+		{"100.00", false, true}, {"001250", false, true}, {".5", false, true}, {"5.", false, true},
+		{"-0.015", true, true}, {"+1", true, true}, {"-0.015", false, false},
+		{"", false, false}, {"-", true, false}, {".", false, false}, {"1.2.3", false, false},
+		{"1e3", false, false}, {"NaN", true, false}, {"Inf", true, false}, {"0x1p3", false, false}, {" 1", false, false},
+	} {
+		if got := IsDecimal(c.s, c.signed); got != c.want {
+			t.Errorf("IsDecimal(%q, %v) = %v", c.s, c.signed, got)
+		}
+	}
+}

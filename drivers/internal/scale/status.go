@@ -126,3 +126,25 @@ func KnownUnit(unit string) bool {
 	_, ok := ToKg(0, unit)
 	return ok
 }
+
+// IsDecimal reports whether s is a number as a scale display shows it:
+// digits with at most one decimal point, and a leading sign if signed. It
+// refuses what strconv.ParseFloat would also take (exponents, Inf, NaN,
+// hex), which no scale sends.
+func IsDecimal(s string, signed bool) bool {
+	if signed && s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	digits, dots := 0, 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && dots <= 1
+}

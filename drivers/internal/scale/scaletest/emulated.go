@@ -3,6 +3,7 @@ package scaletest
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"testing"
 	"time"
@@ -154,5 +155,19 @@ func Misbehaviour(t *testing.T, driver string, newDev func() devsim.Switchable, 
 				}
 			}
 		})
+	}
+}
+
+// Healthy probes a driver whose emulator has no fault on and checks that
+// the reading is clean and shows wantKg within the display's resolution
+// (one part in 200, enough for two decimals in any unit).
+func Healthy(t *testing.T, d drivers.Prober, wantKg float64) {
+	t.Helper()
+	r, err := d.Probe(context.Background())
+	if err != nil || len(r.Faults) != 0 {
+		t.Fatalf("healthy scale: %+v, %v", r, err)
+	}
+	if got := r.Measurements["weight_kg"]; math.Abs(got-wantKg) > wantKg/200 {
+		t.Errorf("weight_kg %v, want %v within the display's resolution (%s)", got, wantKg, r.Detail)
 	}
 }
