@@ -2,6 +2,7 @@ package nci
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale"
@@ -64,6 +65,14 @@ func (d *Driver) Zero(ctx context.Context) (drivers.Reading, error) {
 }
 
 func ask(p *scale.Port, cmd string) (scale.Status, error) {
+	st, err := exchange(p, cmd)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return st, nil
+}
+
+func exchange(p *scale.Port, cmd string) (scale.Status, error) {
 	if err := p.Send([]byte(cmd + "\r")); err != nil {
 		return scale.Status{}, err
 	}

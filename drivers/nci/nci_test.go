@@ -85,3 +85,18 @@ func TestWrongParityIsAProtocolError(t *testing.T) {
 		t.Fatal("a 7O1 scale read without error on a line set to 7E1")
 	}
 }
+
+// A serial-to-TCP converter that passes the parity bit on: the line's parity
+// is unknown to the driver, which then requires bytes consistently even or
+// odd, and reads them.
+func TestOverTCPWithParityBits(t *testing.T) {
+	for _, p := range []scalesim.Parity{scalesim.Even, scalesim.Odd} {
+		srv, err := devsim.ServeTCP(context.Background(), emu.New(emu.Config{Load: 2.5, Parity: p}), "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		d := scaletest.New(t, "nci", "tcp://"+srv.Addr, nil, 5*time.Second, nil)
+		scaletest.Healthy(t, d, 2.5)
+	}
+}

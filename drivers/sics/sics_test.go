@@ -184,3 +184,17 @@ func startStream(t *testing.T, path string) {
 		}
 	}
 }
+
+// Behind a serial-to-TCP converter the same conversation runs over TCP.
+func TestOverTCP(t *testing.T) {
+	srv, err := devsim.ServeTCP(context.Background(), emu.New(emu.Config{Load: 3}), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	d := scaletest.New(t, "sics", "tcp://"+srv.Addr, nil, 5*time.Second, nil)
+	r, err := d.Probe(context.Background())
+	if err != nil || r.Measurements["weight_kg"] != 3 || r.Identity.Serial != "B525073136" {
+		t.Fatalf("over TCP: %+v, %v", r, err)
+	}
+}

@@ -2,6 +2,7 @@ package toledo
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale"
@@ -70,6 +71,14 @@ func (d *Driver) Zero(ctx context.Context) (drivers.Reading, error) {
 }
 
 func (d *Driver) ask(p *scale.Port, cmd string) (scale.Status, error) {
+	st, err := d.exchange(p, cmd)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return st, nil
+}
+
+func (d *Driver) exchange(p *scale.Port, cmd string) (scale.Status, error) {
 	if err := p.Send([]byte(cmd)); err != nil {
 		return scale.Status{}, err
 	}
