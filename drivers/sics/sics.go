@@ -86,7 +86,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 		return r, err
 	}
 	r.Identity = &id
-	if f, ok := mismatch(d.expected, id); ok {
+	if f, ok := drivers.IdentityMismatch(d.expected, id); ok {
 		r.Faults = append(r.Faults, f)
 		wire.SortFaults(r.Faults)
 	}
@@ -303,26 +303,4 @@ func next(p *scale.Port, id string) (Line, error) {
 		}
 	}
 	return Line{}, drivers.ProtocolError("no answer with ID %s in %d lines", id, maxSkip)
-}
-
-// mismatch reports unknown_device when the identity read differs from the
-// one configured for the device (a swapped scale). Only fields the config
-// gives are compared.
-func mismatch(want *wire.Identity, got wire.Identity) (wire.Fault, bool) {
-	if want == nil {
-		return wire.Fault{}, false
-	}
-	var diffs []string
-	check := func(name, w, g string) {
-		if w != "" && w != g {
-			diffs = append(diffs, fmt.Sprintf("%s %q, expected %q", name, g, w))
-		}
-	}
-	check("serial", want.Serial, got.Serial)
-	check("model", want.Model, got.Model)
-	check("firmware", want.Firmware, got.Firmware)
-	if len(diffs) == 0 {
-		return wire.Fault{}, false
-	}
-	return wire.NewFault(wire.FaultUnknownDevice, strings.Join(diffs, "; ")), true
 }

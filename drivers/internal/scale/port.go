@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
@@ -122,11 +121,6 @@ func (p *Port) read(start *byte, end []byte, max int) ([]byte, error) {
 }
 
 func (p *Port) frameErr(got []byte, err error) error {
-	// When the deadline passes, the transport closes the connection as the
-	// read deadline fires; whichever wins, the cause is the timeout.
-	if err != nil && errors.Is(p.ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, os.ErrDeadlineExceeded) {
-		err = fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, err)
-	}
 	switch {
 	case err == nil:
 		return nil
