@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storewatch/storewatch/drivers/usbinv/sysfstest"
 	"github.com/storewatch/storewatch/internal/testenv"
 )
 
@@ -185,5 +186,22 @@ func TestRunLogsEventsAndStopsOnSignal(t *testing.T) {
 	}
 	if !strings.Contains(p.Output(), "storeagent stopped") {
 		t.Errorf("no stop message:\n%s", p.Output())
+	}
+}
+
+func TestDiscoverListsRecognisedDevices(t *testing.T) {
+	root := sysfstest.Unpack(t, "../../drivers/usbinv/testdata/sys/store.txtar")
+	out, errOut, code := run("discover", "--sysfs", root)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"receipt_printer   04b8:0202  X5E1",
+		"usb:///dev/usb/lp0",
+		"serial://?usb=0b00:0080",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("discover output lacks %q:\n%s", want, out)
+		}
 	}
 }

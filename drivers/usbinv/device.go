@@ -29,6 +29,8 @@ type Interface struct {
 	Driver string
 	// TTYs are the serial device nodes it provides (/dev/ttyACM0).
 	TTYs []string
+	// Printers are the printer-class nodes it provides (/dev/usb/lp0).
+	Printers []string
 	// Usages are the top-level HID application usages, from the report
 	// descriptor (Linux) or the HID hardware ids (Windows).
 	Usages []Usage
@@ -72,6 +74,15 @@ func (d Device) TTYs() []string {
 	var out []string
 	for _, i := range d.Interfaces {
 		out = append(out, i.TTYs...)
+	}
+	return out
+}
+
+// PrinterNodes returns the printer-class device nodes of all interfaces.
+func (d Device) PrinterNodes() []string {
+	var out []string
+	for _, i := range d.Interfaces {
+		out = append(out, i.Printers...)
 	}
 	return out
 }

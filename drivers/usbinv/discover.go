@@ -81,6 +81,12 @@ func (d Discoverer) Discover(ctx context.Context) (Report, error) {
 				f.Driver = v.SerialDriver
 			}
 		}
+		if nodes := dev.PrinterNodes(); len(nodes) > 0 && f.Port == "" {
+			// The printer-class node is what drivers can open without
+			// libusb; its number may change after a replug.
+			f.Port, f.Address = nodes[0], "usb://"+nodes[0]
+			f.Note = strings.TrimPrefix(f.Note+"; ", "; ") + "opened through the kernel's printer driver; the lp number may change after a replug"
+		}
 		for _, t := range dev.TTYs() {
 			claimed[t] = true
 		}

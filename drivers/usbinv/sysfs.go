@@ -114,7 +114,7 @@ func readDevice(dir string) (Device, bool, error) {
 		if link, err := os.Readlink(filepath.Join(sub, "driver")); err == nil {
 			in.Driver = filepath.Base(link)
 		}
-		in.TTYs, in.Usages, err = readInterfaceChildren(sub)
+		in.TTYs, in.Printers, in.Usages, err = readInterfaceChildren(sub)
 		if err != nil {
 			return d, false, err
 		}
@@ -126,11 +126,12 @@ func readDevice(dir string) (Device, bool, error) {
 
 // readInterfaceChildren finds what the kernel made of an interface: tty
 // nodes (cdc_acm puts them under tty/, usb-serial drivers under ttyUSBn/)
-// and HID devices (0003:VVVV:PPPP.NNNN/ with a report_descriptor).
-func readInterfaceChildren(dir string) (ttys []string, usages []Usage, err error) {
+// printer-class nodes (usblp puts them under usbmisc/lpN, /dev/usb/lpN) and
+// HID devices (0003:VVVV:PPPP.NNNN/ with a report_descriptor).
+func readInterfaceChildren(dir string) (ttys, printers []string, usages []Usage, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, e := range entries {
 		name := e.Name()
@@ -143,6 +144,13 @@ func readInterfaceChildren(dir string) (ttys []string, usages []Usage, err error
 			}
 		case strings.HasPrefix(name, "tty") && isDir(sub):
 			ttys = append(ttys, "/dev/"+name)
+		case name == "usbmisc":
+			nodes, _ := os.ReadDir(sub)
+			for _, n := range nodes {
+				if strings.HasPrefix(n.Name(), "lp") {
+					printers = append(printers, "/dev/usb/"+n.Name())
+				}
+			}
 		default:
 			desc, err := os.ReadFile(filepath.Join(sub, "report_descriptor"))
 			if err != nil {
@@ -161,7 +169,8 @@ func readInterfaceChildren(dir string) (ttys []string, usages []Usage, err error
 		}
 	}
 	sort.Strings(ttys)
-	return ttys, usages, nil
+	sort.Strings(printers)
+	return ttys, printers, usages, nil
 }
 
 func isDir(p string) bool {
