@@ -653,7 +653,7 @@ func appendNote(notes []string, h string) []string {
 
 // finish removes a delivered (or pointless) call and stores the ticket
 // record with it, in one transaction: the ticket id is on disk before
-// anything else happens. c may be nil (a sync found a person's close).
+// anything else happens.
 func (o *Outbox) finish(c *callRecord, rec *TicketInfo, skipped string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
