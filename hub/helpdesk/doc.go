@@ -1,0 +1,48 @@
+// Package helpdesk delivers incident notifications to external helpdesks:
+// it routes each incident occurrence to a helpdesk (or to none: the hub's
+// built-in ticket list), renders the ticket text with package tickets, and
+// sends it through a persistent outbox to a connector: Redmine, a Standard
+// Webhooks endpoint (Zammad, GLPI, Jira, a dispatch partner), or email.
+//
+// Wiring it into the hub is short:
+//
+//	cat, _ := tickets.Load(hubCfg.Tickets)
+//	out, _ := helpdesk.Open(hubCfg.Helpdesk, cat, helpdesk.Options{Feedback: engine})
+//	go out.Run(ctx)
+//	// on every incident lifecycle event:
+//	out.Enqueue(ctx, helpdesk.Notification{Incident: snap, Kind: tickets.Opened, Occurrence: "3"})
+//	// for the API: out.DeadLetters(), out.Retry(seq), out.Discard(seq), out.Ticket(key, occ)
+//
+// Feedback (two methods) tells the hub when a ticket exists and when a
+// person closed, rejected or deleted it in the helpdesk.
+//
+// Guarantees:
+//
+//   - Enqueue returns once the call is in the bbolt file; nothing is lost
+//     across restarts or helpdesk outages. Failures are retried with
+//     exponential backoff and jitter (honouring Retry-After); a call that
+//     is refused (4xx) or keeps failing past GiveUpAfter goes to the
+//     dead-letter list.
+//   - Calls of one ticket are delivered one at a time, in order; different
+//     tickets proceed in parallel.
+//   - Creation is idempotent: each ticket carries a deterministic external
+//     id (ExternalID); Open searches the helpdesk for it before creating,
+//     and the helpdesk's id is stored, with the call's removal, in one
+//     transaction right after. A crash between the create and that
+//     transaction leads, after restart, to the search finding the ticket.
+//   - No spam: updates wait at least UpdateInterval after the last note and
+//     merge while they wait; a resolve or close drops waiting updates; a
+//     note identical to one already posted is not posted again.
+//   - Resolve per policy: a resolved incident with AutoClose sets the
+//     helpdesk's resolved status, otherwise only comments; a closed
+//     incident sets the closed status.
+//   - Two-way (Redmine): before posting, and every SyncInterval for open
+//     tickets, the ticket's state is read; a ticket a person closed,
+//     rejected, resolved or deleted gets nothing more for that occurrence
+//     (never reopened) and Feedback hears of it.
+//
+// Configuration (Config) is YAML with strict field names, meant to sit in the
+// hub's file under "helpdesk:"; Validate lists every mistake with its path.
+// docs/helpdesk.md describes the configuration, the webhook payload and the
+// Redmine setup.
+package helpdesk
