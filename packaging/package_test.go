@@ -604,13 +604,20 @@ func TestMSI(t *testing.T) {
 				{"agent.yaml", "windows/agent.yaml"},
 				{"agent.yaml.example", "examples/agent.yaml"},
 			} {
-				// Both directories are named storewatch; msiextract
-				// (which exits 0 even when it fails) merges them.
-				got, err := os.ReadFile(filepath.Join(out, "storewatch", f.name))
-				if err != nil {
-					t.Errorf("msiextract: %v", err)
+				// msiextract (which exits 0 even when it fails) lays the
+				// files out by its own idea of the folders: find them by name.
+				var found []string
+				filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
+					if err == nil && !d.IsDir() && d.Name() == f.name {
+						found = append(found, path)
+					}
+					return nil
+				})
+				if len(found) != 1 {
+					t.Errorf("msiextract gave %d files named %s: %v", len(found), f.name, found)
 					continue
 				}
+				got := readFile(t, found[0])
 				if !bytes.Equal(got, readFile(t, f.want)) {
 					t.Errorf("%s in the MSI differs from %s", f.name, f.want)
 				}
