@@ -14,6 +14,7 @@
 // (STOREWATCH_DIST, which scripts/test sets): file lists, permissions,
 // configuration files, maintainer scripts, the MSI's tables, the version
 // stamped into every cross-built binary, and an install, upgrade, remove and
-// purge of the .deb into a throwaway root that must leave the host untouched.
+// purge of the .deb (and the rpm's scriptlets) into a throwaway root that must
+// leave the host untouched.
 // See README.md for the layout of the installed files.
 package packaging

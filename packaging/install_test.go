@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,6 +93,18 @@ func owner(t *testing.T, path string) (uid, gid int, mode os.FileMode) {
 	return int(sys.Uid), int(sys.Gid), st.Mode().Perm()
 }
 
+// needRoot: the maintainer scripts chown the state directory to the
+// storewatch user.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if testenv.CI() {
+			t.Fatal("installing into a throwaway root needs root")
+		}
+		t.Skip("installing into a throwaway root needs root")
+	}
+}
+
 func exists(path string) bool { _, err := os.Lstat(path); return err == nil }
 
 // The .deb installs, upgrades, is removed, reinstalled and purged in a
@@ -102,13 +115,7 @@ func TestDebInstallsIntoThrowawayRoot(t *testing.T) {
 	dpkg := testenv.LookPath(t, "dpkg")
 	testenv.LookPath(t, "useradd")
 	testenv.LookPath(t, "systemctl") // the scripts enable the unit with it
-	if os.Geteuid() != 0 {
-		// The scripts chown the state directory to the storewatch user.
-		if testenv.CI() {
-			t.Fatal("installing into a throwaway root needs root")
-		}
-		t.Skip("installing into a throwaway root needs root")
-	}
+	needRoot(t)
 	deb := one(t, dist, "storeagent_*_amd64.deb")
 	bi := readBuildInfo(t, dist)
 	before := hostState(t)
@@ -228,6 +235,100 @@ func TestDebInstallsIntoThrowawayRoot(t *testing.T) {
 	}
 	if account(t, root, "passwd", "storewatch") == nil {
 		t.Error("purge deleted the storewatch user")
+	}
+
+	if after := hostState(t); after != before {
+		t.Errorf("the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// unpack writes a package's files under root.
+func unpack(t *testing.T, root string, files map[string]entry) {
+	t.Helper()
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths) // parents first
+	for _, p := range paths {
+		e, dst := files[p], filepath.Join(root, p)
+		var err error
+		if e.mode.IsDir() {
+			err = os.MkdirAll(dst, e.mode.Perm())
+		} else if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+			err = os.WriteFile(dst, e.body, e.mode.Perm())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rpm passes its scriptlets a count instead of deb's words: 1 on a first
+// install, 2 on an upgrade, 0 on erase. rpm --root would chroot into a
+// whole system to run them, so this runs them the way rpm calls them, on a
+// throwaway root holding the rpm's files, pointed there with DPKG_ROOT.
+func TestRPMScriptletsInThrowawayRoot(t *testing.T) {
+	dist := distDir(t)
+	rpm := testenv.LookPath(t, "rpm")
+	rpm2archive := testenv.LookPath(t, "rpm2archive")
+	testenv.LookPath(t, "useradd")
+	testenv.LookPath(t, "systemctl")
+	needRoot(t)
+	file := one(t, dist, "storeagent-*.x86_64.rpm")
+	before := hostState(t)
+	root := throwawayRoot(t)
+	unpack(t, root, rpmPayload(t, rpm2archive, file))
+
+	scriptlet := func(tag, arg string) {
+		t.Helper()
+		body := run(t, rpm, "-qp", "--qf", "%{"+tag+"}", file)
+		cmd := exec.Command("/bin/sh", "-c", string(body), tag, arg)
+		cmd.Env = append(os.Environ(), "DPKG_ROOT="+root)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %s: %v\n%s", tag, arg, err, out)
+		}
+	}
+	const unit = "/usr/lib/systemd/system/storeagent.service"
+	enabled := filepath.Join(root, "etc/systemd/system/multi-user.target.wants/storeagent.service")
+	config := filepath.Join(root, "etc/storewatch/agent.yaml")
+
+	scriptlet("POSTIN", "1") // first install
+	user := account(t, root, "passwd", "storewatch")
+	if user == nil {
+		t.Fatal("the rpm's post 1 created no storewatch user")
+	}
+	if uid, _, _ := owner(t, filepath.Join(root, "var/lib/storewatch")); strconv.Itoa(uid) != user[2] {
+		t.Errorf("/var/lib/storewatch belongs to %d, not storewatch (%s)", uid, user[2])
+	}
+	if target, err := os.Readlink(enabled); err != nil || target != unit {
+		t.Errorf("post 1 did not enable the unit: %q %v", target, err)
+	}
+
+	// The admin disables the service; an upgrade keeps it that way.
+	os.Remove(enabled)
+	scriptlet("POSTIN", "2")
+	if exists(enabled) {
+		t.Error("post 2 (upgrade) enabled a service the admin had disabled")
+	}
+	if err := os.MkdirAll(filepath.Dir(enabled), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(unit, enabled); err != nil {
+		t.Fatal(err)
+	}
+	scriptlet("PREUN", "1") // the old version's %preun during an upgrade
+	if !exists(enabled) {
+		t.Error("preun 1 (upgrade) disabled the service")
+	}
+
+	scriptlet("PREUN", "0") // erase
+	scriptlet("POSTUN", "0")
+	if exists(enabled) {
+		t.Error("preun 0 (erase) left the service enabled")
+	}
+	if !exists(config) || !exists(filepath.Join(root, "var/lib/storewatch")) {
+		t.Error("erasing deleted the configuration or the outbox")
 	}
 
 	if after := hostState(t); after != before {

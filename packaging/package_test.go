@@ -397,6 +397,22 @@ func TestDeb(t *testing.T) {
 	}
 }
 
+// rpmPayload lists an rpm's files. (rpm2archive FILE would write FILE.tgz;
+// from stdin it writes to stdout.)
+func rpmPayload(t *testing.T, rpm2archive, file string) map[string]entry {
+	t.Helper()
+	in, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	gz, err := gzip.NewReader(bytes.NewReader(runIn(t, in, rpm2archive, "-")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readTar(t, gz)
+}
+
 var rpmArch = map[string]string{"x86_64": "amd64", "aarch64": "arm64", "armv7hl": "arm", "i386": "386"}
 
 func TestRPM(t *testing.T) {
@@ -442,17 +458,7 @@ func TestRPM(t *testing.T) {
 				}
 			}
 
-			// rpm2archive FILE would write FILE.tgz; from stdin it writes to stdout.
-			in, err := os.Open(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer in.Close()
-			gz, err := gzip.NewReader(bytes.NewReader(runIn(t, in, rpm2archive, "-")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkPayload(t, dist, readTar(t, gz), goarch, "/usr/lib/systemd/system")
+			checkPayload(t, dist, rpmPayload(t, rpm2archive, file), goarch, "/usr/lib/systemd/system")
 
 			for _, tag := range []string{"POSTIN", "PREUN", "POSTUN"} {
 				if prog := query("%{" + tag + "PROG}"); prog != "/bin/sh" {
