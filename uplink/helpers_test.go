@@ -13,8 +13,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/internal/testenv"
@@ -51,7 +51,7 @@ func (*allowAll) Provides(b byte) bool {
 	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
 }
 func (*allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
-func (*allowAll) OnACLCheck(*mochi.Client, string, bool) bool             { return true }
+func (*allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { return true }
 
 // hubMsg is one message the test hub received.
 type hubMsg struct {

@@ -146,7 +146,7 @@ type Uplink struct {
 	invSent   bool
 	handler   CommandHandler
 
-	wake chan struct{}     // the inventory changed
+	wake chan struct{}    // the inventory changed
 	cmds chan cmdDelivery // requests waiting for a worker
 }
 
