@@ -262,3 +262,7 @@ func eventHeaders(evs []*wire.Event) []*wire.Header {
 	}
 	return out
 }
+
+func configOutbox(path string) config.Outbox {
+	return config.Outbox{Path: path, MaxBytes: 8 << 20, MaxAge: time.Hour}
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -209,6 +210,20 @@ func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
 			db, err = nil, fmt.Errorf("%w: bbolt panicked: %v", berrors.ErrInvalid, p)
 		}
 	}()
+	old := debug.SetPanicOnFault(true) // a fault in the mapped file is a corrupt file
+	defer debug.SetPanicOnFault(old)
+	if err := checkBoltFile(path); err != nil {
+		return nil, err
+	}
+	if !o.ReadOnly {
+		// Opening for writing makes bbolt rebuild its freelist (we do not
+		// sync it) by walking every page on a goroutine of its own, where a
+		// damaged page is a panic nobody can recover. Walk the file first,
+		// read-only, here, where it can.
+		if err := walkFile(path, o.Timeout); err != nil {
+			return nil, err
+		}
+	}
 	db, err = bolt.Open(path, 0o600, o)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("outbox %s: %w: another process holds it (is storeagent running?); waited %v", path, ErrInUse, o.Timeout)
@@ -216,20 +231,41 @@ func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.ReadOnly {
-		// Verify every page before trusting the file with new data.
-		err = db.View(func(tx *bolt.Tx) error {
-			for e := range tx.Check() {
-				return e
-			}
-			return nil
-		})
-		if err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
 	return db, nil
+}
+
+// walkFile reads every page of the file's buckets, read-only.
+func walkFile(path string, timeout time.Duration) (err error) {
+	if _, serr := os.Stat(path); serr != nil {
+		return nil
+	}
+	db, err := openBolt(path, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: damaged page: %v", berrors.ErrInvalid, p)
+		}
+	}()
+	var walk func(b *bolt.Bucket) error
+	walk = func(b *bolt.Bucket) error {
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if v == nil {
+				if sub := b.Bucket(k); sub != nil {
+					if err := walk(sub); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) })
+	})
 }
 
 // load opens the file, scans it and sets up the state and boot.
@@ -244,6 +280,8 @@ func (ob *outbox) load(incidents []string) (err error) {
 	} else if compacted != nil {
 		db = compacted
 	}
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: bbolt panicked while reading: %v", berrors.ErrInvalid, p)
