@@ -28,8 +28,8 @@ type OutboxReport struct {
 	Agent     wire.AgentID      `json:"agent"`
 	Events    int               `json:"events"`
 	Telemetry int               `json:"telemetry"`
-	Bytes     int64             `json:"bytes"`            // live records, the outbox's own accounting
-	Oldest    time.Time         `json:"oldest,omitzero"`  // header time of the oldest record
+	Bytes     int64             `json:"bytes"`           // live records, the outbox's own accounting
+	Oldest    time.Time         `json:"oldest,omitzero"` // header time of the oldest record
 	OldestSeq uint64            `json:"oldest_seq,omitempty"`
 	LastSeq   uint64            `json:"last_seq"`
 	Dropped   map[string]uint64 `json:"dropped"`

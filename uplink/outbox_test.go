@@ -111,12 +111,16 @@ func TestFullOutboxEvictsTelemetryFirst(t *testing.T) {
 		}
 	}
 	var firstTelemetry uint64
-	for i := range 3000 {
-		if err := ob.append(ctx, rec(ClassTelemetry, body)); err != nil {
+	for i := range 100 {
+		var batch []*pendingRecord
+		for range 30 {
+			batch = append(batch, rec(ClassTelemetry, body))
+		}
+		if err := ob.append(ctx, batch...); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			firstTelemetry = ob.stats().LastSeq
+			firstTelemetry = batch[0].seq
 		}
 	}
 	st := ob.stats()
@@ -133,8 +137,12 @@ func TestFullOutboxEvictsTelemetryFirst(t *testing.T) {
 		t.Fatalf("dropped %d + kept %d telemetry != 3000 appended", st.Dropped["telemetry"], st.Telemetry)
 	}
 	// Only events now: telemetry goes entirely before the first event.
-	for range 3000 {
-		if err := ob.append(ctx, rec(ClassEvent, `{"device":"d","pad":"`+strings.Repeat("e", 300)+`"}`)); err != nil {
+	for range 100 {
+		var batch []*pendingRecord
+		for range 30 {
+			batch = append(batch, rec(ClassEvent, `{"device":"d","pad":"`+strings.Repeat("e", 300)+`"}`))
+		}
+		if err := ob.append(ctx, batch...); err != nil {
 			t.Fatal(err)
 		}
 	}
