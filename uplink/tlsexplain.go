@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -97,14 +98,17 @@ func explainConnect(rawURL string, b config.Broker, cert clientCertInfo, err err
 		return explainAlert(why, host, cert, msg)
 	case errors.As(err, &recordErr) || strings.Contains(msg, "first record does not look like a TLS handshake"):
 		return why("broker %s does not speak TLS on this port (use tcp:// or the TLS port)", host)
+	case needsTLS(rawURL) && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || strings.Contains(msg, "EOF")):
+		// With TLS 1.3 the client finishes its handshake before the broker
+		// has judged the client certificate; the broker's alert then often
+		// arrives as a reset of the connection. Say what we know locally.
+		return explainDroppedTLS(why, host, cert)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return why("nothing accepts connections at %s (broker down, or wrong port)", host)
 	case isDNS(err):
 		return why("cannot find the broker host %s (DNS)", host)
 	case isTimeout(err):
 		return why("no answer from broker %s in time (network down or firewalled?)", host)
-	case strings.Contains(msg, "EOF") && cert.file == "" && needsTLS(rawURL):
-		return why("broker %s closed the TLS connection; it may want a client certificate (set broker.cert_file and broker.key_file)", host)
 	}
 	return why("cannot connect to broker %s: %v", host, err)
 }
@@ -125,6 +129,16 @@ func explainAlert(why func(string, ...any) error, host string, cert clientCertIn
 		return why("broker %s refused the client certificate %s (%s)", host, cert.file, strings.TrimPrefix(msg, "remote error: tls: "))
 	}
 	return why("broker %s ended the TLS handshake: %s", host, msg)
+}
+
+func explainDroppedTLS(why func(string, ...any) error, host string, cert clientCertInfo) error {
+	switch {
+	case cert.file == "":
+		return why("broker %s closed the connection after the TLS handshake: it probably wants a client certificate (set broker.cert_file and broker.key_file)", host)
+	case !cert.notAfter.IsZero() && time.Now().After(cert.notAfter):
+		return why("broker %s refused the client certificate %s: it expired on %s", host, cert.file, cert.notAfter.UTC().Format(time.DateOnly))
+	}
+	return why("broker %s closed the connection after the TLS handshake: it may not accept the client certificate %s", host, cert.file)
 }
 
 func certNames(c *x509.Certificate) string {
