@@ -774,8 +774,25 @@ func (ob *outbox) freeSpace(attempt int) error {
 	return err
 }
 
-// submit hands an operation to the writer.
+// submit hands an operation to the writer and waits for its commit (if it
+// has a done channel).
 func (ob *outbox) submit(ctx context.Context, op *writeOp) error {
+	if err := ob.enqueue(ctx, op); err != nil {
+		return err
+	}
+	if op.done == nil {
+		return nil
+	}
+	select {
+	case err := <-op.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// enqueue hands an operation to the writer without waiting for it.
+func (ob *outbox) enqueue(ctx context.Context, op *writeOp) error {
 	ob.closeMu.RLock()
 	if ob.closed {
 		ob.closeMu.RUnlock()
@@ -788,15 +805,7 @@ func (ob *outbox) submit(ctx context.Context, op *writeOp) error {
 		return ctx.Err()
 	}
 	ob.closeMu.RUnlock()
-	if op.done == nil {
-		return nil
-	}
-	select {
-	case err := <-op.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return nil
 }
 
 // append persists records; it returns once they are committed (fsynced).
