@@ -527,29 +527,26 @@ func (ob *outbox) writer() {
 		}
 	gather:
 		for n < ob.opt.MaxBatch {
-			select {
-			case op, ok := <-ob.ops:
-				if !ok {
+			var op *writeOp
+			var ok bool
+			if wait == nil { // commit now with whatever is already queued
+				select {
+				case op, ok = <-ob.ops:
+				default:
 					break gather
 				}
-				batch = append(batch, op)
-				n += len(op.appends)
-				continue
-			default:
-			}
-			if wait == nil {
-				break
-			}
-			select {
-			case op, ok := <-ob.ops:
-				if !ok {
+			} else { // keep gathering until the commit interval is over
+				select {
+				case op, ok = <-ob.ops:
+				case <-wait:
 					break gather
 				}
-				batch = append(batch, op)
-				n += len(op.appends)
-			case <-wait:
+			}
+			if !ok {
 				break gather
 			}
+			batch = append(batch, op)
+			n += len(op.appends)
 		}
 		if timer != nil {
 			timer.Stop()

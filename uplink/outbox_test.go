@@ -198,21 +198,11 @@ func TestCorruptFileIsMovedAside(t *testing.T) {
 			os.WriteFile(path, bytes.Repeat([]byte("not a bbolt file "), 1000), 0o600)
 		},
 		"truncated": func(t *testing.T, path string) {
-			ob := openTest(t, path)
-			for range 200 {
-				ob.append(context.Background(), rec(ClassEvent, `{"device":"`+strings.Repeat("d", 200)+`"}`))
-			}
-			ob.close()
-			b, _ := os.ReadFile(path)
+			b := filledFile(t, path)
 			os.WriteFile(path, b[:len(b)/3], 0o600)
 		},
 		"scribbled pages": func(t *testing.T, path string) {
-			ob := openTest(t, path)
-			for range 200 {
-				ob.append(context.Background(), rec(ClassEvent, `{"device":"`+strings.Repeat("d", 200)+`"}`))
-			}
-			ob.close()
-			b, _ := os.ReadFile(path)
+			b := filledFile(t, path)
 			for i := 4096 * 2; i < len(b); i += 97 {
 				b[i] ^= 0x5a
 			}
@@ -236,6 +226,17 @@ func TestCorruptFileIsMovedAside(t *testing.T) {
 			}
 		})
 	}
+}
+
+// filledFile writes an outbox with some events and returns its bytes.
+func filledFile(t *testing.T, path string) []byte {
+	ob := openTest(t, path)
+	for range 200 {
+		ob.append(context.Background(), rec(ClassEvent, `{"device":"`+strings.Repeat("d", 200)+`"}`))
+	}
+	ob.close()
+	b, _ := os.ReadFile(path)
+	return b
 }
 
 // A large, mostly empty file is compacted when opened, and nothing waiting
