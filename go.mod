@@ -4,9 +4,11 @@ go 1.26.0
 
 require (
 	github.com/creack/pty v1.1.24
+	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/google/gousb v1.1.3
 	github.com/gosnmp/gosnmp v1.47.0
 	github.com/kardianos/service v1.3.0
+	github.com/mochi-mqtt/server/v2 v2.7.9
 	github.com/shirou/gopsutil/v4 v4.26.10
 	go.bug.st/serial v1.8.0
 	go.etcd.io/bbolt v1.5.0
@@ -18,9 +20,12 @@ require (
 require (
 	github.com/ebitengine/purego v0.11.2 // indirect
 	github.com/go-ole/go-ole v1.2.6 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/lufia/plan9stats v0.0.0-20211012122336-39d0f177ccd0 // indirect
 	github.com/power-devops/perfstat v0.0.0-20260805114148-88456608a4f6 // indirect
+	github.com/rs/xid v1.4.0 // indirect
 	github.com/tklauser/go-sysconf v0.4.0 // indirect
 	github.com/tklauser/numcpus v0.12.0 // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
+	golang.org/x/sync v0.20.0 // indirect
 )

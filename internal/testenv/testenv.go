@@ -78,7 +78,17 @@ type Process struct {
 // group, by pid) when the test ends, whatever happens to the test.
 func Start(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
+	return StartEnv(t, nil, name, args...)
+}
+
+// StartEnv is Start with extra environment variables ("KEY=value") added to
+// the test's own.
+func StartEnv(t testing.TB, env []string, name string, args ...string) *Process {
+	t.Helper()
 	cmd := exec.Command(name, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	buf := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	setGroup(cmd)

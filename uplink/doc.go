@@ -1,0 +1,69 @@
+// Package uplink is the agent's way to the hub: a bbolt outbox that holds
+// every event and sample until the broker has acknowledged it, and the MQTT
+// client (paho.mqtt.golang, MQTT 3.1.1) that publishes it, with birth, will,
+// heartbeat, retained inventory and the remote-query command channel.
+//
+// It imports only wire, config and libraries; the agent wires it up:
+//
+//	u, err := uplink.New(uplink.Options{ID: id, Broker: cfg.Broker, Outbox: cfg.Outbox, Version: version, Logger: log})
+//	u.SetInventory(inv)                // retained; republished on every connect and on change
+//	u.SetCommandHandler(h)             // remote queries; without one they are answered "denied"
+//	go u.Run(ctx)                      // connects, publishes, reconnects; returns when ctx ends
+//	collector.New(..., u)              // *Uplink is a collector.Sink: Event, Samples
+//	u.Stats()                          // for the local status page
+//
+// # Outbox
+//
+// One bbolt file (config outbox.path) with buckets "events" and
+// "telemetry", keyed by the big-endian sequence number, and "meta" (the last
+// sequence number, drop counters, boot table, incidents). Event and Samples
+// validate and encode the message and return once it is committed: one
+// writer goroutine groups everything that arrives within CommitInterval
+// (250ms) into one transaction and one fsync. Sequence numbers are assigned
+// in that transaction, so they are strictly increasing across restarts with
+// no reuse and no gap; a new file starts at the current time in
+// microseconds so a deleted outbox never reuses numbers. Each start has its
+// own boot id.
+//
+// The outbox keeps its records under half of outbox.max_bytes (bbolt's
+// MaxSize is the other half's guard) and drops records older than
+// outbox.max_age. When full, telemetry goes first, oldest first; health
+// events go only when no telemetry is left. Drops are counted by class, kept
+// in the file and reported in every heartbeat. A damaged file is moved aside
+// as outbox.db.corrupt-YYYYMMDDTHHMMSSZ, a new one is started, and the
+// incident is logged and reported in the heartbeat; a truncated file or a
+// bad page never crashes the agent (the file is checked and walked
+// read-only before bbolt opens it for writing). A large, mostly empty file
+// is compacted at open.
+//
+// # Publishing
+//
+// Every connection is a new paho client (MemoryStore, clean session, no
+// paho auto-reconnect, OrderMatters off). The uplink reconnects itself with
+// exponential backoff and jitter (and an optional random StartDelay), trying
+// broker.urls in order. On every connect it publishes a retained "online"
+// status with the boot id; the will is a retained "offline" with the same
+// boot id. A record is deleted only after its PUBACK arrived on a connection
+// that was never lost in between (a connection epoch; a paho success
+// across a reconnect proves nothing). Records made after the connect go
+// first; the backlog drains in batches of BacklogBatch at BacklogRate.
+// Heartbeats (metrics channel) are made while connected.
+//
+// Connection failures are explained for technicians ("broker X refused the
+// password for user acme-s0042", "its certificate is not signed by the CA in
+// /etc/storewatch/ca.pem", "refused the client certificate ...: it expired
+// on ...") in the log and Stats().LastError, while events keep buffering.
+//
+// # Commands
+//
+// Requests on the agent's cmd/req are decoded strictly (wire.Decode) off
+// paho's goroutine by CommandWorkers workers; an expired request is refused,
+// others go to the CommandHandler with a deadline, and the answer is
+// published on cmd/res. Checking the hub's signature belongs in the handler.
+//
+// # Support
+//
+// InspectOutbox and ExportOutbox (JSON lines, exactly the payloads that
+// would be published) read the file read-only; while the agent runs they
+// return ErrInUse after the timeout, saying so.
+package uplink

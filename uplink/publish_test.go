@@ -1,0 +1,218 @@
+package uplink
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// fakeSession is a connection that can be lost at a chosen publish. Its
+// deliveries report success like paho's tokens do when stored messages are
+// resent after a reconnect: success that proves nothing.
+type fakeSession struct {
+	loseAt int // lose the connection when this many messages went out; 0: never
+	mu     sync.Mutex
+	sent   []string
+	lost   chan struct{}
+	once   sync.Once
+}
+
+func newFakeSession(loseAt int) *fakeSession {
+	return &fakeSession{loseAt: loseAt, lost: make(chan struct{})}
+}
+
+func (s *fakeSession) Publish(topic string, _ bool, payload []byte) delivery {
+	s.mu.Lock()
+	s.sent = append(s.sent, topic)
+	n := len(s.sent)
+	s.mu.Unlock()
+	if s.loseAt > 0 && n >= s.loseAt {
+		s.once.Do(func() { close(s.lost) })
+	}
+	return fakeDelivery{}
+}
+func (s *fakeSession) Subscribe(context.Context, string, func([]byte)) error { return nil }
+func (s *fakeSession) Lost() <-chan struct{}                                 { return s.lost }
+func (s *fakeSession) Close()                                                { s.once.Do(func() { close(s.lost) }) }
+
+type fakeDelivery struct{}
+
+func (fakeDelivery) Wait(context.Context) error { return nil }
+
+type fakeDialer struct {
+	mu       sync.Mutex
+	sessions []*fakeSession
+}
+
+func (d *fakeDialer) Dial(ctx context.Context, _ string, _ will) (session, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.sessions) == 0 {
+		return nil, fmt.Errorf("no more fake connections")
+	}
+	s := d.sessions[0]
+	d.sessions = d.sessions[1:]
+	return s, nil
+}
+
+// A "successful" publish on a connection that was lost before the batch's
+// acknowledgements were in is not an acknowledgement: the records stay in
+// the outbox and go out again on the next connection.
+func TestSuccessAcrossConnectionLossIsNotAnAck(t *testing.T) {
+	lossy := newFakeSession(5) // lost while the first batch is in flight
+	good := newFakeSession(0)
+	o := testOptions(t, "tcp://fake:1883")
+	o.dialer = &fakeDialer{sessions: []*fakeSession{lossy, good}}
+	o.LiveBatch = 100
+	u := mustNew(t, o)
+	ctx := context.Background()
+	for i := range 10 {
+		if err := u.Event(ctx, testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, u)
+	testenv.WaitFor(t, 10*time.Second, "second connection", func() bool {
+		good.mu.Lock()
+		defer good.mu.Unlock()
+		return len(good.sent) > 0
+	})
+	testenv.WaitFor(t, 10*time.Second, "drained on the good connection", func() bool { return u.Stats().Outbox.Events == 0 })
+	good.mu.Lock()
+	defer good.mu.Unlock()
+	events := 0
+	for _, topic := range good.sent {
+		if topic == testID.Topic(wire.ChannelEvents) {
+			events++
+		}
+	}
+	if events != 10 {
+		t.Fatalf("the good connection carried %d events; all 10 must go again after the loss", events)
+	}
+}
+
+// Remote queries: a valid request reaches the handler and its answer comes
+// back on cmd/res; an expired one is refused; without a handler the agent
+// says remote queries are off; garbage gets no answer and does not stop the
+// workers.
+func TestCommandChannel(t *testing.T) {
+	url := startMochi(t)
+	hub := newHub(t, url)
+	u := mustNew(t, testOptions(t, url))
+	run(t, u)
+	testenv.WaitFor(t, 10*time.Second, "connected", func() bool { return u.Stats().Connected })
+	send := func(id string, expires time.Time) {
+		req := wire.CommandRequest{Header: wire.Header{AgentID: testID, Time: time.Now()}, ID: id, Device: "receipt-lane3", Op: "status", Requester: "alice", Expires: expires}
+		b, err := wire.Encode(&req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok := hub.c.Publish(testID.Topic(wire.ChannelCmdReq), 1, false, b); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	response := func(id string) *wire.CommandResponse {
+		var r *wire.CommandResponse
+		testenv.WaitFor(t, 10*time.Second, "answer to "+id, func() bool {
+			for _, m := range hub.on_(wire.ChannelCmdRes) {
+				if res := m.msg.(*wire.CommandResponse); res.ID == id {
+					r = res
+					return true
+				}
+			}
+			return false
+		})
+		return r
+	}
+	send("q1", time.Now().Add(time.Minute))
+	if r := response("q1"); r.OK || r.Code != "denied" {
+		t.Fatalf("without a handler: %+v", r)
+	}
+	u.SetCommandHandler(CommandHandlerFunc(func(ctx context.Context, req *wire.CommandRequest) *wire.CommandResponse {
+		if _, ok := ctx.Deadline(); !ok {
+			return &wire.CommandResponse{Error: "no deadline"}
+		}
+		return &wire.CommandResponse{OK: true, Result: []byte(`{"state":"ok"}`)}
+	}))
+	hub.c.Publish(testID.Topic(wire.ChannelCmdReq), 1, false, []byte(`{"v":1,"type":"cmd_req","garbage":true}`)).Wait()
+	send("q2", time.Now().Add(time.Minute))
+	if r := response("q2"); !r.OK || string(r.Result) != `{"state":"ok"}` || r.Device != "receipt-lane3" || r.Op != "status" || r.Boot != u.Boot() {
+		t.Fatalf("answer: %+v", r)
+	}
+	send("q3", time.Now().Add(-time.Second))
+	if r := response("q3"); r.OK || r.Code != "expired" {
+		t.Fatalf("expired request: %+v", r)
+	}
+}
+
+// The retained inventory goes out on connect and again when it changes.
+func TestInventoryRepublishedOnChange(t *testing.T) {
+	url := startMochi(t)
+	hub := newHub(t, url)
+	u := mustNew(t, testOptions(t, url))
+	inv := wire.Inventory{StoreInfo: wire.StoreInfo{TimeZone: "Europe/Berlin"}, Devices: []wire.DeviceInfo{{ID: "receipt-lane3", Kind: "receipt_printer", Driver: "escpos"}}}
+	if err := u.SetInventory(inv); err != nil {
+		t.Fatal(err)
+	}
+	run(t, u)
+	testenv.WaitFor(t, 10*time.Second, "inventory", func() bool { return len(hub.on_(wire.ChannelInventory)) == 1 })
+	if err := u.SetInventory(inv); err != nil { // unchanged: not sent again
+		t.Fatal(err)
+	}
+	inv.Devices = append(inv.Devices, wire.DeviceInfo{ID: "scale-1", Kind: "scale", Driver: "sics"})
+	if err := u.SetInventory(inv); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "changed inventory", func() bool { return len(hub.on_(wire.ChannelInventory)) >= 2 })
+	ms := hub.on_(wire.ChannelInventory)
+	if got := ms[len(ms)-1].msg.(*wire.Inventory); len(got.Devices) != 2 || got.AgentVersion != "test" {
+		t.Fatalf("inventory: %+v", got)
+	}
+	if len(ms) != 2 {
+		t.Fatalf("%d inventories sent, want 2", len(ms))
+	}
+}
+
+// A full outbox while the broker is away: telemetry is evicted, events are
+// not, and the first heartbeat after the reconnect reports the drops.
+func TestFullOutboxReportedInHeartbeat(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	o := testOptions(t, "tcp://"+addr)
+	o.Outbox.MaxBytes = 256 << 10
+	u := mustNew(t, o)
+	run(t, u)
+	ctx := context.Background()
+	for i := range 10 {
+		if err := u.Event(ctx, testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 200 {
+		var ss []wire.Sample
+		for j := range 20 {
+			ss = append(ss, wire.Sample{Device: "host", Name: fmt.Sprintf("disk_free_percent:/mnt/%d", j), Value: float64(i), Time: time.Now()})
+		}
+		if err := u.Samples(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := u.Stats().Outbox
+	if st.Dropped["telemetry"] == 0 || st.Dropped["event"] != 0 || st.Events != 10 {
+		t.Fatalf("outbox: %+v", st)
+	}
+	url := startMochiAt(t, addr)
+	hub := newHub(t, url)
+	testenv.WaitFor(t, 20*time.Second, "heartbeat with drops and all events", func() bool {
+		hbs := hub.heartbeats()
+		return len(hbs) > 0 && len(dedup(eventHeaders(hub.events()))) == 10
+	})
+	hb := hub.heartbeats()[0].Heartbeat
+	if hb.Dropped["telemetry"] == 0 || hb.Dropped["event"] != 0 {
+		t.Fatalf("heartbeat drops: %v", hb.Dropped)
+	}
+}
