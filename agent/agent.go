@@ -5,44 +5,172 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/drivers/host"
+	"github.com/storewatch/storewatch/uplink"
+	"github.com/storewatch/storewatch/wire"
 )
+
+// Options are what the agent needs beyond its configuration.
+type Options struct {
+	Logger  *slog.Logger
+	Version string
+	// Sink, if set, receives events and samples instead of the uplink (the
+	// devices command, tests). Without it the agent publishes through the
+	// uplink when a broker is configured, and logs otherwise.
+	Sink collector.Sink
+}
 
 // Agent is one running storeagent.
 type Agent struct {
 	cfg       *config.Agent
 	log       *slog.Logger
+	version   string
 	collector *collector.Collector
+	up        *uplink.Uplink // nil without a broker
 }
 
-// New builds the agent from a loaded configuration. sink receives events and
-// samples.
-func New(cfg *config.Agent, lines *config.Lines, log *slog.Logger, sink collector.Sink) (*Agent, error) {
+// New builds the agent from a loaded configuration.
+func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 	devs, err := BuildDevices(cfg, lines, host.System())
 	if err != nil {
 		return nil, err
 	}
-	c := collector.New(devs, sink, collector.Options{
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &Agent{cfg: cfg, log: log, version: o.Version}
+	sink := o.Sink
+	if sink == nil && len(cfg.Broker.URLs) > 0 {
+		a.up, err = uplink.New(uplink.Options{
+			ID:             a.id(),
+			Broker:         cfg.Broker,
+			Outbox:         cfg.Outbox,
+			Version:        o.Version,
+			Logger:         log,
+			HeartbeatEvery: cfg.Telemetry.Interval,
+		})
+		if err != nil {
+			return nil, err
+		}
+		sink = a.up
+	}
+	if sink == nil {
+		sink = LogSink{Log: log}
+	}
+	a.collector = collector.New(devs, &inventorySink{Sink: sink, a: a}, collector.Options{
 		Grace:          cfg.Polling.Grace,
 		SampleInterval: cfg.Telemetry.Interval,
 		Logger:         log,
-		Jitter:         min(cfg.Polling.Interval, 5e9),
+		Jitter:         min(cfg.Polling.Interval, 5*time.Second),
 	})
-	return &Agent{cfg: cfg, log: log, collector: c}, nil
+	if a.up != nil {
+		remote, err := NewRemote(a.id(), cfg.Remote.HubPublicKey, a.collector, remoteDevices(cfg),
+			NewAuditLog(auditPath(cfg), 0, log), nil, log)
+		if err != nil {
+			a.up.Close()
+			return nil, err
+		}
+		a.up.SetCommandHandler(remote)
+	}
+	return a, nil
+}
+
+func (a *Agent) id() wire.AgentID {
+	return wire.AgentID{Tenant: a.cfg.Tenant, Store: a.cfg.Store, Agent: a.cfg.ID}
+}
+
+func remoteDevices(cfg *config.Agent) map[string]RemoteDevice {
+	m := map[string]RemoteDevice{}
+	for _, d := range cfg.Devices {
+		m[d.ID] = RemoteDevice{Address: d.Address, AllowRaw: d.RawAllowed}
+	}
+	if cfg.Host != nil {
+		m[config.HostDeviceID] = RemoteDevice{}
+	}
+	return m
+}
+
+// auditPath is remote.audit_log, or audit.log beside the outbox.
+func auditPath(cfg *config.Agent) string {
+	if cfg.Remote.AuditLog != "" {
+		return cfg.Remote.AuditLog
+	}
+	return filepath.Join(filepath.Dir(cfg.Outbox.Path), "audit.log")
 }
 
 // Collector gives access to device states and on-demand probes.
 func (a *Agent) Collector() *collector.Collector { return a.collector }
 
-// Run monitors until ctx ends.
+// Uplink returns the uplink, nil when no broker is configured.
+func (a *Agent) Uplink() *uplink.Uplink { return a.up }
+
+// Run monitors until ctx ends. Polling stops first and its last samples are
+// committed to the outbox; then the uplink says goodbye to the broker and
+// closes the outbox, so a stop loses nothing the agent recorded.
 func (a *Agent) Run(ctx context.Context) error {
-	a.log.Info("storeagent started", "tenant", a.cfg.Tenant, "store", a.cfg.Store, "agent", a.cfg.ID, "devices", len(a.collector.States()))
+	a.log.Info("storeagent started", "tenant", a.cfg.Tenant, "store", a.cfg.Store, "agent", a.cfg.ID,
+		"devices", len(a.collector.States()), "broker", strings.Join(a.cfg.Broker.URLs, ","))
+	upCtx, stopUplink := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	if a.up != nil {
+		a.publishInventory()
+		wg.Go(func() {
+			if err := a.up.Run(upCtx); err != nil {
+				a.log.Error("uplink stopped", "err", err)
+			}
+		})
+		wg.Go(func() { a.refreshInventory(ctx) })
+	}
 	err := a.collector.Run(ctx)
+	stopUplink()
+	wg.Wait()
 	a.log.Info("storeagent stopped")
+	return err
+}
+
+// refreshInventory republishes the inventory now and then: identities read
+// without a state change (a printer read on its first healthy poll) reach
+// the hub too. The uplink only sends it when it changed.
+func (a *Agent) refreshInventory(ctx context.Context) {
+	t := time.NewTicker(a.cfg.Telemetry.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.publishInventory()
+		}
+	}
+}
+
+func (a *Agent) publishInventory() {
+	if a.up == nil {
+		return
+	}
+	if err := a.up.SetInventory(Inventory(a.cfg, a.collector.States(), a.version)); err != nil {
+		a.log.Error("inventory", "err", err)
+	}
+}
+
+// inventorySink passes everything on and refreshes the inventory after each
+// state change, so the hub's device list follows the events.
+type inventorySink struct {
+	collector.Sink
+	a *Agent
+}
+
+func (s *inventorySink) Event(ctx context.Context, ev wire.Event) error {
+	err := s.Sink.Event(ctx, ev)
+	s.a.publishInventory()
 	return err
 }
 

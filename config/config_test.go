@@ -180,3 +180,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A setting written in the file is kept even when it is zero; the defaults
+// only fill in what the file leaves out.
+func TestZeroSettingsAreKept(t *testing.T) {
+	base := "tenant: a\nstore: b\nagent: c\nsite:\n  timezone: UTC\n"
+	cfg, _, err := Parse("a.yaml", []byte(base+"polling:\n  grace: 0s\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Polling.Grace != 0 {
+		t.Errorf("grace: 0s became %v", cfg.Polling.Grace)
+	}
+	_, _, err = Parse("a.yaml", []byte(base+"polling:\n  debounce: 0\ndevices:\n  - {id: d, kind: other, driver: x, address: 'tcp://h:1', interval: 0s}\n"), noEnv)
+	for _, want := range []string{"polling.debounce: must be between 1 and 10", "devices[0].interval: must be at least 1s"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+}

@@ -147,7 +147,7 @@ func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Ag
 	}
 	errs = append(errs, expandEnv(reflect.ValueOf(&cfg).Elem(), "", lines, lookupEnv)...)
 	ApplyEnv(&cfg, lookupEnv)
-	cfg.applyDefaults()
+	cfg.applyDefaults(lines)
 	errs = append(errs, cfg.validate(lines)...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
@@ -328,32 +328,36 @@ const (
 	DefaultHostEvery = time.Minute
 )
 
-func (c *Agent) applyDefaults() {
-	if c.Polling.Interval == 0 {
+// applyDefaults fills in what the file does not say. A setting the file
+// gives is kept even when it is zero ("grace: 0s" means no grace period);
+// validation then judges it.
+func (c *Agent) applyDefaults(lines *Lines) {
+	unset := func(path string) bool { _, ok := lines.lines[path]; return !ok }
+	if unset("polling.interval") {
 		c.Polling.Interval = DefaultInterval
 	}
-	if c.Polling.Timeout == 0 {
+	if unset("polling.timeout") {
 		c.Polling.Timeout = DefaultTimeout
 	}
-	if c.Polling.Debounce == 0 {
+	if unset("polling.debounce") {
 		c.Polling.Debounce = DefaultDebounce
 	}
-	if c.Polling.Grace == 0 {
+	if unset("polling.grace") {
 		c.Polling.Grace = DefaultGrace
 	}
-	if c.Broker.KeepAlive == 0 {
+	if unset("broker.keepalive") {
 		c.Broker.KeepAlive = DefaultKeepAlive
 	}
 	if c.Outbox.Path == "" {
 		c.Outbox.Path = DefaultOutboxPath()
 	}
-	if c.Outbox.MaxBytes == 0 {
+	if unset("outbox.max_bytes") {
 		c.Outbox.MaxBytes = DefaultMaxBytes
 	}
-	if c.Outbox.MaxAge == 0 {
+	if unset("outbox.max_age") {
 		c.Outbox.MaxAge = DefaultMaxAge
 	}
-	if c.Telemetry.Interval == 0 {
+	if unset("telemetry.interval") {
 		c.Telemetry.Interval = DefaultTelemetry
 	}
 	if c.Log.Level == "" {
@@ -363,14 +367,14 @@ func (c *Agent) applyDefaults() {
 		c.Log.Format = "text"
 	}
 	for i := range c.Devices {
-		d := &c.Devices[i]
-		if d.Interval == 0 {
+		d, p := &c.Devices[i], fmt.Sprintf("devices[%d].", i)
+		if unset(p + "interval") {
 			d.Interval = c.Polling.Interval
 		}
-		if d.Timeout == 0 {
+		if unset(p + "timeout") {
 			d.Timeout = min(c.Polling.Timeout, d.Interval)
 		}
-		if d.Debounce == 0 {
+		if unset(p + "debounce") {
 			d.Debounce = c.Polling.Debounce
 		}
 		if d.Criticality == "" {
@@ -378,7 +382,7 @@ func (c *Agent) applyDefaults() {
 		}
 	}
 	if h := c.Host; h != nil {
-		if h.Interval == 0 {
+		if unset("host.interval") {
 			h.Interval = DefaultHostEvery
 		}
 		if h.Criticality == "" {

@@ -209,9 +209,11 @@ type CommandRequest struct {
 }
 
 // SigningBytes is the canonical form the hub signs and the agent verifies:
-// the request's JSON encoding with the signature left out.
+// the request's JSON encoding as Encode writes it (version and type set),
+// with the signature left out.
 func (r CommandRequest) SigningBytes() []byte {
 	r.Signature = nil
+	r.V, r.Type = Version, TypeCmdReq
 	b, err := json.Marshal(r)
 	if err != nil {
 		panic("wire: cannot encode command request: " + err.Error())

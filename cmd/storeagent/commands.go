@@ -68,7 +68,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		if len(cfg.Broker.URLs) == 0 {
 			log.Warn("no broker configured: events are only logged")
 		}
-		a, err := agent.New(cfg, lines, log, agent.LogSink{Log: log})
+		a, err := agent.New(cfg, lines, agent.Options{Logger: log, Version: version.String()})
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Polling.Grace = 0
 	log, _ := agent.NewLogger(config.Log{Level: "error", Format: "text"}, stderr)
-	a, err := agent.New(cfg, lines, log, agent.LogSink{Log: log})
+	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}})
 	if err != nil {
 		printConfigError(stderr, err)
 		return exitUsage
