@@ -1060,7 +1060,9 @@ func (e *Engine) Windows() []Window {
 	for _, w := range e.windows {
 		out = append(out, w)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) || out[i].Start.Equal(out[j].Start) && out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Start.Before(out[j].Start) || out[i].Start.Equal(out[j].Start) && out[i].ID < out[j].ID
+	})
 	return out
 }
 

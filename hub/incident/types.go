@@ -232,7 +232,9 @@ type AgentRecord struct {
 }
 
 // ID returns the agent's identity.
-func (a AgentRecord) ID() wire.AgentID { return wire.AgentID{Tenant: a.Tenant, Store: a.Store, Agent: a.Agent} }
+func (a AgentRecord) ID() wire.AgentID {
+	return wire.AgentID{Tenant: a.Tenant, Store: a.Store, Agent: a.Agent}
+}
 
 // Window is a maintenance window: nothing opens for the store (or only the
 // device) while it lasts, nor for a power-on grace after it.
