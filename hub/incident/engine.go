@@ -64,6 +64,7 @@ type Engine struct {
 	episodes map[string][]time.Time  // fingerprint -> episode starts within the chronic window
 	windows  map[string]Window
 	dirty    map[string]bool // stores whose devices changed since the last tick
+	recheck  bool            // something global changed: evaluate every alert at the next tick
 	lastID   uint64
 	lastWin  uint64
 	ch       Changes
@@ -73,6 +74,7 @@ type storeState struct {
 	rec     StoreRecord
 	loc     *time.Location
 	devices map[string]*deviceState
+	live    map[string]*Incident // live fault incidents, for re-prioritising
 }
 
 type agentState struct {
@@ -83,6 +85,7 @@ type agentState struct {
 type deviceState struct {
 	rec    DeviceRecord
 	alerts map[wire.FaultCode]*alert
+	agent  *agentState
 }
 
 type alert struct {
@@ -105,6 +108,11 @@ type alert struct {
 	flapping    bool
 
 	inc *Incident
+
+	dev   *deviceState // nil for an agent's alert
+	st    *storeState
+	dirty bool      // changed since it was last evaluated
+	next  time.Time // when it next needs evaluating (zero: only when something changes)
 }
 
 // New returns an engine with no state.
@@ -147,7 +155,7 @@ func (e *Engine) storeFor(tenant, store string) *storeState {
 	k := tenant + "/" + store
 	s, ok := e.stores[k]
 	if !ok {
-		s = &storeState{rec: StoreRecord{Tenant: tenant, Store: store}, loc: time.UTC, devices: map[string]*deviceState{}}
+		s = &storeState{rec: StoreRecord{Tenant: tenant, Store: store}, loc: time.UTC, devices: map[string]*deviceState{}, live: map[string]*Incident{}}
 		e.stores[k] = s
 	}
 	return s
@@ -183,20 +191,17 @@ func (e *Engine) deviceFor(id wire.AgentID, dev string) *deviceState {
 		}
 		d.rec.Agent = id.Agent
 	}
-	e.agentFor(id).devices[k] = d
+	ag := e.agentFor(id)
+	ag.devices[k] = d
+	d.agent = ag
 	return d
 }
 
 // stale reports whether the agent is known to be offline.
 func (a *agentState) stale() bool { return a.rec.Boot != "" && !a.rec.Online }
 
-func (e *Engine) agentOf(d *deviceState) *agentState {
-	return e.agents[wire.AgentID{Tenant: d.rec.Tenant, Store: d.rec.Store, Agent: d.rec.Agent}.String()]
-}
-
 func (e *Engine) deviceStale(d *deviceState) bool {
-	a := e.agentOf(d)
-	return a != nil && a.stale()
+	return d.agent != nil && d.agent.stale()
 }
 
 func (e *Engine) storeRecord(s *storeState) StoreRecord {
@@ -249,6 +254,7 @@ func (e *Engine) Inventory(inv *wire.Inventory, at time.Time) Changes {
 		}
 	}
 	e.ch.Stores = append(e.ch.Stores, e.storeRecord(s))
+	e.recheck = true
 	for _, di := range inv.Devices {
 		d := e.deviceFor(id, di.ID)
 		d.rec.Kind, d.rec.Driver, d.rec.Location, d.rec.Criticality = di.Kind, di.Driver, di.Location, di.Criticality
@@ -276,6 +282,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 	defer e.mu.Unlock()
 	ag := e.agentFor(st.AgentID)
 	ag.rec.LastSeen = at
+	e.recheck = true
 	out := Applied
 	switch st.State {
 	case wire.PresenceOnline:
@@ -313,7 +320,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 			a := e.alerts[k]
 			if a == nil {
 				a = &alert{key: k, kind: KindAgentOffline, tenant: st.Tenant, store: st.Store, agent: st.Agent,
-					code: wire.FaultAgentOffline, fault: wire.NewFault(wire.FaultAgentOffline, "")}
+					code: wire.FaultAgentOffline, fault: wire.NewFault(wire.FaultAgentOffline, ""), st: e.storeFor(st.Tenant, st.Store)}
 				e.alerts[k] = a
 			}
 			e.activate(a, at, at, false)
@@ -375,6 +382,9 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 	}
 	d.rec.Reported, d.rec.Faults, d.rec.Since, d.rec.LastSeq, d.rec.Updated = ev.State, slices.Clone(ev.Faults), since, ev.Seq, at
 	e.emitDevice(d)
+	for _, a := range d.alerts {
+		a.dirty = true
+	}
 	codes := make([]wire.FaultCode, len(ev.Faults))
 	for i, f := range ev.Faults {
 		codes[i] = f.Code
@@ -398,6 +408,7 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 				a = &alert{key: k, kind: KindFault, tenant: ev.Tenant, store: ev.Store, device: ev.Device, code: f.Code}
 				e.alerts[k] = a
 			}
+			a.dev, a.st = d, e.storeFor(ev.Tenant, ev.Store)
 			d.alerts[f.Code] = a
 		}
 		a.agent, a.fault = ev.Agent, f
@@ -446,7 +457,7 @@ func (e *Engine) deactivate(a *alert, at time.Time) {
 	}
 	le := LogEntry{At: at, Kind: LogEpisode, Tenant: a.tenant, Store: a.store, Agent: a.agent, Device: a.device,
 		Faults: []wire.FaultCode{a.code}, Since: a.since, Duration: at.Sub(a.since).Seconds(), Flapping: a.flapping}
-	if d := e.devices[a.tenant+"/"+a.store+"/"+a.device]; d != nil {
+	if d := a.dev; d != nil {
 		le.DevKind, le.Vendor, le.Model, le.Firmware = d.rec.Kind, d.rec.Identity.Vendor, d.rec.Identity.Model, d.rec.Identity.Firmware
 	}
 	if a.inc != nil {
@@ -478,6 +489,7 @@ func (e *Engine) suppression(a *alert, end time.Time) string {
 }
 
 func (e *Engine) transition(a *alert, t time.Time) {
+	a.dirty = true
 	if t.After(a.lastChange) {
 		a.lastChange = t
 	}
@@ -515,13 +527,18 @@ func (e *Engine) Tick() Changes {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clk.Now()
-	keys := make([]string, 0, len(e.alerts))
-	for k := range e.alerts {
-		keys = append(keys, k)
+	var due []*alert
+	for _, a := range e.alerts {
+		if e.recheck || a.dirty || (!a.next.IsZero() && !a.next.After(now)) {
+			due = append(due, a)
+		}
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		e.evaluate(e.alerts[k], now)
+	e.recheck = false
+	sort.Slice(due, func(i, j int) bool { return due[i].key < due[j].key })
+	for _, a := range due {
+		e.evaluate(a, now)
+		a.dirty = false
+		a.next = e.nextFor(a, now)
 	}
 	e.reprioritise(now)
 	return e.take()
@@ -531,7 +548,7 @@ func (e *Engine) frozen(a *alert) bool {
 	if a.kind != KindFault {
 		return false
 	}
-	d := e.devices[a.tenant+"/"+a.store+"/"+a.device]
+	d := a.dev
 	return d == nil || d.rec.Reported == wire.StateUnknown || e.deviceStale(d)
 }
 
@@ -561,7 +578,7 @@ func (e *Engine) evaluate(a *alert, now time.Time) {
 	}
 	if a.inc == nil && !a.active && !a.flapping && now.Sub(a.lastChange) > e.pol.FlapWindow {
 		delete(e.alerts, a.key)
-		if d := e.devices[a.tenant+"/"+a.store+"/"+a.device]; d != nil && d.alerts[a.code] == a {
+		if d := a.dev; d != nil && d.alerts[a.code] == a {
 			delete(d.alerts, a.code)
 		}
 	}
@@ -573,6 +590,29 @@ func (e *Engine) NextDeadline() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clk.Now()
+	if e.recheck || len(e.dirty) > 0 {
+		return now
+	}
+	var next time.Time
+	for _, a := range e.alerts {
+		if a.dirty {
+			return now
+		}
+		if !a.next.IsZero() && (next.IsZero() || a.next.Before(next)) {
+			next = a.next
+		}
+	}
+	if !next.IsZero() && next.Before(now) {
+		next = now
+	}
+	return next
+}
+
+// nextFor returns when the alert next needs evaluating if nothing changes.
+func (e *Engine) nextFor(a *alert, now time.Time) time.Time {
+	if e.frozen(a) {
+		return time.Time{}
+	}
 	var next time.Time
 	consider := func(t time.Time) {
 		if t.Before(now) {
@@ -582,38 +622,30 @@ func (e *Engine) NextDeadline() time.Time {
 			next = t
 		}
 	}
-	for _, a := range e.alerts {
-		if e.frozen(a) {
-			continue
-		}
-		if a.flapping {
-			consider(a.lastChange.Add(e.pol.FlapQuiet))
-		}
-		if a.active && !a.counted {
-			consider(a.since.Add(e.pol.ChronicMin))
-		}
-		switch {
-		case a.inc == nil && (a.active || a.flapping):
-			if t, ok := e.openAt(a, now); ok {
-				consider(t)
-			}
-		case a.inc != nil && a.inc.State.Live() && a.inc.RecoveredAt.IsZero() && !a.active && !a.flapping:
-			consider(a.cleared.Add(e.rule(a).HoldUp))
-		}
-		if a.inc == nil && !a.active && !a.flapping {
-			consider(a.lastChange.Add(e.pol.FlapWindow + time.Second))
-		}
+	if a.flapping {
+		consider(a.lastChange.Add(e.pol.FlapQuiet))
 	}
-	if len(e.dirty) > 0 {
-		consider(now)
+	if a.active && !a.counted {
+		consider(a.since.Add(e.pol.ChronicMin))
+	}
+	switch {
+	case a.inc == nil && (a.active || a.flapping):
+		if t, ok := e.openAt(a, now); ok {
+			consider(t)
+		}
+	case a.inc != nil && a.inc.State.Live() && a.inc.RecoveredAt.IsZero() && !a.active && !a.flapping:
+		consider(a.cleared.Add(e.rule(a).HoldUp))
+	}
+	if a.inc == nil && !a.active && !a.flapping {
+		consider(a.lastChange.Add(e.pol.FlapWindow + time.Second))
 	}
 	return next
 }
 
 func (e *Engine) rule(a *alert) Rule {
 	kind := ""
-	if d := e.devices[a.tenant+"/"+a.store+"/"+a.device]; d != nil {
-		kind = d.rec.Kind
+	if a.dev != nil {
+		kind = a.dev.rec.Kind
 	}
 	return e.pol.For(kind, a.code)
 }
@@ -632,7 +664,7 @@ func (e *Engine) openAt(a *alert, now time.Time) (time.Time, bool) {
 	if a.late && a.seen.Add(e.pol.ReplaySettle).After(t) {
 		t = a.seen.Add(e.pol.ReplaySettle)
 	}
-	s := e.stores[a.tenant+"/"+a.store]
+	s := a.st
 	for range 64 {
 		moved := false
 		if s != nil && len(s.rec.Info.Hours) > 0 {
@@ -686,6 +718,9 @@ func (e *Engine) open(a *alert, now time.Time) {
 	a.inc = inc
 	e.live[inc.ID] = inc
 	e.byAlert[inc.ID] = a
+	if a.st != nil && inc.Kind == KindFault {
+		a.st.live[inc.ID] = inc
+	}
 	r := e.rule(a)
 	why := fmt.Sprintf("%s since %s (hold-down %v)", a.code, e.local(a, a.since), r.HoldDown)
 	if a.flapping {
@@ -719,8 +754,12 @@ func (e *Engine) recover(a *alert, now time.Time) {
 
 func (e *Engine) forget(inc *Incident) {
 	delete(e.live, inc.ID)
+	if s := e.stores[inc.Tenant+"/"+inc.Store]; s != nil {
+		delete(s.live, inc.ID)
+	}
 	if a := e.byAlert[inc.ID]; a != nil && a.inc == inc {
 		a.inc = nil
+		a.dirty = true
 	}
 	delete(e.byAlert, inc.ID)
 	if c := e.chronic[inc.Key]; c == inc {
@@ -894,10 +933,12 @@ func (e *Engine) reprioritise(now time.Time) {
 	if len(e.dirty) == 0 {
 		return
 	}
-	ids := make([]string, 0, len(e.live))
-	for id, inc := range e.live {
-		if e.dirty[inc.Tenant+"/"+inc.Store] && inc.Kind == KindFault {
-			ids = append(ids, id)
+	var ids []string
+	for k := range e.dirty {
+		if s := e.stores[k]; s != nil {
+			for id := range s.live {
+				ids = append(ids, id)
+			}
 		}
 	}
 	sort.Strings(ids)
@@ -1034,6 +1075,7 @@ func (e *Engine) AddWindow(w Window) (Window, Changes, error) {
 		w.ID = fmt.Sprintf("MW-%d-%d", e.clk.Now().Unix(), e.lastWin)
 	}
 	e.windows[w.ID] = w
+	e.recheck = true
 	e.ch.Windows = append(e.ch.Windows, w)
 	return w, e.take(), nil
 }
@@ -1046,6 +1088,7 @@ func (e *Engine) DeleteWindow(id string) (Changes, error) {
 		return Changes{}, fmt.Errorf("window %s: %w", id, ErrNotFound)
 	}
 	delete(e.windows, id)
+	e.recheck = true
 	e.ch.DeleteWindows = append(e.ch.DeleteWindows, id)
 	return e.take(), nil
 }
@@ -1134,6 +1177,7 @@ func (e *Engine) LiveIncidents() []Incident {
 func (e *Engine) Restore(s Snapshot) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.recheck = true
 	e.lastID = s.LastID
 	for _, r := range s.Stores {
 		st := e.storeFor(r.Tenant, r.Store)
@@ -1151,7 +1195,8 @@ func (e *Engine) Restore(s Snapshot) {
 		for _, f := range r.Faults {
 			k := Fingerprint(r.Tenant, r.Store, r.ID, f.Code)
 			a := &alert{key: k, kind: KindFault, tenant: r.Tenant, store: r.Store, agent: r.Agent, device: r.ID, code: f.Code,
-				fault: f, active: r.Reported != wire.StateUnknown, since: r.Since, seen: r.Since, counted: true, lastChange: r.Since}
+				fault: f, active: r.Reported != wire.StateUnknown, since: r.Since, seen: r.Since, counted: true, lastChange: r.Since,
+				dev: d, st: e.storeFor(r.Tenant, r.Store)}
 			e.alerts[k] = a
 			d.alerts[f.Code] = a
 		}
@@ -1161,7 +1206,7 @@ func (e *Engine) Restore(s Snapshot) {
 			k := agentFingerprint(r.ID())
 			e.alerts[k] = &alert{key: k, kind: KindAgentOffline, tenant: r.Tenant, store: r.Store, agent: r.Agent,
 				code: wire.FaultAgentOffline, fault: wire.NewFault(wire.FaultAgentOffline, ""), active: true,
-				since: r.Since, seen: r.Since, counted: true, lastChange: r.Since}
+				since: r.Since, seen: r.Since, counted: true, lastChange: r.Since, st: e.storeFor(r.Tenant, r.Store)}
 		}
 	}
 	for _, ep := range s.Episodes {
@@ -1192,18 +1237,23 @@ func (e *Engine) Restore(s Snapshot) {
 		if a == nil {
 			// The fault is no longer present: resolve after the hold-up.
 			a = &alert{key: p.Key, kind: p.Kind, tenant: p.Tenant, store: p.Store, agent: p.Agent, device: p.Device,
-				code: p.Fault, since: p.FirstSeen, cleared: p.UpdatedAt, lastChange: p.UpdatedAt, counted: true}
+				code: p.Fault, since: p.FirstSeen, cleared: p.UpdatedAt, lastChange: p.UpdatedAt, counted: true,
+				st: e.storeFor(p.Tenant, p.Store)}
 			if !p.RecoveredAt.IsZero() {
 				a.cleared = p.RecoveredAt
 			}
 			e.alerts[p.Key] = a
 			if d := e.devices[p.Tenant+"/"+p.Store+"/"+p.Device]; d != nil && p.Kind == KindFault {
 				d.alerts[p.Fault] = a
+				a.dev = d
 			}
 		}
 		a.inc = p
 		a.flapping = p.Flapping
 		e.byAlert[p.ID] = a
+		if p.Kind == KindFault {
+			e.storeFor(p.Tenant, p.Store).live[p.ID] = p
+		}
 	}
 	for _, w := range s.Windows {
 		e.windows[w.ID] = w

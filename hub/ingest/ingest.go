@@ -167,11 +167,64 @@ func (p *Pipeline) Do(ctx context.Context, fn func(*incident.Engine) (incident.C
 }
 
 // Run is the writer: it applies batches, runs the engine's timers and
-// commits, until ctx ends. A store that cannot commit stops it with an error
-// (the hub then exits and restarts from disk; unacknowledged messages are
-// redelivered by the broker).
+// hands each change set to a committer goroutine, so the next batch is
+// applied while the previous one is being written and synced. At most two
+// change sets are in flight. A store that cannot commit stops it with an
+// error (the hub then exits and restarts from disk; unacknowledged messages
+// are redelivered by the broker).
 func (p *Pipeline) Run(ctx context.Context) error {
 	defer close(p.done)
+	jobs := make(chan *job, 1)
+	failed := make(chan error, 1)
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		var err error
+		for j := range jobs {
+			if err == nil {
+				err = p.commit(j)
+				if err != nil {
+					failed <- err
+				}
+			}
+			j.reply(err)
+		}
+	}()
+	err := p.loop(ctx, jobs, failed)
+	close(jobs)
+	<-committed
+	return err
+}
+
+type job struct {
+	c      incident.Changes
+	items  []*item
+	act    *action
+	oldest time.Time
+}
+
+func (j *job) reply(err error) {
+	if err == nil && j.act == nil && len(j.items) == 0 {
+		return
+	}
+	for _, it := range j.items {
+		it.done <- err
+	}
+	if j.act != nil {
+		j.act.done <- err
+	}
+}
+
+func (p *Pipeline) loop(ctx context.Context, jobs chan<- *job, failed <-chan error) error {
+	send := func(j *job) error {
+		select {
+		case jobs <- j:
+			return nil
+		case err := <-failed:
+			j.reply(err)
+			return err
+		}
+	}
 	for {
 		wait := time.Minute
 		if next := p.eng.NextDeadline(); !next.IsZero() {
@@ -182,13 +235,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			timer.Stop()
 			return nil
+		case err := <-failed:
+			timer.Stop()
+			return err
 		case <-timer.C():
-			if err := p.commit(p.eng.Tick(), nil, 0); err != nil {
+			if err := send(&job{c: p.eng.Tick()}); err != nil {
 				return err
 			}
 		case it := <-p.in:
 			timer.Stop()
-			if err := p.batch(it); err != nil {
+			if err := send(p.batch(it)); err != nil {
 				return err
 			}
 		case a := <-p.actions:
@@ -199,16 +255,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				continue
 			}
 			c.Merge(p.eng.Tick())
-			err = p.commit(c, nil, 0)
-			a.done <- err
-			if err != nil {
+			if err := send(&job{c: c, act: a}); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func (p *Pipeline) batch(first *item) error {
+func (p *Pipeline) batch(first *item) *job {
 	items := []*item{first}
 	for len(items) < MaxBatch {
 		select {
@@ -219,26 +273,17 @@ func (p *Pipeline) batch(first *item) error {
 		}
 		break
 	}
-	var all incident.Changes
-	var oldest time.Time
+	j := &job{items: items}
 	for _, it := range items {
 		c, out := p.apply(it)
 		p.metrics.Messages.WithLabelValues(string(it.ch), out.String()).Inc()
-		all.Merge(c)
-		if oldest.IsZero() || it.at.Before(oldest) {
-			oldest = it.at
+		j.c.Merge(c)
+		if j.oldest.IsZero() || it.at.Before(j.oldest) {
+			j.oldest = it.at
 		}
 	}
-	all.Merge(p.eng.Tick())
-	err := p.commit(all, items, len(items))
-	if err == nil && !oldest.IsZero() {
-		for _, n := range all.Notifications {
-			if n.Kind == incident.NotifyOpened && !n.At.Before(oldest) {
-				p.metrics.ToTicket.Observe(p.clk.Now().Sub(oldest).Seconds())
-			}
-		}
-	}
-	return err
+	j.c.Merge(p.eng.Tick())
+	return j
 }
 
 func (p *Pipeline) apply(it *item) (incident.Changes, incident.Outcome) {
@@ -269,22 +314,26 @@ func (p *Pipeline) countGaps(c incident.Changes) {
 	}
 }
 
-func (p *Pipeline) commit(c incident.Changes, items []*item, n int) error {
+func (p *Pipeline) commit(j *job) error {
 	start := time.Now()
-	err := p.st.Commit(c)
-	if !c.Empty() {
+	err := p.st.Commit(j.c)
+	if !j.c.Empty() {
 		p.metrics.CommitSeconds.Observe(time.Since(start).Seconds())
 	}
-	if n > 0 {
+	if n := len(j.items); n > 0 {
 		p.metrics.BatchSize.Observe(float64(n))
 	}
-	if err == nil {
-		p.metrics.changes(&c)
-	} else {
+	if err != nil {
 		p.log.Error("commit failed; stopping", "err", err)
+		return err
 	}
-	for _, it := range items {
-		it.done <- err
+	p.metrics.changes(&j.c)
+	if !j.oldest.IsZero() {
+		for _, n := range j.c.Notifications {
+			if n.Kind == incident.NotifyOpened && !n.At.Before(j.oldest) {
+				p.metrics.ToTicket.Observe(p.clk.Now().Sub(j.oldest).Seconds())
+			}
+		}
 	}
-	return err
+	return nil
 }

@@ -90,6 +90,27 @@ func put(b *bolt.Bucket, key []byte, v any) error {
 	return b.Put(key, data)
 }
 
+// putLatest writes the last version of each record in xs.
+func putLatest[T any](b *bolt.Bucket, xs []T, key func(T) string) error {
+	if len(xs) == 0 {
+		return nil
+	}
+	last := make(map[string]int, len(xs))
+	for i, x := range xs {
+		last[key(x)] = i
+	}
+	for i, x := range xs {
+		k := key(x)
+		if last[k] != i {
+			continue
+		}
+		if err := put(b, []byte(k), x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func incidentNumber(id string) uint64 {
 	n, _ := strconv.ParseUint(strings.TrimPrefix(id, "INC-"), 10, 64)
 	return n
@@ -118,10 +139,10 @@ func (s *Bolt) Commit(c incident.Changes) error {
 			last = binary.BigEndian.Uint64(v)
 		}
 		for i := range c.Incidents {
-			if err := put(inc, []byte(c.Incidents[i].ID), &c.Incidents[i]); err != nil {
-				return err
-			}
 			last = max(last, incidentNumber(c.Incidents[i].ID))
+		}
+		if err := putLatest(inc, c.Incidents, func(r incident.Incident) string { return r.ID }); err != nil {
+			return err
 		}
 		if err := meta.Put(keyLastID, u64(last)); err != nil {
 			return err
@@ -148,20 +169,16 @@ func (s *Bolt) Commit(c incident.Changes) error {
 				return err
 			}
 		}
-		for _, r := range c.Stores {
-			if err := put(tx.Bucket(bStores), []byte(r.Tenant+"/"+r.Store), r); err != nil {
-				return err
-			}
+		// A batch often carries several versions of one record; only the
+		// last is written.
+		if err := putLatest(tx.Bucket(bStores), c.Stores, func(r incident.StoreRecord) string { return r.Tenant + "/" + r.Store }); err != nil {
+			return err
 		}
-		for _, r := range c.Agents {
-			if err := put(tx.Bucket(bAgents), []byte(r.ID().String()), r); err != nil {
-				return err
-			}
+		if err := putLatest(tx.Bucket(bAgents), c.Agents, func(r incident.AgentRecord) string { return r.ID().String() }); err != nil {
+			return err
 		}
-		for _, r := range c.Devices {
-			if err := put(tx.Bucket(bDevices), []byte(r.Tenant+"/"+r.Store+"/"+r.ID), r); err != nil {
-				return err
-			}
+		if err := putLatest(tx.Bucket(bDevices), c.Devices, func(r incident.DeviceRecord) string { return r.Tenant + "/" + r.Store + "/" + r.ID }); err != nil {
+			return err
 		}
 		for _, ep := range c.Episodes {
 			k := append([]byte(ep.Key+"\x00"), u64(uint64(ep.Start.UnixNano()))...)
