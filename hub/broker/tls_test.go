@@ -99,8 +99,8 @@ func TestAgentsMayAuthenticateWithClientCertificates(t *testing.T) {
 		if pair != nil {
 			tc.Certificates = []tls.Certificate{*pair}
 		}
-		c := paho.NewClient(paho.NewClientOptions().AddBroker("tls://"+e.Addrs()[0]).SetClientID("c"+time.Now().String()).
-			SetTLSConfig(tc).SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5*time.Second))
+		c := paho.NewClient(paho.NewClientOptions().AddBroker("tls://" + e.Addrs()[0]).SetClientID("c" + time.Now().String()).
+			SetTLSConfig(tc).SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
 		tok := c.Connect()
 		tok.WaitTimeout(10 * time.Second)
 		if tok.Error() != nil {
