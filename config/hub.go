@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -268,14 +267,8 @@ func (c *Hub) validate(l *Lines) Errors {
 			bad("broker.external.urls", "required: at least one broker URL such as tcp://mosquitto:1883")
 		}
 		for i, raw := range x.URLs {
-			u, err := url.Parse(raw)
-			switch {
-			case err != nil || u.Host == "":
-				bad(fmt.Sprintf("broker.external.urls[%d]", i), "%q is not a broker URL such as tls://broker:8883", raw)
-			case !oneOf(u.Scheme, []string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}):
-				bad(fmt.Sprintf("broker.external.urls[%d]", i), "unknown scheme %q (use tcp://, tls://, ws:// or wss://)", u.Scheme)
-			case u.Port() == "":
-				bad(fmt.Sprintf("broker.external.urls[%d]", i), "%q has no port", raw)
+			if _, problem := brokerURLProblem(raw, "broker.external.username and password"); problem != "" {
+				bad(fmt.Sprintf("broker.external.urls[%d]", i), "%s", problem)
 			}
 		}
 		if err := wire.ValidateSegment(x.ClientID); err != nil {

@@ -301,14 +301,20 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request, _ principal) 
 		return
 	}
 	out, err := s.st.Incidents(f)
+	writeList(w, out, err)
+}
+
+// writeList answers a listing from the store: [] rather than null when
+// empty, 500 when the store failed.
+func writeList[T any](w http.ResponseWriter, xs []T, err error) {
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	if out == nil {
-		out = []incident.Incident{}
+	if xs == nil {
+		xs = []T{}
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, xs)
 }
 
 // Detail is an incident with its timeline.
@@ -366,14 +372,23 @@ func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p principal
 	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Acknowledge(r.PathValue("id"), p.name) })
 }
 
-func (s *Server) comment(w http.ResponseWriter, r *http.Request, p principal) {
+// textBody reads a comment or close body, answering the error itself.
+func textBody(w http.ResponseWriter, r *http.Request, required bool) (string, bool) {
 	b, ok := body(w, r)
 	if !ok {
-		return
+		return "", false
 	}
-	text, err := ParseText(b, true)
+	text, err := ParseText(b, required)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return "", false
+	}
+	return text, true
+}
+
+func (s *Server) comment(w http.ResponseWriter, r *http.Request, p principal) {
+	text, ok := textBody(w, r, true)
+	if !ok {
 		return
 	}
 	id := r.PathValue("id")
@@ -396,13 +411,8 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request, p principal) {
 }
 
 func (s *Server) close(w http.ResponseWriter, r *http.Request, p principal) {
-	b, ok := body(w, r)
+	text, ok := textBody(w, r, false)
 	if !ok {
-		return
-	}
-	text, err := ParseText(b, false)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Close(r.PathValue("id"), p.name, text) })
@@ -489,14 +499,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request, _ princip
 		return
 	}
 	out, err := s.st.Notifications(after, n)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	if out == nil {
-		out = []incident.Notification{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeList(w, out, err)
 }
 
 func (s *Server) eventLog(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -507,14 +510,7 @@ func (s *Server) eventLog(w http.ResponseWriter, r *http.Request, _ principal) {
 		return
 	}
 	out, err := s.st.Log(from, to, n)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	if out == nil {
-		out = []incident.LogEntry{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeList(w, out, err)
 }
 
 // ParseLogRange reads from/to/limit of GET /api/v1/log; from defaults to 24h

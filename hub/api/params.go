@@ -52,6 +52,20 @@ func segment(q url.Values, name string) (string, error) {
 	return v, nil
 }
 
+// segments reads several id parameters, each into its field.
+func segments(q url.Values, into map[string]*string) error {
+	for _, name := range []string{"tenant", "store", "device"} {
+		if p, ok := into[name]; ok {
+			v, err := segment(q, name)
+			if err != nil {
+				return err
+			}
+			*p = v
+		}
+	}
+	return nil
+}
+
 func limit(q url.Values) (int, error) {
 	v := q.Get("limit")
 	if v == "" {
@@ -97,14 +111,8 @@ func ParseIncidentFilter(q url.Values, now time.Time) (store.Filter, error) {
 	if err := known(q, incidentParams...); err != nil {
 		return f, err
 	}
-	var err error
-	if f.Tenant, err = segment(q, "tenant"); err != nil {
-		return f, err
-	}
-	if f.Store, err = segment(q, "store"); err != nil {
-		return f, err
-	}
-	if f.Device, err = segment(q, "device"); err != nil {
+	err := segments(q, map[string]*string{"tenant": &f.Tenant, "store": &f.Store, "device": &f.Device})
+	if err != nil {
 		return f, err
 	}
 	switch s := q.Get("state"); s {
@@ -161,11 +169,7 @@ func ParseDeviceFilter(q url.Values) (DeviceFilter, error) {
 	if err := known(q, deviceParams...); err != nil {
 		return f, err
 	}
-	var err error
-	if f.Tenant, err = segment(q, "tenant"); err != nil {
-		return f, err
-	}
-	if f.Store, err = segment(q, "store"); err != nil {
+	if err := segments(q, map[string]*string{"tenant": &f.Tenant, "store": &f.Store}); err != nil {
 		return f, err
 	}
 	if s := q.Get("state"); s != "" {

@@ -113,17 +113,26 @@ func serverTLS(c config.EmbeddedBroker) (*tls.Config, error) {
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if c.ClientCA != "" {
-		pem, err := os.ReadFile(c.ClientCA)
+		pool, err := loadPool("client_ca", c.ClientCA)
 		if err != nil {
-			return nil, fmt.Errorf("broker: client_ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("broker: client_ca %s: no certificates", c.ClientCA)
+			return nil, err
 		}
 		tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}
 	return tc, nil
+}
+
+// loadPool reads a PEM file of CA certificates; setting names it in errors.
+func loadPool(setting, path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("broker: %s: %w", setting, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("broker: %s %s: no certificates", setting, path)
+	}
+	return pool, nil
 }
 
 // Addrs returns the listeners' bound addresses (useful with port 0).

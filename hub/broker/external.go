@@ -3,10 +3,8 @@ package broker
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -93,13 +91,9 @@ func StartExternal(ctx context.Context, c config.ExternalBroker, handler Handler
 func clientTLS(c config.ExternalBroker) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
+		pool, err := loadPool("ca_file", c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("broker: ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("broker: ca_file %s: no certificates", c.CAFile)
+			return nil, err
 		}
 		tc.RootCAs = pool
 	}

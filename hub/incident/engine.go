@@ -986,13 +986,21 @@ func (e *Engine) logIncident(inc *Incident, at time.Time, state string) {
 
 // ---- actions by people ----
 
+func (e *Engine) liveIncident(verb, id string) (*Incident, error) {
+	inc := e.live[id]
+	if inc == nil {
+		return nil, fmt.Errorf("%s %s: %w", verb, id, ErrNotFound)
+	}
+	return inc, nil
+}
+
 // Acknowledge marks a live incident as being worked on.
 func (e *Engine) Acknowledge(id, who string) (Changes, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	inc := e.live[id]
-	if inc == nil {
-		return Changes{}, fmt.Errorf("acknowledge %s: %w", id, ErrNotFound)
+	inc, err := e.liveIncident("acknowledge", id)
+	if err != nil {
+		return Changes{}, err
 	}
 	if inc.State == StateAcknowledged {
 		return Changes{}, nil
@@ -1009,9 +1017,9 @@ func (e *Engine) Acknowledge(id, who string) (Changes, error) {
 func (e *Engine) Comment(id, who, text string) (Changes, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	inc := e.live[id]
-	if inc == nil {
-		return Changes{}, fmt.Errorf("comment on %s: %w", id, ErrNotFound)
+	inc, err := e.liveIncident("comment on", id)
+	if err != nil {
+		return Changes{}, err
 	}
 	if strings.TrimSpace(text) == "" {
 		return Changes{}, fmt.Errorf("comment on %s: empty text: %w", id, ErrBadInput)
@@ -1029,9 +1037,9 @@ func (e *Engine) Comment(id, who, text string) (Changes, error) {
 func (e *Engine) Close(id, who, text string) (Changes, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	inc := e.live[id]
-	if inc == nil {
-		return Changes{}, fmt.Errorf("close %s: %w", id, ErrNotFound)
+	inc, err := e.liveIncident("close", id)
+	if err != nil {
+		return Changes{}, err
 	}
 	now := e.clk.Now()
 	if a := e.byAlert[id]; a != nil && a.active {
