@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"slices"
@@ -65,9 +66,13 @@ type Engine struct {
 	windows  map[string]Window
 	dirty    map[string]bool // stores whose devices changed since the last tick
 	recheck  bool            // something global changed: evaluate every alert at the next tick
-	lastID   uint64
-	lastWin  uint64
-	ch       Changes
+	holding  bool            // between Hold and Release
+
+	changed   []*alert  // alerts marked dirty since the last tick
+	deadlines deadlines // when alerts next need evaluating
+	lastID    uint64
+	lastWin   uint64
+	ch        Changes
 }
 
 type storeState struct {
@@ -109,10 +114,11 @@ type alert struct {
 
 	inc *Incident
 
-	dev   *deviceState // nil for an agent's alert
-	st    *storeState
-	dirty bool      // changed since it was last evaluated
-	next  time.Time // when it next needs evaluating (zero: only when something changes)
+	dev    *deviceState // nil for an agent's alert
+	st     *storeState
+	dirty  bool      // changed since it was last evaluated
+	next   time.Time // when it next needs evaluating (zero: only when something changes)
+	queued time.Time // the deadline it has in the heap (zero: none)
 }
 
 // New returns an engine with no state.
@@ -144,9 +150,29 @@ func agentFingerprint(id wire.AgentID) string {
 }
 
 func (e *Engine) take() Changes {
+	if e.holding {
+		return Changes{}
+	}
 	c := e.ch
 	e.ch = Changes{}
 	return c
+}
+
+// Hold makes the engine keep every change until Release, instead of
+// returning each call's changes: a caller applying a batch then gets one
+// change set without copying many small ones together.
+func (e *Engine) Hold() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.holding = true
+}
+
+// Release returns everything changed since Hold and ends holding.
+func (e *Engine) Release() Changes {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.holding = false
+	return e.take()
 }
 
 // ---- state lookups ----
@@ -383,7 +409,7 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 	d.rec.Reported, d.rec.Faults, d.rec.Since, d.rec.LastSeq, d.rec.Updated = ev.State, slices.Clone(ev.Faults), since, ev.Seq, at
 	e.emitDevice(d)
 	for _, a := range d.alerts {
-		a.dirty = true
+		e.markDirty(a)
 	}
 	codes := make([]wire.FaultCode, len(ev.Faults))
 	for i, f := range ev.Faults {
@@ -489,7 +515,7 @@ func (e *Engine) suppression(a *alert, end time.Time) string {
 }
 
 func (e *Engine) transition(a *alert, t time.Time) {
-	a.dirty = true
+	e.markDirty(a)
 	if t.After(a.lastChange) {
 		a.lastChange = t
 	}
@@ -527,21 +553,72 @@ func (e *Engine) Tick() Changes {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clk.Now()
-	var due []*alert
-	for _, a := range e.alerts {
-		if e.recheck || a.dirty || (!a.next.IsZero() && !a.next.After(now)) {
+	due := e.changed
+	e.changed = nil
+	if e.recheck {
+		due = due[:0]
+		for _, a := range e.alerts {
+			a.queued = time.Time{}
 			due = append(due, a)
 		}
+		e.deadlines = e.deadlines[:0]
+		e.recheck = false
 	}
-	e.recheck = false
+	for len(e.deadlines) > 0 && !e.deadlines[0].at.After(now) {
+		d := heap.Pop(&e.deadlines).(deadline)
+		if d.valid(e) {
+			d.a.queued = time.Time{}
+			due = append(due, d.a)
+		}
+	}
 	sort.Slice(due, func(i, j int) bool { return due[i].key < due[j].key })
+	var last *alert
 	for _, a := range due {
+		if a == last || e.alerts[a.key] != a {
+			continue // listed twice, or deleted by an earlier evaluation
+		}
+		last = a
 		e.evaluate(a, now)
 		a.dirty = false
 		a.next = e.nextFor(a, now)
+		if !a.next.IsZero() && !a.queued.Equal(a.next) && e.alerts[a.key] == a {
+			heap.Push(&e.deadlines, deadline{a.next, a})
+			a.queued = a.next
+		}
 	}
 	e.reprioritise(now)
 	return e.take()
+}
+
+// markDirty queues an alert for evaluation at the next tick.
+func (e *Engine) markDirty(a *alert) {
+	if !a.dirty {
+		a.dirty = true
+		e.changed = append(e.changed, a)
+	}
+}
+
+// deadline is an alert's next evaluation time; deadlines is a min-heap of
+// them. Entries go stale when the alert's next changes; they are skipped.
+type deadline struct {
+	at time.Time
+	a  *alert
+}
+
+// valid reports whether the entry is still the alert's queued deadline.
+func (d deadline) valid(e *Engine) bool { return d.a.queued.Equal(d.at) && e.alerts[d.a.key] == d.a }
+
+type deadlines []deadline
+
+func (h deadlines) Len() int           { return len(h) }
+func (h deadlines) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deadlines) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *deadlines) Push(x any)        { *h = append(*h, x.(deadline)) }
+func (h *deadlines) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func (e *Engine) frozen(a *alert) bool {
@@ -590,22 +667,21 @@ func (e *Engine) NextDeadline() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clk.Now()
-	if e.recheck || len(e.dirty) > 0 {
+	if e.recheck || len(e.dirty) > 0 || len(e.changed) > 0 {
 		return now
 	}
-	var next time.Time
-	for _, a := range e.alerts {
-		if a.dirty {
+	for len(e.deadlines) > 0 {
+		d := e.deadlines[0]
+		if !d.valid(e) {
+			heap.Pop(&e.deadlines) // stale
+			continue
+		}
+		if d.at.Before(now) {
 			return now
 		}
-		if !a.next.IsZero() && (next.IsZero() || a.next.Before(next)) {
-			next = a.next
-		}
+		return d.at
 	}
-	if !next.IsZero() && next.Before(now) {
-		next = now
-	}
-	return next
+	return time.Time{}
 }
 
 // nextFor returns when the alert next needs evaluating if nothing changes.
@@ -759,7 +835,7 @@ func (e *Engine) forget(inc *Incident) {
 	}
 	if a := e.byAlert[inc.ID]; a != nil && a.inc == inc {
 		a.inc = nil
-		a.dirty = true
+		e.markDirty(a)
 	}
 	delete(e.byAlert, inc.ID)
 	if c := e.chronic[inc.Key]; c == inc {

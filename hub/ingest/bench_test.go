@@ -64,10 +64,24 @@ func fleet(b *testing.B, agents, devices, perDevice int) (topics []string, paylo
 // BenchmarkIngest: events per second through strict decoding, identity
 // check, dedup, the engine and a durable bbolt commit, from many concurrent
 // connections (group commit).
+//
+// fleet: 5,000 stores with 10 devices, each reporting fault, ok, fault, ok
+// (a large fleet, every event a real state change). flapping: 500 stores
+// with 8 devices toggling 50 times, so they go flapping and every event
+// also updates a live incident: the engine's worst case.
 func BenchmarkIngest(b *testing.B) {
+	for _, c := range []struct {
+		name                       string
+		agents, devices, perDevice int
+	}{{"fleet", 5000, 10, 4}, {"flapping", 500, 8, 50}} {
+		b.Run(c.name, func(b *testing.B) { ingest(b, c.agents, c.devices, c.perDevice) })
+	}
+}
+
+func ingest(b *testing.B, agents, devices, perDevice int) {
 	p, _, stop := benchPipeline(b, incident.DefaultPolicy())
 	defer stop()
-	topics, payloads := fleet(b, 500, 8, 50) // 200,000 distinct events
+	topics, payloads := fleet(b, agents, devices, perDevice) // 200,000 distinct events
 	var next atomic.Int64
 	b.SetParallelism(1024)
 	b.ResetTimer()

@@ -274,15 +274,17 @@ func (p *Pipeline) batch(first *item) *job {
 		break
 	}
 	j := &job{items: items}
+	p.eng.Hold()
 	for _, it := range items {
-		c, out := p.apply(it)
+		_, out := p.apply(it) // the changes are held by the engine until Release
 		p.metrics.Messages.WithLabelValues(string(it.ch), out.String()).Inc()
-		j.c.Merge(c)
 		if j.oldest.IsZero() || it.at.Before(j.oldest) {
 			j.oldest = it.at
 		}
 	}
-	j.c.Merge(p.eng.Tick())
+	p.eng.Tick()
+	j.c = p.eng.Release()
+	p.countGaps(j.c)
 	return j
 }
 
@@ -293,13 +295,9 @@ func (p *Pipeline) apply(it *item) (incident.Changes, incident.Outcome) {
 	case *wire.Inventory:
 		return p.eng.Inventory(m, it.at), incident.Applied
 	case *wire.Event:
-		c, out := p.eng.Event(m, it.at)
-		p.countGaps(c)
-		return c, out
+		return p.eng.Event(m, it.at)
 	case *wire.Metrics:
-		c, out := p.eng.Metrics(m, it.at)
-		p.countGaps(c)
-		return c, out
+		return p.eng.Metrics(m, it.at)
 	}
 	return incident.Changes{}, incident.Ignored
 }
