@@ -68,8 +68,9 @@ type Engine struct {
 	recheck  bool            // something global changed: evaluate every alert at the next tick
 	holding  bool            // between Hold and Release
 
-	changed   []*alert  // alerts marked dirty since the last tick
-	deadlines deadlines // when alerts next need evaluating
+	counted   map[string]census // per tick: store/kind device counts for priorities
+	changed   []*alert          // alerts marked dirty since the last tick
+	deadlines deadlines         // when alerts next need evaluating
 	lastID    uint64
 	lastWin   uint64
 	ch        Changes
@@ -134,7 +135,7 @@ func New(cfg Config) *Engine {
 		stores: map[string]*storeState{}, agents: map[string]*agentState{}, devices: map[string]*deviceState{},
 		alerts: map[string]*alert{}, live: map[string]*Incident{}, byAlert: map[string]*alert{},
 		chronic: map[string]*Incident{}, chronicT: map[string]time.Time{}, episodes: map[string][]time.Time{},
-		windows: map[string]Window{}, dirty: map[string]bool{},
+		windows: map[string]Window{}, dirty: map[string]bool{}, counted: map[string]census{},
 	}
 }
 
@@ -553,6 +554,7 @@ func (e *Engine) Tick() Changes {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clk.Now()
+	clear(e.counted)
 	due := e.changed
 	e.changed = nil
 	if e.recheck {
@@ -964,25 +966,15 @@ func (e *Engine) prioritise(inc *Incident, now time.Time, announce bool) bool {
 		impact, urgency = 3, 2
 		why = "chronic problem"
 	default:
-		affected, total := 0, 0
 		kind := inc.Ticket.DeviceKind
-		var crit wire.Criticality
+		var c census
 		if s != nil {
-			for _, d := range s.devices {
-				if d.rec.Kind != kind {
-					continue
-				}
-				total++
-				if (d.rec.Reported == wire.StateFault || d.rec.Reported == wire.StateUnreachable) && !e.deviceStale(d) {
-					affected++
-				}
-				if d.rec.ID == inc.Device {
-					crit = criticalityOf(d.rec.Kind, d.rec.Criticality)
-				}
-			}
+			c = e.census(s, kind)
 		}
-		if crit == "" {
-			crit = criticalityOf(kind, "")
+		affected, total := c.affected, c.total
+		crit := criticalityOf(kind, "")
+		if d := e.devices[inc.Tenant+"/"+inc.Store+"/"+inc.Device]; d != nil {
+			crit = criticalityOf(d.rec.Kind, d.rec.Criticality)
 		}
 		impact = Impact(affected, total, crit)
 		urgency = Urgency(inc.Ticket.Severity, open)
@@ -1003,6 +995,30 @@ func (e *Engine) prioritise(inc *Incident, now time.Time, announce bool) bool {
 		return true
 	}
 	return false
+}
+
+// census counts a store's devices of one kind and those of them that are
+// down. Device states do not change during a tick, so the counts are kept
+// until the next one.
+type census struct{ affected, total int }
+
+func (e *Engine) census(s *storeState, kind string) census {
+	k := s.rec.Tenant + "/" + s.rec.Store + "/" + kind
+	if c, ok := e.counted[k]; ok {
+		return c
+	}
+	var c census
+	for _, d := range s.devices {
+		if d.rec.Kind != kind {
+			continue
+		}
+		c.total++
+		if (d.rec.Reported == wire.StateFault || d.rec.Reported == wire.StateUnreachable) && !e.deviceStale(d) {
+			c.affected++
+		}
+	}
+	e.counted[k] = c
+	return c
 }
 
 func (e *Engine) reprioritise(now time.Time) {

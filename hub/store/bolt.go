@@ -50,7 +50,7 @@ func OpenBolt(path string) (*Bolt, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmap})
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
@@ -405,3 +405,9 @@ func (s *Bolt) Log(from, to time.Time, limit int) ([]incident.LogEntry, error) {
 	})
 	return out, err
 }
+
+// initialMmap maps this much of the file from the start: bbolt remaps (and
+// blocks every reader and the writer) each time the file outgrows the map,
+// which showed as latency spikes while the event log grew. The mapping is
+// virtual address space, not memory.
+const initialMmap = 1 << 30
