@@ -563,3 +563,35 @@ func TestEventOlderThanTheDevicesLatestIsOutOfOrder(t *testing.T) {
 		t.Errorf("gap accounting: %+v", a.Seq)
 	}
 }
+
+func TestStoryReplayedOutboxAfterAnOutage(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane1", "lane 1"), printer("receipt-lane2", "lane 2"))
+	// The WAN link was down from 10:00 to 11:00; the agent kept recording.
+	// At 11:00 its outbox drains: lane 1 ran out of paper at 10:05 and was
+	// refilled at 10:20; lane 2 jammed at 10:30 and still is.
+	w.clk.Set(tuesday10.Add(time.Hour))
+	replay := func(dev string, at time.Duration, codes ...wire.FaultCode) {
+		w.seq++
+		t0 := tuesday10.Add(at)
+		ev := &wire.Event{Header: wire.Header{V: wire.Version, Type: wire.TypeEvent, AgentID: w.id, Boot: w.boot, Seq: w.seq, Time: t0}, Device: dev, Since: t0}
+		for _, c := range codes {
+			ev.Faults = append(ev.Faults, wire.NewFault(c, ""))
+		}
+		ev.State = wire.StateOf(ev.Faults)
+		c, _ := w.eng.Event(ev, w.clk.Now())
+		w.collect(c)
+	}
+	replay("receipt-lane1", 5*time.Minute, wire.FaultPaperOut)
+	w.advance(5 * time.Second) // the backlog drains at a bounded rate
+	replay("receipt-lane1", 20*time.Minute)
+	replay("receipt-lane2", 30*time.Minute, wire.FaultPaperJam)
+	w.advance(30 * time.Second)
+	if len(w.final) != 0 {
+		t.Fatalf("replayed history opened tickets before it settled: %+v", w.incidents(KindFault))
+	}
+	w.advance(time.Minute)
+	got := w.incidents(KindFault)
+	if len(got) != 1 || got[0].Device != "receipt-lane2" || !got[0].FirstSeen.Equal(tuesday10.Add(30*time.Minute)) {
+		t.Fatalf("want one ticket for the jam that is still there, first seen when it began: %+v", got)
+	}
+}
