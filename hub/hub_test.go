@@ -76,9 +76,14 @@ type simAgent struct {
 
 func dial(t *testing.T, h *Hub, user, pw string, id wire.AgentID) (*simAgent, error) {
 	t.Helper()
+	return dialURL(t, "tcp://"+h.MQTTAddrs()[0], user, pw, id)
+}
+
+func dialURL(t *testing.T, url, user, pw string, id wire.AgentID) (*simAgent, error) {
+	t.Helper()
 	a := &simAgent{t: t, id: id, boot: fmt.Sprintf("boot-%d", time.Now().UnixNano())}
 	will, _ := wire.Encode(&wire.Status{Header: wire.Header{AgentID: id, Boot: a.boot, Time: time.Now()}, State: wire.PresenceOffline})
-	o := paho.NewClientOptions().AddBroker("tcp://"+h.MQTTAddrs()[0]).SetClientID(user+"-"+a.boot).
+	o := paho.NewClientOptions().AddBroker(url).SetClientID(user+"-"+a.boot).
 		SetUsername(user).SetPassword(pw).SetProtocolVersion(4).SetAutoReconnect(false).
 		SetBinaryWill(id.Topic(wire.ChannelStatus), will, 1, true)
 	a.c = paho.NewClient(o)
