@@ -14,13 +14,14 @@ import (
 
 // Hub is the whole storehub configuration.
 type Hub struct {
-	DataDir string        `yaml:"data_dir" doc:"Directory for the ticket store (hub.db)"`
-	Log     Log           `yaml:"log" doc:"Logging"`
-	API     HubAPI        `yaml:"api" doc:"The HTTP API and /metrics"`
-	Broker  HubBroker     `yaml:"broker" doc:"Where agents' messages come from: the embedded broker or external ones"`
-	Agents  []AgentAccess `yaml:"agents" doc:"Agents allowed to connect to the embedded broker, and their subtree"`
-	Policy  HubPolicy     `yaml:"policy" doc:"Incident policy: hold-downs, grace, flapping, chronic problems"`
-	SLA     HubSLA        `yaml:"sla" doc:"Response and resolution targets per priority, counted in calendars"`
+	DataDir      string        `yaml:"data_dir" doc:"Directory for the ticket store (hub.db)"`
+	LogRetention time.Duration `yaml:"log_retention" doc:"How long the event log (for reports) is kept; default 9600h (400 days)"`
+	Log          Log           `yaml:"log" doc:"Logging"`
+	API          HubAPI        `yaml:"api" doc:"The HTTP API and /metrics"`
+	Broker       HubBroker     `yaml:"broker" doc:"Where agents' messages come from: the embedded broker or external ones"`
+	Agents       []AgentAccess `yaml:"agents" doc:"Agents allowed to connect to the embedded broker, and their subtree"`
+	Policy       HubPolicy     `yaml:"policy" doc:"Incident policy: hold-downs, grace, flapping, chronic problems"`
+	SLA          HubSLA        `yaml:"sla" doc:"Response and resolution targets per priority, counted in calendars"`
 }
 
 // HubAPI configures the HTTP API.
@@ -136,6 +137,7 @@ const (
 	DefaultHubMQTTListen   = ":1883"
 	DefaultHubClientID     = "storehub"
 	DefaultHubDataDirUnix  = "/var/lib/storehub"
+	DefaultLogRetention    = 400 * 24 * time.Hour
 	BuiltinCalendar24x7    = "24x7"
 	BuiltinCalendarDefault = "business"
 )
@@ -181,6 +183,9 @@ func (c *Hub) applyDefaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
+	if c.LogRetention == 0 {
+		c.LogRetention = DefaultLogRetention
+	}
 	if c.API.Listen == "" {
 		c.API.Listen = DefaultHubAPIListen
 	}
@@ -214,6 +219,10 @@ func (c *Hub) validate(l *Lines) Errors {
 		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 			bad(path, "%q: port must be a number up to 65535", addr)
 		}
+	}
+
+	if c.LogRetention < 24*time.Hour {
+		bad("log_retention", "must be at least 24h")
 	}
 
 	// API.

@@ -184,6 +184,12 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		}
 	}()
 
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		h.prune(ctx, cfg.LogRetention)
+	}()
+
 	switch cfg.Broker.Mode {
 	case "external":
 		h.external, err = broker.StartExternal(ctx, cfg.Broker.External, pipe, log.With("part", "mqtt"))
@@ -238,6 +244,25 @@ func (h *Hub) fail(err error) {
 	h.mu.Unlock()
 	h.log.Error("storehub stopping", "err", err)
 	h.cancel()
+}
+
+// prune deletes event-log entries older than the retention, at start and
+// then hourly.
+func (h *Hub) prune(ctx context.Context, retention time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := h.Store.PruneLog(time.Now().Add(-retention)); err != nil {
+			h.log.Warn("event log pruning failed", "err", err)
+		} else if n > 0 {
+			h.log.Info("event log pruned", "entries", n, "retention", retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // APIAddr is the HTTP API's bound address.

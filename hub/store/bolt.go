@@ -411,3 +411,38 @@ func (s *Bolt) Log(from, to time.Time, limit int) ([]incident.LogEntry, error) {
 // which showed as latency spikes while the event log grew. The mapping is
 // virtual address space, not memory.
 const initialMmap = 1 << 30
+
+// pruneBatch bounds the deletions of one transaction, so pruning a long
+// history never holds the writer for long.
+const pruneBatch = 10000
+
+// PruneLog implements Store.
+func (s *Bolt) PruneLog(before time.Time) (int, error) {
+	end := u64(uint64(before.UnixNano()))
+	total := 0
+	for {
+		n := 0
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bLog)
+			var keys [][]byte
+			c := b.Cursor()
+			for k, _ := c.First(); k != nil && bytes.Compare(k[:8], end) < 0 && len(keys) < pruneBatch; k, _ = c.Next() {
+				keys = append(keys, bytes.Clone(k))
+			}
+			for _, k := range keys { // not Cursor.Delete: it skips keys (bbolt#146)
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			n = len(keys)
+			return nil
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("store: prune log: %w", err)
+		}
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+}

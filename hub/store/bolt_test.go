@@ -164,3 +164,22 @@ func TestNotifiedWakesOnNewNotifications(t *testing.T) {
 		t.Fatal("a commit with notifications did not wake the waiter")
 	}
 }
+
+func TestPruneLogKeepsTheRecentPart(t *testing.T) {
+	st := open(t, filepath.Join(t.TempDir(), "hub.db"))
+	var c incident.Changes
+	for i := range 25 {
+		c.Log = append(c.Log, incident.LogEntry{At: t0.Add(time.Duration(i) * time.Hour), Kind: incident.LogState, Device: "d"})
+	}
+	if err := st.Commit(c); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.PruneLog(t0.Add(10 * time.Hour))
+	if err != nil || n != 10 {
+		t.Fatalf("pruned %d (%v), want 10", n, err)
+	}
+	left, _ := st.Log(t0.Add(-time.Hour), t0.Add(48*time.Hour), 0)
+	if len(left) != 15 || !left[0].At.Equal(t0.Add(10*time.Hour)) {
+		t.Errorf("left %d entries, first %v", len(left), left[0].At)
+	}
+}

@@ -76,6 +76,9 @@ type Store interface {
 
 	// Log returns event-log entries with from <= At < to, oldest first.
 	Log(from, to time.Time, limit int) ([]incident.LogEntry, error)
+	// PruneLog deletes event-log entries older than before and says how
+	// many.
+	PruneLog(before time.Time) (int, error)
 
 	Close() error
 }
