@@ -15,6 +15,7 @@ import (
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/internal/testenv"
@@ -49,6 +50,12 @@ agents:
   - {tenant: acme, store: s0043, agent: backoffice, password_hash: "%s"}
 policy: {rules: {paper_out: {hold_down: 0s, hold_up: 0s}}}
 `, t.TempDir(), token, hash, hash43)
+	return startYAML(t, y)
+}
+
+// startYAML runs a hub configured by y until the test ends.
+func startYAML(t *testing.T, y string) *Hub {
+	t.Helper()
 	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -83,14 +90,11 @@ func dialURL(t *testing.T, url, user, pw string, id wire.AgentID) (*simAgent, er
 	t.Helper()
 	a := &simAgent{t: t, id: id, boot: fmt.Sprintf("boot-%d", time.Now().UnixNano())}
 	will, _ := wire.Encode(&wire.Status{Header: wire.Header{AgentID: id, Boot: a.boot, Time: time.Now()}, State: wire.PresenceOffline})
-	o := paho.NewClientOptions().AddBroker(url).SetClientID(user+"-"+a.boot).
-		SetUsername(user).SetPassword(pw).SetProtocolVersion(4).SetAutoReconnect(false).
-		SetBinaryWill(id.Topic(wire.ChannelStatus), will, 1, true)
-	a.c = paho.NewClient(o)
-	if tok := a.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		return nil, fmt.Errorf("connect: %v", tok.Error())
+	c, err := brokertest.Dial(t, url, brokertest.Options{User: user, Password: pw, WillTopic: id.Topic(wire.ChannelStatus), WillPayload: will})
+	if err != nil {
+		return nil, err
 	}
-	t.Cleanup(func() { a.c.Disconnect(100) })
+	a.c = c
 	return a, nil
 }
 

@@ -323,14 +323,23 @@ type Detail struct {
 	Timeline []incident.Entry  `json:"timeline"`
 }
 
+// storeError answers a failed store call about incident id: 404 for an
+// unknown incident, 500 otherwise. It reports whether it answered.
+func storeError(w http.ResponseWriter, id string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no incident "+id)
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+	return true
+}
+
 func (s *Server) detail(w http.ResponseWriter, id string, status int) {
 	inc, err := s.st.Incident(id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no incident "+id)
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+	if storeError(w, id, err) {
 		return
 	}
 	tl, err := s.st.Timeline(id)
@@ -396,12 +405,7 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request, p principal) {
 		// A comment on a resolved or closed incident goes straight to its
 		// timeline.
 		err := s.st.AppendTimeline(incident.Entry{Incident: id, At: s.clk.Now(), Kind: incident.EntryComment, Author: p.name, Text: text})
-		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "no incident "+id)
-			return
-		}
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, err.Error())
+		if storeError(w, id, err) {
 			return
 		}
 		s.detail(w, id, http.StatusOK)

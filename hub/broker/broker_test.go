@@ -11,6 +11,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/internal/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -139,19 +140,11 @@ func agents(t *testing.T) []config.AgentAccess {
 
 func connect(t *testing.T, url, user, pw string, will *wire.AgentID) (paho.Client, error) {
 	t.Helper()
-	o := paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("%s-%d", user, time.Now().UnixNano())).
-		SetUsername(user).SetPassword(pw).SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
+	o := brokertest.Options{User: user, Password: pw}
 	if will != nil {
-		o.SetWill(will.Topic(wire.ChannelStatus), "offline", 1, true)
+		o.WillTopic, o.WillPayload = will.Topic(wire.ChannelStatus), []byte("offline")
 	}
-	c := paho.NewClient(o)
-	tok := c.Connect()
-	tok.WaitTimeout(10 * time.Second)
-	if tok.Error() != nil {
-		return nil, tok.Error()
-	}
-	t.Cleanup(func() { c.Disconnect(100) })
-	return c, nil
+	return brokertest.Dial(t, url, o)
 }
 
 func publish(c paho.Client, topic, payload string) error {

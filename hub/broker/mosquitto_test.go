@@ -2,15 +2,11 @@ package broker
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/user"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/storewatch/storewatch/config"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -18,32 +14,8 @@ import (
 // password_file storehub prints, and the hub's external-broker client
 // against it: the same confinement as the embedded broker.
 func TestMosquittoWithGeneratedACL(t *testing.T) {
-	mosquitto := testenv.LookPath(t, "mosquitto")
-	dir := t.TempDir()
 	access := NewAccess(agents(t))
-	hubHash := hash(t, "hub-pw")
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(access.PasswordFile()+"storehub:"+hubHash+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "acl"), []byte(access.MosquittoACL("storehub")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	port := testenv.FreePort(t)
-	me, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// "user": started as root, Mosquitto would switch to its own user, who
-	// cannot read the test's private directory.
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous false\npassword_file %s\nacl_file %s\npersistence false\nuser %s\n",
-		port, filepath.Join(dir, "passwd"), filepath.Join(dir, "acl"), me.Username)
-	if err := os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	proc := testenv.Start(t, mosquitto, "-c", filepath.Join(dir, "mosquitto.conf"))
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	testenv.WaitForPort(t, addr, 10*time.Second)
-	url := "tcp://" + addr
+	url := brokertest.StartMosquitto(t, access.MosquittoACL("storehub"), access.PasswordFile()+"storehub:"+hash(t, "hub-pw")+"\n")
 
 	rec := newRecorder()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -59,7 +31,7 @@ func TestMosquittoWithGeneratedACL(t *testing.T) {
 	}
 	agent, err := connect(t, url, "acme-s0042-backoffice", "pw-42", &s42)
 	if err != nil {
-		t.Fatalf("agent login with a storehub-made hash: %v\n%s", err, proc.Output())
+		t.Fatalf("agent login with a storehub-made hash: %v", err)
 	}
 	// The hub subscribes once connected; a retained birth reaches it either way.
 	if tok := agent.Publish(s42.Topic(wire.ChannelStatus), 1, true, "birth"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {

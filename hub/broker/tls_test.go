@@ -18,6 +18,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -99,15 +100,7 @@ func TestAgentsMayAuthenticateWithClientCertificates(t *testing.T) {
 		if pair != nil {
 			tc.Certificates = []tls.Certificate{*pair}
 		}
-		c := paho.NewClient(paho.NewClientOptions().AddBroker("tls://" + e.Addrs()[0]).SetClientID("c" + time.Now().String()).
-			SetTLSConfig(tc).SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
-		tok := c.Connect()
-		tok.WaitTimeout(10 * time.Second)
-		if tok.Error() != nil {
-			return nil, tok.Error()
-		}
-		t.Cleanup(func() { c.Disconnect(100) })
-		return c, nil
+		return brokertest.Dial(t, "tls://"+e.Addrs()[0], brokertest.Options{TLS: tc})
 	}
 	if _, err := dialTLS(nil); err == nil {
 		t.Error("a client without certificate or password was accepted")
