@@ -251,3 +251,75 @@ func TestServeRefusesWrongPasswordForeignSubtreeAndForeignIdentity(t *testing.T)
 		t.Errorf("a refused message reached the engine: %+v", devs)
 	}
 }
+
+func TestServeRestartsFromItsDataDir(t *testing.T) {
+	hash, _ := broker.HashPassword("pw-42", 1000)
+	y := fmt.Sprintf(`
+data_dir: %s
+api: {listen: "127.0.0.1:0", tokens: [{name: jane, role: admin, token: %s}]}
+broker: {mode: embedded, embedded: {listen: "127.0.0.1:0"}}
+agents: [{tenant: acme, store: s0042, agent: backoffice, password_hash: "%s"}]
+policy: {rules: {pt_hardware_fault: {hold_down: 0s, hold_up: 0s}}}
+`, t.TempDir(), token, hash)
+	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := dial(t, h, "acme-s0042-backoffice", "pw-42", s42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.send(wire.ChannelStatus, &wire.Status{Header: a.header(0), State: wire.PresenceOnline}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.event("pt-1", wire.FaultPTHardware); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the ticket", func() bool { return len(incidents(t, h, "?state=open")) == 1 })
+	before := incidents(t, h, "")[0]
+	a.c.Disconnect(100)
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	h2, err := Start(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	after := incidents(t, h2, "?state=open")
+	if len(after) != 1 || after[0].ID != before.ID {
+		t.Fatalf("after a restart: %+v, want %s open", after, before.ID)
+	}
+	// The agent reconnects and replays its last event: a duplicate, no new
+	// ticket; then the fault clears and the open ticket is commented, not
+	// duplicated.
+	a2, err := dial(t, h2, "acme-s0042-backoffice", "pw-42", s42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2.boot, a2.seq = a.boot, a.seq-1
+	if err := a2.event("pt-1", wire.FaultPTHardware); err != nil {
+		t.Fatal(err)
+	}
+	if err := a2.event("pt-1"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the recovery comment", func() bool {
+		var d api.Detail
+		get(t, h2, "/api/v1/incidents/"+before.ID, &d)
+		return !d.Incident.RecoveredAt.IsZero()
+	})
+	if n := len(incidents(t, h2, "")); n != 1 {
+		t.Errorf("%d incidents after restart and replay, want 1", n)
+	}
+	var agents []api.AgentView
+	get(t, h2, "/api/v1/agents", &agents)
+	if len(agents) != 1 || agents[0].Seq.Duplicates != 1 {
+		t.Errorf("the replayed event should count as a duplicate across the restart: %+v", agents)
+	}
+}
