@@ -119,41 +119,54 @@ func Load(path string) (*Agent, *Lines, error) {
 // Parse checks a configuration held in memory. file names it in errors;
 // lookupEnv resolves ${NAME} values and the STOREWATCH_* overrides.
 func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Agent, *Lines, error) {
-	lines := &Lines{file: file, lines: map[string]int{}}
+	var cfg Agent
+	lines, errs, fatal := decodeStrict(file, data, &cfg, lookupEnv)
+	if fatal {
+		return nil, lines, errs
+	}
+	ApplyEnv(&cfg, lookupEnv)
+	cfg.applyDefaults(lines)
+	return finish(&cfg, lines, append(errs, cfg.validate(lines)...))
+}
+
+// decodeStrict decodes YAML into out, rejecting unknown keys, and expands
+// ${NAME} values. fatal means out is unusable (not YAML, empty, not a
+// mapping); otherwise errs lists the mistakes found so far.
+func decodeStrict(file string, data []byte, out any, lookupEnv func(string) (string, bool)) (lines *Lines, errs Errors, fatal bool) {
+	lines = &Lines{file: file, lines: map[string]int{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, lines, Errors{yamlError(file, err)}
+		return lines, Errors{yamlError(file, err)}, true
 	}
 	if len(doc.Content) == 0 {
-		return nil, lines, Errors{{File: file, Msg: "the file is empty"}}
+		return lines, Errors{{File: file, Msg: "the file is empty"}}, true
 	}
 	if doc.Content[0].Kind != yaml.MappingNode {
-		return nil, lines, Errors{{File: file, Line: doc.Content[0].Line, Msg: "the file must be a YAML mapping (key: value lines) at the top"}}
+		return lines, Errors{{File: file, Line: doc.Content[0].Line, Msg: "the file must be a YAML mapping (key: value lines) at the top"}}, true
 	}
 	collectLines(&doc, "", lines.lines)
-
-	var cfg Agent
-	var errs Errors
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(out); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, lines, Errors{yamlError(file, err)}
+			return lines, Errors{yamlError(file, err)}, true
 		}
 		for _, msg := range te.Errors {
 			errs = append(errs, typeError(file, msg))
 		}
 	}
-	errs = append(errs, expandEnv(reflect.ValueOf(&cfg).Elem(), "", lines, lookupEnv)...)
-	ApplyEnv(&cfg, lookupEnv)
-	cfg.applyDefaults(lines)
-	errs = append(errs, cfg.validate(lines)...)
+	errs = append(errs, expandEnv(reflect.ValueOf(out).Elem(), "", lines, lookupEnv)...)
+	return lines, errs, false
+}
+
+// finish sorts the mistakes by line and returns cfg with them, if any.
+func finish[T any](cfg *T, lines *Lines, errs Errors) (*T, *Lines, error) {
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-		return &cfg, lines, errs
+		return cfg, lines, errs
 	}
-	return &cfg, lines, nil
+	return cfg, lines, nil
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)

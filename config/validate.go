@@ -56,22 +56,11 @@ func (c *Agent) validate(l *Lines) Errors {
 	// The broker.
 	tlsURL := false
 	for i, raw := range c.Broker.URLs {
-		u, err := url.Parse(raw)
-		switch {
-		case err != nil || u.Host == "":
-			bad(fmt.Sprintf("broker.urls[%d]", i), "%q is not a broker URL such as tls://hub.example.com:8883", raw)
-		case !oneOf(u.Scheme, []string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}):
-			bad(fmt.Sprintf("broker.urls[%d]", i), "unknown scheme %q (use tls://, ssl://, tcp://, ws:// or wss://)", u.Scheme)
-		case u.Port() == "":
-			bad(fmt.Sprintf("broker.urls[%d]", i), "%q has no port (1883 for tcp, 8883 for tls)", raw)
-		default:
-			if oneOf(u.Scheme, []string{"ssl", "tls", "mqtts", "wss"}) {
-				tlsURL = true
-			}
-			if u.User != nil {
-				bad(fmt.Sprintf("broker.urls[%d]", i), "do not put credentials in the URL; use broker.username and broker.password")
-			}
+		isTLS, problem := brokerURLProblem(raw, "broker.username and broker.password")
+		if problem != "" {
+			bad(fmt.Sprintf("broker.urls[%d]", i), "%s", problem)
 		}
+		tlsURL = tlsURL || isTLS
 	}
 	if c.Broker.Password != "" && c.Broker.Username == "" {
 		bad("broker.password", "a password needs a broker.username")
@@ -192,6 +181,25 @@ func (c *Agent) validate(l *Lines) Errors {
 		}
 	}
 	return errs
+}
+
+// brokerURLProblem checks one MQTT broker URL; credentials names the
+// settings to use instead of credentials in the URL.
+func brokerURLProblem(raw, credentials string) (isTLS bool, problem string) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "":
+		return false, fmt.Sprintf("%q is not a broker URL such as tls://hub.example.com:8883", raw)
+	case !oneOf(u.Scheme, []string{"tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss"}):
+		return false, fmt.Sprintf("unknown scheme %q (use tls://, ssl://, tcp://, ws:// or wss://)", u.Scheme)
+	case u.Port() == "":
+		return false, fmt.Sprintf("%q has no port (1883 for tcp, 8883 for tls)", raw)
+	}
+	isTLS = oneOf(u.Scheme, []string{"ssl", "tls", "mqtts", "wss"})
+	if u.User != nil {
+		return isTLS, "do not put credentials in the URL; use " + credentials
+	}
+	return isTLS, ""
 }
 
 // Redacted returns a copy safe to print or log: secrets are replaced.

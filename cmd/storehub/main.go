@@ -1,0 +1,285 @@
+// Command storehub is the central service of storewatch and its command-line
+// client.
+//
+//	storehub serve --config /etc/storehub/hub.yaml   run the hub
+//	storehub incidents [--state live] [--store s0042] list incidents (via the API)
+//	storehub devices [--state fault]                 list devices
+//	storehub stores                                  list stores
+//	storehub acl --config hub.yaml [--passwd]        print a Mosquitto acl_file (or password_file)
+//	storehub passwd < password                       print a $7$ hash for hub.yaml
+//	storehub version
+//
+// The client commands read the API address from --api or STOREHUB_API
+// (default http://127.0.0.1:8080) and the token from --token or
+// STOREHUB_TOKEN.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub"
+	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/incident"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage: storehub COMMAND [flags]
+
+commands:
+  serve      run the hub (embedded broker, incident engine, ticket store, API)
+  incidents  list incidents through the API
+  devices    list devices through the API
+  stores     list stores through the API
+  acl        print a Mosquitto acl_file (--passwd: password_file) for the configured agents
+  passwd     read a password on stdin, print its $7$ hash for hub.yaml
+  version    print the version
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, args, stderr)
+	case "incidents", "devices", "stores":
+		err = list(ctx, cmd, args, stdout, stderr)
+	case "acl":
+		err = acl(args, stdout, stderr)
+	case "passwd":
+		err = passwd(args, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "storehub", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "storehub: unknown command %q\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "storehub:", err)
+		return 1
+	}
+	return 0
+}
+
+func flags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("storehub "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func loadConfig(path string) (*config.Hub, error) {
+	cfg, _, err := config.LoadHub(path)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flags("serve", stderr)
+	path := fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.Log.Level]
+	opts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	if cfg.Log.Format == "json" {
+		log = slog.New(slog.NewJSONHandler(stderr, opts))
+	} else {
+		log = slog.New(slog.NewTextHandler(stderr, opts))
+	}
+	h, err := hub.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return h.Wait()
+}
+
+func acl(args []string, stdout, stderr io.Writer) error {
+	fs := flags("acl", stderr)
+	path := fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
+	hubUser := fs.String("hub-user", "storehub", "the MQTT user the hub connects as")
+	pw := fs.Bool("passwd", false, "print a Mosquitto password_file instead")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	a := broker.NewAccess(cfg.Agents)
+	if *pw {
+		_, err = io.WriteString(stdout, a.PasswordFile())
+	} else {
+		_, err = io.WriteString(stdout, a.MosquittoACL(*hubUser))
+	}
+	return err
+}
+
+func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flags("passwd", stderr)
+	it := fs.Int("iterations", broker.DefaultIterations, "PBKDF2 iterations")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return errors.New("passwd: no password on stdin")
+	}
+	h, err := broker.HashPassword(pw, *it)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, h)
+	return nil
+}
+
+// list runs one of the client commands against the API.
+func list(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := flags(cmd, stderr)
+	apiURL := fs.String("api", envOr("STOREHUB_API", "http://127.0.0.1:8080"), "hub API address")
+	token := fs.String("token", os.Getenv("STOREHUB_TOKEN"), "bearer token (or STOREHUB_TOKEN)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	filters := map[string]*string{}
+	names := map[string][]string{
+		"incidents": {"tenant", "store", "device", "state", "priority", "model", "fault", "kind", "since", "until", "limit"},
+		"devices":   {"tenant", "store", "state", "kind", "model"},
+		"stores":    {"tenant"},
+	}[cmd]
+	for _, n := range names {
+		filters[n] = fs.String(n, "", "filter by "+n)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	q := url.Values{}
+	for n, v := range filters {
+		if *v != "" {
+			q.Set(n, *v)
+		}
+	}
+	u := strings.TrimRight(*apiURL, "/") + "/api/v1/" + cmd
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return err
+	}
+	if *token != "" {
+		req.Header.Set("Authorization", "Bearer "+*token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		_ = json.Unmarshal(body, &e)
+		return fmt.Errorf("%s: HTTP %d: %s", u, resp.StatusCode, e.Error)
+	}
+	if *asJSON {
+		_, err = stdout.Write(body)
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	defer tw.Flush()
+	switch cmd {
+	case "incidents":
+		var xs []incident.Incident
+		if err := json.Unmarshal(body, &xs); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "ID\tP\tSTATE\tSTORE\tDEVICE\tFAULT\tMODEL\tSERIAL\tOPENED\tFLAGS")
+		for _, x := range xs {
+			flags := []string{}
+			if x.Flapping {
+				flags = append(flags, "flapping")
+			}
+			if x.Kind != incident.KindFault {
+				flags = append(flags, string(x.Kind))
+			}
+			fmt.Fprintf(tw, "%s\tP%d\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Priority, x.State, x.Tenant, x.Store, x.Device,
+				x.Fault, x.Ticket.Model, x.Ticket.Serial, x.OpenedAt.Local().Format("2006-01-02 15:04"), strings.Join(flags, ","))
+		}
+	case "devices":
+		var xs []incident.DeviceRecord
+		if err := json.Unmarshal(body, &xs); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "STORE\tDEVICE\tKIND\tLOCATION\tSTATE\tMODEL\tSERIAL\tFAULTS")
+		for _, x := range xs {
+			var codes []string
+			for _, f := range x.Faults {
+				codes = append(codes, string(f.Code))
+			}
+			fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Tenant, x.Store, x.ID, x.Kind, x.Location, x.State,
+				x.Identity.Model, x.Identity.Serial, strings.Join(codes, ","))
+		}
+	case "stores":
+		var xs []incident.StoreRecord
+		if err := json.Unmarshal(body, &xs); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "STORE\tNAME\tTIMEZONE\tAGENTS\tADDRESS")
+		for _, x := range xs {
+			fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\n", x.Tenant, x.Store, x.Info.Name, x.Info.TimeZone, strings.Join(x.Agents, ","), x.Info.Address)
+		}
+	}
+	return nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,552 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/hub/ingest"
+	"github.com/storewatch/storewatch/hub/store"
+	"github.com/storewatch/storewatch/internal/clock"
+)
+
+//go:embed openapi.json
+var openapi []byte
+
+// Prefix is where the JSON API lives; ConsolePrefix is reserved for the web
+// console.
+const (
+	Prefix        = "/api/v1"
+	ConsolePrefix = "/console/"
+	maxBody       = 64 << 10
+)
+
+// Role is what a token may do.
+type Role int
+
+// Roles, weakest first.
+const (
+	Viewer Role = iota + 1
+	Engineer
+	Admin
+)
+
+// ParseRole reads viewer, engineer or admin.
+func ParseRole(s string) (Role, bool) {
+	switch s {
+	case "viewer":
+		return Viewer, true
+	case "engineer":
+		return Engineer, true
+	case "admin":
+		return Admin, true
+	}
+	return 0, false
+}
+
+type principal struct {
+	name string
+	role Role
+}
+
+// Server serves the API.
+type Server struct {
+	eng    *incident.Engine
+	pipe   *ingest.Pipeline
+	st     store.Store
+	clk    clock.Clock
+	log    *slog.Logger
+	tokens map[[32]byte]principal
+	reg    *prometheus.Registry
+}
+
+// Options configures a Server.
+type Options struct {
+	Engine   *incident.Engine
+	Pipeline *ingest.Pipeline
+	Store    store.Store
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Tokens   []config.APIToken
+	Registry *prometheus.Registry
+}
+
+// New returns the API server.
+func New(o Options) (*Server, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry}
+	for _, t := range o.Tokens {
+		role, ok := ParseRole(t.Role)
+		if !ok {
+			return nil, errors.New("api: token " + t.Name + ": unknown role " + t.Role)
+		}
+		var h [32]byte
+		if t.Token != "" {
+			h = sha256.Sum256([]byte(t.Token))
+		} else {
+			b, err := hex.DecodeString(t.TokenSHA256)
+			if err != nil || len(b) != 32 {
+				return nil, errors.New("api: token " + t.Name + ": bad token_sha256")
+			}
+			copy(h[:], b)
+		}
+		s.tokens[h] = principal{t.Name, role}
+	}
+	return s, nil
+}
+
+type route struct {
+	method, path string
+	role         Role     // 0: no token needed
+	params       []string // accepted query parameters
+	handle       func(*Server, http.ResponseWriter, *http.Request, principal)
+}
+
+// routes is the API; the OpenAPI document must list exactly these.
+var routes = []route{
+	{"GET", "/api/openapi.json", 0, nil, (*Server).openapi},
+	{"GET", "/healthz", 0, nil, (*Server).health},
+	{"GET", Prefix + "/stores", Viewer, storeParams, (*Server).stores},
+	{"GET", Prefix + "/agents", Viewer, agentParams, (*Server).agents},
+	{"GET", Prefix + "/devices", Viewer, deviceParams, (*Server).devices},
+	{"GET", Prefix + "/incidents", Viewer, incidentParams, (*Server).incidents},
+	{"GET", Prefix + "/incidents/{id}", Viewer, nil, (*Server).incident},
+	{"POST", Prefix + "/incidents/{id}/acknowledge", Engineer, nil, (*Server).acknowledge},
+	{"POST", Prefix + "/incidents/{id}/comments", Engineer, nil, (*Server).comment},
+	{"POST", Prefix + "/incidents/{id}/close", Engineer, nil, (*Server).close},
+	{"GET", Prefix + "/maintenance", Viewer, windowParams, (*Server).windows},
+	{"POST", Prefix + "/maintenance", Engineer, nil, (*Server).addWindow},
+	{"DELETE", Prefix + "/maintenance/{id}", Engineer, nil, (*Server).deleteWindow},
+	{"GET", Prefix + "/rejected", Admin, nil, (*Server).rejected},
+	{"GET", Prefix + "/notifications", Admin, notifyParams, (*Server).notifications},
+	{"GET", Prefix + "/log", Viewer, logParams, (*Server).eventLog},
+}
+
+// Handler returns the HTTP handler with every route, /metrics and the
+// console placeholder.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		rt := rt
+		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) {
+			p, ok := s.authorize(w, r, rt.role)
+			if !ok {
+				return
+			}
+			rt.handle(s, w, r, p)
+		})
+	}
+	if s.reg != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc(ConsolePrefix, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotImplemented, "the web console is not part of this version; use the API under "+Prefix)
+	})
+	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint; see /api/openapi.json")
+	})
+	return mux
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, need Role) (principal, bool) {
+	if need == 0 {
+		return principal{name: "anonymous"}, true
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="storehub"`)
+		writeError(w, http.StatusUnauthorized, "a bearer token is required")
+		return principal{}, false
+	}
+	h := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	var found principal
+	for k, p := range s.tokens { // constant time per candidate
+		if subtle.ConstantTimeCompare(k[:], h[:]) == 1 {
+			found = p
+		}
+	}
+	if found.role == 0 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="storehub", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, "unknown token")
+		return principal{}, false
+	}
+	if found.role < need {
+		writeError(w, http.StatusForbidden, "this needs a more privileged token")
+		return principal{}, false
+	}
+	return found, true
+}
+
+// Error is the body of every error response.
+type Error struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, Error{msg})
+}
+
+func body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+		return nil, false
+	}
+	return b, true
+}
+
+func (s *Server) openapi(w http.ResponseWriter, _ *http.Request, _ principal) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openapi)
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request, _ principal) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) stores(w http.ResponseWriter, r *http.Request, _ principal) {
+	if err := known(r.URL.Query(), storeParams...); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	tenant := r.URL.Query().Get("tenant")
+	out := []incident.StoreRecord{}
+	for _, st := range s.eng.Stores() {
+		if tenant == "" || st.Tenant == tenant {
+			out = append(out, st)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// AgentView is an agent with its gap figures spelled out.
+type AgentView struct {
+	incident.AgentRecord
+	Gaps        uint64 `json:"gaps"`
+	Outstanding uint64 `json:"gaps_outstanding"`
+}
+
+func (s *Server) agents(w http.ResponseWriter, r *http.Request, _ principal) {
+	q := r.URL.Query()
+	if err := known(q, agentParams...); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var online *bool
+	if v := q.Get("online"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "online: want true or false")
+			return
+		}
+		online = &b
+	}
+	out := []AgentView{}
+	for _, a := range s.eng.Agents() {
+		if (q.Get("tenant") != "" && a.Tenant != q.Get("tenant")) || (q.Get("store") != "" && a.Store != q.Get("store")) ||
+			(online != nil && a.Online != *online) {
+			continue
+		}
+		out = append(out, AgentView{AgentRecord: a, Gaps: a.Seq.Gaps, Outstanding: a.Seq.Outstanding()})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) devices(w http.ResponseWriter, r *http.Request, _ principal) {
+	f, err := ParseDeviceFilter(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out := []incident.DeviceRecord{}
+	for _, d := range s.eng.Devices() {
+		if f.Match(d) {
+			out = append(out, d)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) incidents(w http.ResponseWriter, r *http.Request, _ principal) {
+	f, err := ParseIncidentFilter(r.URL.Query(), s.clk.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out, err := s.st.Incidents(f)
+	writeList(w, out, err)
+}
+
+// writeList answers a listing from the store: [] rather than null when
+// empty, 500 when the store failed.
+func writeList[T any](w http.ResponseWriter, xs []T, err error) {
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if xs == nil {
+		xs = []T{}
+	}
+	writeJSON(w, http.StatusOK, xs)
+}
+
+// Detail is an incident with its timeline.
+type Detail struct {
+	Incident incident.Incident `json:"incident"`
+	Timeline []incident.Entry  `json:"timeline"`
+}
+
+// storeError answers a failed store call about incident id: 404 for an
+// unknown incident, 500 otherwise. It reports whether it answered.
+func storeError(w http.ResponseWriter, id string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no incident "+id)
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+	return true
+}
+
+func (s *Server) detail(w http.ResponseWriter, id string, status int) {
+	inc, err := s.st.Incident(id)
+	if storeError(w, id, err) {
+		return
+	}
+	tl, err := s.st.Timeline(id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, status, Detail{inc, tl})
+}
+
+func (s *Server) incident(w http.ResponseWriter, r *http.Request, _ principal) {
+	s.detail(w, r.PathValue("id"), http.StatusOK)
+}
+
+// act runs an incident action through the writer and answers with the
+// incident afterwards.
+func (s *Server) act(w http.ResponseWriter, r *http.Request, fn func(*incident.Engine) (incident.Changes, error)) {
+	id := r.PathValue("id")
+	err := s.pipe.Do(r.Context(), fn)
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		if _, e := s.st.Incident(id); e == nil {
+			writeError(w, http.StatusConflict, "incident "+id+" is no longer open")
+		} else {
+			writeError(w, http.StatusNotFound, "no incident "+id)
+		}
+		return
+	case errors.Is(err, incident.ErrBadInput):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.detail(w, id, http.StatusOK)
+}
+
+func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p principal) {
+	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Acknowledge(r.PathValue("id"), p.name) })
+}
+
+// textBody reads a comment or close body, answering the error itself.
+func textBody(w http.ResponseWriter, r *http.Request, required bool) (string, bool) {
+	b, ok := body(w, r)
+	if !ok {
+		return "", false
+	}
+	text, err := ParseText(b, required)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return "", false
+	}
+	return text, true
+}
+
+func (s *Server) comment(w http.ResponseWriter, r *http.Request, p principal) {
+	text, ok := textBody(w, r, true)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if _, live := s.eng.Live(id); !live {
+		// A comment on a resolved or closed incident goes straight to its
+		// timeline.
+		err := s.st.AppendTimeline(incident.Entry{Incident: id, At: s.clk.Now(), Kind: incident.EntryComment, Author: p.name, Text: text})
+		if storeError(w, id, err) {
+			return
+		}
+		s.detail(w, id, http.StatusOK)
+		return
+	}
+	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Comment(id, p.name, text) })
+}
+
+func (s *Server) close(w http.ResponseWriter, r *http.Request, p principal) {
+	text, ok := textBody(w, r, false)
+	if !ok {
+		return
+	}
+	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Close(r.PathValue("id"), p.name, text) })
+}
+
+func (s *Server) windows(w http.ResponseWriter, r *http.Request, _ principal) {
+	q := r.URL.Query()
+	if err := known(q, windowParams...); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out := []incident.Window{}
+	for _, x := range s.eng.Windows() {
+		if (q.Get("tenant") == "" || x.Tenant == q.Get("tenant")) && (q.Get("store") == "" || x.Store == q.Get("store")) {
+			out = append(out, x)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) addWindow(w http.ResponseWriter, r *http.Request, p principal) {
+	b, ok := body(w, r)
+	if !ok {
+		return
+	}
+	win, err := ParseWindow(b, s.clk.Now(), p.name)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var added incident.Window
+	err = s.pipe.Do(r.Context(), func(e *incident.Engine) (incident.Changes, error) {
+		var c incident.Changes
+		var err error
+		added, c, err = e.AddWindow(win)
+		return c, err
+	})
+	if errors.Is(err, incident.ErrBadInput) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusCreated, added)
+}
+
+func (s *Server) deleteWindow(w http.ResponseWriter, r *http.Request, _ principal) {
+	err := s.pipe.Do(r.Context(), func(e *incident.Engine) (incident.Changes, error) { return e.DeleteWindow(r.PathValue("id")) })
+	if errors.Is(err, incident.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no maintenance window "+r.PathValue("id"))
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) rejected(w http.ResponseWriter, _ *http.Request, _ principal) {
+	writeJSON(w, http.StatusOK, s.pipe.Rejected())
+}
+
+func (s *Server) notifications(w http.ResponseWriter, r *http.Request, _ principal) {
+	q := r.URL.Query()
+	if err := known(q, notifyParams...); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "after: want a sequence number")
+			return
+		}
+		after = n
+	}
+	n, err := limit(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out, err := s.st.Notifications(after, n)
+	writeList(w, out, err)
+}
+
+func (s *Server) eventLog(w http.ResponseWriter, r *http.Request, _ principal) {
+	q := r.URL.Query()
+	from, to, n, err := ParseLogRange(q, s.clk.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out, err := s.st.Log(from, to, n)
+	writeList(w, out, err)
+}
+
+// ParseLogRange reads from/to/limit of GET /api/v1/log; from defaults to 24h
+// before now and to to now.
+func ParseLogRange(q map[string][]string, now time.Time) (from, to time.Time, n int, err error) {
+	if err = known(q, logParams...); err != nil {
+		return
+	}
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if from, err = ParseTime(get("from"), now); err != nil {
+		err = errors.New("from: " + err.Error())
+		return
+	}
+	if to, err = ParseTime(get("to"), now); err != nil {
+		err = errors.New("to: " + err.Error())
+		return
+	}
+	if from.IsZero() {
+		from = now.Add(-24 * time.Hour)
+	}
+	if to.IsZero() {
+		to = now.Add(time.Second)
+	}
+	if !to.After(from) {
+		err = errors.New("to must be after from")
+		return
+	}
+	n, err = limit(q)
+	return
+}

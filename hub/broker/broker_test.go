@@ -1,0 +1,211 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub/broker/brokertest"
+	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/wire"
+)
+
+func TestPasswordHashes(t *testing.T) {
+	// Made with Python's hashlib.pbkdf2_hmac("sha512", pw, salt, 20000), the
+	// same computation mosquitto_passwd does.
+	const known = "$7$20000$c3RvcmV3YXRjaC1l$G5ylMXfDRD7T/fW3Dr38QcQHgWLyUGRp2OywhuqJBB435ZoNNtJW/rhS6BrvWN98VjEtIRkoZlStWp6MY1/PCg=="
+	if !VerifyPassword(known, "example-password-s0042") {
+		t.Error("a known $7$ hash does not verify")
+	}
+	if VerifyPassword(known, "example-password-s0043") {
+		t.Error("a wrong password verifies")
+	}
+	h, err := HashPassword("s3cret", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$7$1000$") || !VerifyPassword(h, "s3cret") || VerifyPassword(h, "s3cre") {
+		t.Errorf("round trip of %q failed", h)
+	}
+	for _, bad := range []string{"", "secret", "$6$abc$def", "$7$x$AA==$AA==", "$7$1$%%$AA==", "$7$1$AA==$", "$7$99999999999$AA==$AA=="} {
+		if VerifyPassword(bad, "") {
+			t.Errorf("%q verified", bad)
+		}
+	}
+}
+
+func FuzzParseHash(f *testing.F) {
+	f.Add("$7$20000$c3RvcmV3YXRjaC1l$G5ylMXfDRD7T")
+	f.Add("$7$1$AA==$AA==")
+	f.Fuzz(func(t *testing.T, s string) {
+		it, salt, key, err := ParseHash(s)
+		if err == nil && (it < 1 || len(salt) == 0 || len(key) == 0) {
+			t.Fatalf("accepted %q with nothing in it", s)
+		}
+	})
+}
+
+var (
+	s42 = wire.AgentID{Tenant: "acme", Store: "s0042", Agent: "backoffice"}
+	s43 = wire.AgentID{Tenant: "acme", Store: "s0043", Agent: "backoffice"}
+)
+
+func TestAgentsStayInTheirSubtree(t *testing.T) {
+	cases := []struct {
+		topic string
+		pub   bool
+		sub   bool
+	}{
+		{s42.Topic(wire.ChannelEvents), true, false},
+		{s42.Topic(wire.ChannelStatus), true, false},
+		{s42.Topic(wire.ChannelCmdRes), true, false},
+		{s42.Topic(wire.ChannelCmdReq), false, true}, // the hub writes requests, the agent reads them
+		{s43.Topic(wire.ChannelEvents), false, false},
+		{s43.Topic(wire.ChannelCmdReq), false, false},
+		{"storewatch/v1/acme/s0042/+/cmd/req", false, false},
+		{"storewatch/v1/#", false, false},
+		{"$SYS/broker/clients", false, false},
+		{"storewatch/v1/acme/s0042/backoffice/events/extra", false, false},
+	}
+	for _, c := range cases {
+		if got := MayPublish(s42, c.topic); got != c.pub {
+			t.Errorf("publish %s: %v, want %v", c.topic, got, c.pub)
+		}
+		if got := MaySubscribe(s42, c.topic); got != c.sub {
+			t.Errorf("subscribe %s: %v, want %v", c.topic, got, c.sub)
+		}
+	}
+}
+
+// recorder is an ingest stand-in that records what reached it.
+type recorder struct {
+	mu     sync.Mutex
+	topics []string
+	got    chan string
+}
+
+func newRecorder() *recorder { return &recorder{got: make(chan string, 100)} }
+
+func (r *recorder) Handle(_ context.Context, topic string, payload []byte, _ string) error {
+	r.mu.Lock()
+	r.topics = append(r.topics, topic)
+	r.mu.Unlock()
+	r.got <- topic + " " + string(payload)
+	return nil
+}
+
+func (r *recorder) wait(t *testing.T, want string) {
+	t.Helper()
+	select {
+	case got := <-r.got:
+		if !strings.HasPrefix(got, want) {
+			t.Fatalf("ingest got %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("ingest never got %q", want)
+	}
+}
+
+func (r *recorder) seen(topic string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range r.topics {
+		if x == topic {
+			return true
+		}
+	}
+	return false
+}
+
+func hash(t *testing.T, pw string) string {
+	h, err := HashPassword(pw, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func agents(t *testing.T) []config.AgentAccess {
+	return []config.AgentAccess{
+		{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, PasswordHash: hash(t, "pw-42")},
+		{Tenant: s43.Tenant, Store: s43.Store, Agent: s43.Agent, Username: "s43", PasswordHash: hash(t, "pw-43")},
+	}
+}
+
+func connect(t *testing.T, url, user, pw string, will *wire.AgentID) (paho.Client, error) {
+	t.Helper()
+	o := brokertest.Options{User: user, Password: pw}
+	if will != nil {
+		o.WillTopic, o.WillPayload = will.Topic(wire.ChannelStatus), []byte("offline")
+	}
+	return brokertest.Dial(t, url, o)
+}
+
+func publish(c paho.Client, topic, payload string) error {
+	tok := c.Publish(topic, 1, false, payload)
+	if !tok.WaitTimeout(5 * time.Second) {
+		return fmt.Errorf("publish timed out")
+	}
+	return tok.Error()
+}
+
+func TestEmbeddedBrokerAdmitsOnlyAgentsInTheirSubtree(t *testing.T) {
+	rec := newRecorder()
+	m := NewMetrics(nil)
+	e, err := StartEmbedded(EmbeddedOptions{Config: config.EmbeddedBroker{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: rec, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	url := "tcp://" + e.Addrs()[0]
+
+	if _, err := connect(t, url, "acme-s0042-backoffice", "wrong", nil); err == nil {
+		t.Error("a wrong password was accepted")
+	}
+	if _, err := connect(t, url, "nobody", "pw-42", nil); err == nil {
+		t.Error("an unknown user was accepted")
+	}
+	if _, err := connect(t, url, "acme-s0042-backoffice", "pw-42", &s43); err == nil {
+		t.Error("a will on another store's topic was accepted")
+	}
+	c, err := connect(t, url, "acme-s0042-backoffice", "pw-42", &s42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := publish(c, s42.Topic(wire.ChannelEvents), "own"); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, s42.Topic(wire.ChannelEvents)+" own")
+
+	// Another store's subtree: the broker drops the connection and the
+	// message never reaches ingest.
+	_ = publish(c, s43.Topic(wire.ChannelEvents), "spoof")
+	testenv.WaitFor(t, 10*time.Second, "the broker to drop the agent", func() bool { return !c.IsConnectionOpen() })
+	if rec.seen(s43.Topic(wire.ChannelEvents)) {
+		t.Fatal("a publish outside the agent's subtree reached ingest")
+	}
+
+	c2, err := connect(t, url, "s43", "pw-43", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := c2.Subscribe(s42.Topic(wire.ChannelCmdReq), 1, func(paho.Client, paho.Message) {})
+	tok.WaitTimeout(5 * time.Second)
+	if st, ok := tok.(*paho.SubscribeToken); !ok || st.Result()[s42.Topic(wire.ChannelCmdReq)] != 0x80 {
+		t.Errorf("subscribing to another agent's cmd/req was not refused: %+v", tok)
+	}
+	tok = c2.Subscribe(s43.Topic(wire.ChannelCmdReq), 1, func(paho.Client, paho.Message) {})
+	tok.WaitTimeout(5 * time.Second)
+	if st := tok.(*paho.SubscribeToken); st.Result()[s43.Topic(wire.ChannelCmdReq)] != 1 {
+		t.Errorf("an agent cannot subscribe to its own cmd/req: %v", st.Result())
+	}
+	if n := counterValue(m.AuthFailures); n != 2 {
+		t.Errorf("auth failures counted: %v", n)
+	}
+}

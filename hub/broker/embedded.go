@@ -1,0 +1,260 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// Handler receives every agent message; it returns an error when the message
+// must not be acknowledged (it could not be committed).
+type Handler interface {
+	Handle(ctx context.Context, topic string, payload []byte, client string) error
+}
+
+// Metrics count what the broker refuses.
+type Metrics struct {
+	AuthFailures prometheus.Counter
+	Denied       *prometheus.CounterVec // by action: publish, subscribe, will
+	Connected    prometheus.Gauge
+}
+
+// NewMetrics registers the broker metrics with reg (nil: not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		AuthFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "storehub", Subsystem: "broker", Name: "auth_failures_total",
+			Help: "MQTT connections refused for a wrong user, password or certificate."}),
+		Denied: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "storehub", Subsystem: "broker", Name: "acl_denied_total",
+			Help: "Publishes and subscriptions refused because they leave the agent's subtree."}, []string{"action"}),
+		Connected: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "storehub", Subsystem: "broker", Name: "agents_connected",
+			Help: "Agents connected to the embedded broker."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.AuthFailures, m.Denied, m.Connected)
+	}
+	return m
+}
+
+// Embedded is the in-process broker.
+type Embedded struct {
+	srv       *mqtt.Server
+	listeners []listeners.Listener
+	hook      *hook
+}
+
+// EmbeddedOptions configures the embedded broker.
+type EmbeddedOptions struct {
+	Config  config.EmbeddedBroker
+	Access  *Access
+	Handler Handler
+	Log     *slog.Logger
+	Metrics *Metrics
+}
+
+// StartEmbedded starts the broker's listeners.
+func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: o.Log.With("part", "mqtt")})
+	// QoS 1 is all storewatch uses.
+	srv.Options.Capabilities.MaximumQos = 1
+	h := &hook{access: o.Access, handler: o.Handler, log: o.Log, m: o.Metrics, clients: map[*mqtt.Client]wire.AgentID{}}
+	if err := srv.AddHook(h, nil); err != nil {
+		return nil, err
+	}
+	e := &Embedded{srv: srv, hook: h}
+	if o.Config.Listen != "" {
+		l := listeners.NewTCP(listeners.Config{ID: "mqtt", Address: o.Config.Listen})
+		if err := srv.AddListener(l); err != nil {
+			return nil, fmt.Errorf("broker: listen %s: %w", o.Config.Listen, err)
+		}
+		e.listeners = append(e.listeners, l)
+	}
+	if o.Config.TLSListen != "" {
+		tc, err := serverTLS(o.Config)
+		if err != nil {
+			return nil, err
+		}
+		l := listeners.NewTCP(listeners.Config{ID: "mqtts", Address: o.Config.TLSListen, TLSConfig: tc})
+		if err := srv.AddListener(l); err != nil {
+			return nil, fmt.Errorf("broker: listen %s: %w", o.Config.TLSListen, err)
+		}
+		e.listeners = append(e.listeners, l)
+	}
+	if err := srv.Serve(); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	return e, nil
+}
+
+func serverTLS(c config.EmbeddedBroker) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("broker: tls certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.ClientCA != "" {
+		pool, err := loadPool("client_ca", c.ClientCA)
+		if err != nil {
+			return nil, err
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return tc, nil
+}
+
+// loadPool reads a PEM file of CA certificates; setting names it in errors.
+func loadPool(setting, path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("broker: %s: %w", setting, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("broker: %s %s: no certificates", setting, path)
+	}
+	return pool, nil
+}
+
+// Addrs returns the listeners' bound addresses (useful with port 0).
+func (e *Embedded) Addrs() []string {
+	var out []string
+	for _, l := range e.listeners {
+		out = append(out, l.Address())
+	}
+	return out
+}
+
+// Publish sends a message from the hub (command requests).
+func (e *Embedded) Publish(topic string, payload []byte) error {
+	return e.srv.Publish(topic, payload, false, 1)
+}
+
+// Close stops the broker.
+func (e *Embedded) Close() error { return e.srv.Close() }
+
+// hook authenticates agents, confines them to their subtree, and hands every
+// agent publish to ingest before the broker acknowledges it.
+type hook struct {
+	mqtt.HookBase
+	access  *Access
+	handler Handler
+	log     *slog.Logger
+	m       *Metrics
+
+	mu      sync.Mutex
+	clients map[*mqtt.Client]wire.AgentID
+}
+
+func (h *hook) ID() string { return "storehub" }
+
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWillSent, mqtt.OnDisconnect}, []byte{b})
+}
+
+func (h *hook) agent(cl *mqtt.Client) (wire.AgentID, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id, ok := h.clients[cl]
+	return id, ok
+}
+
+func peerCN(cl *mqtt.Client) string {
+	tc, ok := cl.Net.Conn.(*tls.Conn)
+	if !ok {
+		return ""
+	}
+	st := tc.ConnectionState()
+	if len(st.VerifiedChains) == 0 || len(st.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	return st.VerifiedChains[0][0].Subject.CommonName
+}
+
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	user := string(pk.Connect.Username)
+	c, ok := h.access.Authenticate(user, string(pk.Connect.Password), peerCN(cl))
+	if !ok {
+		h.m.AuthFailures.Inc()
+		h.log.Warn("mqtt login refused", "user", user, "remote", cl.Net.Remote)
+		return false
+	}
+	if pk.Connect.WillFlag && !MayPublish(c.ID, pk.Connect.WillTopic) {
+		h.m.Denied.WithLabelValues("will").Inc()
+		h.log.Warn("mqtt will outside the agent's subtree", "agent", c.ID, "topic", pk.Connect.WillTopic)
+		return false
+	}
+	h.mu.Lock()
+	h.clients[cl] = c.ID
+	h.mu.Unlock()
+	h.m.Connected.Inc()
+	return true
+}
+
+func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	h.mu.Lock()
+	_, ok := h.clients[cl]
+	delete(h.clients, cl)
+	h.mu.Unlock()
+	if ok {
+		h.m.Connected.Dec()
+	}
+}
+
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	id, ok := h.agent(cl)
+	if !ok {
+		return false
+	}
+	if write {
+		if MayPublish(id, topic) {
+			return true
+		}
+		h.m.Denied.WithLabelValues("publish").Inc()
+		h.log.Warn("mqtt publish outside the agent's subtree", "agent", id, "topic", topic)
+		return false
+	}
+	if MaySubscribe(id, topic) {
+		return true
+	}
+	h.m.Denied.WithLabelValues("subscribe").Inc()
+	h.log.Warn("mqtt subscription outside the agent's subtree", "agent", id, "filter", topic)
+	return false
+}
+
+func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline || !strings.HasPrefix(pk.TopicName, wire.TopicRoot+"/") {
+		return pk, nil
+	}
+	if err := h.handler.Handle(context.Background(), pk.TopicName, pk.Payload, cl.ID); err != nil {
+		// Not committed: no PUBACK, so the agent sends it again.
+		h.log.Error("ingest failed; message not acknowledged", "topic", pk.TopicName, "err", err)
+		return pk, packets.ErrRejectPacket
+	}
+	return pk, nil
+}
+
+func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
+	if err := h.handler.Handle(context.Background(), pk.TopicName, pk.Payload, cl.ID); err != nil && !errors.Is(err, context.Canceled) {
+		h.log.Error("ingest of a will failed", "topic", pk.TopicName, "err", err)
+	}
+}

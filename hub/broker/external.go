@@ -1,0 +1,140 @@
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// External is the hub's connection to one or more external brokers.
+type External struct {
+	clients []paho.Client
+	log     *slog.Logger
+}
+
+// Subscriptions returns the filters the hub subscribes to. Presence and
+// inventory are retained, and brokers do not deliver retained messages to
+// shared subscriptions, so they are always subscribed directly; events and
+// metrics go through $share/<group>/ when a group is set.
+func Subscriptions(shareGroup string) []string {
+	var out []string
+	for _, ch := range []wire.Channel{wire.ChannelStatus, wire.ChannelInventory, wire.ChannelEvents, wire.ChannelMetrics, wire.ChannelCmdRes} {
+		f := wire.Filter("+", ch)
+		if shareGroup != "" && (ch == wire.ChannelEvents || ch == wire.ChannelMetrics || ch == wire.ChannelCmdRes) {
+			f = "$share/" + shareGroup + "/" + f
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// StartExternal connects to every configured broker. Each connection has a
+// persistent session (CleanSession=false) under a stable client id (the
+// configured id, suffixed by the URL's position when there are several), so
+// the broker queues QoS 1 messages while the hub is down; messages are
+// acknowledged only after handler committed them.
+func StartExternal(ctx context.Context, c config.ExternalBroker, handler Handler, log *slog.Logger) (*External, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tc, err := clientTLS(c)
+	if err != nil {
+		return nil, err
+	}
+	x := &External{log: log}
+	subs := Subscriptions(c.ShareGroup)
+	for i, u := range c.URLs {
+		id := c.ClientID
+		if len(c.URLs) > 1 {
+			id = fmt.Sprintf("%s-%d", c.ClientID, i)
+		}
+		onMessage := func(_ paho.Client, m paho.Message) {
+			if err := handler.Handle(ctx, m.Topic(), m.Payload(), ""); err != nil {
+				log.Error("ingest failed; message left unacknowledged for redelivery", "topic", m.Topic(), "err", err)
+				return
+			}
+			m.Ack()
+		}
+		opts := paho.NewClientOptions().AddBroker(u).SetClientID(id).SetCleanSession(false).
+			SetUsername(c.Username).SetPassword(c.Password).SetTLSConfig(tc).
+			SetOrderMatters(false).SetAutoAckDisabled(true).SetResumeSubs(true).
+			SetConnectRetry(true).SetConnectRetryInterval(2 * time.Second).SetMaxReconnectInterval(30 * time.Second).
+			SetDefaultPublishHandler(onMessage) // before Connect: a resumed session delivers at once
+		url := u
+		opts.SetOnConnectHandler(func(cl paho.Client) {
+			filters := map[string]byte{}
+			for _, s := range subs {
+				filters[s] = 1
+			}
+			t := cl.SubscribeMultiple(filters, onMessage)
+			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
+				log.Error("subscribe failed", "broker", url, "err", t.Error())
+				return
+			}
+			log.Info("connected to broker", "broker", url, "client_id", id, "filters", subs)
+		})
+		opts.SetConnectionLostHandler(func(_ paho.Client, err error) { log.Warn("broker connection lost", "broker", url, "err", err) })
+		cl := paho.NewClient(opts)
+		cl.Connect() // with ConnectRetry it keeps trying in the background
+		x.clients = append(x.clients, cl)
+	}
+	return x, nil
+}
+
+func clientTLS(c config.ExternalBroker) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.CAFile != "" {
+		pool, err := loadPool("ca_file", c.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		tc.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("broker: client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// Connected reports whether every connection is up.
+func (x *External) Connected() bool {
+	for _, c := range x.clients {
+		if !c.IsConnectionOpen() {
+			return false
+		}
+	}
+	return true
+}
+
+// Publish sends a message from the hub on the first connection that is up.
+func (x *External) Publish(topic string, payload []byte) error {
+	for _, c := range x.clients {
+		if c.IsConnectionOpen() {
+			t := c.Publish(topic, 1, false, payload)
+			if !t.WaitTimeout(10 * time.Second) {
+				return fmt.Errorf("broker: publish %s: timed out", topic)
+			}
+			return t.Error()
+		}
+	}
+	return fmt.Errorf("broker: publish %s: no broker connection", topic)
+}
+
+// Close disconnects.
+func (x *External) Close() error {
+	for _, c := range x.clients {
+		c.Disconnect(500)
+	}
+	return nil
+}

@@ -1,0 +1,20 @@
+// Package incident is storehub's incident engine and the vocabulary of its
+// tickets.
+//
+// The engine turns device health events, agent presence and store
+// inventories into incidents: one open incident per fingerprint
+// (tenant/store/device/fault), opened only after a per-fault hold-down, only
+// while the store trades (after a power-on grace), never during a maintenance
+// window and never for a device whose agent is offline (its devices go stale:
+// they neither open nor resolve). Faults that clear are resolved after a
+// hold-up, either closed as "recovered by itself" or only commented, by fault
+// class. Flapping is summarised in one incident; a fault that keeps coming
+// back opens one chronic-problem incident. Priority is impact x urgency, SLA
+// due times are counted in contract hours (package sla).
+//
+// The engine is pure state plus a clock: every method returns the Changes it
+// made (incidents, timeline entries, notifications, event-log entries,
+// device/agent/store records) for the caller to commit atomically, and
+// NextDeadline/Tick let a loop — or a test on virtual time — drive the
+// timers. See docs/hub.md for the rules in prose.
+package incident

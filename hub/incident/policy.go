@@ -1,0 +1,139 @@
+package incident
+
+import (
+	"time"
+
+	"github.com/storewatch/storewatch/wire"
+)
+
+// Recovery says what happens to an incident when its fault has cleared for
+// the hold-up time.
+type Recovery string
+
+// Recovery policies.
+const (
+	// RecoveryClose resolves the incident as "recovered by itself".
+	RecoveryClose Recovery = "close"
+	// RecoveryComment only comments "recovered at ..." and leaves the
+	// incident open for a person (a technician should look at hardware that
+	// failed, even if it works again).
+	RecoveryComment Recovery = "comment"
+)
+
+// Rule is the policy for one fault code (optionally on one device kind).
+type Rule struct {
+	// Never: the fault never opens an incident by itself (it still counts
+	// and shows on the device).
+	Never bool
+	// HoldDown is how long the fault must last before an incident opens.
+	HoldDown time.Duration
+	// HoldUp is how long the fault must stay cleared before the incident is
+	// resolved or commented.
+	HoldUp time.Duration
+	// OnRecovery is what recovery does to the incident.
+	OnRecovery Recovery
+	// Chronic: repeated episodes of this fault open a chronic-problem
+	// incident. Consumables (paper out) recur by nature and are excluded.
+	Chronic bool
+}
+
+// Policy is the engine's configuration of rules and timings.
+type Policy struct {
+	// Rules overrides the defaults: keys are a fault code ("paper_out") or a
+	// device kind and a code ("scale/unreachable"), the latter winning.
+	Rules map[string]Rule
+	// Grace is the power-on grace after a store opens or a maintenance
+	// window ends: devices come up one by one, so nothing opens.
+	Grace time.Duration
+	// ReplaySettle delays opening for events that arrive late (replayed from
+	// an agent's outbox after an outage), so the recovery that followed them
+	// in the backlog can arrive first.
+	ReplaySettle time.Duration
+	// LateAfter is how much later than the agent confirmed it an event must
+	// arrive to count as replayed.
+	LateAfter time.Duration
+	// FlapWindow, FlapThreshold: this many state changes of one fault within
+	// the window make it flapping. FlapQuiet is the calm needed to leave.
+	FlapWindow    time.Duration
+	FlapThreshold int
+	FlapQuiet     time.Duration
+	// ChronicCount episodes within ChronicWindow, each lasting at least
+	// ChronicMin, open a chronic-problem incident.
+	ChronicCount  int
+	ChronicWindow time.Duration
+	ChronicMin    time.Duration
+}
+
+// DefaultPolicy returns the built-in timings; see docs/hub.md for the table.
+func DefaultPolicy() Policy {
+	return Policy{
+		Grace:         10 * time.Minute,
+		ReplaySettle:  time.Minute,
+		LateAfter:     time.Minute,
+		FlapWindow:    30 * time.Minute,
+		FlapThreshold: 6,
+		FlapQuiet:     15 * time.Minute,
+		ChronicCount:  5,
+		ChronicWindow: 7 * 24 * time.Hour,
+		ChronicMin:    time.Minute,
+	}
+}
+
+// consumables recur by nature (a roll of paper runs out), so they never make
+// a device chronic.
+var consumables = map[wire.FaultCode]bool{
+	wire.FaultPaperLow: true, wire.FaultPaperOut: true, wire.FaultRibbonLow: true, wire.FaultRibbonOut: true,
+	wire.FaultConsumableLow: true, wire.FaultConsumableOut: true,
+}
+
+// connectivity faults come and go with networks and power; they close by
+// themselves when the device answers again.
+var connectivity = map[wire.FaultCode]bool{
+	wire.FaultUnreachable: true, wire.FaultNoResponse: true, wire.FaultOffline: true,
+	wire.FaultPTHostUnreachable: true, wire.FaultAgentOffline: true,
+}
+
+// DefaultRule is the built-in rule for a fault code.
+func DefaultRule(code wire.FaultCode) Rule {
+	info, ok := wire.Lookup(code)
+	if !ok {
+		return Rule{Never: true}
+	}
+	r := Rule{HoldUp: 2 * time.Minute, OnRecovery: RecoveryClose, Chronic: !consumables[code]}
+	switch {
+	case info.Severity <= wire.SeverityInfo:
+		r.Never, r.Chronic = true, false
+	case code == wire.FaultPaperLow || code == wire.FaultRibbonLow || code == wire.FaultConsumableLow:
+		// "nearly used up" is for the store's staff, not a ticket.
+		r.Never = true
+	case code == wire.FaultPaperOut || code == wire.FaultRibbonOut || code == wire.FaultConsumableOut:
+		r.HoldDown = 2 * time.Minute
+	case code == wire.FaultAgentOffline:
+		r.HoldDown, r.HoldUp = 3*time.Minute, time.Minute
+	case connectivity[code]:
+		r.HoldDown = 3 * time.Minute
+	case info.Remedy == wire.RemedyDispatch && info.Severity >= wire.SeverityError:
+		// Hardware faults (pt_hardware_fault, head_fault) do not go away by
+		// waiting: open at once, and let the technician close.
+		r.HoldDown, r.OnRecovery = 0, RecoveryComment
+	case info.Severity == wire.SeverityWarning:
+		r.HoldDown = 30 * time.Minute
+	default:
+		r.HoldDown = 5 * time.Minute
+	}
+	if info.Remedy == wire.RemedyDispatch {
+		r.OnRecovery = RecoveryComment
+	}
+	return r
+}
+
+// For returns the rule for a fault on a device kind.
+func (p Policy) For(kind string, code wire.FaultCode) Rule {
+	if r, ok := p.Rules[kind+"/"+string(code)]; ok && kind != "" {
+		return r
+	}
+	if r, ok := p.Rules[string(code)]; ok {
+		return r
+	}
+	return DefaultRule(code)
+}

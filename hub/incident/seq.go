@@ -1,0 +1,100 @@
+package incident
+
+// SeqWindow tracks an agent's message sequence numbers. Numbers grow by one
+// per message and survive agent restarts, so (agent, seq) identifies a
+// message: anything at or below the contiguous mark, or already seen above it,
+// is a duplicate. Numbers skipped over are gaps; a late arrival fills one.
+type SeqWindow struct {
+	// Mark is the highest number below which every message has been seen or
+	// given up on.
+	Mark uint64 `json:"mark"`
+	// High is the highest number seen.
+	High uint64 `json:"high"`
+	// Missing lists the numbers above Mark not yet seen, as ranges.
+	Missing []SeqRange `json:"missing,omitempty"`
+	// Gaps counts numbers that were skipped over (missing when a later one
+	// came); Late counts those that arrived after all; Duplicates counts
+	// repeated deliveries; Lost counts missing numbers given up on.
+	Gaps       uint64 `json:"gaps"`
+	Late       uint64 `json:"late"`
+	Duplicates uint64 `json:"duplicates"`
+	Lost       uint64 `json:"lost"`
+}
+
+// SeqRange is [From, To], inclusive.
+type SeqRange struct {
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
+}
+
+// maxMissing bounds the ranges kept; the oldest are given up on (Lost).
+const maxMissing = 256
+
+// Observe records seq and reports whether it is new.
+func (w *SeqWindow) Observe(seq uint64) bool {
+	switch {
+	case seq == 0:
+		return true // messages without a sequence (status, inventory) are not deduplicated
+	case w.High == 0 && w.Mark == 0:
+		// The first message the hub sees from this agent: history before it
+		// is not a gap.
+		w.Mark, w.High = seq, seq
+		return true
+	case seq <= w.Mark:
+		w.Duplicates++
+		return false
+	case seq > w.High:
+		if seq > w.High+1 {
+			w.Missing = append(w.Missing, SeqRange{w.High + 1, seq - 1})
+			w.Gaps += seq - 1 - w.High
+		}
+		w.High = seq
+		w.trim()
+		return true
+	}
+	// Mark < seq <= High: new only if it fills a gap.
+	for i, r := range w.Missing {
+		if seq < r.From || seq > r.To {
+			continue
+		}
+		w.Late++
+		switch {
+		case r.From == r.To:
+			w.Missing = append(w.Missing[:i], w.Missing[i+1:]...)
+		case seq == r.From:
+			w.Missing[i].From++
+		case seq == r.To:
+			w.Missing[i].To--
+		default:
+			w.Missing = append(w.Missing[:i+1], w.Missing[i:]...)
+			w.Missing[i] = SeqRange{r.From, seq - 1}
+			w.Missing[i+1] = SeqRange{seq + 1, r.To}
+		}
+		w.trim()
+		return true
+	}
+	w.Duplicates++
+	return false
+}
+
+// Outstanding is how many skipped numbers are still missing.
+func (w *SeqWindow) Outstanding() uint64 {
+	var n uint64
+	for _, r := range w.Missing {
+		n += r.To - r.From + 1
+	}
+	return n
+}
+
+func (w *SeqWindow) trim() {
+	for len(w.Missing) > maxMissing {
+		r := w.Missing[0]
+		w.Lost += r.To - r.From + 1
+		w.Missing = w.Missing[1:]
+	}
+	if len(w.Missing) == 0 {
+		w.Mark = w.High
+	} else {
+		w.Mark = w.Missing[0].From - 1
+	}
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"errors"
+	"time"
+
+	"github.com/storewatch/storewatch/hub/incident"
+)
+
+// ErrNotFound is returned for an unknown incident.
+var ErrNotFound = errors.New("not found")
+
+// Filter selects incidents. Zero fields match everything.
+type Filter struct {
+	Tenant   string
+	Store    string
+	Device   string
+	State    incident.State
+	Live     bool // only open and acknowledged incidents
+	Priority int
+	Model    string
+	Fault    string
+	Kind     incident.Kind
+	Since    time.Time // opened at or after
+	Until    time.Time // opened before
+	Limit    int       // 0: DefaultLimit
+}
+
+// DefaultLimit bounds a listing when the filter does not.
+const DefaultLimit = 500
+
+// Match reports whether inc passes the filter.
+func (f Filter) Match(inc *incident.Incident) bool {
+	switch {
+	case f.Tenant != "" && inc.Tenant != f.Tenant,
+		f.Store != "" && inc.Store != f.Store,
+		f.Device != "" && inc.Device != f.Device,
+		f.State != "" && inc.State != f.State,
+		f.Live && !inc.State.Live(),
+		f.Priority != 0 && inc.Priority != f.Priority,
+		f.Model != "" && inc.Ticket.Model != f.Model,
+		f.Fault != "" && string(inc.Fault) != f.Fault,
+		f.Kind != "" && inc.Kind != f.Kind,
+		!f.Since.IsZero() && inc.OpenedAt.Before(f.Since),
+		!f.Until.IsZero() && !inc.OpenedAt.Before(f.Until):
+		return false
+	}
+	return true
+}
+
+// Store keeps tickets and the engine's state.
+type Store interface {
+	// Commit writes one engine change set atomically and gives the
+	// notifications their sequence numbers.
+	Commit(c incident.Changes) error
+	// Snapshot returns what the engine restarts from: records, live
+	// incidents, chronic incidents and episodes within the window.
+	Snapshot(window time.Duration, now time.Time) (incident.Snapshot, error)
+
+	Incident(id string) (incident.Incident, error)
+	// Incidents lists matching incidents, newest first.
+	Incidents(f Filter) ([]incident.Incident, error)
+	Timeline(id string) ([]incident.Entry, error)
+	// AppendTimeline adds an entry to any incident (a comment on a resolved
+	// one, for instance).
+	AppendTimeline(e incident.Entry) error
+
+	// Notifications returns up to limit notifications after seq.
+	Notifications(after uint64, limit int) ([]incident.Notification, error)
+	// Notified returns a channel closed at the next commit that adds
+	// notifications, so a connector can wait instead of polling.
+	Notified() <-chan struct{}
+	// Cursor and SetCursor keep each connector's position in the stream.
+	Cursor(consumer string) (uint64, error)
+	SetCursor(consumer string, seq uint64) error
+
+	// Log returns event-log entries with from <= At < to, oldest first.
+	Log(from, to time.Time, limit int) ([]incident.LogEntry, error)
+	// PruneLog deletes event-log entries older than before and says how
+	// many.
+	PruneLog(before time.Time) (int, error)
+
+	Close() error
+}
