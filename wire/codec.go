@@ -132,6 +132,34 @@ func decodeInto(data []byte, m typed, want MessageType) error {
 	if len(data) > MaxPayload {
 		return &DecodeError{Kind: ErrTooLarge, Type: want, Err: fmt.Errorf("%d bytes, limit %d", len(data), MaxPayload)}
 	}
+	// One strict pass on the happy path; only a payload that fails it is
+	// looked at again, to say whether it is of another version or type
+	// rather than just malformed.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(m)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("trailing data after the JSON object")
+		}
+	}
+	if h := m.Head(); err != nil || h.V != Version || h.Type != want {
+		return classify(data, want, err)
+	}
+	if err := m.validate(); err != nil {
+		de := &DecodeError{Kind: ErrInvalid, Type: want, Err: err}
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			de.Field, de.Err = fe.field, fe.err
+		}
+		return de
+	}
+	return nil
+}
+
+// classify explains a payload the strict pass refused (strictErr) or whose
+// version or type is not the expected one.
+func classify(data []byte, want MessageType, strictErr error) error {
 	var p probe
 	if err := json.Unmarshal(data, &p); err != nil {
 		return &DecodeError{Kind: ErrMalformed, Type: want, Err: err}
@@ -145,23 +173,7 @@ func decodeInto(data []byte, m typed, want MessageType) error {
 	if p.Type != want {
 		return &DecodeError{Kind: ErrWrongType, Type: want, Err: fmt.Errorf("payload says %q", p.Type)}
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(m); err != nil {
-		return &DecodeError{Kind: ErrMalformed, Type: want, Err: err}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return &DecodeError{Kind: ErrMalformed, Type: want, Err: errors.New("trailing data after the JSON object")}
-	}
-	if err := m.validate(); err != nil {
-		de := &DecodeError{Kind: ErrInvalid, Type: want, Err: err}
-		var fe *fieldError
-		if errors.As(err, &fe) {
-			de.Field, de.Err = fe.field, fe.err
-		}
-		return de
-	}
-	return nil
+	return &DecodeError{Kind: ErrMalformed, Type: want, Err: strictErr}
 }
 
 type fieldError struct {

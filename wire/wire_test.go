@@ -262,3 +262,17 @@ func TestTradingHoursRejects(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDecodeEvent(b *testing.B) {
+	data, err := os.ReadFile("testdata/event.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode[Event](data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
