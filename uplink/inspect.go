@@ -113,6 +113,7 @@ func ExportOutbox(path string, w io.Writer, timeout time.Duration) (int, error) 
 			}
 			return "unknown"
 		}
+		headers := headerTemplates{id: agent}
 		enc := json.NewEncoder(bw)
 		// Merge the two buckets by key so the export reads in seq order.
 		type cur struct {
@@ -142,9 +143,8 @@ func ExportOutbox(path string, w io.Writer, timeout time.Duration) (int, error) 
 			line := ExportLine{Seq: seq, Class: next.c.String()}
 			r, err := decodeRecord(next.v)
 			if err == nil {
-				h := wire.Header{V: wire.Version, Type: r.typ, AgentID: agent, Boot: boot(r.boot), Seq: seq, Time: time.Unix(0, r.time).UTC()}
 				line.Topic = agent.Topic(wire.ChannelOf(r.typ))
-				line.Payload, err = joinBody(&h, r.body)
+				line.Payload, err = headers.payload(boot(r.boot), seq, &r)
 			}
 			if err != nil || !json.Valid(line.Payload) {
 				line.Class = "unreadable"

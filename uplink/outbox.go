@@ -125,6 +125,8 @@ type outbox struct {
 	mu    sync.Mutex
 	st    *outboxState
 	boots map[uint64]string
+
+	headers headerTemplates
 }
 
 type pendingRecord struct {
@@ -141,6 +143,8 @@ type writeOp struct {
 	appends []*pendingRecord
 	acks    []ack
 	done    chan error // buffered; nil for fire-and-forget
+	// urgent ends the group at once instead of at the commit interval.
+	urgent bool
 }
 
 // openOutbox opens (or creates) the outbox, quarantining a corrupt file,
@@ -161,7 +165,8 @@ func openOutbox(o outboxOptions) (*outbox, error) {
 	if err := os.MkdirAll(filepath.Dir(o.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	ob := &outbox{opt: o, log: o.Logger, ops: make(chan *writeOp, 256), notify: make(chan struct{}, 1), stopped: make(chan struct{})}
+	ob := &outbox{opt: o, log: o.Logger, ops: make(chan *writeOp, 256), notify: make(chan struct{}, 1), stopped: make(chan struct{}),
+		headers: headerTemplates{id: o.Agent}}
 	var incidents []string
 	var loadErr error
 	for attempt := 0; attempt < 2; attempt++ {
@@ -231,8 +236,15 @@ func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
 	if err != nil {
 		return nil, err
 	}
+	db.AllocSize = allocSize
 	return db, nil
 }
+
+// allocSize is how much the file grows at a time once it is past that size
+// (bbolt's default is 16 MiB, which leaves a file of a few MiB of records
+// up to 16 MiB larger than they are). Each growth costs a truncate and an
+// fsync, so 1 MiB still makes them rare.
+const allocSize = 1 << 20
 
 // walkFile reads every page of the file's buckets, read-only.
 func walkFile(path string, timeout time.Duration) (err error) {
@@ -521,7 +533,7 @@ func (ob *outbox) writer() {
 		n := len(batch[0].appends)
 		var wait <-chan time.Time
 		var timer *time.Timer
-		if d := time.Until(lastCommit.Add(ob.opt.CommitInterval)); d > 0 {
+		if d := time.Until(lastCommit.Add(ob.opt.CommitInterval)); d > 0 && !batch[0].urgent {
 			timer = time.NewTimer(d)
 			wait = timer.C
 		}
@@ -547,6 +559,9 @@ func (ob *outbox) writer() {
 			}
 			batch = append(batch, op)
 			n += len(op.appends)
+			if op.urgent { // a flush: commit what is queued now
+				wait = nil
+			}
 		}
 		if timer != nil {
 			timer.Stop()
@@ -633,9 +648,11 @@ func (ob *outbox) tryCommit(batch []*writeOp) error {
 			}
 		}
 		var incoming int64
+		slabSize := 0
 		for _, op := range batch {
 			for _, p := range op.appends {
 				incoming += recordCost(len(p.rec.body) + 24)
+				slabSize += 8 + p.rec.maxSize()
 			}
 		}
 		if over := next.total() + incoming - ob.budget(); over > 0 {
@@ -656,13 +673,19 @@ func (ob *outbox) tryCommit(batch []*writeOp) error {
 				}
 			}
 		}
+		slab := make([]byte, 0, slabSize)
 		for _, op := range batch {
 			for _, p := range op.appends {
 				next.lastSeq++
 				p.seq = next.lastSeq
 				p.rec.boot = ob.bootNum
-				v := p.rec.encode()
-				if err := bk[p.rec.class].Put(seqKey(p.seq), v); err != nil {
+				// Keys and values of the whole group share one slab: bbolt
+				// keeps them, uncopied, until the transaction ends.
+				k0 := len(slab)
+				slab = binary.BigEndian.AppendUint64(slab, p.seq)
+				slab = p.rec.appendTo(slab)
+				k, v := slab[k0:k0+8:k0+8], slab[k0+8:len(slab):len(slab)]
+				if err := bk[p.rec.class].Put(k, v); err != nil {
 					return err
 				}
 				cs := next.class[p.rec.class]
@@ -820,9 +843,10 @@ func (ob *outbox) ack(ctx context.Context, acks []ack, wait bool) error {
 	return ob.submit(ctx, op)
 }
 
-// flush waits until everything submitted before it is committed.
+// flush commits everything submitted before it now, without waiting for
+// the commit interval, and returns when that is done.
 func (ob *outbox) flush(ctx context.Context) error {
-	return ob.submit(ctx, &writeOp{done: make(chan error, 1)})
+	return ob.submit(ctx, &writeOp{done: make(chan error, 1), urgent: true})
 }
 
 // close commits what is queued and closes the file.
@@ -872,15 +896,14 @@ func (ob *outbox) read(c Class, from, to uint64, max int) ([]entry, error) {
 }
 
 // payload rebuilds the wire message of a stored record.
-func (ob *outbox) payload(id wire.AgentID, e entry) ([]byte, error) {
+func (ob *outbox) payload(e entry) ([]byte, error) {
 	ob.mu.Lock()
 	boot := ob.boots[e.rec.boot]
 	ob.mu.Unlock()
 	if boot == "" {
 		boot = "unknown"
 	}
-	h := wire.Header{V: wire.Version, Type: e.rec.typ, AgentID: id, Boot: boot, Seq: e.seq, Time: time.Unix(0, e.rec.time).UTC()}
-	return joinBody(&h, e.rec.body)
+	return ob.headers.payload(boot, e.seq, &e.rec)
 }
 
 // OutboxStats describes what the outbox holds.

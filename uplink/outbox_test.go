@@ -79,7 +79,7 @@ func TestSequenceSurvivesRestart(t *testing.T) {
 	}
 	ev := readAll(t, ob, ClassEvent)
 	for i, e := range ev {
-		p, err := ob.payload(testID, e)
+		p, err := ob.payload(e)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -239,9 +239,15 @@ func (u *Uplink) prepare(m wire.Message, h *wire.Header, c Class) (*pendingRecor
 	if len(full) > wire.MaxPayload {
 		return nil, fmt.Errorf("uplink: %s of %d bytes is larger than the %d bytes a message may have", h.Type, len(full), wire.MaxPayload)
 	}
-	body, err := splitBody(full, h)
-	if err != nil {
-		return nil, err
+	var body []byte
+	ok := false
+	if t := u.ob.headers.get(h.Type, u.boot); t != nil {
+		body, ok = t.cutBody(full)
+	}
+	if !ok {
+		if body, err = splitBody(full, h); err != nil {
+			return nil, err
+		}
 	}
 	return &pendingRecord{rec: record{class: c, typ: h.Type, time: h.Time.UnixNano(), body: body}}, nil
 }
@@ -625,7 +631,7 @@ func (p *publisher) publish(ctx context.Context, batch []entry) bool {
 	topic := map[wire.MessageType]string{wire.TypeEvent: u.id.Topic(wire.ChannelEvents), wire.TypeMetrics: u.id.Topic(wire.ChannelMetrics)}
 	ds := make([]delivery, 0, len(batch))
 	for _, e := range batch {
-		payload, err := u.ob.payload(u.id, e)
+		payload, err := u.ob.payload(e)
 		if err != nil {
 			u.log.Error("cannot rebuild an outbox record", "seq", e.seq, "err", err)
 			return false
