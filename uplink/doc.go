@@ -45,8 +45,13 @@
 // status with the boot id; the will is a retained "offline" with the same
 // boot id. A record is deleted only after its PUBACK arrived on a connection
 // that was never lost in between (a connection epoch; a paho success
-// across a reconnect proves nothing). Records made after the connect go
-// first; the backlog drains in batches of BacklogBatch at BacklogRate.
+// across a reconnect proves nothing). Up to InFlight messages (100) await
+// their PUBACK at any time: the publisher reads ahead from bbolt while
+// earlier messages are acknowledged, and acknowledged records are deleted
+// in groups by the writer. Records made after the connect go first; the
+// backlog drains in batches of BacklogBatch at BacklogRate. Any failure
+// ends the connection, and the next one starts again from the oldest record
+// left, so after the hub's dedup the order is kept.
 // Heartbeats (metrics channel) are made while connected.
 //
 // Connection failures are explained for technicians ("broker X refused the

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,8 +42,12 @@ type Options struct {
 	// ConnectTimeout bounds one connection attempt; PublishTimeout the wait
 	// for a PUBACK (both default 15s).
 	ConnectTimeout, PublishTimeout time.Duration
-	// LiveBatch is the most messages published before waiting for their
-	// acknowledgements (default 200).
+	// InFlight is the most messages published and still waiting for their
+	// PUBACK (default 100): the outbox is read ahead and published while
+	// earlier messages are acknowledged.
+	InFlight int
+	// LiveBatch is the most new records read from the outbox at once
+	// (default 200).
 	LiveBatch int
 	// BacklogBatch and BacklogRate bound how a backlog left by an outage
 	// drains: batches of BacklogBatch (default 100) at BacklogRate messages
@@ -87,6 +90,9 @@ func (o *Options) defaults() {
 	}
 	if o.Outbox.Path == "" {
 		o.Outbox.Path = config.DefaultOutboxPath()
+	}
+	if o.InFlight <= 0 {
+		o.InFlight = 100
 	}
 	if o.LiveBatch <= 0 {
 		o.LiveBatch = 200
@@ -490,11 +496,7 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 	defer wg.Wait()
 	wg.Go(func() { u.heartbeats(sctx) })
 
-	p := &publisher{u: u, s: s, epoch: epoch, mark: mark, live: map[Class]uint64{}, back: map[Class]uint64{}}
-	for _, c := range classes {
-		p.live[c] = mark + 1
-	}
-	p.run(sctx)
+	newPublisher(u, s, epoch, mark).run(sctx)
 }
 
 // heartbeats appends a heartbeat now and every HeartbeatEvery while the
@@ -539,162 +541,4 @@ func (u *Uplink) appendHeartbeat(ctx context.Context) error {
 		return err
 	}
 	return u.ob.append(ctx, p)
-}
-
-// publisher drains the outbox over one connection.
-type publisher struct {
-	u     *Uplink
-	s     session
-	epoch uint64
-	mark  uint64           // last sequence number before this connection
-	live  map[Class]uint64 // next sequence number to read above mark
-	back  map[Class]uint64 // next sequence number to read up to mark
-	// backlogAt is when the next backlog batch may go (the drain rate).
-	backlogAt time.Time
-}
-
-func (p *publisher) run(ctx context.Context) {
-	u := p.u
-	for ctx.Err() == nil {
-		p.publishInventory(ctx)
-		batch, backlog, err := p.next()
-		if err != nil {
-			u.log.Error("cannot read the outbox", "err", err)
-			return
-		}
-		if len(batch) == 0 {
-			var wait <-chan time.Time
-			var t *time.Timer
-			if d := time.Until(p.backlogAt); d > 0 && p.hasBacklog() {
-				t = time.NewTimer(d)
-				wait = t.C
-			}
-			select {
-			case <-u.ob.notify:
-			case <-u.wake:
-			case <-wait:
-			case <-ctx.Done():
-			}
-			if t != nil {
-				t.Stop()
-			}
-			continue
-		}
-		if !p.publish(ctx, batch) {
-			return
-		}
-		if backlog && u.opt.BacklogRate > 0 {
-			p.backlogAt = time.Now().Add(time.Duration(float64(len(batch)) / u.opt.BacklogRate * float64(time.Second)))
-		}
-	}
-}
-
-func (p *publisher) hasBacklog() bool {
-	for _, c := range classes {
-		if cs := p.u.ob.classStats(c); cs.Count > 0 && cs.First <= p.mark && p.back[c] <= p.mark {
-			return true
-		}
-	}
-	return false
-}
-
-// next picks what to publish: new records of this connection first (events,
-// then telemetry), then the backlog when the drain rate allows.
-func (p *publisher) next() (batch []entry, backlog bool, err error) {
-	ob := p.u.ob
-	for _, c := range classes {
-		batch, err = ob.read(c, p.live[c], math.MaxUint64, p.u.opt.LiveBatch)
-		if err != nil || len(batch) > 0 {
-			return batch, false, err
-		}
-	}
-	if time.Now().Before(p.backlogAt) {
-		return nil, false, nil
-	}
-	for _, c := range classes {
-		if p.back[c] > p.mark {
-			continue
-		}
-		batch, err = ob.read(c, p.back[c], p.mark, p.u.opt.BacklogBatch)
-		if err != nil || len(batch) > 0 {
-			return batch, true, err
-		}
-		p.back[c] = p.mark + 1 // nothing left below the mark
-	}
-	return nil, false, nil
-}
-
-// publish sends a batch and waits for every PUBACK. Records are deleted only
-// if all were acknowledged on this connection, with no loss in between.
-func (p *publisher) publish(ctx context.Context, batch []entry) bool {
-	u := p.u
-	topic := map[wire.MessageType]string{wire.TypeEvent: u.id.Topic(wire.ChannelEvents), wire.TypeMetrics: u.id.Topic(wire.ChannelMetrics)}
-	ds := make([]delivery, 0, len(batch))
-	for _, e := range batch {
-		payload, err := u.ob.payload(e)
-		if err != nil {
-			u.log.Error("cannot rebuild an outbox record", "seq", e.seq, "err", err)
-			return false
-		}
-		ds = append(ds, p.s.Publish(topic[e.rec.typ], false, payload))
-	}
-	wctx, cancel := context.WithTimeout(ctx, u.opt.PublishTimeout)
-	defer cancel()
-	acks := make([]ack, 0, len(batch))
-	for i, d := range ds {
-		if err := d.Wait(wctx); err != nil {
-			if ctx.Err() == nil {
-				u.log.Warn("publish not acknowledged; will resend", "seq", batch[i].seq, "err", err)
-			}
-			return false
-		}
-		acks = append(acks, ack{class: batch[i].rec.class, seq: batch[i].seq})
-	}
-	// The epoch rule: a PUBACK counts only if the connection was never lost
-	// while waiting for it.
-	if u.epoch.Load() != p.epoch {
-		return false
-	}
-	select {
-	case <-p.s.Lost():
-		return false
-	default:
-	}
-	if err := u.ob.ack(ctx, acks, false); err != nil {
-		return false
-	}
-	last := batch[len(batch)-1]
-	if last.seq > p.mark {
-		p.live[last.rec.class] = last.seq + 1
-	} else {
-		p.back[last.rec.class] = last.seq + 1
-	}
-	return true
-}
-
-// publishInventory sends the retained inventory if this connection has not
-// sent the current one yet.
-func (p *publisher) publishInventory(ctx context.Context) {
-	u := p.u
-	u.mu.Lock()
-	inv, sent := u.inv, u.invSent
-	u.mu.Unlock()
-	if inv == nil || sent {
-		return
-	}
-	payload, err := json.Marshal(inv)
-	if err != nil {
-		return
-	}
-	wctx, cancel := context.WithTimeout(ctx, u.opt.PublishTimeout)
-	defer cancel()
-	if err := p.s.Publish(u.id.Topic(wire.ChannelInventory), true, payload).Wait(wctx); err != nil {
-		u.log.Warn("inventory not acknowledged; will resend", "err", err)
-		return
-	}
-	u.mu.Lock()
-	if u.inv == inv {
-		u.invSent = true
-	}
-	u.mu.Unlock()
 }
