@@ -62,8 +62,9 @@
 // # Commands
 //
 // Requests on the agent's cmd/req are decoded strictly (wire.Decode) off
-// paho's goroutine by CommandWorkers workers; an expired request is refused,
-// others go to the CommandHandler with a deadline, and the answer is
+// paho's goroutine by CommandWorkers workers; an expired request, or one
+// whose header names another agent, is refused; others go to the
+// CommandHandler with a deadline, and the answer is
 // published on cmd/res. Checking the hub's signature belongs in the handler.
 //
 // # Support

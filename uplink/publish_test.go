@@ -3,6 +3,7 @@ package uplink
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,9 +186,9 @@ func TestWindowOfMessagesInFlight(t *testing.T) {
 }
 
 // Remote queries: a valid request reaches the handler and its answer comes
-// back on cmd/res; an expired one is refused; without a handler the agent
-// says remote queries are off; garbage gets no answer and does not stop the
-// workers.
+// back on cmd/res; an expired one is refused, and so is one whose header
+// names another agent; without a handler the agent says remote queries are
+// off; garbage gets no answer and does not stop the workers.
 func TestCommandChannel(t *testing.T) {
 	url := startMochi(t)
 	hub := newHub(t, url)
@@ -195,7 +196,11 @@ func TestCommandChannel(t *testing.T) {
 	run(t, u)
 	testenv.WaitFor(t, 10*time.Second, "connected", func() bool { return u.Stats().Connected })
 	send := func(id string, expires time.Time) {
-		req := wire.CommandRequest{Header: wire.Header{AgentID: testID, Time: time.Now()}, ID: id, Device: "receipt-lane3", Op: "status", Requester: "alice", Expires: expires}
+		agent := testID
+		if id == "q4" {
+			agent.Agent = "other"
+		}
+		req := wire.CommandRequest{Header: wire.Header{AgentID: agent, Time: time.Now()}, ID: id, Device: "receipt-lane3", Op: "status", Requester: "alice", Expires: expires}
 		b, err := wire.Encode(&req)
 		if err != nil {
 			t.Fatal(err)
@@ -235,6 +240,11 @@ func TestCommandChannel(t *testing.T) {
 	send("q3", time.Now().Add(-time.Second))
 	if r := response("q3"); r.OK || r.Code != "expired" {
 		t.Fatalf("expired request: %+v", r)
+	}
+	// On this agent's topic but addressed to another agent: never run.
+	send("q4", time.Now().Add(time.Minute))
+	if r := response("q4"); r.OK || r.Code != "denied" || !strings.Contains(r.Error, "acme/s0042/other") {
+		t.Fatalf("request for another agent: %+v", r)
 	}
 }
 
