@@ -30,7 +30,8 @@ type Options struct {
 	Logger  *slog.Logger
 
 	// HeartbeatEvery is the heartbeat period on the metrics channel
-	// (default 60s). Heartbeats are sent only while connected.
+	// (default 60s). Heartbeats are recorded while offline too, and once
+	// more at every connect.
 	HeartbeatEvery time.Duration
 	// StartDelay, if set, waits a random time up to it before the first
 	// connection, so a chain's stores do not all connect at once after a
@@ -347,6 +348,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 	for range u.opt.CommandWorkers {
 		wg.Go(func() { u.commandWorker(cctx) })
 	}
+	wg.Go(func() { u.heartbeats(cctx) })
 	if u.opt.StartDelay > 0 && !sleep(ctx, time.Duration(mrand.Int64N(int64(u.opt.StartDelay)))) {
 		return nil
 	}
@@ -492,27 +494,30 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 	u.mu.Unlock()
 	u.log.Info("connected to the broker", "broker", url, "backlog", u.ob.stats().Events+u.ob.stats().Telemetry)
 
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() { u.heartbeats(sctx) })
-
+	// The first message after the birth: a heartbeat made now, so the hub
+	// sees at once how much the outage left waiting and how old it is.
+	if err := u.appendHeartbeat(sctx); err != nil && sctx.Err() == nil {
+		u.log.Warn("cannot record heartbeat", "err", err)
+	}
 	newPublisher(u, s, epoch, mark).run(sctx)
 }
 
-// heartbeats appends a heartbeat now and every HeartbeatEvery while the
-// connection lasts. While offline none are made: the hub learns about the
-// outage from the will, and the first heartbeat after it carries the drops.
+// heartbeats appends a heartbeat every HeartbeatEvery, connected or not
+// (and serve adds one at every connect). Those made while offline wait in
+// the outbox as telemetry and reach the hub with the backlog, so it can see
+// how the outage went (the outbox filling, drops, memory); when the outbox
+// is full they are collapsed to the latest one like any other telemetry.
 func (u *Uplink) heartbeats(ctx context.Context) {
 	t := time.NewTicker(u.opt.HeartbeatEvery)
 	defer t.Stop()
 	for {
-		if err := u.appendHeartbeat(ctx); err != nil && ctx.Err() == nil {
-			u.log.Warn("cannot record heartbeat", "err", err)
-		}
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			return
+		}
+		if err := u.appendHeartbeat(ctx); err != nil && ctx.Err() == nil {
+			u.log.Warn("cannot record heartbeat", "err", err)
 		}
 	}
 }
@@ -526,6 +531,7 @@ func (u *Uplink) heartbeat() *wire.Heartbeat {
 		Dropped:         st.Outbox.Dropped,
 		Reconnects:      st.Reconnects,
 		OutboxIncidents: st.Outbox.Incidents,
+		RSSBytes:        residentBytes(),
 		Goroutines:      runtime.NumGoroutine(),
 	}
 	if !st.Outbox.Oldest.IsZero() {
