@@ -84,11 +84,12 @@ type outboxState struct {
 	class     map[Class]*classState
 	lastSeq   uint64
 	dropped   map[Class]uint64
+	collapsed uint64 // samples taken out of records that stayed (collapse.go)
 	incidents []string
 }
 
 func (s *outboxState) clone() *outboxState {
-	c := &outboxState{class: map[Class]*classState{}, lastSeq: s.lastSeq, dropped: map[Class]uint64{}, incidents: s.incidents}
+	c := &outboxState{class: map[Class]*classState{}, lastSeq: s.lastSeq, dropped: map[Class]uint64{}, collapsed: s.collapsed, incidents: s.incidents}
 	for k, v := range s.class {
 		cs := *v
 		c.class[k] = &cs
@@ -125,6 +126,10 @@ type outbox struct {
 	mu    sync.Mutex
 	st    *outboxState
 	boots map[uint64]string
+
+	// sinceCollapse counts telemetry records appended since telemetry was
+	// last collapsed; only the writer uses it.
+	sinceCollapse int
 
 	headers headerTemplates
 }
@@ -166,7 +171,7 @@ func openOutbox(o outboxOptions) (*outbox, error) {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	ob := &outbox{opt: o, log: o.Logger, ops: make(chan *writeOp, 256), notify: make(chan struct{}, 1), stopped: make(chan struct{}),
-		headers: headerTemplates{id: o.Agent}}
+		headers: headerTemplates{id: o.Agent}, sinceCollapse: 1 << 30}
 	var incidents []string
 	var loadErr error
 	for attempt := 0; attempt < 2; attempt++ {
@@ -325,10 +330,9 @@ func (ob *outbox) load(incidents []string) (err error) {
 			st.lastSeq = uint64(o.Now().UnixMicro())
 		}
 		for _, c := range classes {
-			if v := meta.Get(keyDropped(c)); len(v) == 8 {
-				st.dropped[c] = binary.BigEndian.Uint64(v)
-			}
+			st.dropped[c] = getUint64(meta, keyDropped(c))
 		}
+		st.collapsed = getUint64(meta, keyCollapsed)
 		if v := meta.Get(keyIncidents); v != nil {
 			_ = json.Unmarshal(v, &st.incidents) // a damaged list is not worth a failure
 		}
@@ -424,6 +428,9 @@ func putMeta(meta *bolt.Bucket, st *outboxState) error {
 		if err := meta.Put(keyDropped(c), binary.BigEndian.AppendUint64(nil, st.dropped[c])); err != nil {
 			return err
 		}
+	}
+	if err := meta.Put(keyCollapsed, binary.BigEndian.AppendUint64(nil, st.collapsed)); err != nil {
+		return err
 	}
 	ib, _ := json.Marshal(st.incidents)
 	return meta.Put(keyIncidents, ib)
@@ -656,7 +663,17 @@ func (ob *outbox) tryCommit(batch []*writeOp) error {
 			}
 		}
 		if over := next.total() + incoming - ob.budget(); over > 0 {
+			if ob.collapseDue(next.class[ClassTelemetry]) {
+				freed, err := ob.collapseTelemetry(bk[ClassTelemetry], next)
+				if err != nil {
+					return err
+				}
+				over -= freed
+			}
 			for _, c := range []Class{ClassTelemetry, ClassEvent} {
+				if over <= 0 {
+					break
+				}
 				freed := int64(0)
 				err := evict(bk[c], next, c, func(_ record, cost int64) bool {
 					if freed >= over {
@@ -694,6 +711,9 @@ func (ob *outbox) tryCommit(batch []*writeOp) error {
 				}
 				cs.Count++
 				cs.Bytes += recordCost(len(v))
+				if p.rec.class == ClassTelemetry {
+					ob.sinceCollapse++
+				}
 			}
 		}
 		for _, c := range classes {
@@ -765,6 +785,8 @@ func refreshOldest(b *bolt.Bucket, cs *classState) {
 
 // freeSpace runs after bbolt refused to grow the file: it evicts a growing
 // share of the oldest records, telemetry first, in a transaction of its own.
+// (Collapsing happens at the byte budget, half the file cap, which a file
+// reaches first unless a single group of appends is a large part of it.)
 func (ob *outbox) freeSpace(attempt int) error {
 	ob.mu.Lock()
 	next := ob.st.clone()
@@ -912,8 +934,11 @@ type OutboxStats struct {
 	Bytes             int64             // the outbox's own accounting of live records
 	Oldest            time.Time         // header time of the oldest waiting record
 	Dropped           map[string]uint64 // evicted records by class, since the file was created
-	Incidents         []string          // e.g. a corrupt file moved aside
-	LastSeq           uint64            // the last sequence number handed out
+	// CollapsedSamples counts samples taken out of telemetry records that
+	// stayed, superseded by a later value when the outbox was full.
+	CollapsedSamples uint64
+	Incidents        []string // e.g. a corrupt file moved aside
+	LastSeq          uint64   // the last sequence number handed out
 }
 
 func (ob *outbox) stats() OutboxStats {
@@ -929,7 +954,7 @@ func (ob *outbox) classStats(c Class) classState {
 }
 
 func statsOf(st *outboxState) OutboxStats {
-	s := OutboxStats{Dropped: map[string]uint64{}, LastSeq: st.lastSeq, Incidents: append([]string(nil), st.incidents...)}
+	s := OutboxStats{Dropped: map[string]uint64{}, CollapsedSamples: st.collapsed, LastSeq: st.lastSeq, Incidents: append([]string(nil), st.incidents...)}
 	for _, cs := range st.class {
 		s.Bytes += cs.Bytes
 		if !cs.Oldest.IsZero() && (s.Oldest.IsZero() || cs.Oldest.Before(s.Oldest)) {
@@ -941,4 +966,24 @@ func statsOf(st *outboxState) OutboxStats {
 		s.Dropped[c.String()] = n
 	}
 	return s
+}
+
+// messageBody validates and encodes m, whose header the caller filled (a
+// boot id and sequence number 1 stand in for the real ones), and returns
+// the body a record keeps: the message without its header fields.
+func (ob *outbox) messageBody(m wire.Message) ([]byte, error) {
+	h := m.Head()
+	full, err := wire.Encode(m)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: %w", err)
+	}
+	if len(full) > wire.MaxPayload {
+		return nil, fmt.Errorf("uplink: %s of %d bytes is larger than the %d bytes a message may have", h.Type, len(full), wire.MaxPayload)
+	}
+	if t := ob.headers.get(h.Type, h.Boot); t != nil {
+		if body, ok := t.cutBody(full); ok {
+			return body, nil
+		}
+	}
+	return splitBody(full, h)
 }

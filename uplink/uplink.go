@@ -239,22 +239,9 @@ func (u *Uplink) prepare(m wire.Message, h *wire.Header, c Class) (*pendingRecor
 		t = time.Now()
 	}
 	*h = wire.Header{AgentID: u.id, Boot: u.boot, Seq: 1, Time: t.UTC()}
-	full, err := wire.Encode(m)
+	body, err := u.ob.messageBody(m)
 	if err != nil {
-		return nil, fmt.Errorf("uplink: %w", err)
-	}
-	if len(full) > wire.MaxPayload {
-		return nil, fmt.Errorf("uplink: %s of %d bytes is larger than the %d bytes a message may have", h.Type, len(full), wire.MaxPayload)
-	}
-	var body []byte
-	ok := false
-	if t := u.ob.headers.get(h.Type, u.boot); t != nil {
-		body, ok = t.cutBody(full)
-	}
-	if !ok {
-		if body, err = splitBody(full, h); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	return &pendingRecord{rec: record{class: c, typ: h.Type, time: h.Time.UnixNano(), body: body}}, nil
 }
