@@ -2,7 +2,6 @@ package uplink
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"time"
 
@@ -125,13 +124,4 @@ func decodeStrict(body []byte, m any) bool {
 		return false
 	}
 	return !dec.More()
-}
-
-var keyCollapsed = []byte("collapsed/samples")
-
-func getUint64(meta *bolt.Bucket, key []byte) uint64 {
-	if v := meta.Get(key); len(v) == 8 {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
 }

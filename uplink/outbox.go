@@ -32,6 +32,7 @@ var (
 	keyBoots     = []byte("boots")
 	keyAgent     = []byte("agent")
 	keyIncidents = []byte("incidents")
+	keyCollapsed = []byte("collapsed/samples")
 )
 
 const schemaVersion = 1
@@ -419,6 +420,15 @@ func (ob *outbox) load(incidents []string) (err error) {
 }
 
 const maxIncidents = 10
+
+// getUint64 reads a counter of the meta bucket; a missing or damaged one
+// is 0.
+func getUint64(meta *bolt.Bucket, key []byte) uint64 {
+	if v := meta.Get(key); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
 
 func putMeta(meta *bolt.Bucket, st *outboxState) error {
 	if err := meta.Put(keySeq, seqKey(st.lastSeq)); err != nil {
