@@ -53,6 +53,10 @@ func (u *Uplink) runCommand(ctx context.Context, payload []byte) *wire.CommandRe
 	u.mu.Unlock()
 	var res *wire.CommandResponse
 	switch {
+	case req.AgentID != u.id:
+		// The broker's ACL and the topic should make this impossible; the
+		// handler checks it too. A request for another agent is never run.
+		res = fail("denied", "the request is for agent "+req.AgentID.String()+", this is "+u.id.String())
 	case !req.Expires.After(start):
 		res = fail("expired", "the request expired at "+req.Expires.UTC().Format(time.RFC3339))
 	case h == nil:

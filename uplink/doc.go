@@ -27,9 +27,19 @@
 //
 // The outbox keeps its records under half of outbox.max_bytes (bbolt's
 // MaxSize is the other half's guard) and drops records older than
-// outbox.max_age. When full, telemetry goes first, oldest first; health
-// events go only when no telemetry is left. Drops are counted by class, kept
-// in the file and reported in every heartbeat. A damaged file is moved aside
+// outbox.max_age. When full, telemetry goes first: it is collapsed to the
+// latest value of each measurement (device and name) and the latest
+// heartbeat, and only if that is not enough evicted oldest first; health
+// events go only when no telemetry is left. Dropped records are counted by
+// class, kept in the file and reported in every heartbeat (samples taken
+// out of records that stay are counted apart, in Stats and InspectOutbox).
+//
+// On disk a record is its class, type, boot index and time, and the
+// message body packed: the JSON wire.Encode wrote, with the strings every
+// message repeats (keys, states, fault codes, kinds) as a byte or two and
+// timestamps as varints (pack.go); unpacking gives the same bytes back, so
+// publishing and ExportOutbox send exactly what was validated at append.
+// An event takes about 100 bytes of file. A damaged file is moved aside
 // as outbox.db.corrupt-YYYYMMDDTHHMMSSZ, a new one is started, and the
 // incident is logged and reported in the heartbeat; a truncated file or a
 // bad page never crashes the agent (the file is checked and walked
@@ -45,9 +55,18 @@
 // status with the boot id; the will is a retained "offline" with the same
 // boot id. A record is deleted only after its PUBACK arrived on a connection
 // that was never lost in between (a connection epoch; a paho success
-// across a reconnect proves nothing). Records made after the connect go
-// first; the backlog drains in batches of BacklogBatch at BacklogRate.
-// Heartbeats (metrics channel) are made while connected.
+// across a reconnect proves nothing). Up to InFlight messages (100) await
+// their PUBACK at any time: the publisher reads ahead from bbolt while
+// earlier messages are acknowledged, and acknowledged records are deleted
+// in groups by the writer. Records made after the connect go first; the
+// backlog drains in batches of BacklogBatch at BacklogRate. Any failure
+// ends the connection, and the next one starts again from the oldest record
+// left, so after the hub's dedup the order is kept.
+// Heartbeats (metrics channel: outbox depth, bytes, oldest age, drops,
+// reconnects, RSS, goroutines) are recorded every HeartbeatEvery whether
+// connected or not, and once at every connect, before publishing starts:
+// the hub's first message after an outage says what waits and since when,
+// and the heartbeats from the outage follow with the backlog.
 //
 // Connection failures are explained for technicians ("broker X refused the
 // password for user acme-s0042", "its certificate is not signed by the CA in
@@ -57,8 +76,9 @@
 // # Commands
 //
 // Requests on the agent's cmd/req are decoded strictly (wire.Decode) off
-// paho's goroutine by CommandWorkers workers; an expired request is refused,
-// others go to the CommandHandler with a deadline, and the answer is
+// paho's goroutine by CommandWorkers workers; an expired request, or one
+// whose header names another agent, is refused; others go to the
+// CommandHandler with a deadline, and the answer is
 // published on cmd/res. Checking the hub's signature belongs in the handler.
 //
 // # Support

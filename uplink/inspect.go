@@ -33,7 +33,10 @@ type OutboxReport struct {
 	OldestSeq uint64            `json:"oldest_seq,omitempty"`
 	LastSeq   uint64            `json:"last_seq"`
 	Dropped   map[string]uint64 `json:"dropped"`
-	Incidents []string          `json:"incidents,omitempty"`
+	// CollapsedSamples counts samples taken out of telemetry records that
+	// stayed, superseded by a later value when the outbox was full.
+	CollapsedSamples uint64   `json:"collapsed_samples,omitempty"`
+	Incidents        []string `json:"incidents,omitempty"`
 }
 
 // InspectOutbox reports what the outbox file at path holds.
@@ -46,10 +49,9 @@ func InspectOutbox(path string, timeout time.Duration) (*OutboxReport, error) {
 		}
 		_ = json.Unmarshal(meta.Get(keyAgent), &rep.Agent)
 		_ = json.Unmarshal(meta.Get(keyIncidents), &rep.Incidents)
+		rep.CollapsedSamples = getUint64(meta, keyCollapsed)
 		for _, c := range classes {
-			if v := meta.Get(keyDropped(c)); len(v) == 8 {
-				rep.Dropped[c.String()] = binary.BigEndian.Uint64(v)
-			}
+			rep.Dropped[c.String()] = getUint64(meta, keyDropped(c))
 			b := tx.Bucket(bucketOf[c])
 			if b == nil {
 				continue
@@ -113,6 +115,7 @@ func ExportOutbox(path string, w io.Writer, timeout time.Duration) (int, error) 
 			}
 			return "unknown"
 		}
+		headers := headerTemplates{id: agent}
 		enc := json.NewEncoder(bw)
 		// Merge the two buckets by key so the export reads in seq order.
 		type cur struct {
@@ -142,9 +145,8 @@ func ExportOutbox(path string, w io.Writer, timeout time.Duration) (int, error) 
 			line := ExportLine{Seq: seq, Class: next.c.String()}
 			r, err := decodeRecord(next.v)
 			if err == nil {
-				h := wire.Header{V: wire.Version, Type: r.typ, AgentID: agent, Boot: boot(r.boot), Seq: seq, Time: time.Unix(0, r.time).UTC()}
 				line.Topic = agent.Topic(wire.ChannelOf(r.typ))
-				line.Payload, err = joinBody(&h, r.body)
+				line.Payload, err = headers.payload(boot(r.boot), seq, &r)
 			}
 			if err != nil || !json.Valid(line.Payload) {
 				line.Class = "unreadable"

@@ -161,6 +161,39 @@ func TestOutageLiveEventsFirst(t *testing.T) {
 	}
 }
 
+// Heartbeats are recorded while the broker is away, and one more at the
+// connect. The hub gets the latter first (new records go before the
+// backlog), saying how much waits and for how long; the heartbeats from the
+// outage follow with the backlog.
+func TestHeartbeatsWhileOffline(t *testing.T) {
+	m := testenv.StartMosquitto(t, testenv.MosquittoOptions{})
+	hub := newHub(t, m.URL) // a persistent session: it gets what is sent while it reconnects
+	m.Stop()
+	o := testOptions(t, m.URL)
+	o.HeartbeatEvery = 20 * time.Millisecond
+	u := mustNew(t, o)
+	run(t, u)
+	testenv.WaitFor(t, 10*time.Second, "heartbeats recorded offline", func() bool { return u.Stats().Outbox.Telemetry >= 3 })
+	m.Start()
+	// Made before the first one the hub got, so from the outage.
+	older := func(hbs []*wire.Metrics) int {
+		n := 0
+		for _, hb := range hbs {
+			if hb.Seq < hbs[0].Seq {
+				n++
+			}
+		}
+		return n
+	}
+	testenv.WaitFor(t, 20*time.Second, "the outage's heartbeats after the connect's", func() bool {
+		hbs := hub.heartbeats()
+		return len(hbs) > 0 && older(hbs) >= 3
+	})
+	if hb := hub.heartbeats()[0].Heartbeat; hb.OutboxDepth < 3 || hb.OldestAge <= 0 || hb.RSSBytes == 0 || hb.Goroutines == 0 {
+		t.Fatalf("first heartbeat after the outage: %+v", hb)
+	}
+}
+
 // The will marks a dead agent offline (retained, with its boot id); the
 // next start's birth marks it online again.
 func TestWillAndBirth(t *testing.T) {

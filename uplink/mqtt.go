@@ -32,6 +32,11 @@ type delivery interface {
 	// Wait returns nil only on PUBACK on the same connection; a lost
 	// connection or ctx's end is an error.
 	Wait(ctx context.Context) error
+	// Done is closed when the publish completed; then Err says whether it
+	// failed. A nil Err proves a PUBACK only if the session was not lost
+	// (Wait checks that; users of Done must).
+	Done() <-chan struct{}
+	Err() error
 }
 
 // will is the message the broker publishes when the connection dies.
@@ -128,6 +133,8 @@ type pahoDelivery struct {
 }
 
 func (d *pahoDelivery) Wait(ctx context.Context) error { return waitToken(ctx, d.tok, d.s.lost) }
+func (d *pahoDelivery) Done() <-chan struct{}          { return d.tok.Done() }
+func (d *pahoDelivery) Err() error                     { return d.tok.Error() }
 
 // waitToken waits for a paho token, the connection's loss, or ctx. A token
 // that completes after the connection was lost proves nothing (paho may

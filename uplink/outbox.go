@@ -32,6 +32,7 @@ var (
 	keyBoots     = []byte("boots")
 	keyAgent     = []byte("agent")
 	keyIncidents = []byte("incidents")
+	keyCollapsed = []byte("collapsed/samples")
 )
 
 const schemaVersion = 1
@@ -84,11 +85,12 @@ type outboxState struct {
 	class     map[Class]*classState
 	lastSeq   uint64
 	dropped   map[Class]uint64
+	collapsed uint64 // samples taken out of records that stayed (collapse.go)
 	incidents []string
 }
 
 func (s *outboxState) clone() *outboxState {
-	c := &outboxState{class: map[Class]*classState{}, lastSeq: s.lastSeq, dropped: map[Class]uint64{}, incidents: s.incidents}
+	c := &outboxState{class: map[Class]*classState{}, lastSeq: s.lastSeq, dropped: map[Class]uint64{}, collapsed: s.collapsed, incidents: s.incidents}
 	for k, v := range s.class {
 		cs := *v
 		c.class[k] = &cs
@@ -125,6 +127,12 @@ type outbox struct {
 	mu    sync.Mutex
 	st    *outboxState
 	boots map[uint64]string
+
+	// sinceCollapse counts telemetry records appended since telemetry was
+	// last collapsed; only the writer uses it.
+	sinceCollapse int
+
+	headers headerTemplates
 }
 
 type pendingRecord struct {
@@ -141,6 +149,8 @@ type writeOp struct {
 	appends []*pendingRecord
 	acks    []ack
 	done    chan error // buffered; nil for fire-and-forget
+	// urgent ends the group at once instead of at the commit interval.
+	urgent bool
 }
 
 // openOutbox opens (or creates) the outbox, quarantining a corrupt file,
@@ -161,7 +171,8 @@ func openOutbox(o outboxOptions) (*outbox, error) {
 	if err := os.MkdirAll(filepath.Dir(o.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	ob := &outbox{opt: o, log: o.Logger, ops: make(chan *writeOp, 256), notify: make(chan struct{}, 1), stopped: make(chan struct{})}
+	ob := &outbox{opt: o, log: o.Logger, ops: make(chan *writeOp, 256), notify: make(chan struct{}, 1), stopped: make(chan struct{}),
+		headers: headerTemplates{id: o.Agent}, sinceCollapse: 1 << 30}
 	var incidents []string
 	var loadErr error
 	for attempt := 0; attempt < 2; attempt++ {
@@ -231,8 +242,15 @@ func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
 	if err != nil {
 		return nil, err
 	}
+	db.AllocSize = allocSize
 	return db, nil
 }
+
+// allocSize is how much the file grows at a time once it is past that size
+// (bbolt's default is 16 MiB, which leaves a file of a few MiB of records
+// up to 16 MiB larger than they are). Each growth costs a truncate and an
+// fsync, so 1 MiB still makes them rare.
+const allocSize = 1 << 20
 
 // walkFile reads every page of the file's buckets, read-only.
 func walkFile(path string, timeout time.Duration) (err error) {
@@ -313,10 +331,9 @@ func (ob *outbox) load(incidents []string) (err error) {
 			st.lastSeq = uint64(o.Now().UnixMicro())
 		}
 		for _, c := range classes {
-			if v := meta.Get(keyDropped(c)); len(v) == 8 {
-				st.dropped[c] = binary.BigEndian.Uint64(v)
-			}
+			st.dropped[c] = getUint64(meta, keyDropped(c))
 		}
+		st.collapsed = getUint64(meta, keyCollapsed)
 		if v := meta.Get(keyIncidents); v != nil {
 			_ = json.Unmarshal(v, &st.incidents) // a damaged list is not worth a failure
 		}
@@ -404,6 +421,15 @@ func (ob *outbox) load(incidents []string) (err error) {
 
 const maxIncidents = 10
 
+// getUint64 reads a counter of the meta bucket; a missing or damaged one
+// is 0.
+func getUint64(meta *bolt.Bucket, key []byte) uint64 {
+	if v := meta.Get(key); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
 func putMeta(meta *bolt.Bucket, st *outboxState) error {
 	if err := meta.Put(keySeq, seqKey(st.lastSeq)); err != nil {
 		return err
@@ -412,6 +438,9 @@ func putMeta(meta *bolt.Bucket, st *outboxState) error {
 		if err := meta.Put(keyDropped(c), binary.BigEndian.AppendUint64(nil, st.dropped[c])); err != nil {
 			return err
 		}
+	}
+	if err := meta.Put(keyCollapsed, binary.BigEndian.AppendUint64(nil, st.collapsed)); err != nil {
+		return err
 	}
 	ib, _ := json.Marshal(st.incidents)
 	return meta.Put(keyIncidents, ib)
@@ -521,7 +550,7 @@ func (ob *outbox) writer() {
 		n := len(batch[0].appends)
 		var wait <-chan time.Time
 		var timer *time.Timer
-		if d := time.Until(lastCommit.Add(ob.opt.CommitInterval)); d > 0 {
+		if d := time.Until(lastCommit.Add(ob.opt.CommitInterval)); d > 0 && !batch[0].urgent {
 			timer = time.NewTimer(d)
 			wait = timer.C
 		}
@@ -547,6 +576,9 @@ func (ob *outbox) writer() {
 			}
 			batch = append(batch, op)
 			n += len(op.appends)
+			if op.urgent { // a flush: commit what is queued now
+				wait = nil
+			}
 		}
 		if timer != nil {
 			timer.Stop()
@@ -633,13 +665,25 @@ func (ob *outbox) tryCommit(batch []*writeOp) error {
 			}
 		}
 		var incoming int64
+		slabSize := 0
 		for _, op := range batch {
 			for _, p := range op.appends {
 				incoming += recordCost(len(p.rec.body) + 24)
+				slabSize += 8 + p.rec.maxSize()
 			}
 		}
 		if over := next.total() + incoming - ob.budget(); over > 0 {
+			if ob.collapseDue(next.class[ClassTelemetry]) {
+				freed, err := ob.collapseTelemetry(bk[ClassTelemetry], next)
+				if err != nil {
+					return err
+				}
+				over -= freed
+			}
 			for _, c := range []Class{ClassTelemetry, ClassEvent} {
+				if over <= 0 {
+					break
+				}
 				freed := int64(0)
 				err := evict(bk[c], next, c, func(_ record, cost int64) bool {
 					if freed >= over {
@@ -656,13 +700,19 @@ func (ob *outbox) tryCommit(batch []*writeOp) error {
 				}
 			}
 		}
+		slab := make([]byte, 0, slabSize)
 		for _, op := range batch {
 			for _, p := range op.appends {
 				next.lastSeq++
 				p.seq = next.lastSeq
 				p.rec.boot = ob.bootNum
-				v := p.rec.encode()
-				if err := bk[p.rec.class].Put(seqKey(p.seq), v); err != nil {
+				// Keys and values of the whole group share one slab: bbolt
+				// keeps them, uncopied, until the transaction ends.
+				k0 := len(slab)
+				slab = binary.BigEndian.AppendUint64(slab, p.seq)
+				slab = p.rec.appendTo(slab)
+				k, v := slab[k0:k0+8:k0+8], slab[k0+8:len(slab):len(slab)]
+				if err := bk[p.rec.class].Put(k, v); err != nil {
 					return err
 				}
 				cs := next.class[p.rec.class]
@@ -671,6 +721,9 @@ func (ob *outbox) tryCommit(batch []*writeOp) error {
 				}
 				cs.Count++
 				cs.Bytes += recordCost(len(v))
+				if p.rec.class == ClassTelemetry {
+					ob.sinceCollapse++
+				}
 			}
 		}
 		for _, c := range classes {
@@ -742,6 +795,8 @@ func refreshOldest(b *bolt.Bucket, cs *classState) {
 
 // freeSpace runs after bbolt refused to grow the file: it evicts a growing
 // share of the oldest records, telemetry first, in a transaction of its own.
+// (Collapsing happens at the byte budget, half the file cap, which a file
+// reaches first unless a single group of appends is a large part of it.)
 func (ob *outbox) freeSpace(attempt int) error {
 	ob.mu.Lock()
 	next := ob.st.clone()
@@ -820,9 +875,10 @@ func (ob *outbox) ack(ctx context.Context, acks []ack, wait bool) error {
 	return ob.submit(ctx, op)
 }
 
-// flush waits until everything submitted before it is committed.
+// flush commits everything submitted before it now, without waiting for
+// the commit interval, and returns when that is done.
 func (ob *outbox) flush(ctx context.Context) error {
-	return ob.submit(ctx, &writeOp{done: make(chan error, 1)})
+	return ob.submit(ctx, &writeOp{done: make(chan error, 1), urgent: true})
 }
 
 // close commits what is queued and closes the file.
@@ -872,15 +928,14 @@ func (ob *outbox) read(c Class, from, to uint64, max int) ([]entry, error) {
 }
 
 // payload rebuilds the wire message of a stored record.
-func (ob *outbox) payload(id wire.AgentID, e entry) ([]byte, error) {
+func (ob *outbox) payload(e entry) ([]byte, error) {
 	ob.mu.Lock()
 	boot := ob.boots[e.rec.boot]
 	ob.mu.Unlock()
 	if boot == "" {
 		boot = "unknown"
 	}
-	h := wire.Header{V: wire.Version, Type: e.rec.typ, AgentID: id, Boot: boot, Seq: e.seq, Time: time.Unix(0, e.rec.time).UTC()}
-	return joinBody(&h, e.rec.body)
+	return ob.headers.payload(boot, e.seq, &e.rec)
 }
 
 // OutboxStats describes what the outbox holds.
@@ -889,8 +944,11 @@ type OutboxStats struct {
 	Bytes             int64             // the outbox's own accounting of live records
 	Oldest            time.Time         // header time of the oldest waiting record
 	Dropped           map[string]uint64 // evicted records by class, since the file was created
-	Incidents         []string          // e.g. a corrupt file moved aside
-	LastSeq           uint64            // the last sequence number handed out
+	// CollapsedSamples counts samples taken out of telemetry records that
+	// stayed, superseded by a later value when the outbox was full.
+	CollapsedSamples uint64
+	Incidents        []string // e.g. a corrupt file moved aside
+	LastSeq          uint64   // the last sequence number handed out
 }
 
 func (ob *outbox) stats() OutboxStats {
@@ -906,7 +964,7 @@ func (ob *outbox) classStats(c Class) classState {
 }
 
 func statsOf(st *outboxState) OutboxStats {
-	s := OutboxStats{Dropped: map[string]uint64{}, LastSeq: st.lastSeq, Incidents: append([]string(nil), st.incidents...)}
+	s := OutboxStats{Dropped: map[string]uint64{}, CollapsedSamples: st.collapsed, LastSeq: st.lastSeq, Incidents: append([]string(nil), st.incidents...)}
 	for _, cs := range st.class {
 		s.Bytes += cs.Bytes
 		if !cs.Oldest.IsZero() && (s.Oldest.IsZero() || cs.Oldest.Before(s.Oldest)) {
@@ -918,4 +976,24 @@ func statsOf(st *outboxState) OutboxStats {
 		s.Dropped[c.String()] = n
 	}
 	return s
+}
+
+// messageBody validates and encodes m, whose header the caller filled (a
+// boot id and sequence number 1 stand in for the real ones), and returns
+// the body a record keeps: the message without its header fields.
+func (ob *outbox) messageBody(m wire.Message) ([]byte, error) {
+	h := m.Head()
+	full, err := wire.Encode(m)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: %w", err)
+	}
+	if len(full) > wire.MaxPayload {
+		return nil, fmt.Errorf("uplink: %s of %d bytes is larger than the %d bytes a message may have", h.Type, len(full), wire.MaxPayload)
+	}
+	if t := ob.headers.get(h.Type, h.Boot); t != nil {
+		if body, ok := t.cutBody(full); ok {
+			return body, nil
+		}
+	}
+	return splitBody(full, h)
 }

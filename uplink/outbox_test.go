@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -79,7 +81,7 @@ func TestSequenceSurvivesRestart(t *testing.T) {
 	}
 	ev := readAll(t, ob, ClassEvent)
 	for i, e := range ev {
-		p, err := ob.payload(testID, e)
+		p, err := ob.payload(e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,4 +356,122 @@ func TestInspectAndExport(t *testing.T) {
 		}
 		prev = el.Seq
 	}
+}
+
+// A full outbox collapses telemetry to the latest value of each measurement
+// and the latest heartbeat before it evicts anything oldest first: a value
+// measured once, long ago, is still there; every measurement keeps its
+// latest value; events are untouched. Records emptied by collapsing count
+// as dropped telemetry, the accounting matches the file, and every record
+// left is still a valid message. A small file and a larger one.
+func TestFullOutboxCollapsesTelemetry(t *testing.T) {
+	for name, maxBytes := range map[string]int{"4MiB": 4 << 20, "128KiB": 128 << 10} {
+		t.Run(name, func(t *testing.T) { testCollapse(t, maxBytes) })
+	}
+}
+
+func testCollapse(t *testing.T, maxBytes int) {
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	o := Options{ID: testID, Outbox: config.Outbox{Path: path, MaxBytes: config.ByteSize(maxBytes), MaxAge: time.Hour}, Logger: testLogger(t), CommitInterval: time.Millisecond}
+	u := mustNew(t, o)
+	ctx := context.Background()
+	for i := range 10 {
+		if err := u.Event(ctx, testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := t0.Add(-time.Hour)
+	if err := u.Samples(ctx, []wire.Sample{{Device: "scale-1", Name: "calibrated", Value: 1, Time: at}}); err != nil {
+		t.Fatal(err)
+	}
+	// Three budgets' worth of samples of ten measurements (a record is
+	// about 500 bytes), and a heartbeat every 50 records.
+	// They are appended in groups, as many collectors would, small enough
+	// for the small file to take one.
+	rounds := 3 * maxBytes / 2 / 500
+	groupSize := min(100, rounds/20)
+	heartbeats := 0
+	var group []*pendingRecord
+	for i := range rounds {
+		m := wire.Metrics{}
+		for j := range 10 {
+			m.Samples = append(m.Samples, wire.Sample{Device: "host", Name: fmt.Sprintf("disk_free_percent:/mnt/%d", j), Value: float64(i), Time: at.Add(time.Duration(i) * time.Second)})
+		}
+		if i%50 == 0 {
+			m.Heartbeat = u.heartbeat()
+			heartbeats++
+		}
+		p, err := u.prepare(&m, &m.Header, ClassTelemetry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if group = append(group, p); len(group) == groupSize || i == rounds-1 {
+			if err := u.ob.append(ctx, group...); err != nil {
+				t.Fatal(err)
+			}
+			group = nil
+		}
+	}
+	st := u.Stats().Outbox
+	if st.Events != 10 || st.Dropped["event"] != 0 {
+		t.Fatalf("events touched: %+v", st)
+	}
+	if appended := 1 + rounds; st.Dropped["telemetry"] == 0 || int(st.Dropped["telemetry"])+st.Telemetry != appended {
+		t.Fatalf("dropped %d + kept %d telemetry records != %d appended", st.Dropped["telemetry"], st.Telemetry, appended)
+	}
+	latest := map[string]float64{}
+	hbs := 0
+	for _, e := range readAll(t, u.ob, ClassTelemetry) {
+		m, err := wire.Decode[wire.Metrics](mustPayload(t, u.ob, e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range m.Samples {
+			latest[s.Device+"/"+s.Name] = s.Value
+		}
+		if m.Heartbeat != nil {
+			hbs++
+		}
+	}
+	if latest["scale-1/calibrated"] != 1 {
+		t.Fatalf("the value measured once, first, was not kept: %v", latest)
+	}
+	for j := range 10 {
+		if v, ok := latest[fmt.Sprintf("host/disk_free_percent:/mnt/%d", j)]; !ok || int(v) != rounds-1 {
+			t.Fatalf("mnt/%d: latest value %v (kept %v), want %d", j, v, ok, rounds-1)
+		}
+	}
+	if hbs == 0 || hbs >= heartbeats {
+		t.Fatalf("%d heartbeats kept of %d: not collapsed to the latest", hbs, heartbeats)
+	}
+	if fi, _ := os.Stat(path); fi.Size() > int64(maxBytes) {
+		t.Fatalf("file is %d bytes, cap %d", fi.Size(), maxBytes)
+	}
+	u.Close()
+	rep, err := InspectOutbox(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bytes != st.Bytes || rep.CollapsedSamples != st.CollapsedSamples || rep.CollapsedSamples == 0 {
+		t.Fatalf("file holds %d bytes of records, %d collapsed samples; the outbox counted %d and %d", rep.Bytes, rep.CollapsedSamples, st.Bytes, st.CollapsedSamples)
+	}
+	var out bytes.Buffer
+	if _, err := ExportOutbox(path, &out, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var el ExportLine
+		if err := json.Unmarshal([]byte(l), &el); err != nil || el.Class == "unreadable" {
+			t.Fatalf("export line %s: %v", l, err)
+		}
+	}
+}
+
+func mustPayload(t testing.TB, ob *outbox, e entry) []byte {
+	t.Helper()
+	p, err := ob.payload(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -3,6 +3,7 @@ package uplink
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,15 +12,24 @@ import (
 	"github.com/storewatch/storewatch/wire"
 )
 
-// fakeSession is a connection that can be lost at a chosen publish. Its
-// deliveries report success like paho's tokens do when stored messages are
-// resent after a reconnect: success that proves nothing.
+// fakeSession is a connection that can be lost at a chosen publish. On such
+// a session outbox messages complete, successfully, only when the
+// connection is lost, like paho's tokens can: success that proves nothing.
+// With manual set they complete when the test releases them, in order;
+// otherwise at once. Other messages (birth, inventory) complete at once.
 type fakeSession struct {
 	loseAt int // lose the connection when this many messages went out; 0: never
+	manual bool
 	mu     sync.Mutex
 	sent   []string
-	lost   chan struct{}
-	once   sync.Once
+	// outbox messages of a manual session (topics and deliveries), and the
+	// most ever awaiting release
+	outbox      []string
+	pending     []chan struct{}
+	released    int
+	maxInFlight int
+	lost        chan struct{}
+	once        sync.Once
 }
 
 func newFakeSession(loseAt int) *fakeSession {
@@ -28,21 +38,67 @@ func newFakeSession(loseAt int) *fakeSession {
 
 func (s *fakeSession) Publish(topic string, _ bool, payload []byte) delivery {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.sent = append(s.sent, topic)
-	n := len(s.sent)
-	s.mu.Unlock()
-	if s.loseAt > 0 && n >= s.loseAt {
+	if s.loseAt > 0 && len(s.sent) >= s.loseAt {
 		s.once.Do(func() { close(s.lost) })
 	}
-	return fakeDelivery{}
+	if topic != testID.Topic(wire.ChannelEvents) && topic != testID.Topic(wire.ChannelMetrics) {
+		return fakeDelivery{done: closedChan}
+	}
+	switch {
+	case s.loseAt > 0:
+		return fakeDelivery{done: s.lost} // "succeeds" only once lost, proving nothing
+	case s.manual:
+		c := make(chan struct{})
+		s.outbox, s.pending = append(s.outbox, topic), append(s.pending, c)
+		s.maxInFlight = max(s.maxInFlight, len(s.pending)-s.released)
+		return fakeDelivery{done: c}
+	}
+	return fakeDelivery{done: closedChan}
 }
 func (s *fakeSession) Subscribe(context.Context, string, func([]byte)) error { return nil }
 func (s *fakeSession) Lost() <-chan struct{}                                 { return s.lost }
 func (s *fakeSession) Close()                                                { s.once.Do(func() { close(s.lost) }) }
 
-type fakeDelivery struct{}
+// release completes the next n outbox messages of a manual session.
+func (s *fakeSession) release(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		close(s.pending[s.released])
+		s.released++
+	}
+}
 
-func (fakeDelivery) Wait(context.Context) error { return nil }
+// count returns how many messages went out on topic, and how many outbox
+// messages are awaiting release.
+func (s *fakeSession) count(topic string) (sent, waiting int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.sent {
+		if t == topic {
+			sent++
+		}
+	}
+	return sent, len(s.pending) - s.released
+}
+
+// fakeDelivery completes without error when done is closed.
+type fakeDelivery struct{ done <-chan struct{} }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (d fakeDelivery) Wait(ctx context.Context) error {
+	select {
+	case <-d.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+func (d fakeDelivery) Done() <-chan struct{} { return d.done }
+func (fakeDelivery) Err() error              { return nil }
 
 type fakeDialer struct {
 	mu       sync.Mutex
@@ -83,23 +139,69 @@ func TestSuccessAcrossConnectionLossIsNotAnAck(t *testing.T) {
 		return len(good.sent) > 0
 	})
 	testenv.WaitFor(t, 10*time.Second, "drained on the good connection", func() bool { return u.Stats().Outbox.Events == 0 })
-	good.mu.Lock()
-	defer good.mu.Unlock()
-	events := 0
-	for _, topic := range good.sent {
-		if topic == testID.Topic(wire.ChannelEvents) {
-			events++
-		}
+	if lost, _ := lossy.count(testID.Topic(wire.ChannelEvents)); lost == 0 {
+		t.Fatal("the lossy connection carried no event: the test proves nothing")
 	}
-	if events != 10 {
+	if events, _ := good.count(testID.Topic(wire.ChannelEvents)); events != 10 {
 		t.Fatalf("the good connection carried %d events; all 10 must go again after the loss", events)
 	}
 }
 
+// The publisher keeps at most InFlight messages awaiting their PUBACK and
+// sends the next one as soon as one is acknowledged, not when a whole batch
+// is. Records acknowledged before a connection loss are deleted and do not
+// go again; those in flight at the loss do, on the next connection.
+func TestWindowOfMessagesInFlight(t *testing.T) {
+	const window, n = 4, 12
+	first := &fakeSession{manual: true, lost: make(chan struct{})}
+	second := newFakeSession(0)
+	o := testOptions(t, "tcp://fake:1883")
+	o.dialer = &fakeDialer{sessions: []*fakeSession{first, second}}
+	o.InFlight = window
+	u := mustNew(t, o)
+	ctx := context.Background()
+	for i := range n {
+		if err := u.Event(ctx, testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, u)
+	sentIs := func(want int) func() bool {
+		return func() bool {
+			first.mu.Lock()
+			defer first.mu.Unlock()
+			return len(first.outbox) == want
+		}
+	}
+	testenv.WaitFor(t, 10*time.Second, "a full window", sentIs(window))
+	// One PUBACK lets exactly one more message out.
+	first.release(1)
+	testenv.WaitFor(t, 10*time.Second, "the next message", sentIs(window+1))
+	first.release(2)
+	testenv.WaitFor(t, 10*time.Second, "two more", sentIs(window+3))
+	// Three acknowledged (the connect's heartbeat goes first, then events),
+	// four in flight: the connection dies.
+	first.Close()
+	testenv.WaitFor(t, 10*time.Second, "drained on the second connection", func() bool { return u.Stats().Outbox.Events == 0 })
+	if first.maxInFlight != window {
+		t.Fatalf("%d messages were in flight at once, window %d", first.maxInFlight, window)
+	}
+	events := testID.Topic(wire.ChannelEvents)
+	acked := 0
+	for _, topic := range first.outbox[:3] {
+		if topic == events {
+			acked++
+		}
+	}
+	if again, _ := second.count(events); again != n-acked {
+		t.Fatalf("the second connection carried %d events, want the %d not acknowledged on the first", again, n-acked)
+	}
+}
+
 // Remote queries: a valid request reaches the handler and its answer comes
-// back on cmd/res; an expired one is refused; without a handler the agent
-// says remote queries are off; garbage gets no answer and does not stop the
-// workers.
+// back on cmd/res; an expired one is refused, and so is one whose header
+// names another agent; without a handler the agent says remote queries are
+// off; garbage gets no answer and does not stop the workers.
 func TestCommandChannel(t *testing.T) {
 	url := startMochi(t)
 	hub := newHub(t, url)
@@ -107,7 +209,11 @@ func TestCommandChannel(t *testing.T) {
 	run(t, u)
 	testenv.WaitFor(t, 10*time.Second, "connected", func() bool { return u.Stats().Connected })
 	send := func(id string, expires time.Time) {
-		req := wire.CommandRequest{Header: wire.Header{AgentID: testID, Time: time.Now()}, ID: id, Device: "receipt-lane3", Op: "status", Requester: "alice", Expires: expires}
+		agent := testID
+		if id == "q4" {
+			agent.Agent = "other"
+		}
+		req := wire.CommandRequest{Header: wire.Header{AgentID: agent, Time: time.Now()}, ID: id, Device: "receipt-lane3", Op: "status", Requester: "alice", Expires: expires}
 		b, err := wire.Encode(&req)
 		if err != nil {
 			t.Fatal(err)
@@ -147,6 +253,11 @@ func TestCommandChannel(t *testing.T) {
 	send("q3", time.Now().Add(-time.Second))
 	if r := response("q3"); r.OK || r.Code != "expired" {
 		t.Fatalf("expired request: %+v", r)
+	}
+	// On this agent's topic but addressed to another agent: never run.
+	send("q4", time.Now().Add(time.Minute))
+	if r := response("q4"); r.OK || r.Code != "denied" || !strings.Contains(r.Error, "acme/s0042/other") {
+		t.Fatalf("request for another agent: %+v", r)
 	}
 }
 

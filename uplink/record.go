@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/storewatch/storewatch/wire"
 )
@@ -35,60 +38,91 @@ func (c Class) String() string {
 
 // record is one outbox entry as stored in bbolt under its big-endian
 // sequence number. The agent identity, version, type and sequence number
-// are not stored: they are the same for every record or live in the key,
-// and leaving them out keeps an event near 150 bytes on disk. Boot is an
-// index into the meta bucket's boot table, so a long boot id is stored once.
+// are not stored: they are the same for every record or live in the key.
+// Boot is an index into the meta bucket's boot table, so a long boot id is
+// stored once.
 //
-// Layout: format(1) class(1) type(1) uvarint(boot) varint(unix nanos) body,
-// where body is the message's JSON object without its header fields.
+// Layout, format 2 (written):
+//
+//	2, class<<4|type, uvarint(boot), varint(unix nanos), packed body
+//
+// where the body (the message's JSON object without its header fields) is
+// packed JSON (pack.go). Format 1 (read, and written for a body that cannot
+// be packed) is format(1) class(1) type(1) uvarint(boot) varint(unix nanos)
+// and the body's JSON as it is.
 type record struct {
 	class Class
 	typ   wire.MessageType
 	boot  uint64
-	time  int64 // unix nanoseconds, UTC
-	body  []byte
+	time  int64  // unix nanoseconds, UTC
+	body  []byte // the JSON object, unpacked
 }
 
-const recordFormat = 1
+const (
+	recordPlain  = 1
+	recordPacked = 2
+)
 
 var typeCodes = map[wire.MessageType]byte{wire.TypeEvent: 1, wire.TypeMetrics: 2}
+
+func typeOfCode(c byte) wire.MessageType {
+	for t, tc := range typeCodes {
+		if tc == c {
+			return t
+		}
+	}
+	return ""
+}
 
 // Errors reading a record back from disk.
 var errBadRecord = errors.New("unreadable outbox record")
 
 func (r *record) encode() []byte {
-	b := make([]byte, 0, 3+2*binary.MaxVarintLen64+len(r.body))
-	b = append(b, recordFormat, byte(r.class), typeCodes[r.typ])
+	return r.appendTo(make([]byte, 0, r.maxSize()))
+}
+
+// maxSize bounds the length of the encoded record.
+func (r *record) maxSize() int { return 3 + 2*binary.MaxVarintLen64 + len(r.body) }
+
+// appendTo appends the encoded record to dst.
+func (r *record) appendTo(dst []byte) []byte {
+	start := len(dst)
+	b := append(dst, recordPacked, byte(r.class)<<4|typeCodes[r.typ])
+	b = binary.AppendUvarint(b, r.boot)
+	b = binary.AppendVarint(b, r.time)
+	if packed, ok := appendPacked(b, r.body, r.time); ok {
+		return packed
+	}
+	b = append(b[:start], recordPlain, byte(r.class), typeCodes[r.typ])
 	b = binary.AppendUvarint(b, r.boot)
 	b = binary.AppendVarint(b, r.time)
 	return append(b, r.body...)
 }
 
-// decodeRecord parses a stored record. The body is not copied: the caller
-// copies b first if it came from a bbolt transaction that ends.
+// decodeRecord parses a stored record and unpacks its body into new
+// memory, so b may belong to a bbolt transaction that ends.
 func decodeRecord(b []byte) (record, error) {
 	bad := func(format string, args ...any) (record, error) {
 		return record{}, fmt.Errorf("%w: %s", errBadRecord, fmt.Sprintf(format, args...))
 	}
-	if len(b) < 3 {
+	var r record
+	var rest []byte
+	switch {
+	case len(b) >= 3 && b[0] == recordPlain:
+		r.class, r.typ, rest = Class(b[1]), typeOfCode(b[2]), b[3:]
+	case len(b) >= 2 && b[0] == recordPacked:
+		r.class, r.typ, rest = Class(b[1]>>4), typeOfCode(b[1]&0x0f), b[2:]
+	case len(b) < 3:
 		return bad("%d bytes", len(b))
-	}
-	if b[0] != recordFormat {
+	default:
 		return bad("format %d", b[0])
 	}
-	r := record{class: Class(b[1])}
 	if r.class != ClassEvent && r.class != ClassTelemetry {
-		return bad("class %d", b[1])
-	}
-	for t, c := range typeCodes {
-		if c == b[2] {
-			r.typ = t
-		}
+		return bad("class %d", r.class)
 	}
 	if r.typ == "" {
-		return bad("type %d", b[2])
+		return bad("type of %x", b[:3])
 	}
-	rest := b[3:]
 	var n int
 	if r.boot, n = binary.Uvarint(rest); n <= 0 {
 		return bad("boot index")
@@ -98,11 +132,93 @@ func decodeRecord(b []byte) (record, error) {
 		return bad("time")
 	}
 	rest = rest[n:]
+	if b[0] == recordPacked {
+		var err error
+		if rest, err = appendUnpacked(make([]byte, 0, 2*len(rest)+32), rest, r.time); err != nil {
+			return bad("%v", err)
+		}
+	} else {
+		rest = append([]byte(nil), rest...)
+	}
 	if len(rest) < 2 || rest[0] != '{' || rest[len(rest)-1] != '}' {
 		return bad("body is not a JSON object")
 	}
 	r.body = rest
 	return r, nil
+}
+
+// headerTemplate writes the JSON header of an outbox message for one
+// agent, boot and type without encoding/json (which spends a microsecond on
+// it, most of that on the time). It holds encoding/json's own output for
+// that header up to the sequence number; newHeaderTemplate checks the layout
+// it relies on (seq and time last, in that order) and returns nil if
+// encoding/json or wire.Header ever write something else, and callers then
+// fall back to json.Marshal.
+type headerTemplate struct {
+	pre []byte // {"v":1,"type":...,"boot":"...","seq":
+}
+
+const templateTail = `"seq":1,"time":"1970-01-01T00:00:00Z"}`
+
+func newHeaderTemplate(typ wire.MessageType, id wire.AgentID, boot string) *headerTemplate {
+	hb, err := json.Marshal(&wire.Header{V: wire.Version, Type: typ, AgentID: id, Boot: boot, Seq: 1, Time: time.Unix(0, 0).UTC()})
+	if err != nil || !bytes.HasSuffix(hb, []byte(templateTail)) {
+		return nil
+	}
+	return &headerTemplate{pre: hb[:len(hb)-len(templateTail)+len(`"seq":`)]}
+}
+
+// appendHeader writes the header with seq (not 0) and t (UTC, years 0 to
+// 9999), without its closing brace.
+func (t *headerTemplate) appendHeader(dst []byte, seq uint64, tm time.Time) []byte {
+	dst = append(dst, t.pre...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"time":"`...)
+	dst = tm.AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"')
+}
+
+// payload writes the wire message of a record with sequence number seq.
+func (t *headerTemplate) payload(seq uint64, r *record) []byte {
+	out := make([]byte, 0, len(t.pre)+64+len(r.body))
+	out = t.appendHeader(out, seq, time.Unix(0, r.time).UTC())
+	return appendBody(out, r.body)
+}
+
+// appendBody joins a header without its closing brace and a body.
+func appendBody(head, body []byte) []byte {
+	if len(body) <= 2 {
+		return append(head, '}')
+	}
+	head = append(head, ',')
+	return append(head, body[1:]...)
+}
+
+// cutBody returns the body of a message that wire.Encode wrote with the
+// header this template makes for seq 1: the bytes after the header, with
+// the comma that follows it overwritten by '{' (full is changed; the body
+// shares its memory). ok is false if full does not start that way.
+func (t *headerTemplate) cutBody(full []byte) (body []byte, ok bool) {
+	rest, found := bytes.CutPrefix(full, t.pre)
+	if !found {
+		return nil, false
+	}
+	rest, found = bytes.CutPrefix(rest, []byte(`1,"time":"`))
+	if !found {
+		return nil, false
+	}
+	q := bytes.IndexByte(rest, '"')
+	if q < 0 || q+1 >= len(rest) {
+		return nil, false
+	}
+	switch rest = rest[q+1:]; rest[0] {
+	case '}':
+		return []byte("{}"), true
+	case ',':
+		rest[0] = '{'
+		return rest, true
+	}
+	return nil, false
 }
 
 // splitBody cuts the header fields off a message encoded by wire.Encode,
@@ -138,11 +254,41 @@ func joinBody(h *wire.Header, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(body) <= 2 {
-		return hb, nil
+	return appendBody(hb[:len(hb)-1], body), nil
+}
+
+// headerTemplates caches one agent's header templates by boot id and type.
+type headerTemplates struct {
+	id wire.AgentID
+	mu sync.Mutex
+	m  map[templateKey]*headerTemplate // a nil entry: the layout check failed
+}
+
+type templateKey struct {
+	boot string
+	typ  wire.MessageType
+}
+
+func (h *headerTemplates) get(typ wire.MessageType, boot string) *headerTemplate {
+	k := templateKey{boot, typ}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.m[k]
+	if !ok {
+		if h.m == nil {
+			h.m = map[templateKey]*headerTemplate{}
+		}
+		t = newHeaderTemplate(typ, h.id, boot)
+		h.m[k] = t
 	}
-	out := make([]byte, 0, len(hb)+len(body))
-	out = append(out, hb[:len(hb)-1]...)
-	out = append(out, ',')
-	return append(out, body[1:]...), nil
+	return t
+}
+
+// payload rebuilds the wire message of a stored record.
+func (h *headerTemplates) payload(boot string, seq uint64, r *record) ([]byte, error) {
+	if t := h.get(r.typ, boot); t != nil && seq != 0 {
+		return t.payload(seq, r), nil
+	}
+	hd := wire.Header{V: wire.Version, Type: r.typ, AgentID: h.id, Boot: boot, Seq: seq, Time: time.Unix(0, r.time).UTC()}
+	return joinBody(&hd, r.body)
 }

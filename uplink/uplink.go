@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,7 +30,8 @@ type Options struct {
 	Logger  *slog.Logger
 
 	// HeartbeatEvery is the heartbeat period on the metrics channel
-	// (default 60s). Heartbeats are sent only while connected.
+	// (default 60s). Heartbeats are recorded while offline too, and once
+	// more at every connect.
 	HeartbeatEvery time.Duration
 	// StartDelay, if set, waits a random time up to it before the first
 	// connection, so a chain's stores do not all connect at once after a
@@ -43,8 +43,12 @@ type Options struct {
 	// ConnectTimeout bounds one connection attempt; PublishTimeout the wait
 	// for a PUBACK (both default 15s).
 	ConnectTimeout, PublishTimeout time.Duration
-	// LiveBatch is the most messages published before waiting for their
-	// acknowledgements (default 200).
+	// InFlight is the most messages published and still waiting for their
+	// PUBACK (default 100): the outbox is read ahead and published while
+	// earlier messages are acknowledged.
+	InFlight int
+	// LiveBatch is the most new records read from the outbox at once
+	// (default 200).
 	LiveBatch int
 	// BacklogBatch and BacklogRate bound how a backlog left by an outage
 	// drains: batches of BacklogBatch (default 100) at BacklogRate messages
@@ -87,6 +91,9 @@ func (o *Options) defaults() {
 	}
 	if o.Outbox.Path == "" {
 		o.Outbox.Path = config.DefaultOutboxPath()
+	}
+	if o.InFlight <= 0 {
+		o.InFlight = 100
 	}
 	if o.LiveBatch <= 0 {
 		o.LiveBatch = 200
@@ -232,14 +239,7 @@ func (u *Uplink) prepare(m wire.Message, h *wire.Header, c Class) (*pendingRecor
 		t = time.Now()
 	}
 	*h = wire.Header{AgentID: u.id, Boot: u.boot, Seq: 1, Time: t.UTC()}
-	full, err := wire.Encode(m)
-	if err != nil {
-		return nil, fmt.Errorf("uplink: %w", err)
-	}
-	if len(full) > wire.MaxPayload {
-		return nil, fmt.Errorf("uplink: %s of %d bytes is larger than the %d bytes a message may have", h.Type, len(full), wire.MaxPayload)
-	}
-	body, err := splitBody(full, h)
+	body, err := u.ob.messageBody(m)
 	if err != nil {
 		return nil, err
 	}
@@ -335,6 +335,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 	for range u.opt.CommandWorkers {
 		wg.Go(func() { u.commandWorker(cctx) })
 	}
+	wg.Go(func() { u.heartbeats(cctx) })
 	if u.opt.StartDelay > 0 && !sleep(ctx, time.Duration(mrand.Int64N(int64(u.opt.StartDelay)))) {
 		return nil
 	}
@@ -480,31 +481,30 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 	u.mu.Unlock()
 	u.log.Info("connected to the broker", "broker", url, "backlog", u.ob.stats().Events+u.ob.stats().Telemetry)
 
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() { u.heartbeats(sctx) })
-
-	p := &publisher{u: u, s: s, epoch: epoch, mark: mark, live: map[Class]uint64{}, back: map[Class]uint64{}}
-	for _, c := range classes {
-		p.live[c] = mark + 1
+	// The first message after the birth: a heartbeat made now, so the hub
+	// sees at once how much the outage left waiting and how old it is.
+	if err := u.appendHeartbeat(sctx); err != nil && sctx.Err() == nil {
+		u.log.Warn("cannot record heartbeat", "err", err)
 	}
-	p.run(sctx)
+	newPublisher(u, s, epoch, mark).run(sctx)
 }
 
-// heartbeats appends a heartbeat now and every HeartbeatEvery while the
-// connection lasts. While offline none are made: the hub learns about the
-// outage from the will, and the first heartbeat after it carries the drops.
+// heartbeats appends a heartbeat every HeartbeatEvery, connected or not
+// (and serve adds one at every connect). Those made while offline wait in
+// the outbox as telemetry and reach the hub with the backlog, so it can see
+// how the outage went (the outbox filling, drops, memory); when the outbox
+// is full they are collapsed to the latest one like any other telemetry.
 func (u *Uplink) heartbeats(ctx context.Context) {
 	t := time.NewTicker(u.opt.HeartbeatEvery)
 	defer t.Stop()
 	for {
-		if err := u.appendHeartbeat(ctx); err != nil && ctx.Err() == nil {
-			u.log.Warn("cannot record heartbeat", "err", err)
-		}
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			return
+		}
+		if err := u.appendHeartbeat(ctx); err != nil && ctx.Err() == nil {
+			u.log.Warn("cannot record heartbeat", "err", err)
 		}
 	}
 }
@@ -518,6 +518,7 @@ func (u *Uplink) heartbeat() *wire.Heartbeat {
 		Dropped:         st.Outbox.Dropped,
 		Reconnects:      st.Reconnects,
 		OutboxIncidents: st.Outbox.Incidents,
+		RSSBytes:        residentBytes(),
 		Goroutines:      runtime.NumGoroutine(),
 	}
 	if !st.Outbox.Oldest.IsZero() {
@@ -533,162 +534,4 @@ func (u *Uplink) appendHeartbeat(ctx context.Context) error {
 		return err
 	}
 	return u.ob.append(ctx, p)
-}
-
-// publisher drains the outbox over one connection.
-type publisher struct {
-	u     *Uplink
-	s     session
-	epoch uint64
-	mark  uint64           // last sequence number before this connection
-	live  map[Class]uint64 // next sequence number to read above mark
-	back  map[Class]uint64 // next sequence number to read up to mark
-	// backlogAt is when the next backlog batch may go (the drain rate).
-	backlogAt time.Time
-}
-
-func (p *publisher) run(ctx context.Context) {
-	u := p.u
-	for ctx.Err() == nil {
-		p.publishInventory(ctx)
-		batch, backlog, err := p.next()
-		if err != nil {
-			u.log.Error("cannot read the outbox", "err", err)
-			return
-		}
-		if len(batch) == 0 {
-			var wait <-chan time.Time
-			var t *time.Timer
-			if d := time.Until(p.backlogAt); d > 0 && p.hasBacklog() {
-				t = time.NewTimer(d)
-				wait = t.C
-			}
-			select {
-			case <-u.ob.notify:
-			case <-u.wake:
-			case <-wait:
-			case <-ctx.Done():
-			}
-			if t != nil {
-				t.Stop()
-			}
-			continue
-		}
-		if !p.publish(ctx, batch) {
-			return
-		}
-		if backlog && u.opt.BacklogRate > 0 {
-			p.backlogAt = time.Now().Add(time.Duration(float64(len(batch)) / u.opt.BacklogRate * float64(time.Second)))
-		}
-	}
-}
-
-func (p *publisher) hasBacklog() bool {
-	for _, c := range classes {
-		if cs := p.u.ob.classStats(c); cs.Count > 0 && cs.First <= p.mark && p.back[c] <= p.mark {
-			return true
-		}
-	}
-	return false
-}
-
-// next picks what to publish: new records of this connection first (events,
-// then telemetry), then the backlog when the drain rate allows.
-func (p *publisher) next() (batch []entry, backlog bool, err error) {
-	ob := p.u.ob
-	for _, c := range classes {
-		batch, err = ob.read(c, p.live[c], math.MaxUint64, p.u.opt.LiveBatch)
-		if err != nil || len(batch) > 0 {
-			return batch, false, err
-		}
-	}
-	if time.Now().Before(p.backlogAt) {
-		return nil, false, nil
-	}
-	for _, c := range classes {
-		if p.back[c] > p.mark {
-			continue
-		}
-		batch, err = ob.read(c, p.back[c], p.mark, p.u.opt.BacklogBatch)
-		if err != nil || len(batch) > 0 {
-			return batch, true, err
-		}
-		p.back[c] = p.mark + 1 // nothing left below the mark
-	}
-	return nil, false, nil
-}
-
-// publish sends a batch and waits for every PUBACK. Records are deleted only
-// if all were acknowledged on this connection, with no loss in between.
-func (p *publisher) publish(ctx context.Context, batch []entry) bool {
-	u := p.u
-	topic := map[wire.MessageType]string{wire.TypeEvent: u.id.Topic(wire.ChannelEvents), wire.TypeMetrics: u.id.Topic(wire.ChannelMetrics)}
-	ds := make([]delivery, 0, len(batch))
-	for _, e := range batch {
-		payload, err := u.ob.payload(u.id, e)
-		if err != nil {
-			u.log.Error("cannot rebuild an outbox record", "seq", e.seq, "err", err)
-			return false
-		}
-		ds = append(ds, p.s.Publish(topic[e.rec.typ], false, payload))
-	}
-	wctx, cancel := context.WithTimeout(ctx, u.opt.PublishTimeout)
-	defer cancel()
-	acks := make([]ack, 0, len(batch))
-	for i, d := range ds {
-		if err := d.Wait(wctx); err != nil {
-			if ctx.Err() == nil {
-				u.log.Warn("publish not acknowledged; will resend", "seq", batch[i].seq, "err", err)
-			}
-			return false
-		}
-		acks = append(acks, ack{class: batch[i].rec.class, seq: batch[i].seq})
-	}
-	// The epoch rule: a PUBACK counts only if the connection was never lost
-	// while waiting for it.
-	if u.epoch.Load() != p.epoch {
-		return false
-	}
-	select {
-	case <-p.s.Lost():
-		return false
-	default:
-	}
-	if err := u.ob.ack(ctx, acks, false); err != nil {
-		return false
-	}
-	last := batch[len(batch)-1]
-	if last.seq > p.mark {
-		p.live[last.rec.class] = last.seq + 1
-	} else {
-		p.back[last.rec.class] = last.seq + 1
-	}
-	return true
-}
-
-// publishInventory sends the retained inventory if this connection has not
-// sent the current one yet.
-func (p *publisher) publishInventory(ctx context.Context) {
-	u := p.u
-	u.mu.Lock()
-	inv, sent := u.inv, u.invSent
-	u.mu.Unlock()
-	if inv == nil || sent {
-		return
-	}
-	payload, err := json.Marshal(inv)
-	if err != nil {
-		return
-	}
-	wctx, cancel := context.WithTimeout(ctx, u.opt.PublishTimeout)
-	defer cancel()
-	if err := p.s.Publish(u.id.Topic(wire.ChannelInventory), true, payload).Wait(wctx); err != nil {
-		u.log.Warn("inventory not acknowledged; will resend", "err", err)
-		return
-	}
-	u.mu.Lock()
-	if u.inv == inv {
-		u.invSent = true
-	}
-	u.mu.Unlock()
 }

@@ -17,6 +17,9 @@ func TestDeliversEventsWithBirthAndHeartbeat(t *testing.T) {
 	hub := newHub(t, url)
 	u := mustNew(t, testOptions(t, url))
 	run(t, u)
+	// Events made while connected go out in order (ones made before the
+	// connect would be backlog, and new ones overtake the backlog).
+	testenv.WaitFor(t, 10*time.Second, "connected", func() bool { return u.Stats().Connected })
 	ctx := context.Background()
 	for i := range 20 {
 		if err := u.Event(ctx, testEvent(i)); err != nil {
@@ -27,7 +30,7 @@ func TestDeliversEventsWithBirthAndHeartbeat(t *testing.T) {
 	evs := hub.events()
 	for i, e := range evs {
 		if e.AgentID != testID || e.Boot != u.Boot() || e.Reason != testEvent(i).Reason {
-			t.Fatalf("event %d: %+v", i, e.Header)
+			t.Fatalf("event %d: %+v %s seq %d", i, e.Header, e.Reason, e.Seq)
 		}
 		if i > 0 && e.Seq <= evs[i-1].Seq {
 			t.Fatalf("event %d has seq %d after %d", i, e.Seq, evs[i-1].Seq)
@@ -44,6 +47,8 @@ func TestDeliversEventsWithBirthAndHeartbeat(t *testing.T) {
 	testenv.WaitFor(t, 10*time.Second, "heartbeat", func() bool { return len(hub.heartbeats()) > 0 })
 	if hb := hub.heartbeats()[0]; hb.Boot != u.Boot() || hb.Seq == 0 {
 		t.Fatalf("heartbeat header: %+v", hb.Header)
+	} else if hb.Heartbeat.RSSBytes == 0 || hb.Heartbeat.Goroutines == 0 {
+		t.Fatalf("heartbeat without the process's own figures: %+v", hb.Heartbeat)
 	}
 	testenv.WaitFor(t, 10*time.Second, "outbox empty", func() bool {
 		s := u.Stats().Outbox
