@@ -31,3 +31,19 @@ func Timeout(ctx context.Context, err error) error {
 	}
 	return fmt.Errorf("%w: %w", ctx.Err(), err)
 }
+
+// Session dials with dial under timeout, discards input that was waiting
+// from before (a streaming scale, a late answer to an earlier question),
+// runs fn on the connection and closes it. A failure of fn after the
+// deadline reads as a timeout (see Timeout).
+func Session(ctx context.Context, timeout time.Duration, dial func(context.Context) (Conn, error), fn func(context.Context, Conn) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	Flush(c)
+	return Timeout(ctx, fn(ctx, c))
+}

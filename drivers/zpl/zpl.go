@@ -268,17 +268,13 @@ func ask(c transport.Conn, cmd string, max int) ([]byte, error) {
 
 // Identify reads the printer's identity now.
 func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	c, err := d.dial(ctx)
+	var id wire.Identity
+	err := transport.Session(ctx, d.timeout, d.dial, func(ctx context.Context, c transport.Conn) (err error) {
+		id, err = d.readIdentity(ctx, c)
+		return err
+	})
 	if err != nil {
 		return wire.Identity{}, fmt.Errorf("zpl %s: %w", d.addr, err)
-	}
-	defer c.Close()
-	transport.Flush(c)
-	id, err := d.readIdentity(ctx, c)
-	if err != nil {
-		return wire.Identity{}, fmt.Errorf("zpl %s: %w", d.addr, transport.Timeout(ctx, err))
 	}
 	return id, nil
 }
