@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,26 +174,10 @@ helpdesk:
     default: {helpdesk: fsm}
   outbox: {retry_min: 20ms, retry_max: 100ms, update_interval: 1ms, sync_interval: -1s}
 `, t.TempDir(), token, hash, rcv.srv.URL, rcv.secret)
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := Start(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-
+	h := startYAML(t, y)
 	a, err := dial(t, h, "acme-s0042-backoffice", "pw-42", s42)
-	if err != nil {
-		t.Fatal(err)
-	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	check(t, err)
+	must := func(err error) { check(t, err) }
 	must(a.send(wire.ChannelStatus, &wire.Status{Header: a.header(0), State: wire.PresenceOnline}, true))
 	must(a.send(wire.ChannelInventory, &wire.Inventory{Header: a.header(0),
 		StoreInfo: wire.StoreInfo{Name: "Acme Berlin Mitte", Address: "Invalidenstr. 1, 10115 Berlin", Country: "DE", TimeZone: "Europe/Berlin"},
@@ -252,11 +237,7 @@ helpdesk:
 	must(h.Close())
 
 	rcv.setDown(false)
-	h2, err := Start(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h2.Close() })
+	h2 := startYAML(t, y)
 	testenv.WaitFor(t, 15*time.Second, "the resolve after the restart", func() bool { return len(rcv.calls()) == 2 })
 	res := rcv.calls()[1]
 	r := res.event.Data
@@ -325,5 +306,53 @@ tickets:
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error:\n%v\nwant a line %q", err, want)
 		}
+	}
+}
+
+// check stops the test at an error.
+func check(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The example configuration's commented tickets: and helpdesk: sections,
+// uncommented, are a valid configuration.
+func TestExampleHelpdeskSectionsAreValid(t *testing.T) {
+	data, err := os.ReadFile("../packaging/examples/hub.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "# tickets:" || line == "# helpdesk:" {
+			in = true
+		}
+		if line == "" {
+			in = false
+		}
+		if in {
+			line = strings.TrimPrefix(strings.TrimPrefix(line, "#"), " ")
+		}
+		out = append(out, line)
+	}
+	env := map[string]string{
+		"STOREHUB_VIEWER_TOKEN": "viewer-token-0123456789", "STOREHUB_ENGINEER_TOKEN": "engineer-token-0123456789",
+		"STOREHUB_MQTT_PASSWORD": "pw", "REDMINE_API_KEY": "0123456789abcdef", "SMTP_PASSWORD": "pw",
+		"FSM_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	}
+	cfg, _, err := config.ParseHub("hub.yaml", []byte(strings.Join(out, "\n")), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, hc, err := HelpdeskConfig(cfg)
+	if err != nil {
+		t.Fatalf("the example's helpdesk sections:\n%v", err)
+	}
+	if hc == nil || len(hc.Helpdesks) != 3 || len(hc.Routing.Rules) != 2 || hc.Helpdesks[0].Redmine.APIKey != env["REDMINE_API_KEY"] ||
+		hc.Outbox.Path != "/var/lib/storehub/helpdesk.db" || tc.Tenants["acme"].Stores["s0043"] != "ru" {
+		t.Errorf("helpdesk %+v, tickets %+v", hc, tc)
 	}
 }

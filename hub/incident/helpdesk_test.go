@@ -17,6 +17,18 @@ func (w *world) act(c Changes, err error) Changes {
 	return c
 }
 
+// fail lets a device's fault last d and returns the newest fault incident.
+func (w *world) fail(dev string, code wire.FaultCode, d time.Duration) Incident {
+	w.t.Helper()
+	w.report(dev, code)
+	w.advance(d)
+	got := w.incidents(KindFault)
+	if len(got) == 0 {
+		w.t.Fatalf("%s on %s for %v opened nothing", code, dev, d)
+	}
+	return got[len(got)-1]
+}
+
 func (w *world) timeline(id string, kind EntryKind) []Entry {
 	var out []Entry
 	for _, e := range w.all.Timeline {
@@ -29,10 +41,7 @@ func (w *world) timeline(id string, kind EntryKind) []Entry {
 
 func TestStoryHelpdeskTicketIsShownOnTheIncidentToTheEnd(t *testing.T) {
 	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane3", "lane 3"))
-	w.report("receipt-lane3", wire.FaultPaperOut)
-	w.advance(3 * time.Minute)
-	inc := w.incidents(KindFault)[0]
-
+	inc := w.fail("receipt-lane3", wire.FaultPaperOut, 3*time.Minute)
 	rm := HelpdeskTicket{Helpdesk: "redmine", ID: "4711", URL: "https://redmine.example.com/issues/4711"}
 	w.act(w.eng.LinkTicket(inc.ID, rm))
 	got := w.final[inc.ID]
@@ -59,8 +68,7 @@ func TestStoryHelpdeskTicketIsShownOnTheIncidentToTheEnd(t *testing.T) {
 
 func TestStoryTicketLinkedAfterTheIncidentEndedGoesToTheStore(t *testing.T) {
 	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane3", "lane 3"))
-	w.report("receipt-lane3", wire.FaultPaperOut)
-	w.advance(3 * time.Minute)
+	w.fail("receipt-lane3", wire.FaultPaperOut, 3*time.Minute)
 	w.report("receipt-lane3")
 	w.advance(3 * time.Minute)
 	inc := w.incidents(KindFault)[0]
@@ -88,9 +96,7 @@ func TestStoryTicketLinkedAfterTheIncidentEndedGoesToTheStore(t *testing.T) {
 // reopens for the same episode, and only a new episode is a new incident.
 func TestStoryTicketClosedByAPersonInTheHelpdeskIsNotReopened(t *testing.T) {
 	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane3", "lane 3"))
-	w.report("receipt-lane3", wire.FaultPaperJam)
-	w.advance(6 * time.Minute)
-	inc := w.incidents(KindFault)[0]
+	inc := w.fail("receipt-lane3", wire.FaultPaperJam, 6*time.Minute)
 	rm := HelpdeskTicket{Helpdesk: "redmine", ID: "12", URL: "https://redmine.example.com/issues/12"}
 	w.act(w.eng.LinkTicket(inc.ID, rm))
 	linked := w.clk.Now()
@@ -124,8 +130,7 @@ func TestStoryTicketClosedByAPersonInTheHelpdeskIsNotReopened(t *testing.T) {
 	// Cleared, and back the next day: a new occurrence is a new incident.
 	w.report("receipt-lane3")
 	w.advance(24 * time.Hour)
-	w.report("receipt-lane3", wire.FaultPaperJam)
-	w.advance(6 * time.Minute)
+	w.fail("receipt-lane3", wire.FaultPaperJam, 6*time.Minute)
 	if got := w.incidents(KindFault); len(got) != 2 || got[1].ID == inc.ID || got[1].Helpdesk != nil {
 		t.Fatalf("a new episode should open a new incident without the old ticket: %+v", got)
 	}
@@ -139,9 +144,7 @@ func TestStoryTicketClosedByAPersonInTheHelpdeskIsNotReopened(t *testing.T) {
 
 func TestStoryNotificationsSayTheOldPriorityAndTheFlaps(t *testing.T) {
 	w := newWorld(t, tuesday10, tradingHours, terminal("pt-lane1", "lane 1"), terminal("pt-lane2", "lane 2"))
-	w.report("pt-lane1", wire.FaultUnreachable)
-	w.advance(4 * time.Minute)
-	first := w.incidents(KindFault)[0]
+	first := w.fail("pt-lane1", wire.FaultUnreachable, 4*time.Minute)
 	// The second of two terminals fails: every terminal down is impact 1.
 	w.report("pt-lane2", wire.FaultUnreachable)
 	w.advance(4 * time.Minute)

@@ -145,9 +145,7 @@ func TestBridgeFollowsTheStreamFromItsCursor(t *testing.T) {
 	w := newWorld(t, tuesday10)
 	rec := &recorder{fail: 2}
 	stop := run(t, w.bridge(rec))
-	w.report(mitte, "prn3", wire.FaultPaperJam)
-	w.advance(6 * time.Minute)
-	id := w.last(incident.NotifyOpened).Incident.ID
+	id := w.fail(mitte, "prn3", wire.FaultPaperJam)
 	testenv.WaitFor(t, 10*time.Second, "the opened notification after two failures", func() bool { return len(rec.list()) == 1 })
 	w.report(mitte, "prn3")
 	w.advance(3 * time.Minute)
@@ -162,9 +160,7 @@ func TestBridgeFollowsTheStreamFromItsCursor(t *testing.T) {
 
 	// While the bridge is down a new incident opens; it is live, so it is
 	// delivered from the backlog, and nothing before the cursor again.
-	w.report(mitte, "prn4", wire.FaultPaperJam)
-	w.advance(6 * time.Minute)
-	id2 := w.last(incident.NotifyOpened).Incident.ID
+	id2 := w.fail(mitte, "prn4", wire.FaultPaperJam)
 	rec2 := &recorder{}
 	run(t, w.bridge(rec2))
 	testenv.WaitFor(t, 10*time.Second, "the backlog", func() bool { return len(rec2.list()) == 1 })
@@ -181,15 +177,12 @@ func TestBacklogOpensTicketsOnlyForLiveIncidents(t *testing.T) {
 	w := newWorld(t, tuesday10)
 	w.episode(mitte, "prn3", wire.FaultPaperJam, 10*time.Minute) // opened and resolved
 	ended := w.last(incident.NotifyResolved).Incident.ID
-	w.report(nord, "prn7", wire.FaultPaperJam)
-	w.advance(6 * time.Minute)
-	live := w.last(incident.NotifyOpened).Incident.ID
+	live := w.fail(nord, "prn7", wire.FaultPaperJam)
 
 	rec := &recorder{}
 	run(t, w.bridge(rec))
 	testenv.WaitFor(t, 10*time.Second, "the backlog", func() bool { return len(rec.list()) == 2 })
-	w.report(mitte, "prn4", wire.FaultPaperJam)
-	w.advance(6 * time.Minute)
+	w.fail(mitte, "prn4", wire.FaultPaperJam)
 	w.report(mitte, "prn4")
 	w.advance(3 * time.Minute)
 	fresh := w.last(incident.NotifyResolved).Incident.ID
@@ -209,9 +202,7 @@ func TestRedeliveredStreamReachesTheHelpdeskOnce(t *testing.T) {
 	out := openOutbox(t, w, d)
 
 	stop := run(t, w.bridge(out))
-	w.report(mitte, "prn3", wire.FaultPaperJam)
-	w.advance(6 * time.Minute)
-	id := w.last(incident.NotifyOpened).Incident.ID
+	id := w.fail(mitte, "prn3", wire.FaultPaperJam)
 	testenv.WaitFor(t, 10*time.Second, "the ticket on the incident", func() bool {
 		h := w.incident(id).Helpdesk
 		return h != nil && h.ID == "100" && h.URL == "https://desk.example.com/100" && h.Helpdesk == "desk"
@@ -244,9 +235,7 @@ func TestTicketClosedInTheHelpdeskClosesTheIncident(t *testing.T) {
 	d := newDesk()
 	out := openOutbox(t, w, d)
 	run(t, w.bridge(out))
-	w.report(mitte, "prn3", wire.FaultPaperJam)
-	w.advance(6 * time.Minute)
-	id := w.last(incident.NotifyOpened).Incident.ID
+	id := w.fail(mitte, "prn3", wire.FaultPaperJam)
 	testenv.WaitFor(t, 10*time.Second, "the ticket", func() bool { return w.incident(id).Helpdesk != nil })
 
 	d.mu.Lock()

@@ -151,6 +151,15 @@ func (w *world) episode(id wire.AgentID, dev string, code wire.FaultCode, d time
 	w.advance(24*time.Hour - d)
 }
 
+// fail lets a fault last long enough to open an incident (paper_jam's 5
+// minutes) and returns the incident's id.
+func (w *world) fail(id wire.AgentID, dev string, code wire.FaultCode) string {
+	w.t.Helper()
+	w.report(id, dev, code)
+	w.advance(6 * time.Minute)
+	return w.last(incident.NotifyOpened).Incident.ID
+}
+
 // stream returns the whole notification stream.
 func (w *world) stream() []incident.Notification {
 	w.t.Helper()
