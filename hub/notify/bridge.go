@@ -53,6 +53,9 @@ type Options struct {
 	// RetryMin and RetryMax bound the wait after the outbox failed to store
 	// a notification (defaults 1s and 1m).
 	RetryMin, RetryMax time.Duration
+	// Now is the engine's clock (default time.Now): notifications from
+	// before Run started are the backlog.
+	Now func() time.Time
 }
 
 // Bridge follows the notification stream into the helpdesk outbox.
@@ -72,6 +75,9 @@ func New(o Options) *Bridge {
 	if o.RetryMax < o.RetryMin {
 		o.RetryMax = max(time.Minute, o.RetryMin)
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return &Bridge{o: o}
 }
 
@@ -79,23 +85,18 @@ func New(o Options) *Bridge {
 // every notification to the outbox, then moves the cursor past the batch.
 // It waits on the store's Notified channel when it has caught up.
 //
-// The notifications that were already in the stream when Run started (the
-// backlog: while the hub was down, or before a helpdesk was configured at
-// all) are delivered only for incidents that are still live, or to finish
-// tickets that exist: a ticket is not opened for an incident that has
-// ended meanwhile.
+// The notifications from before Run started (the backlog: written while
+// the hub was down, or before a helpdesk was configured at all) are
+// delivered only for incidents that are still live, or to finish tickets
+// that exist: a ticket is not opened for an incident that has ended
+// meanwhile.
 func (b *Bridge) Run(ctx context.Context) error {
+	started := b.o.Now()
 	cursor, err := b.o.Store.Cursor(Consumer)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
-	backlog, err := b.end(cursor)
-	if err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	if backlog > cursor {
-		b.o.Log.Info("helpdesk bridge catching up", "from", cursor, "to", backlog)
-	}
+	b.o.Log.Info("helpdesk bridge following the notification stream", "after", cursor)
 	wait := b.o.RetryMin
 	for {
 		wake := b.o.Store.Notified() // before reading: a commit after the read closes it
@@ -116,7 +117,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			continue
 		}
 		for _, n := range batch {
-			if err := b.deliver(ctx, n, n.Seq <= backlog); err != nil {
+			if err := b.deliver(ctx, n, n.At.Before(started)); err != nil {
 				return nil // ctx ended; the cursor stays before n
 			}
 			cursor = n.Seq
@@ -126,17 +127,6 @@ func (b *Bridge) Run(ctx context.Context) error {
 			// batch over again, which the outbox absorbs.
 			b.o.Log.Error("helpdesk bridge: storing the cursor", "seq", cursor, "err", err)
 		}
-	}
-}
-
-// end returns the last sequence number in the stream.
-func (b *Bridge) end(after uint64) (uint64, error) {
-	for {
-		page, err := b.o.Store.Notifications(after, 4096)
-		if err != nil || len(page) == 0 {
-			return after, err
-		}
-		after = page[len(page)-1].Seq
 	}
 }
 
@@ -188,14 +178,25 @@ func (b *Bridge) deliver(ctx context.Context, n incident.Notification, backlog b
 // Notification turns an entry of the stream into what the helpdesk outbox
 // takes: one occurrence (ticket) per incident, identified by the incident's
 // id.
+//
+// A device that recovered while its rule says "comment" leaves the incident
+// open for a person; the engine tells that as an update, the helpdesk as a
+// resolve without auto-close ("recovered by itself; please check and
+// close"), so this is where one becomes the other.
 func (b *Bridge) Notification(n incident.Notification) (helpdesk.Notification, error) {
 	kind := tickets.Kind(n.Kind)
 	if !kind.Valid() {
 		return helpdesk.Notification{}, fmt.Errorf("notify: unknown notification kind %q", n.Kind)
 	}
+	if recoveredAwaitingPerson(n) {
+		kind = tickets.Resolved
+	}
 	in, err := b.Incident(n)
 	if err != nil {
 		return helpdesk.Notification{}, err
+	}
+	if kind == tickets.Resolved && n.Kind == incident.NotifyUpdated {
+		in.Changed, in.AutoClose = n.Incident.RecoveredAt, false
 	}
 	hn := helpdesk.Notification{Incident: in, Kind: kind, Occurrence: n.Incident.ID}
 	return hn, hn.Check()
@@ -289,6 +290,14 @@ func (b *Bridge) Incident(n incident.Notification) (tickets.Incident, error) {
 		out.ModelCount30d = counts.Model + young
 	}
 	return out, nil
+}
+
+// recoveredAwaitingPerson reports whether an update says that the fault
+// cleared for good but the incident stays open for a person.
+func recoveredAwaitingPerson(n incident.Notification) bool {
+	in := n.Incident
+	return n.Kind == incident.NotifyUpdated && in.Kind == incident.KindFault && in.State.Live() &&
+		!in.Active && !in.RecoveredAt.IsZero()
 }
 
 // firstOf returns the first non-empty string.

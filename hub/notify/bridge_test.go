@@ -298,3 +298,46 @@ func waitIdle(t *testing.T, w *world, out *helpdesk.Outbox) {
 		return cur == end && out.Pending() == 0
 	})
 }
+
+// Hardware that failed and works again stays open for a technician: the
+// helpdesk hears "recovered by itself, please check and close" once (not
+// the engine's plain update), nothing for a later acknowledgement, and an
+// update when the fault comes back.
+func TestRecoveryLeftForAPersonIsAResolveWithoutClosing(t *testing.T) {
+	w := newWorld(t, tuesday10)
+	d := newDesk()
+	out := openOutbox(t, w, d)
+	run(t, w.bridge(out))
+	w.report(mitte, "prn3", wire.FaultHeadFault)
+	w.advance(time.Minute)
+	w.report(mitte, "prn3")
+	w.advance(5 * time.Minute)
+	n := w.last(incident.NotifyUpdated)
+	hn, err := w.bridge(&recorder{}).Notification(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hn.Kind != tickets.Resolved || hn.Incident.AutoClose || !hn.Incident.Changed.Equal(tuesday10.Add(time.Minute)) {
+		t.Errorf("recovery of a dispatch fault: %s auto-close %v changed %v", hn.Kind, hn.Incident.AutoClose, hn.Incident.Changed)
+	}
+	cat, _ := tickets.Load(tickets.Config{})
+	if text, err := cat.Render(hn.Kind, hn.Incident, "en"); err != nil || !strings.Contains(text.Body, "does not close this ticket by itself") {
+		t.Errorf("the note (%v):\n%s", err, text.Body)
+	}
+	waitIdle(t, w, out)
+	check(t, w.Do(context.Background(), func(e *incident.Engine) (incident.Changes, error) { return e.Acknowledge(n.Incident.ID, "tech") }))
+	waitIdle(t, w, out)
+	w.report(mitte, "prn3", wire.FaultHeadFault)
+	w.advance(time.Minute)
+	waitIdle(t, w, out)
+	if got, want := d.list(), []string{"100 opened", "100 resolved ", "100 updated "}; !slices.Equal(got, want) {
+		t.Errorf("helpdesk calls %q, want %q", got, want)
+	}
+}
+
+func check(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

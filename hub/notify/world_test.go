@@ -194,7 +194,7 @@ func (w *world) incident(id string) incident.Incident {
 
 func (w *world) bridge(out Outbox) *Bridge {
 	return New(Options{Store: w.st, Inventory: w.eng, Outbox: out, Policy: w.pol, PublicURL: "https://hub.example.com/",
-		RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond})
+		RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Now: w.clk.Now})
 }
 
 // run runs b until the test ends or stop is called.
