@@ -52,6 +52,9 @@ func (s Section) Decode(out any) Errors {
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return Errors{{File: file, Path: s.path, Msg: fmt.Sprintf("cannot decode into %T", out)}}
 	}
+	if v.Elem().Kind() == reflect.Struct && s.node.Kind != yaml.MappingNode {
+		return Errors{{File: file, Line: s.node.Line, Path: s.path, Msg: "must be a section of key: value settings"}}
+	}
 	errs := unknownSettings(s.node, v.Type().Elem(), s.path, file)
 	if err := s.node.Decode(out); err != nil {
 		var te *yaml.TypeError
@@ -95,9 +98,11 @@ func (s Section) Errors(found Errors) Errors {
 
 // unknownSettings walks the YAML against the Go type and reports keys the
 // type has no field for (yaml.Node.Decode would ignore them silently).
+// Aliases are not followed: what they point at is checked where it is
+// written, and following them could loop or multiply (billion laughs).
 func unknownSettings(n *yaml.Node, t reflect.Type, path, file string) Errors {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	if n.Kind == yaml.AliasNode {
+		return nil
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()

@@ -84,6 +84,7 @@ func TestSectionMistakesCarryTheirLines(t *testing.T) {
 		{"unknown in map value", "helpdesk:\n  teams:\n    berlin: {hourz: {}}\n",
 			`hub.yaml:4: helpdesk.teams.berlin: unknown setting "hourz"`},
 		{"wrong type", "helpdesk:\n  wait: soon\n", `hub.yaml:3: helpdesk: "soon" is not a duration`},
+		{"not a section", "helpdesk: [redmine]\n", `hub.yaml:2: helpdesk: must be a section of key: value settings`},
 		{"missing variable", "helpdesk:\n  desks: [{api_key: '${NOPE}'}]\n", `helpdesk.desks[0].api_key: environment variable NOPE is not set`},
 	}
 	for _, c := range cases {
@@ -129,4 +130,23 @@ func TestPublicURLMustBeAWebAddress(t *testing.T) {
 	if _, _, err := ParseHub("hub.yaml", []byte(agentsLine+"api: {public_url: 'https://storehub.example.com'}\n"), noEnv); err != nil {
 		t.Error(err)
 	}
+}
+
+func FuzzSectionDecode(f *testing.F) {
+	f.Add([]byte("helpdesk:\n  name: x\n  desks: [{url: u, api_key: k, extra: {fields: {1: 2}}, headers: {a: b}}]\n  teams: {b: {hours: {mon: x}}}\n"))
+	f.Add([]byte("helpdesk: &a {desks: [*a]}\n"))
+	f.Add([]byte("helpdesk:\n  wait: [1, 2]\n  desks: {url: u}\n  teams: [x]\n"))
+	f.Add([]byte("helpdesk: 7\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, _, err := ParseHub("fuzz.yaml", append([]byte(agentsLine), data...), noEnv)
+		if cfg == nil {
+			return
+		}
+		var d deskSection
+		errs := cfg.Helpdesk.Decode(&d)
+		if err == nil && len(errs) == 0 && !cfg.Helpdesk.Given() && d.Name != "" {
+			t.Fatal("decoded settings from a section that is not given")
+		}
+		_ = cfg.Helpdesk.Errors(errs)
+	})
 }

@@ -108,6 +108,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		wait = b.o.RetryMin
 		if len(batch) == 0 {
 			select {
 			case <-ctx.Done():
@@ -116,9 +117,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		stopped := false
 		for _, n := range batch {
 			if err := b.deliver(ctx, n, n.At.Before(started)); err != nil {
-				return nil // ctx ended; the cursor stays before n
+				stopped = true // ctx ended; the cursor stays before n
+				break
 			}
 			cursor = n.Seq
 		}
@@ -126,6 +129,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 			// The next batch stores it; a crash before then hands this
 			// batch over again, which the outbox absorbs.
 			b.o.Log.Error("helpdesk bridge: storing the cursor", "seq", cursor, "err", err)
+		}
+		if stopped {
+			return nil
 		}
 	}
 }
