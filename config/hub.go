@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -22,6 +23,11 @@ type Hub struct {
 	Agents       []AgentAccess `yaml:"agents" doc:"Agents allowed to connect to the embedded broker, and their subtree"`
 	Policy       HubPolicy     `yaml:"policy" doc:"Incident policy: hold-downs, grace, flapping, chronic problems"`
 	SLA          HubSLA        `yaml:"sla" doc:"Response and resolution targets per priority, counted in calendars"`
+	// Tickets and Helpdesk are defined by hub/tickets and hub/helpdesk
+	// (tickets.Config, helpdesk.Config; docs/helpdesk.md); the hub decodes
+	// and checks them when it starts.
+	Tickets  Section `yaml:"tickets" doc:"Ticket texts: language per tenant and store, overrides, runbooks (docs/helpdesk.md)"`
+	Helpdesk Section `yaml:"helpdesk" doc:"External helpdesks (Redmine, webhook, email), routing and the delivery outbox; without it tickets stay in the hub's built-in list (docs/helpdesk.md)"`
 }
 
 // HubAPI configures the HTTP API.
@@ -31,6 +37,7 @@ type HubAPI struct {
 	TLSKey     string     `yaml:"tls_key" doc:"PEM key for HTTPS"`
 	Tokens     []APIToken `yaml:"tokens" doc:"Bearer tokens and their roles"`
 	ConsoleDir string     `yaml:"console_dir" doc:"Templates of the web console (served under /console/ once it exists)"`
+	PublicURL  string     `yaml:"public_url" doc:"The hub's address as people reach it, e.g. https://storehub.example.com; tickets link to /console/incidents/{id} under it"`
 }
 
 // APIToken is one bearer token.
@@ -162,6 +169,8 @@ func ParseHub(file string, data []byte, lookupEnv func(string) (string, bool)) (
 		return nil, lines, errs
 	}
 	cfg.applyDefaults()
+	cfg.Tickets.bind("tickets", lines, lookupEnv)
+	cfg.Helpdesk.bind("helpdesk", lines, lookupEnv)
 	return finish(&cfg, lines, append(errs, cfg.validate(lines)...))
 }
 
@@ -227,6 +236,11 @@ func (c *Hub) validate(l *Lines) Errors {
 
 	// API.
 	checkAddr("api.listen", c.API.Listen)
+	if c.API.PublicURL != "" {
+		if u, err := url.Parse(c.API.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("api.public_url", "%q: want the hub's address as people reach it, such as https://storehub.example.com", c.API.PublicURL)
+		}
+	}
 	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
 		bad("api.tls_cert", "HTTPS needs both tls_cert and tls_key")
 	}

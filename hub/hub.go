@@ -18,6 +18,7 @@ import (
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/sla"
@@ -32,6 +33,7 @@ type Hub struct {
 	Store    store.Store
 	Pipeline *ingest.Pipeline
 	Registry *prometheus.Registry
+	Helpdesk *helpdesk.Outbox // nil without a helpdesk: section
 
 	log      *slog.Logger
 	embedded *broker.Embedded
@@ -157,6 +159,10 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 	if err != nil {
 		return nil, err
 	}
+	desk, err := loadHelpdesk(cfg)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hub.db"))
 	if err != nil {
 		return nil, err
@@ -190,6 +196,11 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		h.prune(ctx, cfg.LogRetention)
 	}()
 
+	if err := h.startHelpdesk(ctx, desk, pol, cfg.API.PublicURL); err != nil {
+		h.Close()
+		return nil, err
+	}
+
 	switch cfg.Broker.Mode {
 	case "external":
 		h.external, err = broker.StartExternal(ctx, cfg.Broker.External, pipe, log.With("part", "mqtt"))
@@ -202,7 +213,8 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		return nil, err
 	}
 
-	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg})
+	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
+		DeadLetters: h.deadLetters()})
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -295,6 +307,9 @@ func (h *Hub) Close() error {
 			h.http.Close()
 		}
 		h.wg.Wait()
+		if h.Helpdesk != nil {
+			h.Helpdesk.Close()
+		}
 		h.Store.Close()
 	})
 	h.mu.Lock()

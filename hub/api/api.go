@@ -72,6 +72,7 @@ type Server struct {
 	log    *slog.Logger
 	tokens map[[32]byte]principal
 	reg    *prometheus.Registry
+	desk   DeadLetters
 }
 
 // Options configures a Server.
@@ -83,6 +84,8 @@ type Options struct {
 	Log      *slog.Logger
 	Tokens   []config.APIToken
 	Registry *prometheus.Registry
+	// DeadLetters is the helpdesk outbox; nil without external helpdesks.
+	DeadLetters DeadLetters
 }
 
 // New returns the API server.
@@ -93,7 +96,8 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry}
+	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry,
+		desk: o.DeadLetters}
 	for _, t := range o.Tokens {
 		role, ok := ParseRole(t.Role)
 		if !ok {

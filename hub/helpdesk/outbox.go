@@ -761,6 +761,10 @@ func (o *Outbox) bury(c *callRecord, helpdesk string, cause error) {
 	delete(o.busy, c.Ticket)
 }
 
+// ErrNoDeadLetter: Retry or Discard of a sequence number that is not on
+// the dead-letter list.
+var ErrNoDeadLetter = errors.New("no such dead letter")
+
 // DeadLetters lists the calls the outbox gave up on, oldest first.
 func (o *Outbox) DeadLetters() ([]DeadLetter, error) {
 	var out []DeadLetter
@@ -790,7 +794,7 @@ func (o *Outbox) Retry(seq uint64) error {
 			return err
 		}
 		if d == nil {
-			return fmt.Errorf("no dead letter %d", seq)
+			return ErrNoDeadLetter
 		}
 		next, err := cb.NextSequence()
 		if err != nil {
@@ -815,7 +819,7 @@ func (o *Outbox) Discard(seq uint64) error {
 	return o.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDead)
 		if b.Get(seqKey(seq)) == nil {
-			return fmt.Errorf("helpdesk: no dead letter %d", seq)
+			return fmt.Errorf("helpdesk: discard %d: %w", seq, ErrNoDeadLetter)
 		}
 		return b.Delete(seqKey(seq))
 	})

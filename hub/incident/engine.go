@@ -537,6 +537,7 @@ func (e *Engine) transition(a *alert, t time.Time) {
 func (e *Engine) markFlapping(inc *Incident, a *alert, at time.Time, on bool) {
 	inc.Flapping = on
 	if on {
+		inc.Flaps = len(a.transitions)
 		e.entry(inc, at, EntryFlapping, fmt.Sprintf("%s is flapping: %d changes within %v; the incident stays open until it has been quiet for %v",
 			a.code, len(a.transitions), e.pol.FlapWindow, e.pol.FlapQuiet))
 		e.notify(inc, NotifyFlapping, at, "flapping")
@@ -850,7 +851,11 @@ func (e *Engine) recordEpisode(a *alert, now time.Time) {
 		return
 	}
 	e.episodes[a.key] = append(e.episodes[a.key], a.since)
-	e.ch.Episodes = append(e.ch.Episodes, Episode{Key: a.key, Start: a.since})
+	ep := Episode{Key: a.key, Start: a.since}
+	if a.dev != nil {
+		ep.Model = a.dev.rec.Identity.Model
+	}
+	e.ch.Episodes = append(e.ch.Episodes, ep)
 	if !e.rule(a).Chronic || e.pol.ChronicCount <= 0 || e.chronic[a.key] != nil {
 		return
 	}
@@ -1036,9 +1041,11 @@ func (e *Engine) reprioritise(now time.Time) {
 	sort.Strings(ids)
 	for _, id := range ids {
 		inc := e.live[id]
+		old := inc.Priority
 		if e.prioritise(inc, now, true) {
 			e.touch(inc, now)
 			e.notify(inc, NotifyUpdated, now, fmt.Sprintf("priority now P%d", inc.Priority))
+			e.ch.Notifications[len(e.ch.Notifications)-1].PreviousPriority = old
 		}
 	}
 	clear(e.dirty)
@@ -1133,21 +1140,27 @@ func (e *Engine) Close(id, who, text string) (Changes, error) {
 	if err != nil {
 		return Changes{}, err
 	}
-	now := e.clk.Now()
-	if a := e.byAlert[id]; a != nil && a.active {
-		a.closedEp = a.since
-	}
-	inc.State, inc.Resolution, inc.ClosedAt = StateClosed, ResolutionClosed, now
 	msg := "closed"
 	if text != "" {
 		msg += ": " + text
 	}
-	e.entryBy(inc, now, EntryState, who, msg)
+	e.closeLive(inc, ResolutionClosed, who, text, msg)
+	return e.take(), nil
+}
+
+// closeLive closes a live incident for a person. The current episode of its
+// fault opens nothing more.
+func (e *Engine) closeLive(inc *Incident, resolution, who, reason, entry string) {
+	now := e.clk.Now()
+	if a := e.byAlert[inc.ID]; a != nil && a.active {
+		a.closedEp = a.since
+	}
+	inc.State, inc.Resolution, inc.ClosedAt, inc.ClosedBy, inc.CloseReason = StateClosed, resolution, now, who, reason
+	e.entryBy(inc, now, EntryState, who, entry)
 	e.touch(inc, now)
-	e.notify(inc, NotifyClosed, now, msg)
+	e.notify(inc, NotifyClosed, now, entry)
 	e.logIncident(inc, now, "closed")
 	e.forget(inc)
-	return e.take(), nil
 }
 
 // ---- maintenance windows ----

@@ -37,6 +37,9 @@ const (
 const (
 	ResolutionRecovered = "recovered_by_itself"
 	ResolutionClosed    = "closed_by_user"
+	// ResolutionHelpdesk: a person closed, rejected or deleted the
+	// incident's ticket in the external helpdesk.
+	ResolutionHelpdesk = "closed_in_helpdesk"
 )
 
 // Ticket holds what first-line support asks on the phone.
@@ -94,8 +97,40 @@ type Incident struct {
 	RecoveredAt       time.Time `json:"recovered_at,omitzero"`
 	ClosedAt          time.Time `json:"closed_at,omitzero"`
 	UpdatedAt         time.Time `json:"updated_at"`
+	// ClosedBy and CloseReason say who closed the incident (a person in the
+	// hub, or the helpdesk whose ticket a person closed) and why.
+	ClosedBy    string `json:"closed_by,omitempty"`
+	CloseReason string `json:"close_reason,omitempty"`
+	// Flaps is how many state changes within the flap window made the fault
+	// flapping.
+	Flaps int `json:"flaps,omitempty"`
+	// Helpdesk is the ticket an external helpdesk keeps for this incident,
+	// once it has one.
+	Helpdesk *HelpdeskTicket `json:"helpdesk,omitempty"`
 	// Version grows with every change, so a connector can order updates.
 	Version uint64 `json:"version"`
+}
+
+// HelpdeskTicket is an external helpdesk's ticket for one incident.
+type HelpdeskTicket struct {
+	Helpdesk string    `json:"helpdesk"` // the configured helpdesk's name
+	ID       string    `json:"id"`       // the helpdesk's ticket id (Redmine issue number)
+	URL      string    `json:"url,omitempty"`
+	Linked   time.Time `json:"linked"`
+	// ClosedByPerson is closed, rejected, resolved or deleted when a person
+	// did that to the ticket in the helpdesk; storewatch then posts nothing
+	// more to it.
+	ClosedByPerson string    `json:"closed_by_person,omitempty"`
+	ClosedAt       time.Time `json:"closed_at,omitzero"`
+}
+
+// String names the ticket for people: "redmine #4711".
+func (t HelpdeskTicket) String() string {
+	id := t.ID
+	if id != "" && id[0] >= '0' && id[0] <= '9' {
+		id = "#" + id
+	}
+	return t.Helpdesk + " " + id
 }
 
 // DedupKey is the external idempotency marker for a fingerprint.
@@ -116,6 +151,7 @@ const (
 	EntryFlapping     EntryKind = "flapping"     // entered or left flapping
 	EntryOccurrence   EntryKind = "occurrence"   // the fault came back while the incident was live
 	EntryNotification EntryKind = "notification" // a lifecycle notification was queued for connectors
+	EntryHelpdesk     EntryKind = "helpdesk"     // an external helpdesk opened a ticket, or a person closed it there
 )
 
 // Entry is one line of an incident's timeline.
@@ -148,6 +184,9 @@ type Notification struct {
 	At       time.Time        `json:"at"`
 	Incident Incident         `json:"incident"` // snapshot after the change
 	Text     string           `json:"text,omitempty"`
+	// PreviousPriority is the priority before the change, when an update
+	// changed it.
+	PreviousPriority int `json:"previous_priority,omitempty"`
 }
 
 // LogKind names an event-log entry.
@@ -256,10 +295,20 @@ func (w Window) Covers(tenant, store, device string, t time.Time) bool {
 		!t.Before(w.Start) && t.Before(w.End)
 }
 
-// Episode is one recorded occurrence of a fault, for chronic detection.
+// Episode is one recorded occurrence of a fault, for chronic detection and
+// for "how often on this device and this model" on tickets.
 type Episode struct {
 	Key   string    `json:"key"`
 	Start time.Time `json:"start"`
+	Model string    `json:"model,omitempty"` // the device's model when the episode was recorded
+}
+
+// TicketLink records a helpdesk ticket on an incident that is no longer
+// live (Changes.Tickets): the engine keeps live incidents itself and writes
+// them whole, but a finished one exists only in the store.
+type TicketLink struct {
+	Incident string
+	Ticket   HelpdeskTicket
 }
 
 // Changes is what one engine call changed; the caller commits it atomically.
@@ -274,12 +323,13 @@ type Changes struct {
 	Episodes      []Episode
 	Windows       []Window // upserts
 	DeleteWindows []string
+	Tickets       []TicketLink // applied to stored incidents after the upserts
 }
 
 // Empty reports whether nothing changed.
 func (c *Changes) Empty() bool {
 	return len(c.Incidents)+len(c.Timeline)+len(c.Notifications)+len(c.Log)+len(c.Stores)+
-		len(c.Agents)+len(c.Devices)+len(c.Episodes)+len(c.Windows)+len(c.DeleteWindows) == 0
+		len(c.Agents)+len(c.Devices)+len(c.Episodes)+len(c.Windows)+len(c.DeleteWindows)+len(c.Tickets) == 0
 }
 
 // Merge appends o to c.
@@ -294,6 +344,7 @@ func (c *Changes) Merge(o Changes) {
 	c.Episodes = append(c.Episodes, o.Episodes...)
 	c.Windows = append(c.Windows, o.Windows...)
 	c.DeleteWindows = append(c.DeleteWindows, o.DeleteWindows...)
+	c.Tickets = append(c.Tickets, o.Tickets...)
 }
 
 // Snapshot is the state the engine restarts from.

@@ -60,6 +60,9 @@ func OpenBolt(path string) (*Bolt, error) {
 				return err
 			}
 		}
+		if err := ensureModelIndex(tx); err != nil {
+			return err
+		}
 		m := tx.Bucket(bMeta)
 		if v := m.Get(keySchema); v != nil && string(v) != schemaVersion {
 			return fmt.Errorf("schema version %s, this build reads %s", v, schemaVersion)
@@ -147,6 +150,11 @@ func (s *Bolt) Commit(c incident.Changes) error {
 		if err := meta.Put(keyLastID, u64(last)); err != nil {
 			return err
 		}
+		for _, l := range c.Tickets {
+			if err := linkTicket(inc, l); err != nil {
+				return err
+			}
+		}
 		tl := tx.Bucket(bTimeline)
 		for _, e := range c.Timeline {
 			seq, _ := tl.NextSequence()
@@ -181,8 +189,11 @@ func (s *Bolt) Commit(c incident.Changes) error {
 			return err
 		}
 		for _, ep := range c.Episodes {
-			k := append([]byte(ep.Key+"\x00"), u64(uint64(ep.Start.UnixNano()))...)
+			k := episodeKey(ep)
 			if err := tx.Bucket(bEpisodes).Put(k, nil); err != nil {
+				return err
+			}
+			if err := indexEpisode(tx.Bucket(bModelEpisodes), ep); err != nil {
 				return err
 			}
 		}
@@ -256,13 +267,9 @@ func (s *Bolt) Snapshot(window time.Duration, now time.Time) (incident.Snapshot,
 			return err
 		}
 		return tx.Bucket(bEpisodes).ForEach(func(k, _ []byte) error {
-			i := bytes.LastIndexByte(k, 0)
-			if i < 0 || len(k)-i-1 != 8 {
-				return nil
-			}
-			t := time.Unix(0, int64(binary.BigEndian.Uint64(k[i+1:])))
-			if t.After(cut) {
-				snap.Episodes = append(snap.Episodes, incident.Episode{Key: string(k[:i]), Start: t})
+			key, t, ok := splitEpisodeKey(k)
+			if ok && t.After(cut) {
+				snap.Episodes = append(snap.Episodes, incident.Episode{Key: key, Start: t})
 			}
 			return nil
 		})

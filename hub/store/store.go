@@ -74,6 +74,10 @@ type Store interface {
 	Cursor(consumer string) (uint64, error)
 	SetCursor(consumer string, seq uint64) error
 
+	// FaultCounts says how often a fault happened on a device and on its
+	// model, for "last 30 days" on tickets.
+	FaultCounts(q FaultQuery) (FaultCounts, error)
+
 	// Log returns event-log entries with from <= At < to, oldest first.
 	Log(from, to time.Time, limit int) ([]incident.LogEntry, error)
 	// PruneLog deletes event-log entries older than before and says how

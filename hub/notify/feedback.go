@@ -1,0 +1,74 @@
+package notify
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/storewatch/storewatch/hub/helpdesk"
+	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/hub/store"
+)
+
+// Writer runs an engine action and commits its changes (ingest.Pipeline).
+type Writer interface {
+	Do(ctx context.Context, fn func(*incident.Engine) (incident.Changes, error)) error
+}
+
+// Feedback is the helpdesk outbox's way back into the hub
+// (helpdesk.Feedback): it records tickets on incidents and closes an
+// incident whose ticket a person closed in the helpdesk.
+type Feedback struct {
+	Writer Writer
+	Store  store.Store
+	Log    *slog.Logger
+}
+
+// Linked shows the helpdesk's ticket on the incident and in its timeline.
+func (f *Feedback) Linked(ctx context.Context, l helpdesk.Link) {
+	id, ok := f.incident(l)
+	if !ok {
+		return
+	}
+	t := incident.HelpdeskTicket{Helpdesk: l.Helpdesk, ID: l.Ticket.ID, URL: l.Ticket.URL}
+	if err := f.Writer.Do(ctx, func(e *incident.Engine) (incident.Changes, error) { return e.LinkTicket(id, t) }); err != nil {
+		f.log().Error("helpdesk feedback: recording the ticket", "incident", id, "ticket", t.ID, "err", err)
+	}
+}
+
+// ClosedByPerson closes the incident (if it is still live) and records who
+// closed the ticket how; its fault opens nothing more until it clears and
+// comes back.
+func (f *Feedback) ClosedByPerson(ctx context.Context, l helpdesk.Link, s helpdesk.State) {
+	id, ok := f.incident(l)
+	if !ok {
+		return
+	}
+	t := incident.HelpdeskTicket{Helpdesk: l.Helpdesk, ID: l.Ticket.ID, URL: l.Ticket.URL}
+	if err := f.Writer.Do(ctx, func(e *incident.Engine) (incident.Changes, error) { return e.ClosedInHelpdesk(id, t, string(s)) }); err != nil {
+		f.log().Error("helpdesk feedback: recording a person's close", "incident", id, "ticket", t.ID, "err", err)
+		return
+	}
+	f.log().Info("helpdesk ticket closed by a person; the incident is closed", "incident", id, "helpdesk", l.Helpdesk, "ticket", t.ID, "state", s)
+}
+
+// incident finds the incident of a ticket: the occurrence is the incident's
+// id (Bridge.Notification), and its key must match.
+func (f *Feedback) incident(l helpdesk.Link) (string, bool) {
+	inc, err := f.Store.Incident(l.Occurrence)
+	if err != nil {
+		f.log().Error("helpdesk feedback: no such incident", "incident", l.Occurrence, "key", l.IncidentKey, "err", err)
+		return "", false
+	}
+	if inc.Key != l.IncidentKey {
+		f.log().Error("helpdesk feedback: the ticket belongs to another incident", "incident", inc.ID, "key", inc.Key, "ticket_key", l.IncidentKey)
+		return "", false
+	}
+	return inc.ID, true
+}
+
+func (f *Feedback) log() *slog.Logger {
+	if f.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return f.Log
+}
