@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -376,6 +377,33 @@ var funcs = template.FuncMap{
 	// put its own word after it.
 	"minutes": func(d time.Duration) int { return int(d.Round(time.Minute) / time.Minute) },
 	"days":    func(d time.Duration) int { return int((d + 12*time.Hour) / (24 * time.Hour)) },
+	"plural":  plural,
+}
+
+// plural writes n with the word form its language uses for it: two forms
+// (one, other) as in English, or three (one, few, many) as in Russian and
+// the other East Slavic languages.
+func plural(n int, forms ...string) string {
+	form := ""
+	switch len(forms) {
+	case 2:
+		form = forms[1]
+		if n == 1 {
+			form = forms[0]
+		}
+	case 3:
+		switch m10, m100 := n%10, n%100; {
+		case m10 == 1 && m100 != 11:
+			form = forms[0]
+		case m10 >= 2 && m10 <= 4 && (m100 < 12 || m100 > 14):
+			form = forms[1]
+		default:
+			form = forms[2]
+		}
+	default:
+		return strconv.Itoa(n)
+	}
+	return strconv.Itoa(n) + " " + form
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -291,3 +291,26 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+func TestPlural(t *testing.T) {
+	for _, c := range []struct {
+		n     int
+		forms []string
+		want  string
+	}{
+		{1, []string{"time", "times"}, "1 time"},
+		{0, []string{"time", "times"}, "0 times"},
+		{5, []string{"time", "times"}, "5 times"},
+		{1, []string{"раз", "раза", "раз"}, "1 раз"},
+		{3, []string{"раз", "раза", "раз"}, "3 раза"},
+		{5, []string{"раз", "раза", "раз"}, "5 раз"},
+		{11, []string{"раз", "раза", "раз"}, "11 раз"},
+		{12, []string{"раз", "раза", "раз"}, "12 раз"},
+		{21, []string{"раз", "раза", "раз"}, "21 раз"},
+		{22, []string{"раз", "раза", "раз"}, "22 раза"},
+	} {
+		if got := plural(c.n, c.forms...); got != c.want {
+			t.Errorf("plural(%d, %v) = %q, want %q", c.n, c.forms, got, c.want)
+		}
+	}
+}
