@@ -196,6 +196,13 @@ func (r *recorder) ClosedByPerson(_ context.Context, l Link, s State) {
 	r.closed[l.IncidentKey] = s
 }
 
+// links returns a copy of what Linked heard so far.
+func (r *recorder) links() []Link {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Link(nil), r.linked...)
+}
+
 func (r *recorder) closedState(key string) State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
