@@ -20,6 +20,7 @@ import (
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
+	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/sla"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
@@ -32,6 +33,7 @@ type Hub struct {
 	Store    store.Store
 	Pipeline *ingest.Pipeline
 	Registry *prometheus.Registry
+	Query    *query.Service
 
 	log      *slog.Logger
 	embedded *broker.Embedded
@@ -172,10 +174,15 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	pipe := ingest.New(ingest.Options{Engine: eng, Store: st, Log: log.With("part", "ingest"), Metrics: ingest.NewMetrics(reg)})
-
 	ctx, cancel := context.WithCancel(ctx)
-	h := &Hub{Engine: eng, Store: st, Pipeline: pipe, Registry: reg, log: log, ctx: ctx, cancel: cancel}
+	h := &Hub{Engine: eng, Store: st, Registry: reg, log: log, ctx: ctx, cancel: cancel}
+	if h.Query, err = startQueries(cfg, eng, st, h.publish, log.With("part", "query")); err != nil {
+		cancel()
+		st.Close()
+		return nil, err
+	}
+	pipe := ingest.New(ingest.Options{Engine: eng, Store: st, Log: log.With("part", "ingest"), Metrics: ingest.NewMetrics(reg), Answers: h.Query})
+	h.Pipeline = pipe
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
@@ -202,7 +209,8 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		return nil, err
 	}
 
-	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg})
+	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
+		Query: h.Query, Audit: st})
 	if err != nil {
 		h.Close()
 		return nil, err

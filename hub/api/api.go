@@ -72,6 +72,9 @@ type Server struct {
 	log    *slog.Logger
 	tokens map[[32]byte]principal
 	reg    *prometheus.Registry
+
+	q        Querier
+	auditLog AuditLister
 }
 
 // Options configures a Server.
@@ -83,6 +86,10 @@ type Options struct {
 	Log      *slog.Logger
 	Tokens   []config.APIToken
 	Registry *prometheus.Registry
+	// Query runs remote queries and Audit lists their audit trail; without
+	// them the query route answers that queries are not set up.
+	Query Querier
+	Audit AuditLister
 }
 
 // New returns the API server.
@@ -93,7 +100,8 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry}
+	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry,
+		q: o.Query, auditLog: o.Audit}
 	for _, t := range o.Tokens {
 		role, ok := ParseRole(t.Role)
 		if !ok {
@@ -139,6 +147,8 @@ var routes = []route{
 	{"GET", Prefix + "/rejected", Admin, nil, (*Server).rejected},
 	{"GET", Prefix + "/notifications", Admin, notifyParams, (*Server).notifications},
 	{"GET", Prefix + "/log", Viewer, logParams, (*Server).eventLog},
+	{"POST", Prefix + "/stores/{store}/devices/{device}/query", Engineer, queryParams, (*Server).query},
+	{"GET", Prefix + "/audit", Admin, auditParams, (*Server).audit},
 }
 
 // Handler returns the HTTP handler with every route, /metrics and the
@@ -177,13 +187,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, need Role) (p
 		writeError(w, http.StatusUnauthorized, "a bearer token is required")
 		return principal{}, false
 	}
-	h := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	var found principal
-	for k, p := range s.tokens { // constant time per candidate
-		if subtle.ConstantTimeCompare(k[:], h[:]) == 1 {
-			found = p
-		}
-	}
+	found := s.lookup(tok)
 	if found.role == 0 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="storehub", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "unknown token")
@@ -194,6 +198,24 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, need Role) (p
 		return principal{}, false
 	}
 	return found, true
+}
+
+func (s *Server) lookup(tok string) principal {
+	h := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	var found principal
+	for k, p := range s.tokens { // constant time per candidate
+		if subtle.ConstantTimeCompare(k[:], h[:]) == 1 {
+			found = p
+		}
+	}
+	return found
+}
+
+// Authenticate returns the name and role of a token (the console logs in
+// with the same tokens as the API).
+func (s *Server) Authenticate(token string) (name string, role Role, ok bool) {
+	p := s.lookup(token)
+	return p.name, p.role, p.role != 0
 }
 
 // Error is the body of every error response.
