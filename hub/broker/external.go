@@ -24,7 +24,7 @@ type External struct {
 // shared subscriptions, so they are always subscribed directly; events and
 // metrics go through $share/<group>/ when a group is set. Query answers are
 // subscribed directly too: the replica that sent a request waits for its
-// answer, so every replica must see every answer (each takes its own).
+// answer, so every replica must see every answer.
 func Subscriptions(shareGroup string) []string {
 	var out []string
 	for _, ch := range []wire.Channel{wire.ChannelStatus, wire.ChannelInventory, wire.ChannelEvents, wire.ChannelMetrics, wire.ChannelCmdRes} {

@@ -78,9 +78,8 @@ type Options struct {
 	Timeout   time.Duration
 	Expiry    time.Duration
 	PerMinute int
-	// Origin names this hub in request ids (its MQTT client id), so that
-	// several hub replicas, which all receive every answer, each take only
-	// the answers to their own requests.
+	// Origin names this hub in request ids (its MQTT client id), so the
+	// audit trail shows which replica sent a request.
 	Origin string
 }
 
@@ -245,10 +244,6 @@ func (s *Service) Query(ctx context.Context, r Request) Answer {
 // unsolicited: a replayed, forged or expired request that someone else
 // published, or an answer that came after the hub gave up.
 func (s *Service) Answer(from wire.AgentID, res *wire.CommandResponse, at time.Time) {
-	if o := originOf(res.ID); o != "" && o != s.o.Origin {
-		s.log.Debug("remote query answer for another hub", "id", res.ID, "agent", from)
-		return // that hub audits it
-	}
 	s.mu.Lock()
 	w, ok := s.pending[res.ID]
 	match := ok && w.req.AgentID == from && w.req.Device == res.Device && w.req.Op == res.Op
@@ -416,13 +411,4 @@ func newID(origin string) (string, error) {
 		return "", err
 	}
 	return "q-" + origin + "-" + hex.EncodeToString(b), nil
-}
-
-// originOf returns the origin of a request id, "" if it has none.
-func originOf(id string) string {
-	rest, ok := strings.CutPrefix(id, "q-")
-	if i := strings.LastIndexByte(rest, '-'); ok && i > 0 {
-		return rest[:i]
-	}
-	return ""
 }
