@@ -376,31 +376,17 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, _ principal) {
 	s.detail(w, r.PathValue("id"), http.StatusOK)
 }
 
-// act runs an incident action through the writer and answers with the
-// incident afterwards.
-func (s *Server) act(w http.ResponseWriter, r *http.Request, fn func(*incident.Engine) (incident.Changes, error)) {
-	id := r.PathValue("id")
-	err := s.pipe.Do(r.Context(), fn)
-	switch {
-	case errors.Is(err, incident.ErrNotFound):
-		if _, e := s.st.Incident(id); e == nil {
-			writeError(w, http.StatusConflict, "incident "+id+" is no longer open")
-		} else {
-			writeError(w, http.StatusNotFound, "no incident "+id)
-		}
-		return
-	case errors.Is(err, incident.ErrBadInput):
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusInternalServerError, err.Error())
+// act answers an incident action with the incident afterwards.
+func (s *Server) act(w http.ResponseWriter, id string, err error) {
+	if err != nil {
+		writeError(w, actionStatus(err), err.Error())
 		return
 	}
 	s.detail(w, id, http.StatusOK)
 }
 
 func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p principal) {
-	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Acknowledge(r.PathValue("id"), p.name) })
+	s.act(w, r.PathValue("id"), s.Acknowledge(r.Context(), r.PathValue("id"), p.name))
 }
 
 // textBody reads a comment or close body, answering the error itself.
@@ -422,18 +408,7 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request, p principal) {
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	if _, live := s.eng.Live(id); !live {
-		// A comment on a resolved or closed incident goes straight to its
-		// timeline.
-		err := s.st.AppendTimeline(incident.Entry{Incident: id, At: s.clk.Now(), Kind: incident.EntryComment, Author: p.name, Text: text})
-		if storeError(w, id, err) {
-			return
-		}
-		s.detail(w, id, http.StatusOK)
-		return
-	}
-	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Comment(id, p.name, text) })
+	s.act(w, r.PathValue("id"), s.Comment(r.Context(), r.PathValue("id"), p.name, text))
 }
 
 func (s *Server) close(w http.ResponseWriter, r *http.Request, p principal) {
@@ -441,7 +416,7 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request, p principal) {
 	if !ok {
 		return
 	}
-	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Close(r.PathValue("id"), p.name, text) })
+	s.act(w, r.PathValue("id"), s.Close(r.Context(), r.PathValue("id"), p.name, text))
 }
 
 func (s *Server) windows(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -469,32 +444,17 @@ func (s *Server) addWindow(w http.ResponseWriter, r *http.Request, p principal) 
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	var added incident.Window
-	err = s.pipe.Do(r.Context(), func(e *incident.Engine) (incident.Changes, error) {
-		var c incident.Changes
-		var err error
-		added, c, err = e.AddWindow(win)
-		return c, err
-	})
-	if errors.Is(err, incident.ErrBadInput) {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
+	added, err := s.AddWindow(r.Context(), win)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		writeError(w, actionStatus(err), err.Error())
 		return
 	}
 	writeJSON(w, http.StatusCreated, added)
 }
 
 func (s *Server) deleteWindow(w http.ResponseWriter, r *http.Request, _ principal) {
-	err := s.pipe.Do(r.Context(), func(e *incident.Engine) (incident.Changes, error) { return e.DeleteWindow(r.PathValue("id")) })
-	if errors.Is(err, incident.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no maintenance window "+r.PathValue("id"))
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+	if err := s.DeleteWindow(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, actionStatus(err), err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -210,6 +210,12 @@ func ParseWindow(body []byte, now time.Time, who string) (incident.Window, error
 	if err := decodeStrict(body, &r); err != nil {
 		return incident.Window{}, err
 	}
+	return r.Window(now, who)
+}
+
+// Window checks the request and returns the window it asks for; the web
+// console's form fills a WindowRequest too.
+func (r WindowRequest) Window(now time.Time, who string) (incident.Window, error) {
 	w := incident.Window{Tenant: r.Tenant, Store: r.Store, Device: r.Device, Reason: r.Reason, CreatedBy: who}
 	for _, s := range []struct{ name, v string }{{"tenant", r.Tenant}, {"store", r.Store}} {
 		if err := wire.ValidateSegment(s.v); err != nil {
