@@ -43,7 +43,7 @@ type HubAPI struct {
 	TLSCert    string     `yaml:"tls_cert" doc:"PEM certificate for HTTPS (with tls_key)"`
 	TLSKey     string     `yaml:"tls_key" doc:"PEM key for HTTPS"`
 	Tokens     []APIToken `yaml:"tokens" doc:"Bearer tokens and their roles"`
-	ConsoleDir string     `yaml:"console_dir" doc:"Templates of the web console (served under /console/ once it exists)"`
+	ConsoleDir string     `yaml:"console_dir" doc:"A directory with templates/ and static/ that replace the web console's embedded ones (default: the embedded ones)"`
 }
 
 // APIToken is one bearer token.

@@ -220,7 +220,12 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		h.Close()
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	h.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	handler, err := withConsole(srv, eng, st, cfg.API.ConsoleDir, log.With("part", "console"))
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	h.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()

@@ -24,8 +24,8 @@ type notFound string
 func (e notFound) Error() string        { return string(e) }
 func (e notFound) Is(target error) bool { return target == store.ErrNotFound }
 
-// actionStatus is the HTTP status of an action's error.
-func actionStatus(err error) int {
+// ActionStatus is the HTTP status of an action's error.
+func ActionStatus(err error) int {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound

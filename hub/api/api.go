@@ -379,7 +379,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, _ principal) {
 // act answers an incident action with the incident afterwards.
 func (s *Server) act(w http.ResponseWriter, id string, err error) {
 	if err != nil {
-		writeError(w, actionStatus(err), err.Error())
+		writeError(w, ActionStatus(err), err.Error())
 		return
 	}
 	s.detail(w, id, http.StatusOK)
@@ -446,7 +446,7 @@ func (s *Server) addWindow(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	added, err := s.AddWindow(r.Context(), win)
 	if err != nil {
-		writeError(w, actionStatus(err), err.Error())
+		writeError(w, ActionStatus(err), err.Error())
 		return
 	}
 	writeJSON(w, http.StatusCreated, added)
@@ -454,7 +454,7 @@ func (s *Server) addWindow(w http.ResponseWriter, r *http.Request, p principal) 
 
 func (s *Server) deleteWindow(w http.ResponseWriter, r *http.Request, _ principal) {
 	if err := s.DeleteWindow(r.Context(), r.PathValue("id")); err != nil {
-		writeError(w, actionStatus(err), err.Error())
+		writeError(w, ActionStatus(err), err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/query"
@@ -114,4 +116,21 @@ func TestAuditRoute(t *testing.T) {
 	if code := e.call("GET", "/api/v1/audit?whom=joe", adminToken, nil, nil); code != 400 {
 		t.Errorf("unknown parameter: %d", code)
 	}
+}
+
+func FuzzParseAuditFilter(f *testing.F) {
+	for _, s := range []string{"", "who=jane&since=1h&limit=10", "store=s0042&device=receipt-1&id=q-x", "since=7d", "tenant=a%2Fb"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		a, err := ParseAuditFilter(q, now)
+		if err == nil && (a.Limit < 0 || a.Limit > MaxLimit || len(a.Who) > 128) {
+			t.Fatalf("%q: %+v", raw, a)
+		}
+	})
 }

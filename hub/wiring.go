@@ -3,8 +3,12 @@ package hub
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 
 	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub/api"
+	"github.com/storewatch/storewatch/hub/console"
+	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/store"
 )
@@ -48,4 +52,16 @@ func (h *Hub) publish(topic string, payload []byte) error {
 		return h.external.Publish(topic, payload)
 	}
 	return errors.New("no broker")
+}
+
+// withConsole serves the web console under /console/ beside the API.
+func withConsole(srv *api.Server, eng *incident.Engine, st *store.Bolt, dir string, log *slog.Logger) (http.Handler, error) {
+	c, err := console.New(console.Options{API: srv, Engine: eng, Store: st, Dir: dir, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, c.Handler())
+	mux.Handle("/", srv.Handler())
+	return mux, nil
 }
