@@ -33,39 +33,63 @@ const adminToken = "admin-token-for-query-tests"
 
 var s42 = wire.AgentID{Tenant: "acme", Store: "s0042", Agent: "backoffice-1"}
 
-// site is a hub, a real storeagent and an emulated receipt printer.
+// site is a hub, a real storeagent and emulated receipt printers.
 type site struct {
-	t       *testing.T
-	hub     *hub.Hub
-	api     string
-	dataDir string
-	printer *escpos.Printer
-	agent   *agenttest.Agent
+	t        testing.TB
+	hub      *hub.Hub
+	api      string
+	dataDir  string
+	printers []*escpos.Printer
+	printer  *escpos.Printer // the first, receipt-1
+	agent    *agenttest.Agent
 }
 
-// startSite runs the hub in external-broker mode against a real Mosquitto
-// configured by `storehub acl`, an ESC/POS printer emulated over TCP, and
-// the storeagent binary with the hub's public key. It returns once the hub
-// knows the agent is online and has its printer.
-func startSite(t *testing.T) (*site, string) {
+// siteOptions choose the broker and the number of printers.
+type siteOptions struct {
+	Embedded  bool // the hub's embedded broker instead of Mosquitto
+	Printers  int  // receipt-1, receipt-2, ...; default 1
+	PerMinute int  // the hub's per-device limit; default the hub's
+}
+
+// startSite runs the hub (in external-broker mode against a real Mosquitto
+// configured by `storehub acl`, or with its embedded broker), ESC/POS
+// printers emulated over TCP, and the storeagent binary with the hub's
+// public key. It returns once the hub knows the agent is online and has its
+// printers, and the broker URL.
+func startSite(t testing.TB, o siteOptions) (*site, string) {
 	t.Helper()
-	agentHash, _ := broker.HashPassword("pw-42", 1000)
-	hubHash, _ := broker.HashPassword("hub-pw", 1000)
-	access := broker.NewAccess([]config.AgentAccess{{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, PasswordHash: agentHash}})
-	url := brokertest.StartMosquitto(t, access.MosquittoACL("storehub"), access.PasswordFile()+"storehub:"+hubHash+"\n")
-
-	s := &site{t: t, dataDir: t.TempDir(), printer: escpos.New()}
-	tcp, err := devsim.ServeTCP(context.Background(), s.printer, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if o.Printers == 0 {
+		o.Printers = 1
 	}
-	t.Cleanup(func() { tcp.Close() })
+	agentHash, _ := broker.HashPassword("pw-42", 1000)
+	s := &site{t: t, dataDir: t.TempDir()}
+	var devices []agenttest.Device
+	for i := range o.Printers {
+		p := escpos.New()
+		tcp, err := devsim.ServeTCP(context.Background(), p, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tcp.Close() })
+		s.printers = append(s.printers, p)
+		devices = append(devices, agenttest.Device{ID: fmt.Sprintf("receipt-%d", i+1), Kind: "receipt_printer", Driver: "escpos",
+			Address: "tcp://" + tcp.Addr, Location: fmt.Sprintf("lane %d", i+1)})
+	}
+	s.printer = s.printers[0]
 
-	y := fmt.Sprintf(`
-data_dir: %s
-api: {listen: "127.0.0.1:0", tokens: [{name: jane, role: admin, token: %s}]}
-broker: {mode: external, external: {urls: ["%s"], client_id: storehub-test, username: storehub, password: hub-pw}}
-`, s.dataDir, adminToken, url)
+	y := fmt.Sprintf("data_dir: %s\napi: {listen: \"127.0.0.1:0\", tokens: [{name: jane, role: admin, token: %s}]}\n", s.dataDir, adminToken)
+	if o.PerMinute != 0 {
+		y += fmt.Sprintf("remote: {per_minute: %d}\n", o.PerMinute)
+	}
+	var url string
+	if o.Embedded {
+		y += fmt.Sprintf("broker: {mode: embedded, embedded: {listen: \"127.0.0.1:0\"}}\nagents: [{tenant: acme, store: s0042, agent: backoffice-1, password_hash: \"%s\"}]\n", agentHash)
+	} else {
+		hubHash, _ := broker.HashPassword("hub-pw", 1000)
+		access := broker.NewAccess([]config.AgentAccess{{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, PasswordHash: agentHash}})
+		url = brokertest.StartMosquitto(t, access.MosquittoACL("storehub"), access.PasswordFile()+"storehub:"+hubHash+"\n")
+		y += fmt.Sprintf("broker: {mode: external, external: {urls: [\"%s\"], client_id: storehub-test, username: storehub, password: hub-pw}}\n", url)
+	}
 	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -76,32 +100,32 @@ broker: {mode: external, external: {urls: ["%s"], client_id: storehub-test, user
 	}
 	t.Cleanup(func() { s.hub.Close() })
 	s.api = "http://" + s.hub.APIAddr()
+	if o.Embedded {
+		url = "tcp://" + s.hub.MQTTAddrs()[0]
+	}
 
 	s.agent = agenttest.Start(t, agenttest.Build(t), agenttest.Config{ID: s42, BrokerURL: url, User: "acme-s0042-backoffice-1", Password: "pw-42",
-		HubPublicKey: s.hub.Query.PublicKey(),
-		Devices:      []agenttest.Device{{ID: "receipt-1", Kind: "receipt_printer", Driver: "escpos", Address: "tcp://" + tcp.Addr, Location: "lane 1"}}})
-	testenv.WaitFor(t, 30*time.Second, "the hub to see the agent online with its printer", func() bool { return s.online(true) })
+		HubPublicKey: s.hub.Query.PublicKey(), Devices: devices, Interval: 30 * time.Second})
+	testenv.WaitFor(t, 30*time.Second, "the hub to see the agent online with its printers", func() bool { return s.online(true, o.Printers) })
 	return s, url
 }
 
-func (s *site) online(want bool) bool {
+func (s *site) online(want bool, printers int) bool {
 	for _, a := range s.hub.Engine.Agents() {
 		if a.ID() == s42 && a.Online == want {
-			for _, d := range s.hub.Engine.Devices() {
-				if d.ID == "receipt-1" {
-					return true
-				}
-			}
+			return len(s.hub.Engine.Devices()) == printers
 		}
 	}
 	return false
 }
 
-// ask runs `POST .../query` as the admin.
-func (s *site) ask(op string) (int, query.Answer) {
+// ask runs `POST .../query` for receipt-1 as the admin.
+func (s *site) ask(op string) (int, query.Answer) { return s.askDevice("receipt-1", op) }
+
+func (s *site) askDevice(device, op string) (int, query.Answer) {
 	s.t.Helper()
 	body, _ := json.Marshal(query.Body{Op: op})
-	req, _ := http.NewRequest("POST", s.api+"/api/v1/stores/s0042/devices/receipt-1/query", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", s.api+"/api/v1/stores/s0042/devices/"+device+"/query", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -147,7 +171,7 @@ func result[T any](t *testing.T, a query.Answer) T {
 // and audited at both ends; a query to an agent that went offline fails at
 // once with since when.
 func TestQueryThroughMosquittoAndTheRealAgent(t *testing.T) {
-	s, url := startSite(t)
+	s, url := startSite(t, siteOptions{})
 
 	code, a := s.ask(query.OpStatus)
 	type status struct {
@@ -265,7 +289,7 @@ func TestQueryThroughMosquittoAndTheRealAgent(t *testing.T) {
 	if err := s.agent.Proc.Wait(15 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, 20*time.Second, "the hub to see the agent offline", func() bool { return s.online(false) })
+	testenv.WaitFor(t, 20*time.Second, "the hub to see the agent offline", func() bool { return s.online(false, 1) })
 	code, a = s.ask(query.OpStatus)
 	if code != http.StatusServiceUnavailable || a.Code != query.CodeOffline ||
 		!regexp.MustCompile(`^agent backoffice-1 of store s0042 offline since \d\d:\d\d \(Europe/Berlin\)$`).MatchString(a.Error) {
