@@ -107,6 +107,19 @@ func flags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// configFlag adds --config; parseConfig parses the flags and loads the
+// file it names.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
+}
+
+func parseConfig(fs *flag.FlagSet, path *string, args []string) (*config.Hub, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return loadConfig(*path)
+}
+
 func loadConfig(path string) (*config.Hub, error) {
 	cfg, _, err := config.LoadHub(path)
 	if err != nil {
@@ -117,11 +130,7 @@ func loadConfig(path string) (*config.Hub, error) {
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flags("serve", stderr)
-	path := fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*path)
+	cfg, err := parseConfig(fs, configFlag(fs), args)
 	if err != nil {
 		return err
 	}
@@ -142,13 +151,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 func acl(args []string, stdout, stderr io.Writer) error {
 	fs := flags("acl", stderr)
-	path := fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
+	path := configFlag(fs)
 	hubUser := fs.String("hub-user", "storehub", "the MQTT user the hub connects as")
 	pw := fs.Bool("passwd", false, "print a Mosquitto password_file instead")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*path)
+	cfg, err := parseConfig(fs, path, args)
 	if err != nil {
 		return err
 	}

@@ -132,11 +132,7 @@ func queryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // none yet, so agents can be configured before the hub's first start.
 func keys(args []string, stdout, stderr io.Writer) error {
 	fs := flags("keys", stderr)
-	path := fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*path)
+	cfg, err := parseConfig(fs, configFlag(fs), args)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +114,25 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 		return s
 	}
+	// until waits for a condition in the page; it survives navigations,
+	// which end a page's own polling.
+	until := func(what, expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr)); err == nil && ok {
+					return nil
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("gave up waiting for %s", what)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+	page := func(title string) chromedp.Action[chromedp.Void] {
+		return until("the page "+title, fmt.Sprintf("document.readyState === 'complete' && document.title.startsWith(%q)", title))
+	}
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
@@ -126,7 +146,7 @@ func TestConsoleInChromium(t *testing.T) {
 		shot("01-login"),
 		chromedp.SendKeys("#token", engineerToken),
 		chromedp.Submit("#token"),
-		chromedp.WaitVisible("table.incidents"),
+		page("Incidents"),
 		shot("02-incidents"))
 	if got := text("table.incidents tbody"); !strings.Contains(got, "paper_out") || !strings.Contains(got, "cover_open") {
 		t.Errorf("the live incidents do not show both faults:\n%s", got)
@@ -135,7 +155,7 @@ func TestConsoleInChromium(t *testing.T) {
 	step("filter by fault",
 		chromedp.SetValue("#f-fault", "paper_out"),
 		chromedp.Click("form.filters button[type=submit]"),
-		chromedp.WaitVisible("table.incidents"),
+		until("the filtered list", "location.search.includes('fault=paper_out') && document.readyState === 'complete'"),
 		shot("03-incidents-filtered"))
 	if got := text("table.incidents tbody"); !strings.Contains(got, "paper_out") || strings.Contains(got, "cover_open") {
 		t.Errorf("filtered by paper_out:\n%s", got)
@@ -143,10 +163,10 @@ func TestConsoleInChromium(t *testing.T) {
 
 	step("open the incident and acknowledge it",
 		chromedp.Click("table.incidents tbody tr:first-child td:nth-child(5) a"),
-		chromedp.WaitVisible("ol.timeline"),
+		page("INC-"),
 		shot("04-incident"),
 		chromedp.Click(`form[action$="/acknowledge"] button`),
-		chromedp.WaitVisible(".flash"))
+		until("the acknowledgement", "document.readyState === 'complete' && document.querySelector('.flash') !== null"))
 	if got := text(".summary"); !strings.Contains(got, "acknowledged") {
 		t.Errorf("after acknowledging: %q", got)
 	}
@@ -156,9 +176,9 @@ func TestConsoleInChromium(t *testing.T) {
 
 	step("query the printer now",
 		chromedp.Click("a.button"),
-		chromedp.WaitVisible("#query-now"),
+		page("receipt-1 in s0042"),
 		chromedp.Click("#query-now"),
-		chromedp.WaitVisible("#answer .answer-ok"),
+		until("the status answer", "document.querySelector('#answer').innerText.includes(' is fault')"),
 		shot("05-device-query"))
 	if got := text("#answer"); !strings.Contains(got, "receipt-1 is fault") || !strings.Contains(got, "paper_out") {
 		t.Errorf("status answer:\n%s", got)
@@ -166,7 +186,7 @@ func TestConsoleInChromium(t *testing.T) {
 	step("ask for its identity",
 		chromedp.SetValue("#op", "identify"),
 		chromedp.Click("#query-now"),
-		chromedp.WaitVisible(`#answer .answer[data-code=""] table`))
+		until("the identity", "document.querySelector('#answer').innerText.includes('says it is')"))
 	if got := text("#answer"); !strings.Contains(got, "says it is EPSON TM-T88V") || !strings.Contains(got, "X5E1234567") {
 		t.Errorf("identify answer:\n%s", got)
 	}
@@ -176,10 +196,10 @@ func TestConsoleInChromium(t *testing.T) {
 
 	step("stores and devices",
 		chromedp.Click(`nav a[href="/console/stores"]`),
-		chromedp.WaitVisible("table.list"),
+		page("Stores ·"),
 		shot("06-stores"),
 		chromedp.Click("table.list tbody tr:first-child td:first-child a"),
-		chromedp.WaitVisible("table.list"),
+		page("Test store (s0042)"),
 		shot("07-store"))
 	if got := text("table.list"); !strings.Contains(got, "receipt-1") || !strings.Contains(got, "TM-T88V") || !strings.Contains(got, "fault") {
 		t.Errorf("the store's devices:\n%s", got)
@@ -187,19 +207,19 @@ func TestConsoleInChromium(t *testing.T) {
 
 	step("add a maintenance window",
 		chromedp.Click(`nav a[href="/console/maintenance"]`),
-		chromedp.WaitVisible("#w-store"),
+		page("Maintenance windows"),
 		chromedp.SetValue("#w-store", "acme/s0042"),
 		chromedp.SetValue("#w-duration", "90m"),
 		chromedp.SendKeys("#w-reason", "Lane 2 refit"),
 		chromedp.Click(`form.grid button[type=submit]`),
-		chromedp.WaitVisible(".flash"),
+		until("the new window", "document.readyState === 'complete' && document.querySelector('.flash') !== null"),
 		shot("08-maintenance"))
 	if got := text("table.list"); !strings.Contains(got, "Lane 2 refit") || !strings.Contains(got, "jane") {
 		t.Errorf("the new window:\n%s", got)
 	}
 	step("end it",
 		chromedp.Click("button.danger"),
-		chromedp.WaitVisible(".flash"))
+		until("the window to end", "document.readyState === 'complete' && document.querySelector('p.empty') !== null"))
 	if got := text("main"); !strings.Contains(got, "No maintenance windows.") {
 		t.Errorf("after ending the window:\n%s", got)
 	}
