@@ -196,6 +196,14 @@ func (r *recorder) ClosedByPerson(_ context.Context, l Link, s State) {
 	r.closed[l.IncidentKey] = s
 }
 
+// links returns what Linked heard so far; the outbox calls it from its own
+// goroutine.
+func (r *recorder) links() []Link {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Link(nil), r.linked...)
+}
+
 func (r *recorder) closedState(key string) State {
 	r.mu.Lock()
 	defer r.mu.Unlock()

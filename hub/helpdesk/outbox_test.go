@@ -283,8 +283,8 @@ func TestPersonClosedInHelpdesk(t *testing.T) {
 	if o.Pending() != 0 {
 		t.Errorf("a call was queued for a ticket a person closed")
 	}
-	if len(fb.linked) != 1 || fb.linked[0].Ticket.ID != "1" || fb.linked[0].Helpdesk != "desk" {
-		t.Errorf("linked: %+v", fb.linked)
+	if l := fb.links(); len(l) != 1 || l[0].Ticket.ID != "1" || l[0].Helpdesk != "desk" {
+		t.Errorf("linked: %+v", l)
 	}
 }
 

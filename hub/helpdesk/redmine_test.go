@@ -93,8 +93,8 @@ func TestRedmineFaultOpensExactlyOneIssue(t *testing.T) {
 	if info.Ticket.ID != strconv.Itoa(is.ID) || !strings.HasSuffix(info.Ticket.URL, "/issues/"+strconv.Itoa(is.ID)) {
 		t.Errorf("stored ticket %+v for issue %d", info.Ticket, is.ID)
 	}
-	if len(fb.linked) != 1 || fb.linked[0].Ticket.ID != info.Ticket.ID {
-		t.Errorf("feedback: %+v", fb.linked)
+	if l := fb.links(); len(l) != 1 || l[0].Ticket.ID != info.Ticket.ID {
+		t.Errorf("feedback: %+v", l)
 	}
 	// The hub sending the same opening again changes nothing.
 	enqueue(t, o, open)
