@@ -19,32 +19,6 @@ import (
 	"github.com/storewatch/storewatch/wire"
 )
 
-// screenshotDir is where the browser test saves a screenshot of every page:
-// $ARTIFACTS_DIR/screenshots, or test-artifacts/screenshots at the top of
-// the repository (gitignored; CI keeps it).
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("ARTIFACTS_DIR")
-	if dir == "" {
-		wd, _ := os.Getwd()
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "test-artifacts")
-				break
-			}
-			if filepath.Dir(d) == d {
-				dir = filepath.Join(wd, "test-artifacts")
-				break
-			}
-		}
-	}
-	dir = filepath.Join(dir, "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // chromium starts Debian's headless Chromium with a fresh profile. The
 // flags keep it from reaching for the network, which this machine (and CI)
 // does not have: without them it hangs on connection attempts.
@@ -96,7 +70,8 @@ func TestConsoleInChromium(t *testing.T) {
 		return len(incs) == 2
 	})
 
-	shots := screenshotDir(t)
+	// $ARTIFACTS_DIR/screenshots or test-artifacts/screenshots (gitignored).
+	shots := testenv.ArtifactsDir(t, "screenshots")
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
