@@ -122,12 +122,22 @@ func (r *Remote) HandleCommand(ctx context.Context, req *wire.CommandRequest) *w
 	res.Header = wire.Header{AgentID: r.id, Time: r.clk.Now().UTC()}
 	res.ID, res.Device, res.Op = req.ID, req.Device, req.Op
 	res.Took = float64(r.clk.Now().Sub(start).Microseconds()) / 1000
+	r.record(start, req, res)
+	r.log.Info("remote query", "id", req.ID, "requester", req.Requester, "device", req.Device, "op", req.Op, "ok", res.OK, "code", res.Code)
+	return res
+}
+
+// Refused audits a request the uplink refused before it reached
+// HandleCommand (an expired one), so the audit log holds every request.
+func (r *Remote) Refused(req *wire.CommandRequest, res *wire.CommandResponse) {
+	r.record(r.clk.Now(), req, res)
+}
+
+func (r *Remote) record(start time.Time, req *wire.CommandRequest, res *wire.CommandResponse) {
 	r.audit.Record(AuditEntry{
 		Time: start.UTC(), ID: req.ID, Requester: req.Requester, Device: req.Device, Op: req.Op, Args: req.Args,
 		OK: res.OK, Code: res.Code, Error: res.Error, TookMS: res.Took,
 	})
-	r.log.Info("remote query", "id", req.ID, "requester", req.Requester, "device", req.Device, "op", req.Op, "ok", res.OK, "code", res.Code)
-	return res
 }
 
 func fail(code, format string, args ...any) *wire.CommandResponse {

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,8 +28,19 @@ type Hub struct {
 	// Tickets and Helpdesk are defined by hub/tickets and hub/helpdesk
 	// (tickets.Config, helpdesk.Config; docs/helpdesk.md); the hub decodes
 	// and checks them when it starts.
-	Tickets  Section `yaml:"tickets" doc:"Ticket texts: language per tenant and store, overrides, runbooks (docs/helpdesk.md)"`
-	Helpdesk Section `yaml:"helpdesk" doc:"External helpdesks (Redmine, webhook, email), routing and the delivery outbox; without it tickets stay in the hub's built-in list (docs/helpdesk.md)"`
+	Tickets  Section   `yaml:"tickets" doc:"Ticket texts: language per tenant and store, overrides, runbooks (docs/helpdesk.md)"`
+	Helpdesk Section   `yaml:"helpdesk" doc:"External helpdesks (Redmine, webhook, email), routing and the delivery outbox; without it tickets stay in the hub's built-in list (docs/helpdesk.md)"`
+	Remote   HubRemote `yaml:"remote" doc:"Remote device queries: the key that signs them, timeouts and limits"`
+}
+
+// HubRemote configures remote device queries (storehub query, the API and
+// the console's "Query now").
+type HubRemote struct {
+	SigningKeyFile string        `yaml:"signing_key_file" doc:"PEM (PKCS #8) Ed25519 private key that signs queries; default data_dir/signing_key.pem, created (mode 0600) on first start"`
+	SigningKey     string        `yaml:"signing_key" doc:"The private key as base64 (its 32-byte seed) instead of a file; better ${ENV_NAME}" secret:"true"`
+	Timeout        time.Duration `yaml:"timeout" doc:"How long to wait for the agent's answer (default 10s)"`
+	Expiry         time.Duration `yaml:"expiry" doc:"How long a signed request stays valid (default 30s; agents refuse more than 10m)"`
+	PerMinute      int           `yaml:"per_minute" doc:"Queries per device and minute the hub sends (default 6; agents allow 12)"`
 }
 
 // HubAPI configures the HTTP API.
@@ -36,7 +49,7 @@ type HubAPI struct {
 	TLSCert    string     `yaml:"tls_cert" doc:"PEM certificate for HTTPS (with tls_key)"`
 	TLSKey     string     `yaml:"tls_key" doc:"PEM key for HTTPS"`
 	Tokens     []APIToken `yaml:"tokens" doc:"Bearer tokens and their roles"`
-	ConsoleDir string     `yaml:"console_dir" doc:"Templates of the web console (served under /console/ once it exists)"`
+	ConsoleDir string     `yaml:"console_dir" doc:"A directory with templates/ and static/ that replace the web console's embedded ones (default: the embedded ones)"`
 	PublicURL  string     `yaml:"public_url" doc:"The hub's address as people reach it, e.g. https://storehub.example.com; tickets link to /console/incidents/{id} under it"`
 }
 
@@ -145,6 +158,10 @@ const (
 	DefaultHubClientID     = "storehub"
 	DefaultHubDataDirUnix  = "/var/lib/storehub"
 	DefaultLogRetention    = 400 * 24 * time.Hour
+	DefaultSigningKeyFile  = "signing_key.pem"
+	DefaultQueryTimeout    = 10 * time.Second
+	DefaultQueryExpiry     = 30 * time.Second
+	DefaultQueryPerMinute  = 6
 	BuiltinCalendar24x7    = "24x7"
 	BuiltinCalendarDefault = "business"
 )
@@ -206,6 +223,18 @@ func (c *Hub) applyDefaults() {
 	}
 	if c.Broker.External.ClientID == "" {
 		c.Broker.External.ClientID = DefaultHubClientID
+	}
+	if c.Remote.SigningKeyFile == "" && c.Remote.SigningKey == "" {
+		c.Remote.SigningKeyFile = filepath.Join(c.DataDir, DefaultSigningKeyFile)
+	}
+	if c.Remote.Timeout == 0 {
+		c.Remote.Timeout = DefaultQueryTimeout
+	}
+	if c.Remote.Expiry == 0 {
+		c.Remote.Expiry = max(DefaultQueryExpiry, c.Remote.Timeout)
+	}
+	if c.Remote.PerMinute == 0 {
+		c.Remote.PerMinute = DefaultQueryPerMinute
 	}
 }
 
@@ -388,6 +417,26 @@ func (c *Hub) validate(l *Lines) Errors {
 		}
 	}
 
+	// Remote queries.
+	r := c.Remote
+	if r.SigningKey != "" && r.SigningKeyFile != "" {
+		bad("remote.signing_key", "give signing_key or signing_key_file, not both")
+	}
+	if r.SigningKey != "" {
+		if b, err := base64.StdEncoding.DecodeString(r.SigningKey); err != nil || len(b) != 32 {
+			bad("remote.signing_key", "must be the base64 of a 32-byte Ed25519 seed")
+		}
+	}
+	if r.Timeout < time.Second || r.Timeout > 5*time.Minute {
+		bad("remote.timeout", "must be between 1s and 5m")
+	}
+	if r.Expiry < r.Timeout || r.Expiry > 10*time.Minute {
+		bad("remote.expiry", "must be at least remote.timeout and at most 10m (agents refuse longer)")
+	}
+	if r.PerMinute < 1 || r.PerMinute > 600 {
+		bad("remote.per_minute", "must be between 1 and 600")
+	}
+
 	// SLA.
 	for name, cal := range c.SLA.Calendars {
 		p := "sla.calendars." + name
@@ -457,6 +506,9 @@ func (c *Hub) Redacted() Hub {
 	}
 	if out.Broker.External.Password != "" {
 		out.Broker.External.Password = "REDACTED"
+	}
+	if out.Remote.SigningKey != "" {
+		out.Remote.SigningKey = "REDACTED"
 	}
 	return out
 }

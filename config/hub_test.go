@@ -57,6 +57,9 @@ func TestHubConfigMistakes(t *testing.T) {
 		{"sla priority", base + "sla: {priorities: {P9: {response: 1h, resolution: 8h}}}\n", "want P1 to P5"},
 		{"external without urls", "broker: {mode: external}\n", "broker.external.urls: required"},
 		{"listen", base + "api: {listen: localhost}\n", "is not host:port"},
+		{"signing key", base + "remote: {signing_key: abc}\n", "base64 of a 32-byte Ed25519 seed"},
+		{"query expiry", base + "remote: {timeout: 20s, expiry: 10s}\n", "remote.expiry: must be at least remote.timeout"},
+		{"query rate", base + "remote: {per_minute: 10000}\n", "remote.per_minute"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

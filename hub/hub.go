@@ -21,6 +21,7 @@ import (
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
+	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/sla"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
@@ -34,6 +35,7 @@ type Hub struct {
 	Pipeline *ingest.Pipeline
 	Registry *prometheus.Registry
 	Helpdesk *helpdesk.Outbox // nil without a helpdesk: section
+	Query    *query.Service
 
 	log      *slog.Logger
 	embedded *broker.Embedded
@@ -178,10 +180,15 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	pipe := ingest.New(ingest.Options{Engine: eng, Store: st, Log: log.With("part", "ingest"), Metrics: ingest.NewMetrics(reg)})
-
 	ctx, cancel := context.WithCancel(ctx)
-	h := &Hub{Engine: eng, Store: st, Pipeline: pipe, Registry: reg, log: log, ctx: ctx, cancel: cancel}
+	h := &Hub{Engine: eng, Store: st, Registry: reg, log: log, ctx: ctx, cancel: cancel}
+	if h.Query, err = startQueries(cfg, eng, st, h.publish, log.With("part", "query")); err != nil {
+		cancel()
+		st.Close()
+		return nil, err
+	}
+	pipe := ingest.New(ingest.Options{Engine: eng, Store: st, Log: log.With("part", "ingest"), Metrics: ingest.NewMetrics(reg), Answers: h.Query})
+	h.Pipeline = pipe
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
@@ -214,7 +221,7 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 	}
 
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
-		DeadLetters: h.deadLetters()})
+		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st})
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -224,7 +231,12 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		h.Close()
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	h.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	handler, err := withConsole(srv, eng, st, cfg.API.ConsoleDir, log.With("part", "console"))
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	h.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()

@@ -59,6 +59,9 @@ func (u *Uplink) runCommand(ctx context.Context, payload []byte) *wire.CommandRe
 		res = fail("denied", "the request is for agent "+req.AgentID.String()+", this is "+u.id.String())
 	case !req.Expires.After(start):
 		res = fail("expired", "the request expired at "+req.Expires.UTC().Format(time.RFC3339))
+		if a, ok := h.(CommandAuditor); ok {
+			a.Refused(req, res)
+		}
 	case h == nil:
 		res = fail("denied", "remote queries are not enabled on this agent")
 	default:

@@ -77,7 +77,8 @@
 //
 // Requests on the agent's cmd/req are decoded strictly (wire.Decode) off
 // paho's goroutine by CommandWorkers workers; an expired request, or one
-// whose header names another agent, is refused; others go to the
+// whose header names another agent, is refused (and shown to a handler that
+// is a CommandAuditor, for its audit trail); others go to the
 // CommandHandler with a deadline, and the answer is
 // published on cmd/res. Checking the hub's signature belongs in the handler.
 //

@@ -118,6 +118,13 @@ type CommandHandler interface {
 	HandleCommand(ctx context.Context, req *wire.CommandRequest) *wire.CommandResponse
 }
 
+// CommandAuditor is implemented by a CommandHandler that wants to hear of
+// the requests the uplink refuses before they reach it (expired ones), so
+// that its audit trail holds every request.
+type CommandAuditor interface {
+	Refused(req *wire.CommandRequest, res *wire.CommandResponse)
+}
+
 // CommandHandlerFunc adapts a function to CommandHandler.
 type CommandHandlerFunc func(ctx context.Context, req *wire.CommandRequest) *wire.CommandResponse
 

@@ -7,6 +7,9 @@
 //	storehub stores                                  list stores
 //	storehub acl --config hub.yaml [--passwd]        print a Mosquitto acl_file (or password_file)
 //	storehub passwd < password                       print a $7$ hash for hub.yaml
+//	storehub query STORE DEVICE [status|identify|counters|operations]
+//	                                                 ask a device's agent now (via the API)
+//	storehub keys --config hub.yaml                  print the hub's public key for the agents
 //	storehub version
 //
 // The client commands read the API address from --api or STOREHUB_API
@@ -30,7 +33,6 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub"
@@ -56,6 +58,8 @@ commands:
   stores     list stores through the API
   acl        print a Mosquitto acl_file (--passwd: password_file) for the configured agents
   passwd     read a password on stdin, print its $7$ hash for hub.yaml
+  query      ask a device's agent for its live state: query STORE DEVICE [status|identify|counters|operations]
+  keys       print the hub's public key (remote.hub_public_key of the agents), creating the key if needed
   version    print the version
 `
 
@@ -75,6 +79,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = acl(args, stdout, stderr)
 	case "passwd":
 		err = passwd(args, stdin, stdout, stderr)
+	case "query":
+		err = queryCmd(ctx, args, stdout, stderr)
+	case "keys":
+		err = keys(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "storehub", version)
 	case "help", "-h", "--help":
@@ -99,6 +107,19 @@ func flags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// configFlag adds --config; parseConfig parses the flags and loads the
+// file it names.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
+}
+
+func parseConfig(fs *flag.FlagSet, path *string, args []string) (*config.Hub, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return loadConfig(*path)
+}
+
 func loadConfig(path string) (*config.Hub, error) {
 	cfg, _, err := config.LoadHub(path)
 	if err != nil {
@@ -109,11 +130,7 @@ func loadConfig(path string) (*config.Hub, error) {
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flags("serve", stderr)
-	path := fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*path)
+	cfg, err := parseConfig(fs, configFlag(fs), args)
 	if err != nil {
 		return err
 	}
@@ -134,13 +151,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 func acl(args []string, stdout, stderr io.Writer) error {
 	fs := flags("acl", stderr)
-	path := fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
+	path := configFlag(fs)
 	hubUser := fs.String("hub-user", "storehub", "the MQTT user the hub connects as")
 	pw := fs.Bool("passwd", false, "print a Mosquitto password_file instead")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*path)
+	cfg, err := parseConfig(fs, path, args)
 	if err != nil {
 		return err
 	}
@@ -178,8 +192,7 @@ func passwd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 // list runs one of the client commands against the API.
 func list(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := flags(cmd, stderr)
-	apiURL := fs.String("api", envOr("STOREHUB_API", "http://127.0.0.1:8080"), "hub API address")
-	token := fs.String("token", os.Getenv("STOREHUB_TOKEN"), "bearer token (or STOREHUB_TOKEN)")
+	c := clientFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	filters := map[string]*string{}
 	names := map[string][]string{
@@ -199,32 +212,16 @@ func list(ctx context.Context, cmd string, args []string, stdout, stderr io.Writ
 			q.Set(n, *v)
 		}
 	}
-	u := strings.TrimRight(*apiURL, "/") + "/api/v1/" + cmd
+	path := "/api/v1/" + cmd
 	if len(q) > 0 {
-		u += "?" + q.Encode()
+		path += "?" + q.Encode()
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	status, body, err := c.do(ctx, "GET", path, nil)
 	if err != nil {
 		return err
 	}
-	if *token != "" {
-		req.Header.Set("Authorization", "Bearer "+*token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
-		_ = json.Unmarshal(body, &e)
-		return fmt.Errorf("%s: HTTP %d: %s", u, resp.StatusCode, e.Error)
+	if status != http.StatusOK {
+		return c.failure(path, status, body)
 	}
 	if *asJSON {
 		_, err = stdout.Write(body)

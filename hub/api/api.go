@@ -65,14 +65,16 @@ type principal struct {
 
 // Server serves the API.
 type Server struct {
-	eng    *incident.Engine
-	pipe   *ingest.Pipeline
-	st     store.Store
-	clk    clock.Clock
-	log    *slog.Logger
-	tokens map[[32]byte]principal
-	reg    *prometheus.Registry
-	desk   DeadLetters
+	eng      *incident.Engine
+	pipe     *ingest.Pipeline
+	st       store.Store
+	clk      clock.Clock
+	log      *slog.Logger
+	tokens   map[[32]byte]principal
+	reg      *prometheus.Registry
+	desk     DeadLetters
+	q        Querier
+	auditLog AuditLister
 }
 
 // Options configures a Server.
@@ -86,6 +88,10 @@ type Options struct {
 	Registry *prometheus.Registry
 	// DeadLetters is the helpdesk outbox; nil without external helpdesks.
 	DeadLetters DeadLetters
+	// Query runs remote queries and Audit lists their audit trail; without
+	// them the query route answers that queries are not set up.
+	Query Querier
+	Audit AuditLister
 }
 
 // New returns the API server.
@@ -97,7 +103,7 @@ func New(o Options) (*Server, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry,
-		desk: o.DeadLetters}
+		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit}
 	for _, t := range o.Tokens {
 		role, ok := ParseRole(t.Role)
 		if !ok {
@@ -143,6 +149,8 @@ var routes = []route{
 	{"GET", Prefix + "/rejected", Admin, nil, (*Server).rejected},
 	{"GET", Prefix + "/notifications", Admin, notifyParams, (*Server).notifications},
 	{"GET", Prefix + "/log", Viewer, logParams, (*Server).eventLog},
+	{"POST", Prefix + "/stores/{store}/devices/{device}/query", Engineer, queryParams, (*Server).query},
+	{"GET", Prefix + "/audit", Admin, auditParams, (*Server).audit},
 }
 
 // Handler returns the HTTP handler with every route, /metrics and the
@@ -181,13 +189,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, need Role) (p
 		writeError(w, http.StatusUnauthorized, "a bearer token is required")
 		return principal{}, false
 	}
-	h := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	var found principal
-	for k, p := range s.tokens { // constant time per candidate
-		if subtle.ConstantTimeCompare(k[:], h[:]) == 1 {
-			found = p
-		}
-	}
+	found := s.lookup(tok)
 	if found.role == 0 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="storehub", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "unknown token")
@@ -198,6 +200,24 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, need Role) (p
 		return principal{}, false
 	}
 	return found, true
+}
+
+func (s *Server) lookup(tok string) principal {
+	h := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	var found principal
+	for k, p := range s.tokens { // constant time per candidate
+		if subtle.ConstantTimeCompare(k[:], h[:]) == 1 {
+			found = p
+		}
+	}
+	return found
+}
+
+// Authenticate returns the name and role of a token (the console logs in
+// with the same tokens as the API).
+func (s *Server) Authenticate(token string) (name string, role Role, ok bool) {
+	p := s.lookup(token)
+	return p.name, p.role, p.role != 0
 }
 
 // Error is the body of every error response.
@@ -358,31 +378,17 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, _ principal) {
 	s.detail(w, r.PathValue("id"), http.StatusOK)
 }
 
-// act runs an incident action through the writer and answers with the
-// incident afterwards.
-func (s *Server) act(w http.ResponseWriter, r *http.Request, fn func(*incident.Engine) (incident.Changes, error)) {
-	id := r.PathValue("id")
-	err := s.pipe.Do(r.Context(), fn)
-	switch {
-	case errors.Is(err, incident.ErrNotFound):
-		if _, e := s.st.Incident(id); e == nil {
-			writeError(w, http.StatusConflict, "incident "+id+" is no longer open")
-		} else {
-			writeError(w, http.StatusNotFound, "no incident "+id)
-		}
-		return
-	case errors.Is(err, incident.ErrBadInput):
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusInternalServerError, err.Error())
+// act answers an incident action with the incident afterwards.
+func (s *Server) act(w http.ResponseWriter, id string, err error) {
+	if err != nil {
+		writeError(w, ActionStatus(err), err.Error())
 		return
 	}
 	s.detail(w, id, http.StatusOK)
 }
 
 func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request, p principal) {
-	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Acknowledge(r.PathValue("id"), p.name) })
+	s.act(w, r.PathValue("id"), s.Acknowledge(r.Context(), r.PathValue("id"), p.name))
 }
 
 // textBody reads a comment or close body, answering the error itself.
@@ -404,18 +410,7 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request, p principal) {
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	if _, live := s.eng.Live(id); !live {
-		// A comment on a resolved or closed incident goes straight to its
-		// timeline.
-		err := s.st.AppendTimeline(incident.Entry{Incident: id, At: s.clk.Now(), Kind: incident.EntryComment, Author: p.name, Text: text})
-		if storeError(w, id, err) {
-			return
-		}
-		s.detail(w, id, http.StatusOK)
-		return
-	}
-	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Comment(id, p.name, text) })
+	s.act(w, r.PathValue("id"), s.Comment(r.Context(), r.PathValue("id"), p.name, text))
 }
 
 func (s *Server) close(w http.ResponseWriter, r *http.Request, p principal) {
@@ -423,7 +418,7 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request, p principal) {
 	if !ok {
 		return
 	}
-	s.act(w, r, func(e *incident.Engine) (incident.Changes, error) { return e.Close(r.PathValue("id"), p.name, text) })
+	s.act(w, r.PathValue("id"), s.Close(r.Context(), r.PathValue("id"), p.name, text))
 }
 
 func (s *Server) windows(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -451,32 +446,17 @@ func (s *Server) addWindow(w http.ResponseWriter, r *http.Request, p principal) 
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	var added incident.Window
-	err = s.pipe.Do(r.Context(), func(e *incident.Engine) (incident.Changes, error) {
-		var c incident.Changes
-		var err error
-		added, c, err = e.AddWindow(win)
-		return c, err
-	})
-	if errors.Is(err, incident.ErrBadInput) {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
+	added, err := s.AddWindow(r.Context(), win)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		writeError(w, ActionStatus(err), err.Error())
 		return
 	}
 	writeJSON(w, http.StatusCreated, added)
 }
 
 func (s *Server) deleteWindow(w http.ResponseWriter, r *http.Request, _ principal) {
-	err := s.pipe.Do(r.Context(), func(e *incident.Engine) (incident.Changes, error) { return e.DeleteWindow(r.PathValue("id")) })
-	if errors.Is(err, incident.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no maintenance window "+r.PathValue("id"))
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+	if err := s.DeleteWindow(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, ActionStatus(err), err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

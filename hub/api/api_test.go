@@ -81,13 +81,19 @@ type env struct {
 	t    *testing.T
 	srv  *httptest.Server
 	pipe *ingest.Pipeline
+	st   *store.Bolt
 	clk  *clock.Fake
 	seq  uint64
 }
 
 var agent = wire.AgentID{Tenant: "acme", Store: "s0042", Agent: "backoffice"}
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, false) }
+
+// newEnvWithAudit serves the store's audit trail too.
+func newEnvWithAudit(t *testing.T) *env { return newEnvWith(t, true) }
+
+func newEnvWith(t *testing.T, audit bool) *env {
 	t.Helper()
 	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "hub.db"))
 	if err != nil {
@@ -100,17 +106,21 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { pipe.Run(ctx); close(done) }()
-	s, err := New(Options{Engine: eng, Pipeline: pipe, Store: st, Clock: clk, Registry: reg, Tokens: []config.APIToken{
+	o := Options{Engine: eng, Pipeline: pipe, Store: st, Clock: clk, Registry: reg, Tokens: []config.APIToken{
 		{Name: "wall", Role: "viewer", Token: viewerToken},
 		{Name: "jane", Role: "engineer", Token: engineerToken},
 		{Name: "ops", Role: "admin", TokenSHA256: hexSHA(adminToken)},
-	}})
+	}}
+	if audit {
+		o.Audit = st
+	}
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); <-done; st.Close() })
-	return &env{t: t, srv: srv, pipe: pipe, clk: clk}
+	return &env{t: t, srv: srv, pipe: pipe, st: st, clk: clk}
 }
 
 func (e *env) call(method, path, token string, body any, out any) int {

@@ -210,6 +210,12 @@ func ParseWindow(body []byte, now time.Time, who string) (incident.Window, error
 	if err := decodeStrict(body, &r); err != nil {
 		return incident.Window{}, err
 	}
+	return r.Window(now, who)
+}
+
+// Window checks the request and returns the window it asks for; the web
+// console's form fills a WindowRequest too.
+func (r WindowRequest) Window(now time.Time, who string) (incident.Window, error) {
 	w := incident.Window{Tenant: r.Tenant, Store: r.Store, Device: r.Device, Reason: r.Reason, CreatedBy: who}
 	for _, s := range []struct{ name, v string }{{"tenant", r.Tenant}, {"store", r.Store}} {
 		if err := wire.ValidateSegment(s.v); err != nil {
@@ -277,14 +283,22 @@ func ParseText(body []byte, required bool) (string, error) {
 	if err := decodeStrict(body, &r); err != nil {
 		return "", err
 	}
-	r.Text = strings.TrimSpace(r.Text)
-	if required && r.Text == "" {
+	return CheckText(r.Text, required)
+}
+
+// MaxText bounds a comment.
+const MaxText = 10000
+
+// CheckText trims a comment or close text and checks it.
+func CheckText(text string, required bool) (string, error) {
+	text = strings.TrimSpace(text)
+	if required && text == "" {
 		return "", fmt.Errorf("text: required")
 	}
-	if len(r.Text) > 10000 {
-		return "", fmt.Errorf("text: longer than 10000 characters")
+	if len(text) > MaxText {
+		return "", fmt.Errorf("text: longer than %d characters", MaxText)
 	}
-	return r.Text, nil
+	return text, nil
 }
 
 func decodeStrict(body []byte, v any) error {

@@ -22,12 +22,14 @@ type External struct {
 // Subscriptions returns the filters the hub subscribes to. Presence and
 // inventory are retained, and brokers do not deliver retained messages to
 // shared subscriptions, so they are always subscribed directly; events and
-// metrics go through $share/<group>/ when a group is set.
+// metrics go through $share/<group>/ when a group is set. Query answers are
+// subscribed directly too: the replica that sent a request waits for its
+// answer, so every replica must see every answer.
 func Subscriptions(shareGroup string) []string {
 	var out []string
 	for _, ch := range []wire.Channel{wire.ChannelStatus, wire.ChannelInventory, wire.ChannelEvents, wire.ChannelMetrics, wire.ChannelCmdRes} {
 		f := wire.Filter("+", ch)
-		if shareGroup != "" && (ch == wire.ChannelEvents || ch == wire.ChannelMetrics || ch == wire.ChannelCmdRes) {
+		if shareGroup != "" && (ch == wire.ChannelEvents || ch == wire.ChannelMetrics) {
 			f = "$share/" + shareGroup + "/" + f
 		}
 		out = append(out, f)

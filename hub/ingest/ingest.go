@@ -27,6 +27,7 @@ type Pipeline struct {
 	log     *slog.Logger
 	metrics *Metrics
 	ring    *Ring
+	answers Answers
 
 	gaps    map[wire.AgentID]uint64 // last exported gap count, writer only
 	in      chan *item
@@ -56,6 +57,16 @@ type Options struct {
 	Metrics *Metrics
 	// Keep is how many rejected messages are kept for inspection.
 	Keep int
+	// Answers receives remote query answers (cmd/res); without it they are
+	// counted and ignored.
+	Answers Answers
+}
+
+// Answers takes the agents' answers to remote queries once they decoded
+// strictly and their identity matched the topic. They never reach the
+// engine or the store: the query service audits them.
+type Answers interface {
+	Answer(from wire.AgentID, res *wire.CommandResponse, at time.Time)
 }
 
 // New returns a pipeline; call Run to start its writer.
@@ -72,7 +83,7 @@ func New(o Options) *Pipeline {
 	if o.Keep <= 0 {
 		o.Keep = 256
 	}
-	return &Pipeline{eng: o.Engine, st: o.Store, clk: o.Clock, log: o.Log, metrics: o.Metrics, ring: NewRing(o.Keep),
+	return &Pipeline{eng: o.Engine, st: o.Store, clk: o.Clock, log: o.Log, metrics: o.Metrics, ring: NewRing(o.Keep), answers: o.Answers,
 		gaps: map[wire.AgentID]uint64{}, in: make(chan *item, MaxBatch), actions: make(chan *action), done: make(chan struct{})}
 }
 
@@ -115,12 +126,12 @@ func (p *Pipeline) Handle(ctx context.Context, topic string, payload []byte, cli
 		p.reject(topic, client, "topic", err, payload)
 		return nil
 	}
-	switch ch {
-	case wire.ChannelCmdReq:
+	switch {
+	case ch == wire.ChannelCmdReq:
 		return nil // the hub's own requests to agents
-	case wire.ChannelCmdRes:
+	case ch == wire.ChannelCmdRes && p.answers == nil:
 		p.metrics.Messages.WithLabelValues(string(ch), "ignored").Inc()
-		return nil // remote queries are answered to their requester (a later issue)
+		return nil
 	}
 	msg, err := wire.DecodeChannel(ch, payload)
 	if err != nil {
@@ -130,6 +141,11 @@ func (p *Pipeline) Handle(ctx context.Context, topic string, payload []byte, cli
 	if h := msg.Head(); h.AgentID != id {
 		p.reject(topic, client, "identity_mismatch",
 			fmt.Errorf("payload says %s, topic says %s", h.AgentID, id), payload)
+		return nil
+	}
+	if res, ok := msg.(*wire.CommandResponse); ok {
+		p.metrics.Messages.WithLabelValues(string(ch), "answered").Inc()
+		p.answers.Answer(id, res, at)
 		return nil
 	}
 	it := &item{ch: ch, msg: msg, at: at, done: make(chan error, 1)}

@@ -36,7 +36,7 @@ func StartMosquitto(t testing.TB, aclFile, passwordFile string) string {
 	// "user": started as root, Mosquitto would switch to its own user, who
 	// cannot read the test's private directory.
 	conf := write("mosquitto.conf", fmt.Sprintf(
-		"listener %d 127.0.0.1\nallow_anonymous false\npassword_file %s\nacl_file %s\npersistence false\nuser %s\n",
+		"listener %d 127.0.0.1\nset_tcp_nodelay true\nallow_anonymous false\npassword_file %s\nacl_file %s\npersistence false\nuser %s\n",
 		port, write("passwd", passwordFile), write("acl", aclFile), me.Username))
 	testenv.Start(t, mosquitto, "-c", conf)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)

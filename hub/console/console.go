@@ -1,0 +1,344 @@
+package console
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/storewatch/storewatch/hub/api"
+	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/hub/store"
+	"github.com/storewatch/storewatch/internal/clock"
+)
+
+//go:embed templates static
+var embedded embed.FS
+
+// Prefix is where the console lives.
+const Prefix = api.ConsolePrefix
+
+// Store is what the console reads from the hub's store.
+type Store interface {
+	Incident(id string) (incident.Incident, error)
+	Incidents(f store.Filter) ([]incident.Incident, error)
+	Timeline(id string) ([]incident.Entry, error)
+	DeviceLog(tenant, store, device string, since time.Time, limit int) ([]incident.LogEntry, error)
+}
+
+// Engine is the live view of stores, agents, devices and windows.
+type Engine interface {
+	Stores() []incident.StoreRecord
+	Agents() []incident.AgentRecord
+	Devices() []incident.DeviceRecord
+	Windows() []incident.Window
+	LiveIncidents() []incident.Incident
+}
+
+// Options configures the console.
+type Options struct {
+	// API authenticates tokens and runs actions and queries, so the
+	// console and the API behave alike.
+	API    *api.Server
+	Engine Engine
+	Store  Store
+	Clock  clock.Clock
+	Log    *slog.Logger
+	// Dir, if set, holds templates/ and static/ that replace the embedded
+	// ones (api.console_dir), e.g. for a company's colours.
+	Dir string
+}
+
+// Console serves the web console.
+type Console struct {
+	o     Options
+	clk   clock.Clock
+	log   *slog.Logger
+	pages map[string]*template.Template
+	files fs.FS
+
+	mu       sync.Mutex
+	sessions map[string]*session
+}
+
+// session is one logged-in browser.
+type session struct {
+	name    string
+	role    api.Role
+	csrf    string
+	expires time.Time
+	flash   string
+}
+
+const (
+	cookieName      = "storewatch_session"
+	loginCookieName = "storewatch_login"
+	sessionLife     = 12 * time.Hour
+	maxSessions     = 10000
+	maxForm         = 32 << 10
+)
+
+// New parses the templates and returns the console.
+func New(o Options) (*Console, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	var fsys fs.FS = embedded
+	if o.Dir != "" {
+		fsys = os.DirFS(o.Dir)
+	}
+	c := &Console{o: o, clk: o.Clock, log: o.Log, pages: map[string]*template.Template{}, sessions: map[string]*session{}}
+	var err error
+	if c.files, err = fs.Sub(fsys, "static"); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	for _, page := range []string{"login", "incidents", "incident", "stores", "store", "device", "maintenance", "error", "answer"} {
+		files := []string{"templates/layout.html", "templates/parts.html", "templates/" + page + ".html"}
+		t, err := template.New(page).Funcs(c.funcs()).ParseFS(fsys, files...)
+		if err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+		c.pages[page] = t
+	}
+	return c, nil
+}
+
+// route is one console page or form.
+type route struct {
+	pattern string
+	role    api.Role // 0: no login needed
+	handle  func(*Console, http.ResponseWriter, *http.Request, *session)
+}
+
+var routes = []route{
+	{"GET /console/{$}", 0, (*Console).home},
+	{"GET /console/login", 0, (*Console).loginPage},
+	{"POST /console/login", 0, (*Console).login},
+	{"POST /console/logout", api.Viewer, (*Console).logout},
+	{"GET /console/incidents", api.Viewer, (*Console).incidents},
+	{"GET /console/incidents/{id}", api.Viewer, (*Console).incident},
+	{"POST /console/incidents/{id}/{action}", api.Engineer, (*Console).act},
+	{"GET /console/stores", api.Viewer, (*Console).stores},
+	{"GET /console/stores/{tenant}/{store}", api.Viewer, (*Console).store},
+	{"GET /console/stores/{tenant}/{store}/devices/{device}", api.Viewer, (*Console).device},
+	{"POST /console/stores/{tenant}/{store}/devices/{device}/query", api.Engineer, (*Console).query},
+	{"GET /console/maintenance", api.Viewer, (*Console).maintenance},
+	{"POST /console/maintenance", api.Engineer, (*Console).addWindow},
+	{"POST /console/maintenance/{id}/delete", api.Engineer, (*Console).deleteWindow},
+	// Reports: the page of hub/reports goes here, with its entry in nav
+	// (layout.html), once that branch is merged.
+}
+
+// Handler returns the console's handler, for everything under Prefix.
+func (c *Console) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		rt := rt
+		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+			c.serve(w, r, rt)
+		})
+	}
+	static := http.StripPrefix(Prefix+"static/", http.FileServerFS(c.files))
+	mux.Handle("GET "+Prefix+"static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w)
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		static.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w)
+		c.errorPage(w, r, c.current(r), http.StatusNotFound, "There is no such page in the console.")
+	})
+	return mux
+}
+
+// securityHeaders: no inline script or style, no framing, no sniffing, and
+// nothing loaded from anywhere but the hub.
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+}
+
+func (c *Console) serve(w http.ResponseWriter, r *http.Request, rt route) {
+	securityHeaders(w)
+	w.Header().Set("Cache-Control", "no-store")
+	s := c.current(r)
+	if rt.role == 0 {
+		rt.handle(c, w, r, s)
+		return
+	}
+	if s == nil {
+		if r.Method == http.MethodGet {
+			http.Redirect(w, r, Prefix+"login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		c.errorPage(w, r, nil, http.StatusUnauthorized, "Your session has ended. Log in again.")
+		return
+	}
+	if s.role < rt.role {
+		c.errorPage(w, r, s, http.StatusForbidden, "Your token may not do this; it needs the engineer role.")
+		return
+	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err != nil {
+			c.errorPage(w, r, s, http.StatusBadRequest, "The form could not be read.")
+			return
+		}
+		tok := r.Header.Get("X-CSRF-Token")
+		if tok == "" {
+			tok = r.PostForm.Get("csrf")
+		}
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.csrf)) != 1 {
+			c.errorPage(w, r, s, http.StatusForbidden, "The form was not sent from this console (missing or stale security token). Reload the page and try again.")
+			return
+		}
+	}
+	rt.handle(c, w, r, s)
+}
+
+// current returns the request's live session, or nil.
+func (c *Console) current(r *http.Request) *session {
+	ck, err := r.Cookie(cookieName)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.sessions[ck.Value]
+	if !ok || c.clk.Now().After(s.expires) {
+		delete(c.sessions, ck.Value)
+		return nil
+	}
+	return s
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("console: no randomness: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// cookie sets an HttpOnly, SameSite=Strict cookie for the console's path;
+// Secure when the hub serves HTTPS.
+func cookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: Prefix, MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+}
+
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, name string, role api.Role) {
+	now := c.clk.Now()
+	id := randomToken()
+	c.mu.Lock()
+	for k, s := range c.sessions {
+		if now.After(s.expires) {
+			delete(c.sessions, k)
+		}
+	}
+	if len(c.sessions) >= maxSessions {
+		// Drop the one closest to its end rather than refuse a login.
+		var oldest string
+		for k, s := range c.sessions {
+			if oldest == "" || s.expires.Before(c.sessions[oldest].expires) {
+				oldest = k
+			}
+		}
+		delete(c.sessions, oldest)
+	}
+	c.sessions[id] = &session{name: name, role: role, csrf: randomToken(), expires: now.Add(sessionLife)}
+	c.mu.Unlock()
+	cookie(w, r, cookieName, id, int(sessionLife.Seconds()))
+}
+
+func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
+	if ck, err := r.Cookie(cookieName); err == nil {
+		c.mu.Lock()
+		delete(c.sessions, ck.Value)
+		c.mu.Unlock()
+	}
+	cookie(w, r, cookieName, "", -1)
+}
+
+// flash keeps a message for the session's next page.
+func (c *Console) flash(s *session, msg string) {
+	c.mu.Lock()
+	s.flash = msg
+	c.mu.Unlock()
+}
+
+func (c *Console) takeFlash(s *session) string {
+	if s == nil {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := s.flash
+	s.flash = ""
+	return m
+}
+
+// Page is what every template gets.
+type Page struct {
+	Title    string
+	Nav      string // the active navigation entry
+	User     string
+	Role     string
+	Engineer bool
+	CSRF     string
+	Flash    string
+	Now      time.Time
+	Data     any
+}
+
+func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, status int, tmpl, title, nav string, data any) {
+	p := Page{Title: title, Nav: nav, Now: c.clk.Now(), Data: data, Flash: c.takeFlash(s)}
+	if s != nil {
+		p.User, p.CSRF, p.Engineer = s.name, s.csrf, s.role >= api.Engineer
+		p.Role = map[api.Role]string{api.Viewer: "viewer", api.Engineer: "engineer", api.Admin: "admin"}[s.role]
+	}
+	t, ok := c.pages[tmpl]
+	if !ok {
+		http.Error(w, "no template "+tmpl, http.StatusInternalServerError)
+		return
+	}
+	var b strings.Builder
+	name := "layout"
+	if tmpl == "answer" {
+		name = "answer"
+	}
+	if err := t.ExecuteTemplate(&b, name, p); err != nil {
+		c.log.Error("console template", "page", tmpl, "err", err)
+		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
+	c.render(w, r, s, status, "error", http.StatusText(status), "", msg)
+}
+
+// failed answers a store or action error.
+func (c *Console) failed(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	c.errorPage(w, r, s, api.ActionStatus(err), err.Error())
+}

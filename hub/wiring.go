@@ -1,0 +1,67 @@
+package hub
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub/api"
+	"github.com/storewatch/storewatch/hub/console"
+	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/hub/query"
+	"github.com/storewatch/storewatch/hub/store"
+)
+
+// SigningKey returns the hub's remote-query signing key: the configured
+// seed, or the key file, created on first use.
+func SigningKey(c config.HubRemote, log *slog.Logger) (*query.Key, error) {
+	if c.SigningKey != "" {
+		return query.KeyFromSeed(c.SigningKey)
+	}
+	k, created, err := query.LoadOrCreateKey(c.SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if created && log != nil {
+		log.Info("remote query signing key created; give agents its public key as remote.hub_public_key",
+			"file", c.SigningKeyFile, "hub_public_key", k.PublicKey())
+	}
+	return k, nil
+}
+
+func startQueries(cfg *config.Hub, dir query.Directory, st *store.Bolt, publish query.Publisher, log *slog.Logger) (*query.Service, error) {
+	key, err := SigningKey(cfg.Remote, log)
+	if err != nil {
+		return nil, err
+	}
+	origin := "storehub"
+	if cfg.Broker.Mode == "external" {
+		origin = cfg.Broker.External.ClientID
+	}
+	return query.New(query.Options{Key: key, Directory: dir, Publish: publish, Audit: st, Log: log,
+		Timeout: cfg.Remote.Timeout, Expiry: cfg.Remote.Expiry, PerMinute: cfg.Remote.PerMinute, Origin: origin}), nil
+}
+
+// publish sends a hub message (a signed query) through the broker.
+func (h *Hub) publish(topic string, payload []byte) error {
+	switch {
+	case h.embedded != nil:
+		return h.embedded.Publish(topic, payload)
+	case h.external != nil:
+		return h.external.Publish(topic, payload)
+	}
+	return errors.New("no broker")
+}
+
+// withConsole serves the web console under /console/ beside the API.
+func withConsole(srv *api.Server, eng *incident.Engine, st *store.Bolt, dir string, log *slog.Logger) (http.Handler, error) {
+	c, err := console.New(console.Options{API: srv, Engine: eng, Store: st, Dir: dir, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, c.Handler())
+	mux.Handle("/", srv.Handler())
+	return mux, nil
+}
