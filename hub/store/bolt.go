@@ -30,7 +30,7 @@ var (
 	bEpisodes      = []byte("episodes")
 	bWindows       = []byte("windows")
 	bMeta          = []byte("meta")
-	allBuckets     = [][]byte{bIncidents, bTimeline, bNotifications, bCursors, bLog, bStores, bAgents, bDevices, bEpisodes, bWindows, bMeta}
+	allBuckets     = [][]byte{bIncidents, bTimeline, bNotifications, bCursors, bLog, bStores, bAgents, bDevices, bEpisodes, bWindows, bMeta, bInstalls}
 	keyLastID      = []byte("last_incident_id")
 	keySchema      = []byte("schema")
 )
@@ -55,8 +55,14 @@ func OpenBolt(path string) (*Bolt, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		newInstalls := tx.Bucket(bInstalls) == nil
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if newInstalls { // a file from before the install history
+			if err := seedInstalls(tx); err != nil {
 				return err
 			}
 		}
@@ -175,6 +181,9 @@ func (s *Bolt) Commit(c incident.Changes) error {
 			return err
 		}
 		if err := putLatest(tx.Bucket(bAgents), c.Agents, func(r incident.AgentRecord) string { return r.ID().String() }); err != nil {
+			return err
+		}
+		if err := recordInstalls(tx, c.Devices); err != nil {
 			return err
 		}
 		if err := putLatest(tx.Bucket(bDevices), c.Devices, func(r incident.DeviceRecord) string { return r.Tenant + "/" + r.Store + "/" + r.ID }); err != nil {
