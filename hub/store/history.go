@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -125,13 +126,14 @@ func seedInstalls(tx *bolt.Tx) error {
 
 // scan streams the records of bucket from key start on, while more(key)
 // holds, to fn: scanChunk records per read transaction, fn called after the
-// transaction has ended. A scan resumes after the exact last key it
-// delivered, so records added meanwhile are neither repeated nor skipped
-// before that key.
-func scan[T any](db *bolt.DB, bucket, start []byte, more func(k []byte) bool, fn func(T) error) error {
+// transaction has ended. want, if not nil, skips a record by its raw value
+// before it is decoded. A scan resumes after the exact last key it saw, so
+// records added meanwhile are neither repeated nor skipped before that key.
+func scan[T any](db *bolt.DB, bucket, start []byte, more func(k []byte) bool, want func(v []byte) bool, fn func(T) error) error {
 	var last []byte
 	for {
 		var chunk []T
+		done := false
 		err := db.View(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucket).Cursor()
 			var k, v []byte
@@ -140,13 +142,23 @@ func scan[T any](db *bolt.DB, bucket, start []byte, more func(k []byte) bool, fn
 			} else if k, v = c.Seek(last); bytes.Equal(k, last) {
 				k, v = c.Next()
 			}
-			for ; k != nil && more(k) && len(chunk) < scanChunk; k, v = c.Next() {
+			for n := 0; n < scanChunk; n++ {
+				if n > 0 {
+					k, v = c.Next()
+				}
+				if k == nil || !more(k) {
+					done = true
+					return nil
+				}
+				last = bytes.Clone(k)
+				if want != nil && !want(v) {
+					continue
+				}
 				var x T
 				if err := json.Unmarshal(v, &x); err != nil {
 					return fmt.Errorf("%s %x: %w", bucket, k, err)
 				}
 				chunk = append(chunk, x)
-				last = bytes.Clone(k)
 			}
 			return nil
 		})
@@ -158,16 +170,44 @@ func scan[T any](db *bolt.DB, bucket, start []byte, more func(k []byte) bool, fn
 				return err
 			}
 		}
-		if len(chunk) < scanChunk {
+		if done {
 			return nil
 		}
 	}
 }
 
 // ScanLog implements Store.
-func (s *Bolt) ScanLog(from, to time.Time, fn func(incident.LogEntry) error) error {
+func (s *Bolt) ScanLog(from, to time.Time, kinds []incident.LogKind, fn func(incident.LogEntry) error) error {
 	end := u64(uint64(to.UnixNano()))
-	return scan(s.db, bLog, u64(uint64(from.UnixNano())), func(k []byte) bool { return len(k) >= 8 && bytes.Compare(k[:8], end) < 0 }, fn)
+	var want func([]byte) bool
+	if len(kinds) > 0 {
+		want = func(v []byte) bool {
+			k, ok := logKind(v)
+			return !ok || slices.Contains(kinds, k)
+		}
+	}
+	return scan(s.db, bLog, u64(uint64(from.UnixNano())), func(k []byte) bool { return len(k) >= 8 && bytes.Compare(k[:8], end) < 0 }, want, fn)
+}
+
+// kindField is how the kind of a log entry is written; LogEntry's JSON
+// begins with its time and then its kind.
+var kindField = []byte(`"kind":"`)
+
+// logKind reads an entry's kind from its JSON without decoding the rest:
+// most of a report's scan is entries of kinds it skips (state changes).
+// It says false when it cannot tell, and the entry is then decoded.
+func logKind(v []byte) (incident.LogKind, bool) {
+	head := v[:min(len(v), 80)]
+	i := bytes.Index(head, kindField)
+	if i < 0 {
+		return "", false
+	}
+	rest := head[i+len(kindField):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return "", false
+	}
+	return incident.LogKind(rest[:j]), true
 }
 
 // ScanInstalls implements Store.
@@ -179,7 +219,7 @@ func (s *Bolt) ScanInstalls(tenant, store string, fn func(Install) error) error 
 			prefix = []byte(tenant + "/" + store + "/")
 		}
 	}
-	return scan(s.db, bInstalls, prefix, func(k []byte) bool { return bytes.HasPrefix(k, prefix) }, func(in Install) error {
+	return scan(s.db, bInstalls, prefix, func(k []byte) bool { return bytes.HasPrefix(k, prefix) }, nil, func(in Install) error {
 		if store != "" && in.Store != store {
 			return nil
 		}

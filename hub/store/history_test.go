@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -154,7 +155,7 @@ func TestScanLogStreamsTheRangeInOrderAcrossChunks(t *testing.T) {
 	commit(t, st, c)
 	from, to := t0.Add(time.Second), t0.Add(time.Duration(n/2-1)*time.Second)
 	var got []incident.LogEntry
-	err := st.ScanLog(from, to, func(l incident.LogEntry) error {
+	err := st.ScanLog(from, to, nil, func(l incident.LogEntry) error {
 		got = append(got, l)
 		return nil
 	})
@@ -184,7 +185,7 @@ func TestScanLogCallbackMayUseTheStoreAndStopTheScan(t *testing.T) {
 	commit(t, st, c)
 	stop := errors.New("enough")
 	seen := 0
-	err := st.ScanLog(t0, t0.Add(time.Hour), func(l incident.LogEntry) error {
+	err := st.ScanLog(t0, t0.Add(time.Hour), nil, func(l incident.LogEntry) error {
 		seen++
 		if seen == 10 {
 			// A write from inside the callback: it would deadlock if the
@@ -210,5 +211,43 @@ func TestStoresListsEveryStoreRecord(t *testing.T) {
 	got, err := st.Stores()
 	if err != nil || len(got) != 2 || got[0].Info.TimeZone != "Europe/Berlin" || got[1].Store != "s2" {
 		t.Errorf("stores %v %+v", err, got)
+	}
+}
+
+func TestScanLogSkipsKindsWithoutDecodingThem(t *testing.T) {
+	st := open(t, filepath.Join(t.TempDir(), "hub.db"))
+	kinds := []incident.LogKind{incident.LogState, incident.LogPresence, incident.LogEpisode, incident.LogIncident}
+	var c incident.Changes
+	for i := range 40 {
+		c.Log = append(c.Log, incident.LogEntry{At: t0.Add(time.Duration(i) * time.Minute), Kind: kinds[i%4], Device: fmt.Sprint(i),
+			Detail: `a detail with "kind":"episode" in it`})
+	}
+	commit(t, st, c)
+	var got []string
+	err := st.ScanLog(t0, t0.Add(time.Hour), []incident.LogKind{incident.LogEpisode, incident.LogIncident}, func(l incident.LogEntry) error {
+		got = append(got, string(l.Kind)+"/"+l.Device)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 20 || got[0] != "episode/2" || got[1] != "incident/3" || got[19] != "incident/39" {
+		t.Errorf("episodes and incidents only: %v", got)
+	}
+}
+
+// logKind relies on how LogEntry is encoded: its time, then its kind.
+func TestLogKindReadsTheKindAsTheStoreWritesIt(t *testing.T) {
+	for _, k := range []incident.LogKind{incident.LogState, incident.LogPresence, incident.LogEpisode, incident.LogIncident} {
+		b, err := json.Marshal(incident.LogEntry{At: time.Date(2026, 11, 24, 9, 0, 0, 123456789, time.FixedZone("x", 3600)), Kind: k, Detail: `"kind":"other"`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := logKind(b); !ok || got != k {
+			t.Errorf("%s: read %q %v from %s", k, got, ok, b)
+		}
+	}
+	if _, ok := logKind([]byte(`{"at":"2026-11-24T09:00:00Z"}`)); ok {
+		t.Error("a kind read from an entry without one")
 	}
 }
