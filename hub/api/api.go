@@ -139,6 +139,8 @@ var routes = []route{
 	{"GET", Prefix + "/rejected", Admin, nil, (*Server).rejected},
 	{"GET", Prefix + "/notifications", Admin, notifyParams, (*Server).notifications},
 	{"GET", Prefix + "/log", Viewer, logParams, (*Server).eventLog},
+	{"GET", Prefix + "/reports", Viewer, reportParams, (*Server).report},
+	{"GET", Prefix + "/reports/{file}", Viewer, reportParams, (*Server).reportCSV},
 }
 
 // Handler returns the HTTP handler with every route, /metrics and the
