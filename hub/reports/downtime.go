@@ -6,8 +6,10 @@ import (
 	"time"
 )
 
-// span is one stretch of time, start <= t < end.
-type span struct{ start, end time.Time }
+// span is one stretch of time, start <= t < end, in Unix nanoseconds: a
+// year of a large fleet holds millions of them, and two int64 are a third
+// of two time.Time.
+type span struct{ start, end int64 }
 
 // downtime is the union of one device's fault episodes: overlapping or
 // touching episodes (a paper jam while the cover is open, or one fault
@@ -18,37 +20,27 @@ type downtime struct {
 	spans []span // sorted, disjoint, not touching
 }
 
-func (d *downtime) add(start, end time.Time) {
-	if end.Before(start) {
-		start, end = end, start
-	}
+func (d *downtime) add(from, to time.Time) {
+	start, end := min(from.UnixNano(), to.UnixNano()), max(from.UnixNano(), to.UnixNano())
 	// spans[i:j] are those the new one overlaps or touches.
-	i := sort.Search(len(d.spans), func(k int) bool { return !d.spans[k].end.Before(start) })
-	j := sort.Search(len(d.spans), func(k int) bool { return d.spans[k].start.After(end) })
+	i := sort.Search(len(d.spans), func(k int) bool { return d.spans[k].end >= start })
+	j := sort.Search(len(d.spans), func(k int) bool { return d.spans[k].start > end })
 	if i == j {
 		d.spans = slices.Insert(d.spans, i, span{start, end})
 		return
 	}
-	merged := span{start, end}
-	if d.spans[i].start.Before(merged.start) {
-		merged.start = d.spans[i].start
-	}
-	if d.spans[j-1].end.After(merged.end) {
-		merged.end = d.spans[j-1].end
-	}
-	d.spans = slices.Replace(d.spans, i, j, merged)
+	d.spans = slices.Replace(d.spans, i, j, span{min(start, d.spans[i].start), max(end, d.spans[j-1].end)})
 }
 
 // within is the downtime at or after from.
 func (d *downtime) within(from time.Time) time.Duration {
-	var sum time.Duration
+	var sum int64
 	for _, s := range d.spans {
-		if s.start.Before(from) {
-			s.start = from
-		}
-		if s.end.After(s.start) {
-			sum += s.end.Sub(s.start)
-		}
+		sum += max(0, s.end-max(s.start, from.UnixNano()))
 	}
-	return sum
+	return time.Duration(sum)
 }
+
+func (s span) length() time.Duration { return time.Duration(s.end - s.start) }
+
+func (s span) begins() time.Time { return time.Unix(0, s.start) }

@@ -32,7 +32,7 @@ func TestDowntimeMergesOverlappingEpisodes(t *testing.T) {
 			}
 			var got []string
 			for _, s := range d.spans {
-				got = append(got, fmt.Sprintf("%v-%v", s.start.Sub(base).Hours(), s.end.Sub(base).Hours()))
+				got = append(got, fmt.Sprintf("%v-%v", s.begins().Sub(base).Hours(), s.begins().Add(s.length()).Sub(base).Hours()))
 			}
 			if strings.Join(got, " ") != c.want {
 				t.Errorf("failures %v, want %s", got, c.want)

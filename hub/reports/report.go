@@ -248,7 +248,12 @@ type modelAcc struct {
 
 type deviceAcc struct {
 	row  DeviceRow
-	down map[modelKey]*downtime // failures per model the device had
+	down []modelDown // failures per model the device had (almost always one)
+}
+
+type modelDown struct {
+	model modelKey
+	downtime
 }
 
 type computation struct {
@@ -401,7 +406,7 @@ func (c *computation) device(tenant, store, dev string) *deviceAcc {
 	k := deviceKey{tenant, store, dev}
 	d := c.devices[k]
 	if d == nil {
-		d = &deviceAcc{row: DeviceRow{Tenant: tenant, Store: store, Device: dev}, down: map[modelKey]*downtime{}}
+		d = &deviceAcc{row: DeviceRow{Tenant: tenant, Store: store, Device: dev}}
 		c.devices[k] = d
 	}
 	return d
@@ -425,12 +430,12 @@ func (c *computation) episode(l *incident.LogEntry) {
 		d.row.Kind = l.DevKind
 	}
 	k := modelKey{l.Vendor, l.Model}
-	dt := d.down[k]
-	if dt == nil {
-		dt = &downtime{}
-		d.down[k] = dt
+	i := slices.IndexFunc(d.down, func(m modelDown) bool { return m.model == k })
+	if i < 0 {
+		i = len(d.down)
+		d.down = append(d.down, modelDown{model: k})
 	}
-	dt.add(start, l.At)
+	d.down[i].add(start, l.At)
 }
 
 // opened counts an incident opened in the period.
@@ -476,13 +481,13 @@ func (c *computation) finish() {
 	rep := c.rep
 	for k, d := range c.devices {
 		loc := c.location(k.tenant, k.store)
-		for mk, dt := range d.down {
-			m := c.model(mk)
+		for _, dt := range d.down {
+			m := c.model(dt.model)
 			for _, iv := range dt.spans {
 				m.row.Failures++
 				d.row.Failures++
-				m.row.repairHours += iv.end.Sub(iv.start).Hours()
-				t := iv.start.In(loc)
+				m.row.repairHours += iv.length().Hours()
+				t := iv.begins().In(loc)
 				rep.WeekdayHour[(int(t.Weekday())+6)%7][t.Hour()]++
 			}
 			h := dt.within(c.f.From).Hours()
