@@ -30,7 +30,7 @@ var (
 	bEpisodes      = []byte("episodes")
 	bWindows       = []byte("windows")
 	bMeta          = []byte("meta")
-	allBuckets     = [][]byte{bIncidents, bTimeline, bNotifications, bCursors, bLog, bStores, bAgents, bDevices, bEpisodes, bWindows, bMeta, bInstalls}
+	allBuckets     = [][]byte{bIncidents, bTimeline, bNotifications, bCursors, bLog, bStores, bAgents, bDevices, bEpisodes, bWindows, bMeta}
 	keyLastID      = []byte("last_incident_id")
 	keySchema      = []byte("schema")
 )
@@ -55,14 +55,11 @@ func OpenBolt(path string) (*Bolt, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		newInstalls := tx.Bucket(bInstalls) == nil
+		if err := ensureInstalls(tx); err != nil {
+			return err
+		}
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		if newInstalls { // a file from before the install history
-			if err := seedInstalls(tx); err != nil {
 				return err
 			}
 		}

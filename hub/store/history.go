@@ -110,11 +110,21 @@ func recordInstalls(tx *bolt.Tx, devices []incident.DeviceRecord) error {
 	return nil
 }
 
-// seedInstalls gives every device known before the installs bucket existed
-// an Install from the beginning.
-func seedInstalls(tx *bolt.Tx) error {
-	b := tx.Bucket(bInstalls)
-	return tx.Bucket(bDevices).ForEach(func(_, v []byte) error {
+// ensureInstalls creates the installs bucket, giving every device of a file
+// from before the install history an Install from the beginning.
+func ensureInstalls(tx *bolt.Tx) error {
+	if tx.Bucket(bInstalls) != nil {
+		return nil
+	}
+	b, err := tx.CreateBucket(bInstalls)
+	if err != nil {
+		return err
+	}
+	devices := tx.Bucket(bDevices)
+	if devices == nil {
+		return nil // a new file
+	}
+	return devices.ForEach(func(_, v []byte) error {
 		var d incident.DeviceRecord
 		if err := json.Unmarshal(v, &d); err != nil {
 			return err
