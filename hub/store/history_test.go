@@ -14,7 +14,7 @@ import (
 	"github.com/storewatch/storewatch/wire"
 )
 
-func device(store, id, vendor, model string, at time.Time) incident.DeviceRecord {
+func installedDevice(store, id, vendor, model string, at time.Time) incident.DeviceRecord {
 	return incident.DeviceRecord{Tenant: "acme", Store: store, Agent: "a1", ID: id, Kind: "receipt_printer",
 		Identity: wire.Identity{Vendor: vendor, Model: model, Serial: "S-" + id}, Updated: at}
 }
@@ -50,19 +50,19 @@ func TestInstallHistoryFollowsTheDevicesModel(t *testing.T) {
 		want    []stretch
 	}{
 		{"a new device starts a stretch",
-			[]incident.DeviceRecord{device("s1", "p1", "EPSON", "TM-T88VI", day(0))},
+			[]incident.DeviceRecord{installedDevice("s1", "p1", "EPSON", "TM-T88VI", day(0))},
 			[]stretch{{"TM-T88VI", day(0)}}},
 		{"the same model again (every event updates the record) starts nothing",
-			[]incident.DeviceRecord{device("s1", "p1", "EPSON", "TM-T88VI", day(0)), device("s1", "p1", "EPSON", "TM-T88VI", day(3))},
+			[]incident.DeviceRecord{installedDevice("s1", "p1", "EPSON", "TM-T88VI", day(0)), installedDevice("s1", "p1", "EPSON", "TM-T88VI", day(3))},
 			[]stretch{{"TM-T88VI", day(0)}}},
 		{"another model under the same id is a swap",
-			[]incident.DeviceRecord{device("s1", "p1", "EPSON", "TM-T88VI", day(0)), device("s1", "p1", "Star", "TSP143", day(10))},
+			[]incident.DeviceRecord{installedDevice("s1", "p1", "EPSON", "TM-T88VI", day(0)), installedDevice("s1", "p1", "Star", "TSP143", day(10))},
 			[]stretch{{"TM-T88VI", day(0)}, {"TSP143", day(10)}}},
 		{"an identity the agent could not read is not a swap",
-			[]incident.DeviceRecord{device("s1", "p1", "EPSON", "TM-T88VI", day(0)), device("s1", "p1", "", "", day(2))},
+			[]incident.DeviceRecord{installedDevice("s1", "p1", "EPSON", "TM-T88VI", day(0)), installedDevice("s1", "p1", "", "", day(2))},
 			[]stretch{{"TM-T88VI", day(0)}}},
 		{"a device first seen without identity gets its model when it is read",
-			[]incident.DeviceRecord{device("s1", "p1", "", "", day(0)), device("s1", "p1", "EPSON", "TM-T88VI", day(1))},
+			[]incident.DeviceRecord{installedDevice("s1", "p1", "", "", day(0)), installedDevice("s1", "p1", "EPSON", "TM-T88VI", day(1))},
 			[]stretch{{"", day(0)}, {"TM-T88VI", day(1)}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -91,16 +91,16 @@ func TestInstallHistoryFollowsTheDevicesModel(t *testing.T) {
 
 func TestScanInstallsFiltersByTenantAndStoreAndOrdersByDevice(t *testing.T) {
 	st := open(t, filepath.Join(t.TempDir(), "hub.db"))
-	other := device("s1", "p1", "EPSON", "TM-T88VI", t0)
+	other := installedDevice("s1", "p1", "EPSON", "TM-T88VI", t0)
 	other.Tenant = "acme2" // a tenant whose name starts with another's
 	commit(t, st, incident.Changes{Devices: []incident.DeviceRecord{
-		device("s2", "p1", "EPSON", "TM-T88VI", t0),
-		device("s1", "p10", "EPSON", "TM-T88VI", t0),
-		device("s1", "p1", "EPSON", "TM-T88VI", t0.Add(time.Hour)),
-		device("s10", "p1", "EPSON", "TM-T88VI", t0),
+		installedDevice("s2", "p1", "EPSON", "TM-T88VI", t0),
+		installedDevice("s1", "p10", "EPSON", "TM-T88VI", t0),
+		installedDevice("s1", "p1", "EPSON", "TM-T88VI", t0.Add(time.Hour)),
+		installedDevice("s10", "p1", "EPSON", "TM-T88VI", t0),
 		other,
 	}})
-	commit(t, st, incident.Changes{Devices: []incident.DeviceRecord{device("s1", "p1", "Star", "TSP143", t0.Add(2*time.Hour))}})
+	commit(t, st, incident.Changes{Devices: []incident.DeviceRecord{installedDevice("s1", "p1", "Star", "TSP143", t0.Add(2*time.Hour))}})
 	key := func(xs []Install) (out []string) {
 		for _, x := range xs {
 			out = append(out, x.Tenant+"/"+x.Store+"/"+x.Device+"/"+x.Model)
@@ -126,7 +126,7 @@ func TestScanInstallsFiltersByTenantAndStoreAndOrdersByDevice(t *testing.T) {
 func TestAFileFromBeforeTheInstallHistoryCountsItsDevicesFromTheBeginning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hub.db")
 	st := open(t, path)
-	commit(t, st, incident.Changes{Devices: []incident.DeviceRecord{device("s1", "p1", "EPSON", "TM-T88VI", t0)}})
+	commit(t, st, incident.Changes{Devices: []incident.DeviceRecord{installedDevice("s1", "p1", "EPSON", "TM-T88VI", t0)}})
 	if err := st.db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bInstalls) }); err != nil {
 		t.Fatal(err)
 	}
