@@ -151,6 +151,8 @@ var routes = []route{
 	{"GET", Prefix + "/log", Viewer, logParams, (*Server).eventLog},
 	{"POST", Prefix + "/stores/{store}/devices/{device}/query", Engineer, queryParams, (*Server).query},
 	{"GET", Prefix + "/audit", Admin, auditParams, (*Server).audit},
+	{"GET", Prefix + "/reports", Viewer, reportParams, (*Server).report},
+	{"GET", Prefix + "/reports/{file}", Viewer, reportParams, (*Server).reportCSV},
 }
 
 // Handler returns the HTTP handler with every route, /metrics and the

@@ -55,6 +55,9 @@ func OpenBolt(path string) (*Bolt, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		if err := ensureInstalls(tx); err != nil {
+			return err
+		}
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -183,6 +186,9 @@ func (s *Bolt) Commit(c incident.Changes) error {
 			return err
 		}
 		if err := putLatest(tx.Bucket(bAgents), c.Agents, func(r incident.AgentRecord) string { return r.ID().String() }); err != nil {
+			return err
+		}
+		if err := recordInstalls(tx, c.Devices); err != nil {
 			return err
 		}
 		if err := putLatest(tx.Bucket(bDevices), c.Devices, func(r incident.DeviceRecord) string { return r.Tenant + "/" + r.Store + "/" + r.ID }); err != nil {

@@ -1,8 +1,9 @@
 // Package store is storehub's built-in ticket store: incidents with their
-// timelines, the append-only event log reports read, the durable stream of
-// lifecycle notifications that helpdesk connectors consume (with a cursor per
-// connector), maintenance windows, and the records the incident engine
-// restarts from.
+// timelines, the append-only event log reports read (ScanLog streams it),
+// each device's install history (which model it was when, for device-months),
+// the durable stream of lifecycle notifications that helpdesk connectors
+// consume (with a cursor per connector), maintenance windows, and the records
+// the incident engine restarts from.
 //
 // Store is the interface; Bolt implements it in one bbolt file. Every engine
 // change set is committed in one transaction, so a crash never leaves an

@@ -84,5 +84,17 @@ type Store interface {
 	// many.
 	PruneLog(before time.Time) (int, error)
 
+	// ScanLog streams event-log entries with from <= At < to (and of the
+	// given kinds; none: all) to fn, oldest first, without holding them all;
+	// fn runs outside any transaction. An error from fn stops the scan and
+	// is returned.
+	ScanLog(from, to time.Time, kinds []incident.LogKind, fn func(incident.LogEntry) error) error
+	// ScanInstalls streams the install history (see Install) of a tenant's
+	// devices, or one store's ("" matches every tenant or store), ordered by
+	// device and then by time.
+	ScanInstalls(tenant, store string, fn func(Install) error) error
+	// Stores returns every store record (name, time zone, hours).
+	Stores() ([]incident.StoreRecord, error)
+
 	Close() error
 }
