@@ -13,6 +13,7 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/devsim/escpos"
+	"github.com/storewatch/storewatch/hub/reports/reportgen"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/agenttest"
 	"github.com/storewatch/storewatch/internal/testenv"
@@ -197,6 +198,21 @@ func TestConsoleInChromium(t *testing.T) {
 		until("the window to end", "document.readyState === 'complete' && document.querySelector('p.empty') !== null"))
 	if got := text("main"); !strings.Contains(got, "No maintenance windows.") {
 		t.Errorf("after ending the window:\n%s", got)
+	}
+
+	// A month of a known fleet's history, so the reports have figures.
+	now := time.Now().UTC()
+	if _, err := reportgen.WriteFleet(h.Store, reportgen.FleetSpec{Tenant: "acme", Stores: 3, DevicesPerStore: 5,
+		FailuresPerDevice: 2, From: now.AddDate(0, 0, -29), To: now.Add(-time.Hour), Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	step("reports with their charts",
+		chromedp.Click(`nav a[href="/console/reports"]`),
+		page("Reports"),
+		until("four charts", "document.querySelectorAll('figure.chart svg').length === 4"),
+		shot("09-reports"))
+	if got := text("table.list"); !strings.Contains(got, "TM-T88VI") {
+		t.Errorf("the model table:\n%s", got)
 	}
 	t.Logf("screenshots in %s", shots)
 }

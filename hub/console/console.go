@@ -18,6 +18,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/hub/reports"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
 )
@@ -54,6 +55,9 @@ type Options struct {
 	Store  Store
 	Clock  clock.Clock
 	Log    *slog.Logger
+	// Reports is what the Reports page computes from (the hub's store);
+	// nil: the page says reports are not available.
+	Reports reports.Source
 	// Dir, if set, holds templates/ and static/ that replace the embedded
 	// ones (api.console_dir), e.g. for a company's colours.
 	Dir string
@@ -105,7 +109,7 @@ func New(o Options) (*Console, error) {
 	if c.files, err = fs.Sub(fsys, "static"); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	for _, page := range []string{"login", "incidents", "incident", "stores", "store", "device", "maintenance", "error", "answer"} {
+	for _, page := range []string{"login", "incidents", "incident", "stores", "store", "device", "maintenance", "reports", "error", "answer"} {
 		files := []string{"templates/layout.html", "templates/parts.html", "templates/" + page + ".html"}
 		t, err := template.New(page).Funcs(c.funcs()).ParseFS(fsys, files...)
 		if err != nil {
@@ -138,8 +142,8 @@ var routes = []route{
 	{"GET /console/maintenance", api.Viewer, (*Console).maintenance},
 	{"POST /console/maintenance", api.Engineer, (*Console).addWindow},
 	{"POST /console/maintenance/{id}/delete", api.Engineer, (*Console).deleteWindow},
-	// Reports: the page of hub/reports goes here, with its entry in nav
-	// (layout.html), once that branch is merged.
+	{"GET /console/reports", api.Viewer, (*Console).reports},
+	{"GET /console/reports/{file}", api.Viewer, (*Console).reportCSV},
 }
 
 // Handler returns the console's handler, for everything under Prefix.

@@ -38,6 +38,8 @@ func (c *Console) funcs() template.FuncMap {
 		},
 		"duration": func(s float64) string { return (time.Duration(s) * time.Second).Round(time.Second).String() },
 		"join":     strings.Join,
+		"pct":      pct,
+		"num":      num,
 	}
 }
 
