@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os/signal"
+	"syscall"
 
 	"github.com/storewatch/storewatch/internal/demo"
 )
@@ -25,6 +27,11 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return fmt.Errorf("demo: unexpected argument %q", fs.Arg(0))
 	}
+	// A closed terminal stops the demo as Ctrl-C does, and a closed pipe
+	// (storehub demo | head) does not kill it before it has cleaned up.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
+	defer stop()
+	signal.Ignore(syscall.SIGPIPE)
 	o := demo.Options{Speed: *speed, DataDir: *data, Listen: *listen, Out: stdout, Version: version}
 	if *verbose {
 		o.Log = stderr
