@@ -116,7 +116,7 @@ func (t *ticker) catchUp() {
 	if ns, err := t.st.Notifications(t.after, 1000); err == nil {
 		for _, n := range ns {
 			t.after = n.Seq
-			if n.Incident.Tenant == tenant && n.Incident.Store == storeID {
+			if n.Incident.Tenant == tenant && n.Incident.Store == storeID && !n.At.Before(t.from) {
 				t.ticket(n)
 			}
 		}
