@@ -2,6 +2,7 @@
 // client.
 //
 //	storehub serve --config /etc/storehub/hub.yaml   run the hub
+//	storehub demo [--speed 60] [--once]              a virtual store's day, in one process
 //	storehub incidents [--state live] [--store s0042] list incidents (via the API)
 //	storehub devices [--state fault]                 list devices
 //	storehub stores                                  list stores
@@ -53,6 +54,7 @@ const usage = `usage: storehub COMMAND [flags]
 
 commands:
   serve      run the hub (embedded broker, incident engine, ticket store, API)
+  demo       run the hub, an agent and a virtual store of emulated devices through a day
   incidents  list incidents through the API
   devices    list devices through the API
   stores     list stores through the API
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "serve":
 		err = serve(ctx, args, stderr)
+	case "demo":
+		err = demoCmd(ctx, args, stdout, stderr)
 	case "incidents", "devices", "stores":
 		err = list(ctx, cmd, args, stdout, stderr)
 	case "acl":

@@ -62,6 +62,14 @@ func New() *Printer {
 	}
 }
 
+// NewWith returns a printer that identifies itself as id (a store has
+// several printers of one model, each with its own serial number).
+func NewWith(id Identity) *Printer {
+	p := New()
+	p.id = id
+	return p
+}
+
 func init() { devsim.Register("escpos", func() devsim.Switchable { return New() }) }
 
 // Switchboard returns the printer's faults.

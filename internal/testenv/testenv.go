@@ -69,7 +69,7 @@ func FreeUDPPort(t testing.TB) int {
 // Process is a child process started for a test.
 type Process struct {
 	Cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *Buffer
 	done chan struct{}
 	err  error
 }
@@ -89,7 +89,7 @@ func StartEnv(t testing.TB, env []string, name string, args ...string) *Process 
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	buf := &syncBuffer{}
+	buf := &Buffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	setGroup(cmd)
 	if err := cmd.Start(); err != nil {
@@ -183,18 +183,20 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-type syncBuffer struct {
+// Buffer collects output written from several goroutines (a child
+// process's, a logger's) for the test to read.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Clone(s.b.String())
