@@ -44,6 +44,14 @@ func Impact(affected, total int, crit wire.Criticality) int {
 	switch {
 	case share >= 1 && criticalityWeight[crit] >= criticalityWeight[wire.CriticalityHigh] && total > 1:
 		return 1 // every one of a trading-critical kind is down
+	case total == 1 && crit != wire.CriticalityCritical:
+		// The only monitored device of its kind: the store may well have
+		// others the agent does not watch, so one down is not "all down"
+		// unless the kind is critical (the store's one payment terminal).
+		if score >= 0.6 {
+			return 2
+		}
+		return 3
 	case score >= 1.5:
 		return 1
 	case score >= 0.6:
