@@ -1,21 +1,3 @@
-// Command storehub is the central service of storewatch and its command-line
-// client.
-//
-//	storehub serve --config /etc/storehub/hub.yaml   run the hub
-//	storehub demo [--speed 60] [--once]              a virtual store's day, in one process
-//	storehub incidents [--state live] [--store s0042] list incidents (via the API)
-//	storehub devices [--state fault]                 list devices
-//	storehub stores                                  list stores
-//	storehub acl --config hub.yaml [--passwd]        print a Mosquitto acl_file (or password_file)
-//	storehub passwd < password                       print a $7$ hash for hub.yaml
-//	storehub query STORE DEVICE [status|identify|counters|operations]
-//	                                                 ask a device's agent now (via the API)
-//	storehub keys --config hub.yaml                  print the hub's public key for the agents
-//	storehub version
-//
-// The client commands read the API address from --api or STOREHUB_API
-// (default http://127.0.0.1:8080) and the token from --token or
-// STOREHUB_TOKEN.
 package main
 
 import (
