@@ -89,6 +89,14 @@ func StartEnv(t testing.TB, env []string, name string, args ...string) *Process 
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	return StartCmd(t, cmd)
+}
+
+// StartCmd is Start for a command prepared by the caller (its environment,
+// directory or credentials); its output goes to the Process.
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	name := cmd.Path
 	buf := &Buffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	setGroup(cmd)
