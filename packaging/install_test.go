@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,7 +79,7 @@ func throwawayRoot(t *testing.T) string {
 // account finds name in the root's passwd or group file.
 func account(t *testing.T, root, file, name string) []string {
 	t.Helper()
-	for _, line := range strings.Split(string(readFile(t, filepath.Join(root, "etc", file))), "\n") {
+	for _, line := range strings.Split(string(testenv.ReadFile(t, filepath.Join(root, "etc", file))), "\n") {
 		if f := strings.Split(line, ":"); f[0] == name {
 			return f
 		}
@@ -202,7 +200,7 @@ func debLifecycle(t *testing.T, dpkg, deb string, bi buildInfo, p linuxPackage) 
 			t.Errorf("/%s: %d:%d %o, want %d:%d %o", path, u, g, m, want[0], want[1], want[2])
 		}
 	}
-	if !bytes.Equal(readFile(t, at("lib/systemd/system/"+unit)), readFile(t, "systemd/"+unit)) {
+	if !bytes.Equal(testenv.ReadFile(t, at("lib/systemd/system/"+unit)), testenv.ReadFile(t, "systemd/"+unit)) {
 		t.Errorf("the installed unit differs from packaging/systemd/%s", unit)
 	}
 	if target, err := os.Readlink(enabled); err != nil || target != "/lib/systemd/system/"+unit {
@@ -213,12 +211,12 @@ func debLifecycle(t *testing.T, dpkg, deb string, bi buildInfo, p linuxPackage) 
 	}
 
 	// An upgrade (here: the same package again) keeps the admin's edits.
-	edited := append(readFile(t, config), "# edited by the admin\n"...)
+	edited := append(testenv.ReadFile(t, config), "# edited by the admin\n"...)
 	if err := os.WriteFile(config, edited, 0o640); err != nil {
 		t.Fatal(err)
 	}
 	dpkgIn(t, dpkg, root, "--install", deb)
-	if !bytes.Equal(readFile(t, config), edited) {
+	if !bytes.Equal(testenv.ReadFile(t, config), edited) {
 		t.Error("reinstalling replaced the edited configuration")
 	}
 
@@ -233,7 +231,7 @@ func debLifecycle(t *testing.T, dpkg, deb string, bi buildInfo, p linuxPackage) 
 	if exists(enabled) {
 		t.Error("the unit is still enabled after remove")
 	}
-	if !bytes.Equal(readFile(t, config), edited) || !exists(at(p.stateDir)) {
+	if !bytes.Equal(testenv.ReadFile(t, config), edited) || !exists(at(p.stateDir)) {
 		t.Error("remove deleted the configuration or the state directory")
 	}
 
@@ -242,7 +240,7 @@ func debLifecycle(t *testing.T, dpkg, deb string, bi buildInfo, p linuxPackage) 
 	if !exists(enabled) {
 		t.Error("reinstalling after remove left the unit disabled")
 	}
-	if !bytes.Equal(readFile(t, config), edited) {
+	if !bytes.Equal(testenv.ReadFile(t, config), edited) {
 		t.Error("reinstalling after remove replaced the configuration")
 	}
 
@@ -276,7 +274,7 @@ func TestDebsShareAMachine(t *testing.T) {
 	for _, p := range linuxPackages {
 		dpkgIn(t, dpkg, root, "--install", one(t, dist, p.name+"_*_amd64.deb"))
 	}
-	if n := strings.Count(string(readFile(t, at("etc/passwd"))), "\nstorewatch:"); n != 1 {
+	if n := strings.Count(string(testenv.ReadFile(t, at("etc/passwd"))), "\nstorewatch:"); n != 1 {
 		t.Errorf("%d storewatch users", n)
 	}
 	for _, p := range linuxPackages {
@@ -357,17 +355,11 @@ func hubServes(t *testing.T, root string, uid, gid int) {
 	api := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	mqtt := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	dataDir := filepath.Join(root, "var/lib/storehub")
-	body := string(readFile(t, filepath.Join(root, "etc/storewatch/hub.yaml")))
-	for old, repl := range map[string]string{
+	body := testenv.Replace(t, string(testenv.ReadFile(t, filepath.Join(root, "etc/storewatch/hub.yaml"))), map[string]string{
 		"data_dir: /var/lib/storehub\n": "data_dir: " + dataDir + "\n",
 		"listen: 127.0.0.1:8080\n":      "listen: " + api + "\n",
 		`listen: ":1883"`:               "listen: " + mqtt,
-	} {
-		if !strings.Contains(body, old) {
-			t.Fatalf("the installed hub.yaml no longer says %q", old)
-		}
-		body = strings.Replace(body, old, repl, 1)
-	}
+	})
 	config := filepath.Join(root, "etc/storewatch/hub-test.yaml")
 	if err := os.WriteFile(config, []byte(body), 0o640); err != nil {
 		t.Fatal(err)
@@ -380,19 +372,11 @@ func hubServes(t *testing.T, root string, uid, gid int) {
 	cmd := exec.Command(filepath.Join(root, "usr/bin/storehub"), "serve", "--config", config)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	hub := testenv.StartCmd(t, cmd)
-	testenv.WaitFor(t, 20*time.Second, "storehub to listen on "+api+" and "+mqtt, func() bool {
-		return hub.Exited() || dialable(api) && dialable(mqtt)
+	testenv.WaitFor(t, 20*time.Second, "storehub to take MQTT on "+mqtt+" and answer /healthz on "+api, func() bool {
+		return hub.Exited() || testenv.Dialable(mqtt) && testenv.Answers("http://"+api+"/healthz")
 	})
 	if hub.Exited() {
 		t.Fatalf("storehub stopped on its own:\n%s", hub.Output())
-	}
-	res, err := http.Get("http://" + api + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("/healthz: %s", res.Status)
 	}
 	hub.Signal(syscall.SIGTERM)
 	if err := hub.Wait(20 * time.Second); err != nil {
@@ -404,14 +388,6 @@ func hubServes(t *testing.T, root string, uid, gid int) {
 			t.Errorf("%s/%s belongs to %d, not storewatch (%d)", dataDir, file, u, uid)
 		}
 	}
-}
-
-func dialable(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		c.Close()
-	}
-	return err == nil
 }
 
 // unpack writes a package's files under root.

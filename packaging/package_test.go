@@ -93,15 +93,6 @@ func runIn(t *testing.T, stdin io.Reader, name string, args ...string) []byte {
 	return out
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // commands are the directories under cmd/: every one is cross-built.
 func commands(t *testing.T) []string {
 	t.Helper()
@@ -166,7 +157,7 @@ func packaged(name string) bool {
 // The table above is scripts/package's list: a package added there is
 // checked here too.
 func TestEveryPackageIsChecked(t *testing.T) {
-	script := string(readFile(t, "../scripts/package"))
+	script := string(testenv.ReadFile(t, "../scripts/package"))
 	start := strings.Index(script, "\nlinux_packages=(\n")
 	end := strings.Index(script[start+1:], "\n)\n")
 	if start < 0 || end < 0 {
@@ -195,7 +186,7 @@ func TestEveryPackageIsChecked(t *testing.T) {
 	// The directory the package gives the service is the one its unit lets
 	// it write.
 	for _, p := range linuxPackages {
-		unit := string(readFile(t, "systemd/"+p.name+".service"))
+		unit := string(testenv.ReadFile(t, "systemd/"+p.name+".service"))
 		if want := "\nStateDirectory=" + strings.TrimPrefix(p.stateDir, "/var/lib/") + "\n"; !strings.Contains(unit, want) {
 			t.Errorf("systemd/%s.service lacks %q", p.name, strings.TrimSpace(want))
 		}
@@ -254,7 +245,7 @@ func TestCrossBuilds(t *testing.T) {
 				// -trimpath keeps -ldflags out of the build info: look for
 				// the stamped values themselves, in every program that links
 				// internal/version (its function names stay after -s).
-				body := readFile(t, path)
+				body := testenv.ReadFile(t, path)
 				linksVersion := bytes.Contains(body, []byte("github.com/storewatch/storewatch/internal/version."))
 				if packaged(name) && !linksVersion {
 					t.Errorf("%s does not link internal/version", name)
@@ -379,7 +370,7 @@ func checkPayload(t *testing.T, dist string, p linuxPackage, files map[string]en
 		if got.mode != w.mode {
 			t.Errorf("%s: mode %v, want %v", path, got.mode, w.mode)
 		}
-		if w.body != "" && !bytes.Equal(got.body, readFile(t, w.body)) {
+		if w.body != "" && !bytes.Equal(got.body, testenv.ReadFile(t, w.body)) {
 			t.Errorf("%s differs from %s", path, w.body)
 		}
 	}
@@ -473,7 +464,7 @@ func checkDeb(t *testing.T, dpkgDeb, dist string, bi buildInfo, p linuxPackage, 
 
 	ctrl := t.TempDir()
 	run(t, dpkgDeb, "--control", deb, ctrl)
-	conffiles := strings.Fields(string(readFile(t, filepath.Join(ctrl, "conffiles"))))
+	conffiles := strings.Fields(string(testenv.ReadFile(t, filepath.Join(ctrl, "conffiles"))))
 	sort.Strings(conffiles)
 	if want := []string{"/etc/default/" + p.name, "/etc/storewatch/" + p.config, "/etc/storewatch/" + p.config + ".example"}; strings.Join(conffiles, " ") != strings.Join(want, " ") {
 		t.Errorf("conffiles %v, want %v", conffiles, want)
@@ -487,7 +478,7 @@ func checkDeb(t *testing.T, dpkgDeb, dist string, bi buildInfo, p linuxPackage, 
 		if st.Mode()&0o111 == 0 {
 			t.Errorf("%s is not executable (%v)", script, st.Mode())
 		}
-		checkScript(t, p, script, string(readFile(t, filepath.Join(ctrl, script))))
+		checkScript(t, p, script, string(testenv.ReadFile(t, filepath.Join(ctrl, script))))
 	}
 }
 
@@ -721,8 +712,8 @@ func TestMSI(t *testing.T) {
 					t.Errorf("msiextract gave %d files named %s: %v", len(found), f.name, found)
 					continue
 				}
-				got := readFile(t, found[0])
-				if !bytes.Equal(got, readFile(t, f.want)) {
+				got := testenv.ReadFile(t, found[0])
+				if !bytes.Equal(got, testenv.ReadFile(t, f.want)) {
 					t.Errorf("%s in the MSI differs from %s", f.name, f.want)
 				}
 			}

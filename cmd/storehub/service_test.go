@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -73,7 +72,7 @@ func TestUnitLetsTheHubWork(t *testing.T) {
 		t.Errorf("state directory %s is not the default data_dir %s", stateDir, config.DefaultHubDataDirUnix)
 	}
 	for _, file := range []string{packagedConfig, "../../packaging/examples/hub.yaml"} {
-		cfg, _, err := config.ParseHub(file, readFile(t, file), func(string) (string, bool) { return "set-in-the-environment", true })
+		cfg, _, err := config.ParseHub(file, testenv.ReadFile(t, file), func(string) (string, bool) { return "set-in-the-environment", true })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,15 +91,6 @@ func TestUnitLetsTheHubWork(t *testing.T) {
 	}
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestInstallStatusUninstall(t *testing.T) {
 	rec := &svctest.Recorder{State: service.StatusStopped}
 	old := newController
@@ -109,7 +99,7 @@ func TestInstallStatusUninstall(t *testing.T) {
 
 	dir := t.TempDir()
 	good := filepath.Join(dir, "hub.yaml")
-	if err := os.WriteFile(good, readFile(t, packagedConfig), 0o644); err != nil {
+	if err := os.WriteFile(good, testenv.ReadFile(t, packagedConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Chdir(dir)
@@ -167,17 +157,11 @@ func TestServeRunsWithThePackagedConfig(t *testing.T) {
 
 	api := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	mqtt := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	body := string(readFile(t, packagedConfig))
-	for old, repl := range map[string]string{
+	body := testenv.Replace(t, string(testenv.ReadFile(t, packagedConfig)), map[string]string{
 		"data_dir: /var/lib/storehub\n": "data_dir: " + t.TempDir() + "\n",
 		"listen: 127.0.0.1:8080\n":      "listen: " + api + "\n",
 		`listen: ":1883"`:               "listen: " + mqtt,
-	} {
-		if !strings.Contains(body, old) {
-			t.Fatalf("%s no longer says %q", packagedConfig, old)
-		}
-		body = strings.Replace(body, old, repl, 1)
-	}
+	})
 	path := filepath.Join(t.TempDir(), "hub.yaml")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -189,15 +173,7 @@ func TestServeRunsWithThePackagedConfig(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"serve", "--config", path}, nil, &out, logs) }()
 	testenv.WaitForPort(t, mqtt, 10*time.Second)
-	testenv.WaitForPort(t, api, 10*time.Second)
-	res, err := http.Get("http://" + api + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("/healthz: %s", res.Status)
-	}
+	testenv.WaitFor(t, 10*time.Second, "the API to answer /healthz", func() bool { return testenv.Answers("http://" + api + "/healthz") })
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("serve exited %d:\n%s", code, logs.String())

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -208,4 +209,39 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Clone(s.b.String())
+}
+
+// ReadFile returns the file's content, failing the test if it cannot.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Replace replaces the first occurrence of each key of edits in text with its
+// value, failing the test if text lacks one: for tests that run a shipped
+// file with a few settings moved (ports, directories).
+func Replace(t testing.TB, text string, edits map[string]string) string {
+	t.Helper()
+	for old, repl := range edits {
+		if !strings.Contains(text, old) {
+			t.Fatalf("the text no longer says %q:\n%s", old, text)
+		}
+		text = strings.Replace(text, old, repl, 1)
+	}
+	return text
+}
+
+// Answers reports whether a GET of url answers 200 OK now.
+func Answers(url string) bool {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(url)
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK
 }
