@@ -310,9 +310,8 @@ func (c *Hub) validate(l *Lines) Errors {
 		if e.ClientCA != "" && e.TLSListen == "" {
 			bad("broker.embedded.client_ca", "client certificates need a tls_listen")
 		}
-		if len(c.Agents) == 0 {
-			bad("agents", "the embedded broker admits only configured agents; list at least one")
-		}
+		// No agents is allowed: a freshly installed hub runs, admitting
+		// nobody, until agents are added (hub.Start warns).
 	case "external":
 		x := c.Broker.External
 		if len(x.URLs) == 0 {

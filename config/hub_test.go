@@ -44,7 +44,6 @@ func TestHubConfigMistakes(t *testing.T) {
 	cases := []struct{ name, yaml, want string }{
 		{"unknown key", base + "brokr: {}\n", `unknown setting "brokr"`},
 		{"bad mode", base + "broker: {mode: cloud}\n", `broker.mode: unknown mode "cloud"`},
-		{"no agents", "log: {level: info}\n", "agents: the embedded broker admits only configured agents"},
 		{"plain password", "agents:\n  - {tenant: acme, store: s1, agent: a1, password_hash: secret}\n", "must be a $7$ PBKDF2-SHA512 hash"},
 		{"duplicate user", base + "  - {tenant: acme, store: s2, agent: a1, username: acme-s1-a1, cert_cn: x}\n", `user "acme-s1-a1" is already used`},
 		{"bad segment", "agents:\n  - {tenant: 'ac me', store: s1, agent: a1, cert_cn: x}\n", `agents[0].tenant`},
@@ -72,6 +71,18 @@ func TestHubConfigMistakes(t *testing.T) {
 				t.Errorf("errors:\n%v\nwant one containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// A hub without agents loads: a freshly installed hub starts, admitting
+// nobody, until agents are added (packaging/linux/hub.yaml).
+func TestHubWithoutAgentsLoads(t *testing.T) {
+	cfg, _, err := ParseHub("hub.yaml", []byte("log: {level: info}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Broker.Mode != "embedded" || cfg.Broker.Embedded.Listen != DefaultHubMQTTListen || len(cfg.Agents) != 0 {
+		t.Errorf("broker %+v, agents %v", cfg.Broker, cfg.Agents)
 	}
 }
 

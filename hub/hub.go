@@ -212,6 +212,9 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 	case "external":
 		h.external, err = broker.StartExternal(ctx, cfg.Broker.External, pipe, log.With("part", "mqtt"))
 	default:
+		if len(cfg.Agents) == 0 {
+			log.Warn("no agents configured: the embedded broker admits none until hub.yaml lists them under agents")
+		}
 		h.embedded, err = broker.StartEmbedded(broker.EmbeddedOptions{Config: cfg.Broker.Embedded, Access: broker.NewAccess(cfg.Agents),
 			Handler: pipe, Log: log.With("part", "mqtt"), Metrics: broker.NewMetrics(reg)})
 	}

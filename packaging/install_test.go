@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/storewatch/storewatch/internal/testenv"
 )
@@ -23,14 +25,14 @@ import (
 func hostState(t *testing.T) string {
 	t.Helper()
 	var b strings.Builder
-	for _, path := range []string{
-		"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
-		"/usr/bin/storeagent", "/etc/default/storeagent", "/etc/storewatch", "/var/lib/storewatch",
-		"/lib/systemd/system/storeagent.service", "/usr/lib/systemd/system/storeagent.service",
-		"/etc/systemd/system/storeagent.service",
-		"/etc/systemd/system/multi-user.target.wants/storeagent.service",
-		"/var/lib/dpkg/info/storeagent.list",
-	} {
+	paths := []string{"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/storewatch"}
+	for _, p := range linuxPackages {
+		unit := p.name + ".service"
+		paths = append(paths, "/usr/bin/"+p.name, "/etc/default/"+p.name, p.stateDir,
+			"/lib/systemd/system/"+unit, "/usr/lib/systemd/system/"+unit, "/etc/systemd/system/"+unit,
+			"/etc/systemd/system/multi-user.target.wants/"+unit, "/var/lib/dpkg/info/"+p.name+".list")
+	}
+	for _, path := range paths {
 		st, err := os.Lstat(path)
 		switch {
 		case err != nil:
@@ -77,7 +79,7 @@ func throwawayRoot(t *testing.T) string {
 // account finds name in the root's passwd or group file.
 func account(t *testing.T, root, file, name string) []string {
 	t.Helper()
-	for _, line := range strings.Split(string(readFile(t, filepath.Join(root, "etc", file))), "\n") {
+	for _, line := range strings.Split(string(testenv.ReadFile(t, filepath.Join(root, "etc", file))), "\n") {
 		if f := strings.Split(line, ":"); f[0] == name {
 			return f
 		}
@@ -109,53 +111,64 @@ func needRoot(t *testing.T) {
 
 func exists(path string) bool { _, err := os.Lstat(path); return err == nil }
 
-// The .deb installs, upgrades, is removed, reinstalled and purged in a
-// throwaway root with the maintainer scripts running outside a chroot
-// (honouring DPKG_ROOT), and the machine running the test is left as it was.
+// dpkgIn runs dpkg on root, with the maintainer scripts outside a chroot
+// (honouring DPKG_ROOT).
+func dpkgIn(t *testing.T, dpkg, root string, args ...string) {
+	t.Helper()
+	args = append([]string{"--root=" + root, "--force-not-root", "--force-script-chrootless",
+		"--log=" + filepath.Join(root, "var/log/dpkg.log")}, args...)
+	if out, err := exec.Command(dpkg, args...).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// Each .deb installs, upgrades, is removed, reinstalled and purged in a
+// throwaway root, and the machine running the test is left as it was.
 func TestDebInstallsIntoThrowawayRoot(t *testing.T) {
 	dist := distDir(t)
 	dpkg := testenv.LookPath(t, "dpkg")
 	testenv.LookPath(t, "useradd")
 	testenv.LookPath(t, "systemctl") // the scripts enable the unit with it
 	needRoot(t)
-	deb := one(t, dist, "storeagent_*_amd64.deb")
 	bi := readBuildInfo(t, dist)
 	before := hostState(t)
+	for _, p := range linuxPackages {
+		t.Run(p.name, func(t *testing.T) { debLifecycle(t, dpkg, one(t, dist, p.name+"_*_amd64.deb"), bi, p) })
+	}
+	if after := hostState(t); after != before {
+		t.Errorf("the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+func debLifecycle(t *testing.T, dpkg, deb string, bi buildInfo, p linuxPackage) {
 	root := throwawayRoot(t)
 	at := func(path string) string { return filepath.Join(root, path) }
-
-	dpkgIn := func(args ...string) {
-		t.Helper()
-		args = append([]string{"--root=" + root, "--force-not-root", "--force-script-chrootless",
-			"--log=" + at("var/log/dpkg.log")}, args...)
-		if out, err := exec.Command(dpkg, args...).CombinedOutput(); err != nil {
-			t.Fatalf("dpkg %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	storeagent := func(env []string, args ...string) (string, error) {
-		cmd := exec.Command(at("usr/bin/storeagent"), args...)
+	program := func(env []string, args ...string) (string, error) {
+		cmd := exec.Command(at("usr/bin/"+p.name), args...)
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	enabled := at("etc/systemd/system/multi-user.target.wants/storeagent.service")
-	config := at("etc/storewatch/agent.yaml")
+	unit := p.name + ".service"
+	enabled := at("etc/systemd/system/multi-user.target.wants/" + unit)
+	config := at("etc/storewatch/" + p.config)
 
 	// Install.
-	dpkgIn("--install", deb)
-	out, err := storeagent(nil, "version")
+	dpkgIn(t, dpkg, root, "--install", deb)
+	out, err := program(nil, "version")
 	if err != nil {
-		t.Fatalf("storeagent version: %v\n%s", err, out)
+		t.Fatalf("%s version: %v\n%s", p.name, err, out)
 	}
-	checkVersionLine(t, out, bi)
-	if out, err := storeagent(nil, "config", "check", config); err != nil || !strings.HasSuffix(strings.TrimSpace(out), ": OK") {
+	checkVersionLine(t, p.name, out, bi)
+	if out, err := program(nil, "config", "check", config); err != nil || !strings.HasSuffix(strings.TrimSpace(out), ": OK") {
 		t.Errorf("the default configuration does not check: %v\n%s", err, out)
 	}
 	example := config + ".example"
-	if out, err := storeagent(nil, "config", "check", example); err == nil || !strings.Contains(out, "STOREWATCH_BROKER_PASSWORD") {
-		t.Errorf("the example checked without the broker password in the environment: %v\n%s", err, out)
+	missing, _, _ := strings.Cut(p.exampleEnv[0], "=")
+	if out, err := program(nil, "config", "check", example); err == nil || !strings.Contains(out, missing) {
+		t.Errorf("the example checked without %s in the environment: %v\n%s", missing, err, out)
 	}
-	if out, err := storeagent([]string{"STOREWATCH_BROKER_PASSWORD=from-the-environment"}, "config", "check", example); err != nil || !strings.HasSuffix(strings.TrimSpace(out), ": OK") {
+	if out, err := program(p.exampleEnv, "config", "check", example); err != nil || !strings.HasSuffix(strings.TrimSpace(out), ": OK") {
 		t.Errorf("the example does not check: %v\n%s", err, out)
 	}
 
@@ -167,46 +180,50 @@ func TestDebInstallsIntoThrowawayRoot(t *testing.T) {
 	}
 	uid, _ := strconv.Atoi(user[2])
 	gid, _ := strconv.Atoi(group[2])
-	if uid >= 1000 || user[3] != group[2] || user[5] != "/var/lib/storewatch" || user[6] != "/usr/sbin/nologin" {
-		t.Errorf("storewatch user %v: want a system user with its group, home /var/lib/storewatch, no login", user)
+	if uid >= 1000 || user[3] != group[2] || user[5] != p.stateDir || user[6] != "/usr/sbin/nologin" {
+		t.Errorf("storewatch user %v: want a system user with its group, home %s, no login", user, p.stateDir)
 	}
 	for _, g := range []string{"dialout", "plugdev"} {
-		if members := account(t, root, "group", g); !strings.Contains(","+members[3]+",", ",storewatch,") {
-			t.Errorf("storewatch is not in %s: %v", g, members)
+		member := strings.Contains(","+account(t, root, "group", g)[3]+",", ",storewatch,")
+		if want := slices.Contains(p.groups, g); member != want {
+			t.Errorf("storewatch in %s: %v, want %v", g, member, want)
 		}
 	}
 	for path, want := range map[string][3]int{
-		"var/lib/storewatch":                {uid, gid, 0o750},
-		"etc/storewatch":                    {0, gid, 0o750},
-		"etc/storewatch/agent.yaml":         {0, gid, 0o640},
-		"etc/storewatch/agent.yaml.example": {0, gid, 0o640},
-		"etc/default/storeagent":            {0, 0, 0o600},
+		strings.TrimPrefix(p.stateDir, "/"):       {uid, gid, 0o750},
+		"etc/storewatch":                          {0, gid, 0o750},
+		"etc/storewatch/" + p.config:              {0, gid, 0o640},
+		"etc/storewatch/" + p.config + ".example": {0, gid, 0o640},
+		"etc/default/" + p.name:                   {0, 0, 0o600},
 	} {
 		if u, g, m := owner(t, at(path)); u != want[0] || g != want[1] || int(m) != want[2] {
 			t.Errorf("/%s: %d:%d %o, want %d:%d %o", path, u, g, m, want[0], want[1], want[2])
 		}
 	}
-	if !bytes.Equal(readFile(t, at("lib/systemd/system/storeagent.service")), readFile(t, "systemd/storeagent.service")) {
-		t.Error("the installed unit differs from packaging/systemd/storeagent.service")
+	if !bytes.Equal(testenv.ReadFile(t, at("lib/systemd/system/"+unit)), testenv.ReadFile(t, "systemd/"+unit)) {
+		t.Errorf("the installed unit differs from packaging/systemd/%s", unit)
 	}
-	if target, err := os.Readlink(enabled); err != nil || target != "/lib/systemd/system/storeagent.service" {
+	if target, err := os.Readlink(enabled); err != nil || target != "/lib/systemd/system/"+unit {
 		t.Errorf("the unit is not enabled in the root: %q %v", target, err)
+	}
+	if p.runs != nil {
+		p.runs(t, root, uid, gid)
 	}
 
 	// An upgrade (here: the same package again) keeps the admin's edits.
-	edited := append(readFile(t, config), "# edited by the admin\n"...)
+	edited := append(testenv.ReadFile(t, config), "# edited by the admin\n"...)
 	if err := os.WriteFile(config, edited, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	dpkgIn("--install", deb)
-	if !bytes.Equal(readFile(t, config), edited) {
+	dpkgIn(t, dpkg, root, "--install", deb)
+	if !bytes.Equal(testenv.ReadFile(t, config), edited) {
 		t.Error("reinstalling replaced the edited configuration")
 	}
 
-	// Remove: the program and the unit go, the configuration and the outbox
-	// stay, the service is disabled.
-	dpkgIn("--remove", "storeagent")
-	for _, gone := range []string{"usr/bin/storeagent", "lib/systemd/system/storeagent.service"} {
+	// Remove: the program and the unit go, the configuration and the state
+	// directory stay, the service is disabled.
+	dpkgIn(t, dpkg, root, "--remove", p.name)
+	for _, gone := range []string{"usr/bin/" + p.name, "lib/systemd/system/" + unit} {
 		if exists(at(gone)) {
 			t.Errorf("/%s is still there after remove", gone)
 		}
@@ -214,23 +231,23 @@ func TestDebInstallsIntoThrowawayRoot(t *testing.T) {
 	if exists(enabled) {
 		t.Error("the unit is still enabled after remove")
 	}
-	if !bytes.Equal(readFile(t, config), edited) || !exists(at("var/lib/storewatch")) {
+	if !bytes.Equal(testenv.ReadFile(t, config), edited) || !exists(at(p.stateDir)) {
 		t.Error("remove deleted the configuration or the state directory")
 	}
 
 	// Installing again enables the service again.
-	dpkgIn("--install", deb)
+	dpkgIn(t, dpkg, root, "--install", deb)
 	if !exists(enabled) {
 		t.Error("reinstalling after remove left the unit disabled")
 	}
-	if !bytes.Equal(readFile(t, config), edited) {
+	if !bytes.Equal(testenv.ReadFile(t, config), edited) {
 		t.Error("reinstalling after remove replaced the configuration")
 	}
 
-	// Purge: configuration and outbox go; the user stays (files elsewhere
+	// Purge: configuration and state go; the user stays (files elsewhere
 	// may belong to it).
-	dpkgIn("--purge", "storeagent")
-	for _, gone := range []string{"etc/storewatch", "var/lib/storewatch", "etc/default/storeagent", "usr/bin/storeagent"} {
+	dpkgIn(t, dpkg, root, "--purge", p.name)
+	for _, gone := range []string{"etc/storewatch", p.stateDir, "etc/default/" + p.name, "usr/bin/" + p.name} {
 		if exists(at(gone)) {
 			t.Errorf("/%s is still there after purge", gone)
 		}
@@ -238,9 +255,138 @@ func TestDebInstallsIntoThrowawayRoot(t *testing.T) {
 	if account(t, root, "passwd", "storewatch") == nil {
 		t.Error("purge deleted the storewatch user")
 	}
+}
 
+// storeagent and storehub on one machine share the storewatch user and
+// /etc/storewatch: removing one leaves the other as it was.
+func TestDebsShareAMachine(t *testing.T) {
+	dist := distDir(t)
+	dpkg := testenv.LookPath(t, "dpkg")
+	testenv.LookPath(t, "useradd")
+	testenv.LookPath(t, "systemctl")
+	needRoot(t)
+	before := hostState(t)
+	root := throwawayRoot(t)
+	at := func(path string) string { return filepath.Join(root, path) }
+	enabled := func(p linuxPackage) bool {
+		return exists(at("etc/systemd/system/multi-user.target.wants/" + p.name + ".service"))
+	}
+	for _, p := range linuxPackages {
+		dpkgIn(t, dpkg, root, "--install", one(t, dist, p.name+"_*_amd64.deb"))
+	}
+	if n := strings.Count(string(testenv.ReadFile(t, at("etc/passwd"))), "\nstorewatch:"); n != 1 {
+		t.Errorf("%d storewatch users", n)
+	}
+	for _, p := range linuxPackages {
+		if !enabled(p) || !exists(at("etc/storewatch/"+p.config)) || !exists(at(p.stateDir)) {
+			t.Errorf("%s: enabled %v; its configuration or state directory is missing", p.name, enabled(p))
+		}
+	}
+
+	// Purging each in turn leaves the others untouched; the last takes
+	// /etc/storewatch with it.
+	for i, p := range linuxPackages {
+		dpkgIn(t, dpkg, root, "--purge", p.name)
+		for _, other := range linuxPackages[i+1:] {
+			if !enabled(other) || !exists(at("etc/storewatch/"+other.config)) || !exists(at(other.stateDir)) {
+				t.Errorf("purging %s disabled %s or deleted its files", p.name, other.name)
+			}
+			if _, g, m := owner(t, at("etc/storewatch")); g == 0 || m != 0o750 {
+				t.Errorf("purging %s changed /etc/storewatch to group %d, mode %o", p.name, g, m)
+			}
+		}
+	}
+	if exists(at("etc/storewatch")) {
+		t.Error("/etc/storewatch is still there after purging every package")
+	}
 	if after := hostState(t); after != before {
 		t.Errorf("the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// rpm itself installs the rpms side by side (they share /etc/storewatch
+// without conflicting files) and erases one leaving the other's files. The
+// scriptlets are left out: rpm would run them chrooted into the root.
+func TestRPMsShareAMachine(t *testing.T) {
+	dist := distDir(t)
+	rpm := testenv.LookPath(t, "rpm")
+	needRoot(t)
+	root := t.TempDir()
+	rpmIn := func(args ...string) {
+		t.Helper()
+		args = append([]string{"--root=" + root, "--dbpath=/var/lib/rpm"}, args...)
+		if out, err := exec.Command(rpm, args...).CombinedOutput(); err != nil {
+			t.Fatalf("rpm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	rpmIn("--initdb")
+	var files []string
+	for _, p := range linuxPackages {
+		files = append(files, one(t, dist, p.name+"-*.x86_64.rpm"))
+	}
+	rpmIn(append([]string{"--install", "--nodeps", "--noscripts"}, files...)...)
+	for i, p := range linuxPackages {
+		rpmIn("--erase", "--nodeps", "--noscripts", p.name)
+		if exists(filepath.Join(root, "usr/bin", p.name)) {
+			t.Errorf("erasing %s left /usr/bin/%s", p.name, p.name)
+		}
+		for _, other := range linuxPackages[i+1:] {
+			for _, f := range []string{"usr/bin/" + other.name, "etc/storewatch/" + other.config, "usr/lib/systemd/system/" + other.name + ".service"} {
+				if !exists(filepath.Join(root, f)) {
+					t.Errorf("erasing %s deleted /%s", p.name, f)
+				}
+			}
+		}
+	}
+}
+
+// hubServes starts the installed storehub as the service would: as the
+// storewatch user, with the installed minimal configuration (its data
+// directory and ports moved into the throwaway root and to free ports), and
+// stops it with SIGTERM, as systemd does.
+func hubServes(t *testing.T, root string, uid, gid int) {
+	t.Helper()
+	// The storewatch user must reach the root (t.TempDir makes it 0700).
+	for _, dir := range []string{filepath.Dir(root), root} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	mqtt := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	dataDir := filepath.Join(root, "var/lib/storehub")
+	body := testenv.Replace(t, string(testenv.ReadFile(t, filepath.Join(root, "etc/storewatch/hub.yaml"))), map[string]string{
+		"data_dir: /var/lib/storehub\n": "data_dir: " + dataDir + "\n",
+		"listen: 127.0.0.1:8080\n":      "listen: " + api + "\n",
+		`listen: ":1883"`:               "listen: " + mqtt,
+	})
+	config := filepath.Join(root, "etc/storewatch/hub-test.yaml")
+	if err := os.WriteFile(config, []byte(body), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(config) // purge must find only the package's files
+	if err := os.Chown(config, 0, gid); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(filepath.Join(root, "usr/bin/storehub"), "serve", "--config", config)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	hub := testenv.StartCmd(t, cmd)
+	testenv.WaitFor(t, 20*time.Second, "storehub to take MQTT on "+mqtt+" and answer /healthz on "+api, func() bool {
+		return hub.Exited() || testenv.Dialable(mqtt) && testenv.Answers("http://"+api+"/healthz")
+	})
+	if hub.Exited() {
+		t.Fatalf("storehub stopped on its own:\n%s", hub.Output())
+	}
+	hub.Signal(syscall.SIGTERM)
+	if err := hub.Wait(20 * time.Second); err != nil {
+		t.Errorf("storehub did not stop cleanly on SIGTERM: %v\n%s", err, hub.Output())
+	}
+	// What it wrote belongs to the service user.
+	for _, file := range []string{"hub.db", "signing_key.pem"} {
+		if u, _, _ := owner(t, filepath.Join(dataDir, file)); u != uid {
+			t.Errorf("%s/%s belongs to %d, not storewatch (%d)", dataDir, file, u, uid)
+		}
 	}
 }
 
@@ -277,8 +423,18 @@ func TestRPMScriptletsInThrowawayRoot(t *testing.T) {
 	testenv.LookPath(t, "useradd")
 	testenv.LookPath(t, "systemctl")
 	needRoot(t)
-	file := one(t, dist, "storeagent-*.x86_64.rpm")
 	before := hostState(t)
+	for _, p := range linuxPackages {
+		t.Run(p.name, func(t *testing.T) {
+			rpmScriptlets(t, rpm, rpm2archive, one(t, dist, p.name+"-*.x86_64.rpm"), p)
+		})
+	}
+	if after := hostState(t); after != before {
+		t.Errorf("the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+func rpmScriptlets(t *testing.T, rpm, rpm2archive, file string, p linuxPackage) {
 	root := throwawayRoot(t)
 	unpack(t, root, rpmPayload(t, rpm2archive, file))
 
@@ -291,17 +447,18 @@ func TestRPMScriptletsInThrowawayRoot(t *testing.T) {
 			t.Fatalf("%s %s: %v\n%s", tag, arg, err, out)
 		}
 	}
-	const unit = "/usr/lib/systemd/system/storeagent.service"
-	enabled := filepath.Join(root, "etc/systemd/system/multi-user.target.wants/storeagent.service")
-	config := filepath.Join(root, "etc/storewatch/agent.yaml")
+	unit := "/usr/lib/systemd/system/" + p.name + ".service"
+	enabled := filepath.Join(root, "etc/systemd/system/multi-user.target.wants/"+p.name+".service")
+	config := filepath.Join(root, "etc/storewatch", p.config)
+	stateDir := filepath.Join(root, p.stateDir)
 
 	scriptlet("POSTIN", "1") // first install
 	user := account(t, root, "passwd", "storewatch")
 	if user == nil {
 		t.Fatal("the rpm's post 1 created no storewatch user")
 	}
-	if uid, _, _ := owner(t, filepath.Join(root, "var/lib/storewatch")); strconv.Itoa(uid) != user[2] {
-		t.Errorf("/var/lib/storewatch belongs to %d, not storewatch (%s)", uid, user[2])
+	if uid, _, _ := owner(t, stateDir); strconv.Itoa(uid) != user[2] {
+		t.Errorf("%s belongs to %d, not storewatch (%s)", p.stateDir, uid, user[2])
 	}
 	if target, err := os.Readlink(enabled); err != nil || target != unit {
 		t.Errorf("post 1 did not enable the unit: %q %v", target, err)
@@ -329,11 +486,7 @@ func TestRPMScriptletsInThrowawayRoot(t *testing.T) {
 	if exists(enabled) {
 		t.Error("preun 0 (erase) left the service enabled")
 	}
-	if !exists(config) || !exists(filepath.Join(root, "var/lib/storewatch")) {
-		t.Error("erasing deleted the configuration or the outbox")
-	}
-
-	if after := hostState(t); after != before {
-		t.Errorf("the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	if !exists(config) || !exists(stateDir) {
+		t.Error("erasing deleted the configuration or the state directory")
 	}
 }

@@ -93,15 +93,6 @@ func runIn(t *testing.T, stdin io.Reader, name string, args ...string) []byte {
 	return out
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // commands are the directories under cmd/: every one is cross-built.
 func commands(t *testing.T) []string {
 	t.Helper()
@@ -114,6 +105,92 @@ func commands(t *testing.T) []string {
 		t.Fatal("no commands under cmd/")
 	}
 	return names
+}
+
+// linuxPackage is one deb and rpm that scripts/package builds (a line of its
+// linux_packages); every check here runs for each.
+type linuxPackage struct {
+	name     string   // the command, the package and its systemd unit
+	config   string   // its file in /etc/storewatch
+	stateDir string   // the directory the service writes, owned by storewatch
+	groups   []string // supplementary groups of the storewatch user
+	// exampleEnv is what the full example (CONFIG.example) needs in the
+	// environment to load; without it, the error names the first variable.
+	exampleEnv []string
+	// runs, when set, starts the installed program with the installed
+	// configuration in a throwaway root, as the service would.
+	runs func(t *testing.T, root string, uid, gid int)
+}
+
+var linuxPackages = []linuxPackage{
+	{
+		name: "storeagent", config: "agent.yaml", stateDir: "/var/lib/storewatch", groups: []string{"dialout", "plugdev"},
+		exampleEnv: []string{"STOREWATCH_BROKER_PASSWORD=from-the-environment"},
+	},
+	{
+		name: "storehub", config: "hub.yaml", stateDir: "/var/lib/storehub",
+		exampleEnv: []string{"STOREHUB_VIEWER_TOKEN=viewer-token-0123456789", "STOREHUB_ENGINEER_TOKEN=engineer-token-0123456789",
+			"STOREHUB_MQTT_PASSWORD=from-the-environment"},
+		runs: hubServes,
+	},
+}
+
+// defaultConfig is the file the package installs as its configuration:
+// packaging/linux/CONFIG, or the example where there is none (as
+// scripts/package chooses).
+func (p linuxPackage) defaultConfig() string {
+	if _, err := os.Stat("linux/" + p.config); err == nil {
+		return "linux/" + p.config
+	}
+	return "examples/" + p.config
+}
+
+func packaged(name string) bool {
+	for _, p := range linuxPackages {
+		if p.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// The table above is scripts/package's list: a package added there is
+// checked here too.
+func TestEveryPackageIsChecked(t *testing.T) {
+	script := string(testenv.ReadFile(t, "../scripts/package"))
+	start := strings.Index(script, "\nlinux_packages=(\n")
+	end := strings.Index(script[start+1:], "\n)\n")
+	if start < 0 || end < 0 {
+		t.Fatal("scripts/package has no linux_packages=( ... ) list")
+	}
+	var listed []string
+	for _, line := range strings.Split(script[start+len("\nlinux_packages=(\n"):start+1+end], "\n") {
+		f := strings.Fields(strings.Trim(strings.TrimSpace(line), `"`))
+		if len(f) < 5 {
+			t.Errorf("scripts/package: short line %q", line)
+			continue
+		}
+		listed = append(listed, strings.Join(f[:4], " "))
+	}
+	var want []string
+	for _, p := range linuxPackages {
+		groups := strings.Join(p.groups, ",")
+		if groups == "" {
+			groups = "-"
+		}
+		want = append(want, strings.Join([]string{p.name, p.config, p.stateDir, groups}, " "))
+	}
+	if strings.Join(listed, "\n") != strings.Join(want, "\n") {
+		t.Errorf("scripts/package builds\n%s\nbut the tests check\n%s", strings.Join(listed, "\n"), strings.Join(want, "\n"))
+	}
+	// The directory the package gives the service is the one its unit lets
+	// it write.
+	for _, p := range linuxPackages {
+		unit := string(testenv.ReadFile(t, "systemd/"+p.name+".service"))
+		if want := "\nStateDirectory=" + strings.TrimPrefix(p.stateDir, "/var/lib/") + "\n"; !strings.Contains(unit, want) {
+			t.Errorf("systemd/%s.service lacks %q", p.name, strings.TrimSpace(want))
+		}
+	}
 }
 
 // Every command is built for every target, stripped, with -trimpath and the
@@ -168,10 +245,10 @@ func TestCrossBuilds(t *testing.T) {
 				// -trimpath keeps -ldflags out of the build info: look for
 				// the stamped values themselves, in every program that links
 				// internal/version (its function names stay after -s).
-				body := readFile(t, path)
+				body := testenv.ReadFile(t, path)
 				linksVersion := bytes.Contains(body, []byte("github.com/storewatch/storewatch/internal/version."))
-				if name == "storeagent" && !linksVersion {
-					t.Error("storeagent does not link internal/version")
+				if packaged(name) && !linksVersion {
+					t.Errorf("%s does not link internal/version", name)
 				}
 				for _, v := range []string{bi.Version, bi.Commit, bi.Date} {
 					if linksVersion && !bytes.Contains(body, []byte(v)) {
@@ -215,11 +292,13 @@ func TestCrossBuilds(t *testing.T) {
 		}
 	}
 
-	// The stamp is what `storeagent version` prints.
+	// The stamp is what `storeagent version` and `storehub version` print.
 	if runtime.GOOS == "linux" && runtime.GOARCH == "amd64" {
-		for _, dir := range []string{"linux_amd64", "linux_amd64_libusb"} {
-			out := string(run(t, filepath.Join(dist, "bin", dir, "storeagent"), "version"))
-			checkVersionLine(t, out, bi)
+		for _, p := range linuxPackages {
+			for _, dir := range []string{"linux_amd64", "linux_amd64_libusb"} {
+				out := string(run(t, filepath.Join(dist, "bin", dir, p.name), "version"))
+				checkVersionLine(t, p.name, out, bi)
+			}
 		}
 	}
 }
@@ -229,11 +308,11 @@ func isDWARF(section string) bool {
 	return strings.HasPrefix(section, ".debug") || strings.HasPrefix(section, ".zdebug")
 }
 
-func checkVersionLine(t *testing.T, out string, bi buildInfo) {
+func checkVersionLine(t *testing.T, program, out string, bi buildInfo) {
 	t.Helper()
-	for _, want := range []string{"storeagent " + bi.Version + " ", "commit " + bi.Commit[:12], "built " + bi.Date} {
+	for _, want := range []string{program + " " + bi.Version + " ", "commit " + bi.Commit[:12], "built " + bi.Date} {
 		if !strings.Contains(out, want) {
-			t.Errorf("storeagent version printed %q, lacking %q", out, want)
+			t.Errorf("%s version printed %q, lacking %q", program, out, want)
 		}
 	}
 }
@@ -266,21 +345,21 @@ func readTar(t *testing.T, r io.Reader) map[string]entry {
 	}
 }
 
-// linuxPackage is what every deb and rpm of storeagent must hold; unitDir is
-// where each format puts the unit.
-func checkPayload(t *testing.T, dist string, files map[string]entry, goarch, unitDir string) {
+// checkPayload checks the files of one of p's packages, all it holds;
+// unitDir is where its format puts the unit.
+func checkPayload(t *testing.T, dist string, p linuxPackage, files map[string]entry, goarch, unitDir string) {
 	t.Helper()
 	want := map[string]struct {
 		mode os.FileMode
 		body string // the file whose content it must have; "" for none
 	}{
-		"/usr/bin/storeagent":                {0o755, filepath.Join(dist, "bin", "linux_"+goarch, "storeagent")},
-		unitDir + "/storeagent.service":      {0o644, "systemd/storeagent.service"},
-		"/etc/storewatch":                    {os.ModeDir | 0o750, ""},
-		"/etc/storewatch/agent.yaml":         {0o640, "linux/agent.yaml"},
-		"/etc/storewatch/agent.yaml.example": {0o640, "examples/agent.yaml"},
-		"/etc/default/storeagent":            {0o600, "linux/storeagent.default"},
-		"/var/lib/storewatch":                {os.ModeDir | 0o750, ""},
+		"/usr/bin/" + p.name:                       {0o755, filepath.Join(dist, "bin", "linux_"+goarch, p.name)},
+		unitDir + "/" + p.name + ".service":        {0o644, "systemd/" + p.name + ".service"},
+		"/etc/storewatch":                          {os.ModeDir | 0o750, ""},
+		"/etc/storewatch/" + p.config:              {0o640, p.defaultConfig()},
+		"/etc/storewatch/" + p.config + ".example": {0o640, "examples/" + p.config},
+		"/etc/default/" + p.name:                   {0o600, "linux/" + p.name + ".default"},
+		p.stateDir:                                 {os.ModeDir | 0o750, ""},
 	}
 	for path, w := range want {
 		got, ok := files[path]
@@ -291,7 +370,7 @@ func checkPayload(t *testing.T, dist string, files map[string]entry, goarch, uni
 		if got.mode != w.mode {
 			t.Errorf("%s: mode %v, want %v", path, got.mode, w.mode)
 		}
-		if w.body != "" && !bytes.Equal(got.body, readFile(t, w.body)) {
+		if w.body != "" && !bytes.Equal(got.body, testenv.ReadFile(t, w.body)) {
 			t.Errorf("%s differs from %s", path, w.body)
 		}
 	}
@@ -320,7 +399,7 @@ var placeholder = regexp.MustCompile(`@[A-Z]+@`)
 
 // checkScript checks a maintainer script: rendered, honouring DPKG_ROOT,
 // and valid sh.
-func checkScript(t *testing.T, name, body string) {
+func checkScript(t *testing.T, p linuxPackage, name, body string) {
 	t.Helper()
 	if !strings.HasPrefix(body, "#!/bin/sh\n") {
 		t.Errorf("%s does not start with #!/bin/sh", name)
@@ -328,7 +407,7 @@ func checkScript(t *testing.T, name, body string) {
 	if m := placeholder.FindString(body); m != "" {
 		t.Errorf("%s still has the placeholder %s", name, m)
 	}
-	for _, want := range []string{"name=storeagent\n", "root=${DPKG_ROOT:-}\n"} {
+	for _, want := range []string{"name=" + p.name + "\n", "root=${DPKG_ROOT:-}\n"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("%s lacks %q", name, want)
 		}
@@ -347,55 +426,59 @@ var debArch = map[string]string{"amd64": "amd64", "arm64": "arm64", "armhf": "ar
 func TestDeb(t *testing.T) {
 	dist := distDir(t)
 	dpkgDeb := testenv.LookPath(t, "dpkg-deb")
-	one(t, dist, "storeagent_*_amd64.deb") // CI builds at least this one
-	debs, _ := filepath.Glob(filepath.Join(dist, "storeagent_*.deb"))
 	bi := readBuildInfo(t, dist)
-	for _, deb := range debs {
-		t.Run(filepath.Base(deb), func(t *testing.T) {
-			arch := strings.TrimSuffix(deb[strings.LastIndex(deb, "_")+1:], ".deb")
-			goarch, ok := debArch[arch]
-			if !ok {
-				t.Fatalf("unknown architecture %s", arch)
-			}
-			field := func(name string) string {
-				return strings.TrimSpace(string(run(t, dpkgDeb, "--field", deb, name)))
-			}
-			if got, want := field("Version"), strings.Replace(bi.Version, "-", "~", 1)+"-1"; got != want {
-				t.Errorf("Version %s, want %s", got, want)
-			}
-			if field("Package") != "storeagent" || field("Architecture") != arch {
-				t.Errorf("Package %s, Architecture %s", field("Package"), field("Architecture"))
-			}
+	for _, p := range linuxPackages {
+		one(t, dist, p.name+"_*_amd64.deb") // CI builds at least this one
+		debs, _ := filepath.Glob(filepath.Join(dist, p.name+"_*.deb"))
+		for _, deb := range debs {
+			t.Run(filepath.Base(deb), func(t *testing.T) { checkDeb(t, dpkgDeb, dist, bi, p, deb) })
+		}
+	}
+}
 
-			// The listing dpkg-deb -c prints, then the payload itself.
-			listing := string(run(t, dpkgDeb, "--contents", deb))
-			for _, path := range []string{"./usr/bin/storeagent", "./lib/systemd/system/storeagent.service", "./etc/storewatch/agent.yaml"} {
-				if !strings.Contains(listing, " "+path+"\n") {
-					t.Errorf("dpkg-deb -c does not list %s:\n%s", path, listing)
-				}
-			}
-			files := readTar(t, bytes.NewReader(run(t, dpkgDeb, "--fsys-tarfile", deb)))
-			checkPayload(t, dist, files, goarch, "/lib/systemd/system")
+func checkDeb(t *testing.T, dpkgDeb, dist string, bi buildInfo, p linuxPackage, deb string) {
+	arch := strings.TrimSuffix(deb[strings.LastIndex(deb, "_")+1:], ".deb")
+	goarch, ok := debArch[arch]
+	if !ok {
+		t.Fatalf("unknown architecture %s", arch)
+	}
+	field := func(name string) string {
+		return strings.TrimSpace(string(run(t, dpkgDeb, "--field", deb, name)))
+	}
+	if got, want := field("Version"), strings.Replace(bi.Version, "-", "~", 1)+"-1"; got != want {
+		t.Errorf("Version %s, want %s", got, want)
+	}
+	if field("Package") != p.name || field("Architecture") != arch {
+		t.Errorf("Package %s, Architecture %s", field("Package"), field("Architecture"))
+	}
 
-			ctrl := t.TempDir()
-			run(t, dpkgDeb, "--control", deb, ctrl)
-			conffiles := strings.Fields(string(readFile(t, filepath.Join(ctrl, "conffiles"))))
-			sort.Strings(conffiles)
-			if want := []string{"/etc/default/storeagent", "/etc/storewatch/agent.yaml", "/etc/storewatch/agent.yaml.example"}; strings.Join(conffiles, " ") != strings.Join(want, " ") {
-				t.Errorf("conffiles %v, want %v", conffiles, want)
-			}
-			for _, script := range []string{"postinst", "prerm", "postrm"} {
-				st, err := os.Stat(filepath.Join(ctrl, script))
-				if err != nil {
-					t.Errorf("no %s: %v", script, err)
-					continue
-				}
-				if st.Mode()&0o111 == 0 {
-					t.Errorf("%s is not executable (%v)", script, st.Mode())
-				}
-				checkScript(t, script, string(readFile(t, filepath.Join(ctrl, script))))
-			}
-		})
+	// The listing dpkg-deb -c prints, then the payload itself.
+	listing := string(run(t, dpkgDeb, "--contents", deb))
+	for _, path := range []string{"./usr/bin/" + p.name, "./lib/systemd/system/" + p.name + ".service", "./etc/storewatch/" + p.config} {
+		if !strings.Contains(listing, " "+path+"\n") {
+			t.Errorf("dpkg-deb -c does not list %s:\n%s", path, listing)
+		}
+	}
+	files := readTar(t, bytes.NewReader(run(t, dpkgDeb, "--fsys-tarfile", deb)))
+	checkPayload(t, dist, p, files, goarch, "/lib/systemd/system")
+
+	ctrl := t.TempDir()
+	run(t, dpkgDeb, "--control", deb, ctrl)
+	conffiles := strings.Fields(string(testenv.ReadFile(t, filepath.Join(ctrl, "conffiles"))))
+	sort.Strings(conffiles)
+	if want := []string{"/etc/default/" + p.name, "/etc/storewatch/" + p.config, "/etc/storewatch/" + p.config + ".example"}; strings.Join(conffiles, " ") != strings.Join(want, " ") {
+		t.Errorf("conffiles %v, want %v", conffiles, want)
+	}
+	for _, script := range []string{"postinst", "prerm", "postrm"} {
+		st, err := os.Stat(filepath.Join(ctrl, script))
+		if err != nil {
+			t.Errorf("no %s: %v", script, err)
+			continue
+		}
+		if st.Mode()&0o111 == 0 {
+			t.Errorf("%s is not executable (%v)", script, st.Mode())
+		}
+		checkScript(t, p, script, string(testenv.ReadFile(t, filepath.Join(ctrl, script))))
 	}
 }
 
@@ -421,54 +504,58 @@ func TestRPM(t *testing.T) {
 	dist := distDir(t)
 	rpm := testenv.LookPath(t, "rpm")
 	rpm2archive := testenv.LookPath(t, "rpm2archive")
-	one(t, dist, "storeagent-*.x86_64.rpm")
-	rpms, _ := filepath.Glob(filepath.Join(dist, "storeagent-*.rpm"))
 	bi := readBuildInfo(t, dist)
-	for _, file := range rpms {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			arch := strings.TrimSuffix(file[strings.LastIndex(strings.TrimSuffix(file, ".rpm"), ".")+1:], ".rpm")
-			goarch, ok := rpmArch[arch]
-			if !ok {
-				t.Fatalf("unknown architecture %s", arch)
-			}
-			query := func(format string) string { return string(run(t, rpm, "-qp", "--qf", format, file)) }
-			if got, want := query("%{NAME} %{VERSION}-%{RELEASE} %{ARCH}"), "storeagent "+strings.Replace(bi.Version, "-", "~", 1)+"-1 "+arch; got != want {
-				t.Errorf("package %q, want %q", got, want)
-			}
+	for _, p := range linuxPackages {
+		one(t, dist, p.name+"-*.x86_64.rpm")
+		rpms, _ := filepath.Glob(filepath.Join(dist, p.name+"-*.rpm"))
+		for _, file := range rpms {
+			t.Run(filepath.Base(file), func(t *testing.T) { checkRPM(t, rpm, rpm2archive, dist, bi, p, file) })
+		}
+	}
+}
 
-			// rpm -qlp, and which files are %config(noreplace).
-			list := string(run(t, rpm, "-qlp", file))
-			for _, path := range []string{"/usr/bin/storeagent", "/usr/lib/systemd/system/storeagent.service", "/etc/storewatch/agent.yaml"} {
-				if !strings.Contains(list, path+"\n") {
-					t.Errorf("rpm -qlp does not list %s:\n%s", path, list)
-				}
-			}
-			flags := map[string]string{}
-			for _, line := range strings.Split(strings.TrimSpace(query(`[%{FILEFLAGS:fflags} %{FILENAMES}\n]`)), "\n") {
-				if f, path, ok := strings.Cut(line, " "); ok {
-					flags[path] = f
-				} else {
-					flags[line] = ""
-				}
-			}
-			for path, want := range map[string]string{
-				"/etc/storewatch/agent.yaml": "cn", "/etc/default/storeagent": "cn",
-				"/etc/storewatch/agent.yaml.example": "c", "/usr/bin/storeagent": "",
-			} {
-				if flags[path] != want {
-					t.Errorf("%s: file flags %q, want %q", path, flags[path], want)
-				}
-			}
+func checkRPM(t *testing.T, rpm, rpm2archive, dist string, bi buildInfo, p linuxPackage, file string) {
+	arch := strings.TrimSuffix(file[strings.LastIndex(strings.TrimSuffix(file, ".rpm"), ".")+1:], ".rpm")
+	goarch, ok := rpmArch[arch]
+	if !ok {
+		t.Fatalf("unknown architecture %s", arch)
+	}
+	query := func(format string) string { return string(run(t, rpm, "-qp", "--qf", format, file)) }
+	if got, want := query("%{NAME} %{VERSION}-%{RELEASE} %{ARCH}"), p.name+" "+strings.Replace(bi.Version, "-", "~", 1)+"-1 "+arch; got != want {
+		t.Errorf("package %q, want %q", got, want)
+	}
 
-			checkPayload(t, dist, rpmPayload(t, rpm2archive, file), goarch, "/usr/lib/systemd/system")
+	// rpm -qlp, and which files are %config(noreplace).
+	list := string(run(t, rpm, "-qlp", file))
+	for _, path := range []string{"/usr/bin/" + p.name, "/usr/lib/systemd/system/" + p.name + ".service", "/etc/storewatch/" + p.config} {
+		if !strings.Contains(list, path+"\n") {
+			t.Errorf("rpm -qlp does not list %s:\n%s", path, list)
+		}
+	}
+	flags := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(query(`[%{FILEFLAGS:fflags} %{FILENAMES}\n]`)), "\n") {
+		if f, path, ok := strings.Cut(line, " "); ok {
+			flags[path] = f
+		} else {
+			flags[line] = ""
+		}
+	}
+	for path, want := range map[string]string{
+		"/etc/storewatch/" + p.config: "cn", "/etc/default/" + p.name: "cn",
+		"/etc/storewatch/" + p.config + ".example": "c", "/usr/bin/" + p.name: "",
+	} {
+		if flags[path] != want {
+			t.Errorf("%s: file flags %q, want %q", path, flags[path], want)
+		}
+	}
 
-			for _, tag := range []string{"POSTIN", "PREUN", "POSTUN"} {
-				if prog := query("%{" + tag + "PROG}"); prog != "/bin/sh" {
-					t.Errorf("%s runs with %q, want /bin/sh", tag, prog)
-				}
-				checkScript(t, tag, query("%{"+tag+"}"))
-			}
-		})
+	checkPayload(t, dist, p, rpmPayload(t, rpm2archive, file), goarch, "/usr/lib/systemd/system")
+
+	for _, tag := range []string{"POSTIN", "PREUN", "POSTUN"} {
+		if prog := query("%{" + tag + "PROG}"); prog != "/bin/sh" {
+			t.Errorf("%s runs with %q, want /bin/sh", tag, prog)
+		}
+		checkScript(t, p, tag, query("%{"+tag+"}"))
 	}
 }
 
@@ -625,8 +712,8 @@ func TestMSI(t *testing.T) {
 					t.Errorf("msiextract gave %d files named %s: %v", len(found), f.name, found)
 					continue
 				}
-				got := readFile(t, found[0])
-				if !bytes.Equal(got, readFile(t, f.want)) {
+				got := testenv.ReadFile(t, found[0])
+				if !bytes.Equal(got, testenv.ReadFile(t, f.want)) {
 					t.Errorf("%s in the MSI differs from %s", f.name, f.want)
 				}
 			}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -75,27 +74,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return a.Run(ctx)
 	}
 
-	if svc.Interactive() {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		if err := run(ctx); err != nil {
-			log.Error("storeagent failed", "err", err)
-			return exitFailed
-		}
-		return exitOK
-	}
-	// Under a service manager (Windows SCM, systemd): kardianos handles the
-	// stop requests, and warnings also go to the system log.
-	exe, _ := os.Executable()
-	s, err := svc.New(agent.ServiceSpec(*path), exe, run, log)
-	if err != nil {
-		log.Error("storeagent service", "err", err)
-		return exitFailed
-	}
-	if sys, err := s.SystemLogger(nil); err == nil {
-		*log = *slog.New(svc.NewSystemLogHandler(log.Handler(), sys))
-	}
-	if err := s.Run(); err != nil {
+	if err := svc.Run(context.Background(), agent.ServiceSpec(*path), log, run); err != nil {
 		log.Error("storeagent failed", "err", err)
 		return exitFailed
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/storewatch/storewatch/internal/svc"
 )
 
 // Exit codes.
@@ -58,12 +60,7 @@ func usage(w io.Writer) {
 }
 
 // defaultConfig is where the packages install the configuration.
-func defaultConfig() string {
-	if pd := os.Getenv("ProgramData"); pd != "" && os.PathSeparator == '\\' {
-		return pd + `\storewatch\agent.yaml`
-	}
-	return "/etc/storewatch/agent.yaml"
-}
+func defaultConfig() string { return svc.ConfigFile("agent.yaml") }
 
 // printConfigError prints a load error: each configuration mistake on its own
 // line.

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/storewatch/storewatch/agent"
@@ -27,11 +26,7 @@ var serviceSummary = map[string]string{
 
 // newController is replaced in tests: the service manager of the machine
 // running the tests is not the one under test.
-var newController = func(spec svcSpec, exe string) (svc.Controller, error) {
-	return svc.New(spec, exe, nil, nil)
-}
-
-type svcSpec = svc.Spec
+var newController = svc.Connect
 
 func serviceCmd(action string) func(args []string, stdout, stderr io.Writer) int {
 	return func(args []string, stdout, stderr io.Writer) int {
@@ -52,18 +47,7 @@ func serviceCmd(action string) func(args []string, stdout, stderr io.Writer) int
 				return exitUsage
 			}
 		}
-		exe, err := os.Executable()
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitFailed
-		}
-		spec := agent.ServiceSpec(abs)
-		ctl, err := newController(spec, exe)
-		if err != nil {
-			fmt.Fprintf(stderr, "storeagent: %v\n", err)
-			return exitFailed
-		}
-		if err := svc.Control(ctl, spec, action, stdout); err != nil {
+		if err := svc.Manage(newController, agent.ServiceSpec(abs), action, stdout); err != nil {
 			fmt.Fprintf(stderr, "storeagent: %v\n", err)
 			return exitFailed
 		}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/storewatch/storewatch/internal/demo"
+	"github.com/storewatch/storewatch/internal/version"
 )
 
 // demoCmd runs `storehub demo`: the hub, a real agent and a virtual store of
@@ -32,7 +33,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
 	defer stop()
 	signal.Ignore(syscall.SIGPIPE)
-	o := demo.Options{Speed: *speed, DataDir: *data, Listen: *listen, Out: stdout, Version: version}
+	o := demo.Options{Speed: *speed, DataDir: *data, Listen: *listen, Out: stdout, Version: version.String()}
 	if *verbose {
 		o.Log = stderr
 	}

@@ -1,7 +1,10 @@
 // Command storehub is the central service of storewatch and its command-line
 // client.
 //
-//	storehub serve --config /etc/storehub/hub.yaml   run the hub
+//	storehub serve --config /etc/storewatch/hub.yaml run the hub
+//	storehub config check [FILE]                     check a configuration
+//	storehub install|uninstall|start|stop|restart|status [--config FILE]
+//	                                                 manage the system service
 //	storehub demo [--speed 60] [--once]              a virtual store's day, in one process
 //	storehub incidents [--state live] [--store s0042] list incidents (via the API)
 //	storehub devices [--state fault]                 list devices

@@ -21,10 +21,9 @@ import (
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/internal/svc"
+	"github.com/storewatch/storewatch/internal/version"
 )
-
-// version is set at build time: -ldflags "-X main.version=1.2.3".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -36,6 +35,7 @@ const usage = `usage: storehub COMMAND [flags]
 
 commands:
   serve      run the hub (embedded broker, incident engine, ticket store, API)
+  config     check a configuration file: config check [FILE]
   demo       run the hub, an agent and a virtual store of emulated devices through a day
   incidents  list incidents through the API
   devices    list devices through the API
@@ -45,6 +45,13 @@ commands:
   query      ask a device's agent for its live state: query STORE DEVICE [status|identify|counters|operations]
   keys       print the hub's public key (remote.hub_public_key of the agents), creating the key if needed
   version    print the version
+
+  install    register storehub serve as a system service (systemd or Windows)
+  uninstall  remove the system service
+  start, stop, restart
+             start, stop or restart the system service
+  status     say whether the system service is installed and running
+             (each takes --config FILE, the configuration the service runs with)
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -57,6 +64,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "serve":
 		err = serve(ctx, args, stderr)
+	case "config":
+		err = configCmd(args, stdout, stderr)
+	case "install", "uninstall", "start", "stop", "restart", "status":
+		err = serviceCmd(cmd, args, stdout, stderr)
 	case "demo":
 		err = demoCmd(ctx, args, stdout, stderr)
 	case "incidents", "devices", "stores":
@@ -70,7 +81,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "keys":
 		err = keys(args, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "storehub", version)
+		fmt.Fprintln(stdout, version.Long("storehub"))
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -96,7 +107,7 @@ func flags(name string, stderr io.Writer) *flag.FlagSet {
 // configFlag adds --config; parseConfig parses the flags and loads the
 // file it names.
 func configFlag(fs *flag.FlagSet) *string {
-	return fs.String("config", "/etc/storehub/hub.yaml", "hub configuration file")
+	return fs.String("config", svc.ConfigFile("hub.yaml"), "hub configuration file")
 }
 
 func parseConfig(fs *flag.FlagSet, path *string, args []string) (*config.Hub, error) {
@@ -116,7 +127,8 @@ func loadConfig(path string) (*config.Hub, error) {
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flags("serve", stderr)
-	cfg, err := parseConfig(fs, configFlag(fs), args)
+	path := configFlag(fs)
+	cfg, err := parseConfig(fs, path, args)
 	if err != nil {
 		return err
 	}
@@ -128,11 +140,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		log = slog.New(slog.NewTextHandler(stderr, opts))
 	}
-	h, err := hub.Start(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	return h.Wait()
+	// From a terminal until Ctrl-C; under systemd or the Windows service
+	// manager until it stops the service, as storeagent run.
+	return svc.Run(ctx, hub.ServiceSpec(*path), log, func(ctx context.Context) error {
+		h, err := hub.Start(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		return h.Wait()
+	})
 }
 
 func acl(args []string, stdout, stderr io.Writer) error {

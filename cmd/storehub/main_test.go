@@ -9,6 +9,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/internal/version"
 )
 
 func TestPasswdPrintsAHashThatVerifies(t *testing.T) {
@@ -50,7 +51,7 @@ func TestUnknownCommandAndVersion(t *testing.T) {
 	if code := run(context.Background(), []string{"frobnicate"}, nil, &out, &errb); code != 2 {
 		t.Errorf("unknown command exit %d", code)
 	}
-	if code := run(context.Background(), []string{"version"}, nil, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "storehub ") {
+	if code := run(context.Background(), []string{"version"}, nil, &out, &errb); code != 0 || out.String() != version.Long("storehub")+"\n" {
 		t.Errorf("version: %d %q", code, out.String())
 	}
 	if code := run(context.Background(), []string{"serve", "--config", os.DevNull}, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), "empty") {

@@ -140,7 +140,7 @@ func (m *Mosquitto) Start() {
 func (m *Mosquitto) waitForPort(addr string) {
 	m.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !dialable(addr) {
+	for !Dialable(addr) {
 		if m.proc.Exited() || time.Now().After(deadline) {
 			m.t.Fatalf("mosquitto does not listen on %s: %s\nlog:\n%s", addr, m.proc.Output(), m.Log())
 		}
@@ -179,7 +179,8 @@ func (m *Mosquitto) Log() string {
 // Addr returns host:port of the plain listener.
 func (m *Mosquitto) Addr() string { return m.addr[0] }
 
-func dialable(addr string) bool {
+// Dialable reports whether something accepts TCP connections on addr now.
+func Dialable(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 	if err != nil {
 		return false

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -82,6 +83,14 @@ func StartEnv(t testing.TB, env []string, name string, args ...string) *Process 
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	return StartCmd(t, cmd)
+}
+
+// StartCmd is Start for a command prepared by the caller (its environment,
+// directory or credentials); its output goes to the Process.
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	name := cmd.Path
 	buf := &Buffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	setGroup(cmd)
@@ -193,4 +202,39 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Clone(s.b.String())
+}
+
+// ReadFile returns the file's content, failing the test if it cannot.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Replace replaces the first occurrence of each key of edits in text with its
+// value, failing the test if text lacks one: for tests that run a shipped
+// file with a few settings moved (ports, directories).
+func Replace(t testing.TB, text string, edits map[string]string) string {
+	t.Helper()
+	for old, repl := range edits {
+		if !strings.Contains(text, old) {
+			t.Fatalf("the text no longer says %q:\n%s", old, text)
+		}
+		text = strings.Replace(text, old, repl, 1)
+	}
+	return text
+}
+
+// Answers reports whether a GET of url answers 200 OK now.
+func Answers(url string) bool {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(url)
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK
 }

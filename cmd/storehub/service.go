@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub"
+	"github.com/storewatch/storewatch/internal/svc"
+)
+
+// newController is replaced in tests: the service manager of the machine
+// running the tests is not the one under test.
+var newController = svc.Connect
+
+// serviceCmd runs one of the service commands (svc.Actions): install,
+// uninstall, start, stop, restart, status.
+func serviceCmd(action string, args []string, stdout, stderr io.Writer) error {
+	fs := flags(action, stderr)
+	path := configFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", action, fs.Arg(0))
+	}
+	abs, err := filepath.Abs(*path)
+	if err != nil {
+		return err
+	}
+	if action == "install" {
+		// Refuse to install a service that would fail at its first start.
+		if _, err := checkConfig(abs); err != nil {
+			return fmt.Errorf("not installed; fix the configuration first:\n%w", err)
+		}
+	}
+	return svc.Manage(newController, hub.ServiceSpec(abs), action, stdout)
+}
+
+// checkConfig loads the file and checks what serve would refuse before it
+// opens anything.
+func checkConfig(path string) (*config.Hub, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := hub.Check(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// configCmd is `storehub config check [FILE]`.
+func configCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "check" {
+		return fmt.Errorf("usage: storehub config check [--config] FILE")
+	}
+	fs := flags("config check", stderr)
+	path := configFlag(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	file := *path
+	if fs.NArg() > 0 {
+		file = fs.Arg(0)
+	}
+	if _, err := checkConfig(file); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: OK\n", file)
+	return nil
+}
