@@ -482,6 +482,10 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// The publisher also ends while the connection is up (a PUBACK later
+	// than PublishTimeout): stop the heartbeats then too, before waiting
+	// for them, or this connection would hang for good.
+	defer cancel()
 	wg.Go(func() { u.heartbeats(sctx) })
 
 	p := &publisher{u: u, s: s, epoch: epoch, mark: mark, live: map[Class]uint64{}, back: map[Class]uint64{}}
