@@ -319,3 +319,33 @@ func TestLinkCutsAndRestores(t *testing.T) {
 		t.Errorf("after restore: %v", err)
 	}
 }
+
+func TestReportSaysWhichTargetsAreMissedAndByHowMuch(t *testing.T) {
+	r := Report{Mode: "full", Command: "scripts/bench --full", Started: time.Unix(0, 0), Versions: []string{"Go go1.26.8"},
+		Footprint: []FootprintRow{{Devices: 50, AgentOK: 50,
+			Agent:  Footprint{RSSMedian: 11 << 20, RSSMax: 12 << 20, CPUMean: 0.01},
+			Zabbix: Footprint{RSSMedian: 20 << 20, RSSMax: 20 << 20, CPUMean: 0.01}}},
+		Outbox: []OutboxRun{{AppendRate: 1, DrainRate: 1, PubRate: 4, Ratio: 0.25}},
+		Chains: []ChainResult{{Stores: 10000, Broker: "embedded", BurstEvents: 300000, IngestRate: 5000, HubCPUPerEvent: 100 * time.Microsecond,
+			SeenP99: 50 * time.Millisecond, HubRSSMax: 1536 << 20, Verdict: Verdict{Expected: 2, Opened: 2, Matched: 2}}},
+	}
+	md := r.Markdown()
+	for _, want := range []string{
+		"| storeagent RSS at 50 devices | ≤ 12 MiB | 11.0 MiB (median) | met |",
+		"| storeagent RSS / zabbix_agent2 RSS at 50 devices | ≤ 0.65× | 0.55× | met |",
+		"| outbox drain / mosquitto_pub | ≥ 0.5× | 0.25× (median of 1) | **missed** by 50 % |",
+		"**missed** by 90 %", // 5,000 of 50,000 events/s
+		"20,000/s on 2 dedicated cores",
+		"| event to ticket beyond the hold-down | p99 ≤ 100 ms | worst p99 50.0 ms (seen by a client, all runs) | met |",
+		"1536.0 MiB max RSS (10,000 stores, embedded), RssAnon 0.0 MiB | **missed** by 50 % |",
+		"| ticket correctness | 100 % | 100.0 % (embedded, 10,000 stores) | met |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	r.Chains[0].Stores = 50
+	if md := r.Markdown(); !strings.Contains(md, "not measured in this mode") {
+		t.Errorf("a 50-store run claims a verdict on the 10,000-store target:\n%s", md)
+	}
+}

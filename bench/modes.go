@@ -13,6 +13,7 @@ type Mode struct {
 	Timing         EpisodeTiming
 	Margin         time.Duration
 	ConnectRate    float64
+	BurstLimit     time.Duration
 }
 
 // ChainRun is one simulated chain: its size and where agents connect.
@@ -30,15 +31,15 @@ var Modes = map[string]Mode{
 		Chains: []ChainRun{{50, "mosquitto"}, {50, "embedded"}},
 		Policy: ChainPolicy{HoldDown: 4 * time.Second, HoldUp: 2 * time.Second, OfflineHoldDown: 4 * time.Second, OfflineHoldUp: 2 * time.Second, FlapThreshold: 6},
 		Timing: EpisodeTiming{Long: 8 * time.Second, Short: time.Second, FlapStep: 300 * time.Millisecond, FlapChanges: 8, Spread: 3 * time.Second},
-		Margin: 2 * time.Second, ConnectRate: 200,
+		Margin: 2 * time.Second, ConnectRate: 200, BurstLimit: time.Minute,
 	},
 	"full": {
 		Devices: []int{10, 50, 200}, Warmup: 30 * time.Second, Window: 60 * time.Second,
 		OutboxEvents: 200000, OutboxCount: 3,
-		Chains: []ChainRun{{1000, "mosquitto"}, {10000, "mosquitto"}, {10000, "embedded"}},
+		Chains: []ChainRun{{1000, "mosquitto"}, {1000, "embedded"}, {10000, "mosquitto"}, {10000, "embedded"}},
 		Policy: ChainPolicy{HoldDown: 10 * time.Second, HoldUp: 5 * time.Second, OfflineHoldDown: 10 * time.Second, OfflineHoldUp: 5 * time.Second, FlapThreshold: 6},
 		Timing: EpisodeTiming{Long: 25 * time.Second, Short: 2500 * time.Millisecond, FlapStep: time.Second, FlapChanges: 8, Spread: 30 * time.Second},
-		Margin: 5 * time.Second, ConnectRate: 500,
+		Margin: 5 * time.Second, ConnectRate: 500, BurstLimit: 4 * time.Minute,
 	},
 }
 

@@ -55,7 +55,7 @@ func TestSuite(t *testing.T) {
 		run[strings.TrimSpace(p)] = true
 	}
 	rep := Report{Mode: *suite, Command: *cmdline, Started: time.Now(), Machine: ThisMachine(), LoadStart: LoadAvg(),
-		Policy: mode.Policy, Timing: mode.Timing}
+		Policy: mode.Policy, Timing: mode.Timing, ConnectRate: mode.ConnectRate}
 	progress("benchmark suite, %s mode, on %s (%d cores, %s); load %s", *suite, rep.Machine.CPU, rep.Machine.Cores, rep.Machine.Memory, rep.LoadStart)
 
 	bin := t.TempDir()
@@ -107,7 +107,7 @@ func TestSuite(t *testing.T) {
 		for _, c := range mode.Chains {
 			r := RunChain(t, ChainOptions{
 				Stores: c.Stores, Broker: c.Broker, MosquittoURL: m.URL, MosquittoPID: m.PID(), HubBin: hubBin,
-				Policy: mode.Policy, Timing: mode.Timing, Margin: mode.Margin, ConnectRate: mode.ConnectRate,
+				Policy: mode.Policy, Timing: mode.Timing, Margin: mode.Margin, ConnectRate: mode.ConnectRate, BurstLimit: mode.BurstLimit,
 				OutboxDir: tmpfs(), Seed: 42, Log: progress,
 			})
 			rep.Chains = append(rep.Chains, r)

@@ -154,6 +154,17 @@ func ChainWorker(in io.Reader, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// A harness that dies (killed, interrupted) cannot stop its workers:
+	// they stop themselves, and take their outboxes with them.
+	parent := os.Getppid()
+	go func() {
+		for range time.Tick(time.Second) {
+			if os.Getppid() != parent {
+				os.RemoveAll(dir)
+				os.Exit(3)
+			}
+		}
+	}()
 	agents := make([]*simAgent, spec.Hi-spec.Lo)
 	logs := newTally()
 	log := slog.New(logs)
