@@ -25,6 +25,7 @@ type FootprintOptions struct {
 	Agent    string        // the storeagent binary
 	Zabbix   string        // the zabbix_agent2 binary
 	Broker   string        // a Mosquitto URL for storeagent
+	AgentEnv []string      // extra environment for storeagent ("GOGC=50")
 	Log      func(format string, args ...any)
 }
 
@@ -87,7 +88,7 @@ func runStoreagent(t testing.TB, o FootprintOptions, st *SimStore) (Footprint, i
 	}
 	defer w.Close()
 	start := time.Now()
-	p := testenv.Start(t, o.Agent, "run", "--config", cfg)
+	p := testenv.StartEnv(t, o.AgentEnv, o.Agent, "run", "--config", cfg)
 	defer p.Stop(10 * time.Second)
 	n := len(st.Devices)
 	o.Log("storeagent with %d devices: waiting until every device reports ok", n)

@@ -39,7 +39,7 @@ var Modes = map[string]Mode{
 		Chains: []ChainRun{{1000, "mosquitto"}, {1000, "embedded"}, {10000, "mosquitto"}, {10000, "embedded"}},
 		Policy: ChainPolicy{HoldDown: 10 * time.Second, HoldUp: 5 * time.Second, OfflineHoldDown: 10 * time.Second, OfflineHoldUp: 5 * time.Second, FlapThreshold: 6},
 		Timing: EpisodeTiming{Long: 25 * time.Second, Short: 2500 * time.Millisecond, FlapStep: time.Second, FlapChanges: 8, Spread: 30 * time.Second},
-		Margin: 5 * time.Second, ConnectRate: 500, BurstLimit: 4 * time.Minute,
+		Margin: 5 * time.Second, ConnectRate: 500, BurstLimit: 3 * time.Minute,
 	},
 }
 

@@ -163,7 +163,11 @@ func (r Report) Markdown() string {
 		p("(serial devices are served on a TCP port as well), with the harness as its Zabbix server. The store mix repeats\n")
 		p("every ten devices: two receipt printers, two label printers, two scales, a scanner, a payment terminal, two POS PCs.\n")
 		p("After %v of warm-up, RSS (VmRSS; RssAnon is heap and stacks without mapped files) and CPU (utime+stime) are\n", r.FootprintSetup.Warmup)
-		p("sampled every %v for %v. CPU is the share of one core: the window's mean, and the median and maximum per interval.\n\n", r.FootprintSetup.Every, r.FootprintSetup.Window)
+		p("sampled every %v for %v. CPU is the share of one core: the window's mean, and the median and maximum per interval.\n", r.FootprintSetup.Every, r.FootprintSetup.Window)
+		if len(r.FootprintSetup.AgentEnv) > 0 {
+			p("storeagent ran with %s in its environment.\n", strings.Join(r.FootprintSetup.AgentEnv, " "))
+		}
+		p("\n")
 		p("| devices | agent | RSS median | RSS max | RssAnon median | CPU mean | CPU median | CPU max | work in the window |\n")
 		p("|---:|---|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, f := range r.Footprint {
@@ -261,8 +265,14 @@ func (r Report) Markdown() string {
 		for _, c := range r.Chains {
 			v := c.Verdict
 			p("- %s stores, %s: storehub's Go heap in use at the end %s MiB; messages %s", thousands(float64(c.Stores)), c.Broker, fmib(c.HubHeapEnd), messages(c.HubMessages))
+			if c.Slowest != "" {
+				p("; the latest ticket %s after its due time: %s", ms(c.SlowestLate), c.Slowest)
+			}
 			if c.StuckEvents > 0 {
 				p("; %d events still in the agents' outboxes at the end", c.StuckEvents)
+			}
+			if c.OfflineAtEnd > 0 {
+				p("; **%d agents still offline a minute after the last episode**", c.OfflineAtEnd)
 			}
 			if len(c.AgentLog) > 0 {
 				p("; the agents logged: %s", strings.Join(first(c.AgentLog, 4), "; "))

@@ -15,11 +15,14 @@ import (
 )
 
 var (
-	suite   = flag.String("suite", "", "run the benchmark suite: quick (CI) or full (the numbers); scripts/bench sets it")
-	parts   = flag.String("parts", "footprint,outbox,chain", "which parts of the suite to run")
-	chains  = flag.String("chains", "", "override the mode's chain runs, e.g. 2000:mosquitto,2000:embedded")
-	write   = flag.String("write", "", "splice the report into this markdown file (docs/benchmarks.md)")
-	cmdline = flag.String("cmdline", "go test ./bench -run TestSuite -suite ...", "the command line to name in the report")
+	suite    = flag.String("suite", "", "run the benchmark suite: quick (CI) or full (the numbers); scripts/bench sets it")
+	parts    = flag.String("parts", "footprint,outbox,chain", "which parts of the suite to run")
+	chains   = flag.String("chains", "", "override the mode's chain runs, e.g. 2000:mosquitto,2000:embedded")
+	write    = flag.String("write", "", "splice the report into this markdown file (docs/benchmarks.md)")
+	devices  = flag.String("devices", "", "override the mode's footprint store sizes, e.g. 50,200")
+	window   = flag.Duration("window", 0, "override the mode's footprint sampling window")
+	agentEnv = flag.String("agent-env", "", "extra environment for storeagent in the footprint part, e.g. GOGC=50 (to see what tuning would give)")
+	cmdline  = flag.String("cmdline", "go test ./bench -run TestSuite -suite ...", "the command line to name in the report")
 )
 
 func progress(format string, args ...any) {
@@ -44,6 +47,19 @@ func TestSuite(t *testing.T) {
 			}
 			mode.Chains = append(mode.Chains, ChainRun{stores, broker})
 		}
+	}
+	if *devices != "" {
+		mode.Devices = nil
+		for _, d := range strings.Split(*devices, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(d))
+			if err != nil || n < 1 {
+				t.Fatalf("-devices %q: want numbers like 10,50,200", *devices)
+			}
+			mode.Devices = append(mode.Devices, n)
+		}
+	}
+	if *window > 0 {
+		mode.Window = *window
 	}
 	raiseFileLimit(t)
 	root, err := RepoRoot()
@@ -81,6 +97,9 @@ func TestSuite(t *testing.T) {
 	if run["footprint"] {
 		rep.FootprintSetup = FootprintOptions{Devices: mode.Devices, Interval: 5 * time.Second, Warmup: mode.Warmup, Window: mode.Window,
 			Every: time.Second, Agent: agent, Zabbix: zabbix, Broker: m.URL, Log: progress}
+		if *agentEnv != "" {
+			rep.FootprintSetup.AgentEnv = strings.Fields(*agentEnv)
+		}
 		rep.Footprint = RunFootprint(t, rep.FootprintSetup)
 		rep.Sizes = []BinarySize{{"storeagent", "this commit, linux/amd64, as packaged (CGO off, -trimpath, -s -w)", fileSize(t, agent)},
 			{"zabbix_agent2", "Debian 12 package (" + zabbix + ")", fileSize(t, zabbix)}}
