@@ -3,14 +3,12 @@ package uplink
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/storewatch/storewatch/internal/testenv"
@@ -44,21 +42,8 @@ func (h *slowFirstEvent) OnPublish(_ *mochi.Client, pk packets.Packet) (packets.
 // forever for its heartbeat goroutine (found by the benchmark suite: agents
 // stalled for good during a 10,000-store burst).
 func TestLatePubackOnALiveConnectionIsRetried(t *testing.T) {
-	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(&slowFirstEvent{hold: 2 * time.Second}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: addr})); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	testenv.WaitForPort(t, addr, 5*time.Second)
-
-	o := testOptions(t, "tcp://"+addr)
+	url := startMochiAt(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), &slowFirstEvent{hold: 2 * time.Second})
+	o := testOptions(t, url)
 	o.PublishTimeout = 300 * time.Millisecond
 	u := mustNew(t, o)
 	run(t, u)
