@@ -29,11 +29,16 @@ func startMochi(t testing.TB) string {
 	return startMochiAt(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)))
 }
 
-// startMochiAt runs the in-process broker on addr.
-func startMochiAt(t testing.TB, addr string) string {
+// startMochiAt runs the in-process broker on addr, letting every client in,
+// or with the given hook instead (which must then authenticate and allow).
+func startMochiAt(t testing.TB, addr string, hook ...mochi.Hook) string {
 	t.Helper()
 	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(new(allowAll), nil); err != nil {
+	var h mochi.Hook = new(allowAll)
+	if len(hook) > 0 {
+		h = hook[0]
+	}
+	if err := srv.AddHook(h, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: addr})); err != nil {

@@ -188,3 +188,12 @@ func Dialable(addr string) bool {
 	c.Close()
 	return true
 }
+
+// PID returns the running broker's process id (0 when it is not running),
+// for harnesses that sample its CPU and memory.
+func (m *Mosquitto) PID() int {
+	if m.proc == nil || m.proc.Exited() || m.proc.Cmd.Process == nil {
+		return 0
+	}
+	return m.proc.Cmd.Process.Pid
+}

@@ -1,0 +1,497 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// ChainOptions configure one simulated-chain run.
+type ChainOptions struct {
+	Stores int
+	// Broker is "mosquitto" (agents publish to Mosquitto, storehub reads it
+	// in external mode) or "embedded" (agents connect to storehub itself).
+	Broker       string
+	MosquittoURL string // for "mosquitto"
+	MosquittoPID int    // to sample its CPU during the burst (0: not sampled)
+	HubBin       string
+	Policy       ChainPolicy
+	Timing       EpisodeTiming
+	Margin       time.Duration // see Expect
+	ConnectRate  float64       // agents starting per second (uplink StartDelay spreads them)
+	BurstLimit   time.Duration // the longest the opening burst may take
+	OutboxDir    string        // where the simulated agents keep their outboxes
+	Seed         uint64
+	Log          func(format string, args ...any)
+}
+
+// ChainResult holds a run's figures.
+type ChainResult struct {
+	Stores, Devices int
+	Broker          string
+	Connect         time.Duration // until the hub saw every agent online
+	// The opening burst: every device of every store reports its first state.
+	BurstEvents     int
+	BurstWall       time.Duration
+	BurstLost       int  // events not at the hub when the burst stalled (see stall) or ran out of time
+	BurstCut        bool // the burst ran out of time (BurstLimit)
+	BurstLimit      time.Duration
+	BurstApplied    int
+	IngestRate      float64       // events/s, wall clock, end to end
+	HubCPUPerEvent  time.Duration // storehub's CPU time per event during the burst
+	SimCPUPerEvent  time.Duration // the simulated agents' (the worker processes)
+	MQTTCPUPerEvent time.Duration // Mosquitto's, when used
+	// Event to ticket beyond the hold-down, for tickets with a hold-down:
+	// EngineP* from the ticket's own opened_at, SeenP* when an API client
+	// polling the notification stream saw it.
+	Tickets                   int
+	EngineP50, EngineP99      time.Duration
+	SeenP50, SeenP99, SeenMax time.Duration
+	Slowest                   string // the ticket seen latest beyond its hold-down
+	SlowestLate               time.Duration
+	HubRSSMax, HubRSSEnd      int64
+	HubAnonMax                int64
+	HubHeapEnd                int64 // storehub's Go heap in use at the end (go_memstats_heap_inuse_bytes)
+	Verdict                   Verdict
+	Episodes                  map[EpisodeKind]int
+	Took                      time.Duration
+	HubLog                    string             // storehub's output (warnings and errors)
+	AgentLog                  []string           // the simulated agents' warnings, counted
+	StuckEvents               int                // events still in the agents' outboxes at the end
+	OfflineAtEnd              int                // agents not online a minute after the last episode
+	HubMessages               map[string]float64 // storehub_messages_total by channel/outcome at the end
+	Load                      string
+}
+
+// stall is how long the burst may make no progress before the events still
+// missing are counted as lost.
+const stall = 45 * time.Second
+
+// RunChain runs one simulated chain against a fresh storehub: connect every
+// store, the opening burst, then the fault mix, and judges the tickets. The
+// agents run in worker processes (see ChainWorker), at most
+// storesPerWorker each: every agent holds a connection and its outbox file
+// open, and a process may hold only so many descriptors.
+func RunChain(t testing.TB, o ChainOptions) ChainResult {
+	t.Helper()
+	began := time.Now()
+	res := ChainResult{Stores: o.Stores, Broker: o.Broker, Episodes: map[EpisodeKind]int{}, BurstLimit: o.BurstLimit}
+	layout := ChainStore()
+	res.Devices = o.Stores * len(layout)
+
+	eps := PlanEpisodes(o.Stores, o.Seed, o.Timing)
+	want, err := Expect(o.Policy, eps, o.Margin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range eps {
+		res.Episodes[e.Kind]++
+	}
+
+	// The hub.
+	setup := HubSetup{Bin: o.HubBin, Policy: o.Policy}
+	const password = "bench-agent-password"
+	switch o.Broker {
+	case "mosquitto":
+		setup.External = o.MosquittoURL
+	case "embedded":
+		// Few PBKDF2 iterations: 10,000 logins at the default 20,000 would
+		// cost minutes of CPU in this run; the iteration count is in the hash.
+		h, err := hashPassword(password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		setup.Stores, setup.Hash = o.Stores, h
+	default:
+		t.Fatalf("unknown broker %q", o.Broker)
+	}
+	hub := StartHub(t, setup)
+	brokerURL := o.MosquittoURL
+	if o.Broker == "embedded" {
+		brokerURL = hub.MQTT
+	}
+	hubPID := hub.Proc.Cmd.Process.Pid
+	stopRSS := sampleRSS(hubPID, &res)
+	defer stopRSS()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// The agents, in workers.
+	spread := time.Duration(float64(o.Stores) / o.ConnectRate * float64(time.Second))
+	nw := (o.Stores + storesPerWorker - 1) / storesPerWorker
+	o.Log("chain %s: %d stores x %d devices: %d worker process(es) open the agents' outboxes", o.Broker, o.Stores, len(layout), nw)
+	var workers []*workerProc
+	for w := range nw {
+		spec := WorkerSpec{Lo: w * o.Stores / nw, Hi: (w + 1) * o.Stores / nw, Broker: brokerURL, Auth: o.Broker == "embedded",
+			Password: password, OutboxDir: o.OutboxDir, Spread: spread, Timing: o.Timing}
+		for _, e := range eps {
+			if e.Store >= spec.Lo && e.Store < spec.Hi {
+				spec.Episodes = append(spec.Episodes, e)
+			}
+		}
+		workers = append(workers, startWorker(t, spec))
+	}
+	all := func(cmd workerCommand) []workerReply {
+		out := make([]workerReply, len(workers))
+		var wg sync.WaitGroup
+		for i, w := range workers {
+			wg.Go(func() { out[i] = w.call(cmd) })
+		}
+		wg.Wait()
+		for _, r := range out {
+			if r.Error != "" {
+				t.Fatalf("chain %s: %s: %s", o.Broker, cmd.Cmd, r.Error)
+			}
+		}
+		return out
+	}
+	all(workerCommand{Cmd: "ready"})
+	connStart := time.Now()
+	all(workerCommand{Cmd: "run"})
+	o.Log("chain %s: connecting %d agents (spread over %v)", o.Broker, o.Stores, spread.Round(time.Second))
+	waitOnline(t, ctx, hub, o.Stores, spread+2*time.Minute, o.Log)
+	res.Connect = time.Since(connStart)
+
+	// The opening burst.
+	applied0, err := hub.Metric(ctx, EventsApplied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.BurstEvents = o.Stores * len(layout)
+	cpu := func() (h, sim, mq time.Duration) {
+		if s, err := ReadProc(hubPID); err == nil {
+			h = s.CPU
+		}
+		for _, w := range workers {
+			if s, err := ReadProc(w.pid()); err == nil {
+				sim += s.CPU
+			}
+		}
+		if o.MosquittoPID > 0 {
+			if s, err := ReadProc(o.MosquittoPID); err == nil {
+				mq = s.CPU
+			}
+		}
+		return
+	}
+	hub0, sim0, mq0 := cpu()
+	o.Log("chain %s: opening burst: %d devices report their first state (load %s)", o.Broker, res.BurstEvents, LoadAvg())
+	burstStart := time.Now()
+	burstDone := make(chan []workerReply, 1)
+	go func() {
+		out := make([]workerReply, len(workers))
+		var wg sync.WaitGroup
+		for i, w := range workers {
+			wg.Go(func() { out[i] = w.call(workerCommand{Cmd: "burst"}) })
+		}
+		wg.Wait()
+		burstDone <- out
+	}()
+	target := applied0 + float64(res.BurstEvents)
+	last, progressAt, seenN := time.Now(), time.Now(), applied0
+	for {
+		n, err := hub.Metric(ctx, EventsApplied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n >= target {
+			break
+		}
+		if n > seenN {
+			seenN, progressAt = n, time.Now()
+		}
+		if time.Since(last) > 5*time.Second {
+			o.Log("chain %s: burst: %.0f of %d events applied (%.0f/s so far, load %s)", o.Broker, n-applied0, res.BurstEvents,
+				(n-applied0)/time.Since(burstStart).Seconds(), LoadAvg())
+			last = time.Now()
+		}
+		if hub.Proc.Exited() {
+			t.Fatalf("storehub exited during the burst:\n%s", hub.Proc.Output())
+		}
+		if time.Since(burstStart) > o.BurstLimit {
+			res.BurstLost = int(target - n)
+			res.BurstCut = true
+			t.Errorf("chain %s: burst: %d of %d events applied after %v; going on without the rest", o.Broker, int(n-applied0), res.BurstEvents, o.BurstLimit)
+			break
+		}
+		if time.Since(progressAt) > stall {
+			// Every report was committed to an agent's outbox; what does not
+			// arrive is a finding, not a reason to wait forever.
+			res.BurstLost = int(target - n)
+			t.Errorf("chain %s: burst: %d of %d events had not reached storehub after %v without progress; storehub: %v\n%s", o.Broker,
+				res.BurstLost, res.BurstEvents, stall, hub.Messages(ctx), tail(hub.Proc.Output(), 4000))
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res.BurstWall = time.Since(burstStart)
+	if res.BurstLost > 0 && !res.BurstCut {
+		res.BurstWall = progressAt.Sub(burstStart)
+	}
+	res.BurstApplied = res.BurstEvents - res.BurstLost
+	res.IngestRate = float64(res.BurstApplied) / res.BurstWall.Seconds()
+	hub1, sim1, mq1 := cpu()
+	per := func(a, b time.Duration) time.Duration { return (b - a) / time.Duration(max(res.BurstApplied, 1)) }
+	res.HubCPUPerEvent, res.SimCPUPerEvent, res.MQTTCPUPerEvent = per(hub0, hub1), per(sim0, sim1), per(mq0, mq1)
+	for _, r := range <-burstDone {
+		if r.Error != "" {
+			t.Fatalf("chain %s: burst: %s", o.Broker, r.Error)
+		}
+		if r.Failed > 0 {
+			t.Errorf("chain %s: %d opening reports failed", o.Broker, r.Failed)
+		}
+	}
+	o.Log("chain %s: burst: %d events in %v: %.0f events/s; storehub %v CPU/event", o.Broker, res.BurstEvents,
+		res.BurstWall.Round(time.Millisecond), res.IngestRate, res.HubCPUPerEvent)
+
+	// The fault mix, with a client following the notification stream.
+	seen := followNotifications(ctx, hub)
+	phase := time.Now().Add(500 * time.Millisecond)
+	o.Log("chain %s: fault mix: %d episodes over %v (%s)", o.Broker, len(eps), o.Timing.Spread+o.Timing.Long, countKinds(res.Episodes))
+	for _, r := range all(workerCommand{Cmd: "faults", Start: phase}) {
+		for _, e := range r.Errors {
+			t.Errorf("chain %s: %s", o.Broker, e)
+		}
+	}
+	// Settle: anything wrongly held down would open within the hold-down,
+	// and stores cut off must be back.
+	settle := max(o.Policy.HoldDown, o.Policy.OfflineHoldDown) + max(o.Policy.HoldUp, o.Policy.OfflineHoldUp) + 2*time.Second
+	o.Log("chain %s: episodes done; settling for %v", o.Broker, settle)
+	time.Sleep(settle)
+	if n, ok := tryOnline(ctx, hub, o.Stores, time.Minute, o.Log); !ok {
+		// Stores still offline are tickets of their own; judge what is there.
+		res.OfflineAtEnd = o.Stores - n
+		t.Errorf("chain %s: %d of %d agents online a minute after the last episode", o.Broker, n, o.Stores)
+	}
+	seen.waitQuiet(2*time.Second, 30*time.Second)
+	opened, ferr := seen.stop()
+	if ferr != nil {
+		t.Errorf("chain %s: following notifications: %v", o.Broker, ferr)
+	}
+
+	// Judge.
+	var keys []string
+	hold := map[string]time.Duration{}
+	flapping := map[string]bool{}
+	for _, e := range want {
+		h := o.Policy.HoldDown
+		if e.Fault == wire.FaultAgentOffline {
+			h = o.Policy.OfflineHoldDown
+		}
+		hold[e.Key()] = h
+		flapping[e.Key()] = e.Flapping
+	}
+	var engine, saw []float64
+	for _, n := range opened {
+		inc := n.n.Incident
+		k := TicketKey(inc.Store, inc.Device, inc.Fault)
+		if inc.Kind == incident.KindChronic {
+			k += "/chronic"
+		}
+		keys = append(keys, k)
+		h, ok := hold[k]
+		if !ok || flapping[k] {
+			continue
+		}
+		due := inc.FirstSeen.Add(h)
+		engine = append(engine, float64(inc.OpenedAt.Sub(due)))
+		saw = append(saw, float64(n.at.Sub(due)))
+		if late := n.at.Sub(due); late > res.SlowestLate {
+			res.SlowestLate, res.Slowest = late, fmt.Sprintf("%s (%s, first seen %s, opened %s)", k, inc.ID,
+				inc.FirstSeen.Format("15:04:05.000"), inc.OpenedAt.Format("15:04:05.000"))
+		}
+	}
+	res.Verdict = Judge(want, keys)
+	res.Tickets = len(engine)
+	q := func(xs []float64, p float64) time.Duration { return time.Duration(Quantile(xs, p)) }
+	res.EngineP50, res.EngineP99 = q(engine, 0.5), q(engine, 0.99)
+	res.SeenP50, res.SeenP99, res.SeenMax = q(saw, 0.5), q(saw, 0.99), q(saw, 1)
+	hubMessages := hub.Messages(ctx)
+	if v, err := hub.Metric(ctx, "go_memstats_heap_inuse_bytes"); err == nil {
+		res.HubHeapEnd = int64(v)
+	}
+	res.HubLog = hub.Proc.Output() // before the stop, which adds its own complaints
+	stopRSS()
+	if s, err := ReadProc(hubPID); err == nil {
+		res.HubRSSEnd = s.RSS
+	}
+	res.Load = LoadAvg()
+	o.Log("chain %s: tickets: %d expected, %d opened, %d right; missing %v, duplicate %v, unexpected %v",
+		o.Broker, res.Verdict.Expected, res.Verdict.Opened, res.Verdict.Matched, res.Verdict.Missing, res.Verdict.Duplicate, res.Verdict.Unknown)
+	o.Log("chain %s: beyond hold-down: engine p50 %v p99 %v; seen p50 %v p99 %v; storehub RSS max %.0f MiB (load %s)",
+		o.Broker, res.EngineP50, res.EngineP99, res.SeenP50, res.SeenP99, mib(res.HubRSSMax), res.Load)
+	for _, r := range all(workerCommand{Cmd: "stop"}) {
+		res.AgentLog = append(res.AgentLog, r.Log...)
+		res.StuckEvents += r.Depth
+	}
+	if len(res.AgentLog) > 0 {
+		o.Log("chain %s: the agents' warnings: %s", o.Broker, strings.Join(res.AgentLog, "; "))
+	}
+	if res.StuckEvents > 0 {
+		o.Log("chain %s: %d events were still in the agents' outboxes at the end", o.Broker, res.StuckEvents)
+	}
+	hub.Proc.Stop(30 * time.Second)
+	res.HubMessages = hubMessages
+	res.Took = time.Since(began)
+	return res
+}
+
+func countKinds(m map[EpisodeKind]int) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, string(k))
+	}
+	sort.Strings(ks)
+	s := ""
+	for i, k := range ks {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%d %s", m[EpisodeKind(k)], k)
+	}
+	return s
+}
+
+func waitOnline(t testing.TB, ctx context.Context, hub *HubProc, n int, limit time.Duration, log func(string, ...any)) {
+	t.Helper()
+	if c, ok := tryOnline(ctx, hub, n, limit, log); !ok {
+		t.Fatalf("only %d of %d agents online after %v\n%s", c, n, limit, tail(hub.Proc.Output(), 4000))
+	}
+}
+
+// tryOnline waits until the hub lists n agents online, at most limit; it
+// returns the last count and whether it got there.
+func tryOnline(ctx context.Context, hub *HubProc, n int, limit time.Duration, log func(string, ...any)) (int, bool) {
+	deadline := time.Now().Add(limit)
+	last := time.Now()
+	for {
+		c, err := hub.OnlineAgents(ctx)
+		if err == nil && c >= n {
+			return c, true
+		}
+		if time.Now().After(deadline) || hub.Proc.Exited() {
+			return c, false
+		}
+		if time.Since(last) > 5*time.Second {
+			log("  %d of %d agents online (load %s)", c, n, LoadAvg())
+			last = time.Now()
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// sampleRSS samples the hub's memory every second into res until stopped.
+func sampleRSS(pid int, res *ChainResult) (stop func()) {
+	done := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			if s, err := ReadProc(pid); err == nil {
+				res.HubRSSMax = max(res.HubRSSMax, s.RSS)
+				res.HubAnonMax = max(res.HubAnonMax, s.RSSAnon)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
+}
+
+type seenNotification struct {
+	n  incident.Notification
+	at time.Time
+}
+
+// follower polls the hub's notification stream as a helpdesk connector
+// would, and keeps every "opened" notification with the time it saw it.
+type follower struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	opened []seenNotification
+	lastAt time.Time
+	err    error
+}
+
+const followEvery = 25 * time.Millisecond
+
+func followNotifications(ctx context.Context, hub *HubProc) *follower {
+	ctx, cancel := context.WithCancel(ctx)
+	f := &follower{cancel: cancel, done: make(chan struct{}), lastAt: time.Now()}
+	go func() {
+		defer close(f.done)
+		var after uint64
+		for ctx.Err() == nil {
+			ns, err := hub.Notifications(ctx, after, 1000)
+			now := time.Now()
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+					f.mu.Lock()
+					f.err = err
+					f.mu.Unlock()
+				}
+			}
+			f.mu.Lock()
+			for _, n := range ns {
+				after = max(after, n.Seq)
+				if n.Kind == incident.NotifyOpened {
+					f.opened = append(f.opened, seenNotification{n, now})
+				}
+				f.lastAt = now
+			}
+			f.mu.Unlock()
+			if len(ns) < 1000 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(followEvery):
+				}
+			}
+		}
+	}()
+	return f
+}
+
+// waitQuiet waits until no notification arrived for d, at most limit.
+func (f *follower) waitQuiet(d, limit time.Duration) {
+	end := time.Now().Add(limit)
+	for time.Now().Before(end) {
+		f.mu.Lock()
+		since := time.Since(f.lastAt)
+		f.mu.Unlock()
+		if since >= d {
+			return
+		}
+		time.Sleep(d - since)
+	}
+}
+
+func (f *follower) stop() ([]seenNotification, error) {
+	f.cancel()
+	<-f.done
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.opened, f.err
+}
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}

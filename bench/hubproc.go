@@ -1,0 +1,178 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/internal/testenv"
+)
+
+// HubProc is a storehub started for a chain run.
+type HubProc struct {
+	API   string // http://127.0.0.1:PORT
+	MQTT  string // the embedded broker's URL, when embedded
+	Proc  *testenv.Process
+	token string
+	http  *http.Client
+}
+
+// HubSetup says how to run storehub.
+type HubSetup struct {
+	Bin      string
+	Policy   ChainPolicy
+	External string // a broker URL for external mode; "" runs the embedded broker
+	Stores   int    // embedded: agents to admit, each with PasswordHash
+	Hash     string // $7$ hash of the agents' password (embedded)
+}
+
+// StartHub writes hub.yaml and starts `storehub serve`.
+func StartHub(t testing.TB, s HubSetup) *HubProc {
+	t.Helper()
+	dir := t.TempDir()
+	tok := make([]byte, 24)
+	_, _ = rand.Read(tok)
+	h := &HubProc{token: hex.EncodeToString(tok), http: &http.Client{Timeout: 30 * time.Second}}
+	apiPort := testenv.FreePort(t)
+	h.API = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "data_dir: %q\nlog: {level: warn}\n", filepath.Join(dir, "data"))
+	fmt.Fprintf(&b, "api:\n  listen: 127.0.0.1:%d\n  tokens:\n    - {name: bench, role: admin, token: %s}\n", apiPort, h.token)
+	if s.External != "" {
+		fmt.Fprintf(&b, "broker:\n  mode: external\n  external: {urls: [%q], client_id: storehub-bench}\n", s.External)
+	} else {
+		port := testenv.FreePort(t)
+		h.MQTT = fmt.Sprintf("tcp://127.0.0.1:%d", port)
+		fmt.Fprintf(&b, "broker:\n  mode: embedded\n  embedded: {listen: '127.0.0.1:%d'}\nagents:\n", port)
+		for i := range s.Stores {
+			fmt.Fprintf(&b, "  - {tenant: %s, store: %s, agent: %s, password_hash: '%s'}\n", Tenant, StoreID(i), AgentName, s.Hash)
+		}
+	}
+	b.WriteString(s.Policy.HubRules())
+	cfg := filepath.Join(dir, "hub.yaml")
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.Proc = testenv.Start(t, s.Bin, "serve", "--config", cfg)
+	testenv.WaitFor(t, 60*time.Second, "storehub's API", func() bool {
+		if h.Proc.Exited() {
+			t.Fatalf("storehub exited:\n%s", h.Proc.Output())
+		}
+		resp, err := h.http.Get(h.API + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return h
+}
+
+func (h *HubProc) get(ctx context.Context, path string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.API+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := h.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// Notifications returns up to limit notifications after seq.
+func (h *HubProc) Notifications(ctx context.Context, after uint64, limit int) ([]incident.Notification, error) {
+	var ns []incident.Notification
+	err := h.get(ctx, fmt.Sprintf("/api/v1/notifications?after=%d&limit=%d", after, limit), &ns)
+	return ns, err
+}
+
+// OnlineAgents counts the agents the hub sees online.
+func (h *HubProc) OnlineAgents(ctx context.Context) (int, error) {
+	var as []incident.AgentRecord
+	err := h.get(ctx, "/api/v1/agents?online=true", &as)
+	return len(as), err
+}
+
+// Messages returns storehub_messages_total by "channel/outcome".
+func (h *HubProc) Messages(ctx context.Context) map[string]float64 {
+	out := map[string]float64{}
+	_ = h.metrics(ctx, func(line string) {
+		rest, ok := strings.CutPrefix(line, "storehub_messages_total{")
+		if !ok {
+			return
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			return
+		}
+		var ch, oc string
+		for _, kv := range strings.Split(labels, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			v = strings.Trim(v, `"`)
+			switch k {
+			case "channel":
+				ch = v
+			case "outcome":
+				oc = v
+			}
+		}
+		f, _ := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		out[ch+"/"+oc] = f
+	})
+	return out
+}
+
+// Metric reads one sample of /metrics, e.g.
+// storehub_messages_total{channel="events",outcome="applied"}; absent is 0.
+func (h *HubProc) Metric(ctx context.Context, series string) (float64, error) {
+	var v float64
+	var perr error
+	err := h.metrics(ctx, func(line string) {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, perr = strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return v, perr
+}
+
+func (h *HubProc) metrics(ctx context.Context, line func(string)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.API+"/metrics", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := h.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line(sc.Text())
+	}
+	return sc.Err()
+}
+
+// EventsApplied is the hub's count of applied events.
+const EventsApplied = `storehub_messages_total{channel="events",outcome="applied"}`

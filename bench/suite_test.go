@@ -1,0 +1,222 @@
+package bench
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/internal/testenv"
+)
+
+var (
+	suite    = flag.String("suite", "", "run the benchmark suite: quick (CI) or full (the numbers); scripts/bench sets it")
+	parts    = flag.String("parts", "footprint,outbox,chain", "which parts of the suite to run")
+	chains   = flag.String("chains", "", "override the mode's chain runs, e.g. 2000:mosquitto,2000:embedded")
+	write    = flag.String("write", "", "splice the report into this markdown file (docs/benchmarks.md)")
+	devices  = flag.String("devices", "", "override the mode's footprint store sizes, e.g. 50,200")
+	window   = flag.Duration("window", 0, "override the mode's footprint sampling window")
+	agentEnv = flag.String("agent-env", "", "extra environment for storeagent in the footprint part, e.g. GOGC=50 (to see what tuning would give)")
+	cmdline  = flag.String("cmdline", "go test ./bench -run TestSuite -suite ...", "the command line to name in the report")
+)
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func TestSuite(t *testing.T) {
+	if *suite == "" {
+		t.Skip("the benchmark suite runs with -suite quick|full (scripts/bench)")
+	}
+	mode, ok := Modes[*suite]
+	if !ok {
+		t.Fatalf("-suite %q: want quick or full", *suite)
+	}
+	if *chains != "" {
+		mode.Chains = nil
+		for _, c := range strings.Split(*chains, ",") {
+			n, broker, _ := strings.Cut(c, ":")
+			stores, err := strconv.Atoi(n)
+			if err != nil || (broker != "mosquitto" && broker != "embedded") {
+				t.Fatalf("-chains %q: want STORES:mosquitto or STORES:embedded", c)
+			}
+			mode.Chains = append(mode.Chains, ChainRun{stores, broker})
+		}
+	}
+	if *devices != "" {
+		mode.Devices = nil
+		for _, d := range strings.Split(*devices, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(d))
+			if err != nil || n < 1 {
+				t.Fatalf("-devices %q: want numbers like 10,50,200", *devices)
+			}
+			mode.Devices = append(mode.Devices, n)
+		}
+	}
+	if *window > 0 {
+		mode.Window = *window
+	}
+	raiseFileLimit(t)
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := map[string]bool{}
+	for _, p := range strings.Split(*parts, ",") {
+		run[strings.TrimSpace(p)] = true
+	}
+	rep := Report{Mode: *suite, Command: *cmdline, Started: time.Now(), Machine: ThisMachine(), LoadStart: LoadAvg(),
+		Policy: mode.Policy, Timing: mode.Timing, ConnectRate: mode.ConnectRate}
+	progress("benchmark suite, %s mode, on %s (%d cores, %s); load %s", *suite, rep.Machine.CPU, rep.Machine.Cores, rep.Machine.Memory, rep.LoadStart)
+
+	bin := t.TempDir()
+	progress("building storeagent and storehub (release flags: CGO_ENABLED=0, -trimpath, -s -w)")
+	agent, err := BuildRelease(root, bin, "storeagent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubBin, err := BuildRelease(root, bin, "storehub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zabbix := testenv.LookPath(t, "zabbix_agent2")
+	mosq := testenv.LookPath(t, "mosquitto")
+	rep.Versions = []string{
+		"Go " + runtime.Version(),
+		"Mosquitto " + firstField(Output(mosq, "-h"), "version"),
+		"zabbix_agent2 " + firstField(Output(zabbix, "-V"), "(Zabbix)"),
+		"commit " + commit(root),
+	}
+	m := testenv.StartMosquitto(t, testenv.MosquittoOptions{Config: MosquittoTuning})
+
+	if run["footprint"] {
+		rep.FootprintSetup = FootprintOptions{Devices: mode.Devices, Interval: 5 * time.Second, Warmup: mode.Warmup, Window: mode.Window,
+			Every: time.Second, Agent: agent, Zabbix: zabbix, Broker: m.URL, Log: progress}
+		if *agentEnv != "" {
+			rep.FootprintSetup.AgentEnv = strings.Fields(*agentEnv)
+		}
+		rep.Footprint = RunFootprint(t, rep.FootprintSetup)
+		rep.Sizes = []BinarySize{{"storeagent", "this commit, linux/amd64, as packaged (CGO off, -trimpath, -s -w)", fileSize(t, agent)},
+			{"zabbix_agent2", "Debian 12 package (" + zabbix + ")", fileSize(t, zabbix)}}
+		for _, f := range rep.Footprint {
+			if f.AgentOK < f.Devices || f.ZabbixValues == 0 {
+				t.Errorf("footprint at %d devices: %d devices ok, %d zabbix values: a peer did not do its work", f.Devices, f.AgentOK, f.ZabbixValues)
+			}
+		}
+	}
+	if run["outbox"] {
+		progress("outbox: the uplink's benchmarks, %d runs (load %s)", mode.OutboxCount, LoadAvg())
+		rows, lines, err := RunOutbox(root, mode.OutboxEvents, mode.OutboxCount)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep.Outbox = rows
+		for i, r := range rows {
+			progress("outbox run %d: append %.0f events/s, %.0f B/event on disk, drain %.0f msg/s vs mosquitto_pub %.0f msg/s (%.2fx)",
+				i+1, r.AppendRate, r.FileBytes, r.DrainRate, r.PubRate, r.Ratio)
+		}
+		t.Logf("outbox: %s", strings.Join(lines, "; "))
+	}
+	if run["chain"] {
+		for _, c := range mode.Chains {
+			r := RunChain(t, ChainOptions{
+				Stores: c.Stores, Broker: c.Broker, MosquittoURL: m.URL, MosquittoPID: m.PID(), HubBin: hubBin,
+				Policy: mode.Policy, Timing: mode.Timing, Margin: mode.Margin, ConnectRate: mode.ConnectRate, BurstLimit: mode.BurstLimit,
+				OutboxDir: tmpfs(), Seed: 42, Log: progress,
+			})
+			rep.Chains = append(rep.Chains, r)
+			if !r.Verdict.Correct() {
+				t.Errorf("chain %s, %d stores: tickets not as injected: %+v", c.Broker, c.Stores, r.Verdict)
+			}
+		}
+	}
+	rep.Took = time.Since(rep.Started)
+	rep.LoadEnd = LoadAvg()
+	md := rep.Markdown()
+	fmt.Fprintf(os.Stderr, "\n%s\n", md)
+	if *write != "" {
+		old, err := os.ReadFile(*write)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(*write, []byte(Splice(string(old), md)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		progress("wrote %s", *write)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// firstField returns the word after marker in the first line of out that
+// has it ("mosquitto version 2.0.11" → "2.0.11").
+func firstField(out, marker string) string {
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		for i, w := range f {
+			if w == marker && i+1 < len(f) {
+				return f[i+1]
+			}
+		}
+	}
+	return "?"
+}
+
+// commit is the checked-out commit, marked -dirty with local changes.
+func commit(root string) string {
+	c := Output("git", "-C", root, "rev-parse", "--short=12", "HEAD")
+	if Output("git", "-C", root, "status", "--porcelain", "--untracked-files=no") != "" {
+		c += "-dirty"
+	}
+	return c
+}
+
+// tmpfs is where simulated agents keep their outboxes: each real store has
+// its own disk, so their fsyncs should not queue on this machine's one.
+func tmpfs() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm"
+	}
+	return os.TempDir()
+}
+
+// raiseFileLimit lifts RLIMIT_NOFILE for this process and the programs it
+// starts (Mosquitto and storehub hold one descriptor per agent connection).
+func raiseFileLimit(t *testing.T) {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		t.Fatal(err)
+	}
+	want := uint64(200_000)
+	if l.Max < want && os.Geteuid() == 0 {
+		l.Max = want
+	}
+	l.Cur = min(want, l.Max)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		t.Logf("cannot raise the open-file limit: %v", err)
+	}
+}
+
+var chainWorker = flag.Bool("chain-worker", false, "run as a chain worker (started by RunChain)")
+
+// TestChainWorker is the entry point of the chain's worker processes: the
+// harness runs this test binary again with -chain-worker.
+func TestChainWorker(t *testing.T) {
+	if !*chainWorker {
+		t.Skip("started by the benchmark suite's chain runs")
+	}
+	if err := ChainWorker(os.Stdin, os.NewFile(3, "replies")); err != nil {
+		t.Fatal(err)
+	}
+}
