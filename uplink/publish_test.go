@@ -22,6 +22,7 @@ type fakeSession struct {
 	manual bool
 	mu     sync.Mutex
 	sent   []string
+	status [][]byte // payloads published on the status topic
 	// outbox messages of a manual session (topics and deliveries), and the
 	// most ever awaiting release
 	outbox      []string
@@ -40,6 +41,9 @@ func (s *fakeSession) Publish(topic string, _ bool, payload []byte) delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent = append(s.sent, topic)
+	if topic == testID.Topic(wire.ChannelStatus) {
+		s.status = append(s.status, payload)
+	}
 	if s.loseAt > 0 && len(s.sent) >= s.loseAt {
 		s.once.Do(func() { close(s.lost) })
 	}
@@ -103,11 +107,13 @@ func (fakeDelivery) Err() error              { return nil }
 type fakeDialer struct {
 	mu       sync.Mutex
 	sessions []*fakeSession
+	wills    [][]byte // the will of every attempt
 }
 
-func (d *fakeDialer) Dial(ctx context.Context, _ string, _ will) (session, error) {
+func (d *fakeDialer) Dial(ctx context.Context, _ string, w will) (session, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.wills = append(d.wills, w.payload)
 	if len(d.sessions) == 0 {
 		return nil, fmt.Errorf("no more fake connections")
 	}
@@ -325,5 +331,51 @@ func TestFullOutboxReportedInHeartbeat(t *testing.T) {
 	hb := hub.heartbeats()[0].Heartbeat
 	if hb.Dropped["telemetry"] == 0 || hb.Dropped["event"] != 0 {
 		t.Fatalf("heartbeat drops: %v", hb.Dropped)
+	}
+}
+
+// Every connection gets a number within the boot, in its will and in its
+// birth, so the hub can drop the will of a connection the agent already
+// replaced (a broker publishes it at the takeover, possibly after the new
+// birth).
+func TestBirthAndWillNumberTheConnection(t *testing.T) {
+	first := newFakeSession(1) // lost right after its birth
+	second := newFakeSession(0)
+	d := &fakeDialer{sessions: []*fakeSession{first, second}}
+	o := testOptions(t, "tcp://fake:1883")
+	o.dialer = d
+	u := mustNew(t, o)
+	run(t, u)
+	testenv.WaitFor(t, 10*time.Second, "the second connection's birth", func() bool {
+		second.mu.Lock()
+		defer second.mu.Unlock()
+		return len(second.status) > 0
+	})
+	decode := func(b []byte) *wire.Status {
+		t.Helper()
+		st, err := wire.Decode[wire.Status](b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	d.mu.Lock()
+	wills := d.wills
+	d.mu.Unlock()
+	if len(wills) < 2 {
+		t.Fatalf("%d connection attempts, want at least 2", len(wills))
+	}
+	births := []*wire.Status{decode(first.status[0]), decode(second.status[0])}
+	for i, b := range births {
+		w := decode(wills[i])
+		if w.State != wire.PresenceOffline || b.State != wire.PresenceOnline {
+			t.Fatalf("connection %d: will %q, birth %q", i+1, w.State, b.State)
+		}
+		if w.Conn != uint64(i+1) || b.Conn != w.Conn {
+			t.Errorf("connection %d: will conn %d, birth conn %d; want both %d", i+1, w.Conn, b.Conn, i+1)
+		}
+		if b.Boot != u.Stats().Boot || w.Boot != b.Boot {
+			t.Errorf("connection %d: boots %q and %q, want %q", i+1, w.Boot, b.Boot, u.Stats().Boot)
+		}
 	}
 }

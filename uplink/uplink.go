@@ -147,6 +147,7 @@ type Uplink struct {
 	closeMu sync.Once
 
 	epoch      atomic.Uint64 // bumped on every connection loss
+	conn       atomic.Uint64 // the connection number in status messages (wire.Status.Conn)
 	reconnects atomic.Uint64
 	cmdDropped atomic.Uint64
 
@@ -402,7 +403,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (u *Uplink) statusPayload(state string, at time.Time) []byte {
-	st := wire.Status{Header: wire.Header{AgentID: u.id, Boot: u.boot, Time: at.UTC()}, State: state, Version: u.opt.Version, Started: u.started}
+	st := wire.Status{Header: wire.Header{AgentID: u.id, Boot: u.boot, Time: at.UTC()}, State: state, Version: u.opt.Version, Started: u.started,
+		Conn: u.conn.Load()}
 	b, err := wire.Encode(&st)
 	if err != nil {
 		panic("uplink: cannot encode status: " + err.Error()) // our own constants; a bug
@@ -412,6 +414,9 @@ func (u *Uplink) statusPayload(state string, at time.Time) []byte {
 
 // connect tries every broker URL in order and returns the first session.
 func (u *Uplink) connect(ctx context.Context) (session, string, error) {
+	// A new number for every attempt: the will registered now and the birth
+	// serve publishes on the connection it gives carry the same one.
+	u.conn.Add(1)
 	w := will{topic: u.id.Topic(wire.ChannelStatus), payload: u.statusPayload(wire.PresenceOffline, time.Now())}
 	var reasons []string
 	var last error

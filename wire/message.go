@@ -79,12 +79,20 @@ const (
 
 // Status is the retained presence message: the agent's birth ("online") on
 // every connect, and its MQTT will ("offline") when the broker loses it. Both
-// carry the boot id, so the hub can ignore a late will from an earlier boot.
+// carry the boot id, so the hub can ignore a late will from an earlier boot,
+// and the connection number, so it can ignore the will of a connection the
+// agent has already replaced: when an agent reconnects before the broker
+// noticed its old connection was dead, the broker publishes the old
+// connection's will at the takeover, after or before the new birth.
 type Status struct {
 	Header
 	State   string    `json:"state"`             // online or offline
 	Version string    `json:"version,omitempty"` // agent build version
 	Started time.Time `json:"started,omitzero"`  // when this boot began
+	// Conn numbers the agent's connections within the boot from 1; a birth
+	// and the will registered with the same connection carry the same
+	// number. Zero: an agent that does not number them.
+	Conn uint64 `json:"conn,omitempty"`
 }
 
 // Identity is what a device says it is.

@@ -302,8 +302,12 @@ func (e *Engine) Inventory(inv *wire.Inventory, at time.Time) Changes {
 }
 
 // Status records an agent's birth or will. The boot id pairs them: a will
-// from an earlier boot is ignored. The hub's receipt time is the offline time
-// (a will's payload carries the connect time).
+// from an earlier boot is ignored. Within a boot the connection number does:
+// a will of a connection older than the latest birth is the broker's
+// takeover of a connection the agent already replaced, not an outage. The
+// hub's receipt time is the offline time (a will's payload carries the
+// connect time). Agents that do not number connections send 0 and get the
+// boot rule only.
 func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -311,15 +315,20 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 	ag.rec.LastSeen = at
 	e.recheck = true
 	out := Applied
+	sameBoot := ag.rec.Boot == st.Boot
 	switch st.State {
 	case wire.PresenceOnline:
 		switch {
-		case ag.rec.Online && ag.rec.Boot == st.Boot:
-			out = Ignored // the retained birth again
-		case st.Boot != ag.rec.Boot && !ag.rec.BootTime.IsZero() && st.Time.Before(ag.rec.BootTime):
+		case sameBoot && st.Conn < ag.rec.Conn:
+			out = Ignored // a birth of a connection since replaced
+		case sameBoot && st.Conn == ag.rec.Conn && (ag.rec.Online || st.Conn != 0):
+			out = Ignored // the retained birth again, or one whose will came already
+		case sameBoot && ag.rec.Online:
+			ag.rec.Conn = st.Conn // reconnected before the broker saw the old connection die
+		case !sameBoot && !ag.rec.BootTime.IsZero() && st.Time.Before(ag.rec.BootTime):
 			out = Ignored // a birth older than the one we have
 		default:
-			ag.rec.Online, ag.rec.Boot, ag.rec.BootTime, ag.rec.Since = true, st.Boot, st.Time, at
+			ag.rec.Online, ag.rec.Boot, ag.rec.BootTime, ag.rec.Since, ag.rec.Conn = true, st.Boot, st.Time, at, st.Conn
 			if st.Version != "" {
 				ag.rec.Version = st.Version
 			}
@@ -333,13 +342,13 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 		}
 	case wire.PresenceOffline:
 		switch {
-		case st.Boot != ag.rec.Boot:
+		case !sameBoot, st.Conn < ag.rec.Conn:
 			ag.rec.IgnoredWills++
 			out = Ignored
 		case !ag.rec.Online:
 			out = Ignored
 		default:
-			ag.rec.Online, ag.rec.Since = false, at
+			ag.rec.Online, ag.rec.Since, ag.rec.Conn = false, at, st.Conn
 			for _, d := range ag.devices {
 				e.emitDevice(d)
 			}

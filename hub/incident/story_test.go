@@ -86,17 +86,24 @@ func (w *world) collect(c Changes) {
 	w.all.Merge(c)
 }
 
-func (w *world) birth(boot string) {
+func (w *world) birth(boot string) { w.birthOn(boot, 0) }
+
+// birthOn is the birth of the agent's conn-th connection of the boot.
+func (w *world) birthOn(boot string, conn uint64) Outcome {
 	w.boot = boot
-	c, _ := w.eng.Status(&wire.Status{Header: w.header(0), State: wire.PresenceOnline}, w.clk.Now())
+	c, out := w.eng.Status(&wire.Status{Header: w.header(0), State: wire.PresenceOnline, Conn: conn}, w.clk.Now())
 	w.collect(c)
+	return out
 }
 
 // will is what the broker publishes when the agent's connection dies.
-func (w *world) will(boot string) Outcome {
+func (w *world) will(boot string) Outcome { return w.willOf(boot, 0) }
+
+// willOf is the will registered with the agent's conn-th connection.
+func (w *world) willOf(boot string, conn uint64) Outcome {
 	h := w.header(0)
 	h.Boot = boot
-	c, out := w.eng.Status(&wire.Status{Header: h, State: wire.PresenceOffline}, w.clk.Now())
+	c, out := w.eng.Status(&wire.Status{Header: h, State: wire.PresenceOffline, Conn: conn}, w.clk.Now())
 	w.collect(c)
 	return out
 }
@@ -408,6 +415,53 @@ func TestStoryLateWillFromAnEarlierBootIsIgnored(t *testing.T) {
 	}
 	if a := w.eng.Agents()[0]; !a.Online || a.Boot != "boot-2" || a.IgnoredWills != 1 {
 		t.Errorf("agent after a stale will: %+v", a)
+	}
+}
+
+// The agent reconnects before the broker noticed its old connection was
+// dead (a WAN blip, a slow broker): the broker takes the session over and
+// publishes the old connection's will, here after the new birth. The
+// agent is online all along; only a will of its current connection counts.
+func TestStoryWillOfAReplacedConnectionIsIgnored(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane1", "lane 1"))
+	w.birthOn("boot-1", 1)
+	w.advance(time.Minute)
+	if out := w.birthOn("boot-1", 2); out != Applied {
+		t.Errorf("birth of a new connection while online: %v", out)
+	}
+	if out := w.willOf("boot-1", 1); out != Ignored {
+		t.Errorf("will of the replaced connection: %v", out)
+	}
+	if out := w.birthOn("boot-1", 1); out != Ignored {
+		t.Errorf("a redelivered birth of the replaced connection: %v", out)
+	}
+	w.advance(time.Hour)
+	if len(w.final) != 0 {
+		t.Fatalf("the will of a replaced connection opened %d incidents", len(w.final))
+	}
+	if a := w.eng.Agents()[0]; !a.Online || a.Conn != 2 || a.IgnoredWills != 1 {
+		t.Errorf("agent after the takeover will: %+v", a)
+	}
+	// The current connection's will is a real outage, and a birth on the
+	// next connection ends it.
+	if out := w.willOf("boot-1", 2); out != Applied {
+		t.Errorf("will of the current connection: %v", out)
+	}
+	w.advance(10 * time.Minute)
+	if n := len(w.incidents(KindAgentOffline)); n != 1 {
+		t.Fatalf("a real outage opened %d store incidents, want 1", n)
+	}
+	if out := w.birthOn("boot-1", 2); out != Ignored {
+		t.Errorf("the birth of the connection that died, after its will: %v", out)
+	}
+	if a := w.eng.Agents()[0]; a.Online {
+		t.Errorf("online again on a dead connection's birth: %+v", a)
+	}
+	if out := w.birthOn("boot-1", 3); out != Applied {
+		t.Errorf("birth after the outage: %v", out)
+	}
+	if a := w.eng.Agents()[0]; !a.Online || a.Conn != 3 {
+		t.Errorf("agent after reconnecting: %+v", a)
 	}
 }
 

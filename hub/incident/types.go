@@ -266,7 +266,11 @@ type AgentRecord struct {
 	LastSeen  time.Time       `json:"last_seen,omitzero"`
 	Seq       SeqWindow       `json:"seq"`
 	Heartbeat *wire.Heartbeat `json:"heartbeat,omitempty"`
-	// IgnoredWills counts offline messages from an earlier boot.
+	// Conn is the highest connection number (wire.Status.Conn) seen in
+	// this boot's births and wills.
+	Conn uint64 `json:"conn,omitempty"`
+	// IgnoredWills counts offline messages from an earlier boot or from a
+	// connection the agent had already replaced.
 	IgnoredWills uint64 `json:"ignored_wills"`
 }
 
