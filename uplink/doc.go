@@ -52,14 +52,19 @@
 // paho auto-reconnect, OrderMatters off). The uplink reconnects itself with
 // exponential backoff and jitter (and an optional random StartDelay), trying
 // broker.urls in order. On every connect it publishes a retained "online"
-// status with the boot id; the will is a retained "offline" with the same
-// boot id. A record is deleted only after its PUBACK arrived on a connection
+// status with the boot id and the connection's number within the boot; the
+// will is a retained "offline" with the same two, so the hub can tell the
+// will of a connection already replaced (published by the broker at the
+// takeover) from a real loss. A record is deleted only after its PUBACK arrived on a connection
 // that was never lost in between (a connection epoch; a paho success
 // across a reconnect proves nothing). Up to InFlight messages (100) await
 // their PUBACK at any time: the publisher reads ahead from bbolt while
 // earlier messages are acknowledged, and acknowledged records are deleted
 // in groups by the writer. Records made after the connect go first; the
-// backlog drains in batches of BacklogBatch at BacklogRate. Any failure
+// backlog drains in batches of BacklogBatch at BacklogRate. A PUBACK later
+// than PublishTimeout on a live connection is waited for, with a warning,
+// up to StallTimeout: MQTT resends only on a new connection, and a chain's
+// agents reconnecting to a busy broker make it busier. Any failure
 // ends the connection, and the next one starts again from the oldest record
 // left, so after the hub's dedup the order is kept.
 // Heartbeats (metrics channel: outbox depth, bytes, oldest age, drops,

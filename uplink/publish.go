@@ -19,9 +19,10 @@ import (
 // A record counts as acknowledged only if its PUBACK arrived while the
 // connection was unbroken (the uplink's epoch unchanged and the session
 // not lost). Any failure (a loss, a PUBACK that does not come within
-// PublishTimeout) ends the connection; the next one starts reading again
+// StallTimeout) ends the connection; the next one starts reading again
 // from the oldest record still on disk, so nothing is skipped and order is
-// kept after the hub's dedup.
+// kept after the hub's dedup. A PUBACK later than PublishTimeout on a live
+// connection is only warned about (see Options.StallTimeout).
 type publisher struct {
 	u     *Uplink
 	s     session
@@ -154,15 +155,7 @@ func (p *publisher) acker(ctx context.Context) {
 				return
 			}
 		}
-		timeout.Reset(u.opt.PublishTimeout)
-		select {
-		case <-f.d.Done():
-		case <-p.s.Lost():
-			return
-		case <-timeout.C:
-			u.log.Warn("publish not acknowledged in time; reconnecting, it will go again", "seq", f.ack.seq, "timeout", u.opt.PublishTimeout)
-			return
-		case <-ctx.Done():
+		if !p.await(ctx, f, timeout) {
 			return
 		}
 		if err := f.d.Err(); err != nil {
@@ -186,6 +179,38 @@ func (p *publisher) acker(ctx context.Context) {
 		if len(acks) >= ackGroup {
 			hand()
 		}
+	}
+}
+
+// await waits for f's PUBACK while the connection lasts: past
+// PublishTimeout it warns and goes on waiting, past StallTimeout it gives
+// the connection up. It reports whether the PUBACK came.
+func (p *publisher) await(ctx context.Context, f flight, timeout *time.Timer) bool {
+	u := p.u
+	timeout.Reset(u.opt.PublishTimeout)
+	waited := u.opt.PublishTimeout
+	for {
+		select {
+		case <-f.d.Done():
+			if waited > u.opt.PublishTimeout {
+				u.log.Info("late acknowledgement arrived; publishing goes on", "seq", f.ack.seq)
+			}
+			return true
+		case <-p.s.Lost():
+			return false
+		case <-ctx.Done():
+			return false
+		case <-timeout.C:
+		}
+		if waited >= u.opt.StallTimeout {
+			u.log.Warn("publish not acknowledged on a live connection; reconnecting, it will go again", "seq", f.ack.seq, "waited", waited)
+			return false
+		}
+		if waited == u.opt.PublishTimeout {
+			u.log.Warn("broker slow to acknowledge; waiting on the live connection", "seq", f.ack.seq, "waited", waited, "gives_up_after", u.opt.StallTimeout)
+		}
+		timeout.Reset(u.opt.StallTimeout - waited)
+		waited = u.opt.StallTimeout
 	}
 }
 

@@ -43,6 +43,15 @@ type Options struct {
 	// ConnectTimeout bounds one connection attempt; PublishTimeout the wait
 	// for a PUBACK (both default 15s).
 	ConnectTimeout, PublishTimeout time.Duration
+	// StallTimeout is how long an outbox message may wait for its PUBACK on
+	// a connection that stays up before the uplink gives the connection up
+	// (default 2m, at least PublishTimeout). Past PublishTimeout it only
+	// warns: a broker slow to acknowledge is busy, not gone (paho's
+	// keepalive notices one that is gone), and MQTT resends only on a new
+	// connection, so reconnecting early would add a reconnect and a
+	// duplicate to a broker already behind, and across a chain's agents
+	// that feeds itself.
+	StallTimeout time.Duration
 	// InFlight is the most messages published and still waiting for their
 	// PUBACK (default 100): the outbox is read ahead and published while
 	// earlier messages are acknowledged.
@@ -80,6 +89,8 @@ func (o *Options) defaults() {
 	def(&o.ReconnectMax, 2*time.Minute)
 	def(&o.ConnectTimeout, 15*time.Second)
 	def(&o.PublishTimeout, 15*time.Second)
+	def(&o.StallTimeout, 2*time.Minute)
+	o.StallTimeout = max(o.StallTimeout, o.PublishTimeout)
 	def(&o.CommitInterval, 250*time.Millisecond)
 	def(&o.CommandTimeout, 30*time.Second)
 	def(&o.Broker.KeepAlive, config.DefaultKeepAlive)
