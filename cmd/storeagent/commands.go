@@ -63,6 +63,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
+	agent.TuneRuntime()
 	run := func(ctx context.Context) error {
 		if len(cfg.Broker.URLs) == 0 {
 			log.Warn("no broker configured: events are only logged")
