@@ -316,7 +316,6 @@ func (e *Engine) Inventory(inv *wire.Inventory, at time.Time) Changes {
 	s.rec.UpdatedAt = at
 	s.loc = e.zones.load(inv.StoreInfo.TimeZone)
 	e.ch.Stores = append(e.ch.Stores, e.storeRecord(s))
-	e.recheck = true
 	for _, di := range inv.Devices {
 		d := e.deviceFor(id, di.ID)
 		d.rec.Kind, d.rec.Driver, d.rec.Location = e.names.of(di.Kind), e.names.of(di.Driver), e.names.of(di.Location)
@@ -333,8 +332,35 @@ func (e *Engine) Inventory(inv *wire.Inventory, at time.Time) Changes {
 		d.rec.Updated = at
 		e.emitDevice(d)
 	}
+	e.recheckStore(s)
 	e.ch.Agents = append(e.ch.Agents, e.agentRecord(ag))
 	return e.take()
+}
+
+// recheckStore queues every alert of one store for evaluation at the next
+// tick: what changed (its trading hours, time zone, devices, a maintenance
+// window) matters to no other store's alerts. A global recheck (recheck)
+// evaluates every alert of the fleet instead, which during a chain's opening
+// burst, a store's inventory after another's, made each batch cost as much
+// as the fleet's alerts.
+func (e *Engine) recheckStore(s *storeState) {
+	for _, d := range s.devices {
+		for _, a := range d.alerts {
+			e.markDirty(a)
+		}
+	}
+	for _, agent := range s.rec.Agents {
+		if a := e.alerts[agentFingerprint(wire.AgentID{Tenant: s.rec.Tenant, Store: s.rec.Store, Agent: agent})]; a != nil {
+			e.markDirty(a)
+		}
+	}
+}
+
+// recheckWindow rechecks the store a maintenance window is for.
+func (e *Engine) recheckWindow(w Window) {
+	if s := e.stores[w.Tenant+"/"+w.Store]; s != nil {
+		e.recheckStore(s)
+	}
 }
 
 // Status records an agent's birth or will. The boot id pairs them: a will
@@ -1223,8 +1249,11 @@ func (e *Engine) AddWindow(w Window) (Window, Changes, error) {
 		e.lastWin++
 		w.ID = fmt.Sprintf("MW-%d-%d", e.clk.Now().Unix(), e.lastWin)
 	}
+	if old, ok := e.windows[w.ID]; ok {
+		e.recheckWindow(old) // replaced: it may have been another store's
+	}
 	e.windows[w.ID] = w
-	e.recheck = true
+	e.recheckWindow(w)
 	e.ch.Windows = append(e.ch.Windows, w)
 	return w, e.take(), nil
 }
@@ -1233,11 +1262,12 @@ func (e *Engine) AddWindow(w Window) (Window, Changes, error) {
 func (e *Engine) DeleteWindow(id string) (Changes, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.windows[id]; !ok {
+	w, ok := e.windows[id]
+	if !ok {
 		return Changes{}, fmt.Errorf("window %s: %w", id, ErrNotFound)
 	}
 	delete(e.windows, id)
-	e.recheck = true
+	e.recheckWindow(w)
 	e.ch.DeleteWindows = append(e.ch.DeleteWindows, id)
 	return e.take(), nil
 }

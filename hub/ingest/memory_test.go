@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -135,6 +137,17 @@ func fleetMemory(b *testing.B, stores int) {
 	}
 	b.ReportMetric(float64(used)/float64(devices), "heap-B/device")
 	b.ReportMetric(float64(used)/(1<<20), "heap-MiB")
+	b.ReportMetric(float64(len(topics))/b.Elapsed().Seconds(), "msgs/s")
+	// How the commits went: their size and cost grow with the fleet.
+	var m dto.Metric
+	_ = pl.metrics.BatchSize.Write(&m)
+	if n := m.GetHistogram().GetSampleCount(); n > 0 {
+		b.ReportMetric(m.GetHistogram().GetSampleSum()/float64(n), "msgs/commit")
+	}
+	_ = pl.metrics.CommitSeconds.Write(&m)
+	if n := m.GetHistogram().GetSampleCount(); n > 0 {
+		b.ReportMetric(1000*m.GetHistogram().GetSampleSum()/float64(n), "ms/commit")
+	}
 	runtime.KeepAlive(pl)
 }
 
