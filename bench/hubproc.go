@@ -49,6 +49,8 @@ func StartHub(t testing.TB, s HubSetup) *HubProc {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %q\nlog: {level: warn}\n", filepath.Join(dir, "data"))
+	// The setting docs/hub.md recommends for a hub given 1 GiB, the chain's target.
+	b.WriteString("memory_limit: 768MiB\n")
 	fmt.Fprintf(&b, "api:\n  listen: 127.0.0.1:%d\n  tokens:\n    - {name: bench, role: admin, token: %s}\n", apiPort, h.token)
 	if s.External != "" {
 		fmt.Fprintf(&b, "broker:\n  mode: external\n  external: {urls: [%q], client_id: storehub-bench}\n", s.External)

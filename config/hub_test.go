@@ -31,6 +31,9 @@ func TestExampleHubConfigLoads(t *testing.T) {
 	if d := cfg.Policy.Rules["paper_out"].HoldDown; d == nil || *d != 3*time.Minute {
 		t.Errorf("paper_out hold-down override: %v", d)
 	}
+	if cfg.MemoryLimit != 768<<20 {
+		t.Errorf("memory_limit = %s, want 768MiB", cfg.MemoryLimit)
+	}
 	if cfg.API.Tokens[0].Token != "viewer-token-0123456789" {
 		t.Errorf("token from the environment: %q", cfg.API.Tokens[0].Token)
 	}
@@ -59,6 +62,8 @@ func TestHubConfigMistakes(t *testing.T) {
 		{"signing key", base + "remote: {signing_key: abc}\n", "base64 of a 32-byte Ed25519 seed"},
 		{"query expiry", base + "remote: {timeout: 20s, expiry: 10s}\n", "remote.expiry: must be at least remote.timeout"},
 		{"query rate", base + "remote: {per_minute: 10000}\n", "remote.per_minute"},
+		{"memory limit", base + "memory_limit: 8MiB\n", "memory_limit: 8MiB is too small for a hub"},
+		{"memory limit unit", base + "memory_limit: lots\n", `"lots" is not a size`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,12 +1,12 @@
 package wire
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // MaxPayload bounds a message. A larger payload is rejected before parsing so
@@ -105,21 +105,8 @@ func Decode[T any, PT interface {
 // DecodeChannel parses a payload that arrived on channel ch into the matching
 // message type.
 func DecodeChannel(ch Channel, data []byte) (Message, error) {
-	var m typed
-	switch TypeOf(ch) {
-	case TypeStatus:
-		m = &Status{}
-	case TypeInventory:
-		m = &Inventory{}
-	case TypeEvent:
-		m = &Event{}
-	case TypeMetrics:
-		m = &Metrics{}
-	case TypeCmdReq:
-		m = &CommandRequest{}
-	case TypeCmdRes:
-		m = &CommandResponse{}
-	default:
+	m := newMessage(ch)
+	if m == nil {
 		return nil, &DecodeError{Kind: ErrWrongType, Err: fmt.Errorf("no message type for channel %q", ch)}
 	}
 	if err := decodeInto(data, m, m.kind()); err != nil {
@@ -128,21 +115,39 @@ func DecodeChannel(ch Channel, data []byte) (Message, error) {
 	return m, nil
 }
 
+// newMessage returns an empty message of the type carried on ch, nil for an
+// unknown channel.
+func newMessage(ch Channel) typed {
+	switch TypeOf(ch) {
+	case TypeStatus:
+		return &Status{}
+	case TypeInventory:
+		return &Inventory{}
+	case TypeEvent:
+		return &Event{}
+	case TypeMetrics:
+		return &Metrics{}
+	case TypeCmdReq:
+		return &CommandRequest{}
+	case TypeCmdRes:
+		return &CommandResponse{}
+	}
+	return nil
+}
+
 func decodeInto(data []byte, m typed, want MessageType) error {
 	if len(data) > MaxPayload {
 		return &DecodeError{Kind: ErrTooLarge, Type: want, Err: fmt.Errorf("%d bytes, limit %d", len(data), MaxPayload)}
 	}
 	// One strict pass on the happy path; only a payload that fails it is
 	// looked at again, to say whether it is of another version or type
-	// rather than just malformed.
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(m)
-	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("trailing data after the JSON object")
-		}
-	}
+	// rather than just malformed. encoding/json's strict decoder reads a
+	// payload twice (Decoder.Decode scans the whole value to find its end,
+	// then decodes it) and allocates for every field; the decoder of
+	// encoding/json/v2's prototype parses once, and is stricter: names match
+	// exactly (not case-insensitively), a name given twice, invalid UTF-8
+	// and data after the object are errors.
+	err := jsonv2.Unmarshal(data, m, jsonv2.RejectUnknownMembers(true))
 	if h := m.Head(); err != nil || h.V != Version || h.Type != want {
 		return classify(data, want, err)
 	}

@@ -9,16 +9,7 @@ import (
 // FuzzDecodeChannel feeds arbitrary bytes to the decoder of every channel. It
 // must never panic, and whatever it accepts must survive a re-encode.
 func FuzzDecodeChannel(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.json")
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for i := range channels {
-			f.Add(uint8(i), data)
-		}
-	}
+	seedChannels(f)
 	f.Add(uint8(0), []byte(`{"v":1}`))
 	f.Fuzz(func(t *testing.T, chIndex uint8, data []byte) {
 		ch := channels[int(chIndex)%len(channels)]
@@ -37,4 +28,19 @@ func FuzzDecodeChannel(f *testing.F) {
 			t.Fatalf("re-encoded message does not decode: %v\n%s", err, again)
 		}
 	})
+}
+
+// seedChannels seeds a fuzz test with every golden payload on every channel
+// (a channel index and a payload).
+func seedChannels(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for i := range channels {
+			f.Add(uint8(i), data)
+		}
+	}
 }

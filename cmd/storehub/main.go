@@ -140,6 +140,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		log = slog.New(slog.NewTextHandler(stderr, opts))
 	}
+	hub.ApplyMemoryLimit(cfg.MemoryLimit, os.LookupEnv, log)
 	// From a terminal until Ctrl-C; under systemd or the Windows service
 	// manager until it stops the service, as storeagent run.
 	return svc.Run(ctx, hub.ServiceSpec(*path), log, func(ctx context.Context) error {

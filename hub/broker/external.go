@@ -37,12 +37,24 @@ func Subscriptions(shareGroup string) []string {
 	return out
 }
 
+// MaxInFlight bounds the messages of one broker connection the hub works on
+// at once (received, not yet committed and acknowledged). The ingest
+// pipeline commits up to 2,048 messages together and applies the next batch
+// while one is committed, so this keeps it fed; beyond it the hub stops
+// reading from the connection, and the broker keeps what it has not sent
+// (its max_inflight_messages and max_queued_messages, docs/hub.md).
+const MaxInFlight = 4096
+
 // StartExternal connects to every configured broker. Each connection has a
 // persistent session (CleanSession=false) under a stable client id (the
 // configured id, suffixed by the URL's position when there are several), so
 // the broker queues QoS 1 messages while the hub is down; messages are
 // acknowledged only after handler committed them.
 func StartExternal(ctx context.Context, c config.ExternalBroker, handler Handler, log *slog.Logger) (*External, error) {
+	return startExternal(ctx, c, handler, log, MaxInFlight)
+}
+
+func startExternal(ctx context.Context, c config.ExternalBroker, handler Handler, log *slog.Logger, inFlight int) (*External, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -57,16 +69,34 @@ func StartExternal(ctx context.Context, c config.ExternalBroker, handler Handler
 		if len(c.URLs) > 1 {
 			id = fmt.Sprintf("%s-%d", c.ClientID, i)
 		}
+		// paho calls onMessage for one message after the other (OrderMatters
+		// true); each message is then handled in its own goroutine, which
+		// acknowledges it once committed, and a slot bounds them. With
+		// OrderMatters false paho would start a goroutine per message
+		// itself, as many as the broker sends unacknowledged (unbounded
+		// with Mosquitto's max_inflight_messages 0). While every slot is
+		// taken onMessage waits, so paho stops reading the connection;
+		// acknowledgements still go out (paho sends them from its own
+		// goroutine), so slots free up as the pipeline commits.
+		slots := make(chan struct{}, inFlight)
 		onMessage := func(_ paho.Client, m paho.Message) {
-			if err := handler.Handle(ctx, m.Topic(), m.Payload(), ""); err != nil {
-				log.Error("ingest failed; message left unacknowledged for redelivery", "topic", m.Topic(), "err", err)
-				return
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return // not acknowledged: the broker delivers it again
 			}
-			m.Ack()
+			go func() {
+				defer func() { <-slots }()
+				if err := handler.Handle(ctx, m.Topic(), m.Payload(), ""); err != nil {
+					log.Error("ingest failed; message left unacknowledged for redelivery", "topic", m.Topic(), "err", err)
+					return
+				}
+				m.Ack()
+			}()
 		}
 		opts := paho.NewClientOptions().AddBroker(u).SetClientID(id).SetCleanSession(false).
 			SetUsername(c.Username).SetPassword(c.Password).SetTLSConfig(tc).
-			SetOrderMatters(false).SetAutoAckDisabled(true).SetResumeSubs(true).
+			SetOrderMatters(true).SetAutoAckDisabled(true).SetResumeSubs(true).
 			SetConnectRetry(true).SetConnectRetryInterval(2 * time.Second).SetMaxReconnectInterval(30 * time.Second).
 			SetDefaultPublishHandler(onMessage) // before Connect: a resumed session delivers at once
 		url := u

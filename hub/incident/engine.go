@@ -54,16 +54,18 @@ type Engine struct {
 	targets sla.Targets
 	clk     clock.Clock
 
-	stores   map[string]*storeState  // tenant/store
-	agents   map[string]*agentState  // tenant/store/agent
-	devices  map[string]*deviceState // tenant/store/device
-	alerts   map[string]*alert       // fingerprint
-	live     map[string]*Incident    // incident id -> live incident (any kind)
-	byAlert  map[string]*alert       // incident id -> its alert (fault and agent kinds)
-	chronic  map[string]*Incident    // fingerprint -> live chronic incident
-	chronicT map[string]time.Time    // fingerprint -> when the last chronic incident opened
-	episodes map[string][]time.Time  // fingerprint -> episode starts within the chronic window
+	stores   map[string]*storeState // tenant/store
+	agents   map[string]*agentState // tenant/store/agent
+	ndevices int                    // devices in all stores
+	alerts   map[string]*alert      // fingerprint
+	live     map[string]*Incident   // incident id -> live incident (any kind)
+	byAlert  map[string]*alert      // incident id -> its alert (fault and agent kinds)
+	chronic  map[string]*Incident   // fingerprint -> live chronic incident
+	chronicT map[string]time.Time   // fingerprint -> when the last chronic incident opened
+	episodes map[string][]time.Time // fingerprint -> episode starts within the chronic window
 	windows  map[string]Window
+	names    names           // interned strings of device records
+	zones    zones           // loaded time zones, by name
 	dirty    map[string]bool // stores whose devices changed since the last tick
 	recheck  bool            // something global changed: evaluate every alert at the next tick
 	holding  bool            // between Hold and Release
@@ -79,19 +81,48 @@ type Engine struct {
 type storeState struct {
 	rec     StoreRecord
 	loc     *time.Location
-	devices map[string]*deviceState
-	live    map[string]*Incident // live fault incidents, for re-prioritising
+	devices map[string]*deviceState // by device id
+	live    map[string]*Incident    // live fault incidents, for re-prioritising
 }
 
 type agentState struct {
 	rec     AgentRecord
-	devices map[string]*deviceState
+	devices map[string]*deviceState // by device id
 }
 
 type deviceState struct {
 	rec    DeviceRecord
-	alerts map[wire.FaultCode]*alert
+	alerts []*alert // one per fault code the device has had; nil for most devices
 	agent  *agentState
+}
+
+// alert returns the device's alert for a fault code, if any. A device has
+// a handful of fault codes at most: a slice is smaller than a map.
+func (d *deviceState) alert(code wire.FaultCode) *alert {
+	for _, a := range d.alerts {
+		if a.code == code {
+			return a
+		}
+	}
+	return nil
+}
+
+// setAlert records the device's alert for a fault code.
+func (d *deviceState) setAlert(code wire.FaultCode, a *alert) {
+	for i, old := range d.alerts {
+		if old.code == code {
+			d.alerts[i] = a
+			return
+		}
+	}
+	d.alerts = append(d.alerts, a)
+}
+
+// dropAlert forgets a, if it is the device's alert for its code.
+func (d *deviceState) dropAlert(a *alert) {
+	if i := slices.Index(d.alerts, a); i >= 0 {
+		d.alerts = slices.Delete(d.alerts, i, i+1)
+	}
 }
 
 type alert struct {
@@ -132,7 +163,7 @@ func New(cfg Config) *Engine {
 	}
 	return &Engine{
 		pol: cfg.Policy, targets: cfg.Targets, clk: cfg.Clock,
-		stores: map[string]*storeState{}, agents: map[string]*agentState{}, devices: map[string]*deviceState{},
+		stores: map[string]*storeState{}, agents: map[string]*agentState{}, names: names{}, zones: zones{},
 		alerts: map[string]*alert{}, live: map[string]*Incident{}, byAlert: map[string]*alert{},
 		chronic: map[string]*Incident{}, chronicT: map[string]time.Time{}, episodes: map[string][]time.Time{},
 		windows: map[string]Window{}, dirty: map[string]bool{}, counted: map[string]census{},
@@ -182,7 +213,7 @@ func (e *Engine) storeFor(tenant, store string) *storeState {
 	k := tenant + "/" + store
 	s, ok := e.stores[k]
 	if !ok {
-		s = &storeState{rec: StoreRecord{Tenant: tenant, Store: store}, loc: time.UTC, devices: map[string]*deviceState{}, live: map[string]*Incident{}}
+		s = &storeState{rec: StoreRecord{Tenant: e.names.of(tenant), Store: e.names.of(store)}, loc: time.UTC, devices: map[string]*deviceState{}, live: map[string]*Incident{}}
 		e.stores[k] = s
 	}
 	return s
@@ -192,11 +223,11 @@ func (e *Engine) agentFor(id wire.AgentID) *agentState {
 	k := id.String()
 	a, ok := e.agents[k]
 	if !ok {
-		a = &agentState{rec: AgentRecord{Tenant: id.Tenant, Store: id.Store, Agent: id.Agent}, devices: map[string]*deviceState{}}
+		a = &agentState{rec: AgentRecord{Tenant: e.names.of(id.Tenant), Store: e.names.of(id.Store), Agent: e.names.of(id.Agent)}, devices: map[string]*deviceState{}}
 		e.agents[k] = a
 		s := e.storeFor(id.Tenant, id.Store)
 		if !slices.Contains(s.rec.Agents, id.Agent) {
-			s.rec.Agents = append(s.rec.Agents, id.Agent)
+			s.rec.Agents = append(s.rec.Agents, a.rec.Agent)
 			sort.Strings(s.rec.Agents)
 			e.ch.Stores = append(e.ch.Stores, e.storeRecord(s))
 		}
@@ -205,23 +236,32 @@ func (e *Engine) agentFor(id wire.AgentID) *agentState {
 }
 
 func (e *Engine) deviceFor(id wire.AgentID, dev string) *deviceState {
-	k := id.Tenant + "/" + id.Store + "/" + dev
-	d, ok := e.devices[k]
+	ag := e.agentFor(id)
+	s := e.storeFor(id.Tenant, id.Store)
+	d, ok := s.devices[dev]
 	if !ok {
-		d = &deviceState{rec: DeviceRecord{Tenant: id.Tenant, Store: id.Store, Agent: id.Agent, ID: dev, State: wire.StateUnknown, Reported: wire.StateUnknown}, alerts: map[wire.FaultCode]*alert{}}
-		e.devices[k] = d
-		e.storeFor(id.Tenant, id.Store).devices[k] = d
+		dev = e.names.of(dev)
+		d = &deviceState{rec: DeviceRecord{Tenant: s.rec.Tenant, Store: s.rec.Store, Agent: ag.rec.Agent, ID: dev, State: wire.StateUnknown, Reported: wire.StateUnknown}}
+		s.devices[dev] = d
+		e.ndevices++
 	}
 	if d.rec.Agent != id.Agent { // the device moved to another agent of the store
 		if old, ok := e.agents[wire.AgentID{Tenant: id.Tenant, Store: id.Store, Agent: d.rec.Agent}.String()]; ok {
-			delete(old.devices, k)
+			delete(old.devices, d.rec.ID)
 		}
-		d.rec.Agent = id.Agent
+		d.rec.Agent = ag.rec.Agent
 	}
-	ag := e.agentFor(id)
-	ag.devices[k] = d
+	ag.devices[d.rec.ID] = d
 	d.agent = ag
 	return d
+}
+
+// device returns a known device.
+func (e *Engine) device(tenant, store, dev string) *deviceState {
+	if s := e.stores[tenant+"/"+store]; s != nil {
+		return s.devices[dev]
+	}
+	return nil
 }
 
 // stale reports whether the agent is known to be offline.
@@ -274,31 +314,53 @@ func (e *Engine) Inventory(inv *wire.Inventory, at time.Time) Changes {
 	s := e.storeFor(id.Tenant, id.Store)
 	s.rec.Info = inv.StoreInfo
 	s.rec.UpdatedAt = at
-	s.loc = time.UTC
-	if inv.StoreInfo.TimeZone != "" {
-		if loc, err := time.LoadLocation(inv.StoreInfo.TimeZone); err == nil {
-			s.loc = loc
-		}
-	}
+	s.loc = e.zones.load(inv.StoreInfo.TimeZone)
 	e.ch.Stores = append(e.ch.Stores, e.storeRecord(s))
-	e.recheck = true
 	for _, di := range inv.Devices {
 		d := e.deviceFor(id, di.ID)
-		d.rec.Kind, d.rec.Driver, d.rec.Location, d.rec.Criticality = di.Kind, di.Driver, di.Location, di.Criticality
+		d.rec.Kind, d.rec.Driver, d.rec.Location = e.names.of(di.Kind), e.names.of(di.Driver), e.names.of(di.Location)
+		d.rec.Criticality = wire.Criticality(e.names.of(string(di.Criticality)))
 		switch {
 		case di.Identity != nil && !di.Identity.IsZero():
-			d.rec.Identity = *di.Identity
+			d.rec.Identity = e.names.identity(*di.Identity)
 		case d.rec.Identity.IsZero() && di.Expected != nil:
-			d.rec.Identity = *di.Expected
+			d.rec.Identity = e.names.identity(*di.Expected)
 		}
 		if d.rec.LastSeq == 0 && di.State.Valid() {
-			d.rec.Reported = di.State
+			d.rec.Reported = e.names.state(di.State)
 		}
 		d.rec.Updated = at
 		e.emitDevice(d)
 	}
+	e.recheckStore(s)
 	e.ch.Agents = append(e.ch.Agents, e.agentRecord(ag))
 	return e.take()
+}
+
+// recheckStore queues every alert of one store for evaluation at the next
+// tick: what changed (its trading hours, time zone, devices, a maintenance
+// window) matters to no other store's alerts. A global recheck (recheck)
+// evaluates every alert of the fleet instead, which during a chain's opening
+// burst, a store's inventory after another's, made each batch cost as much
+// as the fleet's alerts.
+func (e *Engine) recheckStore(s *storeState) {
+	for _, d := range s.devices {
+		for _, a := range d.alerts {
+			e.markDirty(a)
+		}
+	}
+	for _, agent := range s.rec.Agents {
+		if a := e.alerts[agentFingerprint(wire.AgentID{Tenant: s.rec.Tenant, Store: s.rec.Store, Agent: agent})]; a != nil {
+			e.markDirty(a)
+		}
+	}
+}
+
+// recheckWindow rechecks the store a maintenance window is for.
+func (e *Engine) recheckWindow(w Window) {
+	if s := e.stores[w.Tenant+"/"+w.Store]; s != nil {
+		e.recheckStore(s)
+	}
 }
 
 // Status records an agent's birth or will. The boot id pairs them: a will
@@ -411,12 +473,12 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 		since = at // an agent clock running ahead must not delay the hold-down
 	}
 	if ev.Kind != "" {
-		d.rec.Kind = ev.Kind
+		d.rec.Kind = e.names.of(ev.Kind)
 	}
 	if ev.Identity != nil && !ev.Identity.IsZero() {
-		d.rec.Identity = *ev.Identity
+		d.rec.Identity = e.names.identity(*ev.Identity)
 	}
-	d.rec.Reported, d.rec.Faults, d.rec.Since, d.rec.LastSeq, d.rec.Updated = ev.State, slices.Clone(ev.Faults), since, ev.Seq, at
+	d.rec.Reported, d.rec.Faults, d.rec.Since, d.rec.LastSeq, d.rec.Updated = e.names.state(ev.State), e.names.faults(ev.Faults), since, ev.Seq, at
 	e.emitDevice(d)
 	for _, a := range d.alerts {
 		e.markDirty(a)
@@ -436,24 +498,24 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 	present := map[wire.FaultCode]bool{}
 	for _, f := range ev.Faults {
 		present[f.Code] = true
-		a := d.alerts[f.Code]
+		a := d.alert(f.Code)
 		if a == nil {
 			k := Fingerprint(ev.Tenant, ev.Store, ev.Device, f.Code)
 			a = e.alerts[k]
 			if a == nil {
-				a = &alert{key: k, kind: KindFault, tenant: ev.Tenant, store: ev.Store, device: ev.Device, code: f.Code}
+				a = &alert{key: k, kind: KindFault, tenant: d.rec.Tenant, store: d.rec.Store, device: d.rec.ID, code: f.Code}
 				e.alerts[k] = a
 			}
 			a.dev, a.st = d, e.storeFor(ev.Tenant, ev.Store)
-			d.alerts[f.Code] = a
+			d.setAlert(f.Code, a)
 		}
-		a.agent, a.fault = ev.Agent, f
+		a.agent, a.fault = d.rec.Agent, f
 		if !a.active {
 			e.activate(a, since, at, late)
 		}
 	}
-	for code, a := range d.alerts {
-		if !present[code] && a.active {
+	for _, a := range d.alerts {
+		if !present[a.code] && a.active {
 			e.deactivate(a, since)
 		}
 	}
@@ -667,8 +729,8 @@ func (e *Engine) evaluate(a *alert, now time.Time) {
 	}
 	if a.inc == nil && !a.active && !a.flapping && now.Sub(a.lastChange) > e.pol.FlapWindow {
 		delete(e.alerts, a.key)
-		if d := a.dev; d != nil && d.alerts[a.code] == a {
-			delete(d.alerts, a.code)
+		if d := a.dev; d != nil {
+			d.dropAlert(a)
 		}
 	}
 }
@@ -919,7 +981,7 @@ func (e *Engine) fillTicket(inc *Incident, a *alert) {
 	if s := e.stores[a.tenant+"/"+a.store]; s != nil {
 		t.StoreName, t.StoreAddress, t.Country, t.TimeZone = s.rec.Info.Name, s.rec.Info.Address, s.rec.Info.Country, s.rec.Info.TimeZone
 	}
-	if d := e.devices[a.tenant+"/"+a.store+"/"+a.device]; d != nil && a.kind != KindAgentOffline {
+	if d := e.device(a.tenant, a.store, a.device); d != nil && a.kind != KindAgentOffline {
 		t.Location, t.DeviceKind, t.Driver = d.rec.Location, d.rec.Kind, d.rec.Driver
 		t.Criticality = string(criticalityOf(d.rec.Kind, d.rec.Criticality))
 		t.Vendor, t.Model, t.Serial, t.Firmware = d.rec.Identity.Vendor, d.rec.Identity.Model, d.rec.Identity.Serial, d.rec.Identity.Firmware
@@ -987,7 +1049,7 @@ func (e *Engine) prioritise(inc *Incident, now time.Time, announce bool) bool {
 		}
 		affected, total := c.affected, c.total
 		crit := criticalityOf(kind, "")
-		if d := e.devices[inc.Tenant+"/"+inc.Store+"/"+inc.Device]; d != nil {
+		if d := e.device(inc.Tenant, inc.Store, inc.Device); d != nil {
 			crit = criticalityOf(d.rec.Kind, d.rec.Criticality)
 		}
 		impact = Impact(affected, total, crit)
@@ -1196,8 +1258,11 @@ func (e *Engine) AddWindow(w Window) (Window, Changes, error) {
 		e.lastWin++
 		w.ID = fmt.Sprintf("MW-%d-%d", e.clk.Now().Unix(), e.lastWin)
 	}
+	if old, ok := e.windows[w.ID]; ok {
+		e.recheckWindow(old) // replaced: it may have been another store's
+	}
 	e.windows[w.ID] = w
-	e.recheck = true
+	e.recheckWindow(w)
 	e.ch.Windows = append(e.ch.Windows, w)
 	return w, e.take(), nil
 }
@@ -1206,11 +1271,12 @@ func (e *Engine) AddWindow(w Window) (Window, Changes, error) {
 func (e *Engine) DeleteWindow(id string) (Changes, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.windows[id]; !ok {
+	w, ok := e.windows[id]
+	if !ok {
 		return Changes{}, fmt.Errorf("window %s: %w", id, ErrNotFound)
 	}
 	delete(e.windows, id)
-	e.recheck = true
+	e.recheckWindow(w)
 	e.ch.DeleteWindows = append(e.ch.DeleteWindows, id)
 	return e.take(), nil
 }
@@ -1247,9 +1313,11 @@ func (e *Engine) Agents() []AgentRecord {
 func (e *Engine) Devices() []DeviceRecord {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]DeviceRecord, 0, len(e.devices))
-	for _, d := range e.devices {
-		out = append(out, e.deviceRecord(d))
+	out := make([]DeviceRecord, 0, e.ndevices)
+	for _, s := range e.stores {
+		for _, d := range s.devices {
+			out = append(out, e.deviceRecord(d))
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -1304,15 +1372,18 @@ func (e *Engine) Restore(s Snapshot) {
 	for _, r := range s.Stores {
 		st := e.storeFor(r.Tenant, r.Store)
 		st.rec = r
-		if loc, err := time.LoadLocation(r.Info.TimeZone); err == nil && r.Info.TimeZone != "" {
-			st.loc = loc
-		}
+		st.loc = e.zones.load(r.Info.TimeZone)
 	}
 	for _, r := range s.Agents {
 		e.agentFor(r.ID()).rec = r
 	}
 	for _, r := range s.Devices {
 		d := e.deviceFor(wire.AgentID{Tenant: r.Tenant, Store: r.Store, Agent: r.Agent}, r.ID)
+		r.Tenant, r.Store, r.Agent, r.ID = d.rec.Tenant, d.rec.Store, d.rec.Agent, d.rec.ID
+		r.Kind, r.Driver, r.Location = e.names.of(r.Kind), e.names.of(r.Driver), e.names.of(r.Location)
+		r.Criticality = wire.Criticality(e.names.of(string(r.Criticality)))
+		r.Identity, r.Faults = e.names.identity(r.Identity), e.names.faults(r.Faults)
+		r.State, r.Reported = e.names.state(r.State), e.names.state(r.Reported)
 		d.rec = r
 		for _, f := range r.Faults {
 			k := Fingerprint(r.Tenant, r.Store, r.ID, f.Code)
@@ -1320,7 +1391,7 @@ func (e *Engine) Restore(s Snapshot) {
 				fault: f, active: r.Reported != wire.StateUnknown, since: r.Since, seen: r.Since, counted: true, lastChange: r.Since,
 				dev: d, st: e.storeFor(r.Tenant, r.Store)}
 			e.alerts[k] = a
-			d.alerts[f.Code] = a
+			d.setAlert(f.Code, a)
 		}
 	}
 	for _, r := range s.Agents {
@@ -1365,8 +1436,8 @@ func (e *Engine) Restore(s Snapshot) {
 				a.cleared = p.RecoveredAt
 			}
 			e.alerts[p.Key] = a
-			if d := e.devices[p.Tenant+"/"+p.Store+"/"+p.Device]; d != nil && p.Kind == KindFault {
-				d.alerts[p.Fault] = a
+			if d := e.device(p.Tenant, p.Store, p.Device); d != nil && p.Kind == KindFault {
+				d.setAlert(p.Fault, a)
 				a.dev = d
 			}
 		}

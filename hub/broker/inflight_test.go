@@ -1,0 +1,128 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub/broker/brokertest"
+	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// gatedHandler holds every message until the gate opens, and counts how many
+// it holds at once; it refuses a payload "fail" once, as a pipeline that
+// could not commit does.
+type gatedHandler struct {
+	gate chan struct{}
+
+	mu             sync.Mutex
+	now, most      int
+	handled        []string
+	refused        bool
+	refuseFailOnce bool
+}
+
+func (h *gatedHandler) Handle(ctx context.Context, _ string, payload []byte, _ string) error {
+	h.mu.Lock()
+	h.now++
+	h.most = max(h.most, h.now)
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		h.now--
+		h.mu.Unlock()
+	}()
+	select {
+	case <-h.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if string(payload) == "fail" && h.refuseFailOnce && !h.refused {
+		h.refused = true
+		return errors.New("cannot commit")
+	}
+	h.handled = append(h.handled, string(payload))
+	return nil
+}
+
+func (h *gatedHandler) state() (now, most int, handled []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now, h.most, append([]string(nil), h.handled...)
+}
+
+// TestExternalBoundsWorkInFlight: with a broker that sends without limit
+// (Mosquitto's max_inflight_messages 0), the hub still works on at most its
+// bound of messages at once and reads no further until they are committed;
+// a message it could not commit is not acknowledged, so the broker delivers
+// it again to the next session, and the acknowledged ones it does not.
+func TestExternalBoundsWorkInFlight(t *testing.T) {
+	m := testenv.StartMosquitto(t, testenv.MosquittoOptions{Config: []string{"max_inflight_messages 0", "max_queued_messages 0"}})
+	const bound, sent = 4, 30
+	conf := config.ExternalBroker{URLs: []string{m.URL}, ClientID: "hub-bound"}
+	h := &gatedHandler{gate: make(chan struct{}), refuseFailOnce: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	x, err := startExternal(ctx, conf, h, nil, bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	testenv.WaitFor(t, 10*time.Second, "the hub to subscribe", func() bool { return strings.Contains(m.Log(), "Received SUBSCRIBE from hub-bound") })
+
+	agent, err := brokertest.Dial(t, m.URL, brokertest.Options{User: "agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := s42.Topic(wire.ChannelEvents)
+	for i := range sent {
+		payload := fmt.Sprint(i)
+		if i == sent/2 {
+			payload = "fail"
+		}
+		if err := publish(agent, topic, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitFor(t, 10*time.Second, "Mosquitto to send every message to the hub", func() bool {
+		return strings.Count(m.Log(), "Sending PUBLISH to hub-bound") >= sent
+	})
+	testenv.WaitFor(t, 10*time.Second, "the hub to fill its bound", func() bool { now, _, _ := h.state(); return now >= bound })
+	close(h.gate)
+	testenv.WaitFor(t, 10*time.Second, "every message to be handled", func() bool { _, _, got := h.state(); return len(got) == sent-1 })
+	if _, most, _ := h.state(); most != bound {
+		t.Errorf("the hub worked on up to %d messages at once, want its bound %d", most, bound)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next session of the same client id gets the refused message again,
+	// and only it: the others were acknowledged after their commit.
+	again := &gatedHandler{gate: make(chan struct{})}
+	close(again.gate)
+	y, err := startExternal(ctx, conf, again, nil, bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	testenv.WaitFor(t, 10*time.Second, "the refused message to come again", func() bool { _, _, got := again.state(); return len(got) > 0 })
+	if err := publish(agent, topic, "marker"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 10*time.Second, "a new message after it", func() bool {
+		_, _, got := again.state()
+		return len(got) > 0 && got[len(got)-1] == "marker"
+	})
+	if _, _, got := again.state(); len(got) != 2 || got[0] != "fail" {
+		t.Errorf("the next session got %q, want the refused message and the new one", got)
+	}
+}
