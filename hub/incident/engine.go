@@ -375,7 +375,9 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 	defer e.mu.Unlock()
 	ag := e.agentFor(st.AgentID)
 	ag.rec.LastSeen = at
-	e.recheck = true
+	// Presence matters to the alerts of the agent's own store only: a
+	// chain's stores connecting at once must not each recheck the fleet.
+	e.recheckStore(e.storeFor(st.Tenant, st.Store))
 	out := Applied
 	sameBoot := ag.rec.Boot == st.Boot
 	switch st.State {
