@@ -18,6 +18,7 @@ import (
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/internal/clock"
+	"github.com/storewatch/storewatch/internal/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -189,22 +190,12 @@ func TestWithoutHubKeyEverythingIsRefused(t *testing.T) {
 }
 
 func TestRawWhenAllowed(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr := testenv.ServeTCP(t, func(c net.Conn) {
 		buf := make([]byte, 3)
 		io.ReadFull(c, buf)
 		c.Write([]byte{0x16}) // a DLE EOT 1 answer
-	}()
-	f := newRemoteFixture(t, ln.Addr().String(), map[string]drivers.Prober{"rawok": &printer{}})
+	})
+	f := newRemoteFixture(t, addr, map[string]drivers.Prober{"rawok": &printer{}})
 	res := f.ask(f.request("rawok", OpRaw, map[string]string{"hex": "10 04 01"}, nil))
 	if !res.OK || string(res.Result) != `{"hex":"16"}` {
 		t.Errorf("raw: %+v %s", res, res.Result)

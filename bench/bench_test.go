@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storewatch/storewatch/internal/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -263,21 +264,7 @@ ok  	github.com/storewatch/storewatch/uplink	12.3s`
 }
 
 func TestLinkCutsAndRestores(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	l, err := NewLink(ln.Addr().String())
+	l, err := NewLink(testenv.ServeTCP(t, func(c net.Conn) { io.Copy(c, c) }))
 	if err != nil {
 		t.Fatal(err)
 	}

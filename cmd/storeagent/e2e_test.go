@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -101,20 +100,7 @@ func TestAgentPublishesThroughMosquitto(t *testing.T) {
 	}
 	pub, priv, _ := ed25519.GenerateKey(nil)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	pcAddr := ln.Addr().String()
+	pcAddr := testenv.ServeTCP(t, nil)
 	dir := t.TempDir()
 	cfg := writeConfig(t, fmt.Sprintf("  - {id: pc1, kind: pos_pc, driver: netprobe, address: 'tcp://%s', location: lane 1}\n", pcAddr))
 	appendTo(t, cfg, fmt.Sprintf("broker:\n  urls: [%s]\nremote:\n  hub_public_key: %s\n  audit_log: %s\ntelemetry:\n  interval: 5s\nlog:\n  level: debug\n",

@@ -52,21 +52,7 @@ func run(args ...string) (stdout, stderr string, code int) {
 
 // listening starts a TCP listener that accepts and drops connections.
 func listening(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
+	return testenv.ServeTCP(t, nil)
 }
 
 func closedAddr(t *testing.T) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -53,21 +54,8 @@ func faultOf(err error) wire.FaultCode {
 }
 
 func TestTCP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	r, err := probeOnce(newProbe(t, "tcp://"+ln.Addr().String(), nil), 2*time.Second)
+	addr := testenv.ServeTCP(t, nil)
+	r, err := probeOnce(newProbe(t, "tcp://"+addr, nil), 2*time.Second)
 	if err != nil || len(r.Faults) != 0 || r.Measurements["rtt_ms"] <= 0 {
 		t.Errorf("listening port: %+v, %v", r, err)
 	}

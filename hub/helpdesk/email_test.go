@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/hub/tickets"
+	"github.com/storewatch/storewatch/internal/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -236,24 +237,14 @@ func TestEmailThreadsFollowUps(t *testing.T) {
 }
 
 func TestEmailRefusesServerWithoutStartTLS(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr := testenv.ServeTCP(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		io.WriteString(c, "220 old.test ESMTP\r\n")
 		r.ReadString('\n')
 		io.WriteString(c, "250-old.test\r\n250 AUTH PLAIN\r\n")
 		r.ReadString('\n')
-	}()
-	e, err := NewEmail(EmailConfig{Server: ln.Addr().String(), TLS: "starttls", From: "a@b.example", To: []string{"c@d.example"}, Domain: "b.example", Timeout: 5 * time.Second, Username: "u", Password: "p"})
+	})
+	e, err := NewEmail(EmailConfig{Server: addr, TLS: "starttls", From: "a@b.example", To: []string{"c@d.example"}, Domain: "b.example", Timeout: 5 * time.Second, Username: "u", Password: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,19 @@ type SeqWindow struct {
 type SeqRange struct {
 	From uint64 `json:"from"`
 	To   uint64 `json:"to"`
+	// History marks numbers just below the first message the hub saw from
+	// the agent: they are not gaps (the agent may have sent them before the
+	// hub knew it), but they may still come, because a hub handles an
+	// agent's messages concurrently and the first one it finishes need not
+	// be the lowest. They are not counted as gaps, late or lost.
+	History bool `json:"history,omitempty"`
 }
+
+// historySlack is how many numbers below the first one seen are accepted
+// once each. The hub has at most a few thousand messages of one broker
+// connection in flight (broker.MaxInFlight), and an agent's share of them is
+// smaller still.
+const historySlack = 4096
 
 // maxMissing bounds the ranges kept; the oldest are given up on (Lost).
 const maxMissing = 256
@@ -36,16 +48,20 @@ func (w *SeqWindow) Observe(seq uint64) bool {
 	case seq == 0:
 		return true // messages without a sequence (status, inventory) are not deduplicated
 	case w.High == 0 && w.Mark == 0:
-		// The first message the hub sees from this agent: history before it
-		// is not a gap.
-		w.Mark, w.High = seq, seq
+		// The first message the hub sees from this agent: what came before
+		// is not a gap, but the numbers just below may still arrive.
+		w.High = seq
+		w.Mark = seq - 1 - min(seq-1, historySlack)
+		if w.Mark < seq-1 {
+			w.Missing = []SeqRange{{From: w.Mark + 1, To: seq - 1, History: true}}
+		}
 		return true
 	case seq <= w.Mark:
 		w.Duplicates++
 		return false
 	case seq > w.High:
 		if seq > w.High+1 {
-			w.Missing = append(w.Missing, SeqRange{w.High + 1, seq - 1})
+			w.Missing = append(w.Missing, SeqRange{From: w.High + 1, To: seq - 1})
 			w.Gaps += seq - 1 - w.High
 		}
 		w.High = seq
@@ -57,7 +73,9 @@ func (w *SeqWindow) Observe(seq uint64) bool {
 		if seq < r.From || seq > r.To {
 			continue
 		}
-		w.Late++
+		if !r.History {
+			w.Late++
+		}
 		switch {
 		case r.From == r.To:
 			w.Missing = append(w.Missing[:i], w.Missing[i+1:]...)
@@ -67,8 +85,8 @@ func (w *SeqWindow) Observe(seq uint64) bool {
 			w.Missing[i].To--
 		default:
 			w.Missing = append(w.Missing[:i+1], w.Missing[i:]...)
-			w.Missing[i] = SeqRange{r.From, seq - 1}
-			w.Missing[i+1] = SeqRange{seq + 1, r.To}
+			w.Missing[i] = SeqRange{r.From, seq - 1, r.History}
+			w.Missing[i+1] = SeqRange{seq + 1, r.To, r.History}
 		}
 		w.trim()
 		return true
@@ -81,7 +99,9 @@ func (w *SeqWindow) Observe(seq uint64) bool {
 func (w *SeqWindow) Outstanding() uint64 {
 	var n uint64
 	for _, r := range w.Missing {
-		n += r.To - r.From + 1
+		if !r.History {
+			n += r.To - r.From + 1
+		}
 	}
 	return n
 }
@@ -89,7 +109,9 @@ func (w *SeqWindow) Outstanding() uint64 {
 func (w *SeqWindow) trim() {
 	for len(w.Missing) > maxMissing {
 		r := w.Missing[0]
-		w.Lost += r.To - r.From + 1
+		if !r.History {
+			w.Lost += r.To - r.From + 1
+		}
 		w.Missing = w.Missing[1:]
 	}
 	if len(w.Missing) == 0 {

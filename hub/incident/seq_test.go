@@ -1,0 +1,42 @@
+package incident
+
+import "testing"
+
+// The sequence window decides, per agent, whether a message is new. Each
+// case feeds numbers in arrival order and lists which ones were new.
+func TestSeqWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		arrive  []uint64
+		new     []bool
+		gaps    uint64 // skipped over by a later number
+		late    uint64 // came after being skipped over
+		missing uint64 // Outstanding at the end
+	}{
+		{"in order", []uint64{1, 2, 3}, []bool{true, true, true}, 0, 0, 0},
+		{"repeated deliveries are duplicates", []uint64{1, 2, 2, 1, 3}, []bool{true, true, false, false, true}, 0, 0, 0},
+		{"a skipped number is a gap until it comes", []uint64{1, 3, 2, 2}, []bool{true, true, true, false}, 1, 1, 0},
+		{"a gap that stays open", []uint64{1, 4}, []bool{true, true}, 2, 0, 2},
+		// Found by the benchmark suite: a hub that has never heard of the
+		// agent handles its first messages concurrently, so the first it
+		// finishes may be a heartbeat numbered after an event. The event
+		// is not a duplicate, and the agent's history is not a gap.
+		{"first contact out of order", []uint64{1000, 998, 999, 998, 1001}, []bool{true, true, true, false, true}, 0, 0, 0},
+		{"first contact: history is not a gap", []uint64{500, 501}, []bool{true, true}, 0, 0, 0},
+		// Only the last historySlack numbers below the first are history.
+		{"first contact far into the sequence", []uint64{historySlack + 100, 99, 100, 100, historySlack + 101}, []bool{true, false, true, false, true}, 0, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var w SeqWindow
+			for i, seq := range tc.arrive {
+				if got := w.Observe(seq); got != tc.new[i] {
+					t.Errorf("message %d (seq %d): new = %v, want %v", i+1, seq, got, tc.new[i])
+				}
+			}
+			if w.Gaps != tc.gaps || w.Late != tc.late || w.Outstanding() != tc.missing || w.Lost != 0 {
+				t.Errorf("gaps %d late %d outstanding %d lost %d; want gaps %d late %d outstanding %d lost 0",
+					w.Gaps, w.Late, w.Outstanding(), w.Lost, tc.gaps, tc.late, tc.missing)
+			}
+		})
+	}
+}
