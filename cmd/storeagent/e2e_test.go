@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -100,7 +101,22 @@ func TestAgentPublishesThroughMosquitto(t *testing.T) {
 	}
 	pub, priv, _ := ed25519.GenerateKey(nil)
 
-	pcAddr := testenv.ServeTCP(t, nil)
+	// Its own listener, not testenv.ServeTCP: the test closes it to take
+	// the PC away.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	pcAddr := ln.Addr().String()
 	dir := t.TempDir()
 	cfg := writeConfig(t, fmt.Sprintf("  - {id: pc1, kind: pos_pc, driver: netprobe, address: 'tcp://%s', location: lane 1}\n", pcAddr))
 	appendTo(t, cfg, fmt.Sprintf("broker:\n  urls: [%s]\nremote:\n  hub_public_key: %s\n  audit_log: %s\ntelemetry:\n  interval: 5s\nlog:\n  level: debug\n",
