@@ -1,14 +1,7 @@
 package demo
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +11,7 @@ import (
 
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub"
+	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -208,34 +202,9 @@ func compressHub(cfg *config.Hub, c dayClock, late time.Duration) {
 // hub looks for its key by default (data_dir/signing_key.pem), so a hub that
 // signs queries uses this one and the demo's agent accepts them.
 func signingKey(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return "", err
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(priv)
-		if err != nil {
-			return "", err
-		}
-		data = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return "", fmt.Errorf("demo: %w", err)
-		}
-	} else if err != nil {
+	k, _, err := query.LoadOrCreateKey(path)
+	if err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return "", fmt.Errorf("demo: %s: no PEM block", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return "", fmt.Errorf("demo: %s: %w", path, err)
-	}
-	priv, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return "", fmt.Errorf("demo: %s: a %T, want an Ed25519 key", path, k)
-	}
-	return base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey)), nil
+	return k.PublicKey(), nil
 }
