@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"slices"
@@ -46,14 +45,7 @@ func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request, _ principal) 
 	if !ok {
 		return
 	}
-	var b bytes.Buffer
-	if err := reports.WriteCSV(&b, rep, table); err != nil {
+	if err := reports.ServeCSV(w, rep, table); err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
-		return
 	}
-	const day = "2006-01-02"
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="storewatch-%s-%s-%s.csv"`,
-		table, rep.Filter.From.UTC().Format(day), rep.Filter.To.UTC().Format(day)))
-	_, _ = w.Write(b.Bytes())
 }

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -58,16 +57,9 @@ func (c *Console) reportCSV(w http.ResponseWriter, r *http.Request, s *session) 
 		c.errorPage(w, r, s, http.StatusBadRequest, err.Error())
 		return
 	}
-	var b bytes.Buffer
-	if err := reports.WriteCSV(&b, rep, table); err != nil {
+	if err := reports.ServeCSV(w, rep, table); err != nil {
 		c.failed(w, r, s, err)
-		return
 	}
-	const day = "2006-01-02"
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="storewatch-%s-%s-%s.csv"`,
-		table, rep.Filter.From.UTC().Format(day), rep.Filter.To.UTC().Format(day)))
-	_, _ = w.Write(b.Bytes())
 }
 
 func (c *Console) report(r *http.Request) (*reports.Report, error) {

@@ -1,10 +1,12 @@
 package reports
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -17,6 +19,22 @@ var ErrUnknownTable = errors.New("unknown table")
 
 // Weekdays names the rows of WeekdayHour.
 var Weekdays = [7]string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+
+// ServeCSV answers a download of one table of r: the CSV, with a file name
+// that says the table and the period. The table is written whole before
+// anything is sent, so a failure can still be answered with an error.
+func ServeCSV(w http.ResponseWriter, r *Report, table string) error {
+	var b bytes.Buffer
+	if err := WriteCSV(&b, r, table); err != nil {
+		return err
+	}
+	const day = "2006-01-02"
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="storewatch-%s-%s-%s.csv"`,
+		table, r.Filter.From.UTC().Format(day), r.Filter.To.UTC().Format(day)))
+	_, _ = w.Write(b.Bytes())
+	return nil
+}
 
 // WriteCSV writes one table of r, with a header line. Numbers use a dot and
 // no grouping; a figure that does not exist (a rate without installed
