@@ -21,16 +21,6 @@ import (
 	"github.com/storewatch/storewatch/wire"
 )
 
-// Remote query operations. All but raw are read-only; raw is refused unless
-// the device's configuration says allow_raw.
-const (
-	OpOperations = "operations"
-	OpStatus     = "status"
-	OpIdentify   = "identify"
-	OpCounters   = "counters"
-	OpRaw        = "raw"
-)
-
 // Failure codes in wire.CommandResponse.Code.
 const (
 	CodeBadSignature  = "bad_signature"
@@ -105,16 +95,6 @@ func NewRemote(id wire.AgentID, hubKey string, col *collector.Collector, devices
 	return r, nil
 }
 
-// StatusResult is the answer to a status query.
-type StatusResult struct {
-	State        wire.HealthState   `json:"state"`
-	Faults       []wire.Fault       `json:"faults,omitempty"`
-	Detail       string             `json:"detail,omitempty"`
-	Identity     *wire.Identity     `json:"identity,omitempty"`
-	Measurements map[string]float64 `json:"measurements,omitempty"`
-	TookMS       float64            `json:"took_ms"`
-}
-
 // HandleCommand answers one request. It never returns nil.
 func (r *Remote) HandleCommand(ctx context.Context, req *wire.CommandRequest) *wire.CommandResponse {
 	start := r.clk.Now()
@@ -168,11 +148,11 @@ func (r *Remote) handle(ctx context.Context, req *wire.CommandRequest) *wire.Com
 	if _, ok := r.col.Timeout(req.Device); !ok || !known {
 		return fail(CodeUnknownDevice, "this agent has no device %q", req.Device)
 	}
-	if req.Op == OpOperations {
-		return ok(map[string]any{"operations": r.operations(dev)})
+	if req.Op == wire.OpOperations {
+		return ok(wire.OperationsResult{Operations: r.operations(dev)})
 	}
 	if !contains(r.operations(dev), req.Op) {
-		if req.Op == OpRaw {
+		if req.Op == wire.OpRaw {
 			return fail(CodeDenied, "raw access is off for %s (allow_raw is not set in the agent's configuration)", req.Device)
 		}
 		return fail(CodeDenied, "operation %q is not allowed (allowed: %s)", req.Op, strings.Join(r.operations(dev), ", "))
@@ -186,7 +166,7 @@ func (r *Remote) handle(ctx context.Context, req *wire.CommandRequest) *wire.Com
 	defer r.end(req.Device)
 
 	switch req.Op {
-	case OpStatus:
+	case wire.OpStatus:
 		res, err := r.col.ProbeOnce(ctx, req.Device)
 		if err != nil {
 			return fail(CodeTimeout, "%v", err)
@@ -194,9 +174,9 @@ func (r *Remote) handle(ctx context.Context, req *wire.CommandRequest) *wire.Com
 		if res.Busy {
 			return fail(CodeDeviceBusy, "the device is busy (%s); try again in a moment", res.Detail)
 		}
-		return ok(StatusResult{State: res.State, Faults: res.Faults, Detail: res.Detail, Identity: res.Ident,
+		return ok(wire.StatusResult{State: res.State, Faults: res.Faults, Detail: res.Detail, Identity: res.Ident,
 			Measurements: res.Measurements, TookMS: float64(res.Took.Microseconds()) / 1000})
-	case OpIdentify:
+	case wire.OpIdentify:
 		ident, err := r.col.Identify(ctx, req.Device)
 		switch {
 		case errors.Is(err, collector.ErrNotSupported):
@@ -207,13 +187,13 @@ func (r *Remote) handle(ctx context.Context, req *wire.CommandRequest) *wire.Com
 			return fail(timeoutOr(err), "%s", describe(err, r.col, req.Device))
 		}
 		return ok(ident)
-	case OpCounters:
+	case wire.OpCounters:
 		for _, s := range r.col.States() {
 			if s.ID == req.Device {
-				return ok(map[string]any{"measurements": s.Measurements, "last_poll": s.LastPoll.UTC(), "state": s.State})
+				return ok(wire.CountersResult{Measurements: s.Measurements, LastPoll: s.LastPoll.UTC(), State: s.State})
 			}
 		}
-	case OpRaw:
+	case wire.OpRaw:
 		return r.raw(ctx, req, dev)
 	}
 	return fail(CodeFailed, "operation %q has no handler", req.Op)
@@ -228,9 +208,9 @@ func ok(v any) *wire.CommandResponse {
 }
 
 func (r *Remote) operations(dev RemoteDevice) []string {
-	ops := []string{OpCounters, OpIdentify, OpOperations, OpStatus}
+	ops := []string{wire.OpCounters, wire.OpIdentify, wire.OpOperations, wire.OpStatus}
 	if dev.AllowRaw {
-		ops = append(ops, OpRaw)
+		ops = append(ops, wire.OpRaw)
 	}
 	sort.Strings(ops)
 	return ops
@@ -271,7 +251,7 @@ func (r *Remote) raw(ctx context.Context, req *wire.CommandRequest, dev RemoteDe
 	if err != nil {
 		return fail(timeoutOr(err), "%v", err)
 	}
-	return ok(map[string]string{"hex": hex.EncodeToString(answer)})
+	return ok(wire.RawResult{Hex: hex.EncodeToString(answer)})
 }
 
 func timeoutOr(err error) string {

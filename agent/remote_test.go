@@ -95,27 +95,27 @@ func TestRemoteQueries(t *testing.T) {
 		wantOK   bool
 		wantCode string
 	}{
-		{"status", f.request("printer", OpStatus, nil, nil), true, ""},
-		{"identify", f.request("printer", OpIdentify, nil, nil), true, ""},
-		{"identify unsupported", f.request("pc", OpIdentify, nil, nil), false, CodeUnsupported},
-		{"operations", f.request("pc", OpOperations, nil, nil), true, ""},
-		{"payment in progress", f.request("pt", OpStatus, nil, nil), false, CodeDeviceBusy},
-		{"tampered", f.request("printer", OpStatus, nil, func(r *wire.CommandRequest) { r.Op = OpIdentify }), false, CodeBadSignature},
-		{"unsigned", f.request("printer", OpStatus, nil, func(r *wire.CommandRequest) { r.Signature = nil }), false, CodeBadSignature},
-		{"expired", f.request("printer", OpStatus, nil, func(r *wire.CommandRequest) {
+		{"status", f.request("printer", wire.OpStatus, nil, nil), true, ""},
+		{"identify", f.request("printer", wire.OpIdentify, nil, nil), true, ""},
+		{"identify unsupported", f.request("pc", wire.OpIdentify, nil, nil), false, CodeUnsupported},
+		{"operations", f.request("pc", wire.OpOperations, nil, nil), true, ""},
+		{"payment in progress", f.request("pt", wire.OpStatus, nil, nil), false, CodeDeviceBusy},
+		{"tampered", f.request("printer", wire.OpStatus, nil, func(r *wire.CommandRequest) { r.Op = wire.OpIdentify }), false, CodeBadSignature},
+		{"unsigned", f.request("printer", wire.OpStatus, nil, func(r *wire.CommandRequest) { r.Signature = nil }), false, CodeBadSignature},
+		{"expired", f.request("printer", wire.OpStatus, nil, func(r *wire.CommandRequest) {
 			r.Expires = f.clk.Now().Add(-time.Second)
 			r.Signature = ed25519.Sign(f.key, r.SigningBytes())
 		}), false, CodeExpired},
-		{"too far ahead", f.request("printer", OpStatus, nil, func(r *wire.CommandRequest) {
+		{"too far ahead", f.request("printer", wire.OpStatus, nil, func(r *wire.CommandRequest) {
 			r.Expires = f.clk.Now().Add(time.Hour)
 			r.Signature = ed25519.Sign(f.key, r.SigningBytes())
 		}), false, CodeExpired},
-		{"other agent", f.request("printer", OpStatus, nil, func(r *wire.CommandRequest) {
+		{"other agent", f.request("printer", wire.OpStatus, nil, func(r *wire.CommandRequest) {
 			r.Agent = "a2"
 			r.Signature = ed25519.Sign(f.key, r.SigningBytes())
 		}), false, CodeWrongAgent},
-		{"unknown device", f.request("toaster", OpStatus, nil, nil), false, CodeUnknownDevice},
-		{"raw is off", f.request("printer", OpRaw, map[string]string{"hex": "100401"}, nil), false, CodeDenied},
+		{"unknown device", f.request("toaster", wire.OpStatus, nil, nil), false, CodeUnknownDevice},
+		{"raw is off", f.request("printer", wire.OpRaw, map[string]string{"hex": "100401"}, nil), false, CodeDenied},
 		{"unknown op", f.request("printer", "reboot", nil, nil), false, CodeDenied},
 	}
 	for _, c := range cases {
@@ -134,8 +134,8 @@ func TestRemoteQueries(t *testing.T) {
 	}
 
 	// What a status answer carries.
-	var st StatusResult
-	json.Unmarshal(f.ask(f.request("printer", OpStatus, nil, nil)).Result, &st)
+	var st wire.StatusResult
+	json.Unmarshal(f.ask(f.request("printer", wire.OpStatus, nil, nil)).Result, &st)
 	if st.State != wire.StateDegraded || st.Faults[0].Code != wire.FaultPaperLow {
 		t.Errorf("status result = %+v", st)
 	}
@@ -146,14 +146,14 @@ func TestRemoteQueries(t *testing.T) {
 	}
 	var first AuditEntry
 	json.Unmarshal([]byte(lines[0]), &first)
-	if first.Requester != "jane@helpdesk" || first.Op != OpStatus || !first.OK {
+	if first.Requester != "jane@helpdesk" || first.Op != wire.OpStatus || !first.OK {
 		t.Errorf("audit entry = %+v", first)
 	}
 }
 
 func TestReplayIsRefused(t *testing.T) {
 	f := newRemoteFixture(t, "127.0.0.1:1", map[string]drivers.Prober{"printer": &printer{}})
-	req := f.request("printer", OpStatus, nil, nil)
+	req := f.request("printer", wire.OpStatus, nil, nil)
 	if res := f.ask(req); !res.OK {
 		t.Fatalf("first: %+v", res)
 	}
@@ -165,18 +165,18 @@ func TestReplayIsRefused(t *testing.T) {
 func TestRateLimitPerDevice(t *testing.T) {
 	f := newRemoteFixture(t, "127.0.0.1:1", map[string]drivers.Prober{"printer": &printer{}, "pc": &printer{}})
 	for i := range QueriesPerMinute {
-		if res := f.ask(f.request("printer", OpStatus, nil, nil)); !res.OK {
+		if res := f.ask(f.request("printer", wire.OpStatus, nil, nil)); !res.OK {
 			t.Fatalf("query %d: %+v", i, res)
 		}
 	}
-	if res := f.ask(f.request("printer", OpStatus, nil, nil)); res.Code != CodeRateLimited {
+	if res := f.ask(f.request("printer", wire.OpStatus, nil, nil)); res.Code != CodeRateLimited {
 		t.Fatalf("over the budget: %+v", res)
 	}
-	if res := f.ask(f.request("pc", OpStatus, nil, nil)); !res.OK {
+	if res := f.ask(f.request("pc", wire.OpStatus, nil, nil)); !res.OK {
 		t.Errorf("another device has its own budget: %+v", res)
 	}
 	f.clk.Advance(10 * time.Second)
-	if res := f.ask(f.request("printer", OpStatus, nil, nil)); !res.OK {
+	if res := f.ask(f.request("printer", wire.OpStatus, nil, nil)); !res.OK {
 		t.Errorf("after 10s the budget has refilled a little: %+v", res)
 	}
 }
@@ -184,7 +184,7 @@ func TestRateLimitPerDevice(t *testing.T) {
 func TestWithoutHubKeyEverythingIsRefused(t *testing.T) {
 	f := newRemoteFixture(t, "127.0.0.1:1", map[string]drivers.Prober{"printer": &printer{}})
 	f.r.key = nil
-	if res := f.ask(f.request("printer", OpStatus, nil, nil)); res.Code != CodeDisabled {
+	if res := f.ask(f.request("printer", wire.OpStatus, nil, nil)); res.Code != CodeDisabled {
 		t.Errorf("%+v", res)
 	}
 }
@@ -196,7 +196,7 @@ func TestRawWhenAllowed(t *testing.T) {
 		c.Write([]byte{0x16}) // a DLE EOT 1 answer
 	})
 	f := newRemoteFixture(t, addr, map[string]drivers.Prober{"rawok": &printer{}})
-	res := f.ask(f.request("rawok", OpRaw, map[string]string{"hex": "10 04 01"}, nil))
+	res := f.ask(f.request("rawok", wire.OpRaw, map[string]string{"hex": "10 04 01"}, nil))
 	if !res.OK || string(res.Result) != `{"hex":"16"}` {
 		t.Errorf("raw: %+v %s", res, res.Result)
 	}
@@ -220,7 +220,7 @@ func TestAuditLogRotates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
 	a := NewAuditLog(path, 300, nil)
 	for i := range 10 {
-		a.Record(AuditEntry{ID: fmt.Sprintf("q%d", i), Requester: "someone", Device: "printer", Op: OpStatus, OK: true})
+		a.Record(AuditEntry{ID: fmt.Sprintf("q%d", i), Requester: "someone", Device: "printer", Op: wire.OpStatus, OK: true})
 	}
 	cur, old := readLines(t, path), readLines(t, path+".1")
 	if len(cur) == 0 || len(old) == 0 || len(cur)+len(old) > 10 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/query"
+	"github.com/storewatch/storewatch/wire"
 )
 
 // client calls the hub's API for the client commands.
@@ -89,11 +90,11 @@ func queryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return errors.New("query: want STORE DEVICE and optionally an operation")
 	}
-	op := query.OpStatus
+	op := wire.OpStatus
 	if len(pos) == 3 {
 		op = pos[2]
 	}
-	if op == query.OpRaw || query.CheckRequest(op, nil) != nil {
+	if op == wire.OpRaw || query.CheckRequest(op, nil) != nil {
 		return fmt.Errorf("query: %q is not status, identify, counters or operations", op)
 	}
 	path := "/api/v1/stores/" + url.PathEscape(pos[0]) + "/devices/" + url.PathEscape(pos[1]) + "/query"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/store"
+	"github.com/storewatch/storewatch/wire"
 )
 
 // Querier runs remote queries (hub/query).
@@ -59,7 +60,7 @@ func StatusFor(a query.Answer) int {
 // RunQuery checks and runs a query for p; the console uses it too. Raw
 // bytes to a device need an admin, whatever the agent allows.
 func (s *Server) RunQuery(ctx context.Context, who string, role Role, tenant, st, device string, body query.Body) query.Answer {
-	if body.Op == query.OpRaw && role < Admin {
+	if body.Op == wire.OpRaw && role < Admin {
 		return query.Answer{Store: st, Device: device, Op: body.Op, Code: "denied", Error: "raw queries need an admin token"}
 	}
 	if s.q == nil {

@@ -129,9 +129,9 @@ func ParseWindowForm(f url.Values, now time.Time, who string, zone func(tenant, 
 func ParseQueryForm(f url.Values) (query.Body, error) {
 	op := f.Get("op")
 	if op == "" {
-		op = query.OpStatus
+		op = wire.OpStatus
 	}
-	if op == query.OpRaw {
+	if op == wire.OpRaw {
 		return query.Body{}, fmt.Errorf("op: raw queries go through the API")
 	}
 	return query.Body{Op: op}, query.CheckRequest(op, nil)

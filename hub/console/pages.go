@@ -384,7 +384,7 @@ func (c *Console) deviceData(tenant, st, id string) (deviceData, bool) {
 			d.Incidents = append(d.Incidents, inc)
 		}
 	}
-	d.Ops = []string{query.OpStatus, query.OpIdentify, query.OpCounters, query.OpOperations}
+	d.Ops = []string{wire.OpStatus, wire.OpIdentify, wire.OpCounters, wire.OpOperations}
 	return d, true
 }
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/hub/query"
+	"github.com/storewatch/storewatch/wire"
 )
 
 // benchPrinters spreads the queries over printers: the agent answers at
@@ -36,7 +36,7 @@ func benchRoundTrip(b *testing.B, embedded bool) {
 	for i := range b.N {
 		device := fmt.Sprintf("receipt-%d", i%benchPrinters+1)
 		start := time.Now()
-		code, a := s.askDevice(device, query.OpStatus)
+		code, a := s.askDevice(device, wire.OpStatus)
 		took = append(took, time.Since(start))
 		if code != 200 || !a.OK {
 			b.Fatalf("query %d of %s: HTTP %d %+v", i, device, code, a)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/storewatch/storewatch/wire"
 )
@@ -26,23 +25,6 @@ type Description struct {
 	Lines    []Line
 }
 
-// statusResult is the agent's answer to status (agent.StatusResult; the
-// hub reads it from the JSON the agent sends).
-type statusResult struct {
-	State        wire.HealthState   `json:"state"`
-	Faults       []wire.Fault       `json:"faults"`
-	Detail       string             `json:"detail"`
-	Identity     *wire.Identity     `json:"identity"`
-	Measurements map[string]float64 `json:"measurements"`
-	TookMS       float64            `json:"took_ms"`
-}
-
-type countersResult struct {
-	Measurements map[string]float64 `json:"measurements"`
-	LastPoll     time.Time          `json:"last_poll"`
-	State        wire.HealthState   `json:"state"`
-}
-
 // Describe turns an answer into a headline and labelled lines. A result it
 // cannot read is shown as JSON rather than dropped.
 func Describe(a Answer) Description {
@@ -59,8 +41,8 @@ func Describe(a Answer) Description {
 	}
 	var err error
 	switch a.Op {
-	case OpStatus:
-		var r statusResult
+	case wire.OpStatus:
+		var r wire.StatusResult
 		if err = strictJSON(a.Result, &r); err == nil {
 			d.Headline = fmt.Sprintf("%s is %s", a.Device, r.State)
 			add("State", "%s", r.State)
@@ -75,14 +57,14 @@ func Describe(a Answer) Description {
 			}
 			d.Lines = append(d.Lines, measurementLines(r.Measurements)...)
 		}
-	case OpIdentify:
+	case wire.OpIdentify:
 		var id wire.Identity
 		if err = strictJSON(a.Result, &id); err == nil {
 			d.Headline = fmt.Sprintf("%s says it is %s", a.Device, strings.TrimSpace(id.Vendor+" "+id.Model))
 			d.Lines = identityLines(id)
 		}
-	case OpCounters:
-		var r countersResult
+	case wire.OpCounters:
+		var r wire.CountersResult
 		if err = strictJSON(a.Result, &r); err == nil {
 			d.Headline = fmt.Sprintf("counters of %s from its last poll", a.Device)
 			add("State", "%s", r.State)
@@ -91,10 +73,8 @@ func Describe(a Answer) Description {
 			}
 			d.Lines = append(d.Lines, measurementLines(r.Measurements)...)
 		}
-	case OpOperations:
-		var r struct {
-			Operations []string `json:"operations"`
-		}
+	case wire.OpOperations:
+		var r wire.OperationsResult
 		if err = strictJSON(a.Result, &r); err == nil {
 			d.Headline = fmt.Sprintf("%s allows %s", a.Device, strings.Join(r.Operations, ", "))
 			add("Operations", "%s", strings.Join(r.Operations, ", "))

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/storewatch/storewatch/wire"
 )
 
 func lines(d Description) string {
@@ -15,7 +17,7 @@ func lines(d Description) string {
 }
 
 func TestDescribeAnswers(t *testing.T) {
-	status := Answer{Device: "receipt-1", Op: OpStatus, OK: true, RoundTripMS: 41, DeviceMS: 12, Result: json.RawMessage(
+	status := Answer{Device: "receipt-1", Op: wire.OpStatus, OK: true, RoundTripMS: 41, DeviceMS: 12, Result: json.RawMessage(
 		`{"state":"fault","faults":[{"code":"paper_out","severity":"error","remedy":"store","detail":"DLE EOT 4 bit 5"}],` +
 			`"identity":{"vendor":"EPSON","model":"TM-T88V","serial":"X5E1234567","firmware":"1.28"},"measurements":{"rtt_ms":3},"took_ms":12}`)}
 	d := Describe(status)
@@ -24,20 +26,20 @@ func TestDescribeAnswers(t *testing.T) {
 	if d.Headline != "receipt-1 is fault" || lines(d) != want {
 		t.Errorf("status:\n%s\n%s\nwant\n%s", d.Headline, lines(d), want)
 	}
-	d = Describe(Answer{Device: "receipt-1", Op: OpIdentify, OK: true, Result: json.RawMessage(`{"vendor":"EPSON","model":"TM-T88V","extra":{"font":"ANK"}}`)})
+	d = Describe(Answer{Device: "receipt-1", Op: wire.OpIdentify, OK: true, Result: json.RawMessage(`{"vendor":"EPSON","model":"TM-T88V","extra":{"font":"ANK"}}`)})
 	if d.Headline != "receipt-1 says it is EPSON TM-T88V" || lines(d) != "Vendor: EPSON\nModel: TM-T88V\nfont: ANK\n" {
 		t.Errorf("identify: %s\n%s", d.Headline, lines(d))
 	}
-	d = Describe(Answer{Device: "receipt-1", Op: OpOperations, OK: true, Result: json.RawMessage(`{"operations":["counters","status"]}`)})
+	d = Describe(Answer{Device: "receipt-1", Op: wire.OpOperations, OK: true, Result: json.RawMessage(`{"operations":["counters","status"]}`)})
 	if d.Headline != "receipt-1 allows counters, status" {
 		t.Errorf("operations: %s", d.Headline)
 	}
 	// A result of another shape is shown, not dropped.
-	d = Describe(Answer{Device: "receipt-1", Op: OpStatus, OK: true, Result: json.RawMessage(`{"state":"ok","new_field":1}`)})
+	d = Describe(Answer{Device: "receipt-1", Op: wire.OpStatus, OK: true, Result: json.RawMessage(`{"state":"ok","new_field":1}`)})
 	if d.Headline != "receipt-1 answered status" || !strings.Contains(lines(d), `"new_field": 1`) {
 		t.Errorf("unknown shape: %s\n%s", d.Headline, lines(d))
 	}
-	d = Describe(Answer{Device: "receipt-1", Op: OpStatus, Code: CodeOffline, Error: "agent backoffice-1 of store s0042 offline since 10:42 (Europe/Berlin)"})
+	d = Describe(Answer{Device: "receipt-1", Op: wire.OpStatus, Code: CodeOffline, Error: "agent backoffice-1 of store s0042 offline since 10:42 (Europe/Berlin)"})
 	if d.OK || d.Headline != "agent backoffice-1 of store s0042 offline since 10:42 (Europe/Berlin)" || len(d.Lines) != 0 {
 		t.Errorf("failure: %+v", d)
 	}

@@ -173,7 +173,7 @@ func result[T any](t *testing.T, a query.Answer) T {
 func TestQueryThroughMosquittoAndTheRealAgent(t *testing.T) {
 	s, url := startSite(t, siteOptions{})
 
-	code, a := s.ask(query.OpStatus)
+	code, a := s.ask(wire.OpStatus)
 	type status struct {
 		State    wire.HealthState `json:"state"`
 		Faults   []wire.Fault     `json:"faults"`
@@ -182,18 +182,18 @@ func TestQueryThroughMosquittoAndTheRealAgent(t *testing.T) {
 	if code != 200 || !a.OK || a.Agent != "backoffice-1" || result[status](t, a).State != wire.StateOK {
 		t.Fatalf("status: HTTP %d %+v %s", code, a, a.Result)
 	}
-	code, a = s.ask(query.OpIdentify)
+	code, a = s.ask(wire.OpIdentify)
 	if id := result[wire.Identity](t, a); code != 200 || id.Vendor != "EPSON" || id.Model != "TM-T88V" || id.Serial != "X5E1234567" || id.Firmware != "1.28" {
 		t.Errorf("identify: HTTP %d %+v", code, id)
 	}
-	code, a = s.ask(query.OpOperations)
+	code, a = s.ask(wire.OpOperations)
 	if ops := result[map[string][]string](t, a)["operations"]; code != 200 || !slices.Equal(ops, []string{"counters", "identify", "operations", "status"}) {
 		t.Errorf("operations: HTTP %d %v", code, ops)
 	}
 
 	// Live: the paper runs out, and the next query says so at once.
 	s.printer.Switchboard().Set(escpos.PaperOut, true)
-	code, a = s.ask(query.OpStatus)
+	code, a = s.ask(wire.OpStatus)
 	st := result[status](t, a)
 	if code != 200 || st.State != wire.StateFault || len(st.Faults) == 0 || st.Faults[0].Code != wire.FaultPaperOut {
 		t.Errorf("status with the paper out: HTTP %d %+v", code, st)
@@ -209,7 +209,7 @@ func TestQueryThroughMosquittoAndTheRealAgent(t *testing.T) {
 	if tok := spy.Subscribe(s42.Topic(wire.ChannelCmdReq), 1, func(_ paho.Client, m paho.Message) { seen <- m.Payload() }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
-	if code, _ := s.ask(query.OpCounters); code != 200 {
+	if code, _ := s.ask(wire.OpCounters); code != 200 {
 		t.Errorf("counters: HTTP %d", code)
 	}
 	var captured []byte
@@ -231,7 +231,7 @@ func TestQueryThroughMosquittoAndTheRealAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.ID, req.Op = req.ID+"-x", query.OpIdentify
+	req.ID, req.Op = req.ID+"-x", wire.OpIdentify
 	tampered, _ := wire.Encode(req)
 	send(tampered)
 	// Expired: properly signed with the hub's key, but an hour late.
@@ -240,7 +240,7 @@ func TestQueryThroughMosquittoAndTheRealAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := &wire.CommandRequest{Header: wire.Header{AgentID: s42, Time: time.Now().Add(-time.Hour).UTC()},
-		ID: "q-storehub-test-old", Device: "receipt-1", Op: query.OpStatus, Requester: "jane", Expires: time.Now().Add(-time.Hour + 30*time.Second).UTC()}
+		ID: "q-storehub-test-old", Device: "receipt-1", Op: wire.OpStatus, Requester: "jane", Expires: time.Now().Add(-time.Hour + 30*time.Second).UTC()}
 	old.Signature = key.Sign(old.SigningBytes())
 	expired, _ := wire.Encode(old)
 	send(expired)
@@ -290,7 +290,7 @@ func TestQueryThroughMosquittoAndTheRealAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, 20*time.Second, "the hub to see the agent offline", func() bool { return s.online(false, 1) })
-	code, a = s.ask(query.OpStatus)
+	code, a = s.ask(wire.OpStatus)
 	if code != http.StatusServiceUnavailable || a.Code != query.CodeOffline ||
 		!regexp.MustCompile(`^agent backoffice-1 of store s0042 offline since \d\d:\d\d \(Europe/Berlin\)$`).MatchString(a.Error) {
 		t.Errorf("offline: HTTP %d %+v", code, a)

@@ -18,19 +18,8 @@ import (
 	"github.com/storewatch/storewatch/wire"
 )
 
-// Operations a query may ask for. The agent decides what it allows for each
-// device; raw (bytes to the device) is off unless its configuration says
-// allow_raw, and the API lets only admins ask for it.
-const (
-	OpStatus     = "status"
-	OpIdentify   = "identify"
-	OpCounters   = "counters"
-	OpOperations = "operations"
-	OpRaw        = "raw"
-)
-
 // Ops are the operations the hub sends, in the order they are offered.
-var Ops = []string{OpStatus, OpIdentify, OpCounters, OpOperations, OpRaw}
+var Ops = []string{wire.OpStatus, wire.OpIdentify, wire.OpCounters, wire.OpOperations, wire.OpRaw}
 
 // Failure codes the hub gives itself; the agent's own codes (timeout,
 // denied, device_busy, bad_signature, ...) come through unchanged.
@@ -340,7 +329,7 @@ func (s *Service) storeTime(tenant, st string, t time.Time) string {
 // (busy), or it had its share of queries this minute ("rate:" prefix).
 // Listing the operations touches no device and is always admitted.
 func (s *Service) admit(key string, w *waiter, now time.Time) string {
-	if w.req.Op == OpOperations {
+	if w.req.Op == wire.OpOperations {
 		return ""
 	}
 	s.mu.Lock()

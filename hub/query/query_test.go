@@ -138,12 +138,12 @@ func ask(op, device string) Request {
 
 func TestAnsweredQueryIsSignedAndAudited(t *testing.T) {
 	e := newEnv(t, 6)
-	a := e.svc.Query(context.Background(), ask(OpStatus, "receipt-1"))
+	a := e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1"))
 	if !a.OK || a.Agent != "backoffice-1" || a.Tenant != "acme" || string(a.Result) != `{"state":"ok","took_ms":12}` || a.DeviceMS != 12 {
 		t.Fatalf("answer = %+v", a)
 	}
 	req := e.agent.reqs[0]
-	if req.Requester != "jane" || req.Device != "receipt-1" || req.Op != OpStatus || !req.Expires.Equal(e.clk.Now().Add(30*time.Second)) {
+	if req.Requester != "jane" || req.Device != "receipt-1" || req.Op != wire.OpStatus || !req.Expires.Equal(e.clk.Now().Add(30*time.Second)) {
 		t.Errorf("request = %+v", req)
 	}
 	if !strings.HasPrefix(req.ID, "q-storehub-") || a.ID != req.ID {
@@ -164,12 +164,12 @@ func TestOfflineAgentFailsFastInStoreTime(t *testing.T) {
 	e := newEnv(t, 6)
 	e.dir.agents[0].Online = false
 	e.dir.agents[0].Since = time.Date(2026, 11, 24, 9, 42, 0, 0, time.UTC) // 10:42 in Berlin
-	a := e.svc.Query(context.Background(), ask(OpStatus, "receipt-1"))
+	a := e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1"))
 	if a.OK || a.Code != CodeOffline || a.Error != "agent backoffice-1 of store s0042 offline since 10:42 (Europe/Berlin)" {
 		t.Fatalf("answer = %+v", a)
 	}
 	e.dir.agents[0].Since = time.Date(2026, 11, 23, 17, 5, 0, 0, time.UTC)
-	if a := e.svc.Query(context.Background(), ask(OpStatus, "receipt-1")); !strings.HasSuffix(a.Error, "since 2026-11-23 18:05 (Europe/Berlin)") {
+	if a := e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1")); !strings.HasSuffix(a.Error, "since 2026-11-23 18:05 (Europe/Berlin)") {
 		t.Errorf("an earlier day: %q", a.Error)
 	}
 	if e.agent.sent() != 0 {
@@ -188,11 +188,11 @@ func TestWhereTheDeviceIs(t *testing.T) {
 		code string
 		msg  string
 	}{
-		{Request{Store: "s0001", Device: "x", Op: OpStatus}, CodeUnknownStore, "no store s0001"},
-		{Request{Store: "s0042", Device: "lane-9", Op: OpStatus}, CodeUnknownDevice, "store s0042 has no device lane-9"},
-		{Request{Store: "s0099", Device: "receipt-1", Op: OpStatus}, CodeAmbiguous, "exists in tenants acme, beta"},
-		{Request{Tenant: "beta", Store: "s0042", Device: "receipt-1", Op: OpStatus}, CodeUnknownStore, "no store s0042"},
-		{Request{Tenant: "beta", Store: "s0099", Device: "receipt-1", Op: OpStatus}, CodeOffline, "agent a of store s0099 has not been seen online"},
+		{Request{Store: "s0001", Device: "x", Op: wire.OpStatus}, CodeUnknownStore, "no store s0001"},
+		{Request{Store: "s0042", Device: "lane-9", Op: wire.OpStatus}, CodeUnknownDevice, "store s0042 has no device lane-9"},
+		{Request{Store: "s0099", Device: "receipt-1", Op: wire.OpStatus}, CodeAmbiguous, "exists in tenants acme, beta"},
+		{Request{Tenant: "beta", Store: "s0042", Device: "receipt-1", Op: wire.OpStatus}, CodeUnknownStore, "no store s0042"},
+		{Request{Tenant: "beta", Store: "s0099", Device: "receipt-1", Op: wire.OpStatus}, CodeOffline, "agent a of store s0099 has not been seen online"},
 		{Request{Store: "s0042", Device: "receipt-1", Op: "reboot"}, CodeBadRequest, `"reboot" is not one of`},
 	}
 	for _, c := range cases {
@@ -210,7 +210,7 @@ func TestNoAnswerTimesOut(t *testing.T) {
 	e := newEnv(t, 6)
 	e.agent.silent = true
 	done := make(chan Answer)
-	go func() { done <- e.svc.Query(context.Background(), ask(OpStatus, "receipt-1")) }()
+	go func() { done <- e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1")) }()
 	e.clk.WaitForTimers(1)
 	e.clk.Advance(10 * time.Second)
 	a := <-done
@@ -231,27 +231,27 @@ func TestOneQueryPerDeviceAtATime(t *testing.T) {
 	e.agent.silent = true
 	e.agent.got = make(chan *wire.CommandRequest, 4)
 	first := make(chan Answer)
-	go func() { first <- e.svc.Query(context.Background(), ask(OpStatus, "receipt-1")) }()
+	go func() { first <- e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1")) }()
 	req := <-e.agent.got
 
-	a := e.svc.Query(context.Background(), Request{Who: "joe", Store: "s0042", Device: "receipt-1", Op: OpIdentify})
+	a := e.svc.Query(context.Background(), Request{Who: "joe", Store: "s0042", Device: "receipt-1", Op: wire.OpIdentify})
 	if a.Code != CodeBusy || !strings.Contains(a.Error, "another query of acme/s0042/receipt-1 is running (status by jane") {
 		t.Errorf("second query: %+v", a)
 	}
 	// Another device, and the operations list, are not held up.
 	e.agent.set(false, `{"state":"ok"}`)
-	if a := e.svc.Query(context.Background(), ask(OpStatus, "scale-1")); !a.OK {
+	if a := e.svc.Query(context.Background(), ask(wire.OpStatus, "scale-1")); !a.OK {
 		t.Errorf("other device: %+v", a)
 	}
 	e.agent.set(false, `{"operations":["counters","identify","operations","status"]}`)
-	if a := e.svc.Query(context.Background(), ask(OpOperations, "receipt-1")); !a.OK {
+	if a := e.svc.Query(context.Background(), ask(wire.OpOperations, "receipt-1")); !a.OK {
 		t.Errorf("operations: %+v", a)
 	}
 	e.svc.Answer(agent42, &wire.CommandResponse{ID: req.ID, Device: req.Device, Op: req.Op, OK: true}, e.clk.Now())
 	if a := <-first; !a.OK {
 		t.Errorf("first query: %+v", a)
 	}
-	if a := e.svc.Query(context.Background(), ask(OpStatus, "receipt-1")); !a.OK {
+	if a := e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1")); !a.OK {
 		t.Errorf("after the first finished: %+v", a)
 	}
 }
@@ -259,20 +259,20 @@ func TestOneQueryPerDeviceAtATime(t *testing.T) {
 func TestRateLimitPerDevice(t *testing.T) {
 	e := newEnv(t, 2)
 	for i := 0; i < 2; i++ {
-		if a := e.svc.Query(context.Background(), ask(OpStatus, "receipt-1")); !a.OK {
+		if a := e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1")); !a.OK {
 			t.Fatalf("query %d: %+v", i, a)
 		}
 		e.clk.Advance(10 * time.Second)
 	}
-	a := e.svc.Query(context.Background(), ask(OpStatus, "receipt-1"))
+	a := e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1"))
 	if a.Code != CodeRateLimited || !strings.Contains(a.Error, "had 2 queries in the last minute") || !strings.Contains(a.Error, "try again in 40s") {
 		t.Errorf("third query: %+v", a)
 	}
-	if a := e.svc.Query(context.Background(), ask(OpStatus, "scale-1")); !a.OK {
+	if a := e.svc.Query(context.Background(), ask(wire.OpStatus, "scale-1")); !a.OK {
 		t.Errorf("another device: %+v", a)
 	}
 	e.clk.Advance(40 * time.Second)
-	if a := e.svc.Query(context.Background(), ask(OpStatus, "receipt-1")); !a.OK {
+	if a := e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1")); !a.OK {
 		t.Errorf("a minute after the first: %+v", a)
 	}
 }
@@ -282,7 +282,7 @@ func TestAnswersAreMatchedStrictly(t *testing.T) {
 	e.agent.silent = true
 	e.agent.got = make(chan *wire.CommandRequest, 1)
 	done := make(chan Answer)
-	go func() { done <- e.svc.Query(context.Background(), ask(OpStatus, "receipt-1")) }()
+	go func() { done <- e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1")) }()
 	req := <-e.agent.got
 
 	// Another agent that learnt the id, the wrong device, a stranger's id:
@@ -321,7 +321,7 @@ func TestGivingUpIsAudited(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.agent.got = make(chan *wire.CommandRequest, 1)
 	go func() { <-e.agent.got; cancel() }()
-	a := e.svc.Query(ctx, ask(OpStatus, "receipt-1"))
+	a := e.svc.Query(ctx, ask(wire.OpStatus, "receipt-1"))
 	if a.Code != CodeCancelled {
 		t.Fatalf("answer = %+v", a)
 	}
@@ -333,7 +333,7 @@ func TestGivingUpIsAudited(t *testing.T) {
 func TestBrokerDownIsAudited(t *testing.T) {
 	e := newEnv(t, 6)
 	e.svc.o.Publish = func(string, []byte) error { return context.DeadlineExceeded }
-	a := e.svc.Query(context.Background(), ask(OpStatus, "receipt-1"))
+	a := e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1"))
 	if a.Code != CodeBroker || !strings.Contains(a.Error, "cannot reach the broker") {
 		t.Fatalf("answer = %+v", a)
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/storewatch/storewatch/wire"
 )
 
 // MaxRawBytes bounds the bytes a raw query sends (the agent's own limit).
@@ -25,7 +27,7 @@ type Body struct {
 func ParseBody(b []byte) (Body, error) {
 	var q Body
 	if len(bytes.TrimSpace(b)) == 0 {
-		return Body{Op: OpStatus}, nil
+		return Body{Op: wire.OpStatus}, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -36,7 +38,7 @@ func ParseBody(b []byte) (Body, error) {
 		return q, errors.New("body: trailing data after the JSON object")
 	}
 	if q.Op == "" {
-		q.Op = OpStatus
+		q.Op = wire.OpStatus
 	}
 	return q, CheckRequest(q.Op, q.Args)
 }
@@ -47,7 +49,7 @@ func CheckRequest(op string, args map[string]string) error {
 	if !slices.Contains(Ops, op) {
 		return fmt.Errorf("op: %q is not one of %s", op, strings.Join(Ops, ", "))
 	}
-	if op != OpRaw {
+	if op != wire.OpRaw {
 		if len(args) > 0 {
 			return fmt.Errorf("args: %s takes no arguments", op)
 		}

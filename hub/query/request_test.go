@@ -3,18 +3,20 @@ package query
 import (
 	"strings"
 	"testing"
+
+	"github.com/storewatch/storewatch/wire"
 )
 
 func TestParseBody(t *testing.T) {
 	cases := []struct {
 		body, op, err string
 	}{
-		{"", OpStatus, ""},
-		{"  \n", OpStatus, ""},
-		{`{}`, OpStatus, ""},
-		{`{"op":"identify"}`, OpIdentify, ""},
-		{`{"op":"operations","args":{}}`, OpOperations, ""},
-		{`{"op":"raw","args":{"hex":"10 04 01"}}`, OpRaw, ""},
+		{"", wire.OpStatus, ""},
+		{"  \n", wire.OpStatus, ""},
+		{`{}`, wire.OpStatus, ""},
+		{`{"op":"identify"}`, wire.OpIdentify, ""},
+		{`{"op":"operations","args":{}}`, wire.OpOperations, ""},
+		{`{"op":"raw","args":{"hex":"10 04 01"}}`, wire.OpRaw, ""},
 		{`{"op":"reboot"}`, "", `"reboot" is not one of`},
 		{`{"op":"status","args":{"x":"1"}}`, "", "status takes no arguments"},
 		{`{"op":"raw"}`, "", "args.hex: want 1 to 256 bytes"},
