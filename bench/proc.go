@@ -72,7 +72,7 @@ func statCPU(stat string) (time.Duration, error) {
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || ut < 0 || st < 0 || ut > math.MaxInt64/int64(time.Second)/2 || st > math.MaxInt64/int64(time.Second)/2 {
 		return 0, fmt.Errorf("stat: bad utime/stime in %q", stat)
 	}
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
