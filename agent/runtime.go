@@ -14,8 +14,8 @@ import (
 // collection runs every few seconds on a heap of a megabyte: measured with
 // the benchmark suite, 2 MiB less RSS at 50 devices for no CPU that the
 // window could tell from noise (docs/benchmarks.md). A memory limit
-// (GOMEMLIMIT) was tried as well: it got lower but cost several percent
-// of a core in the scavenger, so it is left to the operator.
+// (GOMEMLIMIT) was tried as well: it got lower but cost 2.5-5 % of a core
+// in the collector and the scavenger, so it is left to the operator.
 const GCPercent = 20
 
 // TuneRuntime sets the collector target for a long-running agent; the GOGC
