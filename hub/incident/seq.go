@@ -34,10 +34,11 @@ type SeqRange struct {
 }
 
 // historySlack is how many numbers below the first one seen are accepted
-// once each. The hub has at most a few thousand messages of one broker
-// connection in flight (broker.MaxInFlight), and an agent's share of them is
-// smaller still.
-const historySlack = 4096
+// once each, and how far the agent must have gone past them before they
+// are forgotten (so that an agent's record does not carry them for good).
+// What can arrive out of order is what an agent has in flight at once: 100
+// by default (uplink.Options.InFlight).
+const historySlack = 1024
 
 // maxMissing bounds the ranges kept; the oldest are given up on (Lost).
 const maxMissing = 256
@@ -107,6 +108,11 @@ func (w *SeqWindow) Outstanding() uint64 {
 }
 
 func (w *SeqWindow) trim() {
+	// History ranges are always the lowest; forget them once the agent is
+	// a whole slack past them.
+	for len(w.Missing) > 0 && w.Missing[0].History && w.High-w.Missing[0].To > historySlack {
+		w.Missing = w.Missing[1:]
+	}
 	for len(w.Missing) > maxMissing {
 		r := w.Missing[0]
 		if !r.History {

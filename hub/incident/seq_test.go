@@ -25,6 +25,9 @@ func TestSeqWindow(t *testing.T) {
 		{"first contact: history is not a gap", []uint64{500, 501}, []bool{true, true}, 0, 0, 0},
 		// Only the last historySlack numbers below the first are history.
 		{"first contact far into the sequence", []uint64{historySlack + 100, 99, 100, 100, historySlack + 101}, []bool{true, false, true, false, true}, 0, 0, 0},
+		// ... and forgotten once the agent is a whole slack past them, so
+		// that a record does not carry them for good.
+		{"history is forgotten", []uint64{1000, 1000 + historySlack + 1, 999}, []bool{true, true, false}, historySlack, 0, historySlack},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var w SeqWindow
