@@ -36,7 +36,6 @@ const usage = `usage: storehub COMMAND [flags]
 commands:
   serve      run the hub (embedded broker, incident engine, ticket store, API)
   config     check a configuration file: config check [FILE]
-  demo       run the hub, an agent and a virtual store of emulated devices through a day
   incidents  list incidents through the API
   devices    list devices through the API
   stores     list stores through the API
@@ -68,8 +67,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = configCmd(args, stdout, stderr)
 	case "install", "uninstall", "start", "stop", "restart", "status":
 		err = serviceCmd(cmd, args, stdout, stderr)
-	case "demo":
-		err = demoCmd(ctx, args, stdout, stderr)
 	case "incidents", "devices", "stores":
 		err = list(ctx, cmd, args, stdout, stderr)
 	case "acl":

@@ -55,8 +55,8 @@ func q(s string) string { return strconv.Quote(s) }
 func agentYAML(st site, devs []*device, brokerURL, password, hubKey, dir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `# storeagent configuration of the demo's virtual store, in store time.
-# storehub demo divides every duration below (and duration options such as
-# unstable_after) by --speed after loading it: see internal/demo.
+# storewatch-demo divides every duration below (and duration options such as
+# unstable_after) by --speed after loading it: see cmd/storewatch-demo/internal/demo.
 tenant: %s
 store: %s
 agent: %s
@@ -113,8 +113,8 @@ devices:
 // hubYAML is the hub's configuration, with the built-in policy (10 minutes
 // of grace, the hold-downs of docs/hub.md) in store time.
 func hubYAML(dataDir, listen, token, passwordHash string) string {
-	return fmt.Sprintf(`# storehub configuration of the demo, in store time. storehub demo divides
-# every policy duration by --speed after loading it: see internal/demo.
+	return fmt.Sprintf(`# storehub configuration of the demo, in store time. storewatch-demo divides
+# every policy duration by --speed after loading it: see cmd/storewatch-demo/internal/demo.
 data_dir: %s
 api:
   listen: %s

@@ -168,7 +168,7 @@ func (t *ticker) summary() error {
 	if len(incs) == 0 {
 		fmt.Fprintln(tw, "  (none)")
 	}
-	tw.Flush() // like every line printed, best effort: nobody may be reading (storehub demo | head)
+	tw.Flush() // like every line printed, best effort: nobody may be reading (storewatch-demo | head)
 	return nil
 }
 

@@ -1,5 +1,5 @@
-// Package demo is `storehub demo`: one command that shows storewatch doing
-// its job on a machine with nothing but Go.
+// Package demo is what the storewatch-demo command runs: one command that
+// shows storewatch doing its job on a machine with nothing but Go.
 //
 // It runs, in one process and on loopback only, the hub (embedded MQTT
 // broker, incident engine, ticket store, API and the console when the hub has
