@@ -20,7 +20,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // The tests read what scripts/package wrote: STOREWATCH_DIST names the

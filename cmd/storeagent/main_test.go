@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/drivers/usbinv/sysfstest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite golden files")

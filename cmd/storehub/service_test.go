@@ -19,7 +19,7 @@ import (
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/internal/svc"
 	"github.com/storewatch/storewatch/internal/svc/svctest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite golden files")

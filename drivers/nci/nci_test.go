@@ -8,7 +8,7 @@ import (
 	"github.com/storewatch/storewatch/devsim"
 	emu "github.com/storewatch/storewatch/devsim/nci"
 	"github.com/storewatch/storewatch/devsim/scalesim"
-	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
+	"github.com/storewatch/storewatch/internal/testkit/scaletest"
 	"github.com/storewatch/storewatch/wire"
 )
 

@@ -9,8 +9,8 @@ import (
 	"github.com/storewatch/storewatch/devsim/scalesim"
 	emu "github.com/storewatch/storewatch/devsim/sics"
 	"github.com/storewatch/storewatch/drivers"
-	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/testkit/scaletest"
 	"github.com/storewatch/storewatch/wire"
 )
 

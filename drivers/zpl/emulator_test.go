@@ -9,8 +9,9 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
 	_ "github.com/storewatch/storewatch/drivers/zpl" // registers "zpl"
-	"github.com/storewatch/storewatch/internal/simtest"
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/drivertest"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -34,7 +35,7 @@ func newDriver(t *testing.T, addr string, timeout time.Duration, expected *wire.
 }
 
 func TestFaultsThroughEmulator(t *testing.T) {
-	cases := []simtest.FaultCase{
+	cases := []drivertest.FaultCase{
 		{Faults: nil, Want: "none", State: wire.StateOK},
 		{Faults: []string{simzpl.PaperOut}, Want: "paper_out", State: wire.StateFault},
 		{Faults: []string{simzpl.PaperLow}, Want: "paper_low", State: wire.StateDegraded},
@@ -58,7 +59,7 @@ func TestFaultsThroughEmulator(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			printer := simzpl.New()
 			d := newDriver(t, serve(t, printer), 2*time.Second, &wire.Identity{Model: "ZD420"})
-			simtest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
+			drivertest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
 				"model=ZD420 firmware=V84.20.18Z dots_per_mm=8 memory=8192KB")
 		})
 	}
@@ -107,7 +108,7 @@ func TestMisbehaviour(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			printer := simzpl.New()
 			d := newDriver(t, serve(t, printer), 600*time.Millisecond, nil)
-			simtest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
+			drivertest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
 		})
 	}
 }

@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/hub/tickets"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // One real Redmine serves every test of this package that needs one: it

@@ -23,7 +23,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/storewatch/storewatch/hub/tickets"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 

@@ -32,6 +32,17 @@ var rules = []rule{
 		Why: "the hub's binary links no agent, driver or emulator code"},
 	{From: "cmd/storeagent", MayNot: []string{"hub", "devsim", "cmd/storewatch-demo", "internal/testkit"},
 		Why: "the agent's binary links no hub or emulator code"},
+	{From: "hub", MayNot: []string{"agent", "collector", "uplink", "drivers", "devsim"},
+		Why: "the hub knows the agent only through wire"},
+	{From: "agent", MayNot: []string{"hub", "devsim"}, Why: "the agent knows the hub only through wire"},
+	{From: "collector", MayNot: []string{"hub", "uplink", "agent", "devsim"}, Why: "the collector is a room with a two-method seam"},
+	{From: "uplink", MayNot: []string{"hub", "collector", "drivers", "agent", "devsim"}, Why: "the uplink moves wire messages, whatever produced them"},
+	{From: "drivers", MayNot: []string{"devsim", "internal/testkit", "collector", "uplink", "agent", "hub"},
+		Why: "drivers, their test helpers included, never use the emulators (and know nothing of MQTT)"},
+	{From: "devsim", MayNot: []string{"drivers"}, Tests: true,
+		Why: "emulators are written from the protocol reference, never from the driver's code"},
+	{From: "wire", MayNot: []string{"agent", "collector", "config", "drivers", "uplink", "hub", "devsim", "internal", "cmd"},
+		Why: "wire is the contract both sides share and depends on neither"},
 }
 
 // pkg is what go list says about one package of the module.

@@ -11,6 +11,7 @@ import (
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -19,12 +20,7 @@ import (
 // ("?databits=7&parity=E").
 func Attach(t testing.TB, driver string, dev devsim.Device, suffix string, opts map[string]string, timeout time.Duration) drivers.Prober {
 	t.Helper()
-	p, err := devsim.ServePTY(context.Background(), dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return New(t, driver, "serial://"+p.Path+suffix, opts, timeout, nil)
+	return New(t, driver, "serial://"+simtest.PTY(t, dev)+suffix, opts, timeout, nil)
 }
 
 // New builds the named driver for addr.

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/agent"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 

@@ -2,119 +2,11 @@ package transcript
 
 import (
 	"bytes"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
-	"testing"
 	"time"
 )
-
-// Step is one request and the device's answer (nil: no answer).
-type Step struct {
-	Request  []byte
-	Response []byte
-	Silent   bool
-}
-
-// Case is one scripted conversation and what the test should find.
-type Case struct {
-	Name   string
-	Steps  []Step
-	Expect map[string]string
-}
-
-// Load reads a transcript file or fails the test.
-func Load(t testing.TB, path string) []Case {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := Parse(data)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return cases
-}
-
-// Parse reads transcript text.
-func Parse(data []byte) ([]Case, error) {
-	var (
-		out []Case
-		cur *Case
-	)
-	for n, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if name, ok := strings.CutPrefix(line, "==="); ok {
-			out = append(out, Case{Name: strings.TrimSpace(name), Expect: map[string]string{}})
-			cur = &out[len(out)-1]
-			continue
-		}
-		if cur == nil {
-			return nil, fmt.Errorf("line %d: %q before the first \"=== name\"", n+1, line)
-		}
-		kind, rest := line[0], strings.TrimSpace(line[1:])
-		switch kind {
-		case '>':
-			b, err := Bytes(rest)
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", n+1, err)
-			}
-			cur.Steps = append(cur.Steps, Step{Request: b})
-		case '<':
-			if len(cur.Steps) == 0 {
-				return nil, fmt.Errorf("line %d: answer before any request", n+1)
-			}
-			st := &cur.Steps[len(cur.Steps)-1]
-			if rest == "silence" {
-				st.Silent = true
-				continue
-			}
-			b, err := Bytes(rest)
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", n+1, err)
-			}
-			st.Response = append(st.Response, b...)
-		case '!':
-			k, v, _ := strings.Cut(rest, " ")
-			cur.Expect[k] = strings.TrimSpace(v)
-		default:
-			return nil, fmt.Errorf("line %d: want >, <, ! or # at the start of %q", n+1, line)
-		}
-	}
-	return out, nil
-}
-
-// Bytes reads hex pairs and Go-quoted strings, separated by spaces.
-func Bytes(s string) ([]byte, error) {
-	var out []byte
-	for s = strings.TrimSpace(s); s != ""; s = strings.TrimSpace(s) {
-		if s[0] == '"' {
-			q, err := strconv.QuotedPrefix(s)
-			if err != nil {
-				return nil, fmt.Errorf("bad quoted string in %q: %v", s, err)
-			}
-			u, _ := strconv.Unquote(q)
-			out = append(out, u...)
-			s = s[len(q):]
-			continue
-		}
-		tok, rest, _ := strings.Cut(s, " ")
-		b, err := hex.DecodeString(tok)
-		if err != nil {
-			return nil, fmt.Errorf("bad hex %q: %v", tok, err)
-		}
-		out = append(out, b...)
-		s = rest
-	}
-	return out, nil
-}
 
 // Script is a device that plays a case: it checks that the driver writes the
 // requests in order and hands back the answers. A read with nothing to hand
@@ -219,17 +111,4 @@ func Stream(answers []byte) *Script {
 	s.unread.Write(answers)
 	s.stream = true
 	return s
-}
-
-// Responses joins every answer in the cases: seeds for fuzzing a driver.
-func Responses(cases []Case) [][]byte {
-	var out [][]byte
-	for _, c := range cases {
-		var b []byte
-		for _, st := range c.Steps {
-			b = append(b, st.Response...)
-		}
-		out = append(out, b)
-	}
-	return out
 }

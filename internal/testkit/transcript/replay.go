@@ -1,4 +1,4 @@
-package scaletest
+package transcript
 
 import (
 	"bytes"
@@ -11,19 +11,19 @@ import (
 // received end with a pending request, it sends that exchange's response and
 // drops the exchange. A request it does not know gets no answer, which the
 // driver sees as a timeout, so a driver asking more than the transcript says
-// fails its test. Requests are matched by content, not order; repeated
+// fails its test. Requests are matched by content, not order (unlike a Script); repeated
 // requests are answered in file order, and the file's defaults answer what
 // the case's own exchanges do not.
 type Replay struct {
 	mu       sync.Mutex
-	pending  []Exchange
-	defaults []Exchange
+	pending  []Step
+	defaults []Step
 	got      [][]byte
 }
 
 // NewReplay serves the case's exchanges.
 func NewReplay(c Case) *Replay {
-	return &Replay{pending: append([]Exchange(nil), c.Exchanges...), defaults: c.Defaults}
+	return &Replay{pending: append([]Step(nil), c.Steps...), defaults: c.Defaults}
 }
 
 // Received lists the requests answered so far, in order.
@@ -33,7 +33,7 @@ func (r *Replay) Received() [][]byte {
 	return append([][]byte(nil), r.got...)
 }
 
-// Serve implements devsim.Device.
+// Serve implements devsim.Device: serve a Replay on a PTY (devsim.ServePTY).
 func (r *Replay) Serve(ctx context.Context, rw io.ReadWriter) error {
 	var in []byte
 	buf := make([]byte, 256)

@@ -3,15 +3,15 @@ package simtest
 import (
 	"bytes"
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/storewatch/storewatch/devsim"
-	"github.com/storewatch/storewatch/drivers/transport"
 )
 
-// Serve runs dev on a PTY for the rest of the test and returns its path.
-func Serve(t testing.TB, dev devsim.Device) string {
+// PTY serves dev on a new pseudo-terminal and returns the slave's path.
+func PTY(t testing.TB, dev devsim.Device) string {
 	t.Helper()
 	p, err := devsim.ServePTY(context.Background(), dev)
 	if err != nil {
@@ -21,32 +21,55 @@ func Serve(t testing.TB, dev devsim.Device) string {
 	return p.Path
 }
 
-// Port is a raw connection to an emulator.
-type Port struct {
-	t testing.TB
-	c transport.Conn
+// TCP serves dev on a free loopback port and returns host:port.
+func TCP(t testing.TB, dev devsim.Device) string {
+	t.Helper()
+	srv, err := devsim.ServeTCP(context.Background(), dev, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.Addr
 }
 
-// Open serves dev on a PTY and opens it as a serial port.
+// Switch returns a function that switches exactly the given faults of a
+// switchboard on (and every other one off).
+func Switch(t testing.TB, sb *devsim.Faults) func(faults ...string) {
+	return func(faults ...string) {
+		t.Helper()
+		sb.Clear()
+		for _, f := range faults {
+			if err := sb.Set(f, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// Port is a raw connection to an emulator over its PTY.
+type Port struct {
+	t testing.TB
+	f *os.File
+}
+
+// Open serves dev on a PTY and opens the terminal's other side. devsim puts
+// it in raw mode, so the bytes pass as on a serial line; the line settings
+// (speed, parity) mean nothing on a PTY, so there are none to set.
 func Open(t testing.TB, dev devsim.Device) *Port {
 	t.Helper()
-	a, err := transport.Parse("serial://" + Serve(t, dev))
+	f, err := os.OpenFile(PTY(t, dev), os.O_RDWR|noControllingTerminal, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := transport.Dial(context.Background(), a, transport.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &Port{t: t, c: c}
+	t.Cleanup(func() { f.Close() })
+	return &Port{t: t, f: f}
 }
 
 // Ask sends req and returns the raw answer up to and including end, which
 // is matched on the low seven bits of each byte (bit 7 may carry parity).
 func (p *Port) Ask(req, end []byte) []byte {
 	p.t.Helper()
-	if _, err := p.c.Write(req); err != nil {
+	if _, err := p.f.Write(req); err != nil {
 		p.t.Fatal(err)
 	}
 	got, err := p.Read(end, 5*time.Second)
@@ -58,11 +81,11 @@ func (p *Port) Ask(req, end []byte) []byte {
 
 // Read reads up to and including end, or until the timeout.
 func (p *Port) Read(end []byte, timeout time.Duration) ([]byte, error) {
-	_ = p.c.SetDeadline(time.Now().Add(timeout))
+	_ = p.f.SetReadDeadline(time.Now().Add(timeout))
 	var got, low []byte
 	one := make([]byte, 1)
 	for !bytes.HasSuffix(low, end) {
-		if _, err := p.c.Read(one); err != nil {
+		if _, err := p.f.Read(one); err != nil {
 			return got, err
 		}
 		got = append(got, one[0])
@@ -74,7 +97,7 @@ func (p *Port) Read(end []byte, timeout time.Duration) ([]byte, error) {
 // Silent sends req and checks that nothing comes back within wait.
 func (p *Port) Silent(req []byte, wait time.Duration) {
 	p.t.Helper()
-	if _, err := p.c.Write(req); err != nil {
+	if _, err := p.f.Write(req); err != nil {
 		p.t.Fatal(err)
 	}
 	if got, err := p.Read([]byte{0xFF}, wait); len(got) > 0 || err == nil {

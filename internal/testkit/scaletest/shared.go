@@ -8,8 +8,8 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/drivers"
-	"github.com/storewatch/storewatch/drivers/internal/scale"
 	"github.com/storewatch/storewatch/internal/clock"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -53,7 +53,7 @@ func Persistence(t *testing.T, d drivers.Prober, sb *devsim.Faults, motion strin
 		if got := len(r.Faults) == 1 && r.Faults[0].Code == wire.FaultScaleUnstable; got != s.faulty {
 			t.Fatalf("probe %d: faults %+v, want unstable=%v (%s)", i+1, r.Faults, s.faulty, r.Detail)
 		}
-		if r.Measurements[scale.MeasureWeightStable] != 0 || r.Measurements[scale.MeasureMotionProbes] != float64(i+1) {
+		if r.Measurements["weight_stable"] != 0 || r.Measurements["motion_probes"] != float64(i+1) {
 			t.Errorf("probe %d: measurements %v, want weight_stable 0 and motion_probes %d", i+1, r.Measurements, i+1)
 		}
 	}
@@ -64,20 +64,16 @@ func Persistence(t *testing.T, d drivers.Prober, sb *devsim.Faults, motion strin
 }
 
 // FuzzSevenBit fuzzes a 7-bit protocol's whole path from the bytes on the
-// line to a status: the parity check, then parse. Seeds are the answers of
-// the transcript file. Whatever the bytes, the result is a status or a
-// protocol error, never a panic; check tests what an accepted status must
-// satisfy.
-func FuzzSevenBit(f *testing.F, transcripts string, parse func([]byte) (scale.Status, error), check func(t *testing.T, frame []byte, st scale.Status)) {
-	cases, err := Load(transcripts)
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, r := range Responses(cases) {
+// line to a status: strip (the driver's parity check, scale.Strip7), then
+// parse. Seeds are the answers of the transcript file. Whatever the bytes,
+// the result is a status or a protocol error, never a panic; check tests
+// what an accepted status must satisfy.
+func FuzzSevenBit[Status any](f *testing.F, transcripts string, strip func(raw []byte, parity string) ([]byte, error), parse func([]byte) (Status, error), check func(t *testing.T, frame []byte, st Status)) {
+	for _, r := range transcript.Responses(transcript.Load(f, transcripts)) {
 		f.Add(r, "E")
 	}
 	f.Fuzz(func(t *testing.T, raw []byte, parity string) {
-		frame, err := scale.Strip7(raw, parity)
+		frame, err := strip(raw, parity)
 		if err != nil {
 			return
 		}

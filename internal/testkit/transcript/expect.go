@@ -1,10 +1,16 @@
 package transcript
 
 import (
+	"errors"
+	"maps"
+	"math"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -38,6 +44,61 @@ func Identity(s string) *wire.Identity {
 		}
 	}
 	return id
+}
+
+// Check compares what a probe returned with the case's expectations (see the
+// package comment): "! error", then "! faults", "! identity", "! measured"
+// and "! not_measured" where the case has them. It reports whether the
+// probe failed as the case expects it to, or succeeded when it should.
+func Check(t testing.TB, c Case, r drivers.Reading, err error) bool {
+	t.Helper()
+	name := c.String()
+	switch want := c.Expect["error"]; want {
+	case "":
+		if err != nil {
+			t.Errorf("%s: probe failed: %v", name, err)
+			return false
+		}
+	case "protocol":
+		if !errors.Is(err, drivers.ErrProtocol) {
+			t.Errorf("%s: err = %v (reading %+v), want a protocol error", name, err, r)
+		}
+		return err != nil
+	case "timeout":
+		if !errors.Is(err, os.ErrDeadlineExceeded) || drivers.FaultFor(err).Code != wire.FaultNoResponse {
+			t.Errorf("%s: err = %v (reading %+v), want a timeout (no_response)", name, err, r)
+		}
+		return err != nil
+	default:
+		t.Fatalf("%s: unknown expectation \"! error %s\" (want protocol or timeout)", name, want)
+	}
+	if want, ok := c.Expect["faults"]; ok {
+		CheckFaults(t, name, want, r.Faults)
+	}
+	if want, ok := c.Expect["identity"]; ok {
+		CheckIdentity(t, name, want, r.Identity)
+	}
+	measured := Fields(c.Expect["measured"])
+	for _, k := range slices.Sorted(maps.Keys(measured)) {
+		v := measured[k]
+		want, perr := strconv.ParseFloat(v, 64)
+		if perr != nil {
+			t.Errorf("%s: ! measured %s=%s: not a number", name, k, v)
+			continue
+		}
+		got, ok := r.Measurements[k]
+		if !ok {
+			t.Errorf("%s: no measurement %s (have %v; %s)", name, k, r.Measurements, r.Detail)
+		} else if math.Abs(got-want) > 1e-9*math.Max(1, math.Abs(want)) {
+			t.Errorf("%s: %s = %v, want %v (%s)", name, k, got, want, r.Detail)
+		}
+	}
+	for _, k := range strings.Fields(c.Expect["not_measured"]) {
+		if got, ok := r.Measurements[k]; ok {
+			t.Errorf("%s: measurement %s = %v, want none", name, k, got)
+		}
+	}
+	return true
 }
 
 // CheckFaults compares fault codes with a comma-separated list ("none" for
@@ -84,8 +145,9 @@ func CheckIdentity(t testing.TB, name, want string, got *wire.Identity) {
 	for k, v := range got.Extra {
 		have[k] = v
 	}
-	for k, v := range Fields(want) {
-		if have[k] != v {
+	fields := Fields(want)
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if v := fields[k]; have[k] != v {
 			t.Errorf("%s: identity %s = %q, want %q", name, k, have[k], v)
 		}
 	}

@@ -1,4 +1,4 @@
-package simtest
+package drivertest
 
 import (
 	"context"
@@ -10,31 +10,10 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/drivers"
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 	"github.com/storewatch/storewatch/wire"
 )
-
-// PTY serves dev on a new pseudo-terminal and returns the slave's path.
-func PTY(t testing.TB, dev devsim.Device) string {
-	t.Helper()
-	p, err := devsim.ServePTY(context.Background(), dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p.Path
-}
-
-// TCP serves dev on a free loopback port and returns host:port.
-func TCP(t testing.TB, dev devsim.Device) string {
-	t.Helper()
-	srv, err := devsim.ServeTCP(context.Background(), dev, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv.Addr
-}
 
 // FaultCase is one row of a driver's fault table: the emulator faults to
 // switch on, the fault codes the driver must report (sorted, comma
@@ -48,7 +27,8 @@ type FaultCase struct {
 // RunFaults switches each case's faults on (set switches exactly the given
 // ones), probes, and checks codes, severities and state. The first probe
 // must also bring the identity described by firstIdentity (see
-// transcript.CheckIdentity).
+// transcript.CheckIdentity). simtest.Switch makes a set function of an
+// emulator's switchboard.
 func RunFaults(t *testing.T, d drivers.Prober, set func(faults ...string), cases []FaultCase, firstIdentity string) {
 	t.Helper()
 	for i, c := range cases {
@@ -68,19 +48,6 @@ func RunFaults(t *testing.T, d drivers.Prober, set func(faults ...string), cases
 	}
 }
 
-// Switch returns a set function for RunFaults that drives a switchboard.
-func Switch(t *testing.T, sb *devsim.Faults) func(faults ...string) {
-	return func(faults ...string) {
-		t.Helper()
-		sb.Clear()
-		for _, f := range faults {
-			if err := sb.Set(f, true); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
-
 // RunMisbehaviour checks what a driver makes of the common transport
 // misbehaviours, switched on the emulator one after the other: garbage is a
 // protocol error, silence a timeout, a slightly slow device is fine, and
@@ -90,7 +57,7 @@ func Switch(t *testing.T, sb *devsim.Faults) func(faults ...string) {
 func RunMisbehaviour(t *testing.T, d drivers.Prober, sb *devsim.Faults, timeout time.Duration) {
 	t.Helper()
 	probe := func(what string, faults ...string) error {
-		Switch(t, sb)(faults...)
+		simtest.Switch(t, sb)(faults...)
 		_, err := d.Probe(context.Background())
 		if err != nil && drivers.FaultFor(err).Code != wire.FaultNoResponse {
 			t.Errorf("%s: %v gives %s, want no_response", what, err, drivers.FaultFor(err).Code)

@@ -2,14 +2,11 @@ package transcript
 
 import (
 	"context"
-	"errors"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/wire"
 )
 
 // Spec builds the device spec a case describes: "! option k=v ..." sets
@@ -32,56 +29,41 @@ func Spec(t testing.TB, c Case, addr string) drivers.Spec {
 // the test must tell the driver the identity was already read.
 func ReadsIdentity(c Case) bool { _, ok := c.Expect["identity"]; return ok }
 
-// Run plays every case of a transcript file through the driver that build
-// returns for it (talking to the given script), and checks "! error"
-// (protocol or timeout), "! faults" and "! identity".
+// Run plays every case of a transcript file, in order, through the driver
+// that build returns for it (talking to the given Script), and checks it
+// (Check). A case that expects no error must say "! faults"; one without
+// "! identity" plays a later probe, which must not read identity again.
 func Run(t *testing.T, file string, build func(c Case, s *Script) drivers.Prober) {
 	t.Helper()
 	for _, c := range Load(t, file) {
 		sc := NewScript(c)
 		r, err := build(c, sc).Probe(context.Background())
 		if sc.Err() != nil {
-			t.Errorf("%s: %v", c.Name, sc.Err())
+			t.Errorf("%s: %v", c, sc.Err())
 			continue
 		}
 		if left := sc.Left(); left > 0 {
-			t.Errorf("%s: driver stopped with %d scripted requests unsent", c.Name, left)
+			t.Errorf("%s: driver stopped with %d scripted requests unsent", c, left)
 		}
-		switch want := c.Expect["error"]; want {
-		case "":
-			if err != nil {
-				t.Errorf("%s: Probe: %v", c.Name, err)
-				continue
-			}
-		case "protocol":
-			if !errors.Is(err, drivers.ErrProtocol) {
-				t.Errorf("%s: err = %v, want a protocol error", c.Name, err)
-			}
+		if !Check(t, c, r, err) || err != nil {
 			continue
-		case "timeout":
-			if !errors.Is(err, os.ErrDeadlineExceeded) || drivers.FaultFor(err).Code != wire.FaultNoResponse {
-				t.Errorf("%s: err = %v, want a timeout (no_response)", c.Name, err)
-			}
-			continue
-		default:
-			t.Fatalf("%s: unknown expectation \"! error %s\"", c.Name, want)
 		}
-		CheckFaults(t, c.Name, c.Expect["faults"], r.Faults)
-		if want, ok := c.Expect["identity"]; ok {
-			CheckIdentity(t, c.Name, want, r.Identity)
-		} else if r.Identity != nil {
-			t.Errorf("%s: a later probe read identity again", c.Name)
+		if _, ok := c.Expect["faults"]; !ok {
+			t.Errorf("%s: the case says neither \"! error\" nor \"! faults\"", c)
+		}
+		if !ReadsIdentity(c) && r.Identity != nil {
+			t.Errorf("%s: a later probe read identity again", c)
 		}
 	}
 }
 
 // FuzzProbe fuzzes whole probes: the driver that build returns talks to a
-// device answering arbitrary bytes, seeded with every answer in the
+// device answering arbitrary bytes, seeded with every case's answers in the
 // transcript files. It must return a reading of known faults or an error,
 // never panic and never wait past its input.
 func FuzzProbe(f *testing.F, files []string, build func(device *Script) drivers.Prober) {
 	for _, file := range files {
-		for _, seed := range Responses(Load(f, file)) {
+		for _, seed := range Conversations(Load(f, file)) {
 			f.Add(seed)
 		}
 	}

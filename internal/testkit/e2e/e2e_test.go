@@ -18,7 +18,7 @@ import (
 	"github.com/storewatch/storewatch/devsim/escpos"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 var bin string // directory with the storeagent and storehub binaries
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 	}
 	bin = dir
 	for _, cmd := range []string{"storeagent", "storehub"} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, cmd), "../../cmd/"+cmd).CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, cmd), "../../../cmd/"+cmd).CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", cmd, err, out)
 			os.RemoveAll(dir)
