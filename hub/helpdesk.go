@@ -70,7 +70,7 @@ func (h *Hub) startHelpdesk(ctx context.Context, s helpdeskSetup, pol incident.P
 		return err
 	}
 	h.Helpdesk = out
-	bridge := notify.New(notify.Options{Store: h.Store, Inventory: h.Engine, Outbox: out, Policy: pol, PublicURL: publicURL, Log: log})
+	bridge := notify.New(notify.Options{Stream: h.Store, Counts: h.Store, Inventory: h.Engine, Outbox: out, Policy: pol, PublicURL: publicURL, Log: log})
 	h.wg.Add(2)
 	go func() {
 		defer h.wg.Done()

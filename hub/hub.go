@@ -150,6 +150,17 @@ func Targets(c config.HubSLA) (sla.Targets, error) {
 	return ts, nil
 }
 
+// openStore opens the hub's store of record. Everything after this sees
+// only store.Store, so a store on another engine (PostgreSQL) is opened
+// here instead of Bolt and the rest of the wiring stays as it is.
+func openStore(cfg *config.Hub) (store.Store, error) {
+	b, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hub.db"))
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 // Start opens the store, restores the engine and starts ingest, the broker
 // (or the external broker connections) and the HTTP API. It runs until ctx
 // ends or Close is called; Wait returns the first fatal error.
@@ -165,7 +176,7 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hub.db"))
+	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}

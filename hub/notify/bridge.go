@@ -36,9 +36,28 @@ type Inventory interface {
 	Live(id string) (incident.Incident, bool)
 }
 
+// Stream is the durable notification stream the bridge follows and its
+// place in it (the hub's store).
+type Stream interface {
+	// Notifications returns up to limit notifications after seq; Notified
+	// a channel closed at the next commit that adds some.
+	Notifications(after uint64, limit int) ([]incident.Notification, error)
+	Notified() <-chan struct{}
+	// Cursor and SetCursor keep the bridge's position (Consumer).
+	Cursor(consumer string) (uint64, error)
+	SetCursor(consumer string, seq uint64) error
+}
+
+// FaultCounter says how often a fault happened before on the device and on
+// its model, for "last 30 days" on tickets (the hub's store).
+type FaultCounter interface {
+	FaultCounts(q store.FaultQuery) (store.FaultCounts, error)
+}
+
 // Options are a Bridge's collaborators.
 type Options struct {
-	Store     store.Store
+	Stream    Stream
+	Counts    FaultCounter
 	Inventory Inventory
 	Outbox    Outbox
 	// Policy is the engine's: it says whether an incident closes by itself
@@ -92,15 +111,15 @@ func New(o Options) *Bridge {
 // meanwhile.
 func (b *Bridge) Run(ctx context.Context) error {
 	started := b.o.Now()
-	cursor, err := b.o.Store.Cursor(Consumer)
+	cursor, err := b.o.Stream.Cursor(Consumer)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	b.o.Log.Info("helpdesk bridge following the notification stream", "after", cursor)
 	wait := b.o.RetryMin
 	for {
-		wake := b.o.Store.Notified() // before reading: a commit after the read closes it
-		batch, err := b.o.Store.Notifications(cursor, b.o.Batch)
+		wake := b.o.Stream.Notified() // before reading: a commit after the read closes it
+		batch, err := b.o.Stream.Notifications(cursor, b.o.Batch)
 		if err != nil {
 			b.o.Log.Error("helpdesk bridge: reading the notification stream", "err", err)
 			if !b.sleep(ctx, &wait) {
@@ -125,7 +144,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 			cursor = n.Seq
 		}
-		if err := b.o.Store.SetCursor(Consumer, cursor); err != nil {
+		if err := b.o.Stream.SetCursor(Consumer, cursor); err != nil {
 			// The next batch stores it; a crash before then hands this
 			// batch over again, which the outbox absorbs.
 			b.o.Log.Error("helpdesk bridge: storing the cursor", "seq", cursor, "err", err)
@@ -280,7 +299,7 @@ func (b *Bridge) Incident(n incident.Notification) (tickets.Incident, error) {
 	} else {
 		out.AutoClose = b.o.Policy.For(t.DeviceKind, inc.Fault).OnRecovery == incident.RecoveryClose
 	}
-	counts, err := b.o.Store.FaultCounts(store.FaultQuery{Key: fingerprint, Tenant: inc.Tenant, Model: t.Model, Fault: inc.Fault,
+	counts, err := b.o.Counts.FaultCounts(store.FaultQuery{Key: fingerprint, Tenant: inc.Tenant, Model: t.Model, Fault: inc.Fault,
 		From: n.At.Add(-CountWindow), To: n.At.Add(time.Nanosecond)})
 	if err != nil {
 		return out, fmt.Errorf("notify: %w", err)

@@ -193,7 +193,7 @@ func (w *world) incident(id string) incident.Incident {
 }
 
 func (w *world) bridge(out Outbox) *Bridge {
-	return New(Options{Store: w.st, Inventory: w.eng, Outbox: out, Policy: w.pol, PublicURL: "https://hub.example.com/",
+	return New(Options{Stream: w.st, Counts: w.st, Inventory: w.eng, Outbox: out, Policy: w.pol, PublicURL: "https://hub.example.com/",
 		RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Now: w.clk.Now})
 }
 

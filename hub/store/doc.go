@@ -5,8 +5,10 @@
 // consume (with a cursor per connector), maintenance windows, and the records
 // the incident engine restarts from.
 //
-// Store is the interface; Bolt implements it in one bbolt file. Every engine
-// change set is committed in one transaction, so a crash never leaves an
-// incident without its timeline or a notification without its incident. A
-// PostgreSQL store can implement the same interface later.
+// Store is the interface: what the hub opens and wires into its parts, each
+// of which states the few methods it needs in an interface of its own. Bolt
+// implements it in one bbolt file. Every engine change set is committed in
+// one transaction, so a crash never leaves an incident without its timeline
+// or a notification without its incident. A PostgreSQL store implements the
+// same interface.
 package store

@@ -48,7 +48,13 @@ func (f Filter) Match(inc *incident.Incident) bool {
 	return true
 }
 
-// Store keeps tickets and the engine's state.
+// Store keeps tickets and the engine's state: everything the hub needs of
+// its store of record. It is what the hub's wiring (hub.Start) opens and
+// hands out; each part takes only the few methods it uses, through a small
+// interface of its own (ingest.Store, notify.Stream, api.Store,
+// console.Store, reports.Source, query.Auditor, ...). A store of record on
+// another engine (PostgreSQL) implements these methods and slots in where
+// the hub opens Bolt.
 type Store interface {
 	// Commit writes one engine change set atomically and gives the
 	// notifications their sequence numbers.
@@ -95,6 +101,17 @@ type Store interface {
 	ScanInstalls(tenant, store string, fn func(Install) error) error
 	// Stores returns every store record (name, time zone, hours).
 	Stores() ([]incident.StoreRecord, error)
+	// DeviceLog returns the event-log entries about one device from since
+	// on, newest first.
+	DeviceLog(tenant, store, device string, since time.Time, limit int) ([]incident.LogEntry, error)
+
+	// AppendAudit adds an entry to the append-only audit trail of remote
+	// queries and returns it with its sequence number; Audit lists
+	// matching entries, newest first.
+	AppendAudit(e AuditEntry) (AuditEntry, error)
+	Audit(f AuditFilter) ([]AuditEntry, error)
 
 	Close() error
 }
+
+var _ Store = (*Bolt)(nil)

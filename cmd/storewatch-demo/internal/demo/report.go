@@ -14,6 +14,15 @@ import (
 	"github.com/storewatch/storewatch/hub/store"
 )
 
+// hubStore is what the ticker reads from the hub's store: the notification
+// stream, the event log and the day's incidents.
+type hubStore interface {
+	Notifications(after uint64, limit int) ([]incident.Notification, error)
+	Notified() <-chan struct{}
+	Log(from, to time.Time, limit int) ([]incident.LogEntry, error)
+	Incidents(f store.Filter) ([]incident.Incident, error)
+}
+
 // ticker prints the day as it happens: the script's narration, every ticket
 // change from the hub's notification stream (the stream helpdesk connectors
 // consume), and every fault episode that ended without a ticket, with the
@@ -24,7 +33,7 @@ type ticker struct {
 	// policy is the store-time policy, to say which hold-down a fault
 	// stayed under.
 	policy incident.Policy
-	st     store.Store
+	st     hubStore
 	from   time.Time // the day's start: earlier runs on the same data are not shown
 
 	mu sync.Mutex // serialises output
