@@ -9,6 +9,7 @@ import (
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/helpdesk"
+	_ "github.com/storewatch/storewatch/hub/helpdesk/all" // the connectors a helpdesk's type names
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/notify"
 	"github.com/storewatch/storewatch/hub/tickets"
@@ -26,7 +27,7 @@ func HelpdeskConfig(cfg *config.Hub) (tickets.Config, *helpdesk.Config, error) {
 	var hc *helpdesk.Config
 	if cfg.Helpdesk.Given() {
 		hc = &helpdesk.Config{}
-		errs = append(errs, cfg.Helpdesk.Decode(hc)...)
+		errs = append(errs, hc.Decode(cfg.Helpdesk)...)
 		if hc.Outbox.Path == "" {
 			hc.Outbox.Path = filepath.Join(cfg.DataDir, "helpdesk.db")
 		}

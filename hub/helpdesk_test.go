@@ -21,6 +21,7 @@ import (
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/helpdesk/redmine"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
@@ -351,7 +352,7 @@ func TestExampleHelpdeskSectionsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the example's helpdesk sections:\n%v", err)
 	}
-	if hc == nil || len(hc.Helpdesks) != 3 || len(hc.Routing.Rules) != 2 || hc.Helpdesks[0].Redmine.APIKey != env["REDMINE_API_KEY"] ||
+	if hc == nil || len(hc.Helpdesks) != 3 || len(hc.Routing.Rules) != 2 || hc.Helpdesks[0].Settings.(*redmine.Config).APIKey != env["REDMINE_API_KEY"] ||
 		hc.Outbox.Path != "/var/lib/storehub/helpdesk.db" || tc.Tenants["acme"].Stores["s0043"] != "ru" {
 		t.Errorf("helpdesk %+v, tickets %+v", hc, tc)
 	}

@@ -155,10 +155,13 @@ type RetryAfterError struct {
 func (e *RetryAfterError) Error() string { return e.Err.Error() }
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
-// httpStatusError classifies an HTTP answer the way the reference's retry
+// MaxResponse bounds what a connector reads from a helpdesk's answer.
+const MaxResponse = 4 << 20
+
+// HTTPStatusError classifies an HTTP answer the way the reference's retry
 // table does: timeouts, 429 and 5xx are worth retrying (honouring
 // Retry-After); other 4xx are the request's fault and permanent.
-func httpStatusError(what string, resp *http.Response, body []byte) error {
+func HTTPStatusError(what string, resp *http.Response, body []byte) error {
 	msg := string(body)
 	if len(msg) > 300 {
 		msg = msg[:300] + "..."

@@ -99,7 +99,7 @@ func Open(cfg Config, catalog *tickets.Catalog, opt Options) (*Outbox, error) {
 			o.conns[h.Name] = c
 			continue
 		}
-		c, err := newConnector(h)
+		c, err := h.Settings.Connector()
 		if err != nil {
 			return nil, fmt.Errorf("helpdesk %s: %w", h.Name, err)
 		}
@@ -120,18 +120,6 @@ func Open(cfg Config, catalog *tickets.Catalog, opt Options) (*Outbox, error) {
 		return nil, fmt.Errorf("helpdesk: outbox %s: %w", cfg.Outbox.Path, err)
 	}
 	return o, nil
-}
-
-func newConnector(h Helpdesk) (Connector, error) {
-	switch {
-	case h.Redmine != nil:
-		return NewRedmine(*h.Redmine)
-	case h.Webhook != nil:
-		return NewWebhook(*h.Webhook)
-	case h.Email != nil:
-		return NewEmail(*h.Email)
-	}
-	return nil, fmt.Errorf("no %s section", h.Type)
 }
 
 // Close closes the outbox file. Stop Run first.

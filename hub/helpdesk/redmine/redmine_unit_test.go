@@ -1,4 +1,4 @@
-package helpdesk
+package redmine
 
 import (
 	"context"
@@ -9,12 +9,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/storewatch/storewatch/hub/helpdesk"
+	"github.com/storewatch/storewatch/hub/helpdesk/helpdesktest"
 )
 
 // cannedRedmine answers every request with one testdata file.
-func cannedRedmine(t *testing.T, file string, status int, seen *[]string) *Redmine {
+func cannedRedmine(t *testing.T, file string, status int, seen *[]string) *Connector {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("testdata", "redmine", file))
+	body, err := os.ReadFile(filepath.Join("testdata", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,8 +33,8 @@ func cannedRedmine(t *testing.T, file string, status int, seen *[]string) *Redmi
 		w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
-	r, err := NewRedmine(RedmineConfig{URL: srv.URL + "/redmine/", APIKey: "key", Project: "stores", TrackerID: 1,
-		CustomFields: RedmineFields{ExternalID: 1}, Statuses: RedmineStatuses{Resolved: 3, Closed: 5, Rejected: []int{6}}, Timeout: 5 * time.Second})
+	r, err := New(Config{URL: srv.URL + "/redmine/", APIKey: "key", Project: "stores", TrackerID: 1,
+		CustomFields: Fields{ExternalID: 1}, Statuses: Statuses{Resolved: 3, Closed: 5, Rejected: []int{6}}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,24 +61,24 @@ func TestRedmineNotFoundAndIgnoredFilter(t *testing.T) {
 	}
 	r = cannedRedmine(t, "search-ignored-filter.json", http.StatusOK, nil)
 	_, _, err := r.find(context.Background(), "sw-0011223344556677889900aa")
-	if !IsPermanent(err) || !strings.Contains(err.Error(), "Redmine ignores the filter") {
+	if !helpdesk.IsPermanent(err) || !strings.Contains(err.Error(), "Redmine ignores the filter") {
 		t.Errorf("ignored filter: %v", err)
 	}
 }
 
 func TestRedmineStates(t *testing.T) {
-	for file, want := range map[string]State{"created.json": StateOpen, "rejected.json": StateRejected} {
-		st, err := cannedRedmine(t, file, http.StatusOK, nil).State(context.Background(), Ticket{ID: "1"})
+	for file, want := range map[string]helpdesk.State{"created.json": helpdesk.StateOpen, "rejected.json": helpdesk.StateRejected} {
+		st, err := cannedRedmine(t, file, http.StatusOK, nil).State(context.Background(), helpdesk.Ticket{ID: "1"})
 		if err != nil || st != want {
 			t.Errorf("%s: %v %v, want %v", file, st, err, want)
 		}
 	}
-	st, err := cannedRedmine(t, "search-none.json", http.StatusNotFound, nil).State(context.Background(), Ticket{ID: "1"})
-	if err != nil || st != StateDeleted {
+	st, err := cannedRedmine(t, "search-none.json", http.StatusNotFound, nil).State(context.Background(), helpdesk.Ticket{ID: "1"})
+	if err != nil || st != helpdesk.StateDeleted {
 		t.Errorf("404: %v %v", st, err)
 	}
-	_, err = cannedRedmine(t, "search-none.json", http.StatusBadGateway, nil).State(context.Background(), Ticket{ID: "1"})
-	if err == nil || IsPermanent(err) {
+	_, err = cannedRedmine(t, "search-none.json", http.StatusBadGateway, nil).State(context.Background(), helpdesk.Ticket{ID: "1"})
+	if err == nil || helpdesk.IsPermanent(err) {
 		t.Errorf("502 must be retried: %v", err)
 	}
 }
@@ -90,9 +93,9 @@ func TestRedmineRefusalIsPermanent(t *testing.T) {
 		w.Write([]byte(`{"errors":["Tracker is not included in the list"]}`))
 	}))
 	defer srv.Close()
-	r, _ := NewRedmine(RedmineConfig{URL: srv.URL, APIKey: "key", Project: "stores", TrackerID: 99, CustomFields: RedmineFields{ExternalID: 1}, Timeout: 5 * time.Second})
-	_, err := r.Open(context.Background(), Call{ExternalID: "sw-1", Incident: incident("1", "p", "paper_out")})
-	if !IsPermanent(err) || !strings.Contains(err.Error(), "Tracker is not included in the list") {
+	r, _ := New(Config{URL: srv.URL, APIKey: "key", Project: "stores", TrackerID: 99, CustomFields: Fields{ExternalID: 1}, Timeout: 5 * time.Second})
+	_, err := r.Open(context.Background(), helpdesk.Call{ExternalID: "sw-1", Incident: helpdesktest.Incident("1", "p", "paper_out")})
+	if !helpdesk.IsPermanent(err) || !strings.Contains(err.Error(), "Tracker is not included in the list") {
 		t.Errorf("422: %v", err)
 	}
 }

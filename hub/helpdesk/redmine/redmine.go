@@ -1,4 +1,4 @@
-package helpdesk
+package redmine
 
 import (
 	"bytes"
@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/storewatch/storewatch/hub/helpdesk"
 )
 
-// Redmine is the connector for Redmine's REST API (JSON, X-Redmine-API-Key).
+// Connector is the connector for Redmine's REST API (JSON, X-Redmine-API-Key).
 //
 // Idempotent creation: every ticket carries its external id in a custom
 // field, and Open searches for it first with
@@ -27,22 +29,19 @@ import (
 // checked field by field: a Redmine that ignores the filter (the field is not
 // "used as a filter") returns other issues, and that is reported as a
 // configuration error instead of silently creating duplicates.
-type Redmine struct {
-	cfg    RedmineConfig
+type Connector struct {
+	cfg    Config
 	base   *url.URL
 	client *http.Client
 }
 
-// maxResponse bounds what is read from a helpdesk's answer.
-const maxResponse = 4 << 20
-
-// NewRedmine builds the connector from a validated configuration.
-func NewRedmine(cfg RedmineConfig) (*Redmine, error) {
+// New builds the connector from validated settings.
+func New(cfg Config) (*Connector, error) {
 	u, err := url.Parse(strings.TrimSuffix(cfg.URL, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("redmine url: %w", err)
 	}
-	return &Redmine{cfg: cfg, base: u, client: &http.Client{Timeout: cfg.Timeout}}, nil
+	return &Connector{cfg: cfg, base: u, client: &http.Client{Timeout: cfg.Timeout}}, nil
 }
 
 type redmineIssue struct {
@@ -118,20 +117,20 @@ func parseRedmineErrors(body []byte) string {
 	return strings.Join(env.Errors, "; ")
 }
 
-func (r *Redmine) do(ctx context.Context, method, path string, query url.Values, payload any) (*http.Response, []byte, error) {
+func (r *Connector) do(ctx context.Context, method, path string, query url.Values, payload any) (*http.Response, []byte, error) {
 	u := r.base.JoinPath(path)
 	u.RawQuery = query.Encode()
 	var body io.Reader
 	if payload != nil {
 		data, err := json.Marshal(payload)
 		if err != nil {
-			return nil, nil, Permanent(err)
+			return nil, nil, helpdesk.Permanent(err)
 		}
 		body = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return nil, nil, Permanent(err)
+		return nil, nil, helpdesk.Permanent(err)
 	}
 	req.Header.Set("X-Redmine-API-Key", r.cfg.APIKey)
 	req.Header.Set("Accept", "application/json")
@@ -144,31 +143,31 @@ func (r *Redmine) do(ctx context.Context, method, path string, query url.Values,
 		return nil, nil, fmt.Errorf("redmine %s %s: %w", method, u.Path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, helpdesk.MaxResponse))
 	if err != nil {
 		return resp, nil, fmt.Errorf("redmine %s %s: reading the answer: %w", method, u.Path, err)
 	}
 	return resp, data, nil
 }
 
-func (r *Redmine) issueURL(id int) string {
+func (r *Connector) issueURL(id int) string {
 	return r.base.JoinPath("issues", strconv.Itoa(id)).String()
 }
 
 // find returns the issue carrying externalID, if there is one.
-func (r *Redmine) find(ctx context.Context, externalID string) (Ticket, bool, error) {
+func (r *Connector) find(ctx context.Context, externalID string) (helpdesk.Ticket, bool, error) {
 	cf := r.cfg.CustomFields.ExternalID
 	q := url.Values{"status_id": {"*"}, "cf_" + strconv.Itoa(cf): {"=" + externalID}, "limit": {"10"}, "sort": {"id"}}
 	resp, body, err := r.do(ctx, http.MethodGet, "issues.json", q, nil)
 	if err != nil {
-		return Ticket{}, false, err
+		return helpdesk.Ticket{}, false, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Ticket{}, false, httpStatusError("redmine search", resp, body)
+		return helpdesk.Ticket{}, false, helpdesk.HTTPStatusError("redmine search", resp, body)
 	}
 	issues, err := parseRedmineIssues(body)
 	if err != nil {
-		return Ticket{}, false, err
+		return helpdesk.Ticket{}, false, err
 	}
 	var ids []int
 	for _, is := range issues {
@@ -180,17 +179,17 @@ func (r *Redmine) find(ctx context.Context, externalID string) (Ticket, bool, er
 	}
 	if len(ids) == 0 {
 		if len(issues) > 0 {
-			return Ticket{}, false, Permanent(fmt.Errorf("redmine search by custom field %d returned issues without our id: "+
+			return helpdesk.Ticket{}, false, helpdesk.Permanent(fmt.Errorf("redmine search by custom field %d returned issues without our id: "+
 				"Redmine ignores the filter; make the field \"Used as a filter\" and visible to the API user", cf))
 		}
-		return Ticket{}, false, nil
+		return helpdesk.Ticket{}, false, nil
 	}
 	slices.Sort(ids) // duplicates from an older bug or a manual copy: keep to the first
-	return Ticket{ID: strconv.Itoa(ids[0]), URL: r.issueURL(ids[0])}, true, nil
+	return helpdesk.Ticket{ID: strconv.Itoa(ids[0]), URL: r.issueURL(ids[0])}, true, nil
 }
 
 // Open finds the ticket by its external id or creates it.
-func (r *Redmine) Open(ctx context.Context, c Call) (Ticket, error) {
+func (r *Connector) Open(ctx context.Context, c helpdesk.Call) (helpdesk.Ticket, error) {
 	if t, ok, err := r.find(ctx, c.ExternalID); err != nil || ok {
 		return t, err
 	}
@@ -226,23 +225,23 @@ func (r *Redmine) Open(ctx context.Context, c Call) (Ticket, error) {
 	issue["custom_fields"] = fields
 	resp, body, err := r.do(ctx, http.MethodPost, "issues.json", nil, map[string]any{"issue": issue})
 	if err != nil {
-		return Ticket{}, err
+		return helpdesk.Ticket{}, err
 	}
 	switch resp.StatusCode {
 	case http.StatusCreated, http.StatusOK:
 	case http.StatusUnprocessableEntity:
-		return Ticket{}, Permanent(fmt.Errorf("redmine refused the issue: %s", parseRedmineErrors(body)))
+		return helpdesk.Ticket{}, helpdesk.Permanent(fmt.Errorf("redmine refused the issue: %s", parseRedmineErrors(body)))
 	default:
-		return Ticket{}, httpStatusError("redmine create", resp, body)
+		return helpdesk.Ticket{}, helpdesk.HTTPStatusError("redmine create", resp, body)
 	}
 	is, err := parseRedmineIssue(body)
 	if err != nil {
-		return Ticket{}, err
+		return helpdesk.Ticket{}, err
 	}
-	return Ticket{ID: strconv.Itoa(is.ID), URL: r.issueURL(is.ID)}, nil
+	return helpdesk.Ticket{ID: strconv.Itoa(is.ID), URL: r.issueURL(is.ID)}, nil
 }
 
-func (r *Redmine) project(d Destination) any {
+func (r *Connector) project(d helpdesk.Destination) any {
 	p := r.cfg.Project
 	if d.Project != "" {
 		p = d.Project
@@ -256,13 +255,13 @@ func (r *Redmine) project(d Destination) any {
 // Post adds a note and sets the status the call asks for. Redmine answers
 // 204 to a status change its workflow does not allow and changes nothing,
 // so a status change is read back and a refusal reported.
-func (r *Redmine) Post(ctx context.Context, t Ticket, c Call) error {
+func (r *Connector) Post(ctx context.Context, t helpdesk.Ticket, c helpdesk.Call) error {
 	issue := map[string]any{"notes": c.Text.Title + "\n\n" + c.Text.Body}
 	want := 0
 	switch c.Status {
-	case StatusResolved:
+	case helpdesk.StatusResolved:
 		want = r.cfg.Statuses.Resolved
-	case StatusClosed:
+	case helpdesk.StatusClosed:
 		want = r.cfg.Statuses.Closed
 	}
 	if want > 0 {
@@ -275,9 +274,9 @@ func (r *Redmine) Post(ctx context.Context, t Ticket, c Call) error {
 	switch resp.StatusCode {
 	case http.StatusNoContent, http.StatusOK:
 	case http.StatusUnprocessableEntity:
-		return Permanent(fmt.Errorf("redmine refused the update of #%s: %s", t.ID, parseRedmineErrors(body)))
+		return helpdesk.Permanent(fmt.Errorf("redmine refused the update of #%s: %s", t.ID, parseRedmineErrors(body)))
 	default:
-		return httpStatusError("redmine update #"+t.ID, resp, body)
+		return helpdesk.HTTPStatusError("redmine update #"+t.ID, resp, body)
 	}
 	if want == 0 {
 		return nil
@@ -287,14 +286,14 @@ func (r *Redmine) Post(ctx context.Context, t Ticket, c Call) error {
 		return err
 	}
 	if is.Status.ID != want {
-		return Permanent(fmt.Errorf("redmine kept #%s at status %d instead of %d: the workflow of its tracker does not let the API user make that change", t.ID, is.Status.ID, want))
+		return helpdesk.Permanent(fmt.Errorf("redmine kept #%s at status %d instead of %d: the workflow of its tracker does not let the API user make that change", t.ID, is.Status.ID, want))
 	}
 	return nil
 }
 
 var errNoIssue = errors.New("redmine: no such issue")
 
-func (r *Redmine) issue(ctx context.Context, t Ticket) (redmineIssue, error) {
+func (r *Connector) issue(ctx context.Context, t helpdesk.Ticket) (redmineIssue, error) {
 	resp, body, err := r.do(ctx, http.MethodGet, "issues/"+t.ID+".json", nil, nil)
 	if err != nil {
 		return redmineIssue{}, err
@@ -303,30 +302,30 @@ func (r *Redmine) issue(ctx context.Context, t Ticket) (redmineIssue, error) {
 	case http.StatusOK:
 		return parseRedmineIssue(body)
 	case http.StatusNotFound:
-		return redmineIssue{}, Permanent(fmt.Errorf("#%s: %w", t.ID, errNoIssue))
+		return redmineIssue{}, helpdesk.Permanent(fmt.Errorf("#%s: %w", t.ID, errNoIssue))
 	}
-	return redmineIssue{}, httpStatusError("redmine issue #"+t.ID, resp, body)
+	return redmineIssue{}, helpdesk.HTTPStatusError("redmine issue #"+t.ID, resp, body)
 }
 
 // State reads the issue's status: the configured resolved status, a
 // rejection, another closed status, or open; a deleted issue is StateDeleted.
-func (r *Redmine) State(ctx context.Context, t Ticket) (State, error) {
+func (r *Connector) State(ctx context.Context, t helpdesk.Ticket) (helpdesk.State, error) {
 	is, err := r.issue(ctx, t)
 	if errors.Is(err, errNoIssue) {
-		return StateDeleted, nil
+		return helpdesk.StateDeleted, nil
 	}
 	if err != nil {
-		return StateUnknown, err
+		return helpdesk.StateUnknown, err
 	}
 	switch {
 	case is.Status.ID == r.cfg.Statuses.Resolved:
-		return StateResolved, nil
+		return helpdesk.StateResolved, nil
 	case slices.Contains(r.cfg.Statuses.Rejected, is.Status.ID):
-		return StateRejected, nil
+		return helpdesk.StateRejected, nil
 	case is.Status.IsClosed:
-		return StateClosed, nil
+		return helpdesk.StateClosed, nil
 	}
-	return StateOpen, nil
+	return helpdesk.StateOpen, nil
 }
 
 // truncate cuts s to at most n runes.

@@ -1,4 +1,4 @@
-package helpdesk
+package webhook
 
 import (
 	"context"
@@ -16,12 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storewatch/storewatch/hub/helpdesk"
+	"github.com/storewatch/storewatch/hub/helpdesk/helpdesktest"
 	"github.com/storewatch/storewatch/hub/tickets"
 	"github.com/storewatch/storewatch/wire"
 )
 
 // verifyStandardWebhook is a receiver's check, written from the Standard
-// Webhooks specification and not from SignWebhook: strip "whsec_", base64-
+// Webhooks specification and not from Sign: strip "whsec_", base64-
 // decode the key, HMAC-SHA256 over "id.timestamp.body", compare against
 // every space-separated "v1,<base64>" in webhook-signature, and refuse
 // timestamps more than five minutes off.
@@ -69,8 +71,8 @@ func TestStandardWebhooksTestVector(t *testing.T) {
 		want   = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 	)
 	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if got := SignWebhook(key, id, ts, []byte(body)); got != want {
-		t.Errorf("SignWebhook = %s, want %s", got, want)
+	if got := Sign(key, id, ts, []byte(body)); got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
 	}
 	h := http.Header{}
 	h.Set("webhook-id", id)
@@ -89,7 +91,7 @@ const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 type received struct {
 	header http.Header
 	body   []byte
-	event  WebhookEvent
+	event  Event
 }
 
 // receiver is a webhook endpoint that verifies every request; it answers
@@ -117,7 +119,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 		return
 	}
-	var ev WebhookEvent
+	var ev Event
 	if err := json.Unmarshal(body, &ev); err != nil {
 		rc.errs = append(rc.errs, err)
 	}
@@ -127,9 +129,9 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func webhookConfig(t *testing.T, url string) Config {
-	cfg := testConfig(t)
-	cfg.Helpdesks = []Helpdesk{{Name: "fsm", Type: "webhook", Webhook: &WebhookConfig{
+func webhookConfig(t *testing.T, url string) helpdesk.Config {
+	cfg := helpdesktest.Config(t)
+	cfg.Helpdesks = []helpdesk.Helpdesk{{Name: "fsm", Type: "webhook", Settings: &Config{
 		URL: url, Secret: testSecret, Headers: map[string]string{"Authorization": "Bearer partner-token"},
 	}}}
 	cfg.Routing.Default.Helpdesk = "fsm"
@@ -141,16 +143,12 @@ func TestWebhookDeliversSignedEvents(t *testing.T) {
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 	cfg := webhookConfig(t, srv.URL)
-	o, err := Open(cfg, catalog(t), Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	in := incident("0042", "prn1", wire.FaultHeadFault)
+	o := helpdesktest.Open(t, cfg, helpdesk.Options{})
+	in := helpdesktest.Incident("0042", "prn1", wire.FaultHeadFault)
 	in.AutoClose = true
-	enqueue(t, o, note(in, tickets.Opened), note(in, tickets.Resolved))
-	running(t, o)
-	drained(t, o)
+	helpdesktest.Enqueue(t, o, helpdesktest.Note(in, tickets.Opened), helpdesktest.Note(in, tickets.Resolved))
+	helpdesktest.Running(t, o)
+	helpdesktest.Drained(t, o)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if len(rc.errs) > 0 {
@@ -160,7 +158,7 @@ func TestWebhookDeliversSignedEvents(t *testing.T) {
 		t.Fatalf("%d events delivered, want 2", len(rc.got))
 	}
 	opened, resolved := rc.got[0], rc.got[1]
-	ext := ExternalID(cfg.Namespace, note(in, tickets.Opened).TicketKey())
+	ext := helpdesk.ExternalID(cfg.Namespace, helpdesktest.Note(in, tickets.Opened).TicketKey())
 	if opened.event.Type != "incident.opened" || resolved.event.Type != "incident.resolved" {
 		t.Errorf("types %s, %s", opened.event.Type, resolved.event.Type)
 	}
@@ -169,7 +167,7 @@ func TestWebhookDeliversSignedEvents(t *testing.T) {
 		t.Errorf("opened data %+v", d)
 	}
 	r := resolved.event.Data
-	if r.Sequence != 2 || r.Status != StatusResolved || r.Ticket == nil || r.Ticket.ID != "FSM-881" {
+	if r.Sequence != 2 || r.Status != helpdesk.StatusResolved || r.Ticket == nil || r.Ticket.ID != "FSM-881" {
 		t.Errorf("resolved data: seq %d status %q ticket %+v", r.Sequence, r.Status, r.Ticket)
 	}
 	if opened.header.Get("webhook-id") == resolved.header.Get("webhook-id") || !strings.HasPrefix(opened.header.Get("webhook-id"), ext+".") {
@@ -189,14 +187,10 @@ func TestWebhookRefusalIsPermanent(t *testing.T) {
 		http.Error(w, `{"error":"unknown store"}`, http.StatusBadRequest)
 	}))
 	defer srv.Close()
-	o, err := Open(webhookConfig(t, srv.URL), catalog(t), Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	enqueue(t, o, note(incident("0042", "prn1", wire.FaultPaperOut), tickets.Opened))
-	running(t, o)
-	drained(t, o)
+	o := helpdesktest.Open(t, webhookConfig(t, srv.URL), helpdesk.Options{})
+	helpdesktest.Enqueue(t, o, helpdesktest.Note(helpdesktest.Incident("0042", "prn1", wire.FaultPaperOut), tickets.Opened))
+	helpdesktest.Running(t, o)
+	helpdesktest.Drained(t, o)
 	dead, _ := o.DeadLetters()
 	if len(dead) != 1 || !strings.Contains(dead[0].Reason, "HTTP 400") || dead[0].Attempts != 1 {
 		t.Errorf("dead letters %+v", dead)
@@ -209,13 +203,13 @@ func TestWebhookRetryAfter(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}))
 	defer srv.Close()
-	w, err := NewWebhook(WebhookConfig{URL: srv.URL, Secret: testSecret, Timeout: time.Second})
+	w, err := New(Config{URL: srv.URL, Secret: testSecret, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.Open(context.Background(), Call{ID: "x.1", ExternalID: "x", Kind: tickets.Opened, Incident: incident("1", "p", wire.FaultPaperOut)})
-	var ra *RetryAfterError
-	if !errors.As(err, &ra) || ra.After != 2*time.Minute || IsPermanent(err) {
+	_, err = w.Open(context.Background(), helpdesk.Call{ID: "x.1", ExternalID: "x", Kind: tickets.Opened, Incident: helpdesktest.Incident("1", "p", wire.FaultPaperOut)})
+	var ra *helpdesk.RetryAfterError
+	if !errors.As(err, &ra) || ra.After != 2*time.Minute || helpdesk.IsPermanent(err) {
 		t.Errorf("429 with Retry-After: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package helpdesk
+package email
 
 import (
 	"bufio"
@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storewatch/storewatch/hub/helpdesk"
+	"github.com/storewatch/storewatch/hub/helpdesk/helpdesktest"
 	"github.com/storewatch/storewatch/hub/tickets"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
@@ -177,24 +179,20 @@ func selfSigned(t *testing.T) (tls.Certificate, string) {
 
 func TestEmailThreadsFollowUps(t *testing.T) {
 	srv, caFile := newSMTPServer(t)
-	cfg := testConfig(t)
-	cfg.Helpdesks = []Helpdesk{{Name: "mail", Type: "email", Email: &EmailConfig{
+	cfg := helpdesktest.Config(t)
+	cfg.Helpdesks = []helpdesk.Helpdesk{{Name: "mail", Type: "email", Settings: &Config{
 		Server: srv.ln.Addr().String(), CAFile: caFile, Username: "hub", Password: "s3cret",
 		From: "storewatch <storewatch@hub.example>", To: []string{"support@helpdesk.example"},
 	}}}
 	cfg.Routing.Default.Helpdesk = "mail"
-	o, err := Open(cfg, catalog(t), Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.Close()
-	in := incident("0042", "scale1", wire.FaultScaleOverload)
+	o := helpdesktest.Open(t, cfg, helpdesk.Options{})
+	in := helpdesktest.Incident("0042", "scale1", wire.FaultScaleOverload)
 	in.Kind, in.StoreName = "scale", "Санкт-Петербург"
 	flap := in
 	flap.Flaps = 7
-	enqueue(t, o, note(in, tickets.Opened), note(flap, tickets.Flapping), note(in, tickets.Resolved))
-	running(t, o)
-	drained(t, o)
+	helpdesktest.Enqueue(t, o, helpdesktest.Note(in, tickets.Opened), helpdesktest.Note(flap, tickets.Flapping), helpdesktest.Note(in, tickets.Resolved))
+	helpdesktest.Running(t, o)
+	helpdesktest.Drained(t, o)
 	if dead, _ := o.DeadLetters(); len(dead) > 0 {
 		t.Fatalf("dead letters: %+v", dead)
 	}
@@ -203,7 +201,7 @@ func TestEmailThreadsFollowUps(t *testing.T) {
 	if len(srv.msgs) != 3 {
 		t.Fatalf("%d mails, want 3", len(srv.msgs))
 	}
-	ext := ExternalID(cfg.Namespace, note(in, tickets.Opened).TicketKey())
+	ext := helpdesk.ExternalID(cfg.Namespace, helpdesktest.Note(in, tickets.Opened).TicketKey())
 	root := "<" + ext + "@hub.example>"
 	first := srv.msgs[0].Header
 	if first.Get("Message-ID") != root || first.Get("In-Reply-To") != "" {
@@ -244,12 +242,12 @@ func TestEmailRefusesServerWithoutStartTLS(t *testing.T) {
 		io.WriteString(c, "250-old.test\r\n250 AUTH PLAIN\r\n")
 		r.ReadString('\n')
 	})
-	e, err := NewEmail(EmailConfig{Server: addr, TLS: "starttls", From: "a@b.example", To: []string{"c@d.example"}, Domain: "b.example", Timeout: 5 * time.Second, Username: "u", Password: "p"})
+	e, err := New(Config{Server: addr, TLS: "starttls", From: "a@b.example", To: []string{"c@d.example"}, Domain: "b.example", Timeout: 5 * time.Second, Username: "u", Password: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.Open(t.Context(), Call{ID: "x.1", ExternalID: "x", Kind: tickets.Opened, Incident: incident("1", "p", wire.FaultPaperOut)})
-	if !IsPermanent(err) || !strings.Contains(err.Error(), "does not offer STARTTLS") {
+	_, err = e.Open(t.Context(), helpdesk.Call{ID: "x.1", ExternalID: "x", Kind: tickets.Opened, Incident: helpdesktest.Incident("1", "p", wire.FaultPaperOut)})
+	if !helpdesk.IsPermanent(err) || !strings.Contains(err.Error(), "does not offer STARTTLS") {
 		t.Errorf("got %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package helpdesk
+package email
 
 import (
 	"bytes"
@@ -16,9 +16,11 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/storewatch/storewatch/hub/helpdesk"
 )
 
-// Email sends each call as a plain-text mail: the channel every helpdesk
+// Connector sends each call as a plain-text mail: the channel every helpdesk
 // ingests. The opening mail's Message-ID is derived from the ticket's
 // external id (<sw-...@domain>), so it is the same on every retry; later
 // mails carry In-Reply-To and References pointing at it, which is how
@@ -26,15 +28,15 @@ import (
 // into one ticket. Mail has no way to look before sending: a crash between
 // the server's acceptance and the outbox's bookkeeping sends that mail
 // again, with the same Message-ID, which many helpdesks drop as a repeat.
-type Email struct {
-	cfg  EmailConfig
+type Connector struct {
+	cfg  Config
 	tls  *tls.Config
 	now  func() time.Time
 	host string
 }
 
-// NewEmail builds the connector from a validated configuration.
-func NewEmail(cfg EmailConfig) (*Email, error) {
+// New builds the connector from validated settings.
+func New(cfg Config) (*Connector, error) {
 	host, _, err := net.SplitHostPort(cfg.Server)
 	if err != nil {
 		return nil, fmt.Errorf("email server: %w", err)
@@ -51,32 +53,34 @@ func NewEmail(cfg EmailConfig) (*Email, error) {
 		}
 		tc.RootCAs = pool
 	}
-	return &Email{cfg: cfg, tls: tc, now: time.Now, host: host}, nil
+	return &Connector{cfg: cfg, tls: tc, now: time.Now, host: host}, nil
 }
 
 // threadID is the Message-ID of a ticket's opening mail.
-func (e *Email) threadID(externalID string) string {
+func (e *Connector) threadID(externalID string) string {
 	return "<" + externalID + "@" + e.cfg.Domain + ">"
 }
 
 // Open sends the opening mail; the ticket id is its Message-ID.
-func (e *Email) Open(ctx context.Context, c Call) (Ticket, error) {
+func (e *Connector) Open(ctx context.Context, c helpdesk.Call) (helpdesk.Ticket, error) {
 	id := e.threadID(c.ExternalID)
 	if err := e.send(ctx, c, id, ""); err != nil {
-		return Ticket{}, err
+		return helpdesk.Ticket{}, err
 	}
-	return Ticket{ID: id}, nil
+	return helpdesk.Ticket{ID: id}, nil
 }
 
 // Post sends a follow-up in the ticket's thread.
-func (e *Email) Post(ctx context.Context, t Ticket, c Call) error {
+func (e *Connector) Post(ctx context.Context, t helpdesk.Ticket, c helpdesk.Call) error {
 	return e.send(ctx, c, "<"+c.ID+"@"+e.cfg.Domain+">", e.threadID(c.ExternalID))
 }
 
 // State is unknown: a mailbox cannot be asked.
-func (e *Email) State(context.Context, Ticket) (State, error) { return StateUnknown, nil }
+func (e *Connector) State(context.Context, helpdesk.Ticket) (helpdesk.State, error) {
+	return helpdesk.StateUnknown, nil
+}
 
-func (e *Email) recipients(d Destination) []string {
+func (e *Connector) recipients(d helpdesk.Destination) []string {
 	if d.Project != "" {
 		return []string{d.Project}
 	}
@@ -85,7 +89,7 @@ func (e *Email) recipients(d Destination) []string {
 
 // message builds the mail. Subjects carry the external id in brackets for
 // helpdesks that thread by subject.
-func (e *Email) message(c Call, messageID, thread string) []byte {
+func (e *Connector) message(c helpdesk.Call, messageID, thread string) []byte {
 	var b bytes.Buffer
 	h := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	h("From", e.cfg.From)
@@ -117,10 +121,10 @@ func (e *Email) message(c Call, messageID, thread string) []byte {
 	return b.Bytes()
 }
 
-func (e *Email) send(ctx context.Context, c Call, messageID, thread string) error {
+func (e *Connector) send(ctx context.Context, c helpdesk.Call, messageID, thread string) error {
 	from, err := mail.ParseAddress(e.cfg.From)
 	if err != nil {
-		return Permanent(err)
+		return helpdesk.Permanent(err)
 	}
 	msg := e.message(c, messageID, thread)
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
@@ -145,7 +149,7 @@ func (e *Email) send(ctx context.Context, c Call, messageID, thread string) erro
 	}
 	if e.cfg.TLS == "starttls" {
 		if ok, _ := cl.Extension("STARTTLS"); !ok {
-			return Permanent(fmt.Errorf("email: %s does not offer STARTTLS; refusing to send in clear text", e.cfg.Server))
+			return helpdesk.Permanent(fmt.Errorf("email: %s does not offer STARTTLS; refusing to send in clear text", e.cfg.Server))
 		}
 		if err := cl.StartTLS(e.tls); err != nil {
 			return smtpError("STARTTLS", err)
@@ -153,7 +157,7 @@ func (e *Email) send(ctx context.Context, c Call, messageID, thread string) erro
 	}
 	if e.cfg.Username != "" {
 		if ok, _ := cl.Extension("AUTH"); !ok {
-			return Permanent(fmt.Errorf("email: %s does not offer AUTH", e.cfg.Server))
+			return helpdesk.Permanent(fmt.Errorf("email: %s does not offer AUTH", e.cfg.Server))
 		}
 		if err := cl.Auth(smtp.PlainAuth("", e.cfg.Username, e.cfg.Password, e.host)); err != nil {
 			return smtpError("AUTH", err)
@@ -165,7 +169,7 @@ func (e *Email) send(ctx context.Context, c Call, messageID, thread string) erro
 	for _, to := range e.recipients(c.Route) {
 		a, err := mail.ParseAddress(to)
 		if err != nil {
-			return Permanent(err)
+			return helpdesk.Permanent(err)
 		}
 		if err := cl.Rcpt(a.Address); err != nil {
 			return smtpError("RCPT TO", err)
@@ -185,7 +189,7 @@ func (e *Email) send(ctx context.Context, c Call, messageID, thread string) erro
 	return nil
 }
 
-func (e *Email) dial(ctx context.Context) (net.Conn, error) {
+func (e *Connector) dial(ctx context.Context) (net.Conn, error) {
 	if e.cfg.TLS == "tls" {
 		d := &tls.Dialer{Config: e.tls}
 		return d.DialContext(ctx, "tcp", e.cfg.Server)
@@ -200,7 +204,7 @@ func smtpError(step string, err error) error {
 	err = fmt.Errorf("email: %s: %w", step, err)
 	var te *textproto.Error
 	if errors.As(err, &te) && te.Code >= 500 {
-		return Permanent(err)
+		return helpdesk.Permanent(err)
 	}
 	return err
 }

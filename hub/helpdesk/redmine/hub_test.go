@@ -1,6 +1,6 @@
 //go:build unix
 
-package helpdesk_test
+package redmine_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/helpdesk"
+	"github.com/storewatch/storewatch/hub/helpdesk/redmine"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
@@ -25,7 +26,7 @@ import (
 // issue in Redmine closes the incident, and the fault, still there, opens
 // nothing more.
 func TestHubFaultBecomesOneRedmineIssue(t *testing.T) {
-	desk := helpdesk.RedmineTestConfig(t)
+	desk := redmine.SharedConfig(t)
 	desk.Outbox.Path = "" // the hub's data dir
 	desk.Outbox.SyncInterval = 100 * time.Millisecond
 	section, err := yaml.Marshal(map[string]any{"helpdesk": desk})
@@ -82,7 +83,7 @@ policy: {rules: {paper_jam: {hold_down: 0s}}}
 		}
 		return inc.Helpdesk != nil
 	})
-	issues := helpdesk.RedmineIssues(t, helpdesk.ExternalID(desk.Namespace, inc.Key+"#"+inc.ID))
+	issues := redmine.Issues(t, helpdesk.ExternalID(desk.Namespace, inc.Key+"#"+inc.ID))
 	if len(issues) != 1 {
 		t.Fatalf("%d Redmine issues for %s, want exactly 1", len(issues), inc.ID)
 	}
@@ -96,7 +97,7 @@ policy: {rules: {paper_jam: {hold_down: 0s}}}
 		}
 	}
 
-	helpdesk.RedminePerson(t, is.ID, map[string]any{"status_id": helpdesk.RedmineStatus(t, "Rejected"), "notes": "Known, the roll is ordered."})
+	redmine.Person(t, is.ID, map[string]any{"status_id": redmine.Status(t, "Rejected"), "notes": "Known, the roll is ordered."})
 	testenv.WaitFor(t, 30*time.Second, "the person's rejection to close the incident", func() bool {
 		inc, _ = h.Store.Incident(inc.ID)
 		return inc.State == incident.StateClosed
@@ -109,7 +110,7 @@ policy: {rules: {paper_jam: {hold_down: 0s}}}
 	if live := h.Engine.LiveIncidents(); len(live) != 0 {
 		t.Errorf("the same jam opened %+v after a person closed its ticket", live)
 	}
-	if issues := helpdesk.RedmineIssues(t, helpdesk.ExternalID(desk.Namespace, inc.Key+"#"+inc.ID)); len(issues) != 1 || len(issues[0].Journals) != 1 {
+	if issues := redmine.Issues(t, helpdesk.ExternalID(desk.Namespace, inc.Key+"#"+inc.ID)); len(issues) != 1 || len(issues[0].Journals) != 1 {
 		t.Errorf("after the rejection: %d issues, %+v", len(issues), issues)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package helpdesk
+package redmine
 
 import (
 	"context"
@@ -100,7 +100,7 @@ func needRedmine(t *testing.T) *redmineEnv {
 
 func startRedmine() {
 	start := time.Now()
-	script, err := filepath.Abs("../../scripts/redmine-test-env")
+	script, err := filepath.Abs("../../../scripts/redmine-test-env")
 	if err != nil {
 		redmine.err = err
 		return
