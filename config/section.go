@@ -76,7 +76,8 @@ func (s Section) Decode(out any) Errors {
 }
 
 // Errors places the owner's findings, whose paths are relative to the
-// section (helpdesks[0].redmine.url), in the file: full path and line.
+// section (helpdesks[0].redmine.url; [0].tenant in a list), in the file:
+// full path and line.
 func (s Section) Errors(found Errors) Errors {
 	if len(found) == 0 {
 		return nil
@@ -84,7 +85,10 @@ func (s Section) Errors(found Errors) Errors {
 	out := make(Errors, 0, len(found))
 	for _, e := range found {
 		p := s.path
-		if e.Path != "" {
+		switch {
+		case strings.HasPrefix(e.Path, "["): // an entry of a section that is a list
+			p += e.Path
+		case e.Path != "":
 			p += "." + e.Path
 		}
 		if s.lines != nil {

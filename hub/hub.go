@@ -8,24 +8,20 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/query"
-	"github.com/storewatch/storewatch/hub/sla"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
-	"github.com/storewatch/storewatch/wire"
 )
 
 // Hub is a running storehub.
@@ -51,109 +47,10 @@ type Hub struct {
 	err    error
 }
 
-// Policy turns the configuration into the engine's policy: the built-in
-// rule of each code with the file's overrides laid over it.
-func Policy(c config.HubPolicy) incident.Policy {
-	p := incident.DefaultPolicy()
-	if c.Grace != 0 {
-		p.Grace = c.Grace
-	}
-	if c.ReplaySettle != 0 {
-		p.ReplaySettle = c.ReplaySettle
-	}
-	if c.Flap.Window != 0 {
-		p.FlapWindow = c.Flap.Window
-	}
-	if c.Flap.Threshold != 0 {
-		p.FlapThreshold = c.Flap.Threshold
-	}
-	if c.Flap.Quiet != 0 {
-		p.FlapQuiet = c.Flap.Quiet
-	}
-	if c.Chronic.Count != 0 {
-		p.ChronicCount = c.Chronic.Count
-	}
-	if c.Chronic.Window != 0 {
-		p.ChronicWindow = c.Chronic.Window
-	}
-	if c.Chronic.MinDuration != 0 {
-		p.ChronicMin = c.Chronic.MinDuration
-	}
-	p.Rules = map[string]incident.Rule{}
-	for key, o := range c.Rules {
-		kind, code, scoped := strings.Cut(key, "/")
-		if !scoped {
-			code, kind = kind, ""
-		}
-		base := incident.DefaultRule(wire.FaultCode(code))
-		if kind != "" { // kind rules start from the code's (possibly overridden) rule
-			if r, ok := c.Rules[code]; ok {
-				base = overlay(base, r)
-			}
-		}
-		p.Rules[key] = overlay(base, o)
-	}
-	return p
-}
-
-func overlay(r incident.Rule, o config.Rule) incident.Rule {
-	if o.Never != nil {
-		r.Never = *o.Never
-	}
-	if o.HoldDown != nil {
-		r.HoldDown = *o.HoldDown
-	}
-	if o.HoldUp != nil {
-		r.HoldUp = *o.HoldUp
-	}
-	if o.OnRecovery != "" {
-		r.OnRecovery = incident.Recovery(o.OnRecovery)
-	}
-	if o.Chronic != nil {
-		r.Chronic = *o.Chronic
-	}
-	return r
-}
-
-// Targets turns the SLA configuration into targets per priority.
-func Targets(c config.HubSLA) (sla.Targets, error) {
-	cals := map[string]sla.Calendar{config.BuiltinCalendar24x7: sla.AlwaysOn, config.BuiltinCalendarDefault: sla.BusinessHours()}
-	for name, cc := range c.Calendars {
-		h, err := wire.ParseTradingHours(cc.Hours)
-		if err != nil {
-			return nil, fmt.Errorf("sla calendar %s: %w", name, err)
-		}
-		cal := sla.Calendar{Name: name, Hours: h, Holidays: cc.Holidays}
-		if cc.TimeZone != "" {
-			if cal.Location, err = time.LoadLocation(cc.TimeZone); err != nil {
-				return nil, fmt.Errorf("sla calendar %s: %w", name, err)
-			}
-		}
-		cals[name] = cal
-	}
-	ts := sla.DefaultTargets()
-	for key, tc := range c.Priorities {
-		p, err := config.ParsePriority(key)
-		if err != nil {
-			return nil, err
-		}
-		name := tc.Calendar
-		if name == "" {
-			name = config.BuiltinCalendarDefault
-		}
-		cal, ok := cals[name]
-		if !ok {
-			return nil, fmt.Errorf("sla priority %s: no calendar %q", key, name)
-		}
-		ts[p] = sla.Target{Response: tc.Response, Resolution: tc.Resolution, Calendar: cal}
-	}
-	return ts, nil
-}
-
 // openStore opens the hub's store of record. Everything after this sees
 // only store.Store, so a store on another engine (PostgreSQL) is opened
 // here instead of Bolt and the rest of the wiring stays as it is.
-func openStore(cfg *config.Hub) (store.Store, error) {
+func openStore(cfg *Config) (store.Store, error) {
 	b, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hub.db"))
 	if err != nil {
 		return nil, err
@@ -162,17 +59,14 @@ func openStore(cfg *config.Hub) (store.Store, error) {
 }
 
 // Start opens the store, restores the engine and starts ingest, the broker
-// (or the external broker connections) and the HTTP API. It runs until ctx
-// ends or Close is called; Wait returns the first fatal error.
-func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error) {
+// (or the external broker connections) and the HTTP API, from a checked
+// configuration (LoadConfig). It runs until ctx ends or Close is called;
+// Wait returns the first fatal error.
+func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	targets, err := Targets(cfg.SLA)
-	if err != nil {
-		return nil, err
-	}
-	desk, err := loadHelpdesk(cfg)
+	targets, catalog, err := cfg.prepare()
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +74,7 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 	if err != nil {
 		return nil, err
 	}
-	pol := Policy(cfg.Policy)
+	pol := cfg.Policy.Policy()
 	snap, err := st.Snapshot(pol.ChronicWindow, time.Now())
 	if err != nil {
 		st.Close()
@@ -214,7 +108,7 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		h.prune(ctx, cfg.LogRetention)
 	}()
 
-	if err := h.startHelpdesk(ctx, desk, pol, cfg.API.PublicURL); err != nil {
+	if err := h.startHelpdesk(ctx, cfg, catalog, pol); err != nil {
 		h.Close()
 		return nil, err
 	}

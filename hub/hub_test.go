@@ -12,7 +12,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
@@ -56,7 +55,7 @@ policy: {rules: {paper_out: {hold_down: 0s, hold_up: 0s}}}
 // startYAML runs a hub configured by y until the test ends.
 func startYAML(t *testing.T, y string) *Hub {
 	t.Helper()
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	cfg, err := ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +260,7 @@ broker: {mode: embedded, embedded: {listen: "127.0.0.1:0"}}
 agents: [{tenant: acme, store: s0042, agent: backoffice, password_hash: "%s"}]
 policy: {rules: {pt_hardware_fault: {hold_down: 0s, hold_up: 0s}}}
 `, t.TempDir(), token, hash)
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	cfg, err := ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

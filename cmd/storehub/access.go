@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/internal/cli"
 )
@@ -62,7 +61,7 @@ func keys(_ context.Context, args []string, std cli.Stdio) error {
 	if err != nil {
 		return err
 	}
-	k, err := hub.SigningKey(cfg.Remote, nil)
+	k, err := cfg.Remote.Key(nil)
 	if err != nil {
 		return err
 	}

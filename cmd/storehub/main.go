@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/internal/cli"
 	"github.com/storewatch/storewatch/internal/svc"
 	"github.com/storewatch/storewatch/internal/version"
@@ -74,19 +74,11 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", svc.ConfigFile("hub.yaml"), "hub configuration file")
 }
 
-func parseConfig(fs *flag.FlagSet, path *string, args []string) (*config.Hub, error) {
+func parseConfig(fs *flag.FlagSet, path *string, args []string) (*hub.Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	return loadConfig(*path)
-}
-
-func loadConfig(path string) (*config.Hub, error) {
-	cfg, _, err := config.LoadHub(path)
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return hub.LoadConfig(*path)
 }
 
 func versionCmd(_ context.Context, _ []string, std cli.Stdio) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/internal/cli"
 	"github.com/storewatch/storewatch/internal/svc"
@@ -33,25 +32,12 @@ func serviceCmd(action string) func(context.Context, []string, cli.Stdio) error 
 		}
 		if action == "install" {
 			// Refuse to install a service that would fail at its first start.
-			if _, err := checkConfig(abs); err != nil {
+			if err := checkConfig(abs); err != nil {
 				return fmt.Errorf("not installed; fix the configuration first:\n%w", err)
 			}
 		}
 		return svc.Manage(newController, hub.ServiceSpec(abs), action, std.Out)
 	}
-}
-
-// checkConfig loads the file and checks what serve would refuse before it
-// opens anything.
-func checkConfig(path string) (*config.Hub, error) {
-	cfg, err := loadConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := hub.Check(cfg); err != nil {
-		return nil, err
-	}
-	return cfg, nil
 }
 
 // configCmd is `storehub config check [FILE]`.
@@ -68,9 +54,19 @@ func configCmd(_ context.Context, args []string, std cli.Stdio) error {
 	if fs.NArg() > 0 {
 		file = fs.Arg(0)
 	}
-	if _, err := checkConfig(file); err != nil {
+	if err := checkConfig(file); err != nil {
 		return err
 	}
 	fmt.Fprintf(std.Out, "%s: OK\n", file)
 	return nil
+}
+
+// checkConfig loads the file and checks what serve would refuse before it
+// opens anything.
+func checkConfig(path string) error {
+	cfg, err := hub.LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	return hub.Check(cfg)
 }

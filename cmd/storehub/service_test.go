@@ -72,7 +72,7 @@ func TestUnitLetsTheHubWork(t *testing.T) {
 		t.Errorf("state directory %s is not the default data_dir %s", stateDir, config.DefaultHubDataDirUnix)
 	}
 	for _, file := range []string{packagedConfig, "../../packaging/examples/hub.yaml"} {
-		cfg, _, err := config.ParseHub(file, testenv.ReadFile(t, file), func(string) (string, bool) { return "set-in-the-environment", true })
+		cfg, err := hub.ParseConfig(file, testenv.ReadFile(t, file), func(string) (string, bool) { return "set-in-the-environment", true })
 		if err != nil {
 			t.Fatal(err)
 		}

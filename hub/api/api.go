@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/reports"
@@ -97,7 +96,7 @@ type Options struct {
 	Store    Store
 	Clock    clock.Clock
 	Log      *slog.Logger
-	Tokens   []config.APIToken
+	Tokens   []Token
 	Registry *prometheus.Registry
 	// DeadLetters is the helpdesk outbox; nil without external helpdesks.
 	DeadLetters DeadLetters

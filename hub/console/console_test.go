@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/broker"
 )
@@ -39,7 +38,7 @@ api:
 broker: {mode: embedded, embedded: {listen: "127.0.0.1:0"}}
 agents: [{tenant: acme, store: s0042, agent: backoffice-1, password_hash: "%s"}]
 %s`, t.TempDir(), engineerToken, viewerToken, hash, extra)
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	cfg, err := hub.ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/helpdesk/redmine"
@@ -39,7 +38,7 @@ broker: {mode: embedded, embedded: {listen: "127.0.0.1:0"}}
 agents: [{tenant: acme, store: s0042, agent: backoffice, password_hash: "$7$1$AA==$AA=="}]
 policy: {rules: {paper_jam: {hold_down: 0s}}}
 %s`, t.TempDir(), section)
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	cfg, err := hub.ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub"
+	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -177,21 +178,21 @@ func compressAgent(cfg *config.Agent, c dayClock) {
 // late is how long before the demo's start
 // the store's opening minute began; the grace is stretched by it, so it ends
 // exactly grace (store time) after the demo starts.
-func compressHub(cfg *config.Hub, c dayClock, late time.Duration) {
-	p := hub.Policy(cfg.Policy) // the effective policy: defaults and the file
+func compressHub(cfg *hub.Config, c dayClock, late time.Duration) {
+	p := cfg.Policy.Policy() // the effective policy: defaults and the file
 	cp := &cfg.Policy
 	cp.Grace = late + c.compress(p.Grace)
 	cp.ReplaySettle = c.compress(p.ReplaySettle)
 	cp.Flap.Window, cp.Flap.Quiet, cp.Flap.Threshold = c.compress(p.FlapWindow), c.compress(p.FlapQuiet), p.FlapThreshold
 	cp.Chronic.Window, cp.Chronic.MinDuration, cp.Chronic.Count = c.compress(p.ChronicWindow), c.compress(p.ChronicMin), p.ChronicCount
-	rules := map[string]config.Rule{}
+	rules := map[string]incident.RuleConfig{}
 	for _, f := range wire.Vocabulary() {
 		r := p.For("", f.Code)
 		if r.Never {
 			continue
 		}
 		down, up, chronic := c.compress(r.HoldDown), c.compress(r.HoldUp), r.Chronic
-		rules[string(f.Code)] = config.Rule{HoldDown: &down, HoldUp: &up, OnRecovery: string(r.OnRecovery), Chronic: &chronic}
+		rules[string(f.Code)] = incident.RuleConfig{HoldDown: &down, HoldUp: &up, OnRecovery: string(r.OnRecovery), Chronic: &chronic}
 	}
 	cp.Rules = rules
 }

@@ -21,6 +21,7 @@ import (
 	_ "github.com/storewatch/storewatch/drivers/all" // the agent's drivers
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/incident"
 )
 
 // Speeds: the default runs a store hour per real minute. Above MaxSpeed the
@@ -181,7 +182,7 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 		return nil, fmt.Errorf("demo: agent: %w", err)
 	}
 	storeName := acfg.Site.Name
-	d.out = &ticker{w: o.Out, clock: d.clock, policy: hub.Policy(config.HubPolicy{}), st: d.hub.Store, from: now}
+	d.out = &ticker{w: o.Out, clock: d.clock, policy: incident.DefaultPolicy(), st: d.hub.Store, from: now}
 	d.header(o.Out, storeName, st)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -222,7 +223,7 @@ func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Dura
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		cfg, _, err := config.ParseHub(file, data, noEnv)
+		cfg, err := hub.ParseConfig(file, data, noEnv)
 		if err != nil {
 			return fmt.Errorf("demo: hub configuration: %w", err)
 		}

@@ -310,12 +310,12 @@ func TestConfigurationsAreRealAndCompressedBySpeed(t *testing.T) {
 		t.Errorf("scale options = %v", scale.Options)
 	}
 
-	hcfg, _, err := config.ParseHub("hub.yaml", []byte(hubYAML(dir, "127.0.0.1:0", "a-token-of-32-characters-length", "$7$1000$c2FsdA==$aGFzaA==")), noEnv)
+	hcfg, err := hub.ParseConfig("hub.yaml", []byte(hubYAML(dir, "127.0.0.1:0", "a-token-of-32-characters-length", "$7$1000$c2FsdA==$aGFzaA==")), noEnv)
 	if err != nil {
 		t.Fatalf("hub.yaml does not load: %v", err)
 	}
 	compressHub(hcfg, c, 42*time.Second)
-	p := hub.Policy(hcfg.Policy)
+	p := hcfg.Policy.Policy()
 	for name, tc := range map[string]struct{ got, want time.Duration }{
 		"grace":                   {p.Grace, 42*time.Second + 10*time.Second},
 		"paper_out hold-down":     {p.For("receipt_printer", wire.FaultPaperOut).HoldDown, 2 * time.Second},
