@@ -83,7 +83,9 @@ func (t outboxTx) Calls() helpdesk.Table[uint64, helpdesk.QueuedCall] {
 func (t outboxTx) Dead() helpdesk.Table[uint64, helpdesk.DeadLetter] {
 	return table[uint64, helpdesk.DeadLetter]{t, "helpdesk_dead_letters", "seq", []string{"ticket", "helpdesk", "died", "reason"},
 		func(k uint64) any { return int64(k) },
-		func(d *helpdesk.DeadLetter) []any { return []any{text(d.Ticket), text(d.Helpdesk), d.Died, text(d.Reason)} }}
+		func(d *helpdesk.DeadLetter) []any {
+			return []any{text(d.Ticket), text(d.Helpdesk), d.Died, text(d.Reason)}
+		}}
 }
 
 // table is one of the outbox's tables: the key, the columns queries and
@@ -158,4 +160,3 @@ func (tb table[K, V]) Each(fn func(V) error) error {
 	}
 	return nil
 }
-

@@ -156,7 +156,9 @@ func (d *desk) Post(context.Context, helpdesk.Ticket, helpdesk.Call) error {
 	return nil
 }
 
-func (d *desk) State(context.Context, helpdesk.Ticket) (helpdesk.State, error) { return helpdesk.StateUnknown, nil }
+func (d *desk) State(context.Context, helpdesk.Ticket) (helpdesk.State, error) {
+	return helpdesk.StateUnknown, nil
+}
 
 // A hub on PostgreSQL keeps its helpdesk outbox there: calls are delivered,
 // a refused one waits on the dead-letter list until it is retried, and a
