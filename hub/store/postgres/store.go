@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -29,6 +30,11 @@ type Options struct {
 	AttemptTimeout time.Duration
 	// RetryMax is the longest wait between retries (default 5s).
 	RetryMax time.Duration
+	// Context, when it ends, stops the waiting of calls that wait for the
+	// database to come back: they fail with ErrClosed (a stopping hub has
+	// acknowledged nothing they carry). Attempts in progress finish.
+	// Default: until Close.
+	Context context.Context
 }
 
 // Store is store.Backend on PostgreSQL.
@@ -82,7 +88,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, opt: opt, log: opt.Log, notified: make(chan struct{})}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancel(cmp.Or(opt.Context, context.Background()))
 	return s, nil
 }
 
@@ -168,7 +174,10 @@ func (s *Store) retry(what string, tries int, fn func(ctx context.Context) error
 		if s.ctx.Err() != nil {
 			return ErrClosed
 		}
-		ctx, cancel := context.WithTimeout(s.ctx, s.opt.AttemptTimeout)
+		// An attempt is not cut short by Close or Options.Context: a commit
+		// in progress when the hub stops finishes (or fails on the closed
+		// pool) rather than leaving its outcome unknown.
+		ctx, cancel := context.WithTimeout(context.Background(), s.opt.AttemptTimeout)
 		err := fn(ctx)
 		cancel()
 		if err == nil {
