@@ -15,7 +15,7 @@ import (
 // Copied counts what CopyFromBolt copied.
 type Copied struct {
 	Incidents, Timeline, Notifications, Cursors, Log, Stores, Agents, Devices, Windows, Episodes, Installs, Audit int
-	HelpdeskTickets, HelpdeskCalls, HelpdeskDeadLetters                                                        int
+	HelpdeskTickets, HelpdeskCalls, HelpdeskDeadLetters                                                           int
 }
 
 // ErrNotEmpty: CopyFromBolt copies into an empty database only.
@@ -156,4 +156,3 @@ func copyOutbox(ctx context.Context, tx pgx.Tx, src helpdesk.Records, n *Copied)
 		)
 	})
 }
-
