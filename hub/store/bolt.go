@@ -77,6 +77,9 @@ func OpenBolt(path string) (*Bolt, error) {
 	return &Bolt{db: db, notified: make(chan struct{})}, nil
 }
 
+// Path is the file's path.
+func (s *Bolt) Path() string { return s.db.Path() }
+
 // Close closes the file.
 func (s *Bolt) Close() error { return s.db.Close() }
 

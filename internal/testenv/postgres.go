@@ -39,6 +39,7 @@ type Postgres struct {
 	Dir string
 
 	bin      string // the directory of initdb and postgres
+	settings []string
 	password string // the superuser's, in every DSN
 	cred     *owner // nil when the tests do not run as root
 
@@ -94,13 +95,15 @@ func needPostgres(t testing.TB) string {
 }
 
 // StartPostgres starts a server of the test's own, stopped when the test
-// ends: for tests that stop, restart or break it.
-func StartPostgres(t testing.TB) *Postgres {
+// ends: for tests that stop, restart or break it. settings are extra
+// server settings ("fsync=on" for a benchmark of durable commits).
+func StartPostgres(t testing.TB, settings ...string) *Postgres {
 	t.Helper()
 	p, err := newPostgres(needPostgres(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.settings = settings
 	t.Cleanup(p.close)
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
@@ -161,6 +164,9 @@ func (p *Postgres) Start() error {
 	cmd := exec.Command(filepath.Join(p.bin, "postgres"), "-D", filepath.Join(p.Dir, "data"), "-p", strconv.Itoa(p.Port), "-k", p.Dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
 		"-c", "shared_buffers=32MB", "-c", "log_min_messages=warning")
+	for _, s := range p.settings {
+		cmd.Args = append(cmd.Args, "-c", s)
+	}
 	p.cred.apply(cmd)
 	p.out = &Buffer{}
 	cmd.Stdout, cmd.Stderr = p.out, p.out

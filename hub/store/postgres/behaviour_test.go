@@ -179,10 +179,9 @@ func TestTwoEnginesRacingToOpenOneIncidentProduceOne(t *testing.T) {
 		t.Errorf("%d incident log entries, want %d", n, devices)
 	}
 	// An id that already names another fingerprint is refused too.
-	other := opening(t, 0, "pt-0")
-	other.Incidents[len(other.Incidents)-1].Key = "acme/s1/elsewhere/pt_hardware_fault"
-	other.Incidents[len(other.Incidents)-1].State = incident.StateResolved
-	if err := a.Commit(other); !errors.Is(err, store.ErrConflict) {
+	taken := live[0]
+	taken.Key, taken.State = "acme/s1/elsewhere/pt_hardware_fault", incident.StateResolved
+	if err := a.Commit(incident.Changes{Incidents: []incident.Incident{taken}}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("an id reused for another fingerprint: %v", err)
 	}
 }
