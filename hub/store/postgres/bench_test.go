@@ -94,8 +94,9 @@ func BenchmarkCommit(b *testing.B) {
 // (devices that fail and recover: incidents with their timelines and
 // notifications, the event log) and reports PostgreSQL's bytes per
 // incident and per event-log entry (pg_total_relation_size: table, TOAST
-// and indexes), as written and after VACUUM FULL, beside the bbolt file's
-// bytes per incident for the same data. Run it with -benchtime=1x.
+// and indexes) and for all its tables, as written and after VACUUM FULL,
+// beside the bbolt file's size for the same data. Run it with
+// -benchtime=1x.
 func BenchmarkFootprint(b *testing.B) {
 	devices := 2000
 	if s := os.Getenv("FOOTPRINT_DEVICES"); s != "" {
@@ -153,6 +154,8 @@ func BenchmarkFootprint(b *testing.B) {
 		b.ReportMetric(inc/incidents, "B/incident-row-"+when)
 		b.ReportMetric(all/incidents, "B/incident-with-timeline-and-notifications-"+when)
 		b.ReportMetric(size(`SELECT pg_total_relation_size('event_log')`)/logs, "B/log-entry-"+when)
+		b.ReportMetric(size(`SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r'`)/1e6, "MB-all-tables-"+when)
 	}
 	report("written")
 	if _, err := conn.Exec(ctx, `VACUUM FULL ANALYZE`, pgx.QueryExecModeSimpleProtocol); err != nil {
@@ -163,7 +166,7 @@ func BenchmarkFootprint(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(fi.Size())/incidents, "B/incident-bolt-file")
+	b.ReportMetric(float64(fi.Size())/1e6, "MB-bolt-file")
 	b.ReportMetric(incidents, "incidents")
 	b.ReportMetric(logs, "log-entries")
 }
