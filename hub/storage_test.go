@@ -53,3 +53,42 @@ func TestStoreSectionIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// The example configuration's commented store: section, uncommented, is a
+// valid configuration.
+func TestExampleStoreSectionIsValid(t *testing.T) {
+	data, err := os.ReadFile("../packaging/examples/hub.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "# store:" {
+			in = true
+		}
+		if line == "" {
+			in = false
+		}
+		if in {
+			line = strings.TrimPrefix(strings.TrimPrefix(line, "#"), " ")
+		}
+		out = append(out, line)
+	}
+	y := strings.Join(out, "\n")
+	if !strings.Contains(y, "\nstore:\n  type: postgres\n") {
+		t.Fatalf("the example has no commented store: section:\n%s", y)
+	}
+	env := map[string]string{"STOREHUB_VIEWER_TOKEN": "viewer-token-0123456789", "STOREHUB_ENGINEER_TOKEN": "engineer-token-0123456789",
+		"STOREHUB_MQTT_PASSWORD": "pw", "STOREHUB_PG_DSN": "postgres://storehub:pw@db.example/storehub"}
+	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := StoreConfig(cfg); err != nil || sc.Type != "postgres" || sc.DSN != env["STOREHUB_PG_DSN"] {
+		t.Errorf("store %+v %v", sc, err)
+	}
+}
