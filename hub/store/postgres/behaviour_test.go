@@ -230,3 +230,25 @@ func TestANulInADevicesStringsIsStored(t *testing.T) {
 		t.Errorf("log %+v", logs)
 	}
 }
+
+// Every attempt of a commit starts from the same change set: a ticket link
+// applied by an attempt that failed is not applied twice by the next.
+func TestEveryAttemptOfACommitStartsAfresh(t *testing.T) {
+	st := openStore(t, migrated(t), Options{})
+	inc := storetest.Incident("INC-000001", "prn1", incident.StateResolved, storetest.T0)
+	inc.Version = 4
+	c := incident.Changes{Incidents: []incident.Incident{inc},
+		Tickets: []incident.TicketLink{{Incident: inc.ID, Ticket: incident.HelpdeskTicket{Helpdesk: "redmine", ID: "7", Linked: storetest.T0}}}}
+	rows, err := prepare(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // as two attempts that each got as far as the database
+		if err := st.commitOnce(context.Background(), token(), false, &c, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := st.Incident(inc.ID); err != nil || got.Version != 5 || got.Helpdesk == nil || got.Helpdesk.ID != "7" {
+		t.Errorf("incident after the attempts: version %d, helpdesk %+v (%v); want version 5", got.Version, got.Helpdesk, err)
+	}
+}

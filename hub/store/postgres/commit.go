@@ -298,9 +298,10 @@ func linkTickets(ctx context.Context, tx pgx.Tx, incs []incident.Incident, links
 			at[l.Incident] = -1
 		}
 	}
-	out := incs
+	// A copy: the change set's rows serve every attempt of the commit, and
+	// a link applied twice would count the incident's version twice.
+	out := append([]incident.Incident(nil), incs...)
 	if len(missing) > 0 {
-		out = append([]incident.Incident(nil), incs...)
 		rows, err := tx.Query(ctx, `SELECT record FROM incidents WHERE id = ANY($1) ORDER BY id FOR UPDATE`, missing)
 		if err != nil {
 			return nil, err
@@ -465,9 +466,12 @@ ORDER BY i.tenant, i.store, i.device, i.valid_from DESC`, tenants, stores, ids)
 	if err != nil {
 		return nil, err
 	}
-	return store.Latest(ins, func(in store.Install) string {
-		return in.Tenant + "\x00" + in.Store + "\x00" + in.Device + "\x00" + in.From.UTC().Format(time.RFC3339Nano)
-	}), nil
+	return store.Latest(ins, installKey), nil
+}
+
+// installKey is an install's primary key: one per device and start.
+func installKey(in store.Install) string {
+	return in.Tenant + "\x00" + in.Store + "\x00" + in.Device + "\x00" + in.From.UTC().Format(time.RFC3339Nano)
 }
 
 func scanInstall(rows pgx.Rows) (store.Install, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -94,9 +93,7 @@ func copyDump(ctx context.Context, tx pgx.Tx, d store.Dump, n *Copied) error {
 	if len(d.Episodes) > 0 {
 		queueEpisodes(b, latestEpisodes(d.Episodes))
 	}
-	queueInstalls(b, store.Latest(d.Installs, func(in store.Install) string {
-		return in.Tenant + "\x00" + in.Store + "\x00" + in.Device + "\x00" + in.From.UTC().Format(time.RFC3339Nano)
-	}))
+	queueInstalls(b, store.Latest(d.Installs, installKey))
 	for _, e := range d.Audit {
 		var args any
 		if e.Args != nil {
