@@ -44,6 +44,7 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 	if err != nil {
 		return nil, err
 	}
+	base.Line.Carriers = StatusBytes
 	d := &Driver{Base: base}
 	if err := spec.Options.Err(); err != nil {
 		return nil, err

@@ -22,6 +22,9 @@ type Line struct {
 	Addr  transport.Address
 	Mode  transport.SerialMode // zero for tcp
 	Seven bool
+	// Carriers, on a 7-bit line, names the bytes that may carry their own
+	// parity bit (see StripParity); nil when the protocol has none.
+	Carriers Carriers
 }
 
 // NewLine checks the address and applies the driver's serial defaults.
@@ -79,8 +82,9 @@ func (p *Port) Send(req []byte) error {
 
 // Frame reads one answer up to and including end, at most max bytes. On a
 // 7-bit line end is matched on the low seven bits and the frame comes back
-// with bit 7 checked and cleared. A frame longer than max is a protocol
-// error; silence is a timeout (os.ErrDeadlineExceeded).
+// with bit 7 checked and cleared (StripParity, with the line's Carriers).
+// A frame longer than max is a protocol error; silence is a timeout
+// (os.ErrDeadlineExceeded).
 func (p *Port) Frame(end []byte, max int) ([]byte, error) {
 	return p.read(nil, end, max)
 }
@@ -117,7 +121,7 @@ func (p *Port) read(start *byte, end []byte, max int) ([]byte, error) {
 	if err != nil {
 		return m.raw, p.frameErr(m.raw, err)
 	}
-	return Strip7(m.raw, p.line.Mode.Parity)
+	return StripParity(m.raw, p.line.Mode.Parity, p.line.Carriers)
 }
 
 func (p *Port) frameErr(got []byte, err error) error {
