@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,6 +173,33 @@ func TestExchangeBytes(t *testing.T) {
 		if want := "[05 01 05 12 34 56 03 07 80 00 00]"; got != want {
 			t.Errorf("%s: terminal received %s, want %s", over, got, want)
 		}
+	}
+}
+
+// TestAbortIsAcknowledged: a terminal that ends the Status Enquiry with
+// Abort (06 1E 01 6C) gets 80 00 00 from the driver, as a completion does;
+// on serial inside a DLE STX frame after the link ACK. The emulator checks
+// the acknowledge arrives (Unacknowledged).
+func TestAbortIsAcknowledged(t *testing.T) {
+	for _, over := range []string{"tcp", "pty"} {
+		t.Run(over, func(t *testing.T) {
+			term := simzvt.New()
+			term.Switchboard().Set(simzvt.FaultAbort, true)
+			s := serve(t, term, over)
+			r, err := probe(t, s.addr, 5*time.Second, nil, nil)
+			if got := codes(r, err); got != "pt_not_ready" || !strings.Contains(r.Detail, "6C") {
+				t.Fatalf("got %s (%v, %q), want pt_not_ready naming code 6C", got, err, r.Detail)
+			}
+			testenv.WaitFor(t, 5*time.Second, "the abort's acknowledge", func() bool {
+				return len(term.Received()) >= 2 || len(term.Unacknowledged()) > 0
+			})
+			if u := term.Unacknowledged(); len(u) != 0 {
+				t.Fatalf("the terminal's abort went unacknowledged: %q", u)
+			}
+			if got, want := fmt.Sprintf("% X", term.Received()), "[05 01 00 80 00 00]"; got != want {
+				t.Errorf("terminal received %s, want %s", got, want)
+			}
+		})
 	}
 }
 

@@ -182,7 +182,10 @@ func busyError(what string) error {
 //	PT → ECR  06 0F LL <data>   (intermediate 04 FF / 04 0F are acknowledged and waited out)
 //	ECR → PT  80 00 00
 //
-// Only acknowledgements (80 00 00) are ever sent after the request.
+// The terminal may end the command with Abort (06 1E xx) instead of the
+// completion, or instead of its first acknowledge; the ECR acknowledges
+// that with 80 00 00 as it does a completion. Only acknowledgements (80 00
+// 00) are ever sent after the request.
 func statusEnquiry(l link, req APDU) (completion, error) {
 	if err := l.send(req); err != nil {
 		return completion{}, err
@@ -196,7 +199,7 @@ func statusEnquiry(l link, req APDU) (completion, error) {
 	case a.Class == 0x84:
 		return refused("refused the Status Enquiry", a.Instr)
 	case a.Is(0x06, 0x1E):
-		return aborted(a)
+		return aborted(l, a)
 	default:
 		return completion{}, drivers.ProtocolError("zvt: answer %s to the Status Enquiry is not an acknowledge", a)
 	}
@@ -231,7 +234,7 @@ func statusEnquiry(l link, req APDU) (completion, error) {
 				return completion{}, err
 			}
 		case a.Is(0x06, 0x1E):
-			return aborted(a)
+			return aborted(l, a)
 		default:
 			return completion{}, drivers.ProtocolError("zvt: unexpected %s while waiting for the completion", a)
 		}
@@ -247,8 +250,14 @@ func refused(what string, code byte) (completion, error) {
 	return completion{Status: code}, nil
 }
 
-// aborted handles 06 1E xx: the terminal ended the command itself.
-func aborted(a APDU) (completion, error) {
+// aborted handles 06 1E xx: the terminal ended the command itself. Like a
+// completion, the abort hands master rights back to the ECR, which
+// acknowledges it with 80 00 00 (on serial: framed, after the link ACK
+// that recv already sent), whatever the result code says.
+func aborted(l link, a APDU) (completion, error) {
+	if err := l.send(ackAPDU); err != nil {
+		return completion{}, fmt.Errorf("acknowledging the abort %s: %w", a, err)
+	}
 	if len(a.Data) == 0 {
 		return completion{}, drivers.ProtocolError("zvt: abort %s carries no result code", a)
 	}
