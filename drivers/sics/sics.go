@@ -29,6 +29,14 @@ const (
 	maxI0 = 200
 )
 
+// probeCost is the longest probe: I4 naming another serial number, then
+// the whole identity read again (I0, I1, I2, I3, I4) and SI, 7 exchanges.
+// The bytes are the emulator's answers, as the reference shows them: four
+// per command, an I0 list of a dozen commands (160 bytes), I1 to I4 of 17
+// to 31 bytes each and the weight line of 19. First contact is 6 exchanges
+// and 316 bytes; later probes ask I4 and SI, 2 exchanges and 46 bytes.
+var probeCost = drivers.Cost{Exchanges: 7, Bytes: 340}
+
 func init() {
 	drivers.Register(drivers.Info{
 		Name:        "sics",
@@ -59,6 +67,7 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 	if err != nil {
 		return nil, err
 	}
+	base.Cost = probeCost
 	d := &Driver{Base: base, expected: spec.Expected}
 	if err := spec.Options.Err(); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/simtest"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -132,6 +133,19 @@ func TestWrongIdentity(t *testing.T) {
 	}
 	if len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultUnknownDevice {
 		t.Errorf("faults %+v, want unknown_device", r.Faults)
+	}
+}
+
+// A scale that answers each command in 500 ms is healthy under a 2 s
+// timeout: the first probe asks I0, I1, I2, I3, I4 and SI, six exchanges
+// and three seconds together, each well within its timeout.
+func TestSlowScale(t *testing.T) {
+	t.Parallel()
+	dev := emu.New(emu.Config{Load: 1.25})
+	d := scaletest.Attach(t, "sics", dev, "", nil, simtest.SlowTimeout)
+	r := simtest.RunSlowPerRequest(t, d, dev.Switchboard())
+	if len(r.Faults) != 0 || r.Identity == nil || r.Identity.Serial != "B525073136" || r.Measurements["weight_kg"] != 1.25 {
+		t.Errorf("slow scale: %+v", r)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gosnmp/gosnmp"
+
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -41,6 +43,7 @@ type Driver struct {
 	lowPercent float64
 	ident      drivers.IdentitySchedule
 	warm       warmup
+	cost       drivers.Cost
 	dial       func(ctx context.Context) (client, error)
 
 	mu    sync.Mutex
@@ -89,13 +92,34 @@ func New(s drivers.Spec) (*Driver, error) {
 	if d.timeout <= 0 {
 		d.timeout = DefaultTimeout
 	}
+	d.cost = probeCost(set.version)
 	d.dial = func(ctx context.Context) (client, error) { return set.dial(ctx, d.timeout) }
 	return d, nil
 }
 
+// probeCost is the longest probe in SNMP requests, each an exchange that
+// (with its retries) may take the timeout. v2c and v3 walk with GETBULK (20
+// rows a request): the hrDeviceType walk on the first probe, the status
+// GET, the cover and supplies walks, the identity GET, and v3's engine
+// discovery come to 6; 8 leave room for a printer with many supplies. v1
+// walks row by row with GETNEXT: a supplies table of three supplies is 19
+// requests, the whole probe about 25; 32 leave room. Bytes are UDP
+// datagrams of typical size (no serial line is involved).
+func probeCost(v gosnmp.SnmpVersion) drivers.Cost {
+	if v == gosnmp.Version1 {
+		return drivers.Cost{Exchanges: 32, Bytes: 4000}
+	}
+	return drivers.Cost{Exchanges: 8, Bytes: 2500}
+}
+
+// ProbeCost implements drivers.Costed.
+func (d *Driver) ProbeCost() drivers.Cost { return d.cost }
+
 // Probe reads device and printer status, the error bits, cover and supplies.
+// Each SNMP request, its retries included, may take the timeout; the whole
+// probe, drivers.ProbeTimeout.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
 	c, err := d.dial(ctx)
 	if err != nil {
@@ -274,7 +298,7 @@ func (d *Driver) deviceIndex(c client) (int, error) {
 
 // Identify reads the printer's identity now.
 func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
 	c, err := d.dial(ctx)
 	if err != nil {

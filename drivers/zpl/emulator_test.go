@@ -132,3 +132,20 @@ func TestMisbehaviour(t *testing.T) {
 		})
 	}
 }
+
+// A printer that answers each request in 500 ms is healthy under a 2 s
+// timeout: the timeout bounds each of the probe's exchanges (~HS, ~HQES,
+// and on this first probe ~HI and ~HQSN), not all of them together.
+func TestSlowPrinter(t *testing.T) {
+	for name, serve := range transports {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			printer := simzpl.New()
+			d := newDriver(t, serve(t, printer), simtest.SlowTimeout, nil)
+			r := simtest.RunSlowPerRequest(t, d, printer.Switchboard())
+			if len(r.Faults) != 0 || r.Identity == nil || r.Identity.Serial == "" {
+				t.Errorf("slow printer: faults %+v, identity %+v; want healthy with its identity", r.Faults, r.Identity)
+			}
+		})
+	}
+}

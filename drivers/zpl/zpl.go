@@ -27,6 +27,11 @@ const (
 	maxHQES          = 512
 )
 
+// probeCost is the longest probe: ~HS (3 bytes out, three strings of 82
+// bytes in), ~HQES (5 out, about 97 in) and, when identity is due, ~HI (3
+// out, about 30 in) and ~HQSN (5 out, about 33 in).
+var probeCost = drivers.Cost{Exchanges: 4, Bytes: 3 + 82 + 5 + 97 + 3 + 30 + 5 + 33}
+
 func init() {
 	drivers.Register(drivers.Info{
 		Name:        "zpl",
@@ -77,8 +82,8 @@ func New(s drivers.Spec) (*Driver, error) {
 		vendor:    o.String("vendor", DefaultVendor),
 		ident:     drivers.IdentitySchedule{Every: o.Int("identify_every", DefaultIdentifyEvery), Expected: s.Expected},
 	}
-	if d.hsStep <= 0 || d.hsStep >= timeout {
-		o.Fail("option hs_timeout: %v; want more than 0 and less than the timeout (%v), so ~HQES has time left", d.hsStep, timeout)
+	if d.hsStep <= 0 || d.hsStep > timeout {
+		o.Fail("option hs_timeout: %v; want more than 0 and at most the timeout (%v)", d.hsStep, timeout)
 	}
 	if d.ident.Every < 0 {
 		o.Fail("option identify_every: %d; want 0 or more", d.ident.Every)
@@ -101,9 +106,14 @@ func silent(ctx context.Context, err error, got []byte) bool {
 	return len(got) == 0 && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded))
 }
 
-// Probe asks ~HS and ~HQES and, now and then, ~HI.
+// ProbeCost implements drivers.Costed.
+func (d *Driver) ProbeCost() drivers.Cost { return probeCost }
+
+// Probe asks ~HS and ~HQES and, now and then, ~HI and ~HQSN. ~HS may take
+// hs_timeout, ~HQES the timeout, the identity questions identity_step each;
+// the whole probe, drivers.ProbeTimeout.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
 	c, err := d.dial(ctx)
 	if err != nil {
@@ -159,13 +169,7 @@ func (d *Driver) status(ctx context.Context, c transport.Conn) (drivers.Reading,
 	if skipHQES {
 		return r, nil
 	}
-	// A printer that answered ~HS promptly answers ~HQES as fast, if it
-	// knows it; one silent on ~HS gets the rest of the time.
-	step := d.timeout
-	if hsErr == nil {
-		step = d.hsStep
-	}
-	if err := transport.StepDeadline(ctx, c, step); err != nil {
+	if err := transport.StepDeadline(ctx, c, d.timeout); err != nil {
 		return r, err
 	}
 	es, raw, err := askErrorStatus(c)
@@ -296,7 +300,7 @@ func ask(c transport.Conn, cmd string, max int) ([]byte, error) {
 // Identify reads the printer's identity now.
 func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
 	var id wire.Identity
-	err := transport.Session(ctx, d.timeout, d.dial, func(ctx context.Context, c transport.Conn) (err error) {
+	err := transport.Session(ctx, drivers.ProbeTimeout(d, d.timeout), d.dial, func(ctx context.Context, c transport.Conn) (err error) {
 		id, err = d.readIdentity(ctx, c)
 		return err
 	})

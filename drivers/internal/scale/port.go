@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
@@ -51,13 +52,14 @@ func NewLine(a transport.Address, def transport.SerialMode, seven func(transport
 	return l, nil
 }
 
-// Open connects for one probe. Its deadline follows ctx.
-func (l Line) Open(ctx context.Context) (*Port, error) {
+// Open connects for one probe, whose deadline follows ctx; each exchange
+// (a Send and the answer after it) may take step of it.
+func (l Line) Open(ctx context.Context, step time.Duration) (*Port, error) {
 	c, err := transport.Dial(ctx, l.Addr, transport.DialOptions{Serial: l.Mode})
 	if err != nil {
 		return nil, err
 	}
-	return &Port{ctx: ctx, conn: c, line: l}, nil
+	return &Port{ctx: ctx, conn: c, line: l, step: step}, nil
 }
 
 // Port is one open connection to a scale.
@@ -65,14 +67,22 @@ type Port struct {
 	ctx  context.Context
 	conn transport.Conn
 	line Line
+	step time.Duration
 }
 
 // Close closes the connection.
 func (p *Port) Close() error { return p.conn.Close() }
 
-// Send discards whatever the scale sent before (a scale may stream weights,
-// or a late answer to an earlier probe may be waiting) and writes req.
+// Send starts an exchange: it gives the exchange its own deadline (step, or
+// the probe's if that comes first), discards whatever the scale sent before
+// (a scale may stream weights, or a late answer to an earlier probe may be
+// waiting) and writes req.
 func (p *Port) Send(req []byte) error {
+	if p.step > 0 {
+		if err := transport.StepDeadline(p.ctx, p.conn, p.step); err != nil {
+			return err
+		}
+	}
 	transport.Flush(p.conn)
 	if _, err := p.conn.Write(req); err != nil {
 		return fmt.Errorf("send %q: %w", req, err)
