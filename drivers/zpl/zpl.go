@@ -40,7 +40,8 @@ func init() {
 		Schemes:     []string{"tcp", "serial"},
 		Faults: []wire.FaultCode{
 			wire.FaultPaperOut, wire.FaultPaperLow, wire.FaultRibbonOut, wire.FaultCoverOpen, wire.FaultCutterError,
-			wire.FaultHeadOverheat, wire.FaultMotorOverheat, wire.FaultHeadCold, wire.FaultHeadFault, wire.FaultPaused, wire.FaultBufferFull, wire.FaultConfigLost,
+			wire.FaultHeadOverheat, wire.FaultMotorOverheat, wire.FaultHeadCold, wire.FaultHeadFault,
+			wire.FaultPaused, wire.FaultBufferFull, wire.FaultConfigLost,
 			wire.FaultPaperJam, wire.FaultMechanicalError, wire.FaultMaintenanceDue, wire.FaultUnknownDevice,
 		},
 		New: func(s drivers.Spec) (drivers.Prober, error) { return New(s) },
