@@ -10,10 +10,11 @@ import (
 // here; every other section belongs to the part of the hub that uses it,
 // which defines it, decodes it (Section.Decode) and checks it: api (hub/api),
 // broker and agents (hub/broker), policy (hub/incident), sla (hub/sla),
-// tickets (hub/tickets), helpdesk (hub/helpdesk) and remote (hub/query).
+// store (hub/store), tickets (hub/tickets), helpdesk (hub/helpdesk) and
+// remote (hub/query).
 // hub.LoadConfig reads the file with all of them.
 type Hub struct {
-	DataDir      string        `yaml:"data_dir" doc:"Directory for the ticket store (hub.db)"`
+	DataDir      string        `yaml:"data_dir" doc:"Directory for the ticket store (hub.db, with the default bolt store)"`
 	LogRetention time.Duration `yaml:"log_retention" doc:"How long the event log (for reports) is kept; default 9600h (400 days)"`
 	MemoryLimit  ByteSize      `yaml:"memory_limit" doc:"Soft limit of the Go runtime's memory (debug.SetMemoryLimit), e.g. 768MiB: the heap is collected harder near it instead of growing to twice the live data; about 3/4 of the memory set aside for storehub; none by default; the GOMEMLIMIT environment variable wins"`
 	Log          Log           `yaml:"log" doc:"Logging"`
@@ -22,6 +23,7 @@ type Hub struct {
 	Agents       Section       `yaml:"agents" doc:"Agents allowed to connect to the embedded broker, and their subtree (hub/broker)"`
 	Policy       Section       `yaml:"policy" doc:"Incident policy: hold-downs, grace, flapping, chronic problems (hub/incident)"`
 	SLA          Section       `yaml:"sla" doc:"Response and resolution targets per priority, counted in calendars (hub/sla)"`
+	Store        Section       `yaml:"store" doc:"Where tickets, the event log and the notification stream live: bolt (data_dir/hub.db, the default) or postgres with a dsn (hub/store; docs/hub.md)"`
 	Tickets      Section       `yaml:"tickets" doc:"Ticket texts: language per tenant and store, overrides, runbooks (docs/helpdesk.md)"`
 	Helpdesk     Section       `yaml:"helpdesk" doc:"External helpdesks (Redmine, webhook, email), routing and the delivery outbox; without it tickets stay in the hub's built-in list (docs/helpdesk.md)"`
 	Remote       Section       `yaml:"remote" doc:"Remote device queries: the key that signs them, timeouts and limits (hub/query)"`
@@ -55,7 +57,7 @@ func ParseHub(file string, data []byte, lookupEnv func(string) (string, bool)) (
 	cfg.applyDefaults()
 	for path, s := range map[string]*Section{
 		"api": &cfg.API, "broker": &cfg.Broker, "agents": &cfg.Agents, "policy": &cfg.Policy, "sla": &cfg.SLA,
-		"tickets": &cfg.Tickets, "helpdesk": &cfg.Helpdesk, "remote": &cfg.Remote,
+		"store": &cfg.Store, "tickets": &cfg.Tickets, "helpdesk": &cfg.Helpdesk, "remote": &cfg.Remote,
 	} {
 		s.bind(path, lines, lookupEnv)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/sla"
+	"github.com/storewatch/storewatch/hub/store"
+	"github.com/storewatch/storewatch/hub/store/postgres"
 	"github.com/storewatch/storewatch/hub/tickets"
 )
 
@@ -32,6 +34,7 @@ type Config struct {
 	Policy   incident.PolicyConfig // policy:
 	SLA      sla.Config            // sla:
 	Remote   query.Config          // remote:
+	Store    store.Config          // store:
 	Tickets  tickets.Config        // tickets:
 	Helpdesk *helpdesk.Config      // helpdesk:; nil: the built-in ticket list only
 
@@ -76,6 +79,18 @@ func decode(cfg *config.Hub, err error) (*Config, error) {
 		c.Remote.SigningKeyFile = filepath.Join(c.DataDir, query.DefaultSigningKeyFile)
 	}
 	errs = append(errs, cfg.Remote.Errors(c.Remote.Validate())...)
+	var serr error
+	if c.Store, serr = store.LoadConfig(cfg.Store); serr != nil {
+		var se config.Errors
+		if !errors.As(serr, &se) {
+			return nil, serr
+		}
+		errs = append(errs, se...)
+	} else if c.Store.Type == store.TypePostgres {
+		if err := postgres.CheckDSN(c.Store.DSN); err != nil {
+			errs = append(errs, cfg.Store.Errors(config.Errors{{Path: "dsn", Msg: err.Error()}})...)
+		}
+	}
 	section(cfg.Tickets, &c.Tickets)
 	if cfg.Helpdesk.Given() {
 		c.Helpdesk = &helpdesk.Config{}

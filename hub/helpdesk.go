@@ -20,7 +20,7 @@ func (h *Hub) startHelpdesk(ctx context.Context, c *Config, catalog *tickets.Cat
 	}
 	log := h.log.With("part", "helpdesk")
 	out, err := helpdesk.Open(*c.Helpdesk, catalog, helpdesk.Options{
-		Feedback: &notify.Feedback{Writer: h.Pipeline, Store: h.Store, Log: log}, Logger: log})
+		Feedback: &notify.Feedback{Writer: h.Pipeline, Store: h.Store, Log: log}, Logger: log, Records: h.records})
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,11 @@ func (h *Hub) startHelpdesk(ctx context.Context, c *Config, catalog *tickets.Cat
 			h.fail(fmt.Errorf("helpdesk bridge: %w", err))
 		}
 	}()
-	log.Info("helpdesk delivery running", "helpdesks", len(c.Helpdesk.Helpdesks), "outbox", c.Helpdesk.Outbox.Path)
+	where := c.Helpdesk.Outbox.Path
+	if h.records != nil {
+		where = "the postgres store"
+	}
+	log.Info("helpdesk delivery running", "helpdesks", len(c.Helpdesk.Helpdesks), "outbox", where)
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -34,6 +33,7 @@ type Hub struct {
 	Query    *query.Service
 
 	log      *slog.Logger
+	records  helpdesk.Records // the helpdesk outbox's, in the PostgreSQL store; nil: its own file
 	embedded *broker.Embedded
 	external *broker.External
 	http     *http.Server
@@ -45,17 +45,6 @@ type Hub struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	err    error
-}
-
-// openStore opens the hub's store of record. Everything after this sees
-// only store.Store, so a store on another engine (PostgreSQL) is opened
-// here instead of Bolt and the rest of the wiring stays as it is.
-func openStore(cfg *Config) (store.Store, error) {
-	b, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hub.db"))
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
 }
 
 // Start opens the store, restores the engine and starts ingest, the broker
@@ -70,13 +59,16 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(cfg)
+	ctx, cancel := context.WithCancel(ctx)
+	st, records, err := openStore(ctx, cfg, log)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	pol := cfg.Policy.Policy()
 	snap, err := st.Snapshot(pol.ChronicWindow, time.Now())
 	if err != nil {
+		cancel()
 		st.Close()
 		return nil, err
 	}
@@ -85,8 +77,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ctx, cancel := context.WithCancel(ctx)
-	h := &Hub{Engine: eng, Store: st, Registry: reg, log: log, ctx: ctx, cancel: cancel}
+	h := &Hub{Engine: eng, Store: st, Registry: reg, log: log, ctx: ctx, cancel: cancel, records: records}
 	if h.Query, err = startQueries(cfg, eng, st, h.publish, log.With("part", "query")); err != nil {
 		cancel()
 		st.Close()
@@ -164,7 +155,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		defer c()
 		_ = h.http.Shutdown(sctx)
 	}()
-	log.Info("storehub running", "api", h.APIAddr(), "mqtt", h.MQTTAddrs(), "broker", cfg.Broker.Mode, "data_dir", cfg.DataDir)
+	log.Info("storehub running", "api", h.APIAddr(), "mqtt", h.MQTTAddrs(), "broker", cfg.Broker.Mode, "data_dir", cfg.DataDir, "store", storeType(st))
 	return h, nil
 }
 
@@ -242,4 +233,12 @@ func (h *Hub) Close() error {
 func (h *Hub) Wait() error {
 	<-h.ctx.Done()
 	return h.Close()
+}
+
+// storeType names the store for the log.
+func storeType(st store.Store) string {
+	if _, ok := st.(*store.Bolt); ok {
+		return store.TypeBolt
+	}
+	return store.TypePostgres
 }

@@ -25,7 +25,7 @@ func init() {
 	}{
 		{"serve", serve}, {"config", configCmd},
 		{"incidents", list("incidents")}, {"devices", list("devices")}, {"stores", list("stores")},
-		{"acl", acl}, {"passwd", passwd}, {"query", queryCmd}, {"keys", keys}, {"version", versionCmd},
+		{"acl", acl}, {"passwd", passwd}, {"query", queryCmd}, {"keys", keys}, {"migrate", migrateCmd}, {"version", versionCmd},
 	} {
 		program.Add(cli.Command{Name: c.name, Run: program.Fallible(c.run)})
 	}
@@ -58,6 +58,7 @@ commands:
   passwd     read a password on stdin, print its $7$ hash for hub.yaml
   query      ask a device's agent for its live state: query STORE DEVICE [status|identify|counters|operations]
   keys       print the hub's public key (remote.hub_public_key of the agents), creating the key if needed
+  migrate    bring the PostgreSQL store's schema up to date; --from-bolt hub.db also copies a bbolt hub into it
   version    print the version
 
   install    register storehub serve as a system service (systemd or Windows)

@@ -48,13 +48,12 @@ func (f Filter) Match(inc *incident.Incident) bool {
 	return true
 }
 
-// Store keeps tickets and the engine's state: everything the hub needs of
-// its store of record. It is what the hub's wiring (hub.Start) opens and
+// Store keeps tickets and the engine's state. With Backend's audit trail
+// and device history it is what the hub's wiring (hub.Start) opens and
 // hands out; each part takes only the few methods it uses, through a small
 // interface of its own (ingest.Store, notify.Stream, api.Store,
-// console.Store, reports.Source, query.Auditor, ...). A store of record on
-// another engine (PostgreSQL) implements these methods and slots in where
-// the hub opens Bolt.
+// console.Store, reports.Source, query.Auditor, ...), so a store on another
+// engine implements these methods and slots in (Bolt and postgres.Store).
 type Store interface {
 	// Commit writes one engine change set atomically and gives the
 	// notifications their sequence numbers.
@@ -101,17 +100,28 @@ type Store interface {
 	ScanInstalls(tenant, store string, fn func(Install) error) error
 	// Stores returns every store record (name, time zone, hours).
 	Stores() ([]incident.StoreRecord, error)
-	// DeviceLog returns the event-log entries about one device from since
-	// on, newest first.
-	DeviceLog(tenant, store, device string, since time.Time, limit int) ([]incident.LogEntry, error)
-
-	// AppendAudit adds an entry to the append-only audit trail of remote
-	// queries and returns it with its sequence number; Audit lists
-	// matching entries, newest first.
-	AppendAudit(e AuditEntry) (AuditEntry, error)
-	Audit(f AuditFilter) ([]AuditEntry, error)
 
 	Close() error
 }
 
-var _ Store = (*Bolt)(nil)
+// Backend is a whole hub store: the Store, the remote-query audit trail and
+// each device's history for the console. Bolt (the embedded default) and
+// postgres.Store are the two; storetest.Run holds both to the same tests.
+type Backend interface {
+	Store
+	// AppendAudit adds an entry to the append-only audit trail and returns
+	// it with its sequence number.
+	AppendAudit(e AuditEntry) (AuditEntry, error)
+	// Audit lists matching entries, newest first, back to f.Since.
+	Audit(f AuditFilter) ([]AuditEntry, error)
+	// DeviceLog returns the event-log entries about one device from since
+	// on, newest first.
+	DeviceLog(tenant, store, device string, since time.Time, limit int) ([]incident.LogEntry, error)
+}
+
+// ErrConflict is returned by a commit that would break the store's
+// uniqueness rules: a second live incident for one fingerprint, or an
+// incident id that already names another fingerprint. It means another
+// engine (another replica) owns the fingerprint; nothing of the commit was
+// stored.
+var ErrConflict = errors.New("conflict")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,9 @@ var keys = map[string]bool{
 	"option":  true, // driver options: "unit=g unstable_probes=1"
 	"probes":  true, // how many probes to run; the last one is checked
 	"address": true, // appended to the PTY's serial address: "?databits=7&parity=E"
+	// "requests I0 I1 SI": every request the driver sent over all probes,
+	// in order, each trimmed of its line ending
+	"requests": true,
 }
 
 // Run replays every case in the transcript files matching glob against the
@@ -44,6 +48,11 @@ func Run(t *testing.T, driver, glob string) {
 				transcript.Check(t, c, r, err)
 				if used := len(replay.Received()); used < len(c.Steps) {
 					t.Errorf("%s: the driver sent %d request(s) the case answers, want all %d: %q", c, used, len(c.Steps), replay.Received())
+				}
+				if want, ok := c.Expect["requests"]; ok {
+					if got := Requests(replay.Received()); got != want {
+						t.Errorf("%s: the driver sent %q, want %q", c, got, want)
+					}
 				}
 			})
 		}
@@ -78,4 +87,14 @@ func probes(t *testing.T, c transcript.Case) int {
 		t.Fatalf("%s: ! probes %s: want a number from 1", c, v)
 	}
 	return n
+}
+
+// Requests renders requests as a transcript's "! requests" line: each
+// trimmed of spaces and its line ending, separated by one space.
+func Requests(reqs [][]byte) string {
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = strings.TrimSpace(string(r))
+	}
+	return strings.Join(out, " ")
 }

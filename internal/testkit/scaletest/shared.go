@@ -64,17 +64,22 @@ func Persistence(t *testing.T, d drivers.Prober, sb *devsim.Faults, motion strin
 }
 
 // FuzzSevenBit fuzzes a 7-bit protocol's whole path from the bytes on the
-// line to a status: strip (the driver's parity check, scale.Strip7), then
-// parse. Seeds are the answers of the transcript file. Whatever the bytes,
-// the result is a status or a protocol error, never a panic; check tests
-// what an accepted status must satisfy.
+// line to a status: strip (the driver's parity check, scale.StripParity
+// with the protocol's carriers), then parse. Seeds are the answers of the
+// transcript file, on even and unknown parity. Whatever the bytes, the
+// result is a status or a protocol error, never a panic; check tests what an
+// accepted status must satisfy.
 func FuzzSevenBit[Status any](f *testing.F, transcripts string, strip func(raw []byte, parity string) ([]byte, error), parse func([]byte) (Status, error), check func(t *testing.T, frame []byte, st Status)) {
 	for _, r := range transcript.Responses(transcript.Load(f, transcripts)) {
 		f.Add(r, "E")
+		f.Add(r, "N")
 	}
 	f.Fuzz(func(t *testing.T, raw []byte, parity string) {
 		frame, err := strip(raw, parity)
 		if err != nil {
+			if !errors.Is(err, drivers.ErrProtocol) {
+				t.Fatalf("% X: %v is not a protocol error", raw, err)
+			}
 			return
 		}
 		st, err := parse(frame)

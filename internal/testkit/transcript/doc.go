@@ -20,7 +20,7 @@
 //
 // The expectations Check understands:
 //
-//	! error protocol|timeout      the probe fails so
+//	! error protocol|timeout|busy the probe fails so (busy: drivers.ErrBusy, the poll is skipped)
 //	! faults a,b | none           exactly these fault codes (sorted)
 //	! identity k=v ...            identity fields (vendor, model, serial, firmware, any other key an extra); "none": no identity
 //	! measured k=v ...            measurements

@@ -69,8 +69,14 @@ func Check(t testing.TB, c Case, r drivers.Reading, err error) bool {
 			t.Errorf("%s: err = %v (reading %+v), want a timeout (no_response)", name, err, r)
 		}
 		return err != nil
+	case "busy":
+		// Busy is no reading and no failure: the collector skips the poll.
+		if !errors.Is(err, drivers.ErrBusy) || errors.Is(err, drivers.ErrProtocol) {
+			t.Errorf("%s: err = %v, want drivers.ErrBusy", name, err)
+		}
+		return err != nil
 	default:
-		t.Fatalf("%s: unknown expectation \"! error %s\" (want protocol or timeout)", name, want)
+		t.Fatalf("%s: unknown expectation \"! error %s\" (want protocol, timeout or busy)", name, want)
 	}
 	if want, ok := c.Expect["faults"]; ok {
 		CheckFaults(t, name, want, r.Faults)
