@@ -302,7 +302,7 @@ func TestFullOutboxReportedInHeartbeat(t *testing.T) {
 	o := testOptions(t, "tcp://"+addr)
 	o.Outbox.MaxBytes = 256 << 10
 	u := mustNew(t, o)
-	run(t, u)
+	stop := run(t, u)
 	ctx := context.Background()
 	for i := range 10 {
 		if err := u.Event(ctx, testEvent(i)); err != nil {
@@ -323,6 +323,9 @@ func TestFullOutboxReportedInHeartbeat(t *testing.T) {
 		t.Fatalf("outbox: %+v", st)
 	}
 	url := startMochiAt(t, addr)
+	// Cleanups run last-registered first: the agent must stop before the
+	// broker it started ahead of closes, or it reconnects into the close.
+	t.Cleanup(stop)
 	hub := newHub(t, url)
 	testenv.WaitFor(t, 20*time.Second, "heartbeat with drops and all events", func() bool {
 		hbs := hub.heartbeats()
