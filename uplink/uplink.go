@@ -28,6 +28,10 @@ type Options struct {
 	Outbox  config.Outbox
 	Version string // agent build version, in the birth message and inventory
 	Logger  *slog.Logger
+	// Grace is the collector's start-up grace (polling.grace), told to the
+	// hub in the birth: it counts the hold-down of a fault first seen during
+	// it from its end (docs/hub.md).
+	Grace time.Duration
 
 	// HeartbeatEvery is the heartbeat period on the metrics channel
 	// (default 60s). Heartbeats are recorded while offline too, and once
@@ -430,7 +434,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 func (u *Uplink) statusPayload(state string, at time.Time) []byte {
 	st := wire.Status{Header: wire.Header{AgentID: u.id, Boot: u.boot, Time: at.UTC()}, State: state, Version: u.opt.Version, Started: u.started,
-		Conn: u.conn.Load()}
+		Grace: u.opt.Grace.Seconds(), Conn: u.conn.Load()}
 	b, err := wire.Encode(&st)
 	if err != nil {
 		panic("uplink: cannot encode status: " + err.Error()) // our own constants; a bug

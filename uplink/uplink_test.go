@@ -15,11 +15,14 @@ import (
 
 // Events reach the hub once, in order, stamped with the agent id, this
 // boot's id and consecutive sequence numbers; the birth is a retained
-// "online" with the same boot; the heartbeat reports the outbox.
+// "online" with the same boot, when it started and its start-up grace; the
+// heartbeat reports the outbox.
 func TestDeliversEventsWithBirthAndHeartbeat(t *testing.T) {
 	url := startMochi(t)
 	hub := newHub(t, url)
-	u := mustNew(t, testOptions(t, url))
+	o := testOptions(t, url)
+	o.Grace = 45 * time.Second
+	u := mustNew(t, o)
 	run(t, u)
 	// Events made while connected go out in order (ones made before the
 	// connect would be backlog, and new ones overtake the backlog).
@@ -45,7 +48,8 @@ func TestDeliversEventsWithBirthAndHeartbeat(t *testing.T) {
 		t.Fatalf("sequence gaps: %v", g)
 	}
 	st := hub.lastStatus()
-	if st == nil || st.State != wire.PresenceOnline || st.Boot != u.Boot() || st.Version != "test" {
+	if st == nil || st.State != wire.PresenceOnline || st.Boot != u.Boot() || st.Version != "test" ||
+		!st.Started.Equal(u.Stats().Started) || st.Grace != 45 {
 		t.Fatalf("birth: %+v", st)
 	}
 	testenv.WaitFor(t, 10*time.Second, "heartbeat", func() bool { return len(hub.heartbeats()) > 0 })

@@ -393,6 +393,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 			out = Ignored // a birth older than the one we have
 		default:
 			ag.rec.Online, ag.rec.Boot, ag.rec.BootTime, ag.rec.Since, ag.rec.Conn = true, st.Boot, st.Time, at, st.Conn
+			ag.rec.Started, ag.rec.GraceUntil = startup(st, at)
 			if st.Version != "" {
 				ag.rec.Version = st.Version
 			}
@@ -429,6 +430,37 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 	}
 	e.ch.Agents = append(e.ch.Agents, e.agentRecord(ag))
 	return e.take(), out
+}
+
+// startup returns when the boot of a birth began and when its agent's
+// start-up grace ended. A start on an agent clock running ahead of the
+// hub's counts from the birth's receipt, so that it cannot hold faults back.
+func startup(st *wire.Status, at time.Time) (started, graceUntil time.Time) {
+	if st.Started.IsZero() {
+		return time.Time{}, time.Time{}
+	}
+	started = st.Started
+	if started.After(at) {
+		started = at
+	}
+	return started, started.Add(time.Duration(st.Grace * float64(time.Second)))
+}
+
+// startupEnd returns the end of the start-up grace of the alert's agent if
+// the alert's episode began within it: its hold-down counts from there.
+// The agent reports such a fault only once the grace is over, with its
+// since from within the grace; counting from since would spend the
+// hold-down inside the grace, and a device slow to come up after a store
+// PC restart would open a ticket.
+func (e *Engine) startupEnd(a *alert) (time.Time, bool) {
+	if a.kind != KindFault || a.dev == nil || a.dev.agent == nil {
+		return time.Time{}, false
+	}
+	r := a.dev.agent.rec
+	if r.Started.IsZero() || a.since.Before(r.Started) || !a.since.Before(r.GraceUntil) {
+		return time.Time{}, false
+	}
+	return r.GraceUntil, true
 }
 
 func (e *Engine) logPresence(ag *agentState, at time.Time, state string) {
@@ -576,6 +608,9 @@ func (e *Engine) suppression(a *alert, end time.Time) string {
 		return "never"
 	case end.Sub(a.since) < r.HoldDown:
 		return "hold_down"
+	}
+	if g, ok := e.startupEnd(a); ok && end.Before(g.Add(r.HoldDown)) {
+		return "startup"
 	}
 	if s := e.stores[a.tenant+"/"+a.store]; s != nil && len(s.rec.Info.Hours) > 0 && !s.rec.Info.Hours.IsOpen(a.since, s.loc) {
 		return "closed"
@@ -812,6 +847,9 @@ func (e *Engine) openAt(a *alert, now time.Time) (time.Time, bool) {
 	t := now
 	if !a.flapping && a.since.Add(r.HoldDown).After(t) {
 		t = a.since.Add(r.HoldDown)
+	}
+	if g, ok := e.startupEnd(a); ok && !a.flapping && g.Add(r.HoldDown).After(t) {
+		t = g.Add(r.HoldDown)
 	}
 	if a.late && a.seen.Add(e.pol.ReplaySettle).After(t) {
 		t = a.seen.Add(e.pol.ReplaySettle)
