@@ -10,7 +10,10 @@
 // hold-up, either closed as "recovered by itself" or only commented, by fault
 // class. Flapping is summarised in one incident; a fault that keeps coming
 // back opens one chronic-problem incident. Priority is impact x urgency, SLA
-// due times are counted in contract hours (package sla).
+// due times are counted in contract hours (package sla). When the hub itself
+// cannot hear its stores (its broker connection is down, or most agents go
+// silent at once) it keeps one hub-level incident instead of one per store
+// and decides about stores again only after a settle time (outage.go).
 //
 // The engine is pure state plus a clock: every method returns the Changes it
 // made (incidents, timeline entries, notifications, event-log entries,

@@ -76,6 +76,9 @@ type Engine struct {
 	lastID    uint64
 	lastWin   uint64
 	ch        Changes
+
+	outage outage // the hub's own: it cannot hear its stores
+	online int    // agents online
 }
 
 type storeState struct {
@@ -392,7 +395,8 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 		case !sameBoot && !ag.rec.BootTime.IsZero() && st.Time.Before(ag.rec.BootTime):
 			out = Ignored // a birth older than the one we have
 		default:
-			ag.rec.Online, ag.rec.Boot, ag.rec.BootTime, ag.rec.Since, ag.rec.Conn = true, st.Boot, st.Time, at, st.Conn
+			e.setOnline(ag, true)
+			ag.rec.Boot, ag.rec.BootTime, ag.rec.Since, ag.rec.Conn = st.Boot, st.Time, at, st.Conn
 			ag.rec.Started, ag.rec.GraceUntil = startup(st, at)
 			if st.Version != "" {
 				ag.rec.Version = st.Version
@@ -404,6 +408,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 				e.deactivate(a, at)
 			}
 			e.logPresence(ag, at, "online")
+			e.noteBirth(ag, at)
 		}
 	case wire.PresenceOffline:
 		switch {
@@ -413,7 +418,8 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 		case !ag.rec.Online:
 			out = Ignored
 		default:
-			ag.rec.Online, ag.rec.Since, ag.rec.Conn = false, at, st.Conn
+			e.setOnline(ag, false)
+			ag.rec.Since, ag.rec.Conn = at, st.Conn
 			for _, d := range ag.devices {
 				e.emitDevice(d)
 			}
@@ -426,6 +432,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 			}
 			e.activate(a, at, at, false)
 			e.logPresence(ag, at, "offline")
+			e.noteWill(ag, a.st, at)
 		}
 	}
 	e.ch.Agents = append(e.ch.Agents, e.agentRecord(ag))
@@ -612,6 +619,9 @@ func (e *Engine) suppression(a *alert, end time.Time) string {
 	if g, ok := e.startupEnd(a); ok && end.Before(g.Add(r.HoldDown)) {
 		return "startup"
 	}
+	if e.outage.holds(a) {
+		return "outage"
+	}
 	if s := e.stores[a.tenant+"/"+a.store]; s != nil && len(s.rec.Info.Hours) > 0 && !s.rec.Info.Hours.IsOpen(a.since, s.loc) {
 		return "closed"
 	}
@@ -664,6 +674,7 @@ func (e *Engine) Tick() Changes {
 	defer e.mu.Unlock()
 	now := e.clk.Now()
 	clear(e.counted)
+	e.tickOutage(now) // before the alerts: ending an outage rechecks them
 	due := e.changed
 	e.changed = nil
 	if e.recheck {
@@ -733,6 +744,9 @@ func (h *deadlines) Pop() any {
 }
 
 func (e *Engine) frozen(a *alert) bool {
+	if e.outage.blind() && e.outage.holds(a) {
+		return true // the hub cannot hear: nothing it knows is current
+	}
 	if a.kind != KindFault {
 		return false
 	}
@@ -781,18 +795,22 @@ func (e *Engine) NextDeadline() time.Time {
 	if e.recheck || len(e.dirty) > 0 || len(e.changed) > 0 {
 		return now
 	}
+	next := e.outageNext()
 	for len(e.deadlines) > 0 {
 		d := e.deadlines[0]
 		if !d.valid(e) {
 			heap.Pop(&e.deadlines) // stale
 			continue
 		}
-		if d.at.Before(now) {
-			return now
+		if next.IsZero() || d.at.Before(next) {
+			next = d.at
 		}
-		return d.at
+		break
 	}
-	return time.Time{}
+	if !next.IsZero() && next.Before(now) {
+		return now
+	}
+	return next
 }
 
 // nextFor returns when the alert next needs evaluating if nothing changes.
@@ -850,6 +868,9 @@ func (e *Engine) openAt(a *alert, now time.Time) (time.Time, bool) {
 	}
 	if g, ok := e.startupEnd(a); ok && !a.flapping && g.Add(r.HoldDown).After(t) {
 		t = g.Add(r.HoldDown)
+	}
+	if e.outage.holds(a) && e.outage.settleEnd.After(t) {
+		t = e.outage.settleEnd // after the hub's own outage it listens first
 	}
 	if a.late && a.seen.Add(e.pol.ReplaySettle).After(t) {
 		t = a.seen.Add(e.pol.ReplaySettle)
@@ -954,6 +975,9 @@ func (e *Engine) forget(inc *Incident) {
 	delete(e.byAlert, inc.ID)
 	if c := e.chronic[inc.Key]; c == inc {
 		delete(e.chronic, inc.Key)
+	}
+	if e.outage.inc == inc {
+		e.outage.inc, e.outage.closed = nil, inc.State == StateClosed
 	}
 }
 
@@ -1081,6 +1105,9 @@ func (e *Engine) prioritise(inc *Incident, now time.Time, announce bool) bool {
 	case KindChronic:
 		impact, urgency = 3, 2
 		why = "chronic problem"
+	case KindHubOutage:
+		impact, urgency = 1, 1
+		why = "the hub hears none of its stores"
 	default:
 		kind := inc.Ticket.DeviceKind
 		var c census
@@ -1180,6 +1207,9 @@ func (e *Engine) entryBy(inc *Incident, at time.Time, kind EntryKind, author, te
 }
 
 func (e *Engine) notify(inc *Incident, kind NotificationKind, at time.Time, text string) {
+	if inc.Kind == KindHubOutage {
+		return // no store's ticket: the helpdesks are the stores' (docs/hub.md)
+	}
 	cp := *inc
 	cp.Ticket.Faults = slices.Clone(inc.Ticket.Faults)
 	cp.Version++ // the snapshot describes the incident after this change
@@ -1188,6 +1218,10 @@ func (e *Engine) notify(inc *Incident, kind NotificationKind, at time.Time, text
 }
 
 func (e *Engine) logIncident(inc *Incident, at time.Time, state string) {
+	if inc.Kind == KindHubOutage {
+		e.logOutage(at, state, inc.Title)
+		return
+	}
 	e.ch.Log = append(e.ch.Log, LogEntry{At: at, Kind: LogIncident, Tenant: inc.Tenant, Store: inc.Store, Agent: inc.Agent,
 		Device: inc.Device, DevKind: inc.Ticket.DeviceKind, Vendor: inc.Ticket.Vendor, Model: inc.Ticket.Model,
 		Firmware: inc.Ticket.Firmware, State: state, Faults: []wire.FaultCode{inc.Fault}, Since: inc.FirstSeen,
@@ -1416,6 +1450,9 @@ func (e *Engine) Restore(s Snapshot) {
 	}
 	for _, r := range s.Agents {
 		e.agentFor(r.ID()).rec = r
+		if r.Online {
+			e.online++
+		}
 	}
 	for _, r := range s.Devices {
 		d := e.deviceFor(wire.AgentID{Tenant: r.Tenant, Store: r.Store, Agent: r.Agent}, r.ID)
@@ -1450,6 +1487,12 @@ func (e *Engine) Restore(s Snapshot) {
 	}
 	for i := range s.Incidents {
 		inc := s.Incidents[i]
+		if inc.Kind == KindHubOutage {
+			if inc.State.Live() {
+				e.restoreOutage(&inc)
+			}
+			continue
+		}
 		if inc.Kind == KindChronic {
 			base := strings.TrimSuffix(inc.Key, "/chronic")
 			if inc.OpenedAt.After(e.chronicT[base]) {

@@ -31,6 +31,10 @@ const (
 	KindFault        Kind = "fault"         // one fault on one device
 	KindAgentOffline Kind = "agent_offline" // the store's agent is gone (WAN, power, PC)
 	KindChronic      Kind = "chronic"       // the same fault keeps coming back on one device
+	// KindHubOutage: the hub cannot hear its stores (its broker connection
+	// is down, or most agents went silent at once). It has no tenant or
+	// store, and helpdesks do not hear of it.
+	KindHubOutage Kind = "hub_outage"
 )
 
 // Resolutions.
@@ -198,6 +202,7 @@ const (
 	LogPresence LogKind = "presence" // an agent came online or went offline
 	LogEpisode  LogKind = "episode"  // a fault episode ended (with its duration)
 	LogIncident LogKind = "incident" // an incident changed state
+	LogOutage   LogKind = "outage"   // the hub's own outage: blind, heard again, settled; its incident
 )
 
 // LogEntry is one line of the append-only event log that reports read.
