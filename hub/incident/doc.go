@@ -20,4 +20,15 @@
 // device/agent/store records) for the caller to commit atomically, and
 // NextDeadline/Tick let a loop — or a test on virtual time — drive the
 // timers. See docs/hub.md for the rules in prose.
+//
+// The engine's parts, one file each: engine.go (the Engine, its state and
+// lookups), events.go (inventories, presence, heartbeats and device events
+// coming in), timers.go (Tick, deadlines, when an alert may open),
+// fault.go (one alert's state machine: hold-down, hold-up, flapping),
+// lifecycle.go (incidents opening, recovering, the timeline and
+// notifications), facts.go (what a ticket says: the device's facts, its
+// title, priority and SLA), people.go (acknowledge, comment, close),
+// windows.go (maintenance windows), views.go (read-only snapshots),
+// restore.go (restart from a snapshot), outage.go (the hub's own outage)
+// and helpdesk.go (external tickets a person closed).
 package incident
