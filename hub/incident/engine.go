@@ -135,17 +135,9 @@ type alert struct {
 	code                         wire.FaultCode
 	fault                        wire.Fault
 
-	active   bool
-	since    time.Time // when the current (or last) episode began
-	seen     time.Time // hub time the episode was first seen
-	late     bool      // the episode arrived replayed, long after it was confirmed
-	cleared  time.Time // when the fault last cleared
-	counted  bool      // the current episode is recorded for chronic detection
-	closedEp time.Time // the episode a person closed: it opens nothing more
-
-	transitions []time.Time
-	lastChange  time.Time
-	flapping    bool
+	faultState           // present or not, since when, flapping (fault.go)
+	counted    bool      // the current episode is recorded for chronic detection
+	closedEp   time.Time // the episode a person closed: it opens nothing more
 
 	inc *Incident
 

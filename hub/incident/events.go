@@ -280,8 +280,8 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 }
 
 func (e *Engine) activate(a *alert, since, seen time.Time, late bool) {
-	a.active, a.since, a.seen, a.late, a.counted = true, since, seen, late, false
-	e.transition(a, since)
+	e.transition(a, a.raise(since, seen, late, e.pol.flap()), since)
+	a.counted = false
 	if a.inc != nil && a.inc.State.Live() {
 		a.inc.Occurrences++
 		a.inc.Active = true
@@ -297,8 +297,7 @@ func (e *Engine) activate(a *alert, since, seen time.Time, late bool) {
 }
 
 func (e *Engine) deactivate(a *alert, at time.Time) {
-	a.active, a.cleared = false, at
-	e.transition(a, at)
+	e.transition(a, a.clear(at, e.pol.flap()), at)
 	if a.inc != nil && a.inc.State.Live() {
 		a.inc.Active = false
 		e.touch(a.inc, at)
@@ -342,22 +341,13 @@ func (e *Engine) suppression(a *alert, end time.Time) string {
 	return "grace"
 }
 
-func (e *Engine) transition(a *alert, t time.Time) {
+// transition follows a change of the alert's fault at t: the alert is
+// evaluated at the next tick, and a live incident is marked if the change
+// made the fault flapping.
+func (e *Engine) transition(a *alert, startsFlapping bool, t time.Time) {
 	e.markDirty(a)
-	if t.After(a.lastChange) {
-		a.lastChange = t
-	}
-	a.transitions = append(a.transitions, t)
-	cut := 0
-	for cut < len(a.transitions) && a.transitions[cut].Before(t.Add(-e.pol.FlapWindow)) {
-		cut++
-	}
-	a.transitions = a.transitions[cut:]
-	if e.pol.FlapThreshold > 0 && len(a.transitions) >= e.pol.FlapThreshold && !a.flapping {
-		a.flapping = true
-		if a.inc != nil && a.inc.State.Live() {
-			e.markFlapping(a.inc, a, t, true)
-		}
+	if startsFlapping && a.inc != nil && a.inc.State.Live() {
+		e.markFlapping(a.inc, a, t, true)
 	}
 }
 

@@ -38,7 +38,7 @@ func (e *Engine) Restore(s Snapshot) {
 		for _, f := range r.Faults {
 			k := Fingerprint(r.Tenant, r.Store, r.ID, f.Code)
 			a := &alert{key: k, kind: KindFault, tenant: r.Tenant, store: r.Store, agent: r.Agent, device: r.ID, code: f.Code,
-				fault: f, active: r.Reported != wire.StateUnknown, since: r.Since, seen: r.Since, counted: true, lastChange: r.Since,
+				fault: f, faultState: faultState{active: r.Reported != wire.StateUnknown, since: r.Since, seen: r.Since, lastChange: r.Since}, counted: true,
 				dev: d, st: e.storeFor(r.Tenant, r.Store)}
 			e.alerts[k] = a
 			d.setAlert(f.Code, a)
@@ -48,8 +48,8 @@ func (e *Engine) Restore(s Snapshot) {
 		if r.Boot != "" && !r.Online {
 			k := agentFingerprint(r.ID())
 			e.alerts[k] = &alert{key: k, kind: KindAgentOffline, tenant: r.Tenant, store: r.Store, agent: r.Agent,
-				code: wire.FaultAgentOffline, fault: wire.NewFault(wire.FaultAgentOffline, ""), active: true,
-				since: r.Since, seen: r.Since, counted: true, lastChange: r.Since, st: e.storeFor(r.Tenant, r.Store)}
+				code: wire.FaultAgentOffline, fault: wire.NewFault(wire.FaultAgentOffline, ""),
+				faultState: faultState{active: true, since: r.Since, seen: r.Since, lastChange: r.Since}, counted: true, st: e.storeFor(r.Tenant, r.Store)}
 		}
 	}
 	for _, ep := range s.Episodes {
@@ -86,7 +86,7 @@ func (e *Engine) Restore(s Snapshot) {
 		if a == nil {
 			// The fault is no longer present: resolve after the hold-up.
 			a = &alert{key: p.Key, kind: p.Kind, tenant: p.Tenant, store: p.Store, agent: p.Agent, device: p.Device,
-				code: p.Fault, since: p.FirstSeen, cleared: p.UpdatedAt, lastChange: p.UpdatedAt, counted: true,
+				code: p.Fault, faultState: faultState{since: p.FirstSeen, cleared: p.UpdatedAt, lastChange: p.UpdatedAt}, counted: true,
 				st: e.storeFor(p.Tenant, p.Store)}
 			if !p.RecoveredAt.IsZero() {
 				a.cleared = p.RecoveredAt

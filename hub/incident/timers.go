@@ -104,27 +104,24 @@ func (e *Engine) evaluate(a *alert, now time.Time) {
 	if e.frozen(a) {
 		return
 	}
-	if a.flapping && !now.Before(a.lastChange.Add(e.pol.FlapQuiet)) {
-		a.flapping, a.transitions = false, nil
-		if a.inc != nil && a.inc.State.Live() {
-			e.markFlapping(a.inc, a, now, false)
-		}
+	if a.calm(now, e.pol.flap()) && a.inc != nil && a.inc.State.Live() {
+		e.markFlapping(a.inc, a, now, false)
 	}
 	if a.active && !a.counted && !now.Before(a.since.Add(e.pol.ChronicMin)) {
 		a.counted = true
 		e.recordEpisode(a, now)
 	}
 	switch {
-	case a.inc == nil && (a.active || a.flapping):
+	case a.inc == nil && a.pending():
 		if t, ok := e.openAt(a, now); ok && !t.After(now) {
 			e.open(a, now)
 		}
-	case a.inc != nil && a.inc.State.Live() && a.inc.RecoveredAt.IsZero() && !a.active && !a.flapping:
-		if !now.Before(a.cleared.Add(e.rule(a).HoldUp)) {
+	case a.inc != nil && a.inc.State.Live() && a.inc.RecoveredAt.IsZero() && a.settled():
+		if !now.Before(a.holdUpEnd(e.rule(a).HoldUp)) {
 			e.recover(a, now)
 		}
 	}
-	if a.inc == nil && !a.active && !a.flapping && now.Sub(a.lastChange) > e.pol.FlapWindow {
+	if a.inc == nil && a.idle(now, e.pol.flap()) {
 		delete(e.alerts, a.key)
 		if d := a.dev; d != nil {
 			d.dropAlert(a)
@@ -174,21 +171,21 @@ func (e *Engine) nextFor(a *alert, now time.Time) time.Time {
 		}
 	}
 	if a.flapping {
-		consider(a.lastChange.Add(e.pol.FlapQuiet))
+		consider(a.quietEnd(e.pol.flap()))
 	}
 	if a.active && !a.counted {
 		consider(a.since.Add(e.pol.ChronicMin))
 	}
 	switch {
-	case a.inc == nil && (a.active || a.flapping):
+	case a.inc == nil && a.pending():
 		if t, ok := e.openAt(a, now); ok {
 			consider(t)
 		}
-	case a.inc != nil && a.inc.State.Live() && a.inc.RecoveredAt.IsZero() && !a.active && !a.flapping:
-		consider(a.cleared.Add(e.rule(a).HoldUp))
+	case a.inc != nil && a.inc.State.Live() && a.inc.RecoveredAt.IsZero() && a.settled():
+		consider(a.holdUpEnd(e.rule(a).HoldUp))
 	}
-	if a.inc == nil && !a.active && !a.flapping {
-		consider(a.lastChange.Add(e.pol.FlapWindow + time.Second))
+	if a.inc == nil && a.settled() {
+		consider(a.idleAt(e.pol.flap()))
 	}
 	return next
 }
@@ -208,18 +205,12 @@ func (e *Engine) openAt(a *alert, now time.Time) (time.Time, bool) {
 	if (r.Never && !a.flapping) || (a.active && a.since.Equal(a.closedEp) && !a.flapping) {
 		return time.Time{}, false
 	}
-	t := now
-	if !a.flapping && a.since.Add(r.HoldDown).After(t) {
-		t = a.since.Add(r.HoldDown)
-	}
+	t := a.holdDownEnd(now, r.HoldDown, e.pol.ReplaySettle)
 	if g, ok := e.startupEnd(a); ok && !a.flapping && g.Add(r.HoldDown).After(t) {
 		t = g.Add(r.HoldDown)
 	}
 	if e.outage.holds(a) && e.outage.settleEnd.After(t) {
 		t = e.outage.settleEnd // after the hub's own outage it listens first
-	}
-	if a.late && a.seen.Add(e.pol.ReplaySettle).After(t) {
-		t = a.seen.Add(e.pol.ReplaySettle)
 	}
 	s := a.st
 	for range 64 {
