@@ -30,5 +30,6 @@
 // title, priority and SLA), people.go (acknowledge, comment, close),
 // windows.go (maintenance windows), views.go (read-only snapshots),
 // restore.go (restart from a snapshot), outage.go (the hub's own outage)
-// and helpdesk.go (external tickets a person closed).
+// and helpdesk.go (tickets in external helpdesks: linked, or closed there by
+// a person).
 package incident
