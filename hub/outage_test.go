@@ -92,7 +92,7 @@ api: {listen: "127.0.0.1:0", tokens: [{name: jane, role: admin, token: %s}]}
 broker: {mode: external, external: {urls: ["%s"], client_id: storehub-outage-test}}
 policy:
   rules: {agent_offline: {hold_down: 1s, hold_up: 0s}}
-  outage: {settle: 8s}
+  outage: {settle: 15s} # longer than the agents take to reconnect, on a busy machine too
 `, t.TempDir(), token, m.URL)
 	h := startYAML(t, y)
 
