@@ -239,3 +239,34 @@ func TestMassSilenceNeedsAShareAndANumber(t *testing.T) {
 		}
 	}
 }
+
+// A hub restarted while its outage incident was open has just begun to
+// hear its stores again: it settles before it decides about them, and the
+// incident resolves then.
+func TestStoryHubRestartedDuringItsOutageSettlesFirst(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane1", "lane 1"))
+	w.will("boot-1") // the last thing the hub heard before it lost its broker
+	w.advance(time.Minute)
+	w.brokerLost()
+	w.advance(5 * time.Minute)
+	hub := w.incidents(KindHubOutage)
+	if len(hub) != 1 {
+		t.Fatalf("%d hub incidents", len(hub))
+	}
+	w.advance(10 * time.Minute) // the hub is down
+	snap := Snapshot{Stores: w.eng.Stores(), Agents: w.eng.Agents(), Devices: w.eng.Devices(), Incidents: w.eng.LiveIncidents(), LastID: 1}
+	w.eng = New(Config{Policy: DefaultPolicy(), Clock: w.clk})
+	w.eng.Restore(snap)
+	restarted := w.clk.Now()
+	w.advance(2*time.Minute - time.Second)
+	if got := w.final[hub[0].ID]; got.State != StateOpen || len(w.incidents(KindAgentOffline)) != 0 {
+		t.Fatalf("within the settle time after the restart: hub incident %s, %d store incidents", got.State, len(w.incidents(KindAgentOffline)))
+	}
+	w.advance(time.Minute)
+	if got := w.final[hub[0].ID]; got.State != StateResolved || !got.ClosedAt.Equal(restarted.Add(2*time.Minute)) {
+		t.Errorf("hub incident after the settle time: %s closed %v", got.State, got.ClosedAt)
+	}
+	if got := w.incidents(KindAgentOffline); len(got) != 1 || !got[0].OpenedAt.Equal(restarted.Add(2*time.Minute)) {
+		t.Errorf("the agent whose will came before the restart: %+v", got)
+	}
+}
