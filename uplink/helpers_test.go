@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,6 +79,17 @@ func (*allowAll) Provides(b byte) bool {
 }
 func (*allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
 func (*allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { return true }
+
+// agentGate lets every client in but the agent, which it refuses (as a
+// broker refuses a wrong password) until the test opens it.
+type agentGate struct {
+	allowAll
+	open atomic.Bool
+}
+
+func (g *agentGate) OnConnectAuthenticate(cl *mochi.Client, _ packets.Packet) bool {
+	return g.open.Load() || !strings.HasPrefix(cl.ID, "storeagent-")
+}
 
 // hubMsg is one message the test hub received.
 type hubMsg struct {
