@@ -59,6 +59,7 @@ func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 			Outbox:         cfg.Outbox,
 			Version:        o.Version,
 			Logger:         log,
+			Grace:          cfg.Polling.Grace,
 			HeartbeatEvery: cfg.Telemetry.Interval,
 			CommitInterval: o.OutboxCommitInterval,
 		})

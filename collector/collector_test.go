@@ -178,8 +178,12 @@ func TestStartupGrace(t *testing.T) {
 	if got := h.sink.states("down"); !equal(got, wire.StateUnreachable) {
 		t.Fatalf("after grace: %v, want unreachable", got)
 	}
-	if f := h.sink.events[len(h.sink.events)-1].Faults; f[0].Code != wire.FaultUnreachable {
-		t.Errorf("faults = %+v", f)
+	// Reported once the grace is over, down since its first reading: the
+	// hub counts the hold-down of such a fault from the grace's end, and
+	// this since tells it the fault began within the grace.
+	ev := h.sink.events[len(h.sink.events)-1]
+	if ev.Faults[0].Code != wire.FaultUnreachable || !ev.Since.Equal(t0) || !ev.Time.Equal(t0.Add(50*time.Second)) {
+		t.Errorf("event after the grace: faults %+v since %v at %v, want unreachable since the first reading %v", ev.Faults, ev.Since, ev.Time, t0)
 	}
 }
 

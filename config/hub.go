@@ -117,7 +117,16 @@ type HubPolicy struct {
 	ReplaySettle time.Duration   `yaml:"replay_settle" doc:"Extra wait before events replayed from an agent's outbox open anything (default 1m)"`
 	Flap         FlapPolicy      `yaml:"flapping"`
 	Chronic      ChronicPolicy   `yaml:"chronic"`
+	Outage       OutagePolicy    `yaml:"outage"`
 	Rules        map[string]Rule `yaml:"rules" doc:"Per fault code (paper_out) or device kind and code (scale/unreachable)"`
+}
+
+// OutagePolicy configures the hub's own outage: it cannot hear its stores.
+type OutagePolicy struct {
+	Settle    time.Duration `yaml:"settle" doc:"After the hub hears its stores again, how long it listens before deciding about their agents (default 2m)"`
+	Share     float64       `yaml:"share" doc:"Share of the agents going offline at once that is the hub's outage, not theirs (default 0.5)"`
+	MinAgents int           `yaml:"min_agents" doc:"...and the least number of them (default 10)"`
+	Window    time.Duration `yaml:"window" doc:"Within this time (default 2m)"`
 }
 
 // FlapPolicy configures flap detection.
@@ -394,6 +403,12 @@ func (c *Hub) validate(l *Lines) Errors {
 	}
 	if c.Policy.Chronic.Count < 0 || c.Policy.Chronic.Window < 0 || c.Policy.Chronic.MinDuration < 0 {
 		bad("policy.chronic", "values must not be negative")
+	}
+	if o := c.Policy.Outage; o.Settle < 0 || o.Window < 0 || o.MinAgents < 0 {
+		bad("policy.outage", "values must not be negative")
+	}
+	if s := c.Policy.Outage.Share; s < 0 || s > 1 {
+		bad("policy.outage.share", "must be between 0 and 1")
 	}
 	keys := make([]string, 0, len(c.Policy.Rules))
 	for k := range c.Policy.Rules {

@@ -226,6 +226,9 @@ func (m *Status) validate() error {
 	if m.Boot == "" {
 		return invalid("boot", "missing")
 	}
+	if m.Grace < 0 {
+		return invalid("grace_s", "%v is negative", m.Grace)
+	}
 	return nil
 }
 

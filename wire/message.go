@@ -89,6 +89,11 @@ type Status struct {
 	State   string    `json:"state"`             // online or offline
 	Version string    `json:"version,omitempty"` // agent build version
 	Started time.Time `json:"started,omitzero"`  // when this boot began
+	// Grace is the agent's start-up grace in seconds (polling.grace): a
+	// fault first seen within it after Started is reported only if it is
+	// still there at its end, and the hub counts its hold-down from that
+	// end (docs/hub.md). Zero: none, or an agent that does not say.
+	Grace float64 `json:"grace_s,omitempty"`
 	// Conn numbers the agent's connections within the boot from 1; a birth
 	// and the will registered with the same connection carry the same
 	// number. Zero: an agent that does not number them.

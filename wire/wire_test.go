@@ -276,3 +276,21 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		}
 	}
 }
+
+// The birth says the agent's start-up grace in seconds; a negative one is
+// refused with the field named.
+func TestDecodeStatusGrace(t *testing.T) {
+	good, _ := os.ReadFile("testdata/status.json")
+	st, err := Decode[Status](good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Grace != 120 || !st.Started.Equal(time.Date(2026, 11, 22, 6, 57, 58, 0, time.UTC)) {
+		t.Errorf("grace %v started %v", st.Grace, st.Started)
+	}
+	_, err = Decode[Status]([]byte(strings.Replace(string(good), `"grace_s":120`, `"grace_s":-1`, 1)))
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Kind != ErrInvalid || de.Field != "grace_s" {
+		t.Errorf("negative grace: %v", err)
+	}
+}
