@@ -30,7 +30,12 @@ type Address struct {
 	Host   string     // host[:port] for network schemes; VID:PID for usb
 	Path   string     // device node for serial and usb; URL path for http
 	Query  url.Values // transport parameters (baud, parity, ...)
-	raw    string
+	// Exclusive asks for the port to ourselves while a probe has it open
+	// (TIOCEXCL and a UUCP lock file on Linux). Off by default: the POS
+	// application must be able to open its device at any time. Set from the
+	// device's configuration (exclusive: true), not from the address.
+	Exclusive bool
+	raw       string
 }
 
 // Parse reads a device address.
