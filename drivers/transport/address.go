@@ -83,6 +83,9 @@ func Parse(s string) (Address, error) {
 				return Address{}, fmt.Errorf("address %q: bad port %q", s, p)
 			}
 		}
+		if _, err := a.AlivePorts(); err != nil {
+			return Address{}, fmt.Errorf("address %q: %w", s, err)
+		}
 	}
 	return a, nil
 }

@@ -28,6 +28,9 @@ type Conn interface {
 type DialOptions struct {
 	DefaultPort int        // for tcp://host without a port
 	Serial      SerialMode // line settings when the address gives none
+	// NoBusyCheck: a TCP port that refuses or stays silent is the answer
+	// (netprobe), never a sign of a device serving another client.
+	NoBusyCheck bool
 }
 
 // Dial opens the address. The returned Conn's deadline is set from ctx, and
@@ -39,7 +42,7 @@ func Dial(ctx context.Context, a Address, o DialOptions) (Conn, error) {
 	)
 	switch a.Scheme {
 	case "tcp":
-		c, err = dialTCP(ctx, a, o.DefaultPort)
+		c, err = dialTCP(ctx, a, o.DefaultPort, !o.NoBusyCheck)
 	case "serial":
 		c, err = openSerial(a, o.Serial)
 	case "usb":

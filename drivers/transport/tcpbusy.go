@@ -131,12 +131,15 @@ func half(ctx context.Context) time.Duration {
 	return 2 * time.Second
 }
 
-func dialTCP(ctx context.Context, a Address, defaultPort int) (Conn, error) {
+func dialTCP(ctx context.Context, a Address, defaultPort int, busyCheck bool) (Conn, error) {
 	hp := a.HostPort(defaultPort)
 	host, _, _ := net.SplitHostPort(hp)
 	ports, err := a.AlivePorts()
 	if err != nil {
 		return nil, fmt.Errorf("tcp %s: %w", hp, err)
+	}
+	if !busyCheck {
+		ports = nil
 	}
 	check := newAliveCheck(ctx, host, ports, half(ctx))
 	var d net.Dialer
