@@ -107,6 +107,8 @@ const (
 	FaultPTNotReady         FaultCode = "pt_not_ready"
 	FaultPTBusy             FaultCode = "pt_busy"
 	FaultBusyTooLong        FaultCode = "busy_too_long"
+	FaultQueueStopped       FaultCode = "queue_stopped"
+	FaultJobsStuck          FaultCode = "jobs_stuck"
 	FaultPTHostUnreachable  FaultCode = "pt_host_unreachable"
 	FaultPTReconciliation   FaultCode = "pt_reconciliation_required"
 	FaultPTActivation       FaultCode = "pt_activation_required"
@@ -164,6 +166,8 @@ var vocabulary = []FaultInfo{
 	{FaultPTActivation, SeverityError, RemedyRemote, "the payment terminal must be (re)activated or registered"},
 	{FaultPTHardware, SeverityError, RemedyDispatch, "the payment terminal reports a hardware fault (card reader, PIN pad, printer, power)"},
 	{FaultBusyTooLong, SeverityError, RemedyRemote, "another program has held the device for longer than the agent's limit (a hung POS application may be keeping it)"},
+	{FaultQueueStopped, SeverityError, RemedyRemote, "the printer's print queue is stopped (paused) or refuses new jobs, so nothing prints"},
+	{FaultJobsStuck, SeverityError, RemedyRemote, "print jobs have waited in the print queue longer than the limit without printing"},
 	{FaultDiskLow, SeverityWarning, RemedyRemote, "the store PC is running out of disk space"},
 	{FaultMemoryLow, SeverityWarning, RemedyRemote, "the store PC is running out of memory"},
 	{FaultProcessDown, SeverityError, RemedyRemote, "a program that must run on the store PC is not running"},

@@ -18,6 +18,7 @@ var knownSchemes = map[string]bool{
 	"http":   true, // http://10.0.0.9/health
 	"https":  true,
 	"icmp":   true, // icmp://10.0.0.9
+	"ipp":    true, // ipp://localhost:631/printers/receipt-lane3 (a CUPS queue or an IPP printer)
 	"local":  true, // local: the store PC itself (host checks)
 }
 
@@ -74,7 +75,7 @@ func Parse(s string) (Address, error) {
 		if _, err := a.SerialMode(SerialMode{}); err != nil {
 			return Address{}, fmt.Errorf("address %q: %w", s, err)
 		}
-	case "tcp", "snmp", "http", "https", "icmp":
+	case "tcp", "snmp", "http", "https", "icmp", "ipp":
 		if u.Hostname() == "" {
 			return Address{}, fmt.Errorf("address %q: no host", s)
 		}
