@@ -44,6 +44,10 @@ func Dial(ctx context.Context, a Address, o DialOptions) (Conn, error) {
 	case "tcp":
 		c, err = dialTCP(ctx, a, o.DefaultPort, !o.NoBusyCheck)
 	case "serial":
+		if t, ok := tapFor(a); ok {
+			c, err = t.Session(ctx)
+			break
+		}
 		c, err = openSerial(a, o.Serial)
 	case "usb":
 		if a.Path != "" {
