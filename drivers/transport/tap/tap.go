@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,8 +58,8 @@ type Stats struct {
 type Tap struct {
 	cfg    Config
 	dev    transport.Conn
-	master *os.File // what the tap reads and writes on the POS side
-	slave  *os.File // held open so the POS application may close and reopen
+	master io.ReadWriteCloser // what the tap reads and writes on the POS side
+	slave  *os.File           // held open so the POS application may close and reopen; nil with a port pair
 	log    *slog.Logger
 
 	writeMu sync.Mutex // one writer to the device at a time
@@ -99,6 +100,22 @@ func Open(ctx context.Context, cfg Config) (*Tap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tap %s: %w", cfg.Port, err)
 	}
+	t := &Tap{cfg: cfg, dev: dev, log: log, wake: make(chan struct{})}
+	if !strings.HasPrefix(cfg.VirtualPort, "/") {
+		// Windows: no pseudo-terminals. The virtual port is one end of a
+		// virtual COM port pair (com0com: COM20 <-> COM21); the tap opens
+		// this end and the POS application the other.
+		pair, err := transport.Parse("serial://" + cfg.VirtualPort)
+		if err == nil {
+			pair.Exclusive = true
+			t.master, err = transport.Dial(context.WithoutCancel(ctx), pair, transport.DialOptions{Serial: cfg.Mode})
+		}
+		if err != nil {
+			dev.Close()
+			return nil, fmt.Errorf("tap %s: virtual port pair %s: %w", cfg.Port, cfg.VirtualPort, err)
+		}
+		return t, nil
+	}
 	master, slave, err := ptyline.Open()
 	if err != nil {
 		dev.Close()
@@ -110,7 +127,8 @@ func Open(ctx context.Context, cfg Config) (*Tap, error) {
 		slave.Close()
 		return nil, fmt.Errorf("tap %s: %w", cfg.Port, err)
 	}
-	return &Tap{cfg: cfg, dev: dev, master: master, slave: slave, log: log, wake: make(chan struct{})}, nil
+	t.master, t.slave = master, slave
+	return t, nil
 }
 
 // link points name at target, replacing a link left by an earlier run but
@@ -127,8 +145,14 @@ func link(target, name string) error {
 	return os.Symlink(target, name)
 }
 
-// Path is the pseudo-terminal behind the virtual port.
-func (t *Tap) Path() string { return t.slave.Name() }
+// Path is the pseudo-terminal behind the virtual port (the pair's end on
+// Windows).
+func (t *Tap) Path() string {
+	if t.slave == nil {
+		return t.cfg.VirtualPort
+	}
+	return t.slave.Name()
+}
 
 // Run passes bytes until ctx ends, then closes both ports and removes the
 // virtual port's link.
@@ -148,9 +172,11 @@ func (t *Tap) Run(ctx context.Context) error {
 	t.dev.Close()
 	t.master.Close()
 	wg.Wait()
-	t.slave.Close()
-	if target, lerr := os.Readlink(t.cfg.VirtualPort); lerr == nil && target == t.slave.Name() {
-		os.Remove(t.cfg.VirtualPort)
+	if t.slave != nil {
+		t.slave.Close()
+		if target, lerr := os.Readlink(t.cfg.VirtualPort); lerr == nil && target == t.slave.Name() {
+			os.Remove(t.cfg.VirtualPort)
+		}
 	}
 	if ctx.Err() != nil && errors.Is(err, os.ErrClosed) {
 		err = nil
@@ -177,6 +203,9 @@ func (t *Tap) fromPOS(ctx context.Context) error {
 	buf := make([]byte, 4096)
 	for {
 		n, err := t.master.Read(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue // a pair's serial end reads in slices
+		}
 		if n > 0 {
 			t.mu.Lock()
 			t.lastPOS = time.Now()

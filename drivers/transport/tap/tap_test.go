@@ -59,7 +59,7 @@ type lane struct {
 	tap     *tap.Tap
 }
 
-func startLane(t *testing.T, dev devsim.Device, query string) *lane {
+func startLane(t testing.TB, dev devsim.Device, query string) *lane {
 	t.Helper()
 	p, err := devsim.ServePTY(context.Background(), dev)
 	if err != nil {
