@@ -45,9 +45,11 @@ func BuildDevices(cfg *config.Agent, lines *config.Lines, hostSource host.Source
 			}
 			continue
 		}
+		// The configured timeout bounds each exchange with the device; the
+		// collector bounds the whole probe, which may make several.
 		out = append(out, collector.Device{
 			ID: d.ID, Kind: d.Kind, Driver: d.Driver, Resource: addr.Resource(),
-			Interval: d.Interval, Timeout: d.Timeout, Debounce: d.Debounce, BusyLimit: d.BusyLimit,
+			Interval: d.Interval, Timeout: drivers.ProbeTimeout(prober, d.Timeout), Debounce: d.Debounce, BusyLimit: d.BusyLimit,
 			Expected: spec.Expected, Prober: prober,
 		})
 	}
