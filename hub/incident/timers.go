@@ -97,7 +97,7 @@ func (e *Engine) frozen(a *alert) bool {
 		return false
 	}
 	d := a.dev
-	return d == nil || d.rec.Reported == wire.StateUnknown || e.deviceStale(d)
+	return d == nil || d.rec.Reported == wire.StateUnknown || d.rec.Reported == wire.StateBusy || e.deviceStale(d)
 }
 
 func (e *Engine) evaluate(a *alert, now time.Time) {
