@@ -23,7 +23,7 @@ import (
 
 func init() {
 	commands["run"] = command{"monitor the store's devices until stopped", runCmd}
-	commands["config"] = command{"check a configuration file: config check FILE", configCmd}
+	commands["config"] = command{"check a configuration file (config check FILE) or set per-store settings in it (config set FILE SETTING=VALUE...)", configCmd}
 	commands["devices"] = command{"probe every configured device once and print its state", devicesCmd}
 	commands["version"] = command{"print the version", versionCmd}
 }
@@ -83,8 +83,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func configCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "set" {
+		return configSet(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: storeagent config check FILE")
+		fmt.Fprintln(stderr, "usage: storeagent config check FILE\n       storeagent config set FILE SETTING=VALUE...")
 		return exitUsage
 	}
 	fs := newFlags("config check", stderr)
