@@ -27,15 +27,41 @@ func (p *Prefix) Reg(t testing.TB, key string) (values map[string]RegValue, ok b
 	return ParseRegQuery(r.Stdout), true
 }
 
+// RegTree reads a registry key and every key below it (reg.exe query /s):
+// the values of each key by its full name (HKEY_LOCAL_MACHINE\...).
+func (p *Prefix) RegTree(t testing.TB, key string) map[string]map[string]RegValue {
+	t.Helper()
+	r := p.Run(t, "reg.exe", "query", key, "/s")
+	if r.Code != 0 {
+		t.Fatalf("reg query %s /s: exit %d\n%s%s", key, r.Code, r.Stdout, r.Stderr)
+	}
+	return ParseRegQueryTree(r.Stdout)
+}
+
 // ParseRegQuery reads the output of reg.exe query KEY (without /s): a line
 // naming the key, then one indented line per value, its name, type and
 // data separated by four spaces; the unnamed value is "(Default)".
 func ParseRegQuery(out string) map[string]RegValue {
-	values := map[string]RegValue{}
+	for _, values := range ParseRegQueryTree(out) {
+		return values
+	}
+	return map[string]RegValue{}
+}
+
+// ParseRegQueryTree reads the output of reg.exe query KEY /s: keys, each
+// followed by its values as ParseRegQuery reads them.
+func ParseRegQueryTree(out string) map[string]map[string]RegValue {
+	tree := map[string]map[string]RegValue{}
+	var values map[string]RegValue
 	for _, line := range strings.Split(out, "\n") {
 		line = strings.TrimRight(line, "\r")
+		if strings.HasPrefix(line, "HKEY_") {
+			values = map[string]RegValue{}
+			tree[line] = values
+			continue
+		}
 		rest, ok := strings.CutPrefix(line, "    ")
-		if !ok {
+		if !ok || values == nil {
 			continue
 		}
 		fields := strings.SplitN(rest, "    ", 3)
@@ -48,5 +74,5 @@ func ParseRegQuery(out string) map[string]RegValue {
 		}
 		values[fields[0]] = v
 	}
-	return values
+	return tree
 }

@@ -325,6 +325,24 @@ func (p *Prefix) Close() error {
 	return errors.Join(errs...)
 }
 
+// WaitExited waits (at most 30 s) until no process of the prefix runs the
+// program image (storeagent.exe): a service reports itself stopped to the
+// service manager a moment before its process has ended, and until then
+// Windows keeps its program file in use.
+func (p *Prefix) WaitExited(t testing.TB, image string) {
+	t.Helper()
+	running := func() bool {
+		for _, pid := range processesOf(p.Dir) {
+			cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+			if bytes.Contains(bytes.ToLower(cmd), []byte(strings.ToLower(image))) {
+				return true
+			}
+		}
+		return false
+	}
+	testenv.WaitFor(t, 30*time.Second, image+" to end", func() bool { return !running() })
+}
+
 // processesOf lists the processes whose environment names prefix as their
 // WINEPREFIX: Wine passes it to every process of the prefix, the
 // wineserver included.

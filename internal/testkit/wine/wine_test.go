@@ -45,6 +45,21 @@ func TestParseRegQuery(t *testing.T) {
 	}
 }
 
+// reg.exe query /s: every key below, with its values.
+func TestParseRegQueryTree(t *testing.T) {
+	out := "\r\nHKEY_LOCAL_MACHINE\\Software\\A\r\n    V    REG_SZ    1\r\n\r\n" +
+		"HKEY_LOCAL_MACHINE\\Software\\A\\B\r\n    DisplayName    REG_SZ    storewatch store agent\r\n\r\n" +
+		"HKEY_LOCAL_MACHINE\\Software\\A\\C\r\n\r\n"
+	want := map[string]map[string]RegValue{
+		`HKEY_LOCAL_MACHINE\Software\A`:   {"V": {"REG_SZ", "1"}},
+		`HKEY_LOCAL_MACHINE\Software\A\B`: {"DisplayName": {"REG_SZ", "storewatch store agent"}},
+		`HKEY_LOCAL_MACHINE\Software\A\C`: {},
+	}
+	if got := ParseRegQueryTree(out); !reflect.DeepEqual(got, want) {
+		t.Errorf("tree:\n%v\nwant\n%v", got, want)
+	}
+}
+
 func FuzzParseEventLog(f *testing.F) {
 	log, _ := os.ReadFile("testdata/session.log")
 	f.Add(string(log))
@@ -61,9 +76,11 @@ func FuzzParseEventLog(f *testing.F) {
 func FuzzParseRegQuery(f *testing.F) {
 	f.Add("HKLM\\X\r\n    A    REG_SZ    b\r\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		for name, v := range ParseRegQuery(s) {
-			if len(v.Type) < 4 || v.Type[:4] != "REG_" {
-				t.Errorf("value %q has type %q", name, v.Type)
+		for _, values := range ParseRegQueryTree(s) {
+			for name, v := range values {
+				if len(v.Type) < 4 || v.Type[:4] != "REG_" {
+					t.Errorf("value %q has type %q", name, v.Type)
+				}
 			}
 		}
 	})
