@@ -339,6 +339,8 @@ const (
 	DefaultMaxAge    = 7 * 24 * time.Hour
 	DefaultTelemetry = time.Minute
 	DefaultHostEvery = time.Minute
+	DefaultLogBytes  = 10 << 20
+	DefaultLogFiles  = 5
 )
 
 // applyDefaults fills in what the file does not say. A setting the file
@@ -378,6 +380,12 @@ func (c *Agent) applyDefaults(lines *Lines) {
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
+	}
+	if unset("log.max_bytes") {
+		c.Log.MaxBytes = DefaultLogBytes
+	}
+	if unset("log.max_files") {
+		c.Log.MaxFiles = DefaultLogFiles
 	}
 	for i := range c.Devices {
 		d, p := &c.Devices[i], fmt.Sprintf("devices[%d].", i)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -58,11 +60,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	log, err := agent.NewLogger(cfg.Log, stderr)
+	if cfg.Log.File == "" && runtime.GOOS == "windows" && !svc.Interactive() {
+		// A Windows service has no console to log to.
+		cfg.Log.File = filepath.Join(filepath.Dir(cfg.Outbox.Path), "storeagent.log")
+	}
+	log, closeLog, err := agent.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
+	defer closeLog()
 	agent.TuneRuntime()
 	run := func(ctx context.Context) error {
 		if len(cfg.Broker.URLs) == 0 {
@@ -121,7 +128,7 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg.Polling.Grace = 0
-	log, _ := agent.NewLogger(config.Log{Level: "error", Format: "text"}, stderr)
+	log, _, _ := agent.NewLogger(config.AgentLog{Level: "error", Format: "text"}, stderr)
 	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}})
 	if err != nil {
 		printConfigError(stderr, err)

@@ -3,7 +3,9 @@
 package wintest
 
 import (
+	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +108,14 @@ func TestServiceLifecycle(t *testing.T) {
 	if r := must(t, p.Run(t, agentExe, "status"), 0, "status after stop"); !strings.Contains(r.Stdout, "installed but stopped") {
 		t.Errorf("status after stop: %q", r.Stdout)
 	}
+	// With no console, the service logs to storeagent.log beside the
+	// outbox, as JSON lines, from its start to its clean stop.
+	msgs := logMessages(t, p.Path(dataDir+`\storeagent.log`))
+	for _, want := range []string{"storeagent started", "connection to the broker lost; buffering until it is back", "storeagent stopped"} {
+		if !slices.Contains(msgs, want) {
+			t.Errorf("the service's log file lacks %q: %q", want, msgs)
+		}
+	}
 	// The outbox is closed: another process opens it at once.
 	r = must(t, p.Run(t, agentExe, "outbox", "--timeout", "1s"), 0, "outbox after the service stopped")
 	if !strings.Contains(r.Stdout, "unsent     0 events") {
@@ -139,6 +149,20 @@ func TestServiceInstallRefusesABrokenConfig(t *testing.T) {
 	if _, ok := p.Reg(t, serviceKey); ok {
 		t.Errorf("the service was registered")
 	}
+}
+
+// logMessages reads a JSON-lines log file and returns its messages.
+func logMessages(t *testing.T, path string) []string {
+	t.Helper()
+	var msgs []string
+	for _, line := range strings.Split(strings.TrimSpace(string(testenv.ReadFile(t, path))), "\n") {
+		var rec struct{ Time, Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Time == "" || rec.Level == "" {
+			t.Fatalf("%s: not a JSON log line: %q (%v)", path, line, err)
+		}
+		msgs = append(msgs, rec.Msg)
+	}
+	return msgs
 }
 
 func regValues(t *testing.T, p *wine.Prefix, key string) map[string]wine.RegValue {

@@ -213,28 +213,36 @@ func (p *Prefix) Run(t testing.TB, exe string, args ...string) Result {
 // passes them on to the Windows program.
 func (p *Prefix) RunEnv(t testing.TB, env []string, exe string, args ...string) Result {
 	t.Helper()
+	return p.RunIn(t, "", env, exe, args...)
+}
+
+// RunIn is RunEnv in the Linux directory dir (Z:\... to the program);
+// "" is the test's own.
+func (p *Prefix) RunIn(t testing.TB, dir string, env []string, exe string, args ...string) Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := p.Command(ctx, exe, args...)
+	cmd.Dir = dir
 	cmd.Env = append(cmd.Env, env...)
 	// Files, not pipes: Wine's own processes may inherit the handles and
 	// outlive the program, and a pipe would keep Run waiting for them.
-	dir := t.TempDir()
-	stdout, err := os.Create(filepath.Join(dir, "stdout"))
+	out := t.TempDir()
+	stdout, err := os.Create(filepath.Join(out, "stdout"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stdout.Close()
-	stderr, err := os.Create(filepath.Join(dir, "stderr"))
+	stderr, err := os.Create(filepath.Join(out, "stderr"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stderr.Close()
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err = cmd.Run()
-	out, _ := os.ReadFile(stdout.Name())
-	errOut, _ := os.ReadFile(stderr.Name())
-	r := Result{Stdout: string(out), Stderr: string(errOut)}
+	outb, _ := os.ReadFile(stdout.Name())
+	errb, _ := os.ReadFile(stderr.Name())
+	r := Result{Stdout: string(outb), Stderr: string(errb)}
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
