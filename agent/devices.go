@@ -44,9 +44,11 @@ func BuildDevices(cfg *config.Agent, lines *config.Lines, hostSource host.Source
 			}
 			continue
 		}
+		// The configured timeout bounds each exchange with the device; the
+		// collector bounds the whole probe, which may make several.
 		out = append(out, collector.Device{
 			ID: d.ID, Kind: d.Kind, Driver: d.Driver, Resource: addr.Resource(),
-			Interval: d.Interval, Timeout: d.Timeout, Debounce: d.Debounce,
+			Interval: d.Interval, Timeout: drivers.ProbeTimeout(prober, d.Timeout), Debounce: d.Debounce,
 			Expected: spec.Expected, Prober: prober,
 		})
 	}

@@ -17,7 +17,7 @@ import (
 
 // Hub is the whole storehub configuration.
 type Hub struct {
-	DataDir      string        `yaml:"data_dir" doc:"Directory for the ticket store (hub.db)"`
+	DataDir      string        `yaml:"data_dir" doc:"Directory for the ticket store (hub.db, with the default bolt store)"`
 	LogRetention time.Duration `yaml:"log_retention" doc:"How long the event log (for reports) is kept; default 9600h (400 days)"`
 	MemoryLimit  ByteSize      `yaml:"memory_limit" doc:"Soft limit of the Go runtime's memory (debug.SetMemoryLimit), e.g. 768MiB: the heap is collected harder near it instead of growing to twice the live data; about 3/4 of the memory set aside for storehub; none by default; the GOMEMLIMIT environment variable wins"`
 	Log          Log           `yaml:"log" doc:"Logging"`
@@ -26,9 +26,11 @@ type Hub struct {
 	Agents       []AgentAccess `yaml:"agents" doc:"Agents allowed to connect to the embedded broker, and their subtree"`
 	Policy       HubPolicy     `yaml:"policy" doc:"Incident policy: hold-downs, grace, flapping, chronic problems"`
 	SLA          HubSLA        `yaml:"sla" doc:"Response and resolution targets per priority, counted in calendars"`
-	// Tickets and Helpdesk are defined by hub/tickets and hub/helpdesk
-	// (tickets.Config, helpdesk.Config; docs/helpdesk.md); the hub decodes
-	// and checks them when it starts.
+	// Store, Tickets and Helpdesk are defined by hub/store, hub/tickets and
+	// hub/helpdesk (store.Config, tickets.Config, helpdesk.Config;
+	// docs/hub.md, docs/helpdesk.md); the hub decodes and checks them when it
+	// starts.
+	Store    Section   `yaml:"store" doc:"Where tickets, the event log and the notification stream live: bolt (data_dir/hub.db, the default) or postgres with a dsn (docs/hub.md)"`
 	Tickets  Section   `yaml:"tickets" doc:"Ticket texts: language per tenant and store, overrides, runbooks (docs/helpdesk.md)"`
 	Helpdesk Section   `yaml:"helpdesk" doc:"External helpdesks (Redmine, webhook, email), routing and the delivery outbox; without it tickets stay in the hub's built-in list (docs/helpdesk.md)"`
 	Remote   HubRemote `yaml:"remote" doc:"Remote device queries: the key that signs them, timeouts and limits"`
@@ -188,6 +190,7 @@ func ParseHub(file string, data []byte, lookupEnv func(string) (string, bool)) (
 		return nil, lines, errs
 	}
 	cfg.applyDefaults()
+	cfg.Store.bind("store", lines, lookupEnv)
 	cfg.Tickets.bind("tickets", lines, lookupEnv)
 	cfg.Helpdesk.bind("helpdesk", lines, lookupEnv)
 	return finish(&cfg, lines, append(errs, cfg.validate(lines)...))

@@ -57,7 +57,7 @@ type Outbox struct {
 // Polling holds defaults for every device.
 type Polling struct {
 	Interval time.Duration `yaml:"interval" doc:"Time between two probes of a device" default:"30s"`
-	Timeout  time.Duration `yaml:"timeout" doc:"How long one probe may take" default:"5s"`
+	Timeout  time.Duration `yaml:"timeout" doc:"How long a device may take to answer one request; a probe that asks several things allows this for each (the driver's README says how many)" default:"5s"`
 	Debounce int           `yaml:"debounce" doc:"Agreeing readings needed before a device changes state (1 to 10)" default:"2"`
 	Grace    time.Duration `yaml:"grace" doc:"After the agent starts, faults are not reported for this long while devices come up" default:"2m"`
 }
@@ -69,7 +69,7 @@ type Device struct {
 	Driver      string            `yaml:"driver" required:"true" doc:"Protocol driver, e.g. escpos, zpl, sics, netprobe"`
 	Address     string            `yaml:"address" required:"true" doc:"Where the device is: serial:///dev/ttyUSB0?baud=9600&parity=N, tcp://10.0.0.5:9100, usb://04b8:0e28, snmp://10.0.0.7"`
 	Interval    time.Duration     `yaml:"interval" doc:"Time between probes (default: polling.interval)"`
-	Timeout     time.Duration     `yaml:"timeout" doc:"How long one probe may take (default: polling.timeout)"`
+	Timeout     time.Duration     `yaml:"timeout" doc:"How long the device may take to answer one request (default: polling.timeout)"`
 	Debounce    int               `yaml:"debounce" doc:"Agreeing readings needed to change state (default: polling.debounce)"`
 	Criticality string            `yaml:"criticality" doc:"How much the store depends on it" enum:"low,normal,high,critical" default:"normal"`
 	Location    string            `yaml:"location" doc:"Where it is in the store, e.g. lane 3"`

@@ -40,6 +40,47 @@ type Prober interface {
 	Probe(ctx context.Context) (Reading, error)
 }
 
+// Cost is what one probe of a driver costs at most on the line: its
+// request→answer exchanges and the bytes they move, both ways.
+//
+// A device's timeout bounds each exchange, not the whole probe: a device
+// that answers every request in 500 ms is healthy under a 2 s timeout even
+// when a probe asks it six things. So a whole probe may take up to
+// Exchanges times the timeout (ProbeTimeout), while a device that does not
+// answer at all is still found out after one timeout.
+type Cost struct {
+	Exchanges int // request→answer exchanges in the longest probe (identity read included)
+	Bytes     int // bytes sent and received in that probe, for answers of typical length
+}
+
+// LineTime is how long Bytes take on a serial line at baud: ten bits a byte
+// (start, seven or eight data bits with or without parity, stop).
+func (c Cost) LineTime(baud int) time.Duration {
+	if baud <= 0 {
+		return 0
+	}
+	return time.Duration(c.Bytes) * 10 * time.Second / time.Duration(baud)
+}
+
+// Costed is implemented by drivers whose probe is a series of exchanges,
+// each bounded by the device's timeout.
+type Costed interface {
+	ProbeCost() Cost
+}
+
+// ProbeTimeout returns how long a whole probe of p may take when each
+// exchange may take exchange: Exchanges times exchange for a Costed driver,
+// exchange alone for one that makes a single exchange (or does not say).
+// The collector bounds a probe by it, and drivers bound their own probe
+// with it, giving each exchange exchange of its own.
+func ProbeTimeout(p Prober, exchange time.Duration) time.Duration {
+	n := 1
+	if c, ok := p.(Costed); ok {
+		n = max(n, c.ProbeCost().Exchanges)
+	}
+	return time.Duration(n) * exchange
+}
+
 // Identifier is implemented by drivers that can read a device's identity on
 // demand (model, serial number, firmware).
 type Identifier interface {
@@ -87,9 +128,11 @@ func FaultFor(err error) wire.Fault {
 
 // Spec is what a driver factory gets: one configured device.
 type Spec struct {
-	ID       string
-	Kind     string
-	Address  transport.Address
+	ID      string
+	Kind    string
+	Address transport.Address
+	// Timeout bounds each request→answer exchange with the device (see
+	// Cost); zero means the driver's default.
 	Timeout  time.Duration
 	Options  Options
 	Expected *wire.Identity

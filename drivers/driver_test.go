@@ -74,3 +74,49 @@ func TestRegistry(t *testing.T) {
 	}()
 	Register(Info{Name: "test-echo", New: func(Spec) (Prober, error) { return nil, errors.New("x") }})
 }
+
+// costed is a driver that says what its probe costs.
+type costed struct {
+	ProberFunc
+	cost Cost
+}
+
+func (c costed) ProbeCost() Cost { return c.cost }
+
+// The timeout bounds each exchange: a whole probe may take the timeout
+// once per exchange. A driver that does not say makes one exchange.
+func TestProbeTimeout(t *testing.T) {
+	plain := ProberFunc(func(context.Context) (Reading, error) { return Reading{}, nil })
+	cases := []struct {
+		name string
+		p    Prober
+		want time.Duration
+	}{
+		{"a driver that does not say", plain, 2 * time.Second},
+		{"one exchange", costed{plain, Cost{Exchanges: 1}}, 2 * time.Second},
+		{"six exchanges", costed{plain, Cost{Exchanges: 6, Bytes: 320}}, 12 * time.Second},
+		{"no exchanges said counts as one", costed{plain, Cost{}}, 2 * time.Second},
+	}
+	for _, c := range cases {
+		if got := ProbeTimeout(c.p, 2*time.Second); got != c.want {
+			t.Errorf("%s: ProbeTimeout = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// Ten bits a byte: 96 bytes take 100 ms at 9600 baud.
+func TestLineTime(t *testing.T) {
+	for _, c := range []struct {
+		bytes, baud int
+		want        time.Duration
+	}{
+		{96, 9600, 100 * time.Millisecond},
+		{960, 9600, time.Second},
+		{96, 19200, 50 * time.Millisecond},
+		{96, 0, 0},
+	} {
+		if got := (Cost{Bytes: c.bytes}).LineTime(c.baud); got != c.want {
+			t.Errorf("%d bytes at %d baud: %v, want %v", c.bytes, c.baud, got, c.want)
+		}
+	}
+}

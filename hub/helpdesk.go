@@ -65,7 +65,7 @@ func (h *Hub) startHelpdesk(ctx context.Context, s helpdeskSetup, pol incident.P
 	}
 	log := h.log.With("part", "helpdesk")
 	out, err := helpdesk.Open(*s.cfg, s.catalog, helpdesk.Options{
-		Feedback: &notify.Feedback{Writer: h.Pipeline, Store: h.Store, Log: log}, Logger: log})
+		Feedback: &notify.Feedback{Writer: h.Pipeline, Store: h.Store, Log: log}, Logger: log, Records: h.records})
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,11 @@ func (h *Hub) startHelpdesk(ctx context.Context, s helpdeskSetup, pol incident.P
 			h.fail(fmt.Errorf("helpdesk bridge: %w", err))
 		}
 	}()
-	log.Info("helpdesk delivery running", "helpdesks", len(s.cfg.Helpdesks), "outbox", s.cfg.Outbox.Path)
+	where := s.cfg.Outbox.Path
+	if h.records != nil {
+		where = "the postgres store"
+	}
+	log.Info("helpdesk delivery running", "helpdesks", len(s.cfg.Helpdesks), "outbox", where)
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +37,7 @@ type Hub struct {
 	Query    *query.Service
 
 	log      *slog.Logger
+	records  helpdesk.Records // the helpdesk outbox's, in the PostgreSQL store; nil: its own file
 	embedded *broker.Embedded
 	external *broker.External
 	http     *http.Server
@@ -165,13 +165,16 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.OpenBolt(filepath.Join(cfg.DataDir, "hub.db"))
+	ctx, cancel := context.WithCancel(ctx)
+	st, records, err := openStore(ctx, cfg, log)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	pol := Policy(cfg.Policy)
 	snap, err := st.Snapshot(pol.ChronicWindow, time.Now())
 	if err != nil {
+		cancel()
 		st.Close()
 		return nil, err
 	}
@@ -180,8 +183,7 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ctx, cancel := context.WithCancel(ctx)
-	h := &Hub{Engine: eng, Store: st, Registry: reg, log: log, ctx: ctx, cancel: cancel}
+	h := &Hub{Engine: eng, Store: st, Registry: reg, log: log, ctx: ctx, cancel: cancel, records: records}
 	if h.Query, err = startQueries(cfg, eng, st, h.publish, log.With("part", "query")); err != nil {
 		cancel()
 		st.Close()
@@ -259,7 +261,7 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		defer c()
 		_ = h.http.Shutdown(sctx)
 	}()
-	log.Info("storehub running", "api", h.APIAddr(), "mqtt", h.MQTTAddrs(), "broker", cfg.Broker.Mode, "data_dir", cfg.DataDir)
+	log.Info("storehub running", "api", h.APIAddr(), "mqtt", h.MQTTAddrs(), "broker", cfg.Broker.Mode, "data_dir", cfg.DataDir, "store", storeType(st))
 	return h, nil
 }
 
@@ -337,4 +339,12 @@ func (h *Hub) Close() error {
 func (h *Hub) Wait() error {
 	<-h.ctx.Done()
 	return h.Close()
+}
+
+// storeType names the store for the log.
+func storeType(st store.Store) string {
+	if _, ok := st.(*store.Bolt); ok {
+		return store.TypeBolt
+	}
+	return store.TypePostgres
 }

@@ -252,7 +252,16 @@ func TestServeRefusesWrongPasswordForeignSubtreeAndForeignIdentity(t *testing.T)
 	}
 }
 
-func TestServeRestartsFromItsDataDir(t *testing.T) {
+func TestServeRestartsFromItsDataDir(t *testing.T) { restartsFromItsStore(t, "") }
+
+// The same on PostgreSQL (store: type postgres).
+func TestServeRestartsFromPostgres(t *testing.T) {
+	restartsFromItsStore(t, "store:\n  type: postgres\n  dsn: "+migratedDB(t)+"\n")
+}
+
+// restartsFromItsStore runs a hub whose configuration ends with storeYAML
+// (none: the bbolt default), restarts it and checks that it carries on.
+func restartsFromItsStore(t *testing.T, storeYAML string) {
 	hash, _ := broker.HashPassword("pw-42", 1000)
 	y := fmt.Sprintf(`
 data_dir: %s
@@ -260,7 +269,7 @@ api: {listen: "127.0.0.1:0", tokens: [{name: jane, role: admin, token: %s}]}
 broker: {mode: embedded, embedded: {listen: "127.0.0.1:0"}}
 agents: [{tenant: acme, store: s0042, agent: backoffice, password_hash: "%s"}]
 policy: {rules: {pt_hardware_fault: {hold_down: 0s, hold_up: 0s}}}
-`, t.TempDir(), token, hash)
+`, t.TempDir(), token, hash) + storeYAML
 	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)

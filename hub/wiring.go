@@ -30,7 +30,7 @@ func SigningKey(c config.HubRemote, log *slog.Logger) (*query.Key, error) {
 	return k, nil
 }
 
-func startQueries(cfg *config.Hub, dir query.Directory, st *store.Bolt, publish query.Publisher, log *slog.Logger) (*query.Service, error) {
+func startQueries(cfg *config.Hub, dir query.Directory, st store.Backend, publish query.Publisher, log *slog.Logger) (*query.Service, error) {
 	key, err := SigningKey(cfg.Remote, log)
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func (h *Hub) publish(topic string, payload []byte) error {
 }
 
 // withConsole serves the web console under /console/ beside the API.
-func withConsole(srv *api.Server, eng *incident.Engine, st *store.Bolt, dir string, log *slog.Logger) (http.Handler, error) {
+func withConsole(srv *api.Server, eng *incident.Engine, st store.Backend, dir string, log *slog.Logger) (http.Handler, error) {
 	c, err := console.New(console.Options{API: srv, Engine: eng, Store: st, Reports: st, Dir: dir, Log: log})
 	if err != nil {
 		return nil, err

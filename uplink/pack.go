@@ -59,6 +59,8 @@ var packDict = []string{
 	`"device_missing"`, `"wrong_mode"`, `"unknown_device"`, `"pt_not_ready"`, `"pt_busy"`,
 	`"pt_host_unreachable"`, `"pt_reconciliation_required"`, `"pt_activation_required"`,
 	`"pt_hardware_fault"`, `"disk_low"`, `"memory_low"`, `"process_down"`,
+	// appended later
+	`"motor_overheat"`, `"head_cold"`,
 }
 
 // packIndex finds a string's token: a small hash table on the string's

@@ -84,6 +84,8 @@ const (
 	FaultCoverOpen          FaultCode = "cover_open"
 	FaultCutterError        FaultCode = "cutter_error"
 	FaultHeadOverheat       FaultCode = "head_overheat"
+	FaultMotorOverheat      FaultCode = "motor_overheat"
+	FaultHeadCold           FaultCode = "head_cold"
 	FaultHeadFault          FaultCode = "head_fault"
 	FaultRibbonLow          FaultCode = "ribbon_low"
 	FaultRibbonOut          FaultCode = "ribbon_out"
@@ -135,7 +137,9 @@ var vocabulary = []FaultInfo{
 	{FaultPaperJam, SeverityError, RemedyStore, "paper is jammed in the printer"},
 	{FaultCoverOpen, SeverityError, RemedyStore, "the cover, door or print head is open"},
 	{FaultCutterError, SeverityError, RemedyStore, "the automatic cutter is blocked or faulty"},
-	{FaultHeadOverheat, SeverityError, RemedyStore, "the print head or motor is too hot"},
+	{FaultHeadOverheat, SeverityError, RemedyStore, "the print head is too hot"},
+	{FaultMotorOverheat, SeverityError, RemedyStore, "the printer's drive motor is too hot; it pauses until the motor cools down"},
+	{FaultHeadCold, SeverityWarning, RemedyStore, "the print head is below its working temperature (a cold room); print may be faint"},
 	{FaultHeadFault, SeverityError, RemedyDispatch, "the print head is faulty or missing"},
 	{FaultRibbonLow, SeverityWarning, RemedyStore, "the ribbon is nearly used up"},
 	{FaultRibbonOut, SeverityError, RemedyStore, "the ribbon has run out"},

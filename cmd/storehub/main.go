@@ -44,6 +44,7 @@ commands:
   passwd     read a password on stdin, print its $7$ hash for hub.yaml
   query      ask a device's agent for its live state: query STORE DEVICE [status|identify|counters|operations]
   keys       print the hub's public key (remote.hub_public_key of the agents), creating the key if needed
+  migrate    bring the PostgreSQL store's schema up to date; --from-bolt hub.db also copies a bbolt hub into it
   version    print the version
 
   install    register storehub serve as a system service (systemd or Windows)
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = queryCmd(ctx, args, stdout, stderr)
 	case "keys":
 		err = keys(args, stdout, stderr)
+	case "migrate":
+		err = migrateCmd(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version.Long("storehub"))
 	case "help", "-h", "--help":

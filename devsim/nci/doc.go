@@ -4,4 +4,7 @@
 // written from the protocol reference (shared/reference/device-protocols.md
 // 3.2): W, H, S, Z and U commands, two or three status bytes, and a 7-bit
 // line whose parity bit it sends in bit 7, since a PTY has no UART to add it.
+// Config.StatusParity models scales that compute bit 7 of the status bytes
+// themselves, as the status-byte table defines it ("bit 7: parity"), and
+// send the rest of the frame as plain ASCII.
 package nci

@@ -37,6 +37,13 @@ type Config struct {
 	// Parity is the line's: Even (the default, 9600 7E1), Odd (7O1), or
 	// None for an 8N1 scale.
 	Parity scalesim.Parity
+	// StatusParity, when set (Even or Odd), puts that parity into bit 7 of
+	// each status byte itself, as the status-byte table defines bit 7 ("7 |
+	// parity | parity | parity"), while the rest of the frame goes as Parity
+	// says. With Parity None this is a scale that sends 8-bit characters
+	// and computes the status bytes' parity on its own: at zero on an even
+	// line it sends B2 30 where a stripped line shows 32 30.
+	StatusParity scalesim.Parity
 }
 
 // Scale is an emulated NCI scale.
@@ -172,6 +179,9 @@ func (s *Scale) status() string {
 	out := []byte{b1, b2}
 	if s.cfg.StatusBytes >= 3 {
 		out = append(out, 0x30|bit(on(scalesim.ZeroError), 0x08)) // low range, gross
+	}
+	if s.cfg.StatusParity != 0 {
+		out = s.cfg.StatusParity.Encode(out)
 	}
 	if s.cfg.SCP02 {
 		return "S" + string(out)

@@ -81,6 +81,41 @@ func TestEvenParityOnTheLine(t *testing.T) {
 	}
 }
 
+// A scale that computes the status bytes' parity itself (the table's bit 7)
+// and sends everything else as plain 8-bit ASCII: at zero is B2 30, over
+// capacity 30 B2, under capacity 30 B1 on an even line; odd parity sets bit
+// 7 where even does not.
+func TestParityInTheStatusBytesOnly(t *testing.T) {
+	cases := []struct {
+		name   string
+		parity scalesim.Parity
+		fault  string
+		want   string
+	}{
+		{"at zero, even", scalesim.Even, "", "\n\xb20\r\x03"},
+		{"over capacity, even", scalesim.Even, scalesim.Overload, "\n0\xb2\r\x03"},
+		{"under capacity, even", scalesim.Even, scalesim.UnderZero, "\n0\xb1\r\x03"},
+		{"at zero, odd", scalesim.Odd, "", "\n2\xb0\r\x03"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dev := nci.New(nci.Config{Parity: scalesim.None, StatusParity: c.parity})
+			if c.fault != "" {
+				dev.Switchboard().Set(c.fault, true)
+			}
+			p := simtest.Open(t, dev)
+			if got := p.Ask([]byte("S\r"), etx); string(got) != c.want {
+				t.Errorf("S -> % X, want % X", got, c.want)
+			}
+		})
+	}
+	dev := nci.New(nci.Config{Parity: scalesim.None, StatusParity: scalesim.Even, Load: 1.25 * lb})
+	p := simtest.Open(t, dev)
+	if got, want := p.Ask([]byte("W\r"), etx), "\n0001.25lb\r\n00\r\x03"; string(got) != want {
+		t.Errorf("W -> %q, want the weight in plain ASCII: %q", got, want)
+	}
+}
+
 func TestMotionWobbles(t *testing.T) {
 	dev := nci.New(nci.Config{Parity: scalesim.None, Load: 1})
 	dev.Switchboard().Set(scalesim.Unstable, true)

@@ -16,8 +16,9 @@ import (
 // Faults this emulator knows besides the scale faults in scalesim and the
 // common garbage, silent and slow.
 const (
-	// Busy answers every weighing and zeroing with status I (not
-	// executable), as while taring.
+	// Busy answers every command with status I (not executable now), as
+	// while taring: "any cmd while busy → <ID> I" (reference 3.1). SI, S
+	// and SIR answer "S I", I4 answers "I4 I", Z "Z I".
 	Busy = "busy"
 	// WrongIdentity answers I2 and I4 (and @) as another scale would: the
 	// device was swapped.
@@ -154,6 +155,11 @@ func (s *Scale) answer(ctx context.Context, cmd string) []string {
 		serial, typ = s.cfg.OtherSerial, s.cfg.OtherType
 	}
 	quote := func(id, text string) []string { return []string{fmt.Sprintf("%s A %q", id, text)} }
+	if on(Busy) {
+		if id, ok := busyID[cmd]; ok {
+			return []string{id + " I"}
+		}
+	}
 	switch cmd {
 	case "":
 		return nil
@@ -180,6 +186,13 @@ func (s *Scale) answer(ctx context.Context, cmd string) []string {
 		return []string{"ZI " + s.zero(true)}
 	}
 	return []string{"ES"}
+}
+
+// busyID is the answer ID of each command that a busy scale refuses with
+// status I. "@" (reset) is not refused: it cancels what the scale was doing.
+var busyID = map[string]string{
+	"I0": "I0", "I1": "I1", "I2": "I2", "I3": "I3", "I4": "I4", "I5": "I5",
+	"S": "S", "SI": "S", "SIR": "S", "Z": "Z", "ZI": "ZI",
 }
 
 var implemented = []struct {

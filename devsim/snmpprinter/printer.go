@@ -25,6 +25,11 @@ const (
 	TonerOut         = "toner_out"         // noToner, black toner at 0
 	ServiceRequested = "service_requested" // serviceRequested
 	WrongIdentity    = "wrong_identity"    // answers as a different printer
+	// WarmingUp is a printer heating its fuser before it is ready: the
+	// hardest combination a driver can see, hrPrinterStatus warmup(5) with
+	// hrDeviceStatus down(5) (RFC 3805's "moving on-line") and the offline
+	// bit set, since the printer cannot print yet.
+	WarmingUp = "warming_up"
 )
 
 // Identity is what the printer says about itself.
@@ -48,7 +53,7 @@ type Printer struct {
 // New returns a healthy printer.
 func New() *Printer {
 	return &Printer{faults: devsim.NewFaults(PaperLow, PaperOut, CoverOpen, PaperJam, Offline, TonerLow, TonerOut,
-		ServiceRequested, WrongIdentity, devsim.FaultGarbage, devsim.FaultSilent, devsim.FaultSlow)}
+		ServiceRequested, WrongIdentity, WarmingUp, devsim.FaultGarbage, devsim.FaultSilent, devsim.FaultSlow)}
 }
 
 func init() { devsim.Register("snmpprinter", func() devsim.Switchable { return New() }) }
@@ -98,12 +103,14 @@ func (p *Printer) table() []object {
 	}
 	var bits uint16
 	for k, name := range map[int]string{0: PaperLow, 1: PaperOut, 2: TonerLow, 3: TonerOut, 4: CoverOpen, 5: PaperJam, 6: Offline, 7: ServiceRequested} {
-		if f.On(name) {
+		if f.On(name) || k == 6 && f.On(WarmingUp) {
 			bits |= 1 << (15 - k) // bit 0 is the most significant bit of the first octet
 		}
 	}
 	devStatus, prStatus := 2, 3 // running, idle
 	switch {
+	case f.On(WarmingUp):
+		devStatus, prStatus = 5, 5 // down, warmup: moving on-line
 	case f.On(Offline) || f.On(PaperOut) || f.On(PaperJam) || f.On(CoverOpen) || f.On(TonerOut):
 		devStatus, prStatus = 5, 1 // down, other
 	case bits != 0:

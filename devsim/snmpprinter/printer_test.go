@@ -60,6 +60,17 @@ func TestErrorStateOctets(t *testing.T) {
 }
 
 // A walk by getnext visits every object once, in OID order, and ends.
+// Warming up: hrDeviceStatus down(5), hrPrinterStatus warmup(5), offline bit.
+func TestWarmingUp(t *testing.T) {
+	p := New()
+	p.Switchboard().Set(WarmingUp, true)
+	got := talk(t, p, "get\n.1.3.6.1.2.1.25.3.2.1.5.1\nget\n.1.3.6.1.2.1.25.3.5.1.1.1\nget\n.1.3.6.1.2.1.25.3.5.1.2.1\n")
+	want := ".1.3.6.1.2.1.25.3.2.1.5.1\ninteger\n5\n.1.3.6.1.2.1.25.3.5.1.1.1\ninteger\n5\n.1.3.6.1.2.1.25.3.5.1.2.1\noctet\n02 00\n"
+	if got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
 func TestWalk(t *testing.T) {
 	p := New()
 	oid, seen := ".1.3.6.1.2.1.25.3", 0

@@ -16,7 +16,8 @@ const (
 	RibbonOut       = "ribbon_out"         //
 	CoverOpen       = "cover_open"         // print head open
 	CutterError     = "cutter_error"       // ~HQES only
-	HeadOverheat    = "head_overheat"      // over temperature
+	HeadOverheat    = "head_overheat"      // printhead over temperature (~HS flag l, ~HQES 10)
+	MotorOverheat   = "motor_overheat"     // motor over temperature (~HQES 20; ~HS's one over-temperature flag l too)
 	HeadCold        = "head_cold"          // under temperature (~HS only)
 	HeadFault       = "head_fault"         // bad printhead element (~HQES only)
 	Paused          = "paused"             // paused at the panel: the printer's offline state
@@ -26,15 +27,16 @@ const (
 	WrongIdentity   = "wrong_identity"     // ~HI answers as a different printer
 	SilentHSOnError = "hs_silent_on_error" // no ~HS answer during media out, ribbon out, head open, over temperature
 	NoHQES          = "no_hqes"            // older firmware: ~HQES unknown, never answered
+	NoHQSN          = "no_hqsn"            // older firmware or a clone: ~HQSN unknown, never answered
 )
 
-// Identity is the ~HI answer's fields.
-type Identity struct{ Model, Firmware, DotsPerMM, Memory string }
+// Identity is the ~HI answer's fields and the ~HQSN serial number.
+type Identity struct{ Model, Firmware, DotsPerMM, Memory, Serial string }
 
 // Default identities.
 var (
-	DefaultIdentity = Identity{"ZD420", "V84.20.18Z", "8", "8192KB"}
-	OtherIdentity   = Identity{"GK420d", "V61.17.17Z", "8", "4096KB"}
+	DefaultIdentity = Identity{"ZD420", "V84.20.18Z", "8", "8192KB", "D2J184502117"}
+	OtherIdentity   = Identity{"GK420d", "V61.17.17Z", "8", "4096KB", "28J162300870"}
 )
 
 // Printer is the emulated label printer.
@@ -47,8 +49,8 @@ type Printer struct {
 // New returns a printer with the default identity.
 func New() *Printer {
 	return &Printer{
-		faults: devsim.NewFaults(PaperOut, PaperLow, RibbonOut, CoverOpen, CutterError, HeadOverheat, HeadCold,
-			HeadFault, Paused, BufferFull, ConfigLost, CleanHead, WrongIdentity, SilentHSOnError, NoHQES,
+		faults: devsim.NewFaults(PaperOut, PaperLow, RibbonOut, CoverOpen, CutterError, HeadOverheat, MotorOverheat, HeadCold,
+			HeadFault, Paused, BufferFull, ConfigLost, CleanHead, WrongIdentity, SilentHSOnError, NoHQES, NoHQSN,
 			devsim.FaultGarbage, devsim.FaultSilent, devsim.FaultSlow),
 		id:    DefaultIdentity,
 		other: OtherIdentity,
@@ -87,8 +89,11 @@ func (p *Printer) Serve(ctx context.Context, rw io.ReadWriter) error {
 			if _, err := io.ReadFull(r, q); err != nil {
 				return err
 			}
-			if string(q) == "ES" && !p.faults.On(NoHQES) {
+			switch {
+			case string(q) == "ES" && !p.faults.On(NoHQES):
 				answer = p.errorStatus()
+			case string(q) == "SN" && !p.faults.On(NoHQSN):
+				answer = p.serialNumber()
 			}
 		}
 		if answer == nil || p.faults.On(devsim.FaultSilent) {
@@ -118,7 +123,8 @@ func flag(on bool) int {
 // Xon/Xoff (aaa = 030), 1245-dot labels, thermal transfer, tear-off.
 func (p *Printer) hostStatus() []byte {
 	f := p.faults
-	if f.On(SilentHSOnError) && (f.On(PaperOut) || f.On(RibbonOut) || f.On(CoverOpen) || f.On(HeadOverheat)) {
+	hot := f.On(HeadOverheat) || f.On(MotorOverheat)
+	if f.On(SilentHSOnError) && (f.On(PaperOut) || f.On(RibbonOut) || f.On(CoverOpen) || hot) {
 		return nil
 	}
 	formats := 0
@@ -127,7 +133,7 @@ func (p *Printer) hostStatus() []byte {
 	}
 	s1 := fmt.Sprintf("030,%d,%d,1245,%03d,%d,0,0,000,%d,%d,%d",
 		flag(f.On(PaperOut)), flag(f.On(Paused)), formats, flag(f.On(BufferFull)),
-		flag(f.On(ConfigLost)), flag(f.On(HeadCold)), flag(f.On(HeadOverheat)))
+		flag(f.On(ConfigLost)), flag(f.On(HeadCold)), flag(hot))
 	s2 := fmt.Sprintf("001,0,%d,%d,1,2,6,0,00000000,1,000", flag(f.On(CoverOpen)), flag(f.On(RibbonOut)))
 	s3 := "0000,0"
 	var out []byte
@@ -143,7 +149,7 @@ func (p *Printer) hostStatus() []byte {
 func (p *Printer) errorStatus() []byte {
 	f := p.faults
 	var errs, warns uint32
-	for name, mask := range map[string]uint32{PaperOut: 0x1, RibbonOut: 0x2, CoverOpen: 0x4, CutterError: 0x8, HeadOverheat: 0x10, HeadFault: 0x40} {
+	for name, mask := range map[string]uint32{PaperOut: 0x1, RibbonOut: 0x2, CoverOpen: 0x4, CutterError: 0x8, HeadOverheat: 0x10, MotorOverheat: 0x20, HeadFault: 0x40} {
 		if f.On(name) {
 			errs |= mask
 		}
@@ -158,6 +164,17 @@ func (p *Printer) errorStatus() []byte {
 		return fmt.Sprintf("   %-16s%d %08X %08X\r\n", label, flag(v != 0), 0, v)
 	}
 	return []byte("\x02\r\nPRINTER STATUS\r\n" + line("ERRORS:", errs) + line("WARNINGS:", warns) + "\x03")
+}
+
+// serialNumber answers ~HQSN as the Zebra Programming Guide's ~HQ section
+// shows it: STX, the lines "SERIAL NUMBER" and the number separated by CR
+// LF, ETX; laid out as this emulator's ~HQES (STX CR LF … CR LF ETX).
+func (p *Printer) serialNumber() []byte {
+	id := p.id
+	if p.faults.On(WrongIdentity) {
+		id = p.other
+	}
+	return []byte("\x02\r\nSERIAL NUMBER\r\n" + id.Serial + "\r\n\x03")
 }
 
 // hostID answers ~HI: model, firmware, dots per mm, memory, framed like

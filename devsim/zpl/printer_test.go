@@ -63,3 +63,33 @@ func TestHostID(t *testing.T) {
 		t.Errorf("~HI = %q", got)
 	}
 }
+
+// The guide's ~HQ example layout: the title line, then the number.
+func TestSerialNumber(t *testing.T) {
+	if got := talk(t, New(), "~HQSN"); got != "\x02\r\nSERIAL NUMBER\r\nD2J184502117\r\n\x03" {
+		t.Errorf("~HQSN = %q", got)
+	}
+	p := New()
+	p.Switchboard().Set(NoHQSN, true)
+	if got := talk(t, p, "~HQSN"); got != "" {
+		t.Errorf("~HQSN on firmware without it = %q", got)
+	}
+}
+
+// Motor over temperature: ~HQES error 20 and ~HS's one over-temperature
+// flag (string 1, field l); under temperature is ~HS field k.
+func TestTemperatures(t *testing.T) {
+	p := New()
+	p.Switchboard().Set(MotorOverheat, true)
+	if got := talk(t, p, "~HQES"); !bytes.Contains([]byte(got), []byte("ERRORS:         1 00000000 00000020")) {
+		t.Errorf("~HQES with the motor over temperature = %q", got)
+	}
+	if got := talk(t, p, "~HS"); !bytes.HasPrefix([]byte(got), []byte("\x02030,0,0,1245,000,0,0,0,000,0,0,1\x03")) {
+		t.Errorf("~HS with the motor over temperature = %q", got)
+	}
+	p = New()
+	p.Switchboard().Set(HeadCold, true)
+	if got := talk(t, p, "~HS"); !bytes.HasPrefix([]byte(got), []byte("\x02030,0,0,1245,000,0,0,0,000,0,1,0\x03")) {
+		t.Errorf("~HS with the head under temperature = %q", got)
+	}
+}

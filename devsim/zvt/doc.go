@@ -9,5 +9,8 @@
 // activation_required, hardware_fault, card_inserted (each sets the
 // terminal status code), busy (a payment is running: commands are refused
 // with 84 9C 00 and an abort would end the payment, which the emulator
-// records), garbage, silent, slow.
+// records), abort (the enquiry ends with Abort 06 1E 01 6C instead of the
+// completion), garbage, silent, slow. Every completion and abort must be
+// acknowledged by the ECR with 80 00 00; what it did instead is recorded
+// (Terminal.Unacknowledged).
 package zvt

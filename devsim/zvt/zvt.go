@@ -25,6 +25,16 @@ var statusFaults = []struct {
 // FaultBusy makes the PT behave as if a payment were running.
 const FaultBusy = "busy"
 
+// FaultAbort makes the PT end the Status Enquiry with Abort (06 1E) and
+// result code AbortCode instead of a completion. The ECR must acknowledge
+// it with 80 00 00 as it does a completion; the terminal checks that it
+// does (Unacknowledged).
+const FaultAbort = "abort"
+
+// AbortCode is the result code of FaultAbort's abort: 6C, "abort via
+// timeout or abort key" (reference 5.1: 06 1E 01 6C).
+const AbortCode = 0x6C
+
 // Framing selects how APDUs travel.
 type Framing int
 
@@ -56,11 +66,12 @@ type Terminal struct {
 	status   byte
 	received [][]byte
 	aborted  int
+	unacked  []string
 }
 
 // New returns a ready terminal.
 func New() *Terminal {
-	names := []string{FaultBusy, devsim.FaultGarbage, devsim.FaultSilent, devsim.FaultSlow}
+	names := []string{FaultBusy, FaultAbort, devsim.FaultGarbage, devsim.FaultSilent, devsim.FaultSlow}
 	for _, f := range statusFaults {
 		names = append(names, f.name)
 	}
@@ -97,6 +108,15 @@ func (t *Terminal) Aborted() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.aborted
+}
+
+// Unacknowledged lists the completions and aborts the ECR did not answer
+// with 80 00 00 (it sent something else, or closed the line), with what
+// came instead.
+func (t *Terminal) Unacknowledged() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.unacked...)
 }
 
 func (t *Terminal) currentStatus() byte {
@@ -182,13 +202,17 @@ func (t *Terminal) handle(ctx context.Context, ch channel, raw io.Writer, cmd []
 	}
 }
 
-// statusEnquiry: 80 00 00, then 06 0F with the status, then the ECR's ack.
+// statusEnquiry: 80 00 00, then 06 0F with the status (or, with
+// FaultAbort, 06 1E with AbortCode), then the ECR's ack.
 func (t *Terminal) statusEnquiry(ch channel, cmd []byte) error {
 	data := body(cmd)
 	// <password 3 bytes BCD> [03 <service byte>] [06 <TLV>]
 	serviceByte := len(data) >= 5 && data[3] == 0x03
 	if err := ch.send(apdu(0x80, 0x00)); err != nil {
 		return err
+	}
+	if t.faults.On(FaultAbort) {
+		return t.sendAwaitingAck(ch, apdu(0x06, 0x1E, AbortCode))
 	}
 	var out []byte
 	if !serviceByte && t.Software != "" {
@@ -201,18 +225,33 @@ func (t *Terminal) statusEnquiry(ch channel, cmd []byte) error {
 		out = append(out, 0x29)
 		out = append(out, tid...)
 	}
-	if err := ch.send(apdu(0x06, 0x0F, out...)); err != nil {
+	return t.sendAwaitingAck(ch, apdu(0x06, 0x0F, out...))
+}
+
+// sendAwaitingAck sends a message that ends the ECR's command (completion
+// or abort), which the ECR must acknowledge with 80 00 00. What the ECR did
+// instead is recorded for Unacknowledged; a wrong answer also ends the
+// connection with an error.
+func (t *Terminal) sendAwaitingAck(ch channel, msg []byte) error {
+	if err := ch.send(msg); err != nil {
 		return err
 	}
 	reply, err := ch.receive()
 	if err != nil {
+		t.mu.Lock()
+		t.unacked = append(t.unacked, fmt.Sprintf("% X: no acknowledge (%v)", msg, err))
+		t.mu.Unlock()
 		return err
 	}
 	t.mu.Lock()
 	t.received = append(t.received, reply)
+	ok := len(reply) >= 3 && reply[0] == 0x80 && reply[1] == 0x00 && reply[2] == 0x00
+	if !ok {
+		t.unacked = append(t.unacked, fmt.Sprintf("% X: answered with % X", msg, reply))
+	}
 	t.mu.Unlock()
-	if reply[0] != 0x80 || reply[1] != 0x00 {
-		return fmt.Errorf("zvt emulator: ECR answered the completion with % X, want 80 00 00", reply)
+	if !ok {
+		return fmt.Errorf("zvt emulator: ECR answered % X with % X, want 80 00 00", msg, reply)
 	}
 	return nil
 }

@@ -69,6 +69,51 @@ func TestStatusEnquirySerial(t *testing.T) {
 	})
 }
 
+// FaultAbort ends the enquiry with 06 1E 01 6C (reference 5.1), which the
+// ECR acknowledges as it would a completion: on serial inside a DLE STX
+// frame, after the link ACK.
+func TestAbortIsAcknowledged(t *testing.T) {
+	term := New()
+	term.Switchboard().Set(FaultAbort, true)
+	talk(t, term, [][2]string{
+		{"05 01 00", "80 00 00 06 1E 01 6C"},
+		{"80 00 00", ""},
+	})
+	if u := term.Unacknowledged(); len(u) != 0 {
+		t.Errorf("TCP: unacknowledged %q", u)
+	}
+	term = New()
+	term.Switchboard().Set(FaultAbort, true)
+	// CRC-16/KERMIT of 06 1E 01 6C 03 is F2C9 (reference B.3's algorithm).
+	abort := "10 02 06 1E 01 6C 10 03 C9 F2"
+	talk(t, term, [][2]string{
+		{"10 02 05 01 00 10 03 10 06", "06 10 02 80 00 00 10 03 F5 1F"},
+		{"06", abort},
+		{"06", ""},
+		{"10 02 80 00 00 10 03 F5 1F", "06"},
+	})
+	if u := term.Unacknowledged(); len(u) != 0 {
+		t.Errorf("serial: unacknowledged %q", u)
+	}
+}
+
+// An ECR that answers the abort with anything but 80 00 00 is recorded.
+func TestUnacknowledgedAbortIsRecorded(t *testing.T) {
+	term := New()
+	term.Switchboard().Set(FaultAbort, true)
+	ecr, pt := net.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- term.Serve(context.Background(), pt) }()
+	ecr.SetDeadline(time.Now().Add(5 * time.Second))
+	ecr.Write(unhex(t, "05 01 00"))
+	io.ReadFull(ecr, make([]byte, 7))
+	ecr.Close() // the ECR goes away without acknowledging
+	<-done
+	if u := term.Unacknowledged(); len(u) != 1 || !strings.HasPrefix(u[0], "06 1E 01 6C") {
+		t.Errorf("unacknowledged %q, want the abort", u)
+	}
+}
+
 func TestSoftwareVersionAndTerminalID(t *testing.T) {
 	term := New()
 	term.Software, term.TerminalID = "V1", "12345678"

@@ -145,3 +145,28 @@ func TestUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// A printer that answers each request in 500 ms is healthy under a 2 s
+// timeout: the timeout bounds each of the probe's exchanges (four DLE EOT,
+// and on this first probe eight GS I), not all of them together.
+func TestSlowPrinter(t *testing.T) {
+	for _, name := range []string{"pty", "tcp"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			printer := simescpos.New()
+			a, err := transport.Parse(transports[name](t, printer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := drivers.New("escpos", drivers.Spec{ID: "lane1-receipt", Kind: "receipt_printer", Address: a,
+				Timeout: simtest.SlowTimeout, Options: drivers.NewOptions(nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := simtest.RunSlowPerRequest(t, d, printer.Switchboard())
+			if len(r.Faults) != 0 || r.Identity == nil || r.Identity.Vendor == "" {
+				t.Errorf("slow printer: faults %+v, identity %+v; want healthy with its identity", r.Faults, r.Identity)
+			}
+		})
+	}
+}

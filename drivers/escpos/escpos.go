@@ -22,6 +22,11 @@ const (
 	defaultIdentStep = 700 * time.Millisecond
 )
 
+// probeCost is the longest probe: DLE EOT 1-4 (4 exchanges of 3 bytes out
+// and 1 in) and, when identity is due, GS I 1-3 (3 of 3 and 1) and GS I
+// 65-69 (5 of 3 out and a typical "_" text NUL of 6 to 16 bytes in).
+var probeCost = drivers.Cost{Exchanges: 12, Bytes: 16 + 12 + 15 + 52}
+
 func init() {
 	drivers.Register(drivers.Info{
 		Name:        "escpos",
@@ -91,9 +96,14 @@ func New(s drivers.Spec) (*Driver, error) {
 	return d, nil
 }
 
+// ProbeCost implements drivers.Costed.
+func (d *Driver) ProbeCost() drivers.Cost { return probeCost }
+
 // Probe reads the four real-time status bytes and, now and then, identity.
+// Each question may take the timeout (the GS I ones identity_step); the
+// whole probe, drivers.ProbeTimeout.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
 	c, err := d.dial(ctx)
 	if err != nil {
@@ -104,7 +114,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	transport.Flush(c)
 
 	start := time.Now()
-	st, err := readStatus(c)
+	st, err := readStatus(ctx, c, d.timeout)
 	if err != nil {
 		d.ident.Probed(false)
 		return drivers.Reading{}, fmt.Errorf("escpos %s: %w", d.addr, transport.Timeout(ctx, err))
@@ -133,7 +143,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 // Identify reads the printer's identity now.
 func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
 	var id wire.Identity
-	err := transport.Session(ctx, d.timeout, d.dial, func(ctx context.Context, c transport.Conn) (err error) {
+	err := transport.Session(ctx, drivers.ProbeTimeout(d, d.timeout), d.dial, func(ctx context.Context, c transport.Conn) (err error) {
 		id, err = d.readIdentity(ctx, c)
 		return err
 	})
@@ -143,10 +153,13 @@ func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
 	return id, nil
 }
 
-// readStatus asks DLE EOT 1..4, one at a time.
-func readStatus(c transport.Conn) (Status, error) {
+// readStatus asks DLE EOT 1..4, one at a time, each within step.
+func readStatus(ctx context.Context, c transport.Conn, step time.Duration) (Status, error) {
 	var raw [4]byte
 	for n := byte(1); n <= 4; n++ {
+		if err := transport.StepDeadline(ctx, c, step); err != nil {
+			return Status{}, err
+		}
 		if _, err := c.Write([]byte{0x10, 0x04, n}); err != nil {
 			return Status{}, fmt.Errorf("DLE EOT %d: %w", n, err)
 		}

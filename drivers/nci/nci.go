@@ -17,6 +17,10 @@ var DefaultMode = scale.Mode7E1
 
 const maxFrame = 64 // the longest answer is about 25 bytes
 
+// probeCost: one exchange, W CR (2 bytes) and its answer, LF "0001.25lb"
+// CR LF, up to three status bytes, CR ETX (17 bytes).
+var probeCost = drivers.Cost{Exchanges: 1, Bytes: 19}
+
 func init() {
 	drivers.Register(drivers.Info{
 		Name:        "nci",
@@ -44,6 +48,8 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 	if err != nil {
 		return nil, err
 	}
+	base.Line.Carriers = StatusBytes
+	base.Cost = probeCost
 	d := &Driver{Base: base}
 	if err := spec.Options.Err(); err != nil {
 		return nil, err

@@ -2,12 +2,15 @@ package nci_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/storewatch/storewatch/devsim"
 	emu "github.com/storewatch/storewatch/devsim/nci"
 	"github.com/storewatch/storewatch/devsim/scalesim"
+	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -45,6 +48,11 @@ func TestEmulatedVariants(t *testing.T) {
 		{"two status bytes, 7O1", emu.Config{StatusBytes: 2, Parity: scalesim.Odd}, "?parity=O"},
 		{"SCP-02, 8N1", emu.Config{SCP02: true, Parity: scalesim.None}, "?databits=8&parity=N"},
 		{"pounds and ounces", emu.Config{Unit: "lb-oz"}, ""},
+		// Scales that put the parity bit into the status bytes only (B2 30
+		// for 32 30), the rest plain ASCII: read as 7E1 and as 8N1.
+		{"parity in the status bytes only, 7E1", emu.Config{Parity: scalesim.None, StatusParity: scalesim.Even}, ""},
+		{"parity in the status bytes only, read as 8N1", emu.Config{Parity: scalesim.None, StatusParity: scalesim.Even}, "?databits=8&parity=N"},
+		{"odd parity in the status bytes only, 7O1", emu.Config{Parity: scalesim.None, StatusParity: scalesim.Odd, StatusBytes: 3}, "?parity=O"},
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
@@ -83,6 +91,20 @@ func TestWrongParityIsAProtocolError(t *testing.T) {
 	d := scaletest.Attach(t, "nci", emu.New(emu.Config{Parity: scalesim.Odd}), "?parity=E", nil, 5*time.Second)
 	if _, err := d.Probe(context.Background()); err == nil {
 		t.Fatal("a 7O1 scale read without error on a line set to 7E1")
+	}
+}
+
+// Status bytes carrying odd parity on a line set to 7E1 are a parity error
+// (a protocol problem), not a status and not a silent scale.
+func TestWrongParityInTheStatusBytes(t *testing.T) {
+	dev := emu.New(emu.Config{Parity: scalesim.None, StatusParity: scalesim.Odd})
+	d := scaletest.Attach(t, "nci", dev, "", nil, 5*time.Second)
+	_, err := d.Probe(context.Background())
+	if !errors.Is(err, drivers.ErrProtocol) || !strings.Contains(err.Error(), "parity error") {
+		t.Fatalf("probe: %v, want a parity error", err)
+	}
+	if f := drivers.FaultFor(err); f.Code != wire.FaultNoResponse || !strings.Contains(f.Detail, "parity") {
+		t.Errorf("fault %+v, want no_response naming the parity", f)
 	}
 }
 

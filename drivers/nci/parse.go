@@ -1,6 +1,7 @@
 package nci
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -42,6 +43,30 @@ const (
 
 // maxStatus bounds the status bytes: scanner-scales send up to four.
 const maxStatus = 4
+
+// StatusBytes returns the positions of the status bytes in a frame (bit 7
+// cleared): after the last LF and an SCP-02 "S", up to the closing CR ETX.
+// The status-byte table defines bit 7 of each as its parity bit, so a scale
+// on an 8-bit line may set it there and nowhere else (scale.StripParity).
+// A frame that does not end in CR ETX has none.
+func StatusBytes(f []byte) []int {
+	end := len(f) - 2
+	if end < 1 || f[end] != '\r' || f[end+1] != 0x03 {
+		return nil
+	}
+	start := bytes.LastIndexByte(f[:end], '\n') + 1
+	if start == 0 {
+		return nil
+	}
+	if start < end && f[start] == 'S' {
+		start++
+	}
+	var out []int
+	for i := start; i < end; i++ {
+		out = append(out, i)
+	}
+	return out
+}
 
 // ParseAnswer reads a frame (bit 7 already cleared) from LF to ETX.
 func ParseAnswer(b []byte) (Answer, error) {

@@ -104,7 +104,7 @@ func TestParseAnswerRejects(t *testing.T) {
 // Whatever arrives, the path from the bytes on the line to a status ends in
 // a status or a protocol error, and a status it accepts fits the bytes.
 func FuzzAnswer(f *testing.F) {
-	scaletest.FuzzSevenBit(f, "testdata/transcripts.txt", func(b []byte) (scale.Status, error) {
+	scaletest.FuzzSevenBit(f, "testdata/transcripts.txt", StatusBytes, func(b []byte) (scale.Status, error) {
 		a, err := ParseAnswer(b)
 		if err != nil {
 			return scale.Status{}, err

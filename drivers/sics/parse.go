@@ -81,13 +81,13 @@ func validID(id string) bool {
 //
 //	S S <weight> <unit>   stable
 //	S D <weight> <unit>   dynamic (moving)
-//	S I                   not executable: busy (taring) or no stability in time
+//	S I                   not executable now: busy (taring, zeroing, another command)
 //	S +                   overload
 //	S -                   underload
 //
-// "S I" counts as not settled: a scale that stays busy or never settles
-// probe after probe is reported as unstable, as the reference's fault table
-// maps "S I timeout" to unstable.
+// "S I" is not a reading at all: the scale is busy, which says nothing about
+// the weight. It returns an error wrapping drivers.ErrBusy, so the poll is
+// skipped; it never counts as motion and never becomes scale_unstable.
 func Weight(l Line) (scale.Status, error) {
 	st := scale.Status{Raw: l.String()}
 	if l.General() {
@@ -109,7 +109,10 @@ func Weight(l Line) (scale.Status, error) {
 		st.Weight, st.Unit, st.HasWeight = v, f[1], true
 		st.Moving = l.Status == "D"
 	case "I":
-		st.Moving = true
+		if strings.TrimSpace(l.Data) != "" {
+			return st, drivers.ProtocolError("weight line %q: unexpected data after status I", l)
+		}
+		return st, busy(l)
 	case "+":
 		st.Overload = true
 	case "-":
@@ -121,6 +124,12 @@ func Weight(l Line) (scale.Status, error) {
 		return st, nil
 	}
 	return st, drivers.ProtocolError("weight line %q: unexpected data after status %s", l, l.Status)
+}
+
+// busy is the error for an answer with status I: the command is not
+// executable now.
+func busy(l Line) error {
+	return fmt.Errorf("%w: the scale answered %q (command not executable now: taring, zeroing or busy with another command); poll skipped", drivers.ErrBusy, l)
 }
 
 // ZeroResult is what a scale answered to Z.
@@ -172,10 +181,15 @@ func Quoted(data string) ([]string, error) {
 }
 
 // Text reads an identification answer "<ID> A "<text>"" (I2, I3, I4, I5):
-// ok is false when the scale does not implement the command (ES, or status I
-// or L).
+// ok is false when the scale does not implement the command (ES, or status
+// L). Status I means the scale is busy and could not answer now: an error
+// wrapping drivers.ErrBusy, so an identity read earlier is kept rather than
+// replaced by an empty one.
 func Text(id string, l Line) (text string, ok bool, err error) {
-	if l.General() || l.Status == "I" || l.Status == "L" {
+	if !l.General() && l.Status == "I" {
+		return "", false, busy(l)
+	}
+	if l.General() || l.Status == "L" {
 		return "", false, nil
 	}
 	if l.ID != id || l.Status != "A" {
@@ -219,7 +233,7 @@ func CommandList(l Line) (cmd string, more bool, err error) {
 	switch l.Status {
 	case "B", "A":
 	case "I":
-		return "", false, nil
+		return "", false, busy(l)
 	default:
 		return "", false, drivers.ProtocolError("I0 line with unknown status: %q", l)
 	}

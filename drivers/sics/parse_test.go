@@ -19,11 +19,13 @@ func TestWeight(t *testing.T) {
 		over   bool
 		under  bool
 		bad    bool
+		busy   bool
 	}{
 		{line: "S S     100.00 g", weight: 100, unit: "g"},
 		{line: "S D     129.07 g", weight: 129.07, unit: "g", moving: true},
 		{line: "S S    -12.345 kg", weight: -12.345, unit: "kg"},
-		{line: "S I", moving: true},
+		{line: "S I", busy: true},         // not executable now: busy, not motion
+		{line: "S I 1.000 kg", bad: true}, // data after busy
 		{line: "S +", over: true},
 		{line: "S -", under: true},
 		{line: "S S 1.5 lb", weight: 1.5, unit: "lb"},
@@ -45,6 +47,12 @@ func TestWeight(t *testing.T) {
 			continue
 		}
 		st, err := Weight(l)
+		if c.busy {
+			if !errors.Is(err, drivers.ErrBusy) || errors.Is(err, drivers.ErrProtocol) || st.Moving {
+				t.Errorf("Weight(%q) = %+v, %v; want busy, not motion", c.line, st, err)
+			}
+			continue
+		}
 		if c.bad {
 			if !errors.Is(err, drivers.ErrProtocol) {
 				t.Errorf("Weight(%q) = %+v, %v; want a protocol error", c.line, st, err)
@@ -87,10 +95,13 @@ func TestIdentityAnswers(t *testing.T) {
 	if s, ok, err := Text("I4", line(`I4 A "B525073136"`)); s != "B525073136" || !ok || err != nil {
 		t.Errorf("I4: %q %v %v", s, ok, err)
 	}
-	for _, unsupported := range []string{"ES", "I3 I", "I3 L"} {
+	for _, unsupported := range []string{"ES", "I3 L"} {
 		if _, ok, err := Text("I3", line(unsupported)); ok || err != nil {
 			t.Errorf("%q: ok=%v err=%v, want not implemented without error", unsupported, ok, err)
 		}
+	}
+	if _, ok, err := Text("I4", line("I4 I")); ok || !errors.Is(err, drivers.ErrBusy) {
+		t.Errorf("I4 I: ok=%v err=%v, want busy", ok, err)
 	}
 	for _, bad := range []string{`I4 A B525073136`, `I4 A "a" "b"`, `I2 A "x"`, `I4 B "x"`, `I4 A "open`} {
 		if _, _, err := Text("I4", line(bad)); !errors.Is(err, drivers.ErrProtocol) {
@@ -115,12 +126,14 @@ func TestIdentityAnswers(t *testing.T) {
 		`I0 B 1 "SIR"`: {"SIR", true},
 		`I0 A 0 "@"`:   {"@", false},
 		`I0 A`:         {"", false},
-		`I0 I`:         {"", false},
 	} {
 		cmd, more, err := CommandList(line(in))
 		if err != nil || cmd != want.cmd || more != want.more {
 			t.Errorf("CommandList(%q) = %q %v %v", in, cmd, more, err)
 		}
+	}
+	if _, _, err := CommandList(line(`I0 I`)); !errors.Is(err, drivers.ErrBusy) {
+		t.Errorf("CommandList(I0 I): %v, want busy", err)
 	}
 	for _, bad := range []string{`I0 B`, `I0 B x "I1"`, `I0 B 0 I1`, `I1 B 0 "I1"`, `I0 X 0 "I1"`, "ES"} {
 		if _, _, err := CommandList(line(bad)); !errors.Is(err, drivers.ErrProtocol) {
@@ -167,14 +180,20 @@ func FuzzWeight(f *testing.F) {
 			return
 		}
 		st, err := Weight(l)
+		if errors.Is(err, drivers.ErrBusy) {
+			if l.ID != "S" || l.Status != "I" || st.Moving || st.HasWeight {
+				t.Fatalf("%q: busy from a line that is not S I, or busy with a reading: %+v", b, st)
+			}
+			return
+		}
 		if err != nil {
 			if !errors.Is(err, drivers.ErrProtocol) {
 				t.Fatalf("Weight error %v is not a protocol error", err)
 			}
 			return
 		}
-		kinds := 0 // a weight, an overload, an underload or "not executable": one of them
-		for _, k := range []bool{st.HasWeight, st.Overload, st.UnderZero, st.Moving && !st.HasWeight} {
+		kinds := 0 // a weight, an overload or an underload: one of them
+		for _, k := range []bool{st.HasWeight, st.Overload, st.UnderZero} {
 			if k {
 				kinds++
 			}
@@ -196,13 +215,13 @@ func FuzzIdentity(f *testing.F) {
 			return
 		}
 		for _, id := range []string{"I2", "I3", "I4"} {
-			if s, ok, err := Text(id, l); err != nil && !errors.Is(err, drivers.ErrProtocol) {
+			if s, ok, err := Text(id, l); err != nil && !errors.Is(err, drivers.ErrProtocol) && !errors.Is(err, drivers.ErrBusy) {
 				t.Fatalf("Text: %v", err)
 			} else if ok {
 				ParseBalance(s)
 			}
 		}
-		if _, _, err := CommandList(l); err != nil && !errors.Is(err, drivers.ErrProtocol) {
+		if _, _, err := CommandList(l); err != nil && !errors.Is(err, drivers.ErrProtocol) && !errors.Is(err, drivers.ErrBusy) {
 			t.Fatalf("CommandList: %v", err)
 		}
 		if _, err := Zero(l); err != nil && !errors.Is(err, drivers.ErrProtocol) {

@@ -29,6 +29,14 @@ const (
 	maxI0 = 200
 )
 
+// probeCost is the longest probe: I4 naming another serial number, then
+// the whole identity read again (I0, I1, I2, I3, I4) and SI, 7 exchanges.
+// The bytes are the emulator's answers, as the reference shows them: four
+// per command, an I0 list of a dozen commands (160 bytes), I1 to I4 of 17
+// to 31 bytes each and the weight line of 19. First contact is 6 exchanges
+// and 316 bytes; later probes ask I4 and SI, 2 exchanges and 46 bytes.
+var probeCost = drivers.Cost{Exchanges: 7, Bytes: 340}
+
 func init() {
 	drivers.Register(drivers.Info{
 		Name:        "sics",
@@ -59,6 +67,7 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 	if err != nil {
 		return nil, err
 	}
+	base.Cost = probeCost
 	d := &Driver{Base: base, expected: spec.Expected}
 	if err := spec.Options.Err(); err != nil {
 		return nil, err
@@ -68,7 +77,9 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 
 // Probe reads the serial number (I4; the full identity on first contact or
 // when the serial changed) and the weight with SI, which answers at once
-// whether or not the weight is stable.
+// whether or not the weight is stable. A scale that answers SI (or its
+// first identity) with status I is busy: Probe returns an error wrapping
+// drivers.ErrBusy and the collector skips the poll.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	var id wire.Identity
 	r, err := d.Weigh(ctx, func(p *scale.Port) (scale.Status, error) {
@@ -142,7 +153,10 @@ func (d *Driver) Zero(ctx context.Context) (drivers.Reading, error) {
 }
 
 // identity returns the cached identity after checking the serial with I4,
-// reading the rest again when the serial changed (the scale was swapped).
+// reading the rest again when the serial changed (the scale was swapped). A
+// busy scale (I4 I) keeps the cached identity: busy says nothing about who
+// the scale is. On first contact a busy scale fails the probe with ErrBusy
+// and nothing is cached, so the next probe reads the identity whole.
 func (d *Driver) identity(p *scale.Port) (wire.Identity, error) {
 	d.mu.Lock()
 	cached := d.ident
@@ -158,6 +172,9 @@ func (d *Driver) identity(p *scale.Port) (wire.Identity, error) {
 		return id, nil
 	}
 	serial, _, err := text(p, "I4")
+	if errors.Is(err, drivers.ErrBusy) {
+		return *cached, nil
+	}
 	if err != nil {
 		return wire.Identity{}, err
 	}
@@ -184,6 +201,9 @@ func readIdentity(p *scale.Port) (wire.Identity, error) {
 		l, err := ask(p, "I1", "I1")
 		if err != nil {
 			return id, err
+		}
+		if !l.General() && l.Status == "I" {
+			return id, busy(l)
 		}
 		if !l.General() && l.Status == "A" {
 			if q, err := Quoted(l.Data); err == nil && len(q) > 0 {
@@ -229,8 +249,11 @@ func commands(p *scale.Port) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if l.General() || l.Status == "I" {
+	if l.General() {
 		return nil, nil
+	}
+	if l.Status == "I" {
+		return nil, busy(l)
 	}
 	var out []string
 	for range maxI0 {

@@ -2,6 +2,7 @@ package sics_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/simtest"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -28,9 +30,57 @@ func TestEmulatedFaults(t *testing.T) {
 		{Switch: scalesim.Overload, Want: wire.FaultScaleOverload},
 		{Switch: scalesim.UnderZero, Want: wire.FaultScaleUnderZero},
 		{Switch: scalesim.Unstable, Want: wire.FaultScaleUnstable, Probes: 2},
-		{Switch: emu.Busy, Want: wire.FaultScaleUnstable, Probes: 2},
 		{Switch: scalesim.ZeroError, Want: wire.FaultScaleZeroError, Zero: true},
 	})
+}
+
+// A busy scale (every command answered with status I) is busy: each probe
+// returns drivers.ErrBusy, so the collector skips the poll; it never becomes
+// scale_unstable, and the identity read before it stays, with no
+// unknown_device and no fresh identity read once the scale is free again.
+func TestBusyIsBusy(t *testing.T) {
+	dev := emu.New(emu.Config{Load: 1.25})
+	want := &wire.Identity{Serial: "B525073136", Model: "ICS425s"}
+	p, err := devsim.ServePTY(context.Background(), dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	d := scaletest.New(t, "sics", "serial://"+p.Path, scaletest.FastMotion, 5*time.Second, want)
+	if r, err := d.Probe(context.Background()); err != nil || len(r.Faults) != 0 {
+		t.Fatalf("before busy: %+v, %v", r, err)
+	}
+	dev.Switchboard().Set(emu.Busy, true)
+	for i := range 4 { // twice the unstable_probes of FastMotion
+		r, err := d.Probe(context.Background())
+		if !errors.Is(err, drivers.ErrBusy) || len(r.Faults) != 0 || r.Identity != nil {
+			t.Fatalf("busy probe %d: %+v, %v; want drivers.ErrBusy and no reading", i+1, r, err)
+		}
+	}
+	dev.Switchboard().Set(emu.Busy, false)
+	r, err := d.Probe(context.Background())
+	if err != nil || len(r.Faults) != 0 {
+		t.Fatalf("after busy: %+v, %v", r.Faults, err)
+	}
+	if r.Identity == nil || r.Identity.Serial != want.Serial || r.Identity.Model != want.Model || r.Identity.Firmware == "" {
+		t.Errorf("identity after busy: %+v, want the one read before", r.Identity)
+	}
+}
+
+// A scale busy at first contact: the poll is skipped, nothing half-read is
+// kept, and the first probe after it reads the whole identity.
+func TestBusyAtFirstContact(t *testing.T) {
+	dev := emu.New(emu.Config{Load: 1.25})
+	dev.Switchboard().Set(emu.Busy, true)
+	d := scaletest.Attach(t, "sics", dev, "", nil, 5*time.Second)
+	if _, err := d.Probe(context.Background()); !errors.Is(err, drivers.ErrBusy) {
+		t.Fatalf("busy at first contact: %v, want drivers.ErrBusy", err)
+	}
+	dev.Switchboard().Set(emu.Busy, false)
+	r, err := d.Probe(context.Background())
+	if err != nil || r.Identity == nil || r.Identity.Serial != "B525073136" || r.Identity.Model != "ICS425s" {
+		t.Fatalf("after busy: %+v, %v", r, err)
+	}
 }
 
 func TestHealthyReadingAndIdentity(t *testing.T) {
@@ -83,6 +133,19 @@ func TestWrongIdentity(t *testing.T) {
 	}
 	if len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultUnknownDevice {
 		t.Errorf("faults %+v, want unknown_device", r.Faults)
+	}
+}
+
+// A scale that answers each command in 500 ms is healthy under a 2 s
+// timeout: the first probe asks I0, I1, I2, I3, I4 and SI, six exchanges
+// and three seconds together, each well within its timeout.
+func TestSlowScale(t *testing.T) {
+	t.Parallel()
+	dev := emu.New(emu.Config{Load: 1.25})
+	d := scaletest.Attach(t, "sics", dev, "", nil, simtest.SlowTimeout)
+	r := simtest.RunSlowPerRequest(t, d, dev.Switchboard())
+	if len(r.Faults) != 0 || r.Identity == nil || r.Identity.Serial != "B525073136" || r.Measurements["weight_kg"] != 1.25 {
+		t.Errorf("slow scale: %+v", r)
 	}
 }
 

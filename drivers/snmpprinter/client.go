@@ -201,7 +201,8 @@ func (s settings) dial(ctx context.Context, timeout time.Duration) (client, erro
 		Community: s.community,
 		Retries:   s.retries,
 		// gosnmp doubles the timeout on each retry: with one retry the
-		// two attempts together take the whole probe timeout.
+		// two attempts of a request together take the timeout, which
+		// bounds each request (drivers.Cost); ctx bounds the probe.
 		Timeout:        timeout / time.Duration(1<<(s.retries+1)-1),
 		Context:        ctx,
 		MaxOids:        gosnmp.MaxOids,

@@ -93,15 +93,20 @@ func parsePDU(line string) (gosnmp.SnmpPDU, error) {
 	return p, nil
 }
 
-// fakeAgent answers Get and Walk from a table, as an agent would.
+// fakeAgent answers Get and Walk from a table, as an agent would; while
+// fail is set every request fails with it (an agent that stopped answering).
 type fakeAgent struct {
 	objects map[string]gosnmp.SnmpPDU
 	gets    int
 	walks   []string
+	fail    error
 }
 
 func (a *fakeAgent) Get(oids []string) ([]gosnmp.SnmpPDU, error) {
 	a.gets++
+	if a.fail != nil {
+		return nil, a.fail
+	}
 	var out []gosnmp.SnmpPDU
 	for _, o := range oids {
 		p, ok := a.objects[o]
@@ -115,6 +120,9 @@ func (a *fakeAgent) Get(oids []string) ([]gosnmp.SnmpPDU, error) {
 
 func (a *fakeAgent) Walk(root string) ([]gosnmp.SnmpPDU, error) {
 	a.walks = append(a.walks, root)
+	if a.fail != nil {
+		return nil, a.fail
+	}
 	var out []gosnmp.SnmpPDU
 	for name, p := range a.objects {
 		if _, ok := under(name, root); ok {

@@ -31,6 +31,12 @@ func FuzzErrorState(f *testing.F) {
 				t.Fatalf("unknown fault %s", fault.Code)
 			}
 		}
+		w := e.Without(bitOffline)
+		for k := 0; k < 8*len(b); k++ {
+			if w.Bit(k) != (e.Bit(k) && k != bitOffline) {
+				t.Fatalf("% X without bit %d: bit %d is %v", b, bitOffline, k, w.Bit(k))
+			}
+		}
 	})
 }
 
@@ -58,10 +64,13 @@ func FuzzAgent(f *testing.F) {
 	f.Add(1, uint8(gosnmp.Integer), []byte{}, -3)
 	f.Add(2, uint8(gosnmp.ObjectIdentifier), []byte(".1.3.6.1.2.1.25.3.1.5"), 0)
 	f.Add(3, uint8(gosnmp.NoSuchObject), []byte{}, 0)
+	f.Add(9, uint8(gosnmp.Integer), []byte{}, printerWarmup) // warming up
+	f.Add(1, uint8(gosnmp.Integer), []byte{}, 5)             // down
 	targets := []string{
 		oidHrPrinterError + ".1", oidHrDeviceStatus + ".1", oidHrDeviceType + ".1",
 		oidPrtMarkerSupplies + ".9.1.1", oidPrtMarkerSupplies + ".8.1.1", oidPrtCoverStatus + ".1.1",
 		oidHrDeviceDescr + ".1", oidPrtMarkerSupplies + ".6.1.1", oidPrtMarkerSupplies + ".9.1",
+		oidHrPrinterStatus + ".1",
 	}
 	f.Fuzz(func(t *testing.T, which int, typ uint8, raw []byte, n int) {
 		a := &fakeAgent{objects: loadAgents(t)[0].objects}

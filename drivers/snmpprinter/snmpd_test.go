@@ -91,12 +91,17 @@ func (a *agent) set(t *testing.T, faults ...string) {
 
 func (a *agent) driver(t *testing.T, query string, expected *wire.Identity, timeout time.Duration) drivers.Prober {
 	t.Helper()
+	return a.driverWith(t, query, expected, timeout, nil)
+}
+
+func (a *agent) driverWith(t *testing.T, query string, expected *wire.Identity, timeout time.Duration, opts map[string]string) drivers.Prober {
+	t.Helper()
 	addr, err := transport.Parse(fmt.Sprintf("snmp://127.0.0.1:%d?%s", a.port, query))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d, err := drivers.New("snmpprinter", drivers.Spec{ID: "office-printer", Kind: "network_printer", Address: addr,
-		Timeout: timeout, Options: drivers.NewOptions(nil), Expected: expected})
+		Timeout: timeout, Options: drivers.NewOptions(opts), Expected: expected})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +123,9 @@ func TestAgainstSnmpd(t *testing.T) {
 		{Faults: []string{"toner_out"}, Want: "consumable_out", State: wire.StateFault},
 		{Faults: []string{"service_requested"}, Want: "maintenance_due", State: wire.StateDegraded},
 		{Faults: []string{"offline", "cover_open", "paper_low"}, Want: "cover_open,offline,paper_low", State: wire.StateFault},
+		// down(5), warmup(5) and the offline bit: warming up, not offline.
+		{Faults: []string{"warming_up"}, Want: "none", State: wire.StateOK},
+		{Faults: []string{"warming_up", "paper_out"}, Want: "paper_out", State: wire.StateFault},
 	}
 	for _, version := range []string{"version=2c&community=public", "version=1",
 		"version=3&user=" + v3User + "&auth=SHA&auth_pass=" + v3AuthPass + "&priv=AES&priv_pass=" + v3PrivPass} {
@@ -133,6 +141,30 @@ func TestAgainstSnmpd(t *testing.T) {
 			}
 		})
 	}
+
+	// A warm-up longer than warmup_limit is a fault. The limit is 1ns so
+	// that the second probe, made after the first, is past it whatever the
+	// machine's speed; the default is minutes.
+	t.Run("warm-up that never ends", func(t *testing.T) {
+		a.set(t, "warming_up")
+		d := a.driverWith(t, "", nil, 2*time.Second, map[string]string{"warmup_limit": "1ns"})
+		r, err := d.Probe(context.Background())
+		if err != nil || len(r.Faults) != 0 || !strings.Contains(r.Detail, "warming up") {
+			t.Fatalf("first probe while warming up: %+v, %v; want no fault and the warm-up in the detail", r, err)
+		}
+		r, err = d.Probe(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		transcript.CheckFaults(t, "warming up past the limit", "offline", r.Faults)
+		if len(r.Faults) == 1 && !strings.Contains(r.Faults[0].Detail, "longer than warmup_limit") {
+			t.Errorf("detail %q, want the warm-up and its limit", r.Faults[0].Detail)
+		}
+		a.set(t)
+		if r, err := d.Probe(context.Background()); err != nil || len(r.Faults) != 0 {
+			t.Errorf("ready again: %+v, %v", r.Faults, err)
+		}
+	})
 
 	t.Run("wrong identity", func(t *testing.T) {
 		a.set(t, "wrong_identity")

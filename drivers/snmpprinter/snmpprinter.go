@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gosnmp/gosnmp"
+
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -40,6 +42,8 @@ type Driver struct {
 	timeout    time.Duration
 	lowPercent float64
 	ident      drivers.IdentitySchedule
+	warm       warmup
+	cost       drivers.Cost
 	dial       func(ctx context.Context) (client, error)
 
 	mu    sync.Mutex
@@ -55,6 +59,7 @@ type Driver struct {
 //	low_percent         supplies at or below this are low (default 5)
 //	identify_every      read identity again every N probes (default 60; 0 = only the first time)
 //	retries             SNMP retries per request (default 1)
+//	warmup_limit        how long warming up is normal before it is a fault (default 5m)
 func New(s drivers.Spec) (*Driver, error) {
 	o := s.Options
 	if s.Address.Scheme != "snmp" {
@@ -67,12 +72,16 @@ func New(s drivers.Spec) (*Driver, error) {
 		lowPercent: o.Float("low_percent", DefaultLowPercent),
 		index:      o.Int("device_index", 0),
 		ident:      drivers.IdentitySchedule{Every: o.Int("identify_every", DefaultIdentifyEvery), Expected: s.Expected},
+		warm:       warmup{limit: o.Duration("warmup_limit", DefaultWarmupLimit), now: time.Now},
 	}
 	if err != nil {
 		o.Fail("%v", err)
 	}
 	if d.lowPercent < 0 || d.lowPercent > 100 {
 		o.Fail("option low_percent: %v; want 0 to 100", d.lowPercent)
+	}
+	if d.warm.limit <= 0 {
+		o.Fail("option warmup_limit: %v; want a duration above 0 (how long warming up is normal)", d.warm.limit)
 	}
 	if d.index < 0 || d.ident.Every < 0 {
 		o.Fail("options device_index and identify_every: want 0 or more")
@@ -83,13 +92,34 @@ func New(s drivers.Spec) (*Driver, error) {
 	if d.timeout <= 0 {
 		d.timeout = DefaultTimeout
 	}
+	d.cost = probeCost(set.version)
 	d.dial = func(ctx context.Context) (client, error) { return set.dial(ctx, d.timeout) }
 	return d, nil
 }
 
+// probeCost is the longest probe in SNMP requests, each an exchange that
+// (with its retries) may take the timeout. v2c and v3 walk with GETBULK (20
+// rows a request): the hrDeviceType walk on the first probe, the status
+// GET, the cover and supplies walks, the identity GET, and v3's engine
+// discovery come to 6; 8 leave room for a printer with many supplies. v1
+// walks row by row with GETNEXT: a supplies table of three supplies is 19
+// requests, the whole probe about 25; 32 leave room. Bytes are UDP
+// datagrams of typical size (no serial line is involved).
+func probeCost(v gosnmp.SnmpVersion) drivers.Cost {
+	if v == gosnmp.Version1 {
+		return drivers.Cost{Exchanges: 32, Bytes: 4000}
+	}
+	return drivers.Cost{Exchanges: 8, Bytes: 2500}
+}
+
+// ProbeCost implements drivers.Costed.
+func (d *Driver) ProbeCost() drivers.Cost { return d.cost }
+
 // Probe reads device and printer status, the error bits, cover and supplies.
+// Each SNMP request, its retries included, may take the timeout; the whole
+// probe, drivers.ProbeTimeout.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
 	c, err := d.dial(ctx)
 	if err != nil {
@@ -135,9 +165,16 @@ func (d *Driver) read(c client) (drivers.Reading, error) {
 		return drivers.Reading{}, fmt.Errorf("hrPrinterDetectedErrorState: %w", notAPrinter(err))
 	}
 	es := ErrorState(raw)
+	// A printer warming up reports itself offline (or down) until it is
+	// ready: that is the warm-up, not a fault, for as long as warmup_limit.
+	warming := prStatus == printerWarmup
+	faultBits := es
+	if warming {
+		faultBits = es.Without(bitOffline)
+	}
 
 	r := drivers.Reading{Measurements: map[string]float64{}}
-	r.Faults = es.Faults()
+	r.Faults = faultBits.Faults()
 	r.Detail = fmt.Sprintf("hrDeviceStatus %s, hrPrinterStatus %s, hrPrinterDetectedErrorState %s [%s]",
 		name(deviceStatusNames, devStatus), name(printerStatusNames, prStatus), es, strings.Join(es.Names(), " "))
 
@@ -175,9 +212,16 @@ func (d *Driver) read(c client) (drivers.Reading, error) {
 		r.Faults = merge(r.Faults, f)
 	}
 
-	// down(5) with no bit saying why is still worth knowing.
-	if devStatus == 5 && len(r.Faults) == 0 {
+	// down(5) with no bit saying why is still worth knowing, unless the
+	// printer says it is warming up.
+	if devStatus == 5 && len(r.Faults) == 0 && !warming {
 		r.Faults = append(r.Faults, wire.NewFault(wire.FaultOffline, "hrDeviceStatus down(5) with no error bit set"))
+	}
+	if line, f := d.warm.observe(warming); line != "" {
+		r.Detail += "; " + line
+		if f != nil {
+			r.Faults = merge(r.Faults, *f)
+		}
 	}
 
 	if d.ident.Due() {
@@ -254,7 +298,7 @@ func (d *Driver) deviceIndex(c client) (int, error) {
 
 // Identify reads the printer's identity now.
 func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
 	c, err := d.dial(ctx)
 	if err != nil {

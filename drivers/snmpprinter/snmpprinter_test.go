@@ -3,8 +3,12 @@ package snmpprinter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
@@ -34,6 +38,20 @@ func TestAgents(t *testing.T) {
 		if _, reads := c.expect["identity"]; !reads {
 			d.ident.Read(wire.Identity{})
 		}
+		if v, ok := c.expect["warming_for"]; ok {
+			// "! warming_for 6m": a first probe, then the checked one that
+			// much later, on the driver's own clock.
+			for_, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("%s: warming_for %q: %v", c.name, v, err)
+			}
+			now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+			d.warm.now = func() time.Time { return now }
+			if _, err := d.Probe(context.Background()); err != nil {
+				t.Fatalf("%s: first probe: %v", c.name, err)
+			}
+			now = now.Add(for_)
+		}
 		r, err := d.Probe(context.Background())
 		if c.expect["error"] == "protocol" {
 			if !errors.Is(err, drivers.ErrProtocol) {
@@ -46,10 +64,87 @@ func TestAgents(t *testing.T) {
 			continue
 		}
 		transcript.CheckFaults(t, c.name, c.expect["faults"], r.Faults)
+		if want, ok := c.expect["detail"]; ok && !strings.Contains(r.Detail+" "+details(r.Faults), want) {
+			t.Errorf("%s: detail %q and fault details %q lack %q", c.name, r.Detail, details(r.Faults), want)
+		}
 		if want, ok := c.expect["identity"]; ok {
 			transcript.CheckIdentity(t, c.name, want, r.Identity)
 		} else if r.Identity != nil {
 			t.Errorf("%s: identity read again", c.name)
+		}
+	}
+}
+
+func details(fs []wire.Fault) string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Detail)
+	}
+	return strings.Join(out, "; ")
+}
+
+// Warming up is no fault until warmup_limit; the since-when is kept across
+// probes in the driver, ends when the printer is ready, and survives a
+// probe that got no answer.
+func TestWarmupAcrossProbes(t *testing.T) {
+	warming := map[string]string{
+		".1.3.6.1.2.1.25.3.2.1.5.1": "integer 5",
+		".1.3.6.1.2.1.25.3.5.1.1.1": "integer 5",
+		".1.3.6.1.2.1.25.3.5.1.2.1": "octet 02 00",
+	}
+	ready := map[string]string{
+		".1.3.6.1.2.1.25.3.2.1.5.1": "integer 2",
+		".1.3.6.1.2.1.25.3.5.1.1.1": "integer 3",
+		".1.3.6.1.2.1.25.3.5.1.2.1": "octet 00 00",
+	}
+	base := loadAgents(t)[0].objects
+	a := &fakeAgent{objects: map[string]gosnmp.SnmpPDU{}}
+	set := func(objs map[string]string) {
+		for k, v := range base {
+			a.objects[k] = v
+		}
+		for oid, tv := range objs {
+			p, err := parsePDU(oid + " " + tv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.objects[p.Name] = p
+		}
+	}
+	d := newFaked(t, a, "")
+	d.ident.Read(wire.Identity{})
+	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	d.warm.now = func() time.Time { return now }
+	steps := []struct {
+		advance time.Duration
+		state   map[string]string // nil: the probe gets no answer
+		faults  string
+	}{
+		{0, warming, "none"},                   // warming up: normal
+		{4 * time.Minute, warming, "none"},     // 4 minutes: still normal
+		{30 * time.Second, nil, ""},            // no answer: the warm-up's start is kept
+		{40 * time.Second, warming, "offline"}, // 5m10s: longer than 5m
+		{time.Minute, ready, "none"},           // ready: the warm-up is over
+		{time.Minute, warming, "none"},         // a new warm-up starts from scratch
+	}
+	for i, s := range steps {
+		now = now.Add(s.advance)
+		if s.state == nil {
+			a.fail = errors.New("request timeout")
+			if _, err := d.Probe(context.Background()); err == nil {
+				t.Fatalf("step %d: probe without an answer succeeded", i)
+			}
+			a.fail = nil
+			continue
+		}
+		set(s.state)
+		r, err := d.Probe(context.Background())
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		transcript.CheckFaults(t, fmt.Sprintf("step %d", i), s.faults, r.Faults)
+		if s.faults == "offline" && (!strings.Contains(r.Faults[0].Detail, "since 2025-03-01T09:00:00Z") || !strings.Contains(r.Faults[0].Detail, "warmup_limit 5m")) {
+			t.Errorf("step %d: detail %q, want since when and the limit", i, r.Faults[0].Detail)
 		}
 	}
 }

@@ -18,6 +18,11 @@ var SerialDefaults = transport.Mode8N1
 // defaultTimeout: the decoder answers REQUEST_REVISION within about a second.
 const defaultTimeout = 2 * time.Second
 
+// probeCost: REQUEST_REVISION (6 bytes) and its REPLY_REVISION (about 30),
+// then CMD_ACK (6); a damaged reply costs a second exchange (CMD_NAK resend
+// and the reply again).
+var probeCost = drivers.Cost{Exchanges: 2, Bytes: 6 + 30 + 6}
+
 // maxSkipped bounds how many unrelated packets (a scan that just happened,
 // an event) may arrive before the revision.
 const maxSkipped = 4
@@ -68,9 +73,14 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	return r, nil
 }
 
+// ProbeCost implements drivers.Costed.
+func (d *Driver) ProbeCost() drivers.Cost { return probeCost }
+
 // Identify reads the revision: software revision, board type, engine code.
+// The request may take the timeout; the whole conversation, a resend
+// included, drivers.ProbeTimeout.
 func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
 	c, err := transport.Dial(ctx, d.addr, transport.DialOptions{Serial: SerialDefaults})
 	if err != nil {
@@ -78,6 +88,9 @@ func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
 	}
 	defer c.Close()
 	transport.Flush(c)
+	if err := transport.StepDeadline(ctx, c, d.timeout); err != nil {
+		return wire.Identity{}, fmt.Errorf("ssi %s: %w", d.addr, err)
+	}
 	rev, err := requestRevision(c)
 	if err != nil {
 		return wire.Identity{}, fmt.Errorf("ssi %s: %w", d.addr, err)

@@ -63,7 +63,7 @@ func TestWeightRecord(t *testing.T) {
 // From the bytes on the line to a status: a status or a protocol error,
 // never a panic, and what is accepted fits the record.
 func FuzzRecord(f *testing.F) {
-	scaletest.FuzzSevenBit(f, "testdata/transcripts.txt", func(b []byte) (scale.Status, error) {
+	scaletest.FuzzSevenBit(f, "testdata/transcripts.txt", nil, func(b []byte) (scale.Status, error) {
 		r, err := ParseRecord(b)
 		if err != nil {
 			return scale.Status{}, err

@@ -17,6 +17,10 @@ var DefaultMode = scale.Mode7E1
 
 const maxRecord = 16 // the longest record, H in grams, is 10 bytes
 
+// probeCost: one exchange, W (1 byte, no CR) and its answer, STX "001.25"
+// CR or the status record STX ? SS CR (8 bytes).
+var probeCost = drivers.Cost{Exchanges: 1, Bytes: 9}
+
 func init() {
 	drivers.Register(drivers.Info{
 		Name:        "toledo",
@@ -44,6 +48,7 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 	if err != nil {
 		return nil, err
 	}
+	base.Cost = probeCost
 	d := &Driver{Base: base}
 	d.unit = spec.Options.String("unit", "kg")
 	switch d.unit {

@@ -42,24 +42,27 @@ func TestFaultsThroughEmulator(t *testing.T) {
 		{Faults: []string{simzpl.RibbonOut}, Want: "ribbon_out", State: wire.StateFault},
 		{Faults: []string{simzpl.CutterError}, Want: "cutter_error", State: wire.StateFault},
 		{Faults: []string{simzpl.HeadOverheat}, Want: "head_overheat", State: wire.StateFault},
+		{Faults: []string{simzpl.MotorOverheat}, Want: "motor_overheat", State: wire.StateFault},
+		{Faults: []string{simzpl.HeadOverheat, simzpl.MotorOverheat}, Want: "head_overheat,motor_overheat", State: wire.StateFault},
 		{Faults: []string{simzpl.HeadFault}, Want: "head_fault", State: wire.StateFault},
 		{Faults: []string{simzpl.Paused}, Want: "paused", State: wire.StateDegraded},
 		{Faults: []string{simzpl.BufferFull}, Want: "buffer_full", State: wire.StateDegraded},
 		{Faults: []string{simzpl.ConfigLost}, Want: "config_lost", State: wire.StateFault},
 		{Faults: []string{simzpl.CleanHead}, Want: "maintenance_due", State: wire.StateDegraded},
-		{Faults: []string{simzpl.HeadCold}, Want: "none", State: wire.StateOK},
+		{Faults: []string{simzpl.HeadCold}, Want: "head_cold", State: wire.StateDegraded},
 		{Faults: []string{simzpl.PaperOut, simzpl.CoverOpen, simzpl.Paused}, Want: "cover_open,paper_out,paused", State: wire.StateFault},
 		// Firmware that stays silent on ~HS in these states: ~HQES still tells.
 		{Faults: []string{simzpl.SilentHSOnError, simzpl.PaperOut}, Want: "paper_out", State: wire.StateFault},
 		{Faults: []string{simzpl.SilentHSOnError, simzpl.CoverOpen, simzpl.PaperLow}, Want: "cover_open,paper_low", State: wire.StateFault},
 		{Faults: []string{simzpl.SilentHSOnError, simzpl.RibbonOut}, Want: "ribbon_out", State: wire.StateFault},
+		{Faults: []string{simzpl.SilentHSOnError, simzpl.MotorOverheat}, Want: "motor_overheat", State: wire.StateFault},
 	}
 	for name, serve := range transports {
 		t.Run(name, func(t *testing.T) {
 			printer := simzpl.New()
-			d := newDriver(t, serve(t, printer), 2*time.Second, &wire.Identity{Model: "ZD420"})
+			d := newDriver(t, serve(t, printer), 2*time.Second, &wire.Identity{Vendor: "Zebra", Model: "ZD420", Serial: "D2J184502117"})
 			simtest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
-				"model=ZD420 firmware=V84.20.18Z dots_per_mm=8 memory=8192KB")
+				"vendor=Zebra model=ZD420 serial=D2J184502117 firmware=V84.20.18Z dots_per_mm=8 memory=8192KB")
 		})
 	}
 }
@@ -75,9 +78,9 @@ func TestWrongIdentity(t *testing.T) {
 				t.Fatal(err)
 			}
 			transcript.CheckFaults(t, name, "unknown_device", r.Faults)
-			transcript.CheckIdentity(t, name, "model=GK420d firmware=V61.17.17Z", r.Identity)
+			transcript.CheckIdentity(t, name, "vendor=Zebra model=GK420d serial=28J162300870 firmware=V61.17.17Z", r.Identity)
 			id, err := d.(drivers.Identifier).Identify(context.Background())
-			if err != nil || id.Model != "GK420d" {
+			if err != nil || id.Model != "GK420d" || id.Serial != "28J162300870" {
 				t.Errorf("Identify = %+v, %v", id, err)
 			}
 		})
@@ -102,12 +105,47 @@ func TestOlderFirmware(t *testing.T) {
 	}
 }
 
+// Firmware without ~HQSN (older printers, clones): the identity keeps what
+// ~HI gave, and ~HQSN is not asked again.
+func TestWithoutHQSN(t *testing.T) {
+	printer := simzpl.New()
+	printer.Switchboard().Set(simzpl.NoHQSN, true)
+	d := newDriver(t, transports["tcp"](t, printer), 2*time.Second, &wire.Identity{Serial: "D2J184502117"})
+	for range 2 {
+		id, err := d.(drivers.Identifier).Identify(context.Background())
+		if err != nil || id.Model != "ZD420" || id.Vendor != "Zebra" || id.Serial != "" || id.Extra["serial_number"] == "" {
+			t.Fatalf("Identify = %+v, %v; want the ~HI identity, no serial, and why", id, err)
+		}
+	}
+	r, err := d.Probe(context.Background())
+	if err != nil || len(r.Faults) != 0 {
+		t.Errorf("probe without a serial number: %+v, %v; want no unknown_device", r.Faults, err)
+	}
+}
+
 func TestMisbehaviour(t *testing.T) {
 	for name, serve := range transports {
 		t.Run(name, func(t *testing.T) {
 			printer := simzpl.New()
 			d := newDriver(t, serve(t, printer), 600*time.Millisecond, nil)
 			simtest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
+		})
+	}
+}
+
+// A printer that answers each request in 500 ms is healthy under a 2 s
+// timeout: the timeout bounds each of the probe's exchanges (~HS, ~HQES,
+// and on this first probe ~HI and ~HQSN), not all of them together.
+func TestSlowPrinter(t *testing.T) {
+	for name, serve := range transports {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			printer := simzpl.New()
+			d := newDriver(t, serve(t, printer), simtest.SlowTimeout, nil)
+			r := simtest.RunSlowPerRequest(t, d, printer.Switchboard())
+			if len(r.Faults) != 0 || r.Identity == nil || r.Identity.Serial == "" {
+				t.Errorf("slow printer: faults %+v, identity %+v; want healthy with its identity", r.Faults, r.Identity)
+			}
 		})
 	}
 }

@@ -72,7 +72,7 @@ var errorBits = []bitFault{
 	{0x00000004, wire.FaultCoverOpen, "head open"},
 	{0x00000008, wire.FaultCutterError, "cutter fault"},
 	{0x00000010, wire.FaultHeadOverheat, "printhead over temperature"},
-	{0x00000020, wire.FaultHeadOverheat, "motor over temperature"},
+	{0x00000020, wire.FaultMotorOverheat, "motor over temperature"},
 	{0x00000040, wire.FaultHeadFault, "bad printhead element"},
 	{0x00000080, wire.FaultHeadFault, "printhead detection error"},
 	{0x00000100, wire.FaultConfigLost, "invalid firmware configuration"},
@@ -85,6 +85,19 @@ var errorBits = []bitFault{
 	{0x00020000, wire.FaultMechanicalError, "retract function timed out"},
 	{0x00040000, wire.FaultMaintenanceDue, "black mark calibrate error"},
 	{0x00080000, wire.FaultMaintenanceDue, "black mark not found"},
+}
+
+// ~HQES error bits for the two over temperatures.
+const (
+	errHeadHot  = 0x00000010
+	errMotorHot = 0x00000020
+)
+
+// MotorHotOnly reports whether ~HQES says the motor, and not the print
+// head, is over temperature: ~HS has one over-temperature flag for both, so
+// its flag is then the motor's.
+func (s ErrorStatus) MotorHotOnly() bool {
+	return s.Errors[1]&errMotorHot != 0 && s.Errors[1]&errHeadHot == 0
 }
 
 // Group 1 warning bits; sensor bits 0x10..0x800 (KR403) carry no fault.

@@ -3,6 +3,7 @@ package zpl
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/storewatch/storewatch/drivers"
@@ -73,6 +74,20 @@ func FuzzParseHostID(f *testing.F) {
 		mustProtocol(t, err)
 		if err == nil && (id.Model == "" || id.Firmware == "") {
 			t.Fatalf("identity without model or firmware: %+v", id)
+		}
+	})
+}
+
+func FuzzParseSerialNumber(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	f.Add([]byte("\x02\r\nSERIAL NUMBER\r\n41A06440023\r\n\x03"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sn, err := ParseSerialNumber(b)
+		mustProtocol(t, err)
+		if err == nil && (sn == "" || len(sn) > maxSerial || strings.ContainsAny(sn, " ,\r\n\x02\x03")) {
+			t.Fatalf("%q: accepted serial number %q", b, sn)
 		}
 	})
 }

@@ -37,3 +37,38 @@ func ParseHostID(b []byte) (wire.Identity, error) {
 	}
 	return id, nil
 }
+
+// maxSerial bounds a serial number: Zebra's are about a dozen characters.
+const maxSerial = 64
+
+// ParseSerialNumber reads the ~HQSN answer. Like every ~HQ answer it starts
+// with STX, has CR LF between its lines and ends with ETX (Zebra
+// Programming Guide, ~HQ); the lines are the title "SERIAL NUMBER" and the
+// number, e.g. "41A06440023". Blank lines and spaces around lines are
+// allowed, as in ~HQES.
+func ParseSerialNumber(b []byte) (string, error) {
+	if len(b) < 2 || b[0] != stx || b[len(b)-1] != etx {
+		return "", drivers.ProtocolError("~HQSN answer is not framed by STX and ETX")
+	}
+	var lines []string
+	for _, l := range bytes.Split(b[1:len(b)-1], []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		for _, c := range l {
+			if c < 0x20 || c > 0x7E {
+				return "", drivers.ProtocolError("~HQSN answer has byte %02X", c)
+			}
+		}
+		lines = append(lines, string(l))
+	}
+	if len(lines) != 2 || !strings.EqualFold(lines[0], "SERIAL NUMBER") {
+		return "", drivers.ProtocolError("~HQSN answer %q: want the line SERIAL NUMBER and the number", b)
+	}
+	sn := lines[1]
+	if len(sn) > maxSerial || strings.ContainsAny(sn, " ,") {
+		return "", drivers.ProtocolError("~HQSN serial number %q is not one word of at most %d characters", sn, maxSerial)
+	}
+	return sn, nil
+}

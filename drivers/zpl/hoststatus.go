@@ -200,6 +200,7 @@ func (s HostStatus) Faults() []wire.Fault {
 	add(s.HeadUp, wire.FaultCoverOpen, "string 2 flag o: head up")
 	add(s.RibbonOut, wire.FaultRibbonOut, "string 2 flag p: ribbon out")
 	add(s.OverTemp, wire.FaultHeadOverheat, "string 1 flag l: over temperature")
+	add(s.UnderTemp, wire.FaultHeadCold, "string 1 flag k: under temperature")
 	add(s.Paused, wire.FaultPaused, "string 1 flag c: paused")
 	add(s.BufferFull, wire.FaultBufferFull, "string 1 flag f: receive buffer full")
 	add(s.CorruptRAM, wire.FaultConfigLost, "string 1 flag j: corrupt RAM, configuration lost")

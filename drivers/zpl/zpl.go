@@ -19,20 +19,29 @@ const (
 	DefaultPort          = 9100
 	DefaultTimeout       = 4 * time.Second
 	DefaultIdentifyEvery = 60
-	defaultIdentStep     = time.Second
-	maxFrame             = 256 // one ~HS string is 40-odd bytes
-	maxHQES              = 512
+	// DefaultVendor is the identity's vendor: ~HI names the model only.
+	// ZPL clones (OKI, Honeywell in emulation) set option vendor.
+	DefaultVendor    = "Zebra"
+	defaultIdentStep = time.Second
+	maxFrame         = 256 // one ~HS string is 40-odd bytes
+	maxHQES          = 512
 )
+
+// probeCost is the longest probe: ~HS (3 bytes out, three strings of 82
+// bytes in), ~HQES (5 out, about 97 in) and, when identity is due, ~HI (3
+// out, about 30 in) and ~HQSN (5 out, about 33 in).
+var probeCost = drivers.Cost{Exchanges: 4, Bytes: 3 + 82 + 5 + 97 + 3 + 30 + 5 + 33}
 
 func init() {
 	drivers.Register(drivers.Info{
 		Name:        "zpl",
-		Description: "Zebra ZPL II label printers: ~HS host status, ~HQES errors and warnings, ~HI identity",
+		Description: "Zebra ZPL II label printers: ~HS host status, ~HQES errors and warnings, ~HI and ~HQSN identity",
 		Kinds:       []string{"label_printer"},
 		Schemes:     []string{"tcp", "serial"},
 		Faults: []wire.FaultCode{
 			wire.FaultPaperOut, wire.FaultPaperLow, wire.FaultRibbonOut, wire.FaultCoverOpen, wire.FaultCutterError,
-			wire.FaultHeadOverheat, wire.FaultHeadFault, wire.FaultPaused, wire.FaultBufferFull, wire.FaultConfigLost,
+			wire.FaultHeadOverheat, wire.FaultMotorOverheat, wire.FaultHeadCold, wire.FaultHeadFault,
+			wire.FaultPaused, wire.FaultBufferFull, wire.FaultConfigLost,
 			wire.FaultPaperJam, wire.FaultMechanicalError, wire.FaultMaintenanceDue, wire.FaultUnknownDevice,
 		},
 		New: func(s drivers.Spec) (drivers.Prober, error) { return New(s) },
@@ -45,18 +54,21 @@ type Driver struct {
 	timeout   time.Duration
 	hsStep    time.Duration
 	identStep time.Duration
+	vendor    string
 	ident     drivers.IdentitySchedule
 	dial      func(ctx context.Context) (transport.Conn, error)
 
 	mu     sync.Mutex
 	noHQES bool // answered ~HS but never ~HQES: older firmware
+	noHQSN bool // answered ~HI but never ~HQSN: older firmware or a clone
 }
 
 // New builds a driver from a device spec. Options:
 //
 //	hs_timeout      how long to wait for ~HS before asking ~HQES (default: half the timeout)
-//	identity_step   time allowed for ~HI (default 1s)
+//	identity_step   time allowed for ~HI, and for ~HQSN (default 1s each)
 //	identify_every  read identity again every N probes (default 60; 0 = only the first time)
+//	vendor          the identity's vendor (default Zebra; for ZPL clones)
 func New(s drivers.Spec) (*Driver, error) {
 	o := s.Options
 	timeout := s.Timeout
@@ -68,10 +80,11 @@ func New(s drivers.Spec) (*Driver, error) {
 		timeout:   timeout,
 		hsStep:    o.Duration("hs_timeout", timeout/2),
 		identStep: o.Duration("identity_step", defaultIdentStep),
+		vendor:    o.String("vendor", DefaultVendor),
 		ident:     drivers.IdentitySchedule{Every: o.Int("identify_every", DefaultIdentifyEvery), Expected: s.Expected},
 	}
-	if d.hsStep <= 0 || d.hsStep >= timeout {
-		o.Fail("option hs_timeout: %v; want more than 0 and less than the timeout (%v), so ~HQES has time left", d.hsStep, timeout)
+	if d.hsStep <= 0 || d.hsStep > timeout {
+		o.Fail("option hs_timeout: %v; want more than 0 and at most the timeout (%v)", d.hsStep, timeout)
 	}
 	if d.ident.Every < 0 {
 		o.Fail("option identify_every: %d; want 0 or more", d.ident.Every)
@@ -94,9 +107,14 @@ func silent(ctx context.Context, err error, got []byte) bool {
 	return len(got) == 0 && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded))
 }
 
-// Probe asks ~HS and ~HQES and, now and then, ~HI.
+// ProbeCost implements drivers.Costed.
+func (d *Driver) ProbeCost() drivers.Cost { return probeCost }
+
+// Probe asks ~HS and ~HQES and, now and then, ~HI and ~HQSN. ~HS may take
+// hs_timeout, ~HQES the timeout, the identity questions identity_step each;
+// the whole probe, drivers.ProbeTimeout.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
 	c, err := d.dial(ctx)
 	if err != nil {
@@ -144,10 +162,6 @@ func (d *Driver) status(ctx context.Context, c transport.Conn) (drivers.Reading,
 		r.Measurements["formats_in_buffer"] = float64(hs.Formats)
 		r.Measurements["label_length_dots"] = float64(hs.LabelLength)
 		r.Detail = "~HS ok, line " + CommSettings(hs.Comm)
-		if hs.UnderTemp {
-			// Not a fault in the vocabulary: the head warms up by itself.
-			r.Detail += ", head under temperature"
-		}
 	}
 
 	d.mu.Lock()
@@ -156,18 +170,17 @@ func (d *Driver) status(ctx context.Context, c transport.Conn) (drivers.Reading,
 	if skipHQES {
 		return r, nil
 	}
-	// A printer that answered ~HS promptly answers ~HQES as fast, if it
-	// knows it; one silent on ~HS gets the rest of the time.
-	step := d.timeout
-	if hsErr == nil {
-		step = d.hsStep
-	}
-	if err := transport.StepDeadline(ctx, c, step); err != nil {
+	if err := transport.StepDeadline(ctx, c, d.timeout); err != nil {
 		return r, err
 	}
 	es, raw, err := askErrorStatus(c)
 	switch {
 	case err == nil:
+		if es.MotorHotOnly() {
+			// ~HS's one over-temperature flag is then the motor's, which
+			// ~HQES reports as motor_overheat: not the print head.
+			r.Faults = without(r.Faults, wire.FaultHeadOverheat)
+		}
 		r.Faults = merge(r.Faults, es.Faults())
 		if hsErr != nil {
 			r.Detail = "~HS unanswered, status from ~HQES"
@@ -201,6 +214,17 @@ func merge(a, b []wire.Fault) []wire.Fault {
 		}
 	}
 	return a
+}
+
+// without drops the faults with code c.
+func without(fs []wire.Fault, c wire.FaultCode) []wire.Fault {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Code != c {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // askHostStatus sends ~HS and reads three STX..ETX CR LF strings.
@@ -243,14 +267,22 @@ func askErrorStatus(c transport.Conn) (ErrorStatus, []byte, error) {
 	return es, raw, err
 }
 
-// ask sends a command and reads an STX ... ETX answer.
+// ask sends a command and reads an STX ... ETX answer. A CR LF before the
+// STX is passed over: it ends the previous answer (~HI's framed form is
+// STX … ETX CR LF, read only up to the ETX).
 func ask(c transport.Conn, cmd string, max int) ([]byte, error) {
 	if _, err := c.Write([]byte(cmd)); err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
-	b, err := transport.ReadFull(c, 1)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cmd, err)
+	var b []byte
+	for skipped := 0; ; skipped++ {
+		var err error
+		if b, err = transport.ReadFull(c, 1); err != nil {
+			return nil, fmt.Errorf("%s: %w", cmd, err)
+		}
+		if (b[0] != '\r' && b[0] != '\n') || skipped == 2 {
+			break
+		}
 	}
 	if b[0] != stx {
 		return b, drivers.ProtocolError("%s answer starts with %02X, want STX", cmd, b[0])
@@ -269,7 +301,7 @@ func ask(c transport.Conn, cmd string, max int) ([]byte, error) {
 // Identify reads the printer's identity now.
 func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
 	var id wire.Identity
-	err := transport.Session(ctx, d.timeout, d.dial, func(ctx context.Context, c transport.Conn) (err error) {
+	err := transport.Session(ctx, drivers.ProbeTimeout(d, d.timeout), d.dial, func(ctx context.Context, c transport.Conn) (err error) {
 		id, err = d.readIdentity(ctx, c)
 		return err
 	})
@@ -304,6 +336,40 @@ func (d *Driver) readIdentity(ctx context.Context, c transport.Conn) (wire.Ident
 	if err != nil {
 		return id, err
 	}
+	id.Vendor = d.vendor
+	d.readSerial(ctx, c, &id)
 	d.ident.Read(id)
 	return id, nil
+}
+
+// readSerial asks ~HQSN for the serial number, which ~HI lacks. A printer
+// that does not answer it (older firmware, clones) keeps the identity ~HI
+// gave and is not asked again; a garbled answer is noted in the identity.
+func (d *Driver) readSerial(ctx context.Context, c transport.Conn, id *wire.Identity) {
+	d.mu.Lock()
+	skip := d.noHQSN
+	d.mu.Unlock()
+	if skip {
+		id.Extra["serial_number"] = "not supported (no answer to ~HQSN)"
+		return
+	}
+	if err := transport.StepDeadline(ctx, c, d.identStep); err != nil {
+		return
+	}
+	raw, err := ask(c, "~HQSN", maxFrame)
+	if err == nil {
+		var sn string
+		if sn, err = ParseSerialNumber(raw); err == nil {
+			id.Serial = sn
+			return
+		}
+	}
+	if silent(ctx, err, raw) {
+		d.mu.Lock()
+		d.noHQSN = true
+		d.mu.Unlock()
+		id.Extra["serial_number"] = "not supported (no answer to ~HQSN)"
+		return
+	}
+	id.Extra["serial_number"] = "not read: " + err.Error()
 }

@@ -93,3 +93,24 @@ func TestParseHostIDRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSerialNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"\x02\r\nSERIAL NUMBER\r\n41A06440023\r\n\x03": "41A06440023", // the guide's example, framed as ~HQES
+		"\x02SERIAL NUMBER\r\n41A06440023\x03":         "41A06440023", // no blank lines
+		"\x02  Serial Number \n 41A06440023 \n\x03":    "41A06440023", // LF only, padded
+	} {
+		if got, err := ParseSerialNumber([]byte(in)); err != nil || got != want {
+			t.Errorf("ParseSerialNumber(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{
+		"", "SERIAL NUMBER\r\n41A06440023", "\x02SERIAL NUMBER\r\n\x03", "\x0241A06440023\x03",
+		"\x02SERIAL NUMBER\r\n41A 064\r\n\x03", "\x02SERIAL NUMBER\r\n41A\r\nmore\r\n\x03",
+		"\x02SERIAL NUMBER\r\n41A\x01\r\n\x03", "\x02MAC ADDRESS\r\n00:07:4d:2c:e0:7a\r\n\x03",
+	} {
+		if sn, err := ParseSerialNumber([]byte(in)); !errors.Is(err, drivers.ErrProtocol) {
+			t.Errorf("ParseSerialNumber(%q) = %q, %v; want a protocol error", in, sn, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/drivers/zvt"
+	"github.com/storewatch/storewatch/internal/simtest"
 	"github.com/storewatch/storewatch/internal/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -175,6 +177,33 @@ func TestExchangeBytes(t *testing.T) {
 	}
 }
 
+// TestAbortIsAcknowledged: a terminal that ends the Status Enquiry with
+// Abort (06 1E 01 6C) gets 80 00 00 from the driver, as a completion does;
+// on serial inside a DLE STX frame after the link ACK. The emulator checks
+// the acknowledge arrives (Unacknowledged).
+func TestAbortIsAcknowledged(t *testing.T) {
+	for _, over := range []string{"tcp", "pty"} {
+		t.Run(over, func(t *testing.T) {
+			term := simzvt.New()
+			term.Switchboard().Set(simzvt.FaultAbort, true)
+			s := serve(t, term, over)
+			r, err := probe(t, s.addr, 5*time.Second, nil, nil)
+			if got := codes(r, err); got != "pt_not_ready" || !strings.Contains(r.Detail, "6C") {
+				t.Fatalf("got %s (%v, %q), want pt_not_ready naming code 6C", got, err, r.Detail)
+			}
+			testenv.WaitFor(t, 5*time.Second, "the abort's acknowledge", func() bool {
+				return len(term.Received()) >= 2 || len(term.Unacknowledged()) > 0
+			})
+			if u := term.Unacknowledged(); len(u) != 0 {
+				t.Fatalf("the terminal's abort went unacknowledged: %q", u)
+			}
+			if got, want := fmt.Sprintf("% X", term.Received()), "[05 01 00 80 00 00]"; got != want {
+				t.Errorf("terminal received %s, want %s", got, want)
+			}
+		})
+	}
+}
+
 // TestSerialCRCWithDLE runs serial exchanges whose frames carry a DLE in
 // their CRC, in both directions, with the terminal sending its CRC bytes as
 // they are and doubled. The request 05 01 00 has CRC low byte 10; terminal
@@ -218,6 +247,7 @@ func TestSlowTerminal(t *testing.T) {
 			want           string
 		}{
 			{50 * time.Millisecond, 5 * time.Second, "ok"},
+			{simtest.SlowDelay, simtest.SlowTimeout, "ok"},
 			{5 * time.Second, 300 * time.Millisecond, "no_response"},
 		} {
 			term := simzvt.New()

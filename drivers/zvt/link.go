@@ -14,10 +14,27 @@ type link interface {
 	recv() (APDU, error)
 }
 
+// stepper starts an exchange: it gives what follows (a send and the
+// answers it brings) a deadline of its own. nil means no per-exchange bound.
+type stepper func() error
+
+func (s stepper) step() error {
+	if s == nil {
+		return nil
+	}
+	return s()
+}
+
 // streamLink is TCP: APDUs go as they are.
-type streamLink struct{ rw io.ReadWriter }
+type streamLink struct {
+	rw   io.ReadWriter
+	next stepper
+}
 
 func (l streamLink) send(a APDU) error {
+	if err := l.next.step(); err != nil {
+		return err
+	}
 	if _, err := l.rw.Write(a.Bytes()); err != nil {
 		return fmt.Errorf("zvt: send %s: %w", a, err)
 	}
@@ -35,9 +52,13 @@ const serialTries = 3
 type serialLink struct {
 	c         io.ReadWriter
 	escapeCRC bool
+	next      stepper
 }
 
 func (l *serialLink) send(a APDU) error {
+	if err := l.next.step(); err != nil {
+		return err
+	}
 	frame := EncodeFrame(a.Bytes(), l.escapeCRC)
 	for try := 1; try <= serialTries; try++ {
 		if _, err := l.c.Write(frame); err != nil {

@@ -24,6 +24,13 @@ var SerialDefaults = transport.SerialMode{Baud: 9600, DataBits: 8, Parity: "N", 
 // room for a slow line.
 const defaultTimeout = 8 * time.Second
 
+// probeCost: the enquiry until the completion (its acknowledge and T3
+// included), the acknowledge of the completion, and room for two
+// intermediate status messages, each acknowledged: 4 exchanges. Bytes on a
+// serial line: four DLE STX frames of about 10 bytes (a completion with
+// software version and terminal id about 30) and their one-byte ACKs.
+var probeCost = drivers.Cost{Exchanges: 4, Bytes: 64}
+
 // Faults the driver can raise.
 var Faults = []wire.FaultCode{
 	wire.FaultPTNotReady, wire.FaultPTHostUnreachable, wire.FaultPTReconciliation,
@@ -107,9 +114,15 @@ func packPassword(s string) ([]byte, error) {
 	return out, nil
 }
 
-// Probe sends a Status Enquiry and maps the terminal's answer.
+// ProbeCost implements drivers.Costed.
+func (d *Driver) ProbeCost() drivers.Cost { return probeCost }
+
+// Probe sends a Status Enquiry and maps the terminal's answer. Every
+// message the driver sends starts an exchange that may take the timeout
+// (the enquiry's lasts until the completion, T3 included); the whole
+// probe, drivers.ProbeTimeout.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
 	c, err := transport.Dial(ctx, d.addr, transport.DialOptions{DefaultPort: DefaultPort, Serial: SerialDefaults})
 	if err != nil {
@@ -120,18 +133,20 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	if serial {
 		transport.Flush(c)
 	}
-	r, err := d.exchange(c, serial)
+	step := func() error { return transport.StepDeadline(ctx, c, d.timeout) }
+	r, err := d.exchange(c, serial, step)
 	if err != nil {
-		return drivers.Reading{}, fmt.Errorf("zvt %s: %w", d.addr, err)
+		return drivers.Reading{}, fmt.Errorf("zvt %s: %w", d.addr, transport.Timeout(ctx, err))
 	}
 	return r, nil
 }
 
-// exchange runs the Status Enquiry on an open line and maps the answer.
-func (d *Driver) exchange(c io.ReadWriter, serial bool) (drivers.Reading, error) {
-	var l link = streamLink{c}
+// exchange runs the Status Enquiry on an open line and maps the answer;
+// step, when not nil, starts each exchange.
+func (d *Driver) exchange(c io.ReadWriter, serial bool, step stepper) (drivers.Reading, error) {
+	var l link = streamLink{rw: c, next: step}
 	if serial {
-		l = &serialLink{c: c, escapeCRC: d.escapeCRC}
+		l = &serialLink{c: c, escapeCRC: d.escapeCRC, next: step}
 	}
 	comp, err := statusEnquiry(l, d.request)
 	if err != nil {
@@ -182,7 +197,10 @@ func busyError(what string) error {
 //	PT → ECR  06 0F LL <data>   (intermediate 04 FF / 04 0F are acknowledged and waited out)
 //	ECR → PT  80 00 00
 //
-// Only acknowledgements (80 00 00) are ever sent after the request.
+// The terminal may end the command with Abort (06 1E xx) instead of the
+// completion, or instead of its first acknowledge; the ECR acknowledges
+// that with 80 00 00 as it does a completion. Only acknowledgements (80 00
+// 00) are ever sent after the request.
 func statusEnquiry(l link, req APDU) (completion, error) {
 	if err := l.send(req); err != nil {
 		return completion{}, err
@@ -196,7 +214,7 @@ func statusEnquiry(l link, req APDU) (completion, error) {
 	case a.Class == 0x84:
 		return refused("refused the Status Enquiry", a.Instr)
 	case a.Is(0x06, 0x1E):
-		return aborted(a)
+		return aborted(l, a)
 	default:
 		return completion{}, drivers.ProtocolError("zvt: answer %s to the Status Enquiry is not an acknowledge", a)
 	}
@@ -231,7 +249,7 @@ func statusEnquiry(l link, req APDU) (completion, error) {
 				return completion{}, err
 			}
 		case a.Is(0x06, 0x1E):
-			return aborted(a)
+			return aborted(l, a)
 		default:
 			return completion{}, drivers.ProtocolError("zvt: unexpected %s while waiting for the completion", a)
 		}
@@ -247,8 +265,14 @@ func refused(what string, code byte) (completion, error) {
 	return completion{Status: code}, nil
 }
 
-// aborted handles 06 1E xx: the terminal ended the command itself.
-func aborted(a APDU) (completion, error) {
+// aborted handles 06 1E xx: the terminal ended the command itself. Like a
+// completion, the abort hands master rights back to the ECR, which
+// acknowledges it with 80 00 00 (on serial: framed, after the link ACK
+// that recv already sent), whatever the result code says.
+func aborted(l link, a APDU) (completion, error) {
+	if err := l.send(ackAPDU); err != nil {
+		return completion{}, fmt.Errorf("acknowledging the abort %s: %w", a, err)
+	}
 	if len(a.Data) == 0 {
 		return completion{}, drivers.ProtocolError("zvt: abort %s carries no result code", a)
 	}

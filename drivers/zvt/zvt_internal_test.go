@@ -43,7 +43,7 @@ func TestTranscripts(t *testing.T) {
 					t.Fatal(err)
 				}
 				line := transcript.NewScript(c)
-				r, err := p.(*Driver).exchange(line, file.serial)
+				r, err := p.(*Driver).exchange(line, file.serial, nil)
 				if err := line.Err(); err != nil {
 					t.Fatal(err)
 				}

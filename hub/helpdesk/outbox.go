@@ -1,11 +1,10 @@
 package helpdesk
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,15 +15,7 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/storewatch/storewatch/hub/tickets"
-)
-
-var (
-	bucketCalls   = []byte("calls")   // seq → callRecord: the queue
-	bucketTickets = []byte("tickets") // ticket key → ticketRecord
-	bucketDead    = []byte("dead")    // seq → DeadLetter
 )
 
 // Outbox is the persistent queue of helpdesk calls. Enqueue stores a
@@ -32,7 +23,7 @@ var (
 // ticket and in order, retrying with backoff until the helpdesk takes it or
 // the call goes to the dead-letter list.
 type Outbox struct {
-	db      *bolt.DB
+	db      Records
 	cfg     Config
 	router  *Router
 	catalog *tickets.Catalog
@@ -63,6 +54,9 @@ type Options struct {
 	// without an entry here are built from their section.
 	Connectors map[string]Connector
 	Now        func() time.Time // default time.Now
+	// Records keeps the outbox's records; nil opens the bbolt file at
+	// Outbox.Path. Close closes them.
+	Records Records
 }
 
 // Open validates the configuration, opens (or creates) the outbox file and
@@ -108,16 +102,20 @@ func Open(cfg Config, catalog *tickets.Catalog, opt Options) (*Outbox, error) {
 	for name, c := range opt.Connectors {
 		o.conns[name] = c
 	}
-	db, err := bolt.Open(cfg.Outbox.Path, 0o600, &bolt.Options{
-		Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("helpdesk: outbox %s: %w", cfg.Outbox.Path, err)
+	where := cfg.Outbox.Path
+	db := opt.Records
+	if db == nil {
+		var err error
+		if db, err = OpenBoltRecords(where); err != nil {
+			return nil, fmt.Errorf("helpdesk: outbox %s: %w", where, err)
+		}
+	} else {
+		where = "records"
 	}
 	o.db = db
 	if err := o.load(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("helpdesk: outbox %s: %w", cfg.Outbox.Path, err)
+		return nil, fmt.Errorf("helpdesk: outbox %s: %w", where, err)
 	}
 	return o, nil
 }
@@ -138,31 +136,12 @@ func newConnector(h Helpdesk) (Connector, error) {
 func (o *Outbox) Close() error { return o.db.Close() }
 
 func (o *Outbox) load() error {
-	return o.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketCalls, bucketTickets, bucketDead} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(bucketCalls).ForEach(func(k, v []byte) error {
-			var c callRecord
-			if err := json.Unmarshal(v, &c); err != nil {
-				return fmt.Errorf("call %x: %w", k, err)
-			}
+	return o.db.View(func(tx RecordsTx) error {
+		return tx.Calls().Each(func(c QueuedCall) error {
 			o.index(c)
 			return nil
 		})
 	})
-}
-
-type callRecord struct {
-	Seq          uint64       `json:"seq"`
-	Ticket       string       `json:"ticket"`
-	Notification Notification `json:"notification"`
-	Enqueued     time.Time    `json:"enqueued"`
-	Attempts     int          `json:"attempts,omitempty"`
-	Next         time.Time    `json:"next"`
-	LastError    string       `json:"last_error,omitempty"`
 }
 
 // TicketInfo is what the outbox knows of one occurrence's ticket.
@@ -196,31 +175,9 @@ type DeadLetter struct {
 	Reason       string       `json:"reason"`
 }
 
-func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
-
-func getJSON[T any](b *bolt.Bucket, key []byte) (*T, error) {
-	v := b.Get(key)
-	if v == nil {
-		return nil, nil
-	}
-	var out T
-	if err := json.Unmarshal(v, &out); err != nil {
-		return nil, fmt.Errorf("record %q: %w", key, err)
-	}
-	return &out, nil
-}
-
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return b.Put(key, data)
-}
-
 // index adds a stored call to the in-memory schedule. Callers hold o.mu (or
 // own the outbox exclusively, as load does).
-func (o *Outbox) index(c callRecord) {
+func (o *Outbox) index(c QueuedCall) {
 	o.queues[c.Ticket] = append(o.queues[c.Ticket], c.Seq)
 	o.due[c.Seq] = c.Next
 	o.kinds[c.Seq] = c.Notification.Kind
@@ -265,11 +222,11 @@ func (o *Outbox) Enqueue(ctx context.Context, n Notification) error {
 	now := o.now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var added *callRecord
+	var added *QueuedCall
 	var dropped []uint64
-	err := o.db.Update(func(tx *bolt.Tx) error {
-		tb, cb := tx.Bucket(bucketTickets), tx.Bucket(bucketCalls)
-		rec, err := getJSON[TicketInfo](tb, []byte(key))
+	err := o.db.Update(func(tx RecordsTx) error {
+		tb, cb := tx.Tickets(), tx.Calls()
+		rec, err := tb.Get(key)
 		if err != nil {
 			return err
 		}
@@ -282,7 +239,7 @@ func (o *Outbox) Enqueue(ctx context.Context, n Notification) error {
 				Key: key, IncidentKey: n.Incident.Key, Occurrence: n.Occurrence,
 				Route: o.router.Route(n.Incident, now), ExternalID: ExternalID(o.cfg.Namespace, key), Created: now,
 			}
-			if err := putJSON(tb, []byte(key), rec); err != nil {
+			if err := tb.Put(key, rec); err != nil {
 				return err
 			}
 		}
@@ -304,29 +261,29 @@ func (o *Outbox) Enqueue(ctx context.Context, n Notification) error {
 		}
 		if n.Kind == tickets.Updated && len(waiting) > 0 && o.kinds[waiting[len(waiting)-1]] == tickets.Updated {
 			seq := waiting[len(waiting)-1]
-			c, err := getJSON[callRecord](cb, seqKey(seq))
+			c, err := cb.Get(seq)
 			if err != nil || c == nil {
 				return err
 			}
 			c.Notification = n
-			return putJSON(cb, seqKey(seq), c)
+			return cb.Put(seq, c)
 		}
 		if n.Kind == tickets.Resolved || n.Kind == tickets.Closed {
 			for _, seq := range waiting {
 				if o.kinds[seq] == tickets.Updated {
-					if err := cb.Delete(seqKey(seq)); err != nil {
+					if err := cb.Delete(seq); err != nil {
 						return err
 					}
 					dropped = append(dropped, seq)
 				}
 			}
 		}
-		seq, err := cb.NextSequence()
+		seq, err := tx.NextCallSeq()
 		if err != nil {
 			return err
 		}
-		added = &callRecord{Seq: seq, Ticket: key, Notification: n, Enqueued: now, Next: now}
-		return putJSON(cb, seqKey(seq), added)
+		added = &QueuedCall{Seq: seq, Ticket: key, Notification: n, Enqueued: now, Next: now}
+		return cb.Put(seq, added)
 	})
 	if err != nil {
 		return fmt.Errorf("helpdesk: enqueue %s: %w", key, err)
@@ -446,14 +403,14 @@ func (o *Outbox) release(seq uint64) {
 
 // deliver makes one attempt at one call.
 func (o *Outbox) deliver(ctx context.Context, seq uint64) {
-	var c *callRecord
+	var c *QueuedCall
 	var rec *TicketInfo
-	err := o.db.View(func(tx *bolt.Tx) error {
+	err := o.db.View(func(tx RecordsTx) error {
 		var err error
-		if c, err = getJSON[callRecord](tx.Bucket(bucketCalls), seqKey(seq)); err != nil || c == nil {
+		if c, err = tx.Calls().Get(seq); err != nil || c == nil {
 			return err
 		}
-		rec, err = getJSON[TicketInfo](tx.Bucket(bucketTickets), []byte(c.Ticket))
+		rec, err = tx.Tickets().Get(c.Ticket)
 		return err
 	})
 	switch {
@@ -598,22 +555,22 @@ func closedByPerson(st State, ours Status) State {
 // recordPerson stores that a person closed the ticket (re-reading the
 // record, so nothing a delivery wrote meanwhile is lost), drops the call c
 // if any, and tells Feedback.
-func (o *Outbox) recordPerson(ctx context.Context, c *callRecord, key string, st State) {
+func (o *Outbox) recordPerson(ctx context.Context, c *QueuedCall, key string, st State) {
 	now := o.now()
 	var rec *TicketInfo
 	o.mu.Lock()
-	err := o.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTickets)
+	err := o.db.Update(func(tx RecordsTx) error {
+		b := tx.Tickets()
 		var err error
-		if rec, err = getJSON[TicketInfo](b, []byte(key)); err != nil || rec == nil {
+		if rec, err = b.Get(key); err != nil || rec == nil {
 			return err
 		}
 		rec.ClosedBy, rec.Finished = st, now
-		if err := putJSON(b, []byte(key), rec); err != nil {
+		if err := b.Put(key, rec); err != nil {
 			return err
 		}
 		if c != nil {
-			return tx.Bucket(bucketCalls).Delete(seqKey(c.Seq))
+			return tx.Calls().Delete(c.Seq)
 		}
 		return nil
 	})
@@ -654,17 +611,17 @@ func appendNote(notes []string, h string) []string {
 // finish removes a delivered (or pointless) call and stores the ticket
 // record with it, in one transaction: the ticket id is on disk before
 // anything else happens.
-func (o *Outbox) finish(c *callRecord, rec *TicketInfo, skipped string) error {
+func (o *Outbox) finish(c *QueuedCall, rec *TicketInfo, skipped string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	err := o.db.Update(func(tx *bolt.Tx) error {
+	err := o.db.Update(func(tx RecordsTx) error {
 		if rec != nil {
-			if err := putJSON(tx.Bucket(bucketTickets), []byte(rec.Key), rec); err != nil {
+			if err := tx.Tickets().Put(rec.Key, rec); err != nil {
 				return err
 			}
 		}
 		if c != nil {
-			return tx.Bucket(bucketCalls).Delete(seqKey(c.Seq))
+			return tx.Calls().Delete(c.Seq)
 		}
 		return nil
 	})
@@ -687,7 +644,7 @@ func (o *Outbox) finish(c *callRecord, rec *TicketInfo, skipped string) error {
 }
 
 // fail schedules the next attempt, or buries the call.
-func (o *Outbox) fail(c *callRecord, helpdesk string, err error, log *slog.Logger) {
+func (o *Outbox) fail(c *QueuedCall, helpdesk string, err error, log *slog.Logger) {
 	now := o.now()
 	if IsPermanent(err) || now.Sub(c.Enqueued) >= o.cfg.Outbox.GiveUpAfter {
 		o.bury(c, helpdesk, err)
@@ -715,20 +672,19 @@ func (o *Outbox) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func (o *Outbox) postpone(c *callRecord, at time.Time) {
+func (o *Outbox) postpone(c *QueuedCall, at time.Time) {
 	c.Next = at
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	err := o.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketCalls)
-		if b.Get(seqKey(c.Seq)) == nil {
-			return nil // coalesced away meanwhile
+	err := o.db.Update(func(tx RecordsTx) error {
+		b := tx.Calls()
+		cur, err := b.Get(c.Seq)
+		if err != nil || cur == nil {
+			return err // nil: coalesced away meanwhile
 		}
 		// Keep a notification that Enqueue coalesced into this call meanwhile.
-		if cur, err := getJSON[callRecord](b, seqKey(c.Seq)); err == nil && cur != nil {
-			c.Notification = cur.Notification
-		}
-		return putJSON(b, seqKey(c.Seq), c)
+		c.Notification = cur.Notification
+		return b.Put(c.Seq, c)
 	})
 	if err != nil {
 		o.log.Error("helpdesk: storing a retry", "err", err)
@@ -740,7 +696,7 @@ func (o *Outbox) postpone(c *callRecord, at time.Time) {
 }
 
 // bury moves a call to the dead-letter list.
-func (o *Outbox) bury(c *callRecord, helpdesk string, cause error) {
+func (o *Outbox) bury(c *QueuedCall, helpdesk string, cause error) {
 	o.log.Error("helpdesk: giving up on a call; it is on the dead-letter list", "ticket", c.Ticket, "kind", c.Notification.Kind, "attempts", c.Attempts+1, "err", cause)
 	d := DeadLetter{
 		Seq: c.Seq, Ticket: c.Ticket, Helpdesk: helpdesk, Notification: c.Notification,
@@ -748,11 +704,11 @@ func (o *Outbox) bury(c *callRecord, helpdesk string, cause error) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	err := o.db.Update(func(tx *bolt.Tx) error {
-		if err := putJSON(tx.Bucket(bucketDead), seqKey(c.Seq), d); err != nil {
+	err := o.db.Update(func(tx RecordsTx) error {
+		if err := tx.Dead().Put(c.Seq, &d); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketCalls).Delete(seqKey(c.Seq))
+		return tx.Calls().Delete(c.Seq)
 	})
 	if err != nil {
 		o.log.Error("helpdesk: storing a dead letter", "err", err)
@@ -768,12 +724,8 @@ var ErrNoDeadLetter = errors.New("no such dead letter")
 // DeadLetters lists the calls the outbox gave up on, oldest first.
 func (o *Outbox) DeadLetters() ([]DeadLetter, error) {
 	var out []DeadLetter
-	err := o.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
-			var d DeadLetter
-			if err := json.Unmarshal(v, &d); err != nil {
-				return err
-			}
+	err := o.db.View(func(tx RecordsTx) error {
+		return tx.Dead().Each(func(d DeadLetter) error {
 			out = append(out, d)
 			return nil
 		})
@@ -786,25 +738,25 @@ func (o *Outbox) DeadLetters() ([]DeadLetter, error) {
 func (o *Outbox) Retry(seq uint64) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var added callRecord
-	err := o.db.Update(func(tx *bolt.Tx) error {
-		db, cb := tx.Bucket(bucketDead), tx.Bucket(bucketCalls)
-		d, err := getJSON[DeadLetter](db, seqKey(seq))
+	var added QueuedCall
+	err := o.db.Update(func(tx RecordsTx) error {
+		db, cb := tx.Dead(), tx.Calls()
+		d, err := db.Get(seq)
 		if err != nil {
 			return err
 		}
 		if d == nil {
 			return ErrNoDeadLetter
 		}
-		next, err := cb.NextSequence()
+		next, err := tx.NextCallSeq()
 		if err != nil {
 			return err
 		}
-		added = callRecord{Seq: next, Ticket: d.Ticket, Notification: d.Notification, Enqueued: o.now(), Next: o.now()}
-		if err := putJSON(cb, seqKey(next), added); err != nil {
+		added = QueuedCall{Seq: next, Ticket: d.Ticket, Notification: d.Notification, Enqueued: o.now(), Next: o.now()}
+		if err := cb.Put(next, &added); err != nil {
 			return err
 		}
-		return db.Delete(seqKey(seq))
+		return db.Delete(seq)
 	})
 	if err != nil {
 		return fmt.Errorf("helpdesk: retry %d: %w", seq, err)
@@ -816,21 +768,21 @@ func (o *Outbox) Retry(seq uint64) error {
 
 // Discard deletes a dead letter.
 func (o *Outbox) Discard(seq uint64) error {
-	return o.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDead)
-		if b.Get(seqKey(seq)) == nil {
-			return fmt.Errorf("helpdesk: discard %d: %w", seq, ErrNoDeadLetter)
+	return o.db.Update(func(tx RecordsTx) error {
+		b := tx.Dead()
+		if d, err := b.Get(seq); err != nil || d == nil {
+			return fmt.Errorf("helpdesk: discard %d: %w", seq, cmp.Or(err, ErrNoDeadLetter))
 		}
-		return b.Delete(seqKey(seq))
+		return b.Delete(seq)
 	})
 }
 
 // Ticket returns what the outbox knows of an occurrence's ticket.
 func (o *Outbox) Ticket(incidentKey, occurrence string) (TicketInfo, bool, error) {
 	var rec *TicketInfo
-	err := o.db.View(func(tx *bolt.Tx) error {
+	err := o.db.View(func(tx RecordsTx) error {
 		var err error
-		rec, err = getJSON[TicketInfo](tx.Bucket(bucketTickets), []byte(incidentKey+"#"+occurrence))
+		rec, err = tx.Tickets().Get(incidentKey + "#" + occurrence)
 		return err
 	})
 	if err != nil || rec == nil {
@@ -846,21 +798,17 @@ func (o *Outbox) Ticket(incidentKey, occurrence string) (TicketInfo, bool, error
 // SyncInterval.
 func (o *Outbox) Sync(ctx context.Context) {
 	var open []TicketInfo
-	var expired [][]byte
+	var expired []string
 	cutoff := o.now().Add(-o.cfg.Outbox.Keep)
-	err := o.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTickets).ForEach(func(k, v []byte) error {
-			var rec TicketInfo
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return err
-			}
+	err := o.db.View(func(tx RecordsTx) error {
+		return tx.Tickets().Each(func(rec TicketInfo) error {
 			finished := rec.Finished
 			if rec.Route.Helpdesk == None {
 				finished = rec.Created
 			}
 			switch {
 			case !finished.IsZero() && finished.Before(cutoff):
-				expired = append(expired, slices.Clone(k))
+				expired = append(expired, rec.Key)
 			case rec.Ticket.ID != "" && rec.ClosedBy == "" && rec.Status != StatusClosed:
 				open = append(open, rec)
 			}
@@ -896,10 +844,10 @@ func (o *Outbox) Sync(ctx context.Context) {
 	if len(expired) > 0 {
 		o.mu.Lock()
 		defer o.mu.Unlock()
-		err := o.db.Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketTickets)
+		err := o.db.Update(func(tx RecordsTx) error {
+			b := tx.Tickets()
 			for _, k := range expired {
-				if len(o.queues[string(k)]) > 0 {
+				if len(o.queues[k]) > 0 {
 					continue
 				}
 				if err := b.Delete(k); err != nil {

@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/storewatch/storewatch/hub/tickets"
 	"github.com/storewatch/storewatch/internal/testenv"
 	"github.com/storewatch/storewatch/wire"
@@ -296,12 +294,9 @@ func TestRedmineDownThenBackDeliversInOrder(t *testing.T) {
 // attempts adds up the failed attempts stored with the queued calls.
 func attempts(t *testing.T, o *Outbox) int {
 	n := 0
-	_ = o.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCalls).ForEach(func(_, v []byte) error {
-			var c callRecord
-			if json.Unmarshal(v, &c) == nil {
-				n += c.Attempts
-			}
+	_ = o.db.View(func(tx RecordsTx) error {
+		return tx.Calls().Each(func(c QueuedCall) error {
+			n += c.Attempts
 			return nil
 		})
 	})

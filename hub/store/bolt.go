@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -79,6 +77,9 @@ func OpenBolt(path string) (*Bolt, error) {
 	return &Bolt{db: db, notified: make(chan struct{})}, nil
 }
 
+// Path is the file's path.
+func (s *Bolt) Path() string { return s.db.Path() }
+
 // Close closes the file.
 func (s *Bolt) Close() error { return s.db.Close() }
 
@@ -98,28 +99,12 @@ func put(b *bolt.Bucket, key []byte, v any) error {
 
 // putLatest writes the last version of each record in xs.
 func putLatest[T any](b *bolt.Bucket, xs []T, key func(T) string) error {
-	if len(xs) == 0 {
-		return nil
-	}
-	last := make(map[string]int, len(xs))
-	for i, x := range xs {
-		last[key(x)] = i
-	}
-	for i, x := range xs {
-		k := key(x)
-		if last[k] != i {
-			continue
-		}
-		if err := put(b, []byte(k), x); err != nil {
+	for _, x := range Latest(xs, key) {
+		if err := put(b, []byte(key(x)), x); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func incidentNumber(id string) uint64 {
-	n, _ := strconv.ParseUint(strings.TrimPrefix(id, "INC-"), 10, 64)
-	return n
 }
 
 // timelineKey orders entries by incident, then by insertion.
@@ -145,7 +130,7 @@ func (s *Bolt) Commit(c incident.Changes) error {
 			last = binary.BigEndian.Uint64(v)
 		}
 		for i := range c.Incidents {
-			last = max(last, incidentNumber(c.Incidents[i].ID))
+			last = max(last, IncidentNumber(c.Incidents[i].ID))
 		}
 		if err := putLatest(inc, c.Incidents, func(r incident.Incident) string { return r.ID }); err != nil {
 			return err
@@ -321,7 +306,7 @@ func (s *Bolt) Incidents(f Filter) ([]incident.Incident, error) {
 	})
 	// Ids are INC-%06d, so byte order is number order only up to a
 	// million; sort by number to be safe.
-	sort.SliceStable(out, func(i, j int) bool { return incidentNumber(out[i].ID) > incidentNumber(out[j].ID) })
+	sort.SliceStable(out, func(i, j int) bool { return IncidentNumber(out[i].ID) > IncidentNumber(out[j].ID) })
 	if len(out) > limit {
 		out = out[:limit]
 	}

@@ -55,18 +55,8 @@ func modelPrefix(tenant, model string, code wire.FaultCode) []byte {
 	return []byte(tenant + "\x00" + model + "\x00" + string(code) + "\x00")
 }
 
-// splitFingerprint reads tenant and fault code from a device fault's
-// fingerprint (tenant/store/device/fault; segments cannot contain '/').
-func splitFingerprint(key string) (tenant string, code wire.FaultCode, ok bool) {
-	parts := strings.Split(key, "/")
-	if len(parts) != 4 {
-		return "", "", false
-	}
-	return parts[0], wire.FaultCode(parts[3]), true
-}
-
 func indexEpisode(b *bolt.Bucket, ep incident.Episode) error {
-	tenant, code, ok := splitFingerprint(ep.Key)
+	tenant, code, ok := SplitFingerprint(ep.Key)
 	if !ok || ep.Model == "" || strings.ContainsRune(ep.Model, 0) {
 		return nil
 	}
@@ -138,9 +128,7 @@ func (s *Bolt) FaultCounts(q FaultQuery) (FaultCounts, error) {
 	return out, nil
 }
 
-// linkTicket adds a helpdesk ticket to a stored incident (Changes.Tickets).
-// A later word about the same ticket (a person closed it) keeps when it was
-// linked and its URL.
+// linkTicket applies a ticket link to the stored incident.
 func linkTicket(b *bolt.Bucket, l incident.TicketLink) error {
 	v := b.Get([]byte(l.Incident))
 	if v == nil {
@@ -150,14 +138,6 @@ func linkTicket(b *bolt.Bucket, l incident.TicketLink) error {
 	if err := json.Unmarshal(v, &inc); err != nil {
 		return fmt.Errorf("incident %s: %w", l.Incident, err)
 	}
-	t := l.Ticket
-	if old := inc.Helpdesk; old != nil && old.Helpdesk == t.Helpdesk && old.ID == t.ID {
-		t.Linked = old.Linked
-		if t.URL == "" {
-			t.URL = old.URL
-		}
-	}
-	inc.Helpdesk = &t
-	inc.Version++
+	LinkTicket(&inc, l)
 	return put(b, []byte(inc.ID), inc)
 }

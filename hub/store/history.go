@@ -39,8 +39,9 @@ type Install struct {
 
 var bInstalls = []byte("installs")
 
-// scanChunk is how many records one read transaction of a scan decodes.
-const scanChunk = 1024
+// ScanChunk is how many records one read of a scan (ScanLog, ScanInstalls)
+// holds: one read transaction in bbolt, one query in PostgreSQL.
+const ScanChunk = 1024
 
 // installPrefix is the key prefix of a device's installs; the NUL after the
 // device id keeps "printer-1" from matching "printer-10" (ids cannot hold
@@ -75,37 +76,27 @@ func lastInstall(b *bolt.Bucket, tenant, store, device string) (Install, bool, e
 	return in, err == nil, err
 }
 
-// recordInstalls appends an Install for each device record that is new or
-// names another vendor or model than the device's last Install. A record
-// without vendor and model (an identity the agent could not read) does not
-// end a known stretch: that is not a swap.
+// recordInstalls appends the Installs the device records start
+// (NewInstalls).
 func recordInstalls(tx *bolt.Tx, devices []incident.DeviceRecord) error {
 	if len(devices) == 0 {
 		return nil
 	}
 	b := tx.Bucket(bInstalls)
-	seen := map[string]Install{} // devices already looked up in this batch
-	for _, d := range devices {
-		k := string(installPrefix(d.Tenant, d.Store, d.ID))
-		last, ok := seen[k]
-		if !ok {
-			var err error
-			if last, ok, err = lastInstall(b, d.Tenant, d.Store, d.ID); err != nil {
-				return fmt.Errorf("installs of %s/%s/%s: %w", d.Tenant, d.Store, d.ID, err)
-			}
+	ins, err := NewInstalls(devices, func(tenant, store, device string) (Install, bool, error) {
+		in, ok, err := lastInstall(b, tenant, store, device)
+		if err != nil {
+			return in, ok, fmt.Errorf("installs of %s/%s/%s: %w", tenant, store, device, err)
 		}
-		id := d.Identity
-		if ok && (last.Vendor == id.Vendor && last.Model == id.Model || id.Vendor == "" && id.Model == "") {
-			continue
-		}
-		in := Install{Tenant: d.Tenant, Store: d.Store, Agent: d.Agent, Device: d.ID, Kind: d.Kind, Vendor: id.Vendor, Model: id.Model, From: d.Updated}
-		if ok && in.From.Before(last.From) {
-			in.From = last.From // a stretch never starts before the one it ends
-		}
+		return in, ok, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
 		if err := put(b, installKey(in), in); err != nil {
 			return err
 		}
-		seen[k] = in
 	}
 	return nil
 }
@@ -135,7 +126,7 @@ func ensureInstalls(tx *bolt.Tx) error {
 }
 
 // scan streams the records of bucket from key start on, while more(key)
-// holds, to fn: scanChunk records per read transaction, fn called after the
+// holds, to fn: ScanChunk records per read transaction, fn called after the
 // transaction has ended. want, if not nil, skips a record by its raw value
 // before it is decoded. A scan resumes after the exact last key it saw, so
 // records added meanwhile are neither repeated nor skipped before that key.
@@ -152,7 +143,7 @@ func scan[T any](db *bolt.DB, bucket, start []byte, more func(k []byte) bool, wa
 			} else if k, v = c.Seek(last); bytes.Equal(k, last) {
 				k, v = c.Next()
 			}
-			for n := 0; n < scanChunk; n++ {
+			for n := 0; n < ScanChunk; n++ {
 				if n > 0 {
 					k, v = c.Next()
 				}

@@ -98,3 +98,25 @@ type Store interface {
 
 	Close() error
 }
+
+// Backend is a whole hub store: the Store, the remote-query audit trail and
+// each device's history for the console. Bolt (the embedded default) and
+// postgres.Store are the two; storetest.Run holds both to the same tests.
+type Backend interface {
+	Store
+	// AppendAudit adds an entry to the append-only audit trail and returns
+	// it with its sequence number.
+	AppendAudit(e AuditEntry) (AuditEntry, error)
+	// Audit lists matching entries, newest first, back to f.Since.
+	Audit(f AuditFilter) ([]AuditEntry, error)
+	// DeviceLog returns the event-log entries about one device from since
+	// on, newest first.
+	DeviceLog(tenant, store, device string, since time.Time, limit int) ([]incident.LogEntry, error)
+}
+
+// ErrConflict is returned by a commit that would break the store's
+// uniqueness rules: a second live incident for one fingerprint, or an
+// incident id that already names another fingerprint. It means another
+// engine (another replica) owns the fingerprint; nothing of the commit was
+// stored.
+var ErrConflict = errors.New("conflict")

@@ -113,3 +113,38 @@ func RunMisbehaviour(t *testing.T, d drivers.Prober, sb *devsim.Faults, timeout 
 	}
 	sb.Clear()
 }
+
+// SlowDelay and SlowTimeout are issue 17's slow device: it answers each
+// request after 500 ms, under a 2 s timeout. A probe of four or more
+// exchanges takes longer than the timeout altogether, yet every answer
+// comes in time, so the device is healthy.
+const (
+	SlowDelay   = 500 * time.Millisecond
+	SlowTimeout = 2 * time.Second
+)
+
+// RunSlowPerRequest switches the emulator's "slow" fault on with SlowDelay
+// and probes once through d, which must have been built with SlowTimeout:
+// the probe must succeed. It also checks the premise, that the probe took
+// longer than the timeout altogether (a lower bound the emulator's delays
+// guarantee, not a measure of speed), so that a driver bounding the whole
+// probe by the timeout would have failed here. It returns the reading.
+func RunSlowPerRequest(t *testing.T, d drivers.Prober, sb *devsim.Faults) drivers.Reading {
+	t.Helper()
+	sb.Clear()
+	sb.SetDelay(SlowDelay)
+	if err := sb.Set(devsim.FaultSlow, true); err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Clear()
+	start := time.Now()
+	r, err := d.Probe(context.Background())
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("a device answering each request in %v, under a %v timeout: %v (%s)", SlowDelay, SlowTimeout, err, drivers.FaultFor(err).Code)
+	}
+	if took < SlowTimeout {
+		t.Fatalf("the probe took %v, less than the %v timeout: it made too few slow exchanges to show anything", took, SlowTimeout)
+	}
+	return r
+}

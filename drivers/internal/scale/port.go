@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
@@ -22,6 +23,9 @@ type Line struct {
 	Addr  transport.Address
 	Mode  transport.SerialMode // zero for tcp
 	Seven bool
+	// Carriers, on a 7-bit line, names the bytes that may carry their own
+	// parity bit (see StripParity); nil when the protocol has none.
+	Carriers Carriers
 }
 
 // NewLine checks the address and applies the driver's serial defaults.
@@ -48,13 +52,14 @@ func NewLine(a transport.Address, def transport.SerialMode, seven func(transport
 	return l, nil
 }
 
-// Open connects for one probe. Its deadline follows ctx.
-func (l Line) Open(ctx context.Context) (*Port, error) {
+// Open connects for one probe, whose deadline follows ctx; each exchange
+// (a Send and the answer after it) may take step of it.
+func (l Line) Open(ctx context.Context, step time.Duration) (*Port, error) {
 	c, err := transport.Dial(ctx, l.Addr, transport.DialOptions{Serial: l.Mode})
 	if err != nil {
 		return nil, err
 	}
-	return &Port{ctx: ctx, conn: c, line: l}, nil
+	return &Port{ctx: ctx, conn: c, line: l, step: step}, nil
 }
 
 // Port is one open connection to a scale.
@@ -62,14 +67,22 @@ type Port struct {
 	ctx  context.Context
 	conn transport.Conn
 	line Line
+	step time.Duration
 }
 
 // Close closes the connection.
 func (p *Port) Close() error { return p.conn.Close() }
 
-// Send discards whatever the scale sent before (a scale may stream weights,
-// or a late answer to an earlier probe may be waiting) and writes req.
+// Send starts an exchange: it gives the exchange its own deadline (step, or
+// the probe's if that comes first), discards whatever the scale sent before
+// (a scale may stream weights, or a late answer to an earlier probe may be
+// waiting) and writes req.
 func (p *Port) Send(req []byte) error {
+	if p.step > 0 {
+		if err := transport.StepDeadline(p.ctx, p.conn, p.step); err != nil {
+			return err
+		}
+	}
 	transport.Flush(p.conn)
 	if _, err := p.conn.Write(req); err != nil {
 		return fmt.Errorf("send %q: %w", req, err)
@@ -79,8 +92,9 @@ func (p *Port) Send(req []byte) error {
 
 // Frame reads one answer up to and including end, at most max bytes. On a
 // 7-bit line end is matched on the low seven bits and the frame comes back
-// with bit 7 checked and cleared. A frame longer than max is a protocol
-// error; silence is a timeout (os.ErrDeadlineExceeded).
+// with bit 7 checked and cleared (StripParity, with the line's Carriers).
+// A frame longer than max is a protocol error; silence is a timeout
+// (os.ErrDeadlineExceeded).
 func (p *Port) Frame(end []byte, max int) ([]byte, error) {
 	return p.read(nil, end, max)
 }
@@ -117,7 +131,7 @@ func (p *Port) read(start *byte, end []byte, max int) ([]byte, error) {
 	if err != nil {
 		return m.raw, p.frameErr(m.raw, err)
 	}
-	return Strip7(m.raw, p.line.Mode.Parity)
+	return StripParity(m.raw, p.line.Mode.Parity, p.line.Carriers)
 }
 
 func (p *Port) frameErr(got []byte, err error) error {

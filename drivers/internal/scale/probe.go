@@ -10,91 +10,85 @@ import (
 )
 
 // Base is what every scale driver holds between probes: its name (for
-// errors), its line, its timeout and its motion run. Drivers embed it.
+// errors), its line, the time each exchange may take, what a probe costs,
+// and its motion run. Drivers embed it, and with it ProbeCost.
 type Base struct {
 	Name    string
 	Line    Line
-	Timeout time.Duration
-	Motion  *Motion
+	Timeout time.Duration // one request→answer exchange; DefaultTimeout when 0
+	// Cost is the longest probe's exchanges and bytes; the whole probe may
+	// take Cost.Exchanges times Timeout (drivers.ProbeTimeout).
+	Cost   drivers.Cost
+	Motion *Motion
 }
 
 // NewBase reads what all scale drivers share from spec: the address with
 // the driver's serial defaults, the timeout, and the motion options. The
-// driver reads its own options after it and then calls spec.Options.Err.
+// driver sets Cost, reads its own options after it and then calls
+// spec.Options.Err.
 func NewBase(name string, spec *drivers.Spec, def transport.SerialMode, seven func(transport.SerialMode) bool) (Base, error) {
 	line, err := NewLine(spec.Address, def, seven)
 	if err != nil {
 		return Base{}, err
 	}
-	return Base{Name: name, Line: line, Timeout: spec.Timeout, Motion: NewMotion(&spec.Options)}, nil
+	timeout := spec.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return Base{Name: name, Line: line, Timeout: timeout, Cost: drivers.Cost{Exchanges: 1}, Motion: NewMotion(&spec.Options)}, nil
 }
+
+// ProbeCost implements drivers.Costed.
+func (b *Base) ProbeCost() drivers.Cost { return b.Cost }
 
 // SetClock replaces the clock the unstable timer reads, for tests.
 func (b *Base) SetClock(now func() time.Time) { b.Motion.Now = now }
 
-// Weigh is Probe on the driver's line.
-func (b *Base) Weigh(ctx context.Context, weigh func(*Port) (Status, error)) (drivers.Reading, error) {
-	return Probe(ctx, b.Name, b.Line, b.Timeout, b.Motion, weigh)
-}
-
-// Zero is the package's Zero on the driver's line.
-func (b *Base) Zero(ctx context.Context, ask func(*Port) (Status, error)) (drivers.Reading, error) {
-	return Zero(ctx, b.Name, b.Line, b.Timeout, ask)
-}
-
-// Exchange is the package's Exchange on the driver's line.
-func (b *Base) Exchange(ctx context.Context, talk func(*Port) error) error {
-	return Exchange(ctx, b.Name, b.Line, b.Timeout, talk)
-}
-
-// DefaultTimeout bounds one probe when the device's config gives no timeout.
-// NCI's DIVA manual calls one second per answer adequate; MT-SICS asks a few
-// questions per probe.
+// DefaultTimeout bounds one exchange when the device's config gives no
+// timeout. NCI's DIVA manual calls one second per answer adequate.
 const DefaultTimeout = 3 * time.Second
 
 // Exchange opens the line for one conversation, runs talk, and closes it.
-// Errors name the driver and the address. The whole conversation is bounded
-// by timeout (DefaultTimeout when 0) or ctx's own deadline if earlier.
-func Exchange(ctx context.Context, driver string, l Line, timeout time.Duration, talk func(*Port) error) error {
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// Errors name the driver and the address. Each exchange (Port.Send and the
+// answer read after it) may take Timeout; the whole conversation is bounded
+// by Cost.Exchanges times that, or by ctx's own deadline if earlier.
+func (b *Base) Exchange(ctx context.Context, talk func(*Port) error) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(max(1, b.Cost.Exchanges))*b.Timeout)
 	defer cancel()
-	p, err := l.Open(ctx)
+	p, err := b.Line.Open(ctx, b.Timeout)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", driver, l.Addr, err)
+		return fmt.Errorf("%s %s: %w", b.Name, b.Line.Addr, err)
 	}
 	defer p.Close()
 	if err := talk(p); err != nil {
-		return fmt.Errorf("%s %s: %w", driver, l.Addr, err)
+		return fmt.Errorf("%s %s: %w", b.Name, b.Line.Addr, err)
 	}
 	return nil
 }
 
-// Probe is Exchange for a health probe: weigh reads a Status, which m turns
-// into the Reading. A probe without a usable answer ends the motion run.
-func Probe(ctx context.Context, driver string, l Line, timeout time.Duration, m *Motion, weigh func(*Port) (Status, error)) (drivers.Reading, error) {
+// Weigh is the health probe: weigh reads a Status, which the motion run
+// turns into the Reading. A probe without a usable answer ends the run.
+func (b *Base) Weigh(ctx context.Context, weigh func(*Port) (Status, error)) (drivers.Reading, error) {
 	var st Status
-	err := Exchange(ctx, driver, l, timeout, func(p *Port) error {
+	err := b.Exchange(ctx, func(p *Port) error {
 		var err error
 		st, err = weigh(p)
 		return err
 	})
 	if err != nil {
-		m.Reset()
+		b.Motion.Reset()
 		return drivers.Reading{}, err
 	}
-	return m.Read(st), nil
+	return b.Motion.Read(st), nil
 }
 
 // Zero runs a protocol's zero command outside the probe sequence and turns
 // the status it answers with into a Reading (motion described, never a
 // fault; the motion run left alone). Probes never zero: polling must not
 // change a scale's state.
-func Zero(ctx context.Context, driver string, l Line, timeout time.Duration, ask func(*Port) (Status, error)) (drivers.Reading, error) {
+func (b *Base) Zero(ctx context.Context, ask func(*Port) (Status, error)) (drivers.Reading, error) {
 	var st Status
-	err := Exchange(ctx, driver, l, timeout, func(p *Port) (err error) {
+	err := b.Exchange(ctx, func(p *Port) (err error) {
 		st, err = ask(p)
 		return err
 	})

@@ -2,6 +2,7 @@ package scale
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -173,12 +174,58 @@ func TestStrip7(t *testing.T) {
 	}
 }
 
+// NCI-like frames: LF, weight, CR LF, two status bytes, CR ETX; the status
+// bytes (positions 12 and 13) may carry their own parity bit.
+func TestStripParityCarriers(t *testing.T) {
+	status := func([]byte) []int { return []int{12, 13} }
+	frame := func(s1, s2 byte) []byte { return append([]byte("\n0001.25lb\r\n"), s1, s2, '\r', 0x03) }
+	cases := []struct {
+		name   string
+		in     []byte
+		parity string
+		bad    int // the byte named in the error (1-based), 0 for none
+	}{
+		{"at zero, parity in the status bytes only (B2 30)", frame(0xB2, 0x30), "E", 0},
+		{"the same on a port read as 8N1", frame(0xB2, 0x30), "N", 0},
+		{"over capacity on an even line (30 B2)", frame(0x30, 0xB2), "E", 0},
+		{"under capacity on an even line (30 B1)", frame(0x30, 0xB1), "E", 0},
+		{"odd parity in the status bytes on an odd line (32 B0)", frame(0x32, 0xB0), "O", 0},
+		{"odd parity in the status bytes, parity unknown", frame(0x32, 0xB0), "", 0},
+		{"wrong parity in a status byte (B0 for 30 on an even line)", frame(0xB0, 0x30), "E", 13},
+		{"status bytes disagree with each other, parity unknown", frame(0xB2, 0xB0), "", 14},
+		{"a status byte lacks the parity bit its partner has", frame(0xB1, 0x32), "E", 14},
+		{"bit 7 on a weight digit is noise, not a carrier", append([]byte("\n000\xb1.25lb\r\n"), 0x32, 0x30, '\r', 0x03), "E", 7},
+	}
+	for _, c := range cases {
+		got, err := StripParity(c.in, c.parity, status)
+		if c.bad == 0 {
+			want := make([]byte, len(c.in))
+			for i, b := range c.in {
+				want[i] = b & 0x7F
+			}
+			if err != nil || string(got) != string(want) {
+				t.Errorf("%s: %q, %v; want %q", c.name, got, err, want)
+			}
+			continue
+		}
+		if !errors.Is(err, drivers.ErrProtocol) || !strings.Contains(err.Error(), fmt.Sprintf("byte %d of", c.bad)) {
+			t.Errorf("%s: err %v, want a parity error in byte %d", c.name, err, c.bad)
+		}
+	}
+	// Without carriers the same frames are parity errors: that is what made
+	// such scales look silent before.
+	if _, err := Strip7(frame(0xB2, 0x30), "E"); !errors.Is(err, drivers.ErrProtocol) {
+		t.Errorf("Strip7 without carriers accepted status-only parity: %v", err)
+	}
+}
+
 func FuzzStrip7(f *testing.F) {
-	f.Add([]byte{0x82, 0x3F, 0xE1, 0x8D}, "E")
-	f.Add([]byte("\x0a0001.25lb\r\n00\r\x03"), "O")
-	f.Add([]byte{}, "")
-	f.Fuzz(func(t *testing.T, in []byte, parity string) {
-		out, err := Strip7(in, parity)
+	f.Add([]byte{0x82, 0x3F, 0xE1, 0x8D}, "E", 0)
+	f.Add([]byte("\x0a0001.25lb\r\n00\r\x03"), "O", 0)
+	f.Add([]byte("\x0a0001.25lb\r\n\xb20\r\x03"), "E", 12)
+	f.Add([]byte{}, "", 0)
+	f.Fuzz(func(t *testing.T, in []byte, parity string, carrier int) {
+		out, err := StripParity(in, parity, func([]byte) []int { return []int{carrier, carrier + 1} })
 		if len(out) != len(in) {
 			t.Fatalf("length changed: %d -> %d", len(in), len(out))
 		}
@@ -189,6 +236,15 @@ func FuzzStrip7(f *testing.F) {
 		}
 		if err != nil && !errors.Is(err, drivers.ErrProtocol) {
 			t.Fatalf("error %v is not a protocol error", err)
+		}
+		if err == nil {
+			for i, b := range in {
+				if b&0x80 != 0 && i != carrier && i != carrier+1 {
+					if _, werr := Strip7(in, parity); werr != nil {
+						t.Fatalf("bit 7 outside the carriers accepted though the frame's parity is not consistent: % X", in)
+					}
+				}
+			}
 		}
 	})
 }

@@ -19,11 +19,14 @@ var setupKeys = map[string]bool{
 	"options": true, // driver options: "unit=g unstable_probes=1"
 	"probes":  true, // how many probes to run; the last one is checked
 	"note":    true, // free text
+	// "requests: I0 I1 SI": every request the driver sent over all probes,
+	// in order, each trimmed of its line ending (checked by Run)
+	"requests": true,
 }
 
 // Check compares what a probe returned with the case's expectations:
 //
-//	error: protocol | timeout     the probe must fail so (absent: must succeed)
+//	error: protocol | timeout | busy   the probe must fail so (absent: must succeed)
 //	faults: code code ...         exactly these fault codes (empty: none)
 //	vendor/model/serial/firmware  identity fields
 //	extra.NAME                    identity extra field
@@ -49,8 +52,13 @@ func Check(t testing.TB, c Case, r drivers.Reading, err error) {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Errorf("%s: error %v, want a timeout", c, err)
 			}
+		case "busy":
+			// Busy is no reading and no failure: the collector skips the poll.
+			if !errors.Is(err, drivers.ErrBusy) || errors.Is(err, drivers.ErrProtocol) {
+				t.Errorf("%s: error %v, want drivers.ErrBusy", c, err)
+			}
 		default:
-			t.Errorf("%s: unknown error kind %q (want protocol or timeout)", c, want)
+			t.Errorf("%s: unknown error kind %q (want protocol, timeout or busy)", c, want)
 		}
 		return
 	}

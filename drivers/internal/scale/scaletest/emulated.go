@@ -109,8 +109,8 @@ func Faults(t *testing.T, d drivers.Prober, sb *devsim.Faults, cases []FaultCase
 // Misbehaviour checks what a driver makes of an emulator that sends noise,
 // stays silent or answers slowly, each on a fresh emulator from newDev:
 // noise is a protocol error, silence a timeout that the collector records as
-// no_response, a slow answer within the timeout a normal reading, and one
-// beyond it a timeout. None may panic or wait past the probe's timeout.
+// no_response, answers each within the timeout a normal reading (however
+// many exchanges the probe makes), and one beyond it a timeout. None may panic or wait past the probe's timeout.
 func Misbehaviour(t *testing.T, driver string, newDev func() devsim.Switchable, suffix string, opts map[string]string) {
 	cases := []struct {
 		name    string
@@ -122,6 +122,9 @@ func Misbehaviour(t *testing.T, driver string, newDev func() devsim.Switchable, 
 		{"garbage", devsim.FaultGarbage, 0, 5 * time.Second, "protocol"},
 		{"silent", devsim.FaultSilent, 0, 300 * time.Millisecond, "timeout"},
 		{"slow within the timeout", devsim.FaultSlow, 20 * time.Millisecond, 5 * time.Second, "ok"},
+		// Issue 17: 500 ms an answer under a 2 s timeout is healthy, however
+		// many exchanges the probe makes: the timeout bounds each.
+		{"500 ms an answer under a 2 s timeout", devsim.FaultSlow, 500 * time.Millisecond, 2 * time.Second, "ok"},
 		{"slow beyond the timeout", devsim.FaultSlow, time.Minute, 300 * time.Millisecond, "timeout"},
 	}
 	for _, c := range cases {

@@ -35,9 +35,24 @@ func Run(t *testing.T, driver, glob string) {
 				if used := len(replay.Received()); used < len(c.Exchanges) {
 					t.Errorf("%s: the driver sent %d request(s) the case answers, want all %d: %q", c, used, len(c.Exchanges), replay.Received())
 				}
+				if want, ok := c.Get("requests"); ok {
+					if got := Requests(replay.Received()); got != want {
+						t.Errorf("%s: the driver sent %q, want %q", c, got, want)
+					}
+				}
 			})
 		}
 	}
+}
+
+// Requests renders requests as a transcript's "requests:" line: each
+// trimmed of spaces and its line ending, separated by one space.
+func Requests(reqs [][]byte) string {
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = strings.TrimSpace(string(r))
+	}
+	return strings.Join(out, " ")
 }
 
 func probeOverPTY(t *testing.T, driver string, c Case, dev devsim.Device) (drivers.Reading, error) {

@@ -64,21 +64,26 @@ func Persistence(t *testing.T, d drivers.Prober, sb *devsim.Faults, motion strin
 }
 
 // FuzzSevenBit fuzzes a 7-bit protocol's whole path from the bytes on the
-// line to a status: the parity check, then parse. Seeds are the answers of
-// the transcript file. Whatever the bytes, the result is a status or a
+// line to a status: the parity check (with the protocol's carriers, nil for
+// none), then parse. Seeds are the answers of the transcript file, on even
+// and unknown parity. Whatever the bytes, the result is a status or a
 // protocol error, never a panic; check tests what an accepted status must
 // satisfy.
-func FuzzSevenBit(f *testing.F, transcripts string, parse func([]byte) (scale.Status, error), check func(t *testing.T, frame []byte, st scale.Status)) {
+func FuzzSevenBit(f *testing.F, transcripts string, carriers scale.Carriers, parse func([]byte) (scale.Status, error), check func(t *testing.T, frame []byte, st scale.Status)) {
 	cases, err := Load(transcripts)
 	if err != nil {
 		f.Fatal(err)
 	}
 	for _, r := range Responses(cases) {
 		f.Add(r, "E")
+		f.Add(r, "N")
 	}
 	f.Fuzz(func(t *testing.T, raw []byte, parity string) {
-		frame, err := scale.Strip7(raw, parity)
+		frame, err := scale.StripParity(raw, parity, carriers)
 		if err != nil {
+			if !errors.Is(err, drivers.ErrProtocol) {
+				t.Fatalf("% X: %v is not a protocol error", raw, err)
+			}
 			return
 		}
 		st, err := parse(frame)
