@@ -22,6 +22,10 @@ var windowsUnitTests = []struct {
 }{
 	// Windows renames no open file; the log and audit files rotate anyway.
 	{"agent", "^(TestRotatingFileKeepsTheNewestLines|TestRotatingFileAppendsAndNeverSplitsALine|TestNewLoggerWithFile|TestAuditLogRotates)$"},
+	// Serial ports from SetupAPI and SERIALCOMM; USB devices from SetupAPI
+	// (Wine has none to show: their parsing is tested on recorded ids).
+	{"drivers/transport", "^(TestListSerialPortsOnThisMachine|TestWithPlainPorts|TestMatchSerialPort)$"},
+	{"drivers/usbinv", "^(TestDiscoverThisMachine|TestWindowsIDs)$"},
 }
 
 // passedUnderWine reads go test -v output and returns the tests that

@@ -99,58 +99,15 @@ func boot(wine, server, gcc string) (_ *Prefix, err error) {
 		return nil, err
 	}
 	p := &Prefix{Dir: filepath.Join(root, "prefix"), root: root, wine: wine, server: server,
-		log: filepath.Join(root, "session.log"), keeperDone: make(chan struct{})}
+		log: filepath.Join(root, "session.log")}
 	defer func() {
 		if err != nil {
 			p.Close()
 		}
 	}()
 
-	// The keeper is the session's first process: a cmd.exe waiting on a
-	// pipe nobody writes to. Wine creates the prefix for it and starts the
-	// system processes (services.exe and its services) with its environment
-	// and standard error; and while it runs, Wine does not shut the session
-	// down between two of a test's commands.
-	logf, err := os.Create(p.log)
-	if err != nil {
+	if err := p.startSession(); err != nil {
 		return p, err
-	}
-	defer logf.Close()
-	out, err := os.Create(filepath.Join(root, "keeper.out"))
-	if err != nil {
-		return p, err
-	}
-	defer out.Close()
-	p.keeper = exec.Command(wine, "cmd.exe")
-	p.keeper.Dir = root
-	p.keeper.Env = p.environ(sessionDebug)
-	p.keeper.Stdout, p.keeper.Stderr = out, logf
-	p.keeper.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if p.keeperIn, err = p.keeper.StdinPipe(); err != nil {
-		return p, err
-	}
-	if err := p.keeper.Start(); err != nil {
-		return p, fmt.Errorf("start wine: %w", err)
-	}
-	go func() { p.keeper.Wait(); close(p.keeperDone) }()
-
-	// Wine creates the prefix before it runs the keeper's cmd.exe, whose
-	// prompt says that it is done. Any other program started before would
-	// start the session itself, with its own output.
-	prompt := regexp.MustCompile(`(?m)^[A-Z]:\\[^\n]*>`)
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		if b, _ := os.ReadFile(out.Name()); prompt.Match(b) {
-			break
-		}
-		select {
-		case <-p.keeperDone:
-			return p, fmt.Errorf("wine cmd.exe ended: %v\n%s", p.keeper.ProcessState, p.SessionLog())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return p, fmt.Errorf("the prefix is not ready after 5 minutes:\n%s", p.SessionLog())
-		}
 	}
 
 	dll := filepath.Join(p.Dir, "drive_c", "windows", "system32", "bcryptprimitives.dll")
@@ -165,6 +122,104 @@ func boot(wine, server, gcc string) (_ *Prefix, err error) {
 		return p, fmt.Errorf("build the bcryptprimitives.dll shim: %v: %s", err, out)
 	}
 	return p, nil
+}
+
+// startSession starts the keeper, the session's first process: a cmd.exe
+// waiting on a pipe nobody writes to. Wine creates the prefix for it (the
+// first time) and starts the system processes (services.exe and its
+// services, mountmgr with the serial ports) with its environment and
+// standard error; and while it runs, Wine does not shut the session down
+// between two of a test's commands.
+func (p *Prefix) startSession() error {
+	logf, err := os.OpenFile(p.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	out, err := os.Create(filepath.Join(p.root, "keeper.out"))
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	p.keeper = exec.Command(p.wine, "cmd.exe")
+	p.keeper.Dir = p.root
+	p.keeper.Env = p.environ(sessionDebug)
+	p.keeper.Stdout, p.keeper.Stderr = out, logf
+	p.keeper.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if p.keeperIn, err = p.keeper.StdinPipe(); err != nil {
+		return err
+	}
+	if err := p.keeper.Start(); err != nil {
+		return fmt.Errorf("start wine: %w", err)
+	}
+	done := make(chan struct{})
+	p.keeperDone = done
+	go func() { p.keeper.Wait(); close(done) }()
+
+	// Wine prepares the prefix before it runs the keeper's cmd.exe, whose
+	// prompt says that it is done. Any other program started before would
+	// start the session itself, with its own output.
+	prompt := regexp.MustCompile(`(?m)^[A-Z]:\\[^\n]*>`)
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		if b, _ := os.ReadFile(out.Name()); prompt.Match(b) {
+			return nil
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("wine cmd.exe ended: %v\n%s", p.keeper.ProcessState, p.SessionLog())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the prefix is not ready after 5 minutes:\n%s", p.SessionLog())
+		}
+	}
+}
+
+// stopSession ends every process of the prefix: wineserver -k for this
+// prefix only.
+func (p *Prefix) stopSession() {
+	if p.keeperIn != nil {
+		p.keeperIn.Close()
+	}
+	kill := exec.Command(p.server, "-k")
+	kill.Env = p.environ("-all")
+	_ = kill.Run() // fails when no server runs, which is fine
+	if p.keeper != nil && p.keeper.Process != nil {
+		select {
+		case <-p.keeperDone:
+		case <-time.After(30 * time.Second):
+			_ = syscall.Kill(-p.keeper.Process.Pid, syscall.SIGKILL)
+			<-p.keeperDone
+		}
+	}
+	p.keeper, p.keeperIn = nil, nil
+}
+
+// Restart stops every process of the prefix and starts the session again,
+// as a reboot would: for settings Wine reads only at start (serial ports).
+func (p *Prefix) Restart(t testing.TB) {
+	t.Helper()
+	p.stopSession()
+	if err := p.startSession(); err != nil {
+		t.Fatalf("wine: restart: %v", err)
+	}
+}
+
+// MapCOM makes the Linux serial device dev (a pseudo-terminal with an
+// emulated device behind it) the prefix's port name (COM3), as Wine's
+// mountmgr does for the ports listed in HKLM\Software\Wine\Ports, and
+// restarts the session so that it does: the port then appears in
+// HKLM\HARDWARE\DEVICEMAP\SERIALCOMM, where Windows lists serial ports.
+// The mapping is removed when the test ends (effective at the next
+// restart).
+func (p *Prefix) MapCOM(t testing.TB, name, dev string) {
+	t.Helper()
+	if r := p.Run(t, "reg.exe", "add", `HKLM\Software\Wine\Ports`, "/v", name, "/d", dev, "/f"); r.Code != 0 {
+		t.Fatalf("reg add %s: %s%s", name, r.Stdout, r.Stderr)
+	}
+	t.Cleanup(func() { p.Run(t, "reg.exe", "delete", `HKLM\Software\Wine\Ports`, "/v", name, "/f") })
+	p.Restart(t)
 }
 
 // environ is the environment of a Wine command: the test's own without a
@@ -299,20 +354,7 @@ func (p *Prefix) SessionLog() string {
 // only), checks that none is left, and deletes the prefix.
 func (p *Prefix) Close() error {
 	var errs []error
-	if p.keeperIn != nil {
-		p.keeperIn.Close()
-	}
-	kill := exec.Command(p.server, "-k")
-	kill.Env = p.environ("-all")
-	_ = kill.Run() // fails when no server runs, which is fine
-	if p.keeper != nil && p.keeper.Process != nil {
-		select {
-		case <-p.keeperDone:
-		case <-time.After(30 * time.Second):
-			_ = syscall.Kill(-p.keeper.Process.Pid, syscall.SIGKILL)
-			<-p.keeperDone
-		}
-	}
+	p.stopSession()
 	// wineserver -k ends the prefix's processes; anything still holding
 	// this WINEPREFIX after a moment is a leak, ended here by pid.
 	deadline := time.Now().Add(10 * time.Second)
