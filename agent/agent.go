@@ -227,15 +227,27 @@ func (s *inventorySink) Event(ctx context.Context, ev wire.Event) error {
 	return err
 }
 
-// NewLogger builds the logger the configuration asks for.
-func NewLogger(cfg config.Log, w io.Writer) (*slog.Logger, error) {
+// NewLogger builds the logger the configuration asks for: to w in
+// log.format, and to log.file as JSON lines, rotated, when that is set.
+// closeLog closes the file.
+func NewLogger(cfg config.AgentLog, w io.Writer) (log *slog.Logger, closeLog func() error, err error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.ToUpper(cfg.Level))); err != nil {
-		return nil, fmt.Errorf("log.level: %w", err)
+		return nil, nil, fmt.Errorf("log.level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	if cfg.File == "" {
+		return slog.New(h), func() error { return nil }, nil
+	}
+	f := NewRotatingFile(cfg.File, int64(cfg.MaxBytes), cfg.MaxFiles)
+	// Open it now: a file the agent cannot write is a mistake to report
+	// at start, not a silence later.
+	if _, err := f.Write(nil); err != nil {
+		return nil, nil, fmt.Errorf("log.file: %w", err)
+	}
+	return slog.New(slog.NewMultiHandler(h, slog.NewJSONHandler(f, opts))), f.Close, nil
 }

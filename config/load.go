@@ -342,6 +342,8 @@ const (
 	DefaultBusyLimit = time.Hour
 	DefaultIdleGap   = 100 * time.Millisecond
 	DefaultReplyWait = 500 * time.Millisecond
+	DefaultLogBytes  = 10 << 20
+	DefaultLogFiles  = 5
 )
 
 // applyDefaults fills in what the file does not say. A setting the file
@@ -384,6 +386,12 @@ func (c *Agent) applyDefaults(lines *Lines) {
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
+	}
+	if unset("log.max_bytes") {
+		c.Log.MaxBytes = DefaultLogBytes
+	}
+	if unset("log.max_files") {
+		c.Log.MaxFiles = DefaultLogFiles
 	}
 	for i := range c.Devices {
 		d, p := &c.Devices[i], fmt.Sprintf("devices[%d].", i)

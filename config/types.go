@@ -21,7 +21,7 @@ type Agent struct {
 	Polling   Polling   `yaml:"polling" doc:"Defaults for how devices are polled and judged"`
 	Devices   []Device  `yaml:"devices" doc:"The store's devices"`
 	Host      *Host     `yaml:"host,omitempty" doc:"Checks of the store PC the agent runs on"`
-	Log       Log       `yaml:"log" doc:"Logging"`
+	Log       AgentLog  `yaml:"log" doc:"Logging"`
 	Remote    Remote    `yaml:"remote" doc:"Remote queries from the hub"`
 	Telemetry Telemetry `yaml:"telemetry" doc:"Periodic samples and the heartbeat"`
 }
@@ -118,6 +118,17 @@ type Disk struct {
 type Log struct {
 	Level  string `yaml:"level" enum:"debug,info,warn,error" default:"info"`
 	Format string `yaml:"format" enum:"text,json" default:"text"`
+}
+
+// AgentLog configures the agent's logging: Log, and a log file. The file is
+// where the Windows service logs by default: it has no console, and the
+// event log gets only warnings and errors.
+type AgentLog struct {
+	Level    string   `yaml:"level" enum:"debug,info,warn,error" default:"info"`
+	Format   string   `yaml:"format" enum:"text,json" default:"text"`
+	File     string   `yaml:"file" doc:"Also log to this file, as JSON lines; default: none, but storeagent.log beside the outbox (%ProgramData%\\storewatch) when running as a Windows service"`
+	MaxBytes ByteSize `yaml:"max_bytes" doc:"Size at which the log file is rotated (file.1 is the newest old one)" default:"10MiB"`
+	MaxFiles int      `yaml:"max_files" doc:"Old log files kept beside the log file (1 to 100)" default:"5"`
 }
 
 // Remote configures remote queries from the hub.

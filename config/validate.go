@@ -197,6 +197,12 @@ func (c *Agent) validate(l *Lines) Errors {
 	if !oneOf(c.Log.Format, []string{"text", "json"}) {
 		bad("log.format", "unknown format %q (text or json)", c.Log.Format)
 	}
+	if c.Log.MaxBytes < 64<<10 {
+		bad("log.max_bytes", "must be at least 64KiB")
+	}
+	if c.Log.MaxFiles < 1 || c.Log.MaxFiles > 100 {
+		bad("log.max_files", "must be between 1 and 100")
+	}
 	if k := c.Remote.HubPublicKey; k != "" {
 		if b, err := base64.StdEncoding.DecodeString(k); err != nil || len(b) != 32 {
 			bad("remote.hub_public_key", "must be a base64 Ed25519 public key (32 bytes), as printed by storehub keys")

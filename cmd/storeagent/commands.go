@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -23,7 +25,7 @@ import (
 
 func init() {
 	commands["run"] = command{"monitor the store's devices until stopped", runCmd}
-	commands["config"] = command{"check a configuration file: config check FILE", configCmd}
+	commands["config"] = command{"check a configuration file (config check FILE) or set per-store settings in it (config set FILE SETTING=VALUE...)", configCmd}
 	commands["devices"] = command{"probe every configured device once and print its state", devicesCmd}
 	commands["version"] = command{"print the version", versionCmd}
 }
@@ -58,11 +60,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	log, err := agent.NewLogger(cfg.Log, stderr)
+	if cfg.Log.File == "" && runtime.GOOS == "windows" && !svc.Interactive() {
+		// A Windows service has no console to log to.
+		cfg.Log.File = filepath.Join(filepath.Dir(cfg.Outbox.Path), "storeagent.log")
+	}
+	log, closeLog, err := agent.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
+	defer closeLog()
 	agent.TuneRuntime()
 	run := func(ctx context.Context) error {
 		if len(cfg.Broker.URLs) == 0 {
@@ -83,8 +90,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func configCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "set" {
+		return configSet(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: storeagent config check FILE")
+		fmt.Fprintln(stderr, "usage: storeagent config check FILE\n       storeagent config set FILE SETTING=VALUE...")
 		return exitUsage
 	}
 	fs := newFlags("config check", stderr)
@@ -118,7 +128,7 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg.Polling.Grace = 0
-	log, _ := agent.NewLogger(config.Log{Level: "error", Format: "text"}, stderr)
+	log, _, _ := agent.NewLogger(config.AgentLog{Level: "error", Format: "text"}, stderr)
 	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}})
 	if err != nil {
 		printConfigError(stderr, err)
