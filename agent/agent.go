@@ -13,6 +13,8 @@ import (
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/drivers/host"
+	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/drivers/transport/tap"
 	"github.com/storewatch/storewatch/uplink"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -134,11 +136,56 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 		wg.Go(func() { a.refreshInventory(ctx) })
 	}
-	err := a.collector.Run(ctx)
+	stopTaps, err := a.startTaps(ctx, &wg)
+	if err != nil {
+		stopUplink()
+		wg.Wait()
+		return err
+	}
+	err = a.collector.Run(ctx)
+	stopTaps()
 	stopUplink()
 	wg.Wait()
 	a.log.Info("storeagent stopped")
 	return err
+}
+
+// startTaps opens the serial taps of the devices that have one (only the
+// running service does: a one-shot command must not take the ports) and
+// routes the drivers' dials of those ports to them.
+func (a *Agent) startTaps(ctx context.Context, wg *sync.WaitGroup) (stop func(), err error) {
+	tctx, cancel := context.WithCancel(ctx)
+	var undo []func()
+	stop = func() {
+		for _, u := range undo {
+			u()
+		}
+		cancel()
+	}
+	for _, d := range a.cfg.Devices {
+		if d.Tap == nil {
+			continue
+		}
+		addr, err := transport.Parse(d.Address)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		t, err := tap.Open(tctx, tap.Config{Port: addr, VirtualPort: d.Tap.VirtualPort, IdleGap: d.Tap.IdleGap,
+			ReplyWait: d.Tap.ReplyWait, MaxHold: d.Timeout, Logger: a.log})
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("device %s: %w", d.ID, err)
+		}
+		undo = append(undo, transport.RegisterTap(addr.Resource(), t))
+		a.log.Info("serial tap open", "device", d.ID, "port", addr.Path, "virtual_port", d.Tap.VirtualPort, "pty", t.Path())
+		wg.Go(func() {
+			if err := t.Run(tctx); err != nil {
+				a.log.Error("serial tap stopped", "device", d.ID, "err", err)
+			}
+		})
+	}
+	return stop, nil
 }
 
 // refreshInventory republishes the inventory now and then: identities read

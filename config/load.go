@@ -341,6 +341,9 @@ const (
 	DefaultHostEvery = time.Minute
 	DefaultLogBytes  = 10 << 20
 	DefaultLogFiles  = 5
+	DefaultBusyLimit = time.Hour
+	DefaultIdleGap   = 100 * time.Millisecond
+	DefaultReplyWait = 500 * time.Millisecond
 )
 
 // applyDefaults fills in what the file does not say. A setting the file
@@ -359,6 +362,9 @@ func (c *Agent) applyDefaults(lines *Lines) {
 	}
 	if unset("polling.grace") {
 		c.Polling.Grace = DefaultGrace
+	}
+	if unset("polling.busy_limit") {
+		c.Polling.BusyLimit = DefaultBusyLimit
 	}
 	if unset("broker.keepalive") {
 		c.Broker.KeepAlive = DefaultKeepAlive
@@ -397,6 +403,17 @@ func (c *Agent) applyDefaults(lines *Lines) {
 		}
 		if unset(p + "debounce") {
 			d.Debounce = c.Polling.Debounce
+		}
+		if unset(p + "busy_limit") {
+			d.BusyLimit = c.Polling.BusyLimit
+		}
+		if t := d.Tap; t != nil {
+			if unset(p + "tap.idle_gap") {
+				t.IdleGap = DefaultIdleGap
+			}
+			if unset(p + "tap.reply_wait") {
+				t.ReplyWait = DefaultReplyWait
+			}
 		}
 		if d.Criticality == "" {
 			d.Criticality = "normal"

@@ -90,6 +90,9 @@ func (c *Agent) validate(l *Lines) Errors {
 	if c.Polling.Timeout < 100*time.Millisecond {
 		bad("polling.timeout", "must be at least 100ms")
 	}
+	if c.Polling.BusyLimit < 0 {
+		bad("polling.busy_limit", "must be 0s (never) or more")
+	}
 	if c.Polling.Debounce < 1 || c.Polling.Debounce > 10 {
 		bad("polling.debounce", "must be between 1 and 10 readings")
 	}
@@ -136,6 +139,25 @@ func (c *Agent) validate(l *Lines) Errors {
 		}
 		if d.Debounce < 1 || d.Debounce > 10 {
 			bad(p+".debounce", "must be between 1 and 10 readings")
+		}
+		if d.BusyLimit < 0 {
+			bad(p+".busy_limit", "must be 0s (never) or more")
+		} else if d.BusyLimit > 0 && d.BusyLimit < d.Interval {
+			bad(p+".busy_limit", "%v is shorter than the interval %v; use 0s to never report a busy device", d.BusyLimit, d.Interval)
+		}
+		if t := d.Tap; t != nil {
+			if t.VirtualPort == "" {
+				bad(p+".tap.virtual_port", "required: the port the POS application opens instead, e.g. /dev/ttyPOS0")
+			}
+			if !strings.HasPrefix(strings.ToLower(d.Address), "serial:") {
+				bad(p+".tap", "a tap sits on a serial line; the address is %s", d.Address)
+			}
+			if t.IdleGap < time.Millisecond || t.IdleGap > 10*time.Second {
+				bad(p+".tap.idle_gap", "must be between 1ms and 10s")
+			}
+			if t.ReplyWait < t.IdleGap || t.ReplyWait > time.Minute {
+				bad(p+".tap.reply_wait", "must be at least the idle gap and at most 1m")
+			}
 		}
 		if !oneOf(d.Criticality, criticalities) {
 			bad(p+".criticality", "unknown criticality %q (low, normal, high or critical)", d.Criticality)

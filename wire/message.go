@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -109,6 +110,28 @@ func (i Identity) IsZero() bool {
 	return i.Vendor == "" && i.Model == "" && i.Serial == "" && i.Firmware == "" && len(i.Extra) == 0
 }
 
+// Holder is who has a busy device, as far as the store PC's operating
+// system tells: a Linux lock file or /proc names the process; Windows and a
+// TCP device serving another client do not.
+type Holder struct {
+	Process string `json:"process,omitempty"` // program name, e.g. POS.exe
+	PID     int    `json:"pid,omitempty"`
+}
+
+// String reads "in use by POS.exe (pid 4312)", or "in use by another
+// program" when nothing is known.
+func (h *Holder) String() string {
+	switch {
+	case h == nil || (h.Process == "" && h.PID <= 0):
+		return "in use by another program"
+	case h.Process != "" && h.PID > 0:
+		return "in use by " + h.Process + " (pid " + strconv.Itoa(h.PID) + ")"
+	case h.PID > 0:
+		return "in use by pid " + strconv.Itoa(h.PID)
+	}
+	return "in use by " + h.Process
+}
+
 // StoreInfo describes the store an agent runs in; it travels in the inventory
 // so the hub knows the store's time zone and trading hours.
 type StoreInfo struct {
@@ -150,6 +173,7 @@ type DeviceInfo struct {
 	Expected    *Identity   `json:"expected,omitempty"` // from config
 	Identity    *Identity   `json:"identity,omitempty"` // last read from the device
 	State       HealthState `json:"state,omitempty"`
+	Holder      *Holder     `json:"holder,omitempty"` // who has it, when State is busy
 }
 
 // Inventory is the retained list of an agent's devices.
@@ -174,6 +198,9 @@ type Event struct {
 	Reason       string             `json:"reason,omitempty"`
 	Identity     *Identity          `json:"identity,omitempty"`
 	Measurements map[string]float64 `json:"measurements,omitempty"`
+	// Holder is who has the device, when State is busy (or the fault is
+	// busy_too_long) and the operating system says.
+	Holder *Holder `json:"holder,omitempty"`
 }
 
 // Sample is one measured value.

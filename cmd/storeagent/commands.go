@@ -145,11 +145,12 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 			Faults   []wire.Fault     `json:"faults,omitempty"`
 			Detail   string           `json:"detail,omitempty"`
 			Identity *wire.Identity   `json:"identity,omitempty"`
+			Holder   *wire.Holder     `json:"holder,omitempty"`
 			TookMS   int64            `json:"took_ms"`
 		}
 		var rows []row
 		for _, r := range results {
-			rows = append(rows, row{r.ID, r.State, r.Faults, r.Detail, r.Ident, r.Took.Milliseconds()})
+			rows = append(rows, row{r.ID, r.State, r.Faults, r.Detail, r.Ident, r.Holder, r.Took.Milliseconds()})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -171,9 +172,6 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 			d = config.Device{Kind: "pos_pc", Driver: "host", Location: cfg.Host.Location}
 		}
 		state := string(r.State)
-		if r.Busy {
-			state = "busy"
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, d.Kind, d.Driver, dash(d.Location), state,
 			fmt.Sprintf("%.1fms", float64(r.Took.Microseconds())/1000), reason(r))
 	}
@@ -184,6 +182,9 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 // reason says in a line why a device is in its state: its faults with what
 // the driver saw, or what was read when it is healthy.
 func reason(r collector.Result) string {
+	if r.Busy && r.Holder != nil {
+		return r.Holder.String() // "in use by POS.exe (pid 4312)"; --json has the whole detail
+	}
 	if len(r.Faults) == 0 {
 		return dash(r.Detail)
 	}

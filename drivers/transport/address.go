@@ -18,6 +18,7 @@ var knownSchemes = map[string]bool{
 	"http":   true, // http://10.0.0.9/health
 	"https":  true,
 	"icmp":   true, // icmp://10.0.0.9
+	"ipp":    true, // ipp://localhost:631/printers/receipt-lane3 (a CUPS queue or an IPP printer)
 	"local":  true, // local: the store PC itself (host checks)
 }
 
@@ -30,7 +31,12 @@ type Address struct {
 	Host   string     // host[:port] for network schemes; VID:PID for usb
 	Path   string     // device node for serial and usb; URL path for http
 	Query  url.Values // transport parameters (baud, parity, ...)
-	raw    string
+	// Exclusive asks for the port to ourselves while a probe has it open
+	// (TIOCEXCL and a UUCP lock file on Linux). Off by default: the POS
+	// application must be able to open its device at any time. Set from the
+	// device's configuration (exclusive: true), not from the address.
+	Exclusive bool
+	raw       string
 }
 
 // Parse reads a device address.
@@ -69,7 +75,7 @@ func Parse(s string) (Address, error) {
 		if _, err := a.SerialMode(SerialMode{}); err != nil {
 			return Address{}, fmt.Errorf("address %q: %w", s, err)
 		}
-	case "tcp", "snmp", "http", "https", "icmp":
+	case "tcp", "snmp", "http", "https", "icmp", "ipp":
 		if u.Hostname() == "" {
 			return Address{}, fmt.Errorf("address %q: no host", s)
 		}
@@ -77,6 +83,9 @@ func Parse(s string) (Address, error) {
 			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 				return Address{}, fmt.Errorf("address %q: bad port %q", s, p)
 			}
+		}
+		if _, err := a.AlivePorts(); err != nil {
+			return Address{}, fmt.Errorf("address %q: %w", s, err)
 		}
 	}
 	return a, nil

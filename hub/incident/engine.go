@@ -327,7 +327,7 @@ func (e *Engine) Inventory(inv *wire.Inventory, at time.Time) Changes {
 			d.rec.Identity = e.names.identity(*di.Expected)
 		}
 		if d.rec.LastSeq == 0 && di.State.Valid() {
-			d.rec.Reported = e.names.state(di.State)
+			d.rec.Reported, d.rec.Holder = e.names.state(di.State), di.Holder
 		}
 		d.rec.Updated = at
 		e.emitDevice(d)
@@ -480,7 +480,15 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 	if ev.Identity != nil && !ev.Identity.IsZero() {
 		d.rec.Identity = e.names.identity(*ev.Identity)
 	}
-	d.rec.Reported, d.rec.Faults, d.rec.Since, d.rec.LastSeq, d.rec.Updated = e.names.state(ev.State), e.names.faults(ev.Faults), since, ev.Seq, at
+	faults := e.names.faults(ev.Faults)
+	d.rec.Holder = nil
+	if ev.State == wire.StateBusy {
+		// The POS application has the device: nothing could be read, so
+		// the faults last known stay on show (and their alerts stay as
+		// they are, below), with who holds it.
+		faults, d.rec.Holder = d.rec.Faults, ev.Holder
+	}
+	d.rec.Reported, d.rec.Faults, d.rec.Since, d.rec.LastSeq, d.rec.Updated = e.names.state(ev.State), faults, since, ev.Seq, at
 	e.emitDevice(d)
 	for _, a := range d.alerts {
 		e.markDirty(a)
@@ -493,7 +501,7 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 		Device: ev.Device, DevKind: d.rec.Kind, Vendor: d.rec.Identity.Vendor, Model: d.rec.Identity.Model,
 		Firmware: d.rec.Identity.Firmware, State: string(ev.State), Faults: codes, Since: since, Detail: ev.Reason})
 
-	if ev.State == wire.StateUnknown {
+	if ev.State == wire.StateUnknown || ev.State == wire.StateBusy {
 		return e.take(), Applied // no information: alerts stay as they are (and frozen, see Tick)
 	}
 	late := at.Sub(ev.Time) > e.pol.LateAfter
@@ -702,7 +710,7 @@ func (e *Engine) frozen(a *alert) bool {
 		return false
 	}
 	d := a.dev
-	return d == nil || d.rec.Reported == wire.StateUnknown || e.deviceStale(d)
+	return d == nil || d.rec.Reported == wire.StateUnknown || d.rec.Reported == wire.StateBusy || e.deviceStale(d)
 }
 
 func (e *Engine) evaluate(a *alert, now time.Time) {

@@ -247,10 +247,13 @@ type DeviceRecord struct {
 	// State is the reported state, or stale while the agent is offline.
 	State    wire.HealthState `json:"state"`
 	Reported wire.HealthState `json:"reported"` // the last state the agent sent
-	Faults   []wire.Fault     `json:"faults,omitempty"`
-	Since    time.Time        `json:"since,omitzero"`
-	LastSeq  uint64           `json:"last_seq,omitempty"`
-	Updated  time.Time        `json:"updated,omitzero"`
+	// Holder is who has the device while it is reported busy ("in use by
+	// POS.exe (pid 4312)"), as far as the agent could tell.
+	Holder  *wire.Holder `json:"holder,omitempty"`
+	Faults  []wire.Fault `json:"faults,omitempty"`
+	Since   time.Time    `json:"since,omitzero"`
+	LastSeq uint64       `json:"last_seq,omitempty"`
+	Updated time.Time    `json:"updated,omitzero"`
 }
 
 // AgentRecord is the hub's view of one agent.
