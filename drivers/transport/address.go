@@ -19,7 +19,10 @@ var knownSchemes = map[string]bool{
 	"https":  true,
 	"icmp":   true, // icmp://10.0.0.9
 	"ipp":    true, // ipp://localhost:631/printers/receipt-lane3 (a CUPS queue or an IPP printer)
-	"local":  true, // local: the store PC itself (host checks)
+	// winspool:EPSON TM-T88V Receipt, a printer of the Windows print spooler
+	// by its name (\\server\name for a shared one)
+	"winspool": true,
+	"local":    true, // local: the store PC itself (host checks)
 }
 
 // secretParams are never printed.
@@ -74,6 +77,14 @@ func Parse(s string) (Address, error) {
 		}
 		if _, err := a.SerialMode(SerialMode{}); err != nil {
 			return Address{}, fmt.Errorf("address %q: %w", s, err)
+		}
+	case "winspool":
+		a.Path = u.Opaque
+		if a.Path == "" {
+			a.Path = strings.TrimPrefix(a.Host+a.Path, "/")
+		}
+		if a.Host = ""; a.Path == "" {
+			return Address{}, fmt.Errorf("address %q: a winspool address names a printer as Windows lists it (winspool:EPSON TM-T88V Receipt)", s)
 		}
 	case "tcp", "snmp", "http", "https", "icmp", "ipp":
 		if u.Hostname() == "" {
@@ -182,6 +193,8 @@ func (a Address) Resource() string {
 		return "serial:usb=" + a.Query.Get("usb") + "/" + a.Query.Get("usbserial")
 	case "usb":
 		return "usb:" + a.Host + a.Path
+	case "winspool":
+		return "winspool:" + strings.ToLower(a.Path)
 	default:
 		return a.Scheme + ":" + a.Host
 	}
