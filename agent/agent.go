@@ -13,6 +13,8 @@ import (
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/drivers/host"
+	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/drivers/transport/tap"
 	"github.com/storewatch/storewatch/uplink"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -59,6 +61,7 @@ func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 			Outbox:         cfg.Outbox,
 			Version:        o.Version,
 			Logger:         log,
+			Grace:          cfg.Polling.Grace,
 			HeartbeatEvery: cfg.Telemetry.Interval,
 			CommitInterval: o.OutboxCommitInterval,
 		})
@@ -134,11 +137,56 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 		wg.Go(func() { a.refreshInventory(ctx) })
 	}
-	err := a.collector.Run(ctx)
+	stopTaps, err := a.startTaps(ctx, &wg)
+	if err != nil {
+		stopUplink()
+		wg.Wait()
+		return err
+	}
+	err = a.collector.Run(ctx)
+	stopTaps()
 	stopUplink()
 	wg.Wait()
 	a.log.Info("storeagent stopped")
 	return err
+}
+
+// startTaps opens the serial taps of the devices that have one (only the
+// running service does: a one-shot command must not take the ports) and
+// routes the drivers' dials of those ports to them.
+func (a *Agent) startTaps(ctx context.Context, wg *sync.WaitGroup) (stop func(), err error) {
+	tctx, cancel := context.WithCancel(ctx)
+	var undo []func()
+	stop = func() {
+		for _, u := range undo {
+			u()
+		}
+		cancel()
+	}
+	for _, d := range a.cfg.Devices {
+		if d.Tap == nil {
+			continue
+		}
+		addr, err := transport.Parse(d.Address)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		t, err := tap.Open(tctx, tap.Config{Port: addr, VirtualPort: d.Tap.VirtualPort, IdleGap: d.Tap.IdleGap,
+			ReplyWait: d.Tap.ReplyWait, MaxHold: d.Timeout, Logger: a.log})
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("device %s: %w", d.ID, err)
+		}
+		undo = append(undo, transport.RegisterTap(addr.Resource(), t))
+		a.log.Info("serial tap open", "device", d.ID, "port", addr.Path, "virtual_port", d.Tap.VirtualPort, "pty", t.Path())
+		wg.Go(func() {
+			if err := t.Run(tctx); err != nil {
+				a.log.Error("serial tap stopped", "device", d.ID, "err", err)
+			}
+		})
+	}
+	return stop, nil
 }
 
 // refreshInventory republishes the inventory now and then: identities read
@@ -179,15 +227,27 @@ func (s *inventorySink) Event(ctx context.Context, ev wire.Event) error {
 	return err
 }
 
-// NewLogger builds the logger the configuration asks for.
-func NewLogger(cfg config.Log, w io.Writer) (*slog.Logger, error) {
+// NewLogger builds the logger the configuration asks for: to w in
+// log.format, and to log.file as JSON lines, rotated, when that is set.
+// closeLog closes the file.
+func NewLogger(cfg config.AgentLog, w io.Writer) (log *slog.Logger, closeLog func() error, err error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.ToUpper(cfg.Level))); err != nil {
-		return nil, fmt.Errorf("log.level: %w", err)
+		return nil, nil, fmt.Errorf("log.level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	if cfg.File == "" {
+		return slog.New(h), func() error { return nil }, nil
+	}
+	f := NewRotatingFile(cfg.File, int64(cfg.MaxBytes), cfg.MaxFiles)
+	// Open it now: a file the agent cannot write is a mistake to report
+	// at start, not a silence later.
+	if _, err := f.Write(nil); err != nil {
+		return nil, nil, fmt.Errorf("log.file: %w", err)
+	}
+	return slog.New(slog.NewMultiHandler(h, slog.NewJSONHandler(f, opts))), f.Close, nil
 }

@@ -2,9 +2,7 @@ package agent
 
 import (
 	"encoding/json"
-	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 )
@@ -27,9 +25,9 @@ type AuditEntry struct {
 // files of MaxBytes each (the current one and the previous one, .1), so a
 // store PC's disk never fills with it.
 type AuditLog struct {
-	path     string
-	maxBytes int64
-	log      *slog.Logger
+	path string
+	file *RotatingFile
+	log  *slog.Logger
 
 	mu sync.Mutex
 }
@@ -45,7 +43,7 @@ func NewAuditLog(path string, maxBytes int64, log *slog.Logger) *AuditLog {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &AuditLog{path: path, maxBytes: maxBytes, log: log}
+	return &AuditLog{path: path, file: NewRotatingFile(path, maxBytes, 1), log: log}
 }
 
 // Record appends one entry. A failure to write is logged, never fatal: the
@@ -66,23 +64,15 @@ func (a *AuditLog) write(e AuditEntry) error {
 	if err != nil {
 		return err
 	}
-	line = append(line, '\n')
-	if st, err := os.Stat(a.path); err == nil && st.Size()+int64(len(line)) > a.maxBytes {
-		if err := os.Rename(a.path, a.path+".1"); err != nil {
-			return fmt.Errorf("rotate: %w", err)
-		}
+	// Closed after every entry, as an audit file should be: written
+	// through, and free for the administrator to move away (Windows
+	// neither renames nor deletes an open file).
+	_, err = a.file.Write(append(line, '\n'))
+	if err == nil {
+		err = a.file.Sync()
 	}
-	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
-	if err != nil {
-		return err
+	if cerr := a.file.Close(); err == nil {
+		err = cerr
 	}
-	if _, err := f.Write(line); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return err
 }

@@ -28,6 +28,7 @@ func BuildDevices(cfg *config.Agent, lines *config.Lines, hostSource host.Source
 			errs = append(errs, lines.Error(p+".address", "%v", err))
 			continue
 		}
+		addr.Exclusive = d.Exclusive
 		spec := drivers.Spec{
 			ID: d.ID, Kind: d.Kind, Address: addr, Timeout: d.Timeout,
 			Options:  drivers.NewOptions(d.Options),
@@ -48,7 +49,7 @@ func BuildDevices(cfg *config.Agent, lines *config.Lines, hostSource host.Source
 		// collector bounds the whole probe, which may make several.
 		out = append(out, collector.Device{
 			ID: d.ID, Kind: d.Kind, Driver: d.Driver, Resource: addr.Resource(),
-			Interval: d.Interval, Timeout: drivers.ProbeTimeout(prober, d.Timeout), Debounce: d.Debounce,
+			Interval: d.Interval, Timeout: drivers.ProbeTimeout(prober, d.Timeout), Debounce: d.Debounce, BusyLimit: d.BusyLimit,
 			Expected: spec.Expected, Prober: prober,
 		})
 	}
@@ -120,6 +121,9 @@ func Inventory(cfg *config.Agent, states []collector.State, agentVersion string)
 			Criticality: wire.Criticality(criticality), Expected: exp, State: wire.StateUnknown}
 		if s, ok := byID[id]; ok {
 			d.State, d.Identity = s.State, s.Identity
+			if s.State == wire.StateBusy {
+				d.Holder = s.Holder
+			}
 		}
 		inv.Devices = append(inv.Devices, d)
 	}

@@ -26,8 +26,12 @@ type Device struct {
 	Interval time.Duration
 	Timeout  time.Duration
 	Debounce int
-	Expected *wire.Identity
-	Prober   drivers.Prober
+	// BusyLimit is how long the device may stay busy (held by the POS
+	// application) before that is reported, once, as busy_too_long. Zero:
+	// never.
+	BusyLimit time.Duration
+	Expected  *wire.Identity
+	Prober    drivers.Prober
 }
 
 // Options tune the collector.
@@ -53,6 +57,8 @@ type State struct {
 	Detail   string
 	// Measurements are the latest values the driver reported.
 	Measurements map[string]float64
+	// Holder is who has the device while it is busy, as far as known.
+	Holder *wire.Holder
 }
 
 // Collector polls devices and reports their health.
@@ -75,6 +81,9 @@ type device struct {
 	tr       *tracker
 	state    State
 	identity *wire.Identity
+	// busySince is when the current run of busy readings began; zero when
+	// the last reading was not busy.
+	busySince time.Time
 }
 
 // New builds a collector for devices, reporting to sink.
@@ -162,8 +171,9 @@ func (c *Collector) loop(ctx context.Context, d *device) {
 // was busy.
 func (c *Collector) poll(ctx context.Context, d *device) (busy bool) {
 	o, err := c.probe(ctx, d)
-	if errors.Is(err, drivers.ErrBusy) {
-		c.log.Debug("device busy, poll skipped", "device", d.ID, "reason", err)
+	if errors.Is(err, drivers.ErrBusy) && ctx.Err() == nil {
+		c.log.Debug("device busy", "device", d.ID, "reason", err)
+		c.record(ctx, d, c.busyObservation(d, err))
 		return true
 	}
 	if err != nil {
@@ -173,8 +183,34 @@ func (c *Collector) poll(ctx context.Context, d *device) (busy bool) {
 		}
 		return false
 	}
+	d.mu.Lock()
+	d.busySince = time.Time{}
+	d.mu.Unlock()
 	c.record(ctx, d, o)
 	return false
+}
+
+// busyObservation turns a busy probe into a reading: busy, with who holds
+// the device, and no faults (none could be read). A device busy for longer
+// than its limit reads as busy_too_long instead, which the tracker then
+// reports once, like any other fault.
+func (c *Collector) busyObservation(d *device, err error) observation {
+	now := c.clk.Now()
+	o := observation{at: now, busy: true, detail: err.Error()}
+	if h, ok := transport.BusyHolder(err); ok && (h.Process != "" || h.PID > 0) {
+		o.holder = &wire.Holder{Process: h.Process, PID: h.PID}
+	}
+	d.mu.Lock()
+	if d.busySince.IsZero() {
+		d.busySince = now
+	}
+	since := d.busySince
+	d.mu.Unlock()
+	if d.BusyLimit > 0 && now.Sub(since) >= d.BusyLimit {
+		o.faults = []wire.Fault{wire.NewFault(wire.FaultBusyTooLong, fmt.Sprintf("%s since %s UTC, longer than the limit of %v",
+			o.holder.String(), since.UTC().Format("2006-01-02 15:04:05"), d.BusyLimit))}
+	}
+	return o
 }
 
 // probe runs one probe under the port lock and the device timeout, and maps
@@ -232,6 +268,10 @@ func (c *Collector) record(ctx context.Context, d *device, o observation) {
 	if ch != nil {
 		d.state.State, d.state.Since = ch.state, ch.since
 	}
+	d.state.Holder = nil
+	if o.busy {
+		d.state.Holder = o.holder
+	}
 	d.state.Faults = d.tr.faults
 	d.state.Identity = d.identity
 	ident := d.identity
@@ -258,6 +298,7 @@ func (c *Collector) record(ctx context.Context, d *device, o observation) {
 		Reason:       ch.obs.detail,
 		Identity:     ident,
 		Measurements: ch.obs.measurements,
+		Holder:       ch.obs.holder,
 	}
 	c.log.Info("device state", "device", d.ID, "state", ev.State, "previous", ev.Previous, "faults", faultCodes(ev.Faults), "reason", ev.Reason)
 	if err := c.sink.Event(ctx, ev); err != nil {
@@ -339,6 +380,7 @@ type Result struct {
 	Detail string
 	Ident  *wire.Identity
 	Busy   bool
+	Holder *wire.Holder // who has it, when Busy and known
 	Took   time.Duration
 	// Measurements the driver reported with this reading.
 	Measurements map[string]float64
@@ -356,7 +398,10 @@ func (c *Collector) ProbeOnce(ctx context.Context, id string) (Result, error) {
 	o, err := c.probe(ctx, d)
 	res := Result{ID: id, Took: c.clk.Now().Sub(start)}
 	if errors.Is(err, drivers.ErrBusy) {
-		res.Busy, res.State, res.Detail = true, wire.StateUnknown, err.Error()
+		res.Busy, res.State, res.Detail = true, wire.StateBusy, err.Error()
+		if h, ok := transport.BusyHolder(err); ok && (h.Process != "" || h.PID > 0) {
+			res.Holder = &wire.Holder{Process: h.Process, PID: h.PID}
+		}
 		return res, nil
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,8 +179,12 @@ func TestStartupGrace(t *testing.T) {
 	if got := h.sink.states("down"); !equal(got, wire.StateUnreachable) {
 		t.Fatalf("after grace: %v, want unreachable", got)
 	}
-	if f := h.sink.events[len(h.sink.events)-1].Faults; f[0].Code != wire.FaultUnreachable {
-		t.Errorf("faults = %+v", f)
+	// Reported once the grace is over, down since its first reading: the
+	// hub counts the hold-down of such a fault from the grace's end, and
+	// this since tells it the fault began within the grace.
+	ev := h.sink.events[len(h.sink.events)-1]
+	if ev.Faults[0].Code != wire.FaultUnreachable || !ev.Since.Equal(t0) || !ev.Time.Equal(t0.Add(50*time.Second)) {
+		t.Errorf("event after the grace: faults %+v since %v at %v, want unreachable since the first reading %v", ev.Faults, ev.Since, ev.Time, t0)
 	}
 }
 
@@ -214,8 +219,91 @@ func TestBusyDeviceIsNotDisturbedOrFaulted(t *testing.T) {
 	if p.probes != 2 {
 		t.Errorf("probes = %d, want a retry after half the interval", p.probes)
 	}
-	if len(h.sink.events) != 0 {
-		t.Errorf("busy produced events: %+v", h.sink.events)
+	// The hub learns the device is there and busy; no fault, no ticket.
+	if got := h.sink.events; len(got) != 1 || got[0].State != wire.StateBusy || len(got[0].Faults) != 0 {
+		t.Errorf("events = %+v, want one busy event without faults", got)
+	}
+}
+
+// posHolds is the error a driver returns for a port the POS application
+// holds (transport.BusyError, as the serial transport makes it).
+var posHolds = fmt.Errorf("escpos serial:///dev/ttyS0: %w", &transport.BusyError{
+	Resource: "/dev/ttyS0", Holder: transport.Holder{Process: "POS.exe", PID: 4312}, How: "lock file /var/lock/LCK..ttyS0"})
+
+// The POS application printing a receipt now and then holds the port for a
+// moment: one busy reading between healthy ones changes nothing.
+func TestABriefBusyReadingIsNoEvent(t *testing.T) {
+	p := &script{}
+	h := start(t, []Device{dev("printer", p)}, 0)
+	h.step(0)
+	p.set(drivers.Reading{}, posHolds)
+	h.step(10 * time.Second)
+	p.set(drivers.Reading{}, nil)
+	h.step(5 * time.Second) // busy: back after half the interval
+	h.step(10 * time.Second)
+	if got := h.sink.states("printer"); !equal(got, wire.StateOK) {
+		t.Errorf("events = %v, want only the first ok", got)
+	}
+}
+
+// A device the POS application keeps is busy, with the holder named; it
+// turns into one busy_too_long fault when that lasts beyond the limit, and
+// back to ok when the port is free again.
+func TestBusyBeyondTheLimitIsReportedOnce(t *testing.T) {
+	p := &script{}
+	d := dev("scale", p)
+	d.BusyLimit = time.Minute
+	h := start(t, []Device{d}, 0)
+	h.step(0) // ok
+	p.set(drivers.Reading{}, posHolds)
+	for range 20 { // ten minutes of polls every 5s (half the interval while busy)
+		h.step(5 * time.Second)
+	}
+	if st := h.c.States()[0]; st.Holder == nil || st.Holder.String() != "in use by POS.exe (pid 4312)" {
+		t.Errorf("state holder = %+v", st.Holder)
+	}
+	p.set(drivers.Reading{}, nil)
+	h.step(5 * time.Second)
+	h.step(10 * time.Second)
+	if got := h.sink.states("scale"); !equal(got, wire.StateOK, wire.StateBusy, wire.StateFault, wire.StateOK) {
+		t.Fatalf("events = %v, want ok, busy, one fault, ok", got)
+	}
+	busy, long := h.sink.events[1], h.sink.events[2]
+	if busy.Holder == nil || busy.Holder.PID != 4312 || !strings.Contains(busy.Reason, "lock file") {
+		t.Errorf("busy event = %+v, want the holder and how it was found", busy)
+	}
+	if len(long.Faults) != 1 || long.Faults[0].Code != wire.FaultBusyTooLong ||
+		!strings.Contains(long.Faults[0].Detail, "in use by POS.exe (pid 4312) since") || long.Holder == nil {
+		t.Errorf("busy_too_long event = %+v", long)
+	}
+	// It came a minute (plus debounce) after the busy run began, not later.
+	if at := long.Time.Sub(busy.Since); at < time.Minute || at > time.Minute+15*time.Second {
+		t.Errorf("busy_too_long after %v of busy, want about the limit of 1m", at)
+	}
+}
+
+func TestBusyWithoutALimitIsNeverAFault(t *testing.T) {
+	p := &script{}
+	p.set(drivers.Reading{}, posHolds)
+	h := start(t, []Device{dev("scale", p)}, 0)
+	for range 100 {
+		h.step(5 * time.Second)
+	}
+	if got := h.sink.states("scale"); !equal(got, wire.StateBusy) {
+		t.Errorf("events = %v, want busy only", got)
+	}
+}
+
+func TestProbeOnceSaysWhoHoldsTheDevice(t *testing.T) {
+	p := &script{}
+	p.set(drivers.Reading{}, posHolds)
+	h := start(t, []Device{dev("printer", p)}, 0)
+	r, err := h.c.ProbeOnce(context.Background(), "printer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Busy || r.State != wire.StateBusy || r.Holder == nil || r.Holder.Process != "POS.exe" {
+		t.Errorf("result = %+v", r)
 	}
 }
 

@@ -14,19 +14,29 @@ type observation struct {
 	detail       string
 	identity     *wire.Identity
 	measurements map[string]float64
+	// busy: another program has the device; holder says who, if known.
+	busy   bool
+	holder *wire.Holder
 }
 
-func (o observation) state() wire.HealthState { return wire.StateOf(o.faults) }
+// state is the reading's health: busy when the device was in use and no
+// fault (busy_too_long) was made of it.
+func (o observation) state() wire.HealthState {
+	if o.busy && len(o.faults) == 0 {
+		return wire.StateBusy
+	}
+	return wire.StateOf(o.faults)
+}
 
 // signature identifies a health condition: the state and the set of fault
 // codes. Two readings agree when their signatures are equal, whatever their
 // details say.
-func signature(faults []wire.Fault) string {
-	codes := make([]string, len(faults))
-	for i, f := range faults {
+func signature(o observation) string {
+	codes := make([]string, len(o.faults))
+	for i, f := range o.faults {
 		codes[i] = string(f.Code)
 	}
-	return string(wire.StateOf(faults)) + ":" + strings.Join(codes, ",")
+	return string(o.state()) + ":" + strings.Join(codes, ",")
 }
 
 // tracker is one device's debounce state machine. It is pure (no clock, no
@@ -64,14 +74,15 @@ type change struct {
 // Rules:
 //   - a reading that agrees with the confirmed condition resets any candidate;
 //   - a different condition must be seen debounce times in a row;
-//   - the very first healthy reading of a device is confirmed at once (there
-//     is nothing to debounce against, and the hub wants to know it is there);
+//   - the very first healthy (or busy) reading of a device is confirmed at
+//     once (there is nothing to debounce against, and the hub wants to know
+//     it is there);
 //   - during the start-up grace period only healthy conditions are confirmed,
 //     so devices that come up one by one are not reported; a fault still
 //     present after the grace period is confirmed at the next reading.
 func (t *tracker) observe(o observation) *change {
 	wire.SortFaults(o.faults)
-	sig := signature(o.faults)
+	sig := signature(o)
 	if sig == t.confirmedSig {
 		t.candSig, t.candCount = "", 0
 		t.faults = o.faults // keep the details current
@@ -84,13 +95,16 @@ func (t *tracker) observe(o observation) *change {
 	}
 	state := o.state()
 	needed := t.debounce
-	if t.confirmed == wire.StateUnknown && state == wire.StateOK {
+	// Busy is no fault: like ok it is confirmed at once on a first reading
+	// and during the grace period.
+	healthy := state == wire.StateOK || state == wire.StateBusy
+	if t.confirmed == wire.StateUnknown && healthy {
 		needed = 1
 	}
 	if t.candCount < needed {
 		return nil
 	}
-	if state != wire.StateOK && o.at.Before(t.graceUntil) {
+	if !healthy && o.at.Before(t.graceUntil) {
 		return nil
 	}
 	c := &change{previous: t.confirmed, state: state, since: t.candSince, obs: o}

@@ -339,6 +339,11 @@ const (
 	DefaultMaxAge    = 7 * 24 * time.Hour
 	DefaultTelemetry = time.Minute
 	DefaultHostEvery = time.Minute
+	DefaultBusyLimit = time.Hour
+	DefaultIdleGap   = 100 * time.Millisecond
+	DefaultReplyWait = 500 * time.Millisecond
+	DefaultLogBytes  = 10 << 20
+	DefaultLogFiles  = 5
 )
 
 // applyDefaults fills in what the file does not say. A setting the file
@@ -357,6 +362,9 @@ func (c *Agent) applyDefaults(lines *Lines) {
 	}
 	if unset("polling.grace") {
 		c.Polling.Grace = DefaultGrace
+	}
+	if unset("polling.busy_limit") {
+		c.Polling.BusyLimit = DefaultBusyLimit
 	}
 	if unset("broker.keepalive") {
 		c.Broker.KeepAlive = DefaultKeepAlive
@@ -379,6 +387,12 @@ func (c *Agent) applyDefaults(lines *Lines) {
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
+	if unset("log.max_bytes") {
+		c.Log.MaxBytes = DefaultLogBytes
+	}
+	if unset("log.max_files") {
+		c.Log.MaxFiles = DefaultLogFiles
+	}
 	for i := range c.Devices {
 		d, p := &c.Devices[i], fmt.Sprintf("devices[%d].", i)
 		if unset(p + "interval") {
@@ -389,6 +403,17 @@ func (c *Agent) applyDefaults(lines *Lines) {
 		}
 		if unset(p + "debounce") {
 			d.Debounce = c.Polling.Debounce
+		}
+		if unset(p + "busy_limit") {
+			d.BusyLimit = c.Polling.BusyLimit
+		}
+		if t := d.Tap; t != nil {
+			if unset(p + "tap.idle_gap") {
+				t.IdleGap = DefaultIdleGap
+			}
+			if unset(p + "tap.reply_wait") {
+				t.ReplyWait = DefaultReplyWait
+			}
 		}
 		if d.Criticality == "" {
 			d.Criticality = "normal"

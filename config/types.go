@@ -21,7 +21,7 @@ type Agent struct {
 	Polling   Polling   `yaml:"polling" doc:"Defaults for how devices are polled and judged"`
 	Devices   []Device  `yaml:"devices" doc:"The store's devices"`
 	Host      *Host     `yaml:"host,omitempty" doc:"Checks of the store PC the agent runs on"`
-	Log       Log       `yaml:"log" doc:"Logging"`
+	Log       AgentLog  `yaml:"log" doc:"Logging"`
 	Remote    Remote    `yaml:"remote" doc:"Remote queries from the hub"`
 	Telemetry Telemetry `yaml:"telemetry" doc:"Periodic samples and the heartbeat"`
 }
@@ -56,10 +56,11 @@ type Outbox struct {
 
 // Polling holds defaults for every device.
 type Polling struct {
-	Interval time.Duration `yaml:"interval" doc:"Time between two probes of a device" default:"30s"`
-	Timeout  time.Duration `yaml:"timeout" doc:"How long a device may take to answer one request; a probe that asks several things allows this for each (the driver's README says how many)" default:"5s"`
-	Debounce int           `yaml:"debounce" doc:"Agreeing readings needed before a device changes state (1 to 10)" default:"2"`
-	Grace    time.Duration `yaml:"grace" doc:"After the agent starts, faults are not reported for this long while devices come up" default:"2m"`
+	Interval  time.Duration `yaml:"interval" doc:"Time between two probes of a device" default:"30s"`
+	Timeout   time.Duration `yaml:"timeout" doc:"How long a device may take to answer one request; a probe that asks several things allows this for each (the driver's README says how many)" default:"5s"`
+	Debounce  int           `yaml:"debounce" doc:"Agreeing readings needed before a device changes state (1 to 10)" default:"2"`
+	Grace     time.Duration `yaml:"grace" doc:"After the agent starts, faults are not reported for this long while devices come up; one still there at its end is reported then, and the hub counts its hold-down from the end" default:"2m"`
+	BusyLimit time.Duration `yaml:"busy_limit" doc:"A device held by another program (the POS application) longer than this is reported once as busy_too_long; 0s: never" default:"1h"`
 }
 
 // Device is one monitored device.
@@ -76,6 +77,17 @@ type Device struct {
 	Expect      *Identity         `yaml:"expect,omitempty" doc:"The identity the device must report; a different one raises unknown_device"`
 	Options     map[string]string `yaml:"options" doc:"Driver-specific settings (see the driver's README)"`
 	RawAllowed  bool              `yaml:"allow_raw" doc:"Allow remote queries to send raw bytes to this device (off by default)"`
+	Exclusive   bool              `yaml:"exclusive" doc:"Lock the serial port against other programs while a probe has it (TIOCEXCL and a lock file); off by default so the POS application can always open its device"`
+	BusyLimit   time.Duration     `yaml:"busy_limit" doc:"How long the device may stay in use by another program before busy_too_long (default: polling.busy_limit)"`
+	Tap         *Tap              `yaml:"tap,omitempty" doc:"Sit between the POS application and this serial device: the agent owns the port and offers the POS a virtual one"`
+}
+
+// Tap configures the serial tap of one device (see README, "Living beside
+// the POS software").
+type Tap struct {
+	VirtualPort string        `yaml:"virtual_port" required:"true" doc:"The link the POS application opens instead of the real port, e.g. /dev/ttyPOS0 (on Windows: the free end of a com0com pair, e.g. COM20)"`
+	IdleGap     time.Duration `yaml:"idle_gap" doc:"Quiet time on the line before the agent may ask the device anything" default:"100ms"`
+	ReplyWait   time.Duration `yaml:"reply_wait" doc:"After the POS application's last byte, how long the device may take to start answering it" default:"500ms"`
 }
 
 // Identity is an expected device identity.
@@ -106,6 +118,17 @@ type Disk struct {
 type Log struct {
 	Level  string `yaml:"level" enum:"debug,info,warn,error" default:"info"`
 	Format string `yaml:"format" enum:"text,json" default:"text"`
+}
+
+// AgentLog configures the agent's logging: Log, and a log file. The file is
+// where the Windows service logs by default: it has no console, and the
+// event log gets only warnings and errors.
+type AgentLog struct {
+	Level    string   `yaml:"level" enum:"debug,info,warn,error" default:"info"`
+	Format   string   `yaml:"format" enum:"text,json" default:"text"`
+	File     string   `yaml:"file" doc:"Also log to this file, as JSON lines; default: none, but storeagent.log beside the outbox (%ProgramData%\\storewatch) when running as a Windows service"`
+	MaxBytes ByteSize `yaml:"max_bytes" doc:"Size at which the log file is rotated (file.1 is the newest old one)" default:"10MiB"`
+	MaxFiles int      `yaml:"max_files" doc:"Old log files kept beside the log file (1 to 100)" default:"5"`
 }
 
 // Remote configures remote queries from the hub.

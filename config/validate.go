@@ -106,6 +106,9 @@ func (c *Agent) validate(l *Lines) Errors {
 	if c.Polling.Timeout < 100*time.Millisecond {
 		bad("polling.timeout", "must be at least 100ms")
 	}
+	if c.Polling.BusyLimit < 0 {
+		bad("polling.busy_limit", "must be 0s (never) or more")
+	}
 	if c.Polling.Debounce < 1 || c.Polling.Debounce > 10 {
 		bad("polling.debounce", "must be between 1 and 10 readings")
 	}
@@ -153,6 +156,25 @@ func (c *Agent) validate(l *Lines) Errors {
 		if d.Debounce < 1 || d.Debounce > 10 {
 			bad(p+".debounce", "must be between 1 and 10 readings")
 		}
+		if d.BusyLimit < 0 {
+			bad(p+".busy_limit", "must be 0s (never) or more")
+		} else if d.BusyLimit > 0 && d.BusyLimit < d.Interval {
+			bad(p+".busy_limit", "%v is shorter than the interval %v; use 0s to never report a busy device", d.BusyLimit, d.Interval)
+		}
+		if t := d.Tap; t != nil {
+			if t.VirtualPort == "" {
+				bad(p+".tap.virtual_port", "required: the port the POS application opens instead, e.g. /dev/ttyPOS0")
+			}
+			if !strings.HasPrefix(strings.ToLower(d.Address), "serial:") {
+				bad(p+".tap", "a tap sits on a serial line; the address is %s", d.Address)
+			}
+			if t.IdleGap < time.Millisecond || t.IdleGap > 10*time.Second {
+				bad(p+".tap.idle_gap", "must be between 1ms and 10s")
+			}
+			if t.ReplyWait < t.IdleGap || t.ReplyWait > time.Minute {
+				bad(p+".tap.reply_wait", "must be at least the idle gap and at most 1m")
+			}
+		}
 		if !oneOf(d.Criticality, criticalities) {
 			bad(p+".criticality", "unknown criticality %q (low, normal, high or critical)", d.Criticality)
 		}
@@ -190,6 +212,12 @@ func (c *Agent) validate(l *Lines) Errors {
 	}
 	if !oneOf(c.Log.Format, []string{"text", "json"}) {
 		bad("log.format", "unknown format %q (text or json)", c.Log.Format)
+	}
+	if c.Log.MaxBytes < 64<<10 {
+		bad("log.max_bytes", "must be at least 64KiB")
+	}
+	if c.Log.MaxFiles < 1 || c.Log.MaxFiles > 100 {
+		bad("log.max_files", "must be between 1 and 100")
 	}
 	if k := c.Remote.HubPublicKey; k != "" {
 		if b, err := base64.StdEncoding.DecodeString(k); err != nil || len(b) != 32 {

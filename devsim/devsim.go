@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/storewatch/storewatch/internal/ptyline"
 )
 
 // Device is an emulated device. Serve answers requests read from rw until ctx
@@ -147,22 +147,9 @@ type PTY struct {
 // ServePTY opens a pseudo-terminal and serves dev on its master side until
 // Close.
 func ServePTY(ctx context.Context, dev Device) (*PTY, error) {
-	master, slave, err := pty.Open()
+	master, slave, err := ptyline.Open()
 	if err != nil {
-		return nil, fmt.Errorf("devsim: open pty: %w", err)
-	}
-	// The master comes back in blocking mode, where a Read cannot be
-	// interrupted by Close. Reopen it non-blocking so Go's poller owns it.
-	if master, err = pollable(master); err != nil {
-		slave.Close()
-		return nil, fmt.Errorf("devsim: pty: %w", err)
-	}
-	// Raw mode on the slave: no echo, no line editing, no CR/LF translation,
-	// so bytes pass unchanged as on a real serial line.
-	if err := makeRaw(slave); err != nil {
-		master.Close()
-		slave.Close()
-		return nil, fmt.Errorf("devsim: raw pty: %w", err)
+		return nil, fmt.Errorf("devsim: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	p := &PTY{Path: slave.Name(), master: master, slave: slave, cancel: cancel, done: make(chan error, 1)}

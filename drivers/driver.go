@@ -98,8 +98,10 @@ type ProberFunc func(ctx context.Context) (Reading, error)
 // Probe calls f.
 func (f ProberFunc) Probe(ctx context.Context) (Reading, error) { return f(ctx) }
 
-// ErrBusy says the device is doing something that must not be interrupted.
-var ErrBusy = errors.New("device busy")
+// ErrBusy says the device is in use by someone else or doing something that
+// must not be interrupted (a payment in progress). It is transport.ErrBusy,
+// so a port held by the POS application (transport.BusyError) matches it too.
+var ErrBusy = transport.ErrBusy
 
 // ErrProtocol says the device answered with bytes that do not fit its
 // protocol. It is not a device fault: the reading is unusable.

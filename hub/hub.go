@@ -106,7 +106,21 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 
 	switch cfg.Broker.Mode {
 	case "external":
-		h.external, err = broker.StartExternal(ctx, cfg.Broker.External, pipe, log.With("part", "mqtt"))
+		if h.external, err = broker.StartExternal(ctx, cfg.Broker.External, pipe, log.With("part", "mqtt")); err == nil {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "storehub", Subsystem: "broker", Name: "connected",
+				Help: "1 while every connection to the external brokers is up: otherwise the hub hears none of the stores behind them."},
+				func() float64 {
+					if h.external.Connected() {
+						return 1
+					}
+					return 0
+				}))
+			h.wg.Add(1)
+			go func() {
+				defer h.wg.Done()
+				h.followBroker(ctx, pipe)
+			}()
+		}
 	default:
 		if len(cfg.Agents) == 0 {
 			log.Warn("no agents configured: the embedded broker admits none until hub.yaml lists them under agents")
@@ -157,6 +171,46 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	}()
 	log.Info("storehub running", "api", h.APIAddr(), "mqtt", h.MQTTAddrs(), "broker", cfg.Broker.Mode, "data_dir", cfg.DataDir, "store", storeType(st))
 	return h, nil
+}
+
+// followBroker tells the engine when the hub loses its external broker
+// and when it has it back: while a connection is down the hub hears none
+// of the stores behind it, which is one outage, the hub's, and not one per
+// store (docs/hub.md). Nothing is missing before the first time every
+// connection was up.
+func (h *Hub) followBroker(ctx context.Context, pipe *ingest.Pipeline) {
+	connected, seen := false, false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.external.Changed():
+		}
+		now := h.external.Connected()
+		switch {
+		case !seen && now:
+			seen, connected = true, true
+			continue
+		case !seen || now == connected:
+			continue
+		}
+		connected = now
+		at := time.Now()
+		err := pipe.Do(ctx, func(e *incident.Engine) (incident.Changes, error) {
+			if connected {
+				return e.BrokerBack(at), nil
+			}
+			return e.BrokerLost(at), nil
+		})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			h.log.Error("cannot record the broker connection's state", "connected", connected, "err", err)
+		case err == nil && !connected:
+			h.log.Warn("the hub cannot hear its stores: broker connection down; per-store offline decisions wait until it is back")
+		case err == nil:
+			h.log.Info("broker connection back; per-store offline decisions resume after the settle time")
+		}
+	}
 }
 
 func (h *Hub) fail(err error) {

@@ -16,10 +16,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/storewatch/storewatch/internal/svc"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
@@ -603,9 +605,9 @@ func TestMSI(t *testing.T) {
 	for _, msi := range msis {
 		t.Run(filepath.Base(msi), func(t *testing.T) {
 			x64 := strings.HasSuffix(msi, "-x64.msi")
-			goarch, progFiles, exeAttrs := "386", "ProgramFilesFolder", "0"
+			goarch, progFiles, sysFolder, exeAttrs := "386", "ProgramFilesFolder", "SystemFolder", "0"
 			if x64 {
-				goarch, progFiles, exeAttrs = "amd64", "ProgramFiles64Folder", "256" // 64-bit component
+				goarch, progFiles, sysFolder, exeAttrs = "amd64", "ProgramFiles64Folder", "System64Folder", "256" // 64-bit component
 			}
 			table := func(name, key string) map[string]map[string]string {
 				return byKey(msiTable(t, msiinfo, msi, name), key)
@@ -645,7 +647,7 @@ func TestMSI(t *testing.T) {
 				}
 			}
 
-			svc := table("ServiceInstall", "Name")["storeagent"]
+			service := table("ServiceInstall", "Name")["storeagent"]
 			for col, want := range map[string]string{
 				"ServiceType": "16", // own process
 				"StartType":   "2",  // automatic
@@ -653,8 +655,8 @@ func TestMSI(t *testing.T) {
 				"Arguments":   `run --config "[CommonAppDataFolder]storewatch\agent.yaml"`,
 				"Component_":  "AgentProgram",
 			} {
-				if svc[col] != want {
-					t.Errorf("ServiceInstall %s = %q, want %q", col, svc[col], want)
+				if service[col] != want {
+					t.Errorf("ServiceInstall %s = %q, want %q", col, service[col], want)
 				}
 			}
 			// Start on install; stop on install and uninstall; delete on uninstall.
@@ -673,13 +675,17 @@ func TestMSI(t *testing.T) {
 				}
 				return n
 			}
-			if actions["SetScExe"]["Target"] != "[SystemFolder]sc.exe" || order("SetScExe") == 0 {
+			// sc.exe of the MSI's own bitness: Wine without wine32 (and a
+			// Windows without WoW64) cannot run the 32-bit one.
+			if actions["SetScExe"]["Target"] != "["+sysFolder+"]sc.exe" || order("SetScExe") == 0 {
 				t.Errorf("SetScExe = %v", actions["SetScExe"])
 			}
+			// The settings storeagent install makes (svc.WindowsRecovery).
+			sc := svc.WindowsRecovery.ScCommands("storeagent")
 			for name, cmd := range map[string]string{
-				"ScFailureActions": "failure storeagent reset= 86400 actions= restart/10000/restart/10000/restart/10000",
-				"ScFailureFlag":    "failureflag storeagent 1",
-				"ScDelayedStart":   "config storeagent start= delayed-auto",
+				"ScFailureActions": sc[0],
+				"ScFailureFlag":    sc[1],
+				"ScDelayedStart":   sc[2],
 			} {
 				a := actions[name]
 				// 50 (exe named by a property) + 1024 deferred + 2048 no impersonation + 64 ignore errors
@@ -688,6 +694,39 @@ func TestMSI(t *testing.T) {
 				}
 				if o := order(name); !(order("InstallServices") < o && o < order("StartServices")) || seq[name]["Condition"] != "NOT REMOVE" {
 					t.Errorf("%s runs at %d (%v), want between InstallServices and StartServices, not on removal", name, o, seq[name])
+				}
+			}
+
+			// The installer properties go into agent.yaml through the
+			// installed storeagent.exe, elevated, after the files and
+			// before the service starts; they are secure properties.
+			apply := actions["ApplyProperties"]
+			// 18 (an installed exe) + 1024 deferred + 2048 no impersonation
+			if apply["Type"] != "3090" || apply["Source"] != "StoreagentExe" ||
+				apply["Target"] != `config set "[CommonAppDataFolder]storewatch\agent.yaml" "broker.urls=[HUBURL]" "tenant=[TENANT]" "store=[STORE]" "agent=[AGENT]"` {
+				t.Errorf("ApplyProperties = %v", apply)
+			}
+			if o := order("ApplyProperties"); !(order("InstallFiles") < o && o < order("StartServices")) ||
+				seq["ApplyProperties"]["Condition"] != "NOT REMOVE AND (HUBURL OR TENANT OR STORE OR AGENT)" {
+				t.Errorf("ApplyProperties runs at %d (%v)", o, seq["ApplyProperties"])
+			}
+			secure := strings.Split(strings.TrimSpace(props["SecureCustomProperties"]["Value"]), ";")
+			for _, name := range []string{"HUBURL", "TENANT", "STORE", "AGENT", "ENROLLTOKEN", "WIX_UPGRADE_DETECTED"} {
+				if !slices.Contains(secure, name) {
+					t.Errorf("SecureCustomProperties %v lacks %s", secure, name)
+				}
+			}
+
+			// The event source, in a component of its own.
+			reg := byKey(msiTable(t, msiinfo, msi, "Registry"), "Name")
+			for name, value := range map[string]string{
+				"EventMessageFile": "[" + sysFolder + "]EventCreate.exe",
+				"TypesSupported":   "#7",
+				"CustomSource":     "#1",
+			} {
+				r := reg[name]
+				if r["Root"] != "2" || r["Key"] != `SYSTEM\CurrentControlSet\Services\EventLog\Application\storeagent\` || r["Value"] != value || r["Component_"] != "EventSource" {
+					t.Errorf("registry value %s = %v, want %s under the event source key", name, r, value)
 				}
 			}
 

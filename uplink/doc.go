@@ -50,8 +50,9 @@
 //
 // Every connection is a new paho client (MemoryStore, clean session, no
 // paho auto-reconnect, OrderMatters off). The uplink reconnects itself with
-// exponential backoff and jitter (and an optional random StartDelay), trying
-// broker.urls in order. On every connect it publishes a retained "online"
+// exponential backoff capped at ReconnectCap (30 s) and jitter (and an
+// optional random StartDelay), trying broker.urls in order; the connection
+// is tied to the attempt's context, so an abandoned attempt ends at once. On every connect it publishes a retained "online"
 // status with the boot id and the connection's number within the boot; the
 // will is a retained "offline" with the same two, so the hub can tell the
 // will of a connection already replaced (published by the broker at the

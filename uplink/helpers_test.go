@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,9 +49,24 @@ func startMochiAt(t testing.TB, addr string, hook ...mochi.Hook) string {
 	if err := srv.Serve(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() { closeMochi(srv) })
 	testenv.WaitForPort(t, addr, 5*time.Second)
 	return "tcp://" + addr
+}
+
+// closeMochi closes the broker once it has seen its clients go. The
+// clients' cleanups ran first (registered after the broker's), but a
+// client that has just disconnected may still be leaving on the broker's
+// side; mochi counts each connection in a WaitGroup that Close waits on,
+// and a connection still counted then is a data race under -race (found in
+// TestFullOutboxReportedInHeartbeat and TestInventoryRepublishedOnChange).
+// Reading the connected count also orders every connection's start before
+// Close. A client that never leaves (a test bug) holds Close back 5 s.
+func closeMochi(srv *mochi.Server) {
+	for deadline := time.Now().Add(5 * time.Second); atomic.LoadInt64(&srv.Info.ClientsConnected) > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Close()
 }
 
 // allowAll lets every client in (mochi's own auth hook package would pull
@@ -62,6 +79,17 @@ func (*allowAll) Provides(b byte) bool {
 }
 func (*allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
 func (*allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { return true }
+
+// agentGate lets every client in but the agent, which it refuses (as a
+// broker refuses a wrong password) until the test opens it.
+type agentGate struct {
+	allowAll
+	open atomic.Bool
+}
+
+func (g *agentGate) OnConnectAuthenticate(cl *mochi.Client, _ packets.Packet) bool {
+	return g.open.Load() || !strings.HasPrefix(cl.ID, "storeagent-")
+}
 
 // hubMsg is one message the test hub received.
 type hubMsg struct {

@@ -2,12 +2,17 @@ package uplink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"golang.org/x/net/proxy"
 
 	"github.com/storewatch/storewatch/config"
 )
@@ -83,24 +88,111 @@ func (d *pahoDialer) Dial(ctx context.Context, url string, w will) (session, err
 		o.SetPassword(d.broker.Password)
 	}
 	var cinfo clientCertInfo
+	var tc *tls.Config
 	if needsTLS(url) {
-		tc, info, err := loadTLS(d.broker)
-		if err != nil {
+		var err error
+		if tc, cinfo, err = loadTLS(d.broker); err != nil {
 			return nil, err
 		}
-		cinfo = info
 		o.SetTLSConfig(tc)
 	}
+	tie := &connTie{}
+	o.SetCustomOpenConnectionFn(tie.open(ctx, d.timeout, tc))
 	s := &pahoSession{lost: make(chan struct{})}
 	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) { s.markLost(err) })
 	s.c = mqtt.NewClient(o)
 	tok := s.c.Connect()
-	if err := waitToken(ctx, tok, nil); err != nil {
-		// The client may still be dialling; make sure it gives up.
-		go s.c.Disconnect(0)
+	// paho dials and waits for the CONNACK in a goroutine of its own that
+	// knows no context. The connection is tied to ctx (connTie), so ctx's
+	// end closes it and the attempt ends at once; waiting for the token
+	// then means no attempt outlives Dial, and so none outlives Run. (An
+	// attempt left running once went on connecting to a broker that a test
+	// was closing, a data race inside the broker.)
+	<-tok.Done()
+	err := tok.Error()
+	if err == nil && !tie.keep() {
+		s.Close() // connected just as ctx ended
+		err = errors.New("connection abandoned")
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("no answer from the broker: %w", ctx.Err())
+		}
 		return nil, explainConnect(url, d.broker, cinfo, err)
 	}
 	return s, nil
+}
+
+// connTie ties the network connection of one connect attempt to a
+// context until the attempt succeeded: the context's end aborts the dial and
+// the TLS handshake and closes a connection still in its MQTT handshake.
+type connTie struct {
+	mu   sync.Mutex
+	stop func() bool // ends the tie; false if the context closed the connection
+}
+
+// open opens the connection as paho would (the same schemes, the proxy
+// from the environment as paho takes it), within ctx.
+func (t *connTie) open(ctx context.Context, timeout time.Duration, tc *tls.Config) mqtt.OpenConnectionFunc {
+	return func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var conn net.Conn
+		var err error
+		switch u.Scheme {
+		case "ws", "wss":
+			ws := *u
+			ws.User = nil // gorilla/websocket refuses URLs with user info (as paho does)
+			var wtc *tls.Config
+			if u.Scheme == "wss" {
+				wtc = tc
+			}
+			conn, err = mqtt.NewWebsocket(ws.String(), wtc, timeout, o.HTTPHeaders, o.WebsocketOptions)
+		default:
+			conn, err = dialProxied(dctx, u.Host, timeout, u.Scheme == "tcp" || u.Scheme == "mqtt")
+			if err == nil && tc != nil {
+				cfg := tc.Clone()
+				if cfg.ServerName == "" {
+					cfg.ServerName = u.Hostname()
+				}
+				tlsConn := tls.Client(conn, cfg)
+				if err = tlsConn.HandshakeContext(dctx); err != nil {
+					conn.Close()
+				}
+				conn = tlsConn
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		t.mu.Lock()
+		t.stop = context.AfterFunc(ctx, func() { conn.Close() })
+		t.mu.Unlock()
+		return conn, nil
+	}
+}
+
+// keep unties a connection that completed its handshake; it reports
+// false if ctx ended first and closed it.
+func (t *connTie) keep() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stop == nil || t.stop()
+}
+
+// dialProxied dials addr over TCP, through the proxy the environment names
+// (ALL_PROXY and NO_PROXY, as paho does: always for plain MQTT, only when
+// all_proxy is set for TLS).
+func dialProxied(ctx context.Context, addr string, timeout time.Duration, plain bool) (net.Conn, error) {
+	direct := &net.Dialer{Timeout: timeout}
+	if !plain && os.Getenv("all_proxy") == "" {
+		return direct.DialContext(ctx, "tcp", addr)
+	}
+	d := proxy.FromEnvironmentUsing(direct)
+	if cd, ok := d.(proxy.ContextDialer); ok {
+		return cd.DialContext(ctx, "tcp", addr)
+	}
+	return d.Dial("tcp", addr)
 }
 
 type pahoSession struct {

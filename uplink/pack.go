@@ -61,6 +61,10 @@ var packDict = []string{
 	`"pt_hardware_fault"`, `"disk_low"`, `"memory_low"`, `"process_down"`,
 	// appended later
 	`"motor_overheat"`, `"head_cold"`,
+	// a device the POS application holds
+	`"busy"`, `"busy_too_long"`, `"holder":`, `"process":`, `"pid":`,
+	// print queues
+	`"queue_stopped"`, `"jobs_stuck"`,
 }
 
 // packIndex finds a string's token: a small hash table on the string's

@@ -159,7 +159,7 @@ func TestPackDictCoversTheVocabulary(t *testing.T) {
 		}
 	}
 	want = append(want, config.Kinds...)
-	for _, s := range []wire.HealthState{wire.StateUnknown, wire.StateOK, wire.StateDegraded, wire.StateFault, wire.StateUnreachable} {
+	for _, s := range []wire.HealthState{wire.StateUnknown, wire.StateOK, wire.StateDegraded, wire.StateFault, wire.StateUnreachable, wire.StateBusy} {
 		want = append(want, string(s))
 	}
 	for _, s := range want {

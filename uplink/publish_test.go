@@ -302,7 +302,7 @@ func TestFullOutboxReportedInHeartbeat(t *testing.T) {
 	o := testOptions(t, "tcp://"+addr)
 	o.Outbox.MaxBytes = 256 << 10
 	u := mustNew(t, o)
-	run(t, u)
+	stop := run(t, u)
 	ctx := context.Background()
 	for i := range 10 {
 		if err := u.Event(ctx, testEvent(i)); err != nil {
@@ -322,8 +322,16 @@ func TestFullOutboxReportedInHeartbeat(t *testing.T) {
 	if st.Dropped["telemetry"] == 0 || st.Dropped["event"] != 0 || st.Events != 10 {
 		t.Fatalf("outbox: %+v", st)
 	}
-	url := startMochiAt(t, addr)
+	// The broker comes, but lets the agent in only once the test's hub
+	// listens: what the agent sends first is the point of the test, and
+	// the hub must not subscribe after it went by.
+	g := &agentGate{}
+	url := startMochiAt(t, addr, g)
+	// Cleanups run last-registered first: the agent must stop before the
+	// broker it started ahead of closes, or it reconnects into the close.
+	t.Cleanup(stop)
 	hub := newHub(t, url)
+	g.open.Store(true)
 	testenv.WaitFor(t, 20*time.Second, "heartbeat with drops and all events", func() bool {
 		hbs := hub.heartbeats()
 		return len(hbs) > 0 && len(dedup(eventHeaders(hub.events()))) == 10

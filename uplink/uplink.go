@@ -28,6 +28,10 @@ type Options struct {
 	Outbox  config.Outbox
 	Version string // agent build version, in the birth message and inventory
 	Logger  *slog.Logger
+	// Grace is the collector's start-up grace (polling.grace), told to the
+	// hub in the birth: it counts the hold-down of a fault first seen during
+	// it from its end (docs/hub.md).
+	Grace time.Duration
 
 	// HeartbeatEvery is the heartbeat period on the metrics channel
 	// (default 60s). Heartbeats are recorded while offline too, and once
@@ -38,7 +42,8 @@ type Options struct {
 	// power cut.
 	StartDelay time.Duration
 	// ReconnectMin and ReconnectMax bound the exponential reconnect backoff
-	// (default 1s and 2m); every wait is jittered between half and all of it.
+	// (default 1s and ReconnectCap); every wait is jittered between half and
+	// all of it.
 	ReconnectMin, ReconnectMax time.Duration
 	// ConnectTimeout bounds one connection attempt; PublishTimeout the wait
 	// for a PUBACK (both default 15s).
@@ -75,8 +80,18 @@ type Options struct {
 	CommandWorkers int
 	CommandTimeout time.Duration
 
-	dialer dialer // tests replace the paho dialer
+	dialer dialer         // tests replace the paho dialer
+	random func() float64 // [0,1) for the reconnect jitter; tests make it predictable
 }
+
+// ReconnectCap is the longest wait between two connection attempts
+// (docs/protocol.md). The wait doubles from ReconnectMin after each failure
+// up to it, and each wait is drawn between half and all of the step. So an
+// agent uses a broker that is back at most ReconnectCap later, and when a
+// broker comes back after an outage its chain's agents reconnect spread
+// over ReconnectCap/2 rather than in one second. (It was 2 minutes: a
+// broker back after 2 minutes was used only after 3.)
+const ReconnectCap = 30 * time.Second
 
 func (o *Options) defaults() {
 	def := func(d *time.Duration, v time.Duration) {
@@ -86,7 +101,7 @@ func (o *Options) defaults() {
 	}
 	def(&o.HeartbeatEvery, time.Minute)
 	def(&o.ReconnectMin, time.Second)
-	def(&o.ReconnectMax, 2*time.Minute)
+	def(&o.ReconnectMax, ReconnectCap)
 	def(&o.ConnectTimeout, 15*time.Second)
 	def(&o.PublishTimeout, 15*time.Second)
 	def(&o.StallTimeout, 2*time.Minute)
@@ -120,6 +135,9 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.random == nil {
+		o.random = mrand.Float64
 	}
 }
 
@@ -363,7 +381,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 		s, url, err := u.connect(ctx)
 		if err != nil {
 			failures++
-			if !sleep(ctx, backoff(u.opt.ReconnectMin, u.opt.ReconnectMax, failures)) {
+			if !sleep(ctx, backoff(u.opt.ReconnectMin, u.opt.ReconnectMax, failures, u.opt.random)) {
 				break
 			}
 			continue
@@ -387,19 +405,20 @@ func (u *Uplink) Run(ctx context.Context) error {
 			failures = 0
 		}
 		failures++
-		if !sleep(ctx, backoff(u.opt.ReconnectMin, u.opt.ReconnectMax, failures)) {
+		if !sleep(ctx, backoff(u.opt.ReconnectMin, u.opt.ReconnectMax, failures, u.opt.random)) {
 			break
 		}
 	}
 	return nil
 }
 
-// backoff is exponential with jitter: between half and all of
-// min*2^(n-1), capped at max.
-func backoff(lo, hi time.Duration, n int) time.Duration {
+// backoff is the wait after the n-th failure in a row: exponential with
+// jitter, between half and all of lo*2^(n-1) capped at hi. random returns a
+// number in [0,1).
+func backoff(lo, hi time.Duration, n int, random func() float64) time.Duration {
 	d := float64(lo) * math.Pow(2, float64(max(n-1, 0)))
 	d = min(d, float64(hi))
-	return time.Duration(d/2 + mrand.Float64()*d/2)
+	return time.Duration(d/2 + random()*d/2)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -415,7 +434,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 func (u *Uplink) statusPayload(state string, at time.Time) []byte {
 	st := wire.Status{Header: wire.Header{AgentID: u.id, Boot: u.boot, Time: at.UTC()}, State: state, Version: u.opt.Version, Started: u.started,
-		Conn: u.conn.Load()}
+		Grace: u.opt.Grace.Seconds(), Conn: u.conn.Load()}
 	b, err := wire.Encode(&st)
 	if err != nil {
 		panic("uplink: cannot encode status: " + err.Error()) // our own constants; a bug

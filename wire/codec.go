@@ -226,6 +226,9 @@ func (m *Status) validate() error {
 	if m.Boot == "" {
 		return invalid("boot", "missing")
 	}
+	if m.Grace < 0 {
+		return invalid("grace_s", "%v is negative", m.Grace)
+	}
 	return nil
 }
 
@@ -294,7 +297,13 @@ func (m *Event) validate() error {
 	if err := validateFaults("faults", m.Faults); err != nil {
 		return err
 	}
-	if want := StateOf(m.Faults); m.State != StateUnknown && m.State != want {
+	if m.State == StateBusy && len(m.Faults) > 0 {
+		return invalid("faults", "a busy device's faults could not be read; a busy event carries none")
+	}
+	if m.Holder != nil && m.Holder.PID < 0 {
+		return invalid("holder.pid", "%d", m.Holder.PID)
+	}
+	if want := StateOf(m.Faults); m.State != StateUnknown && m.State != StateBusy && m.State != want {
 		return invalid("state", "%q does not match its faults (they give %q)", m.State, want)
 	}
 	if m.Since.IsZero() {

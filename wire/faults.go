@@ -108,6 +108,9 @@ const (
 	FaultUnknownDevice      FaultCode = "unknown_device"
 	FaultPTNotReady         FaultCode = "pt_not_ready"
 	FaultPTBusy             FaultCode = "pt_busy"
+	FaultBusyTooLong        FaultCode = "busy_too_long"
+	FaultQueueStopped       FaultCode = "queue_stopped"
+	FaultJobsStuck          FaultCode = "jobs_stuck"
 	FaultPTHostUnreachable  FaultCode = "pt_host_unreachable"
 	FaultPTReconciliation   FaultCode = "pt_reconciliation_required"
 	FaultPTActivation       FaultCode = "pt_activation_required"
@@ -166,6 +169,9 @@ var vocabulary = []FaultInfo{
 	{FaultPTReconciliation, SeverityWarning, RemedyRemote, "the payment terminal needs an end-of-day reconciliation"},
 	{FaultPTActivation, SeverityError, RemedyRemote, "the payment terminal must be (re)activated or registered"},
 	{FaultPTHardware, SeverityError, RemedyDispatch, "the payment terminal reports a hardware fault (card reader, PIN pad, printer, power)"},
+	{FaultBusyTooLong, SeverityError, RemedyRemote, "another program has held the device for longer than the agent's limit (a hung POS application may be keeping it)"},
+	{FaultQueueStopped, SeverityError, RemedyRemote, "the printer's print queue is stopped (paused) or refuses new jobs, so nothing prints"},
+	{FaultJobsStuck, SeverityError, RemedyRemote, "print jobs have waited in the print queue longer than the limit without printing"},
 	{FaultDiskLow, SeverityWarning, RemedyRemote, "the store PC is running out of disk space"},
 	{FaultMemoryLow, SeverityWarning, RemedyRemote, "the store PC is running out of memory"},
 	{FaultProcessDown, SeverityError, RemedyRemote, "a program that must run on the store PC is not running"},
@@ -229,6 +235,11 @@ const (
 	StateDegraded    HealthState = "degraded"    // warnings only (paper low)
 	StateFault       HealthState = "fault"       // an error or critical fault is active
 	StateUnreachable HealthState = "unreachable" // no transport or no answer
+	// StateBusy: another program (the POS application) has the device or
+	// its port, so its faults could not be read now. Not a fault: the
+	// device is most likely working for the cashier. Busy events carry no
+	// faults, and the hub keeps whatever it knew before.
+	StateBusy HealthState = "busy"
 	// StateStale is set by the hub, never sent by an agent: the device's agent
 	// is offline, so its last known state can no longer be trusted.
 	StateStale HealthState = "stale"
@@ -237,7 +248,7 @@ const (
 // Valid reports whether s is a state an agent may send.
 func (s HealthState) Valid() bool {
 	switch s {
-	case StateUnknown, StateOK, StateDegraded, StateFault, StateUnreachable:
+	case StateUnknown, StateOK, StateDegraded, StateFault, StateUnreachable, StateBusy:
 		return true
 	}
 	return false

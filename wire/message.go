@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -89,6 +90,11 @@ type Status struct {
 	State   string    `json:"state"`             // online or offline
 	Version string    `json:"version,omitempty"` // agent build version
 	Started time.Time `json:"started,omitzero"`  // when this boot began
+	// Grace is the agent's start-up grace in seconds (polling.grace): a
+	// fault first seen within it after Started is reported only if it is
+	// still there at its end, and the hub counts its hold-down from that
+	// end (docs/hub.md). Zero: none, or an agent that does not say.
+	Grace float64 `json:"grace_s,omitempty"`
 	// Conn numbers the agent's connections within the boot from 1; a birth
 	// and the will registered with the same connection carry the same
 	// number. Zero: an agent that does not number them.
@@ -107,6 +113,28 @@ type Identity struct {
 // IsZero reports whether nothing is known.
 func (i Identity) IsZero() bool {
 	return i.Vendor == "" && i.Model == "" && i.Serial == "" && i.Firmware == "" && len(i.Extra) == 0
+}
+
+// Holder is who has a busy device, as far as the store PC's operating
+// system tells: a Linux lock file or /proc names the process; Windows and a
+// TCP device serving another client do not.
+type Holder struct {
+	Process string `json:"process,omitempty"` // program name, e.g. POS.exe
+	PID     int    `json:"pid,omitempty"`
+}
+
+// String reads "in use by POS.exe (pid 4312)", or "in use by another
+// program" when nothing is known.
+func (h *Holder) String() string {
+	switch {
+	case h == nil || (h.Process == "" && h.PID <= 0):
+		return "in use by another program"
+	case h.Process != "" && h.PID > 0:
+		return "in use by " + h.Process + " (pid " + strconv.Itoa(h.PID) + ")"
+	case h.PID > 0:
+		return "in use by pid " + strconv.Itoa(h.PID)
+	}
+	return "in use by " + h.Process
 }
 
 // StoreInfo describes the store an agent runs in; it travels in the inventory
@@ -150,6 +178,7 @@ type DeviceInfo struct {
 	Expected    *Identity   `json:"expected,omitempty"` // from config
 	Identity    *Identity   `json:"identity,omitempty"` // last read from the device
 	State       HealthState `json:"state,omitempty"`
+	Holder      *Holder     `json:"holder,omitempty"` // who has it, when State is busy
 }
 
 // Inventory is the retained list of an agent's devices.
@@ -174,6 +203,9 @@ type Event struct {
 	Reason       string             `json:"reason,omitempty"`
 	Identity     *Identity          `json:"identity,omitempty"`
 	Measurements map[string]float64 `json:"measurements,omitempty"`
+	// Holder is who has the device, when State is busy (or the fault is
+	// busy_too_long) and the operating system says.
+	Holder *Holder `json:"holder,omitempty"`
 }
 
 // Sample is one measured value.

@@ -44,6 +44,7 @@ func TestGoldenMessagesDecode(t *testing.T) {
 	cases := map[string]Channel{
 		"status.json": ChannelStatus, "inventory.json": ChannelInventory, "event.json": ChannelEvents,
 		"metrics.json": ChannelMetrics, "cmd_req.json": ChannelCmdReq, "cmd_res.json": ChannelCmdRes,
+		"event_busy.json": ChannelEvents, "event_busy_too_long.json": ChannelEvents,
 	}
 	for file, ch := range cases {
 		t.Run(file, func(t *testing.T) {
@@ -76,6 +77,52 @@ func TestDecodeEventFields(t *testing.T) {
 	if ev.Seq != 1187 || ev.Device != "receipt-lane3" || ev.State != StateFault || len(ev.Faults) != 1 ||
 		ev.Faults[0].Code != FaultPaperOut || ev.Faults[0].Severity != SeverityError || ev.Identity.Serial != "X5E1234567" {
 		t.Errorf("decoded event is wrong: %+v", ev)
+	}
+}
+
+// A device the POS application holds is busy: the event names the holder
+// and carries no faults, because none could be read.
+func TestBusyEvents(t *testing.T) {
+	data, _ := os.ReadFile("testdata/event_busy.json")
+	ev, err := Decode[Event](data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.State != StateBusy || ev.Holder == nil || ev.Holder.Process != "POS.exe" || ev.Holder.PID != 4312 {
+		t.Fatalf("busy event decoded wrong: %+v", ev)
+	}
+	if got := ev.Holder.String(); got != "in use by POS.exe (pid 4312)" {
+		t.Errorf("holder reads %q", got)
+	}
+	withFault := strings.Replace(string(data), `"holder":`, `"faults":[{"code":"paper_out","severity":"error","remedy":"store"}],"holder":`, 1)
+	if _, err := Decode[Event]([]byte(withFault)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a busy event with faults: %v, want ErrInvalid", err)
+	}
+	long, _ := os.ReadFile("testdata/event_busy_too_long.json")
+	ev, err = Decode[Event](long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.State != StateFault || ev.Faults[0].Code != FaultBusyTooLong || ev.Previous != StateBusy {
+		t.Errorf("busy_too_long event decoded wrong: %+v", ev)
+	}
+	// Events from agents that know nothing of busy decode as before.
+	old, _ := os.ReadFile("testdata/event.json")
+	if ev, err := Decode[Event](old); err != nil || ev.Holder != nil {
+		t.Errorf("an event without holder: %+v, %v", ev, err)
+	}
+	for _, c := range []struct {
+		h    *Holder
+		want string
+	}{
+		{nil, "in use by another program"},
+		{&Holder{}, "in use by another program"},
+		{&Holder{PID: 7}, "in use by pid 7"},
+		{&Holder{Process: "java"}, "in use by java"},
+	} {
+		if got := c.h.String(); got != c.want {
+			t.Errorf("%+v reads %q, want %q", c.h, got, c.want)
+		}
 	}
 }
 
@@ -274,5 +321,23 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		if _, err := Decode[Event](data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The birth says the agent's start-up grace in seconds; a negative one is
+// refused with the field named.
+func TestDecodeStatusGrace(t *testing.T) {
+	good, _ := os.ReadFile("testdata/status.json")
+	st, err := Decode[Status](good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Grace != 120 || !st.Started.Equal(time.Date(2026, 11, 22, 6, 57, 58, 0, time.UTC)) {
+		t.Errorf("grace %v started %v", st.Grace, st.Started)
+	}
+	_, err = Decode[Status]([]byte(strings.Replace(string(good), `"grace_s":120`, `"grace_s":-1`, 1)))
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Kind != ErrInvalid || de.Field != "grace_s" {
+		t.Errorf("negative grace: %v", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -23,7 +25,7 @@ import (
 
 func init() {
 	program.Add(cli.Command{Name: "run", Summary: "monitor the store's devices until stopped", Run: runCmd})
-	program.Add(cli.Command{Name: "config", Summary: "check a configuration file: config check FILE", Run: configCmd})
+	program.Add(cli.Command{Name: "config", Summary: "check a configuration file (config check FILE) or set per-store settings in it (config set FILE SETTING=VALUE...)", Run: configCmd})
 	program.Add(cli.Command{Name: "devices", Summary: "probe every configured device once and print its state", Run: devicesCmd})
 	program.Add(cli.Command{Name: "version", Summary: "print the version", Run: versionCmd})
 }
@@ -53,11 +55,16 @@ func runCmd(_ context.Context, args []string, std cli.Stdio) int {
 	if !ok {
 		return cli.ExitUsage
 	}
-	log, err := agent.NewLogger(cfg.Log, stderr)
+	if cfg.Log.File == "" && runtime.GOOS == "windows" && !svc.Interactive() {
+		// A Windows service has no console to log to.
+		cfg.Log.File = filepath.Join(filepath.Dir(cfg.Outbox.Path), "storeagent.log")
+	}
+	log, closeLog, err := agent.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return cli.ExitUsage
 	}
+	defer closeLog()
 	agent.TuneRuntime()
 	run := func(ctx context.Context) error {
 		if len(cfg.Broker.URLs) == 0 {
@@ -79,8 +86,11 @@ func runCmd(_ context.Context, args []string, std cli.Stdio) int {
 
 func configCmd(_ context.Context, args []string, std cli.Stdio) int {
 	stdout, stderr := std.Out, std.Err
+	if len(args) > 0 && args[0] == "set" {
+		return configSet(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: storeagent config check FILE")
+		fmt.Fprintln(stderr, "usage: storeagent config check FILE\n       storeagent config set FILE SETTING=VALUE...")
 		return cli.ExitUsage
 	}
 	fs := program.Flags("config check", stderr)
@@ -115,7 +125,7 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 		return cli.ExitUsage
 	}
 	cfg.Polling.Grace = 0
-	log, _ := agent.NewLogger(config.Log{Level: "error", Format: "text"}, stderr)
+	log, _, _ := agent.NewLogger(config.AgentLog{Level: "error", Format: "text"}, stderr)
 	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}})
 	if err != nil {
 		printConfigError(stderr, err)
@@ -132,11 +142,12 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 			Faults   []wire.Fault     `json:"faults,omitempty"`
 			Detail   string           `json:"detail,omitempty"`
 			Identity *wire.Identity   `json:"identity,omitempty"`
+			Holder   *wire.Holder     `json:"holder,omitempty"`
 			TookMS   int64            `json:"took_ms"`
 		}
 		var rows []row
 		for _, r := range results {
-			rows = append(rows, row{r.ID, r.State, r.Faults, r.Detail, r.Ident, r.Took.Milliseconds()})
+			rows = append(rows, row{r.ID, r.State, r.Faults, r.Detail, r.Ident, r.Holder, r.Took.Milliseconds()})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -158,9 +169,6 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 			d = config.Device{Kind: "pos_pc", Driver: "host", Location: cfg.Host.Location}
 		}
 		state := string(r.State)
-		if r.Busy {
-			state = "busy"
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, d.Kind, d.Driver, dash(d.Location), state,
 			fmt.Sprintf("%.1fms", float64(r.Took.Microseconds())/1000), reason(r))
 	}
@@ -171,6 +179,9 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 // reason says in a line why a device is in its state: its faults with what
 // the driver saw, or what was read when it is healthy.
 func reason(r collector.Result) string {
+	if r.Busy && r.Holder != nil {
+		return r.Holder.String() // "in use by POS.exe (pid 4312)"; --json has the whole detail
+	}
 	if len(r.Faults) == 0 {
 		return dash(r.Detail)
 	}

@@ -15,7 +15,7 @@ import (
 // addresses has an address for every scheme a driver may accept.
 var addresses = map[string]string{
 	"serial": "serial:///dev/ttyS0", "tcp": "tcp://127.0.0.1:9", "http": "http://127.0.0.1:9/", "https": "https://127.0.0.1:9/",
-	"icmp": "icmp://127.0.0.1", "snmp": "snmp://127.0.0.1", "usb": "usb://0403:6001",
+	"icmp": "icmp://127.0.0.1", "snmp": "snmp://127.0.0.1", "usb": "usb://0403:6001", "ipp": "ipp://127.0.0.1:631/printers/x",
 }
 
 // Every driver reads only the options its Info declares, on every scheme it

@@ -113,7 +113,9 @@ func (p *probe) Probe(ctx context.Context) (drivers.Reading, error) {
 }
 
 func connect(ctx context.Context, a transport.Address) error {
-	c, err := transport.Dial(ctx, a, transport.DialOptions{})
+	// A refused or silent port is netprobe's answer, not a device busy
+	// with another client.
+	c, err := transport.Dial(ctx, a, transport.DialOptions{NoBusyCheck: true})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,11 @@ var knownSchemes = map[string]bool{
 	"http":   true, // http://10.0.0.9/health
 	"https":  true,
 	"icmp":   true, // icmp://10.0.0.9
-	"local":  true, // local: the store PC itself (host checks)
+	"ipp":    true, // ipp://localhost:631/printers/receipt-lane3 (a CUPS queue or an IPP printer)
+	// winspool:EPSON TM-T88V Receipt, a printer of the Windows print spooler
+	// by its name (\\server\name for a shared one)
+	"winspool": true,
+	"local":    true, // local: the store PC itself (host checks)
 }
 
 // secretParams are never printed.
@@ -30,7 +34,12 @@ type Address struct {
 	Host   string     // host[:port] for network schemes; VID:PID for usb
 	Path   string     // device node for serial and usb; URL path for http
 	Query  url.Values // transport parameters (baud, parity, ...)
-	raw    string
+	// Exclusive asks for the port to ourselves while a probe has it open
+	// (TIOCEXCL and a UUCP lock file on Linux). Off by default: the POS
+	// application must be able to open its device at any time. Set from the
+	// device's configuration (exclusive: true), not from the address.
+	Exclusive bool
+	raw       string
 }
 
 // Parse reads a device address.
@@ -69,7 +78,15 @@ func Parse(s string) (Address, error) {
 		if _, err := a.SerialMode(SerialMode{}); err != nil {
 			return Address{}, fmt.Errorf("address %q: %w", s, err)
 		}
-	case "tcp", "snmp", "http", "https", "icmp":
+	case "winspool":
+		a.Path = u.Opaque
+		if a.Path == "" {
+			a.Path = strings.TrimPrefix(a.Host+a.Path, "/")
+		}
+		if a.Host = ""; a.Path == "" {
+			return Address{}, fmt.Errorf("address %q: a winspool address names a printer as Windows lists it (winspool:EPSON TM-T88V Receipt)", s)
+		}
+	case "tcp", "snmp", "http", "https", "icmp", "ipp":
 		if u.Hostname() == "" {
 			return Address{}, fmt.Errorf("address %q: no host", s)
 		}
@@ -77,6 +94,9 @@ func Parse(s string) (Address, error) {
 			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 				return Address{}, fmt.Errorf("address %q: bad port %q", s, p)
 			}
+		}
+		if _, err := a.AlivePorts(); err != nil {
+			return Address{}, fmt.Errorf("address %q: %w", s, err)
 		}
 	}
 	return a, nil
@@ -173,6 +193,8 @@ func (a Address) Resource() string {
 		return "serial:usb=" + a.Query.Get("usb") + "/" + a.Query.Get("usbserial")
 	case "usb":
 		return "usb:" + a.Host + a.Path
+	case "winspool":
+		return "winspool:" + strings.ToLower(a.Path)
 	default:
 		return a.Scheme + ":" + a.Host
 	}

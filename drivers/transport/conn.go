@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"io/fs"
 	"os"
 	"sync"
 	"time"
@@ -28,6 +28,9 @@ type Conn interface {
 type DialOptions struct {
 	DefaultPort int        // for tcp://host without a port
 	Serial      SerialMode // line settings when the address gives none
+	// NoBusyCheck: a TCP port that refuses or stays silent is the answer
+	// (netprobe), never a sign of a device serving another client.
+	NoBusyCheck bool
 }
 
 // Dial opens the address. The returned Conn's deadline is set from ctx, and
@@ -39,8 +42,12 @@ func Dial(ctx context.Context, a Address, o DialOptions) (Conn, error) {
 	)
 	switch a.Scheme {
 	case "tcp":
-		c, err = dialTCP(ctx, a, o.DefaultPort)
+		c, err = dialTCP(ctx, a, o.DefaultPort, !o.NoBusyCheck)
 	case "serial":
+		if t, ok := tapFor(a); ok {
+			c, err = t.Session(ctx)
+			break
+		}
 		c, err = openSerial(a, o.Serial)
 	case "usb":
 		if a.Path != "" {
@@ -58,16 +65,6 @@ func Dial(ctx context.Context, a Address, o DialOptions) (Conn, error) {
 		_ = c.SetDeadline(dl)
 	}
 	return bindContext(ctx, c), nil
-}
-
-func dialTCP(ctx context.Context, a Address, defaultPort int) (Conn, error) {
-	hp := a.HostPort(defaultPort)
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", hp)
-	if err != nil {
-		return nil, fmt.Errorf("tcp %s: %w: %w", hp, ErrUnreachable, err)
-	}
-	return c, nil
 }
 
 // bound closes the connection when the context ends. The close races with a
@@ -122,8 +119,9 @@ func (b *bound) Close() error {
 // read that reaches the deadline returns an error matching
 // os.ErrDeadlineExceeded instead.
 type serialConn struct {
-	port serial.Port
-	path string
+	port   serial.Port
+	path   string
+	unlock func() // removes our lock file (exclusive use only)
 
 	mu       sync.Mutex
 	deadline time.Time
@@ -142,11 +140,41 @@ func openSerial(a Address, def SerialMode) (Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serial %s: %w", path, err)
 	}
+	// A port someone else holds is left alone: opening it would raise DTR
+	// under the other program's feet and our reads would take its bytes.
+	if be, err := portUser(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("serial %s: %w", path, err)
+	} else if be != nil {
+		return nil, be
+	}
+	release := func() {}
+	if a.Exclusive {
+		if release, err = takeLock(path); err != nil {
+			return nil, err
+		}
+	}
 	p, err := serial.Open(path, mode.toLib())
 	if err != nil {
+		release()
+		if be := busyOpenError(path, err); be != nil {
+			return nil, be
+		}
 		return nil, fmt.Errorf("serial %s: %w: %w", path, ErrUnreachable, err)
 	}
-	return &serialConn{port: p, path: path}, nil
+	if !a.Exclusive {
+		if err := shareAfterOpen(path); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("serial %s: cannot leave the port open to other programs: %w", path, err)
+		}
+	}
+	return &serialConn{port: p, path: path, unlock: release}, nil
+}
+
+// isLibBusy matches go.bug.st/serial's "port busy" (EBUSY on unix, access
+// denied on Windows).
+func isLibBusy(err error) bool {
+	var pe *serial.PortError
+	return errors.As(err, &pe) && pe.Code() == serial.PortBusy
 }
 
 // resolveSerial finds the device node for an address. Addresses that name a
@@ -207,7 +235,11 @@ func (c *serialConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *serialConn) Close() error { return c.port.Close() }
+func (c *serialConn) Close() error {
+	err := c.port.Close()
+	c.unlock()
+	return err
+}
 
 // Flush discards whatever the device sent before we asked: a scale streaming
 // weights, or garbage from a previous timed-out exchange.

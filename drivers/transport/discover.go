@@ -37,6 +37,22 @@ func init() {
 	}
 }
 
+// withPlainPorts adds the ports named in names that ports lacks, as plain
+// (not USB) serial ports, keeping the order of each list.
+func withPlainPorts(ports []SerialPort, names []string) []SerialPort {
+	have := map[string]bool{}
+	for _, p := range ports {
+		have[strings.ToUpper(p.Name)] = true
+	}
+	for _, n := range names {
+		if n != "" && !have[strings.ToUpper(n)] {
+			have[strings.ToUpper(n)] = true
+			ports = append(ports, SerialPort{Name: n})
+		}
+	}
+	return ports
+}
+
 // MatchSerialPort picks the one port whose USB identity is vidpid
 // ("0403:6001") and, when serialNo is not empty, whose USB serial number is
 // serialNo. No match, or more than one, is an error matching ErrUnreachable

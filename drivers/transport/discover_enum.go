@@ -5,6 +5,7 @@ package transport
 import (
 	"strings"
 
+	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
 )
 
@@ -28,6 +29,12 @@ func platformSerialPorts() ([]SerialPort, error) {
 			Manufacturer: p.Manufacturer,
 			Product:      p.Product,
 		})
+	}
+	// The detailed list comes from SetupAPI's Ports class on Windows; a
+	// port without such a device node (a virtual port, some POS vendors'
+	// drivers, Wine's ports) is still in the system's own list (SERIALCOMM).
+	if names, err := serial.GetPortsList(); err == nil {
+		out = withPlainPorts(out, names)
 	}
 	return out, nil
 }

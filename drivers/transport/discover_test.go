@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -50,6 +51,20 @@ func TestMatchSerialPort(t *testing.T) {
 	}
 	if _, err := MatchSerialPort([]SerialPort{{Name: "/dev/ttyS0"}}, "1234:5678", ""); err == nil || !strings.Contains(err.Error(), "no USB serial port") {
 		t.Errorf("no USB port at all: %v", err)
+	}
+}
+
+// A port SetupAPI's Ports class does not show (here COM1 on the
+// motherboard's legacy driver and a vendor's virtual COM10) is still listed,
+// from the names Windows keeps in SERIALCOMM; a port in both lists keeps its
+// USB identity. Recorded on a store PC with an FTDI cable on COM3.
+func TestWithPlainPorts(t *testing.T) {
+	setupapi := []SerialPort{{Name: "COM3", USB: true, VID: "0403", PID: "6001", Serial: "A6004CCFA", Manufacturer: "FTDI", Product: "USB Serial Port"}}
+	serialcomm := []string{"COM1", "com3", "COM10", "COM1", ""}
+	got := withPlainPorts(setupapi, serialcomm)
+	want := []SerialPort{setupapi[0], {Name: "COM1"}, {Name: "COM10"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ports:\n%+v\nwant\n%+v", got, want)
 	}
 }
 

@@ -30,6 +30,9 @@ func TestParse(t *testing.T) {
 		{"TCP://printer.local", "tcp", "", "tcp:printer.local", ""},
 		{"usb://04b8:0e28", "usb", "", "usb:04b8:0e28", ""},
 		{"snmp://10.0.0.7?community=secret", "snmp", "", "snmp:10.0.0.7", ""},
+		{"winspool:EPSON TM-T88V Receipt", "winspool", "EPSON TM-T88V Receipt", "winspool:epson tm-t88v receipt", ""},
+		{`winspool:\\printsrv\Lane 3`, "winspool", `\\printsrv\Lane 3`, `winspool:\\printsrv\lane 3`, ""},
+		{"winspool://Receipt", "winspool", "Receipt", "winspool:receipt", ""},
 	}
 	for _, c := range cases {
 		a, err := transport.Parse(c.in)
@@ -53,6 +56,7 @@ func TestParseRejects(t *testing.T) {
 	for _, in := range []string{
 		"", "/dev/ttyUSB0", "ftp://x", "usb://4b8:e28", "usb://zzzz:0000", "serial://", "serial:///dev/ttyS0?baud=fast",
 		"serial:///dev/ttyS0?parity=X", "serial:///dev/ttyS0?stopbits=3", "tcp://", "tcp://host:99999", "usb://",
+		"winspool:", "winspool://",
 	} {
 		if _, err := transport.Parse(in); err == nil {
 			t.Errorf("Parse(%q) accepted a bad address", in)

@@ -14,6 +14,9 @@ import (
 func openUSBNode(a Address) (Conn, error) {
 	f, err := os.OpenFile(a.Path, os.O_RDWR, 0)
 	if err != nil {
+		if be := busyOpenError(a.Path, err); be != nil {
+			return nil, be
+		}
 		return nil, fmt.Errorf("usb %s: %w: %w", a.Path, ErrUnreachable, err)
 	}
 	return f, nil

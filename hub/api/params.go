@@ -140,10 +140,10 @@ func ParseIncidentFilter(q url.Values, now time.Time) (store.Filter, error) {
 		f.Fault = c
 	}
 	switch k := q.Get("kind"); k {
-	case "", string(incident.KindFault), string(incident.KindAgentOffline), string(incident.KindChronic):
+	case "", string(incident.KindFault), string(incident.KindAgentOffline), string(incident.KindChronic), string(incident.KindHubOutage):
 		f.Kind = incident.Kind(k)
 	default:
-		return f, fmt.Errorf("kind: %q is not fault, agent_offline or chronic", k)
+		return f, fmt.Errorf("kind: %q is not fault, agent_offline, chronic or hub_outage", k)
 	}
 	if f.Since, err = ParseTime(q.Get("since"), now); err != nil {
 		return f, fmt.Errorf("since: %v", err)

@@ -16,6 +16,7 @@ import (
 type External struct {
 	clients []paho.Client
 	log     *slog.Logger
+	changed chan struct{} // a connection came up or was lost
 }
 
 // Subscriptions returns the filters the hub subscribes to. Presence and
@@ -61,7 +62,7 @@ func startExternal(ctx context.Context, c ExternalConfig, handler Handler, log *
 	if err != nil {
 		return nil, err
 	}
-	x := &External{log: log}
+	x := &External{log: log, changed: make(chan struct{}, 1)}
 	subs := Subscriptions(c.ShareGroup)
 	for i, u := range c.URLs {
 		id := c.ClientID
@@ -100,6 +101,7 @@ func startExternal(ctx context.Context, c ExternalConfig, handler Handler, log *
 			SetDefaultPublishHandler(onMessage) // before Connect: a resumed session delivers at once
 		url := u
 		opts.SetOnConnectHandler(func(cl paho.Client) {
+			x.signal()
 			filters := map[string]byte{}
 			for _, s := range subs {
 				filters[s] = 1
@@ -111,7 +113,10 @@ func startExternal(ctx context.Context, c ExternalConfig, handler Handler, log *
 			}
 			log.Info("connected to broker", "broker", url, "client_id", id, "filters", subs)
 		})
-		opts.SetConnectionLostHandler(func(_ paho.Client, err error) { log.Warn("broker connection lost", "broker", url, "err", err) })
+		opts.SetConnectionLostHandler(func(_ paho.Client, err error) {
+			log.Warn("broker connection lost", "broker", url, "err", err)
+			x.signal()
+		})
 		cl := paho.NewClient(opts)
 		cl.Connect() // with ConnectRetry it keeps trying in the background
 		x.clients = append(x.clients, cl)
@@ -137,6 +142,18 @@ func clientTLS(c ExternalConfig) (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+func (x *External) signal() {
+	select {
+	case x.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed is signalled when a connection came up or was lost; Connected
+// then says how things stand. While a connection is down the hub hears
+// none of the stores behind it: its own outage (docs/hub.md).
+func (x *External) Changed() <-chan struct{} { return x.changed }
 
 // Connected reports whether every connection is up.
 func (x *External) Connected() bool {

@@ -10,9 +10,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/incident"
 )
 
 const (
@@ -195,5 +197,29 @@ func TestSessionsRolesAndCSRF(t *testing.T) {
 	}
 	if resp, _ := anon.do("GET", "/console/static/console.css", nil); resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
 		t.Errorf("stylesheet: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// The hub's own outage has no store: the console shows it as every
+// store's, with no link to a store page that does not exist.
+func TestHubOutageIncidentShows(t *testing.T) {
+	h, base := startHub(t, "")
+	err := h.Pipeline.Do(context.Background(), func(e *incident.Engine) (incident.Changes, error) {
+		return e.BrokerLost(time.Now().Add(-10 * time.Minute)), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := h.Engine.LiveIncidents()
+	if len(live) != 1 || live[0].Kind != incident.KindHubOutage {
+		t.Fatalf("live incidents: %+v", live)
+	}
+	b := newBrowser(t, base)
+	b.login(viewerToken)
+	for _, path := range []string{"/console/incidents", "/console/incidents/" + live[0].ID} {
+		resp, page := b.do("GET", path, nil)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "every store") || strings.Contains(page, "/console/stores//") {
+			t.Errorf("%s: HTTP %d:\n%s", path, resp.StatusCode, page)
+		}
 	}
 }

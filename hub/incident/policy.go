@@ -62,6 +62,17 @@ type Policy struct {
 	ChronicCount  int
 	ChronicWindow time.Duration
 	ChronicMin    time.Duration
+	// OutageSettle is how long the hub listens, once it hears its stores
+	// again after its own outage (its broker connection was down, or most
+	// agents went silent at once), before it decides about stores' agents
+	// again. Longer than the agents' reconnect cap and heartbeat.
+	OutageSettle time.Duration
+	// OutageShare of the agents, and at least OutageMin of them, going
+	// offline within OutageWindow (wills of trading stores) is a mass
+	// silence: the hub's outage, not theirs.
+	OutageShare  float64
+	OutageMin    int
+	OutageWindow time.Duration
 }
 
 // DefaultPolicy returns the built-in timings; see docs/hub.md for the table.
@@ -76,6 +87,10 @@ func DefaultPolicy() Policy {
 		ChronicCount:  5,
 		ChronicWindow: 7 * 24 * time.Hour,
 		ChronicMin:    time.Minute,
+		OutageSettle:  2 * time.Minute,
+		OutageShare:   0.5,
+		OutageMin:     10,
+		OutageWindow:  2 * time.Minute,
 	}
 }
 

@@ -18,6 +18,7 @@ type PolicyConfig struct {
 	ReplaySettle time.Duration         `yaml:"replay_settle" doc:"Extra wait before events replayed from an agent's outbox open anything (default 1m)"`
 	Flap         FlapConfig            `yaml:"flapping"`
 	Chronic      ChronicConfig         `yaml:"chronic"`
+	Outage       OutageConfig          `yaml:"outage"`
 	Rules        map[string]RuleConfig `yaml:"rules" doc:"Per fault code (paper_out) or device kind and code (scale/unreachable)"`
 }
 
@@ -44,6 +45,14 @@ type ChronicConfig struct {
 	MinDuration time.Duration `yaml:"min_duration" doc:"Shortest episode that counts (default 1m)"`
 }
 
+// OutageConfig configures the hub's own outage: it cannot hear its stores.
+type OutageConfig struct {
+	Settle    time.Duration `yaml:"settle" doc:"After the hub hears its stores again, how long it listens before deciding about their agents (default 2m)"`
+	Share     float64       `yaml:"share" doc:"Share of the agents going offline at once that is the hub's outage, not theirs (default 0.5)"`
+	MinAgents int           `yaml:"min_agents" doc:"...and the least number of them (default 10)"`
+	Window    time.Duration `yaml:"window" doc:"Within this time (default 2m)"`
+}
+
 // Validate reports every mistake, with paths relative to the section.
 func (c *PolicyConfig) Validate() config.Errors {
 	var errs config.Errors
@@ -64,6 +73,12 @@ func (c *PolicyConfig) Validate() config.Errors {
 	}
 	if c.Chronic.Count < 0 || c.Chronic.Window < 0 || c.Chronic.MinDuration < 0 {
 		bad("chronic", "values must not be negative")
+	}
+	if o := c.Outage; o.Settle < 0 || o.Window < 0 || o.MinAgents < 0 {
+		bad("outage", "values must not be negative")
+	}
+	if s := c.Outage.Share; s < 0 || s > 1 {
+		bad("outage.share", "must be between 0 and 1")
 	}
 	keys := make([]string, 0, len(c.Rules))
 	for k := range c.Rules {
@@ -100,30 +115,18 @@ func (c *PolicyConfig) Validate() config.Errors {
 // section's overrides laid over it.
 func (c PolicyConfig) Policy() Policy {
 	p := DefaultPolicy()
-	if c.Grace != 0 {
-		p.Grace = c.Grace
-	}
-	if c.ReplaySettle != 0 {
-		p.ReplaySettle = c.ReplaySettle
-	}
-	if c.Flap.Window != 0 {
-		p.FlapWindow = c.Flap.Window
-	}
-	if c.Flap.Threshold != 0 {
-		p.FlapThreshold = c.Flap.Threshold
-	}
-	if c.Flap.Quiet != 0 {
-		p.FlapQuiet = c.Flap.Quiet
-	}
-	if c.Chronic.Count != 0 {
-		p.ChronicCount = c.Chronic.Count
-	}
-	if c.Chronic.Window != 0 {
-		p.ChronicWindow = c.Chronic.Window
-	}
-	if c.Chronic.MinDuration != 0 {
-		p.ChronicMin = c.Chronic.MinDuration
-	}
+	set(&p.Grace, c.Grace)
+	set(&p.ReplaySettle, c.ReplaySettle)
+	set(&p.FlapWindow, c.Flap.Window)
+	set(&p.FlapThreshold, c.Flap.Threshold)
+	set(&p.FlapQuiet, c.Flap.Quiet)
+	set(&p.ChronicCount, c.Chronic.Count)
+	set(&p.ChronicWindow, c.Chronic.Window)
+	set(&p.ChronicMin, c.Chronic.MinDuration)
+	set(&p.OutageSettle, c.Outage.Settle)
+	set(&p.OutageShare, c.Outage.Share)
+	set(&p.OutageMin, c.Outage.MinAgents)
+	set(&p.OutageWindow, c.Outage.Window)
 	p.Rules = map[string]Rule{}
 	for key, o := range c.Rules {
 		kind, code, scoped := strings.Cut(key, "/")
@@ -139,6 +142,14 @@ func (c PolicyConfig) Policy() Policy {
 		p.Rules[key] = overlay(base, o)
 	}
 	return p
+}
+
+// set lays a configured value over a default; zero means "not set".
+func set[T comparable](dst *T, v T) {
+	var zero T
+	if v != zero {
+		*dst = v
+	}
 }
 
 func overlay(r Rule, o RuleConfig) Rule {

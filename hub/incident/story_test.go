@@ -108,10 +108,24 @@ func (w *world) willOf(boot string, conn uint64) Outcome {
 	return out
 }
 
+// restart is a new boot of the agent that starts now with a start-up grace
+// (polling.grace), as its birth tells the hub.
+func (w *world) restart(boot string, grace time.Duration) {
+	w.boot = boot
+	c, _ := w.eng.Status(&wire.Status{Header: w.header(0), State: wire.PresenceOnline, Started: w.clk.Now(), Grace: grace.Seconds()}, w.clk.Now())
+	w.collect(c)
+}
+
 // report sends the device's state now, as the agent's collector would.
 func (w *world) report(dev string, codes ...wire.FaultCode) *wire.Event {
+	return w.reportSince(dev, w.clk.Now(), codes...)
+}
+
+// reportSince sends a state the agent confirms now that began at since
+// (its first reading).
+func (w *world) reportSince(dev string, since time.Time, codes ...wire.FaultCode) *wire.Event {
 	w.seq++
-	ev := &wire.Event{Header: w.header(w.seq), Device: dev, Since: w.clk.Now()}
+	ev := &wire.Event{Header: w.header(w.seq), Device: dev, Since: since}
 	for _, c := range codes {
 		ev.Faults = append(ev.Faults, wire.NewFault(c, ""))
 	}
@@ -248,6 +262,56 @@ func TestStoryStaggeredStartAfterOpeningGivesNoTicket(t *testing.T) {
 	w.advance(time.Hour)
 	if n := len(w.final); n != 0 {
 		t.Fatalf("devices coming up after opening opened %d incidents: %+v", n, w.incidents(KindFault))
+	}
+}
+
+// The store PC restarts during trading hours; its agent has a 15 s start-up
+// grace and the hub a 30 s hold-down. The agent reports nothing during the
+// grace; a device still down at its end is reported then, down since its
+// first reading. Its hold-down counts from the end of the grace: a device
+// up within grace + hold-down (45 s) of the agent's start opens nothing.
+func TestStoryDeviceLateAfterAStorePCRestartGivesNoTicket(t *testing.T) {
+	pol := DefaultPolicy()
+	pol.Rules = map[string]Rule{string(wire.FaultUnreachable): {HoldDown: 30 * time.Second, HoldUp: time.Minute, OnRecovery: RecoveryClose}}
+	w := newWorldPolicy(t, tuesday10, tradingHours, pol, printer("receipt-lane1", "lane 1"), scanner("scan-lane1", "lane 1"),
+		printer("receipt-lane2", "lane 2"))
+	for _, d := range []string{"receipt-lane1", "scan-lane1", "receipt-lane2"} {
+		w.report(d)
+	}
+	w.advance(time.Minute)
+	w.restart("boot-2", 15*time.Second)
+	start := w.clk.Now()
+	w.advance(20 * time.Second) // the first reading after the grace
+	w.reportSince("receipt-lane1", start, wire.FaultUnreachable)
+	w.reportSince("scan-lane1", start, wire.FaultUnreachable)
+	w.advance(20 * time.Second) // 40 s: the printer is up; the scanner never comes
+	w.report("receipt-lane1")
+	w.advance(time.Minute) // 100 s: the other printer fails for good
+	w.report("receipt-lane2", wire.FaultUnreachable)
+	w.advance(10 * time.Minute)
+
+	got := w.incidents(KindFault)
+	if len(got) != 2 {
+		t.Fatalf("want tickets for the scanner and the printer that failed after the start, got %d: %+v", len(got), got)
+	}
+	if inc := got[0]; inc.Device != "scan-lane1" || !inc.OpenedAt.Equal(start.Add(45*time.Second)) || !inc.FirstSeen.Equal(start) {
+		t.Errorf("the scanner down since the start opens at grace + hold-down (%v), first seen at the start: %+v",
+			start.Add(45*time.Second), inc)
+	}
+	if inc := got[1]; inc.Device != "receipt-lane2" || !inc.OpenedAt.Equal(start.Add(130*time.Second)) {
+		t.Errorf("a fault that began after the grace has the plain hold-down: opened %v, want %v", inc.OpenedAt, start.Add(130*time.Second))
+	}
+	var ep *LogEntry
+	for i, l := range w.all.Log {
+		if l.Kind == LogEpisode && l.Device == "receipt-lane1" {
+			ep = &w.all.Log[i]
+		}
+	}
+	if ep == nil || ep.Suppressed != "startup" || ep.Duration != 40 {
+		t.Errorf("the late printer's 40 s episode is logged as held by the start-up: %+v", ep)
+	}
+	if a := w.eng.Agents()[0]; !a.Started.Equal(start) || !a.GraceUntil.Equal(start.Add(15*time.Second)) {
+		t.Errorf("agent start %v, grace until %v", a.Started, a.GraceUntil)
 	}
 }
 

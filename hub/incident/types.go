@@ -31,6 +31,10 @@ const (
 	KindFault        Kind = "fault"         // one fault on one device
 	KindAgentOffline Kind = "agent_offline" // the store's agent is gone (WAN, power, PC)
 	KindChronic      Kind = "chronic"       // the same fault keeps coming back on one device
+	// KindHubOutage: the hub cannot hear its stores (its broker connection
+	// is down, or most agents went silent at once). It has no tenant or
+	// store, and helpdesks do not hear of it.
+	KindHubOutage Kind = "hub_outage"
 )
 
 // Resolutions.
@@ -198,6 +202,7 @@ const (
 	LogPresence LogKind = "presence" // an agent came online or went offline
 	LogEpisode  LogKind = "episode"  // a fault episode ended (with its duration)
 	LogIncident LogKind = "incident" // an incident changed state
+	LogOutage   LogKind = "outage"   // the hub's own outage: blind, heard again, settled; its incident
 )
 
 // LogEntry is one line of the append-only event log that reports read.
@@ -218,7 +223,8 @@ type LogEntry struct {
 	Duration float64          `json:"duration_s,omitempty"`
 	Flapping bool             `json:"flapping,omitempty"`
 	// Suppressed says why an episode opened nothing: closed, grace,
-	// maintenance, stale, hold_down, never.
+	// maintenance, stale, hold_down, startup (the hold-down counted from the
+	// end of the agent's start-up grace), never.
 	Suppressed string `json:"suppressed,omitempty"`
 	Incident   string `json:"incident,omitempty"`
 	Detail     string `json:"detail,omitempty"`
@@ -247,10 +253,13 @@ type DeviceRecord struct {
 	// State is the reported state, or stale while the agent is offline.
 	State    wire.HealthState `json:"state"`
 	Reported wire.HealthState `json:"reported"` // the last state the agent sent
-	Faults   []wire.Fault     `json:"faults,omitempty"`
-	Since    time.Time        `json:"since,omitzero"`
-	LastSeq  uint64           `json:"last_seq,omitempty"`
-	Updated  time.Time        `json:"updated,omitzero"`
+	// Holder is who has the device while it is reported busy ("in use by
+	// POS.exe (pid 4312)"), as far as the agent could tell.
+	Holder  *wire.Holder `json:"holder,omitempty"`
+	Faults  []wire.Fault `json:"faults,omitempty"`
+	Since   time.Time    `json:"since,omitzero"`
+	LastSeq uint64       `json:"last_seq,omitempty"`
+	Updated time.Time    `json:"updated,omitzero"`
 }
 
 // AgentRecord is the hub's view of one agent.
@@ -266,6 +275,12 @@ type AgentRecord struct {
 	LastSeen  time.Time       `json:"last_seen,omitzero"`
 	Seq       SeqWindow       `json:"seq"`
 	Heartbeat *wire.Heartbeat `json:"heartbeat,omitempty"`
+	// Started is when the agent's current boot began and GraceUntil when
+	// its start-up grace ended (from the birth; Started is never later than
+	// the birth's receipt). A fault first seen between the two has its
+	// hold-down counted from GraceUntil.
+	Started    time.Time `json:"started,omitzero"`
+	GraceUntil time.Time `json:"grace_until,omitzero"`
 	// Conn is the highest connection number (wire.Status.Conn) seen in
 	// this boot's births and wills.
 	Conn uint64 `json:"conn,omitempty"`

@@ -4,4 +4,4 @@ package svc
 
 // afterInstall has nothing to add outside Windows: the systemd unit already
 // says Restart=on-failure.
-func afterInstall(Spec) error { return nil }
+func afterInstall(Spec) ([]string, error) { return nil, nil }

@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+
+	"github.com/kardianos/service"
 )
 
 // Run runs run as the program spec describes, the same way for storeagent
@@ -28,14 +30,15 @@ func Run(ctx context.Context, spec Spec, log *slog.Logger, run func(ctx context.
 	if err != nil {
 		return err
 	}
-	s, err := New(spec, exe, run, log)
+	p := newProgram(spec, run, log)
+	s, err := service.New(p, Config(spec, exe))
 	if err != nil {
 		return fmt.Errorf("%s service: %w", spec.Name, err)
 	}
 	if sys, err := s.SystemLogger(nil); err == nil {
 		*log = *slog.New(NewSystemLogHandler(log.Handler(), sys))
 	}
-	return s.Run()
+	return serve(s, spec, p)
 }
 
 // Connect returns the controller of spec's service for the program exe. The

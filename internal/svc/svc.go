@@ -51,13 +51,12 @@ func Config(spec Spec, exe string) *service.Config {
 		Executable:  exe,
 		Arguments:   spec.Args,
 		Option: service.KeyValue{
-			// Windows: start after the boot rush, restart on every failure
-			// after 10 s, forget failures after a day.
-			"StartType":              "automatic",
-			"DelayedAutoStart":       true,
-			"OnFailure":              "restart",
-			"OnFailureDelayDuration": "10s",
-			"OnFailureResetPeriod":   86400,
+			// Windows: automatic start. Delayed start and the recovery
+			// actions (WindowsRecovery) are set after kardianos has
+			// registered the service, one by one, so that a setting the
+			// service manager refuses is reported instead of undoing
+			// the whole install.
+			"StartType": "automatic",
 		},
 	}
 	if runtime.GOOS == "linux" {
@@ -115,6 +114,10 @@ func (p *program) Stop(service.Service) error {
 
 // New returns the service for spec, running run while started.
 func New(spec Spec, exe string, run func(ctx context.Context) error, log *slog.Logger) (service.Service, error) {
+	return service.New(newProgram(spec, run, log), Config(spec, exe))
+}
+
+func newProgram(spec Spec, run func(ctx context.Context) error, log *slog.Logger) *program {
 	timeout := spec.StopTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
@@ -122,7 +125,7 @@ func New(spec Spec, exe string, run func(ctx context.Context) error, log *slog.L
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return service.New(&program{run: run, timeout: timeout, log: log}, Config(spec, exe))
+	return &program{run: run, timeout: timeout, log: log}
 }
 
 // Actions are the service commands.
@@ -137,7 +140,11 @@ func Control(c Controller, spec Spec, action string, out io.Writer) error {
 			break
 		}
 		if err = c.Install(); err == nil {
-			err = afterInstall(spec)
+			var notes []string
+			notes, err = afterInstall(spec)
+			for _, n := range notes {
+				fmt.Fprintf(out, "warning: %s\n", n)
+			}
 			fmt.Fprintf(out, "%s installed; start it with: %s start\n", spec.Name, spec.Name)
 		}
 	case "uninstall":
@@ -185,4 +192,4 @@ func adminHint(err error) string {
 
 // Interactive reports whether the program runs from a terminal rather than
 // under a service manager.
-func Interactive() bool { return service.Interactive() }
+func Interactive() bool { return interactive() }

@@ -58,15 +58,32 @@ func TestControlSaysWhatHappened(t *testing.T) {
 	}
 }
 
-func TestConfigSetsWindowsRecovery(t *testing.T) {
+func TestConfigRegistersAnAutomaticService(t *testing.T) {
 	c := Config(spec, `C:\Program Files\storewatch\storeagent.exe`)
-	for key, want := range map[string]any{"OnFailure": "restart", "DelayedAutoStart": true, "StartType": "automatic", "OnFailureResetPeriod": 86400} {
-		if c.Option[key] != want {
-			t.Errorf("Option[%s] = %v, want %v", key, c.Option[key], want)
+	if c.Option["StartType"] != "automatic" {
+		t.Errorf("StartType = %v", c.Option["StartType"])
+	}
+	// Delayed start and recovery are afterInstall's, one setting at a time:
+	// through kardianos, one refused setting would undo the install.
+	for _, key := range []string{"DelayedAutoStart", "OnFailure"} {
+		if _, ok := c.Option[key]; ok {
+			t.Errorf("Option[%s] is set; afterInstall sets it", key)
 		}
 	}
 	if strings.Join(c.Arguments, " ") != "run --config /etc/storewatch/agent.yaml" {
 		t.Errorf("arguments = %v", c.Arguments)
+	}
+}
+
+// The sc.exe commands say what WindowsRecovery says: the MSI runs them.
+func TestWindowsRecoveryAsScCommands(t *testing.T) {
+	want := []string{
+		"failure storeagent reset= 86400 actions= restart/10000/restart/10000/restart/10000",
+		"failureflag storeagent 1",
+		"config storeagent start= delayed-auto",
+	}
+	if got := WindowsRecovery.ScCommands("storeagent"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sc.exe commands:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -55,6 +55,7 @@ var rules = []rule{
 	{From: "internal/version", MayNot: leaves, Why: "a runtime leaf"},
 	{From: "internal/svc", MayNot: leaves, Why: "a runtime leaf (svctest, its test helper, may use the test kit)"},
 	{From: "internal/cli", MayNot: leaves, Why: "a runtime leaf"},
+	{From: "internal/ptyline", MayNot: leaves, Why: "a runtime leaf: the raw pseudo-terminal both the emulators and the serial tap open"},
 }
 
 // leaves may not depend on any part of the product.

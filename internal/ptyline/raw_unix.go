@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd
 
-package devsim
+package ptyline
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func makeRaw(f *os.File) error {
+func MakeRaw(f *os.File) error {
 	fd := int(f.Fd())
 	t, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	if err != nil {
@@ -24,9 +24,9 @@ func makeRaw(f *os.File) error {
 	return unix.IoctlSetTermios(fd, ioctlSetTermios, t)
 }
 
-// pollable returns a non-blocking duplicate of f, registered with the
+// Pollable returns a non-blocking duplicate of f, registered with the
 // runtime poller so Close and deadlines interrupt a pending Read, and closes f.
-func pollable(f *os.File) (*os.File, error) {
+func Pollable(f *os.File) (*os.File, error) {
 	defer f.Close()
 	fd, err := unix.Dup(int(f.Fd()))
 	if err != nil {

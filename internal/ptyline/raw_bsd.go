@@ -1,6 +1,6 @@
 //go:build darwin || freebsd
 
-package devsim
+package ptyline
 
 import "golang.org/x/sys/unix"
 

@@ -1,4 +1,4 @@
-package devsim
+package ptyline
 
 import "golang.org/x/sys/unix"
 

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package transport
+
+// openedBy and processName need /proc; elsewhere a port's holder is only
+// known from a lock file's pid (unix) or not at all (Windows says "access
+// denied" and no more).
+func openedBy(string) int { return 0 }
+
+func processName(int) string { return "" }

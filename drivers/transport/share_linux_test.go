@@ -1,0 +1,217 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/storewatch/storewatch/devsim"
+	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
+)
+
+// lockDir points the lock file search at a temporary directory, so no test
+// touches the host's /var/lock.
+func lockDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	old := transport.LockDirs
+	transport.LockDirs = []string{dir}
+	t.Cleanup(func() { transport.LockDirs = old })
+	return dir
+}
+
+func dialPTY(t *testing.T, path string, exclusive bool) (transport.Conn, error) {
+	t.Helper()
+	a, err := transport.Parse("serial://" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Exclusive = exclusive
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	t.Cleanup(cancel)
+	return transport.Dial(ctx, a, transport.DialOptions{})
+}
+
+// exclusiveFlag asks the kernel whether the terminal is in exclusive mode
+// (TIOCGEXCL), through a descriptor of its own: root may open an exclusive
+// terminal, so this works while the agent's descriptor is open.
+func exclusiveFlag(t *testing.T, path string) bool {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Skipf("cannot open %s to read its exclusive flag: %v", path, err)
+	}
+	defer f.Close()
+	v, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGEXCL)
+	if err != nil {
+		t.Fatalf("TIOCGEXCL: %v", err)
+	}
+	return v != 0
+}
+
+// go.bug.st/serial sets TIOCEXCL at every open; the agent clears it, so the
+// POS application can open its printer while a probe has it.
+func TestSerialOpenLeavesThePortToOthers(t *testing.T) {
+	lockDir(t)
+	p, err := devsim.ServePTY(context.Background(), echo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, exclusive := range []bool{false, true} {
+		c, err := dialPTY(t, p.Path, exclusive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := exclusiveFlag(t, p.Path); got != exclusive {
+			t.Errorf("exclusive: %v in the config, TIOCEXCL is %v while the port is open", exclusive, got)
+		}
+		c.Close()
+	}
+}
+
+// With exclusive: true the agent also writes a UUCP lock file for the
+// time it holds the port, and removes it after.
+func TestExclusiveWritesALockFile(t *testing.T) {
+	dir := lockDir(t)
+	p, err := devsim.ServePTY(context.Background(), echo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	lock := filepath.Join(dir, "LCK.."+filepath.Base(p.Path))
+	c, err := dialPTY(t, p.Path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(lock)
+	if err != nil {
+		t.Fatalf("no lock file while the port is held: %v", err)
+	}
+	if pid, err := transport.ParseLockPID(b); err != nil || pid != os.Getpid() {
+		t.Errorf("lock file says %q (%d, %v), want our pid %d", b, pid, err, os.Getpid())
+	}
+	c.Close()
+	if _, err := os.Stat(lock); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock file left behind after close: %v", err)
+	}
+	// Without exclusive, no lock file: a lock-aware POS application that
+	// starts during a probe must not fail to open its printer.
+	c, err = dialPTY(t, p.Path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := os.Stat(lock); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("shared open wrote a lock file: %v", err)
+	}
+}
+
+// holder starts a program standing in for the POS application; it is
+// stopped by pid when the test ends.
+func holder(t *testing.T, stdin *os.File) *testenv.Process {
+	t.Helper()
+	cmd := exec.Command(testenv.LookPath(t, "sleep"), "300")
+	cmd.Stdin = stdin
+	return testenv.StartCmd(t, cmd)
+}
+
+func TestLockFileOfALiveProcessMakesThePortBusy(t *testing.T) {
+	dir := lockDir(t)
+	p, err := devsim.ServePTY(context.Background(), echo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pos := holder(t, nil)
+	pid := pos.Cmd.Process.Pid
+	// A finished process: its lock is stale.
+	dead := exec.Command(testenv.LookPath(t, "true"))
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Base(p.Path)
+	cases := []struct {
+		name    string
+		file    string
+		content []byte
+		busy    bool
+	}{
+		{"HDB text form", "LCK.." + base, transport.FormatLockPID(pid), true},
+		{"binary form", "LCK.." + base, []byte{byte(pid), byte(pid >> 8), byte(pid >> 16), byte(pid >> 24)}, true},
+		{"lockdev form for a device in a subdirectory", "LCK..pts_" + base, transport.FormatLockPID(pid), true},
+		{"stale: the process is gone", "LCK.." + base, transport.FormatLockPID(dead.Process.Pid), false},
+		{"our own lock", "LCK.." + base, transport.FormatLockPID(os.Getpid()), false},
+		{"garbage", "LCK.." + base, []byte("not a pid"), false},
+		{"another port's lock", "LCK..ttyS9", transport.FormatLockPID(pid), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(dir, c.file)
+			if err := os.WriteFile(file, c.content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(file)
+			conn, err := dialPTY(t, p.Path, false)
+			if !c.busy {
+				if err != nil {
+					t.Fatalf("port refused: %v", err)
+				}
+				conn.Close()
+				return
+			}
+			if err == nil {
+				conn.Close()
+				t.Fatal("a port locked by a live process was opened")
+			}
+			if !errors.Is(err, transport.ErrBusy) || errors.Is(err, transport.ErrUnreachable) {
+				t.Fatalf("err = %v, want busy and not unreachable", err)
+			}
+			h, _ := transport.BusyHolder(err)
+			if h.PID != pid || h.Process != "sleep" {
+				t.Errorf("holder = %+v, want sleep (pid %d)", h, pid)
+			}
+			if !strings.Contains(err.Error(), "in use by sleep (pid ") || !strings.Contains(err.Error(), file) {
+				t.Errorf("error does not say who and how: %v", err)
+			}
+		})
+	}
+}
+
+// A POS application that keeps the port open without a lock file is found
+// by the kernel's list of open files.
+func TestPortOpenInAnotherProcessIsBusy(t *testing.T) {
+	lockDir(t)
+	p, err := devsim.ServePTY(context.Background(), echo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	f, err := os.OpenFile(p.Path, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := holder(t, f)
+	f.Close()
+	_, err = dialPTY(t, p.Path, false)
+	if !errors.Is(err, transport.ErrBusy) {
+		t.Fatalf("err = %v, want busy", err)
+	}
+	if h, _ := transport.BusyHolder(err); h.PID != pos.Cmd.Process.Pid || h.Process != "sleep" {
+		t.Errorf("holder = %+v, want sleep (pid %d)", h, pos.Cmd.Process.Pid)
+	}
+	pos.Kill() // waits until it is gone
+	c, err := dialPTY(t, p.Path, false)
+	if err != nil {
+		t.Fatalf("after the holder quit: %v", err)
+	}
+	c.Close()
+}
