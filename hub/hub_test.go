@@ -181,7 +181,7 @@ func TestServeTurnsAFaultIntoATicketAndRecoveryResolvesIt(t *testing.T) {
 		}
 		return len(got) == 1
 	})
-	if inc.Ticket.Model != "TM-T88VI" || inc.Ticket.Serial != "X5E1234567" || inc.Ticket.Location != "lane 3" || inc.State != incident.StateOpen {
+	if inc.Facts.Model != "TM-T88VI" || inc.Facts.Serial != "X5E1234567" || inc.Facts.Location != "lane 3" || inc.State != incident.StateOpen {
 		t.Errorf("ticket: %+v", inc)
 	}
 	must(a.event("receipt-lane3"))

@@ -28,9 +28,9 @@ func TestCommandLineGolden(t *testing.T) {
 	api := map[string]any{
 		"/api/v1/incidents": []incident.Incident{
 			{ID: "INC-000001", Priority: 2, State: incident.StateOpen, Tenant: "acme", Store: "s0042", Device: "prn1", Fault: wire.FaultPaperOut,
-				Kind: incident.KindFault, OpenedAt: opened, Ticket: incident.Ticket{Model: "TM-T88VI", Serial: "X5E1", Severity: wire.SeverityError}},
+				Kind: incident.KindFault, OpenedAt: opened, Facts: incident.Facts{Model: "TM-T88VI", Serial: "X5E1", Severity: wire.SeverityError}},
 			{ID: "INC-000002", Priority: 3, State: incident.StateResolved, Tenant: "acme", Store: "s0043", Fault: wire.FaultAgentOffline,
-				Kind: incident.KindAgentOffline, Flapping: true, OpenedAt: opened.Add(time.Hour), Ticket: incident.Ticket{Severity: wire.SeverityCritical}},
+				Kind: incident.KindAgentOffline, Flapping: true, OpenedAt: opened.Add(time.Hour), Facts: incident.Facts{Severity: wire.SeverityCritical}},
 		},
 		"/api/v1/devices": []incident.DeviceRecord{
 			{Tenant: "acme", Store: "s0042", ID: "prn1", Kind: "receipt_printer", Location: "lane 1", State: wire.StateFault,

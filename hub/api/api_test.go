@@ -211,8 +211,8 @@ func TestIncidentLifecycleThroughTheAPI(t *testing.T) {
 		t.Fatalf("incidents: %+v", list)
 	}
 	id := list[0].ID
-	if list[0].Ticket.Serial != "PT1" || list[0].Ticket.Location != "lane 1" {
-		t.Errorf("ticket fields: %+v", list[0].Ticket)
+	if list[0].Facts.Serial != "PT1" || list[0].Facts.Location != "lane 1" {
+		t.Errorf("ticket fields: %+v", list[0].Facts)
 	}
 	var d Detail
 	if e.call("POST", "/api/v1/incidents/"+id+"/acknowledge", engineerToken, nil, &d) != 200 || d.Incident.State != incident.StateAcknowledged {

@@ -48,7 +48,7 @@ func printIncidents(tw io.Writer, listing []byte) error {
 			flags = append(flags, string(x.Kind))
 		}
 		fmt.Fprintf(tw, "%s\tP%d\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Priority, x.State, x.Tenant, x.Store, x.Device,
-			x.Fault, x.Ticket.Model, x.Ticket.Serial, x.OpenedAt.Local().Format("2006-01-02 15:04"), strings.Join(flags, ","))
+			x.Fault, x.Facts.Model, x.Facts.Serial, x.OpenedAt.Local().Format("2006-01-02 15:04"), strings.Join(flags, ","))
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func BenchmarkOutbox(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		in := helpdesktest.Incident(fmt.Sprintf("%05d", i), "prn1", wire.FaultPaperOut)
-		if err := o.Enqueue(ctx, helpdesk.Notification{Incident: in, Kind: tickets.Opened, Occurrence: "1"}); err != nil {
+		if err := o.Enqueue(ctx, helpdesk.Delivery{Incident: in, Kind: tickets.Opened, Occurrence: "1"}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -74,24 +74,24 @@ func TestRouting(t *testing.T) {
 	// 07:30 Tuesday in Manila.
 	mon10, mon20, mon2330 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 20, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 23, 30, 0, 0, time.UTC)
 	base := helpdesktest.Incident("0042", "prn1", wire.FaultPaperOut)
-	with := func(edit func(*tickets.Incident)) tickets.Incident { in := base; edit(&in); return in }
+	with := func(edit func(*tickets.Brief)) tickets.Brief { in := base; edit(&in); return in }
 	for _, tc := range []struct {
 		name string
-		in   tickets.Incident
+		in   tickets.Brief
 		at   time.Time
 		want helpdesk.Destination
 	}{
-		{"a German head fault goes to the technician partner", with(func(in *tickets.Incident) { in.Fault = wire.FaultHeadFault }), mon10,
+		{"a German head fault goes to the technician partner", with(func(in *tickets.Brief) { in.Fault = wire.FaultHeadFault }), mon10,
 			helpdesk.Destination{Rule: "technician jobs go to the field-service partner", Helpdesk: "fsm-partner"}},
-		{"an explicit dispatch remedy counts too", with(func(in *tickets.Incident) { in.Remedy = wire.RemedyDispatch }), mon10,
+		{"an explicit dispatch remedy counts too", with(func(in *tickets.Brief) { in.Remedy = wire.RemedyDispatch }), mon10,
 			helpdesk.Destination{Rule: "technician jobs go to the field-service partner", Helpdesk: "fsm-partner"}},
-		{"a Russian head fault is not the partner's", with(func(in *tickets.Incident) {
+		{"a Russian head fault is not the partner's", with(func(in *tickets.Brief) {
 			in.Fault, in.Country, in.TimeZone = wire.FaultHeadFault, "RU", "Asia/Yekaterinburg"
 		}), mon10,
 			helpdesk.Destination{Rule: "default", Helpdesk: "redmine", AssigneeGroup: "first-line"}},
-		{"tenant bolt stays in the hub", with(func(in *tickets.Incident) { in.Tenant = "bolt" }), mon10,
+		{"tenant bolt stays in the hub", with(func(in *tickets.Brief) { in.Tenant = "bolt" }), mon10,
 			helpdesk.Destination{Rule: "bolt keeps its tickets in the hub", Helpdesk: helpdesk.None}},
-		{"Austria by mail in German", with(func(in *tickets.Incident) { in.Country, in.TimeZone = "AT", "Europe/Vienna" }), mon10,
+		{"Austria by mail in German", with(func(in *tickets.Brief) { in.Country, in.TimeZone = "AT", "Europe/Vienna" }), mon10,
 			helpdesk.Destination{Rule: "austrian stores by mail, in German", Helpdesk: "mail", Project: "filialen@helpdesk.example.at", Language: "de"}},
 		{"Berlin office hours: Berlin takes it", base, mon10,
 			helpdesk.Destination{Rule: "everything else follows the sun", Helpdesk: "redmine", AssigneeGroup: "first-line", Team: "berlin"}},
@@ -99,9 +99,9 @@ func TestRouting(t *testing.T) {
 			helpdesk.Destination{Rule: "everything else follows the sun", Helpdesk: "redmine"}},
 		{"Manila morning: Manila takes it", base, mon2330,
 			helpdesk.Destination{Rule: "everything else follows the sun", Helpdesk: "redmine", AssigneeGroup: "manila-desk", Team: "manila"}},
-		{"a store offline in Europe follows the sun", with(func(in *tickets.Incident) { in.Device, in.Fault = "", wire.FaultAgentOffline }), mon10,
+		{"a store offline in Europe follows the sun", with(func(in *tickets.Brief) { in.Device, in.Fault = "", wire.FaultAgentOffline }), mon10,
 			helpdesk.Destination{Rule: "everything else follows the sun", Helpdesk: "redmine", AssigneeGroup: "first-line", Team: "berlin"}},
-		{"outside Europe: the default", with(func(in *tickets.Incident) { in.Country, in.TimeZone = "US", "America/New_York" }), mon10,
+		{"outside Europe: the default", with(func(in *tickets.Brief) { in.Country, in.TimeZone = "US", "America/New_York" }), mon10,
 			helpdesk.Destination{Rule: "default", Helpdesk: "redmine", AssigneeGroup: "first-line"}},
 	} {
 		if got := rt.Route(tc.in, tc.at); got != tc.want {

@@ -18,7 +18,7 @@
 //	out, _ := helpdesk.Open(hubCfg.Helpdesk, cat, helpdesk.Options{Feedback: engine})
 //	go out.Run(ctx)
 //	// on every incident lifecycle event:
-//	out.Enqueue(ctx, helpdesk.Notification{Incident: snap, Kind: tickets.Opened, Occurrence: "3"})
+//	out.Enqueue(ctx, helpdesk.Delivery{Incident: brief, Kind: tickets.Opened, Occurrence: "3"})
 //	// for the API: out.DeadLetters(), out.Retry(seq), out.Discard(seq), out.Ticket(key, occ)
 //
 // Feedback (two methods) tells the hub when a ticket exists and when a

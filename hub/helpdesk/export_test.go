@@ -26,4 +26,4 @@ func (o *Outbox) DueTimes() []time.Time {
 }
 
 // Matches reports whether the rule matches the incident.
-func (r Rule) Matches(in tickets.Incident) bool { return r.matches(in) }
+func (r Rule) Matches(in tickets.Brief) bool { return r.matches(in) }

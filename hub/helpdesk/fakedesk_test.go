@@ -78,10 +78,10 @@ func (f *fakeDesk) State(_ context.Context, t helpdesk.Ticket) (helpdesk.State, 
 	return f.state[t.ID], f.fail
 }
 
-func (f *fakeDesk) kinds(ext string) []tickets.Kind {
+func (f *fakeDesk) kinds(ext string) []tickets.Occasion {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []tickets.Kind
+	var out []tickets.Occasion
 	for _, c := range f.calls[f.tickets[ext]] {
 		out = append(out, c.Kind)
 	}

@@ -19,7 +19,7 @@ import (
 func TestDeliversInOrderPerTicket(t *testing.T) {
 	desk := newFakeDesk()
 	o := openOutbox(t, helpdesktest.Config(t), desk, nil)
-	var ins []tickets.Incident
+	var ins []tickets.Brief
 	for i := range 8 {
 		in := helpdesktest.Incident(fmt.Sprintf("%04d", i), "prn1", wire.FaultPaperOut)
 		ins = append(ins, in)
@@ -33,7 +33,7 @@ func TestDeliversInOrderPerTicket(t *testing.T) {
 	}
 	helpdesktest.Running(t, o)
 	helpdesktest.Drained(t, o)
-	want := []tickets.Kind{tickets.Opened, tickets.Flapping, tickets.Resolved, tickets.Closed}
+	want := []tickets.Occasion{tickets.Opened, tickets.Flapping, tickets.Resolved, tickets.Closed}
 	for _, in := range ins {
 		ext := helpdesk.ExternalID(t.Name(), helpdesktest.Note(in, tickets.Opened).TicketKey())
 		if got := desk.kinds(ext); !slices.Equal(got, want) {
@@ -66,14 +66,14 @@ func TestCoalescing(t *testing.T) {
 	helpdesktest.Running(t, o)
 	helpdesktest.Drained(t, o)
 	extA := helpdesk.ExternalID(t.Name(), helpdesktest.Note(a, tickets.Opened).TicketKey())
-	if got := desk.kinds(extA); !slices.Equal(got, []tickets.Kind{tickets.Opened, tickets.Updated}) {
+	if got := desk.kinds(extA); !slices.Equal(got, []tickets.Occasion{tickets.Opened, tickets.Updated}) {
 		t.Fatalf("a: %v", got)
 	}
 	if last := desk.calls[desk.tickets[extA]][1]; last.Incident.Priority != 1 {
 		t.Errorf("the merged update carries priority %d, want the newest (1)", last.Incident.Priority)
 	}
 	extB := helpdesk.ExternalID(t.Name(), helpdesktest.Note(b, tickets.Opened).TicketKey())
-	if got := desk.kinds(extB); !slices.Equal(got, []tickets.Kind{tickets.Opened, tickets.Resolved}) {
+	if got := desk.kinds(extB); !slices.Equal(got, []tickets.Occasion{tickets.Opened, tickets.Resolved}) {
 		t.Errorf("b: %v", got)
 	}
 }
@@ -93,7 +93,7 @@ func TestSameNoteIsNotPostedTwice(t *testing.T) {
 	helpdesktest.Enqueue(t, o, helpdesktest.Note(in, tickets.Updated))
 	helpdesktest.Drained(t, o)
 	ext := helpdesk.ExternalID(t.Name(), helpdesktest.Note(in, tickets.Opened).TicketKey())
-	if got := desk.kinds(ext); !slices.Equal(got, []tickets.Kind{tickets.Opened, tickets.Updated, tickets.Updated}) {
+	if got := desk.kinds(ext); !slices.Equal(got, []tickets.Occasion{tickets.Opened, tickets.Updated, tickets.Updated}) {
 		t.Errorf("calls %v: the repeated update was posted", got)
 	}
 }
@@ -197,7 +197,7 @@ func TestSurvivesRestart(t *testing.T) {
 	}
 	helpdesktest.Running(t, o)
 	helpdesktest.Drained(t, o)
-	if got := desk.kinds(helpdesk.ExternalID(t.Name(), helpdesktest.Note(in, tickets.Opened).TicketKey())); !slices.Equal(got, []tickets.Kind{tickets.Opened, tickets.Resolved}) {
+	if got := desk.kinds(helpdesk.ExternalID(t.Name(), helpdesktest.Note(in, tickets.Opened).TicketKey())); !slices.Equal(got, []tickets.Occasion{tickets.Opened, tickets.Resolved}) {
 		t.Errorf("calls %v", got)
 	}
 }

@@ -26,7 +26,7 @@ const ConsolePath = "/console/incidents/"
 
 // Outbox takes notifications for delivery (helpdesk.Outbox).
 type Outbox interface {
-	Enqueue(ctx context.Context, n helpdesk.Notification) error
+	Enqueue(ctx context.Context, n helpdesk.Delivery) error
 }
 
 // Inventory is what the engine knows now about stores and incidents.
@@ -173,7 +173,7 @@ func (b *Bridge) sleep(ctx context.Context, wait *time.Duration) bool {
 // stored or ctx ends.
 func (b *Bridge) deliver(ctx context.Context, n incident.Notification, backlog bool) error {
 	log := b.o.Log.With("seq", n.Seq, "incident", n.Incident.ID, "kind", n.Kind)
-	if backlog && tickets.Kind(n.Kind).Opens() {
+	if backlog && tickets.Occasion(n.Kind).Opens() {
 		if _, live := b.o.Inventory.Live(n.Incident.ID); !live {
 			log.Debug("helpdesk bridge: not opening a ticket for an incident that ended while nobody delivered")
 			return nil
@@ -208,32 +208,32 @@ func (b *Bridge) deliver(ctx context.Context, n incident.Notification, backlog b
 // open for a person; the engine tells that as an update, the helpdesk as a
 // resolve without auto-close ("recovered by itself; please check and
 // close"), so this is where one becomes the other.
-func (b *Bridge) Notification(n incident.Notification) (helpdesk.Notification, error) {
-	kind := tickets.Kind(n.Kind)
+func (b *Bridge) Notification(n incident.Notification) (helpdesk.Delivery, error) {
+	kind := tickets.Occasion(n.Kind)
 	if !kind.Valid() {
-		return helpdesk.Notification{}, fmt.Errorf("notify: unknown notification kind %q", n.Kind)
+		return helpdesk.Delivery{}, fmt.Errorf("notify: unknown notification kind %q", n.Kind)
 	}
 	if recoveredAwaitingPerson(n) {
 		kind = tickets.Resolved
 	}
 	in, err := b.Incident(n)
 	if err != nil {
-		return helpdesk.Notification{}, err
+		return helpdesk.Delivery{}, err
 	}
 	if kind == tickets.Resolved && n.Kind == incident.NotifyUpdated {
 		in.Changed, in.AutoClose = n.Incident.RecoveredAt, false
 	}
-	hn := helpdesk.Notification{Incident: in, Kind: kind, Occurrence: n.Incident.ID}
+	hn := helpdesk.Delivery{Incident: in, Kind: kind, Occurrence: n.Incident.ID}
 	return hn, hn.Check()
 }
 
 // Incident fills the ticket snapshot of a notification: the incident as
 // the engine saw it, the store as its inventory describes it now, and the
 // counts of earlier episodes from the store.
-func (b *Bridge) Incident(n incident.Notification) (tickets.Incident, error) {
+func (b *Bridge) Incident(n incident.Notification) (tickets.Brief, error) {
 	inc := n.Incident
-	t := inc.Ticket
-	out := tickets.Incident{
+	t := inc.Facts
+	out := tickets.Brief{
 		Key: inc.Key, Tenant: inc.Tenant, Store: inc.Store,
 		StoreName: t.StoreName, Address: t.StoreAddress, Country: t.Country, TimeZone: t.TimeZone,
 		Fault: inc.Fault, Severity: t.Severity, Remedy: t.Remedy,

@@ -219,11 +219,11 @@ func run(t *testing.T, b *Bridge) (stop func()) {
 // fail.
 type recorder struct {
 	mu   sync.Mutex
-	got  []helpdesk.Notification
+	got  []helpdesk.Delivery
 	fail int
 }
 
-func (r *recorder) Enqueue(_ context.Context, n helpdesk.Notification) error {
+func (r *recorder) Enqueue(_ context.Context, n helpdesk.Delivery) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail > 0 {

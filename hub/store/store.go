@@ -38,7 +38,7 @@ func (f Filter) Match(inc *incident.Incident) bool {
 		f.State != "" && inc.State != f.State,
 		f.Live && !inc.State.Live(),
 		f.Priority != 0 && inc.Priority != f.Priority,
-		f.Model != "" && inc.Ticket.Model != f.Model,
+		f.Model != "" && inc.Facts.Model != f.Model,
 		f.Fault != "" && string(inc.Fault) != f.Fault,
 		f.Kind != "" && inc.Kind != f.Kind,
 		!f.Since.IsZero() && inc.OpenedAt.Before(f.Since),

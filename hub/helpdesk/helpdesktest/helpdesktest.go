@@ -39,8 +39,8 @@ func Catalog(t testing.TB) *tickets.Catalog {
 }
 
 // Incident is a receipt printer fault in store s of tenant acme.
-func Incident(store, device string, fault wire.FaultCode) tickets.Incident {
-	return tickets.Incident{
+func Incident(store, device string, fault wire.FaultCode) tickets.Brief {
+	return tickets.Brief{
 		Key: "acme/" + store + "/" + device + "/" + string(fault), Tenant: "acme", Store: store,
 		StoreName: "Store " + store, Address: "Hauptstraße 1, Berlin", Country: "DE", TimeZone: "Europe/Berlin",
 		Device: device, Kind: "receipt_printer", Location: "lane 2",
@@ -53,8 +53,8 @@ func Incident(store, device string, fault wire.FaultCode) tickets.Incident {
 }
 
 // Note is a notification of the incident's first occurrence.
-func Note(in tickets.Incident, kind tickets.Kind) helpdesk.Notification {
-	return helpdesk.Notification{Incident: in, Kind: kind, Occurrence: "1"}
+func Note(in tickets.Brief, kind tickets.Occasion) helpdesk.Delivery {
+	return helpdesk.Delivery{Incident: in, Kind: kind, Occurrence: "1"}
 }
 
 // Config routes everything to one helpdesk named "desk" with fast retries
@@ -127,7 +127,7 @@ func Drained(t testing.TB, o *helpdesk.Outbox) {
 }
 
 // Enqueue hands the notifications to the outbox.
-func Enqueue(t testing.TB, o *helpdesk.Outbox, ns ...helpdesk.Notification) {
+func Enqueue(t testing.TB, o *helpdesk.Outbox, ns ...helpdesk.Delivery) {
 	t.Helper()
 	for _, n := range ns {
 		if err := o.Enqueue(context.Background(), n); err != nil {
@@ -137,7 +137,7 @@ func Enqueue(t testing.TB, o *helpdesk.Outbox, ns ...helpdesk.Notification) {
 }
 
 // ExternalID is the marker the ticket of n carries in the helpdesk.
-func ExternalID(cfg helpdesk.Config, n helpdesk.Notification) string {
+func ExternalID(cfg helpdesk.Config, n helpdesk.Delivery) string {
 	return helpdesk.ExternalID(cfg.Namespace, n.TicketKey())
 }
 

@@ -55,7 +55,7 @@ func openReal(t *testing.T, cfg helpdesk.Config, fb helpdesk.Feedback) *helpdesk
 	return helpdesktest.Open(t, cfg, helpdesk.Options{Feedback: fb})
 }
 
-func extOf(cfg helpdesk.Config, n helpdesk.Notification) string {
+func extOf(cfg helpdesk.Config, n helpdesk.Delivery) string {
 	return helpdesk.ExternalID(cfg.Namespace, n.TicketKey())
 }
 

@@ -61,7 +61,7 @@ type Data struct {
 	Body       string               `json:"body"`
 	Language   string               `json:"language"`
 	Route      helpdesk.Destination `json:"route"`
-	Incident   tickets.Incident     `json:"incident"`
+	Incident   tickets.Brief        `json:"incident"`
 }
 
 // webhookReply is what a receiver may answer to a call that opens a ticket,

@@ -178,7 +178,7 @@ func inBatches[T any](xs []T, size func() int, fn func([]T) error) error {
 // fillTicket gives an incident what the engine puts on its ticket: the
 // device's identity when it opened and the fault's vocabulary entry.
 func fillTicket(inc *incident.Incident, d *Device) {
-	t := &inc.Ticket
+	t := &inc.Facts
 	if d != nil && t.Model == "" && t.Vendor == "" {
 		t.DeviceKind = d.Kind
 		t.Vendor, t.Model = d.identityAt(inc.OpenedAt)
@@ -218,7 +218,7 @@ func outageLog(o Outage) []incident.LogEntry {
 
 func incidentLog(inc *incident.Incident, at time.Time, state string) incident.LogEntry {
 	return incident.LogEntry{At: at, Kind: incident.LogIncident, Tenant: inc.Tenant, Store: inc.Store, Agent: inc.Agent,
-		Device: inc.Device, DevKind: inc.Ticket.DeviceKind, Vendor: inc.Ticket.Vendor, Model: inc.Ticket.Model, State: state,
+		Device: inc.Device, DevKind: inc.Facts.DeviceKind, Vendor: inc.Facts.Vendor, Model: inc.Facts.Model, State: state,
 		Faults: []wire.FaultCode{inc.Fault}, Since: inc.FirstSeen, Incident: inc.ID, Detail: string(inc.Kind)}
 }
 

@@ -160,8 +160,8 @@ func TestDemoDayOpensAndClosesTheExpectedTickets(t *testing.T) {
 		}
 	}
 	paper := got["receipt-lane2/paper_out"]
-	if paper.Ticket.Location != "lane 2" || paper.Ticket.Model != "TM-T88V" || paper.Ticket.Serial != "X5E1000102" {
-		t.Errorf("the paper-out ticket lacks what the helpdesk asks: %+v", paper.Ticket)
+	if paper.Facts.Location != "lane 2" || paper.Facts.Model != "TM-T88V" || paper.Facts.Serial != "X5E1000102" {
+		t.Errorf("the paper-out ticket lacks what the helpdesk asks: %+v", paper.Facts)
 	}
 
 	// The scanner's outages, each shorter than the hold-down, made one

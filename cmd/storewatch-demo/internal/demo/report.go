@@ -59,11 +59,11 @@ func (t *ticker) narrate(at time.Time, text string) {
 func (t *ticker) ticket(n incident.Notification) {
 	inc := n.Incident
 	var what []string
-	if m := strings.TrimSpace(inc.Ticket.Vendor + " " + inc.Ticket.Model); m != "" {
+	if m := strings.TrimSpace(inc.Facts.Vendor + " " + inc.Facts.Model); m != "" {
 		what = append(what, m)
 	}
-	if inc.Ticket.Serial != "" {
-		what = append(what, "s/n "+inc.Ticket.Serial)
+	if inc.Facts.Serial != "" {
+		what = append(what, "s/n "+inc.Facts.Serial)
 	}
 	if inc.Flapping && n.Kind == incident.NotifyOpened {
 		what = append(what, "flapping")
@@ -72,7 +72,7 @@ func (t *ticker) ticket(n incident.Notification) {
 		what = append(what, strings.ReplaceAll(n.Text, "_", " "))
 	}
 	t.printf(columns, t.clock.label(n.At), "TICKET", fmt.Sprintf("%-10s P%d %-9s %-15s %-13s %-20s %s",
-		inc.ID, inc.Priority, n.Kind, inc.Device, inc.Ticket.Location, inc.Fault, strings.Join(what, ", ")))
+		inc.ID, inc.Priority, n.Kind, inc.Device, inc.Facts.Location, inc.Fault, strings.Join(what, ", ")))
 }
 
 // quiet prints a fault episode that opened nothing, and why.
@@ -171,7 +171,7 @@ func (t *ticker) summary() error {
 		if inc.Flapping {
 			note = "flapping"
 		}
-		fmt.Fprintf(tw, "  %s\tP%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.Priority, inc.State, inc.Device, inc.Ticket.Location,
+		fmt.Fprintf(tw, "  %s\tP%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.Priority, inc.State, inc.Device, inc.Facts.Location,
 			inc.Fault, t.clock.label(inc.OpenedAt), ended, note)
 	}
 	if len(incs) == 0 {
