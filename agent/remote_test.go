@@ -18,7 +18,7 @@ import (
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/internal/clock"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 

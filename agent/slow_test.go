@@ -12,7 +12,8 @@ import (
 	emu "github.com/storewatch/storewatch/devsim/sics"
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/sics"
-	"github.com/storewatch/storewatch/internal/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/drivertest"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -24,7 +25,7 @@ import (
 // collector to the emulator on a PTY.
 func TestSlowDeviceIsHealthyUnderItsTimeout(t *testing.T) {
 	dev := emu.New(emu.Config{Load: 1.25})
-	dev.Switchboard().SetDelay(simtest.SlowDelay)
+	dev.Switchboard().SetDelay(drivertest.SlowDelay)
 	if err := dev.Switchboard().Set(devsim.FaultSlow, true); err != nil {
 		t.Fatal(err)
 	}
@@ -36,13 +37,13 @@ site: {name: Acme One, timezone: UTC}
 polling: {interval: 30s, timeout: %s}
 devices:
   - {id: deli-scale, kind: scale, driver: sics, address: 'serial://%s'}
-`, simtest.SlowTimeout, path))
+`, drivertest.SlowTimeout, path))
 	devs, err := BuildDevices(cfg, lines, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := drivers.ProbeTimeout(devs[0].Prober, simtest.SlowTimeout); devs[0].Timeout != want || want <= simtest.SlowTimeout {
-		t.Fatalf("collector timeout %v, want the driver's ProbeTimeout %v, more than one exchange's %v", devs[0].Timeout, want, simtest.SlowTimeout)
+	if want := drivers.ProbeTimeout(devs[0].Prober, drivertest.SlowTimeout); devs[0].Timeout != want || want <= drivertest.SlowTimeout {
+		t.Fatalf("collector timeout %v, want the driver's ProbeTimeout %v, more than one exchange's %v", devs[0].Timeout, want, drivertest.SlowTimeout)
 	}
 	col := collector.New(devs, LogSink{Log: slog.New(slog.DiscardHandler)}, collector.Options{})
 	start := time.Now()
@@ -54,7 +55,7 @@ devices:
 	if res.State != wire.StateOK || len(res.Faults) != 0 {
 		t.Fatalf("slow scale: state %s, faults %+v (%s); want ok", res.State, res.Faults, res.Detail)
 	}
-	if took < simtest.SlowTimeout {
+	if took < drivertest.SlowTimeout {
 		t.Fatalf("the probe took %v, less than one timeout: it did not make the slow exchanges this test is about", took)
 	}
 }

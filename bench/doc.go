@@ -7,7 +7,7 @@
 //
 // The harness is a Go test binary (TestSuite in suite_test.go) so that it
 // starts its real programs (mosquitto, storeagent, storehub, zabbix_agent2)
-// with internal/testenv: on free loopback ports, stopped by pid. TestSuite
+// with internal/testkit/testenv: on free loopback ports, stopped by pid. TestSuite
 // does nothing unless -suite is given; the package's other tests check the
 // harness's own parts (the Zabbix protocol, statistics, the chain's ground
 // truth, the report writer) in every go test run.

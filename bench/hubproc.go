@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/hub/incident"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // HubProc is a storehub started for a chain run.

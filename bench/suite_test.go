@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 var (

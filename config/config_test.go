@@ -138,32 +138,6 @@ func TestByteSize(t *testing.T) {
 	}
 }
 
-// The checked-in schema must match the Go types; run with -update after
-// changing them.
-func TestSchemaIsUpToDate(t *testing.T) {
-	got, err := Schema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.WriteFile("agent.schema.json", got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile("agent.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Error("config/agent.schema.json is out of date; run: go test ./config -run TestSchemaIsUpToDate -update")
-	}
-	for _, key := range []string{`"tenant"`, `"devices"`, `"interval"`, `"min_free_percent"`, `"additionalProperties": false`} {
-		if !strings.Contains(string(got), key) {
-			t.Errorf("schema lacks %s", key)
-		}
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	for _, file := range []string{"../packaging/examples/agent.yaml", "testdata/three-mistakes.yaml"} {
 		data, err := os.ReadFile(file)

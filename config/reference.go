@@ -6,13 +6,17 @@ import (
 	"strings"
 )
 
-// Reference renders the configuration reference as a Markdown table, from the
+// Reference renders the configuration reference as Markdown tables, from the
 // same struct tags as the schema: one row per setting, with its type, default
-// and meaning. README.md embeds it; a test keeps the copy current.
-func Reference() string {
+// and meaning, then one row per driver option. README.md embeds it; a test
+// keeps the copy current.
+func Reference(drivers ...DriverOptions) string {
 	var b strings.Builder
 	b.WriteString("| setting | type | default | meaning |\n|---|---|---|---|\n")
 	referenceRows(&b, reflect.TypeOf(Agent{}), "")
+	if len(drivers) > 0 {
+		driverReference(&b, drivers)
+	}
 	return b.String()
 }
 

@@ -11,9 +11,14 @@ import (
 const SchemaID = "https://storewatch.example/schemas/agent.schema.json"
 
 // Schema returns a JSON Schema (draft 2020-12) of the agent configuration,
-// generated from the Go types, for editors that complete and check YAML.
-func Schema() ([]byte, error) {
+// generated from the Go types and the drivers' options, for editors that
+// complete and check YAML.
+func Schema(drivers ...DriverOptions) ([]byte, error) {
 	s := schemaOf(reflect.TypeOf(Agent{}))
+	if len(drivers) > 0 {
+		devices := s["properties"].(map[string]any)["devices"].(map[string]any)["items"].(map[string]any)
+		devices["allOf"] = driverSchemas(drivers)
+	}
 	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	s["$id"] = SchemaID
 	s["title"] = "storeagent configuration"

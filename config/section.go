@@ -76,7 +76,8 @@ func (s Section) Decode(out any) Errors {
 }
 
 // Errors places the owner's findings, whose paths are relative to the
-// section (helpdesks[0].redmine.url), in the file: full path and line.
+// section (helpdesks[0].redmine.url; [0].tenant in a list), in the file:
+// full path and line.
 func (s Section) Errors(found Errors) Errors {
 	if len(found) == 0 {
 		return nil
@@ -84,7 +85,10 @@ func (s Section) Errors(found Errors) Errors {
 	out := make(Errors, 0, len(found))
 	for _, e := range found {
 		p := s.path
-		if e.Path != "" {
+		switch {
+		case strings.HasPrefix(e.Path, "["): // an entry of a section that is a list
+			p += e.Path
+		case e.Path != "":
 			p += "." + e.Path
 		}
 		if s.lines != nil {
@@ -96,12 +100,61 @@ func (s Section) Errors(found Errors) Errors {
 	return out
 }
 
+// ExpandEnv takes the settings of v (a pointer to the owner's struct) that
+// are written ${NAME} from the environment, as Decode does for what it
+// decodes. It is for settings a part of the section decoded itself (see
+// DecodeNode); path is where they sit, relative to the section
+// (helpdesks[0].redmine), for the errors' lines.
+func (s Section) ExpandEnv(v any, path string) Errors {
+	if s.lines == nil || s.lookup == nil {
+		return nil
+	}
+	if path != "" {
+		path = s.path + "." + path
+	} else {
+		path = s.path
+	}
+	return expandEnv(reflect.ValueOf(v), path, s.lines, s.lookup)
+}
+
+// DecodeNode decodes one YAML node into out (a pointer) as strictly as
+// Section.Decode does: a setting out has no field for is an error, as is a
+// value of the wrong type. It is for a part of a section that decodes
+// itself (yaml.Unmarshaler), because which Go type its settings have
+// depends on another setting: a helpdesk's type chooses its connector's
+// settings. name says where the settings are, in messages. The error is a
+// *yaml.TypeError whose lines the YAML decoder and Section.Decode report
+// like their own.
+func DecodeNode(n *yaml.Node, out any, name string) error {
+	var msgs []string
+	for _, e := range unknownSettings(n, reflect.TypeOf(out), name, "") {
+		msgs = append(msgs, fmt.Sprintf("line %d: %s", e.Line, e.Msg))
+	}
+	if err := n.Decode(out); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return err
+		}
+		msgs = append(msgs, te.Errors...)
+	}
+	if len(msgs) > 0 {
+		return &yaml.TypeError{Errors: msgs}
+	}
+	return nil
+}
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+
 // unknownSettings walks the YAML against the Go type and reports keys the
 // type has no field for (yaml.Node.Decode would ignore them silently).
 // Aliases are not followed: what they point at is checked where it is
-// written, and following them could loop or multiply (billion laughs).
+// written, and following them could loop or multiply (billion laughs). A
+// type that decodes itself (yaml.Unmarshaler) checks its own settings.
 func unknownSettings(n *yaml.Node, t reflect.Type, path, file string) Errors {
 	if n.Kind == yaml.AliasNode {
+		return nil
+	}
+	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
 		return nil
 	}
 	for t.Kind() == reflect.Pointer {

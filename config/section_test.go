@@ -122,16 +122,6 @@ func TestSectionNotGiven(t *testing.T) {
 	}
 }
 
-func TestPublicURLMustBeAWebAddress(t *testing.T) {
-	_, _, err := ParseHub("hub.yaml", []byte(agentsLine+"api: {public_url: storehub.example.com}\n"), noEnv)
-	if err == nil || !strings.Contains(err.Error(), "api.public_url") {
-		t.Errorf("err = %v", err)
-	}
-	if _, _, err := ParseHub("hub.yaml", []byte(agentsLine+"api: {public_url: 'https://storehub.example.com'}\n"), noEnv); err != nil {
-		t.Error(err)
-	}
-}
-
 func FuzzSectionDecode(f *testing.F) {
 	f.Add([]byte("helpdesk:\n  name: x\n  desks: [{url: u, api_key: k, extra: {fields: {1: 2}}, headers: {a: b}}]\n  teams: {b: {hours: {mon: x}}}\n"))
 	f.Add([]byte("helpdesk: &a {desks: [*a]}\n"))

@@ -3,7 +3,9 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,20 @@ var Kinds = []string{"receipt_printer", "label_printer", "network_printer", "sca
 
 // HostDeviceID is the device id under which the store PC's own checks report.
 const HostDeviceID = "host"
+
+// CheckHostPort says what is wrong with a listen address (host:port, such as
+// 127.0.0.1:8080 or :1883); an empty one is fine (no listener).
+func CheckHostPort(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. 127.0.0.1:8080 or :1883)", addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port must be a number up to 65535", addr)
+	}
+	return nil
+}
 
 func oneOf(v string, allowed []string) bool {
 	for _, a := range allowed {
@@ -56,7 +72,7 @@ func (c *Agent) validate(l *Lines) Errors {
 	// The broker.
 	tlsURL := false
 	for i, raw := range c.Broker.URLs {
-		isTLS, problem := brokerURLProblem(raw, "broker.username and broker.password")
+		isTLS, problem := BrokerURLProblem(raw, "broker.username and broker.password")
 		if problem != "" {
 			bad(fmt.Sprintf("broker.urls[%d]", i), "%s", problem)
 		}
@@ -211,9 +227,10 @@ func (c *Agent) validate(l *Lines) Errors {
 	return errs
 }
 
-// brokerURLProblem checks one MQTT broker URL; credentials names the
-// settings to use instead of credentials in the URL.
-func brokerURLProblem(raw, credentials string) (isTLS bool, problem string) {
+// BrokerURLProblem checks one MQTT broker URL and says whether it is a TLS
+// one; credentials names the settings to use instead of credentials in the
+// URL.
+func BrokerURLProblem(raw, credentials string) (isTLS bool, problem string) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil || u.Host == "":

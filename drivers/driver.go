@@ -151,7 +151,43 @@ type Info struct {
 	Kinds       []string // device kinds it serves: receipt_printer, scale, ...
 	Schemes     []string // address schemes it accepts: serial, tcp, ...
 	Faults      []wire.FaultCode
-	New         Factory
+	// Options are the device options (a device's options: map) the driver
+	// takes: config check, the JSON Schema and the README's configuration
+	// reference list them from here, and a driver that reads another is
+	// told so by Options.Err.
+	Options []Option
+	New     Factory
+}
+
+// Option describes one driver option.
+type Option struct {
+	Name    string
+	Type    OptionType
+	Default string   // as written in the file; "" when there is none or it depends on the device
+	Values  []string // the values it takes, when they are a fixed set
+	Secret  bool     // a password or community: never logged
+	Doc     string
+}
+
+// OptionType is what an option's value must look like.
+type OptionType string
+
+// Option types, as the getters of Options read them.
+const (
+	OptionString   OptionType = "string"
+	OptionInt      OptionType = "integer"
+	OptionNumber   OptionType = "number"
+	OptionBool     OptionType = "boolean"
+	OptionDuration OptionType = "duration"
+)
+
+// optionNames returns the names of the options, for messages.
+func optionNames(opts []Option) []string {
+	out := make([]string, len(opts))
+	for i, o := range opts {
+		out[i] = o.Name
+	}
+	return out
 }
 
 var (
@@ -174,6 +210,13 @@ func Register(info Info) {
 		if !f.Known() {
 			panic("drivers: driver " + info.Name + " lists unknown fault " + string(f))
 		}
+	}
+	seen := map[string]bool{}
+	for _, o := range info.Options {
+		if o.Name == "" || o.Type == "" || o.Doc == "" || seen[o.Name] {
+			panic("drivers: driver " + info.Name + ": option " + o.Name + " needs a unique name, a type and a doc")
+		}
+		seen[o.Name] = true
 	}
 	registry[info.Name] = info
 }
@@ -212,6 +255,7 @@ func New(driver string, spec Spec) (Prober, error) {
 	if len(info.Schemes) > 0 && !contains(info.Schemes, spec.Address.Scheme) {
 		return nil, fmt.Errorf("driver %s cannot use a %s:// address (it takes %s)", driver, spec.Address.Scheme, strings.Join(info.Schemes, ", "))
 	}
+	spec.Options.declare(info.Options)
 	p, err := info.New(spec)
 	if err != nil {
 		return nil, fmt.Errorf("driver %s: %w", driver, err)

@@ -3,8 +3,10 @@ package drivers
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,7 +18,15 @@ type Options struct {
 	values map[string]string
 	used   map[string]bool
 	errs   []error
+	// declared are the options the driver's Info lists (nil: not known,
+	// for a driver built without New).
+	declared []Option
 }
+
+// declare tells the options which ones the driver declares, so that an
+// unknown one is reported with the list, and a driver reading one it does
+// not declare learns it in its tests.
+func (o *Options) declare(opts []Option) { o.declared = append([]Option{}, opts...) }
 
 // NewOptions wraps a device's option map.
 func NewOptions(m map[string]string) Options {
@@ -30,6 +40,9 @@ func (o *Options) Has(key string) bool { _, ok := o.values[key]; return ok }
 func (o *Options) String(key, def string) string {
 	if o.used == nil {
 		o.used = map[string]bool{}
+	}
+	if o.declared != nil && !o.used[key] && !slices.ContainsFunc(o.declared, func(d Option) bool { return d.Name == key }) {
+		o.errs = append(o.errs, fmt.Errorf("option %s: the driver reads it but its Info does not declare it (a bug)", key))
 	}
 	o.used[key] = true
 	if v, ok := o.values[key]; ok {
@@ -109,8 +122,15 @@ func (o *Options) Err() error {
 	}
 	sort.Strings(unknown)
 	errs := append([]error{}, o.errs...)
+	takes := ""
+	if o.declared != nil {
+		takes = " (it takes none)"
+		if len(o.declared) > 0 {
+			takes = " (it takes " + strings.Join(optionNames(o.declared), ", ") + ")"
+		}
+	}
 	for _, k := range unknown {
-		errs = append(errs, fmt.Errorf("option %s: not known to this driver", k))
+		errs = append(errs, fmt.Errorf("option %s: not known to this driver%s", k, takes))
 	}
 	return errors.Join(errs...)
 }

@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -17,7 +16,7 @@ import (
 func TestServeWithMosquitto(t *testing.T) {
 	agentHash, _ := broker.HashPassword("pw-42", 1000)
 	hubHash, _ := broker.HashPassword("hub-pw", 1000)
-	access := broker.NewAccess([]config.AgentAccess{{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, PasswordHash: agentHash}})
+	access := broker.NewAccess([]broker.Agent{{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, PasswordHash: agentHash}})
 	url := brokertest.StartMosquitto(t, access.MosquittoACL("storehub"), access.PasswordFile()+"storehub:"+hubHash+"\n")
 
 	y := fmt.Sprintf(`

@@ -7,24 +7,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/query"
-	"github.com/storewatch/storewatch/hub/sla"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
-	"github.com/storewatch/storewatch/wire"
 )
 
 // Hub is a running storehub.
@@ -51,113 +47,15 @@ type Hub struct {
 	err    error
 }
 
-// Policy turns the configuration into the engine's policy: the built-in
-// rule of each code with the file's overrides laid over it.
-func Policy(c config.HubPolicy) incident.Policy {
-	p := incident.DefaultPolicy()
-	set(&p.Grace, c.Grace)
-	set(&p.ReplaySettle, c.ReplaySettle)
-	set(&p.FlapWindow, c.Flap.Window)
-	set(&p.FlapThreshold, c.Flap.Threshold)
-	set(&p.FlapQuiet, c.Flap.Quiet)
-	set(&p.ChronicCount, c.Chronic.Count)
-	set(&p.ChronicWindow, c.Chronic.Window)
-	set(&p.ChronicMin, c.Chronic.MinDuration)
-	set(&p.OutageSettle, c.Outage.Settle)
-	set(&p.OutageShare, c.Outage.Share)
-	set(&p.OutageMin, c.Outage.MinAgents)
-	set(&p.OutageWindow, c.Outage.Window)
-	p.Rules = map[string]incident.Rule{}
-	for key, o := range c.Rules {
-		kind, code, scoped := strings.Cut(key, "/")
-		if !scoped {
-			code, kind = kind, ""
-		}
-		base := incident.DefaultRule(wire.FaultCode(code))
-		if kind != "" { // kind rules start from the code's (possibly overridden) rule
-			if r, ok := c.Rules[code]; ok {
-				base = overlay(base, r)
-			}
-		}
-		p.Rules[key] = overlay(base, o)
-	}
-	return p
-}
-
-// set lays a configured value over a default; zero means "not set".
-func set[T comparable](dst *T, v T) {
-	var zero T
-	if v != zero {
-		*dst = v
-	}
-}
-
-func overlay(r incident.Rule, o config.Rule) incident.Rule {
-	if o.Never != nil {
-		r.Never = *o.Never
-	}
-	if o.HoldDown != nil {
-		r.HoldDown = *o.HoldDown
-	}
-	if o.HoldUp != nil {
-		r.HoldUp = *o.HoldUp
-	}
-	if o.OnRecovery != "" {
-		r.OnRecovery = incident.Recovery(o.OnRecovery)
-	}
-	if o.Chronic != nil {
-		r.Chronic = *o.Chronic
-	}
-	return r
-}
-
-// Targets turns the SLA configuration into targets per priority.
-func Targets(c config.HubSLA) (sla.Targets, error) {
-	cals := map[string]sla.Calendar{config.BuiltinCalendar24x7: sla.AlwaysOn, config.BuiltinCalendarDefault: sla.BusinessHours()}
-	for name, cc := range c.Calendars {
-		h, err := wire.ParseTradingHours(cc.Hours)
-		if err != nil {
-			return nil, fmt.Errorf("sla calendar %s: %w", name, err)
-		}
-		cal := sla.Calendar{Name: name, Hours: h, Holidays: cc.Holidays}
-		if cc.TimeZone != "" {
-			if cal.Location, err = time.LoadLocation(cc.TimeZone); err != nil {
-				return nil, fmt.Errorf("sla calendar %s: %w", name, err)
-			}
-		}
-		cals[name] = cal
-	}
-	ts := sla.DefaultTargets()
-	for key, tc := range c.Priorities {
-		p, err := config.ParsePriority(key)
-		if err != nil {
-			return nil, err
-		}
-		name := tc.Calendar
-		if name == "" {
-			name = config.BuiltinCalendarDefault
-		}
-		cal, ok := cals[name]
-		if !ok {
-			return nil, fmt.Errorf("sla priority %s: no calendar %q", key, name)
-		}
-		ts[p] = sla.Target{Response: tc.Response, Resolution: tc.Resolution, Calendar: cal}
-	}
-	return ts, nil
-}
-
 // Start opens the store, restores the engine and starts ingest, the broker
-// (or the external broker connections) and the HTTP API. It runs until ctx
-// ends or Close is called; Wait returns the first fatal error.
-func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error) {
+// (or the external broker connections) and the HTTP API, from a checked
+// configuration (LoadConfig). It runs until ctx ends or Close is called;
+// Wait returns the first fatal error.
+func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	targets, err := Targets(cfg.SLA)
-	if err != nil {
-		return nil, err
-	}
-	desk, err := loadHelpdesk(cfg)
+	targets, catalog, err := cfg.prepare()
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +65,7 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		cancel()
 		return nil, err
 	}
-	pol := Policy(cfg.Policy)
+	pol := cfg.Policy.Policy()
 	snap, err := st.Snapshot(pol.ChronicWindow, time.Now())
 	if err != nil {
 		cancel()
@@ -201,7 +99,7 @@ func Start(ctx context.Context, cfg *config.Hub, log *slog.Logger) (*Hub, error)
 		h.prune(ctx, cfg.LogRetention)
 	}()
 
-	if err := h.startHelpdesk(ctx, desk, pol, cfg.API.PublicURL); err != nil {
+	if err := h.startHelpdesk(ctx, cfg, catalog, pol); err != nil {
 		h.Close()
 		return nil, err
 	}

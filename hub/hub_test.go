@@ -12,13 +12,12 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -56,7 +55,7 @@ policy: {rules: {paper_out: {hold_down: 0s, hold_up: 0s}}}
 // startYAML runs a hub configured by y until the test ends.
 func startYAML(t *testing.T, y string) *Hub {
 	t.Helper()
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	cfg, err := ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +181,7 @@ func TestServeTurnsAFaultIntoATicketAndRecoveryResolvesIt(t *testing.T) {
 		}
 		return len(got) == 1
 	})
-	if inc.Ticket.Model != "TM-T88VI" || inc.Ticket.Serial != "X5E1234567" || inc.Ticket.Location != "lane 3" || inc.State != incident.StateOpen {
+	if inc.Facts.Model != "TM-T88VI" || inc.Facts.Serial != "X5E1234567" || inc.Facts.Location != "lane 3" || inc.State != incident.StateOpen {
 		t.Errorf("ticket: %+v", inc)
 	}
 	must(a.event("receipt-lane3"))
@@ -270,7 +269,7 @@ broker: {mode: embedded, embedded: {listen: "127.0.0.1:0"}}
 agents: [{tenant: acme, store: s0042, agent: backoffice, password_hash: "%s"}]
 policy: {rules: {pt_hardware_fault: {hold_down: 0s, hold_up: 0s}}}
 `, t.TempDir(), token, hash) + storeYAML
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	cfg, err := ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/incident"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -148,17 +147,17 @@ policy:
 // policy.outage in hub.yaml reaches the engine; what it leaves out keeps
 // the built-in value.
 func TestOutagePolicyFromConfig(t *testing.T) {
-	cfg, _, err := config.ParseHub("hub.yaml", []byte("policy: {outage: {settle: 45s, min_agents: 3}, grace: 5m}\n"), func(string) (string, bool) { return "", false })
+	cfg, err := ParseConfig("hub.yaml", []byte("policy: {outage: {settle: 45s, min_agents: 3}, grace: 5m}\n"), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, def := Policy(cfg.Policy), incident.DefaultPolicy()
+	p, def := cfg.Policy.Policy(), incident.DefaultPolicy()
 	if p.OutageSettle != 45*time.Second || p.OutageMin != 3 || p.OutageShare != def.OutageShare || p.OutageWindow != def.OutageWindow ||
 		p.Grace != 5*time.Minute || p.FlapWindow != def.FlapWindow {
 		t.Errorf("policy: %+v", p)
 	}
 	for _, bad := range []string{"policy: {outage: {share: 1.5}}\n", "policy: {outage: {settle: -1s}}\n"} {
-		if _, _, err := config.ParseHub("hub.yaml", []byte(bad), func(string) (string, bool) { return "", false }); err == nil {
+		if _, err := ParseConfig("hub.yaml", []byte(bad), func(string) (string, bool) { return "", false }); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
 	}

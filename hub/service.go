@@ -27,19 +27,3 @@ func ServiceSpec(configPath string) svc.Spec {
 		StopTimeout: 10 * time.Second,
 	}
 }
-
-// Check checks what Start would refuse in a loaded configuration before it
-// opens anything: the SLA calendars, the store: section, and the tickets:
-// and helpdesk: sections with their ticket texts. storehub install and
-// storehub config check use it, so that a service is not installed only to
-// fail at its first start.
-func Check(cfg *config.Hub) error {
-	if _, err := Targets(cfg.SLA); err != nil {
-		return err
-	}
-	if _, err := StoreConfig(cfg); err != nil {
-		return err
-	}
-	_, err := loadHelpdesk(cfg)
-	return err
-}

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/store/postgres"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.PostgresMain(m)) }
@@ -39,7 +38,7 @@ func TestStoreSectionIsChecked(t *testing.T) {
 		{"store:\n  type: postgres\n  dns: x\n", `unknown setting "dns"`},
 		{"store:\n  type: postgres\n  dsn: ${NOT_SET}\n", "environment variable NOT_SET is not set"},
 	} {
-		cfg, _, err := config.ParseHub("hub.yaml", []byte("log_retention: 9600h\n"+c.yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		cfg, err := ParseConfig("hub.yaml", []byte("log_retention: 9600h\n"+c.yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 		if err == nil {
 			err = Check(cfg)
 		}
@@ -81,14 +80,14 @@ func TestExampleStoreSectionIsValid(t *testing.T) {
 	}
 	env := map[string]string{"STOREHUB_VIEWER_TOKEN": "viewer-token-0123456789", "STOREHUB_ENGINEER_TOKEN": "engineer-token-0123456789",
 		"STOREHUB_MQTT_PASSWORD": "pw", "STOREHUB_PG_DSN": "postgres://storehub:pw@db.example/storehub"}
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := ParseConfig("hub.yaml", []byte(y), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := Check(cfg); err != nil {
 		t.Fatal(err)
 	}
-	if sc, err := StoreConfig(cfg); err != nil || sc.Type != "postgres" || sc.DSN != env["STOREHUB_PG_DSN"] {
-		t.Errorf("store %+v %v", sc, err)
+	if sc := cfg.Store; sc.Type != "postgres" || sc.DSN != env["STOREHUB_PG_DSN"] {
+		t.Errorf("store %+v", sc)
 	}
 }

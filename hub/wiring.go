@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/console"
 	"github.com/storewatch/storewatch/hub/incident"
@@ -13,25 +12,8 @@ import (
 	"github.com/storewatch/storewatch/hub/store"
 )
 
-// SigningKey returns the hub's remote-query signing key: the configured
-// seed, or the key file, created on first use.
-func SigningKey(c config.HubRemote, log *slog.Logger) (*query.Key, error) {
-	if c.SigningKey != "" {
-		return query.KeyFromSeed(c.SigningKey)
-	}
-	k, created, err := query.LoadOrCreateKey(c.SigningKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	if created && log != nil {
-		log.Info("remote query signing key created; give agents its public key as remote.hub_public_key",
-			"file", c.SigningKeyFile, "hub_public_key", k.PublicKey())
-	}
-	return k, nil
-}
-
-func startQueries(cfg *config.Hub, dir query.Directory, st store.Backend, publish query.Publisher, log *slog.Logger) (*query.Service, error) {
-	key, err := SigningKey(cfg.Remote, log)
+func startQueries(cfg *Config, dir query.Directory, st query.Auditor, publish query.Publisher, log *slog.Logger) (*query.Service, error) {
+	key, err := cfg.Remote.Key(log)
 	if err != nil {
 		return nil, err
 	}

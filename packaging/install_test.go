@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // hostState records what the package would change on the machine running the

@@ -22,7 +22,7 @@ import (
 	"testing"
 
 	"github.com/storewatch/storewatch/internal/svc"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // The tests read what scripts/package wrote: STOREWATCH_DIST names the

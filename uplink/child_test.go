@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/config"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // The crash and will tests need the agent side in a real process that can

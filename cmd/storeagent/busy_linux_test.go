@@ -13,7 +13,8 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	devescpos "github.com/storewatch/storewatch/devsim/escpos"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/cli"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // A receipt printer whose port the POS application has open is reported
@@ -50,7 +51,7 @@ func TestDevicesShowsWhoHoldsABusyPort(t *testing.T) {
     location: lane 3
 `, p.Path))
 	out, errOut, code := run("devices", "--config", cfg)
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 	want := regexp.MustCompile(fmt.Sprintf(`(?m)^receipt-lane3\s+receipt_printer\s+escpos\s+lane 3\s+busy\s+\S+\s+in use by POS\.exe \(pid %d\)$`, pid))

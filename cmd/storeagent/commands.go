@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,22 +17,17 @@ import (
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/config"
 	_ "github.com/storewatch/storewatch/drivers/all"
+	"github.com/storewatch/storewatch/internal/cli"
 	"github.com/storewatch/storewatch/internal/svc"
 	"github.com/storewatch/storewatch/internal/version"
 	"github.com/storewatch/storewatch/wire"
 )
 
 func init() {
-	commands["run"] = command{"monitor the store's devices until stopped", runCmd}
-	commands["config"] = command{"check a configuration file (config check FILE) or set per-store settings in it (config set FILE SETTING=VALUE...)", configCmd}
-	commands["devices"] = command{"probe every configured device once and print its state", devicesCmd}
-	commands["version"] = command{"print the version", versionCmd}
-}
-
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("storeagent "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
+	program.Add(cli.Command{Name: "run", Summary: "monitor the store's devices until stopped", Run: runCmd})
+	program.Add(cli.Command{Name: "config", Summary: "check a configuration file (config check FILE) or set per-store settings in it (config set FILE SETTING=VALUE...)", Run: configCmd})
+	program.Add(cli.Command{Name: "devices", Summary: "probe every configured device once and print its state", Run: devicesCmd})
+	program.Add(cli.Command{Name: "version", Summary: "print the version", Run: versionCmd})
 }
 
 // load reads and checks the configuration and builds its devices, so that
@@ -50,15 +44,16 @@ func load(path string, stderr io.Writer) (*config.Agent, *config.Lines, bool) {
 	return cfg, lines, true
 }
 
-func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", stderr)
+func runCmd(_ context.Context, args []string, std cli.Stdio) int {
+	stderr := std.Err
+	fs := program.Flags("run", stderr)
 	path := fs.String("config", defaultConfig(), "configuration file")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return cli.ExitUsage
 	}
 	cfg, lines, ok := load(*path, stderr)
 	if !ok {
-		return exitUsage
+		return cli.ExitUsage
 	}
 	if cfg.Log.File == "" && runtime.GOOS == "windows" && !svc.Interactive() {
 		// A Windows service has no console to log to.
@@ -67,7 +62,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	log, closeLog, err := agent.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return exitUsage
+		return cli.ExitUsage
 	}
 	defer closeLog()
 	agent.TuneRuntime()
@@ -84,23 +79,24 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 
 	if err := svc.Run(context.Background(), agent.ServiceSpec(*path), log, run); err != nil {
 		log.Error("storeagent failed", "err", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
-func configCmd(args []string, stdout, stderr io.Writer) int {
+func configCmd(_ context.Context, args []string, std cli.Stdio) int {
+	stdout, stderr := std.Out, std.Err
 	if len(args) > 0 && args[0] == "set" {
 		return configSet(args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "check" {
 		fmt.Fprintln(stderr, "usage: storeagent config check FILE\n       storeagent config set FILE SETTING=VALUE...")
-		return exitUsage
+		return cli.ExitUsage
 	}
-	fs := newFlags("config check", stderr)
+	fs := program.Flags("config check", stderr)
 	path := fs.String("config", "", "configuration file (or give it as the argument)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return exitUsage
+		return cli.ExitUsage
 	}
 	file := *path
 	if fs.NArg() > 0 {
@@ -110,29 +106,30 @@ func configCmd(args []string, stdout, stderr io.Writer) int {
 		file = defaultConfig()
 	}
 	if _, _, ok := load(file, stdout); !ok {
-		return exitUsage
+		return cli.ExitUsage
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", file)
-	return exitOK
+	return cli.ExitOK
 }
 
-func devicesCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("devices", stderr)
+func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
+	stdout, stderr := std.Out, std.Err
+	fs := program.Flags("devices", stderr)
 	path := fs.String("config", defaultConfig(), "configuration file")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return cli.ExitUsage
 	}
 	cfg, lines, ok := load(*path, stderr)
 	if !ok {
-		return exitUsage
+		return cli.ExitUsage
 	}
 	cfg.Polling.Grace = 0
 	log, _, _ := agent.NewLogger(config.AgentLog{Level: "error", Format: "text"}, stderr)
 	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}})
 	if err != nil {
 		printConfigError(stderr, err)
-		return exitUsage
+		return cli.ExitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -155,9 +152,9 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rows); err != nil {
-			return exitFailed
+			return cli.ExitFailed
 		}
-		return exitOK
+		return cli.ExitOK
 	}
 
 	byID := map[string]config.Device{}
@@ -176,7 +173,7 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Sprintf("%.1fms", float64(r.Took.Microseconds())/1000), reason(r))
 	}
 	tw.Flush()
-	return exitOK
+	return cli.ExitOK
 }
 
 // reason says in a line why a device is in its state: its faults with what
@@ -205,7 +202,7 @@ func dash(s string) string {
 	return s
 }
 
-func versionCmd(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stdout, version.Long("storeagent"))
-	return exitOK
+func versionCmd(_ context.Context, _ []string, std cli.Stdio) int {
+	fmt.Fprintln(std.Out, version.Long("storeagent"))
+	return cli.ExitOK
 }

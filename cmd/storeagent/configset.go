@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/storewatch/storewatch/internal/cli"
 )
 
 // settable are the settings `config set` changes, and whether each is a
@@ -31,17 +33,17 @@ var settable = map[string]bool{
 // the file is left as it was. An empty value leaves its setting as it is,
 // so that an installer can pass every property it has, given or not.
 func configSet(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("config set", stderr)
+	fs := program.Flags("config set", stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: storeagent config set FILE SETTING=VALUE...")
 		fmt.Fprintf(stderr, "settings: %s (broker.urls: comma-separated)\n", strings.Join(settableNames(), ", "))
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return cli.ExitUsage
 	}
 	if fs.NArg() < 2 {
 		fs.Usage()
-		return exitUsage
+		return cli.ExitUsage
 	}
 	file := fs.Arg(0)
 	var changes []assignment
@@ -49,7 +51,7 @@ func configSet(args []string, stdout, stderr io.Writer) int {
 		c, err := parseAssignment(a)
 		if err != nil {
 			fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
-			return exitUsage
+			return cli.ExitUsage
 		}
 		if c.value != "" {
 			changes = append(changes, c)
@@ -57,17 +59,17 @@ func configSet(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(changes) == 0 {
 		fmt.Fprintf(stdout, "%s: nothing to change\n", file)
-		return exitOK
+		return cli.ExitOK
 	}
 	old, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	edited, err := setSettings(old, changes)
 	if err != nil {
 		fmt.Fprintf(stderr, "storeagent config set: %s: %v\n", file, err)
-		return exitUsage
+		return cli.ExitUsage
 	}
 
 	// Check the result where it will live (relative paths in it mean the
@@ -75,12 +77,12 @@ func configSet(args []string, stdout, stderr io.Writer) int {
 	st, err := os.Stat(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(file), ".agent-*.yaml")
 	if err != nil {
 		fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(edited)
@@ -92,22 +94,22 @@ func configSet(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	var check bytes.Buffer
 	if _, _, ok := load(tmp.Name(), &check); !ok {
 		fmt.Fprintf(stderr, "storeagent config set: %s left as it was; with these settings it would not check:\n%s",
 			file, strings.ReplaceAll(check.String(), tmp.Name(), file))
-		return exitUsage
+		return cli.ExitUsage
 	}
 	if err := os.Rename(tmp.Name(), file); err != nil {
 		fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	for _, c := range changes {
 		fmt.Fprintf(stdout, "%s: %s = %s\n", file, c.key, c.value)
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 type assignment struct{ key, value string }

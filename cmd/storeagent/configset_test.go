@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/storewatch/storewatch/internal/cli"
 )
 
 // config set writes per-store settings into the file the MSI installs and
@@ -21,7 +23,7 @@ func TestConfigSetKeepsTheRestOfTheFile(t *testing.T) {
 	}
 	out, errOut, code := run("config", "set", file, "broker.urls=tls://hub.example.com:8883, tls://hub-2.example.com:8883",
 		"tenant=acme", "store=0042", "agent=", "site.name=Acme: Berlin")
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("config set: exit %d\n%s%s", code, out, errOut)
 	}
 	if !strings.Contains(out, "store = 0042") || strings.Contains(out, "agent =") {
@@ -41,7 +43,7 @@ func TestConfigSetKeepsTheRestOfTheFile(t *testing.T) {
 			t.Errorf("the file lacks %q:\n%s", want, got)
 		}
 	}
-	if _, errOut, code := run("config", "check", file); code != exitOK {
+	if _, errOut, code := run("config", "check", file); code != cli.ExitOK {
 		t.Errorf("the edited file does not check: %s", errOut)
 	}
 	if st, _ := os.Stat(file); st.Mode().Perm() != 0o640 {
@@ -65,17 +67,17 @@ func TestConfigSetRefuses(t *testing.T) {
 		{[]string{"store=a\nb"}, "a value is one line"},
 	} {
 		_, errOut, code := run(append([]string{"config", "set", file}, c.args...)...)
-		if code != exitUsage || !strings.Contains(errOut, c.says) {
+		if code != cli.ExitUsage || !strings.Contains(errOut, c.says) {
 			t.Errorf("config set %v: exit %d, %q; want %q", c.args, code, errOut, c.says)
 		}
 		if string(readFile(t, file)) != before {
 			t.Fatalf("config set %v changed the file", c.args)
 		}
 	}
-	if _, errOut, code := run("config", "set", filepath.Join(t.TempDir(), "missing.yaml"), "store=x"); code != exitFailed {
+	if _, errOut, code := run("config", "set", filepath.Join(t.TempDir(), "missing.yaml"), "store=x"); code != cli.ExitFailed {
 		t.Errorf("a missing file: exit %d, %s", code, errOut)
 	}
-	if out, _, code := run("config", "set", file, "store=", "tenant="); code != exitOK || !strings.Contains(out, "nothing to change") {
+	if out, _, code := run("config", "set", file, "store=", "tenant="); code != cli.ExitOK || !strings.Contains(out, "nothing to change") {
 		t.Errorf("only empty values: exit %d, %s", code, out)
 	}
 }

@@ -4,45 +4,46 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/storewatch/storewatch/drivers/usbinv"
+	"github.com/storewatch/storewatch/internal/cli"
 )
 
 func init() {
-	commands["discover"] = command{"list serial ports and USB devices, with what they look like and an address to configure", discoverCmd}
+	program.Add(cli.Command{Name: "discover", Summary: "list serial ports and USB devices, with what they look like and an address to configure", Run: discoverCmd})
 }
 
-func discoverCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("discover", stderr)
+func discoverCmd(_ context.Context, args []string, std cli.Stdio) int {
+	stdout, stderr := std.Out, std.Err
+	fs := program.Flags("discover", stderr)
 	root := fs.String("sysfs", "", "sysfs root to read instead of /sys (Linux; for support cases)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return cli.ExitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := usbinv.Discover(ctx, *root)
 	if err != nil {
 		fmt.Fprintf(stderr, "storeagent discover: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
-			return exitFailed
+			return cli.ExitFailed
 		}
-		return exitOK
+		return cli.ExitOK
 	}
 	if err := rep.WriteTable(stdout); err != nil {
-		return exitFailed
+		return cli.ExitFailed
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(stderr, "note: %s\n", p)
 	}
-	return exitOK
+	return cli.ExitOK
 }

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/internal/agenttest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/cli"
+	"github.com/storewatch/storewatch/internal/testkit/agenttest"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -100,7 +101,7 @@ func TestAgentPublishesThroughMosquitto(t *testing.T) {
 
 	// The outbox is empty afterwards and readable by the outbox command.
 	out, errOut, code := run("outbox", "--config", cfg)
-	if code != exitOK || !strings.Contains(out, "unsent     0 events") {
+	if code != cli.ExitOK || !strings.Contains(out, "unsent     0 events") {
 		t.Errorf("outbox: exit %d\n%s%s", code, out, errOut)
 	}
 }

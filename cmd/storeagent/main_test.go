@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"net"
@@ -15,7 +16,8 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/drivers/usbinv/sysfstest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/cli"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite golden files")
@@ -46,7 +48,7 @@ devices:
 
 func run(args ...string) (stdout, stderr string, code int) {
 	var o, e bytes.Buffer
-	code = dispatch(args, &o, &e)
+	code = program.Run(context.Background(), args, cli.Stdio{Out: &o, Err: &e})
 	return o.String(), e.String(), code
 }
 
@@ -75,7 +77,7 @@ func TestDevicesShowsOneOKAndOneUnreachable(t *testing.T) {
     location: lane 2
 `, listening(t), closedAddr(t)))
 	out, errOut, code := run("devices", "--config", cfg)
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -92,8 +94,8 @@ func TestDevicesShowsOneOKAndOneUnreachable(t *testing.T) {
 
 func TestConfigCheck(t *testing.T) {
 	out, _, code := run("config", "check", "../../config/testdata/three-mistakes.yaml")
-	if code != exitUsage {
-		t.Errorf("exit %d, want %d", code, exitUsage)
+	if code != cli.ExitUsage {
+		t.Errorf("exit %d, want %d", code, cli.ExitUsage)
 	}
 	if n := strings.Count(strings.TrimSpace(out), "\n") + 1; n != 3 {
 		t.Errorf("want three errors, got %d:\n%s", n, out)
@@ -106,7 +108,7 @@ func TestConfigCheck(t *testing.T) {
 
 	good := writeConfig(t, "  - {id: pc1, kind: pos_pc, driver: netprobe, address: 'tcp://10.0.0.1:445'}\n")
 	out, _, code = run("config", "check", good)
-	if code != exitOK || !strings.HasSuffix(strings.TrimSpace(out), ": OK") {
+	if code != cli.ExitOK || !strings.HasSuffix(strings.TrimSpace(out), ": OK") {
 		t.Errorf("good config: exit %d\n%s", code, out)
 	}
 }
@@ -133,7 +135,7 @@ func TestConfigCheckDriverMistakes(t *testing.T) {
     address: ftp://10.0.0.4
 `)
 	out, _, code := run("config", "check", cfg)
-	if code != exitUsage {
+	if code != cli.ExitUsage {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	for _, want := range []string{
@@ -150,7 +152,7 @@ func TestConfigCheckDriverMistakes(t *testing.T) {
 
 func TestUnknownCommand(t *testing.T) {
 	_, errOut, code := run("frobnicate")
-	if code != exitUsage || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+	if code != cli.ExitUsage || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("exit %d: %s", code, errOut)
 	}
 }
@@ -178,7 +180,7 @@ func TestRunLogsEventsAndStopsOnSignal(t *testing.T) {
 func TestDiscoverListsRecognisedDevices(t *testing.T) {
 	root := sysfstest.Unpack(t, "../../drivers/usbinv/testdata/sys/store.txtar")
 	out, errOut, code := run("discover", "--sysfs", root)
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{

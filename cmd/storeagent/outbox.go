@@ -1,35 +1,37 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"time"
 
+	"github.com/storewatch/storewatch/internal/cli"
 	"github.com/storewatch/storewatch/uplink"
 )
 
 func init() {
-	commands["outbox"] = command{"show what the outbox holds (depth, oldest, drops); --export writes it as JSON lines", outboxCmd}
+	program.Add(cli.Command{Name: "outbox", Summary: "show what the outbox holds (depth, oldest, drops); --export writes it as JSON lines", Run: outboxCmd})
 }
 
-func outboxCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("outbox", stderr)
+func outboxCmd(_ context.Context, args []string, std cli.Stdio) int {
+	stdout, stderr := std.Out, std.Err
+	fs := program.Flags("outbox", stderr)
 	path := fs.String("config", defaultConfig(), "configuration file (for outbox.path)")
 	file := fs.String("file", "", "outbox file to read instead of the configured one")
 	export := fs.String("export", "", "write every unsent message as JSON lines to this file (- for standard output)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	wait := fs.Duration("timeout", 2*time.Second, "how long to wait for the file while the agent holds it")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return cli.ExitUsage
 	}
 	outbox := *file
 	if outbox == "" {
 		cfg, _, ok := load(*path, stderr)
 		if !ok {
-			return exitUsage
+			return cli.ExitUsage
 		}
 		outbox = cfg.Outbox.Path
 	}
@@ -39,7 +41,7 @@ func outboxCmd(args []string, stdout, stderr io.Writer) int {
 			f, err := os.Create(*export)
 			if err != nil {
 				fmt.Fprintf(stderr, "storeagent outbox: %v\n", err)
-				return exitFailed
+				return cli.ExitFailed
 			}
 			defer f.Close()
 			w = f
@@ -47,25 +49,25 @@ func outboxCmd(args []string, stdout, stderr io.Writer) int {
 		n, err := uplink.ExportOutbox(outbox, w, *wait)
 		if err != nil {
 			fmt.Fprintf(stderr, "storeagent outbox: %v\n", err)
-			return exitFailed
+			return cli.ExitFailed
 		}
 		if *export != "-" {
 			fmt.Fprintf(stdout, "%d messages written to %s\n", n, *export)
 		}
-		return exitOK
+		return cli.ExitOK
 	}
 	rep, err := uplink.InspectOutbox(outbox, *wait)
 	if err != nil {
 		fmt.Fprintf(stderr, "storeagent outbox: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
-			return exitFailed
+			return cli.ExitFailed
 		}
-		return exitOK
+		return cli.ExitOK
 	}
 	fmt.Fprintf(stdout, "outbox     %s (%d bytes on disk)\n", rep.Path, rep.FileBytes)
 	fmt.Fprintf(stdout, "agent      %s\n", rep.Agent)
@@ -87,5 +89,5 @@ func outboxCmd(args []string, stdout, stderr io.Writer) int {
 	for _, inc := range rep.Incidents {
 		fmt.Fprintf(stdout, "incident   %s\n", inc)
 	}
-	return exitOK
+	return cli.ExitOK
 }

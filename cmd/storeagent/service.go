@@ -1,17 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/storewatch/storewatch/agent"
+	"github.com/storewatch/storewatch/internal/cli"
 	"github.com/storewatch/storewatch/internal/svc"
 )
 
 func init() {
 	for _, action := range svc.Actions {
-		commands[action] = command{serviceSummary[action], serviceCmd(action)}
+		program.Add(cli.Command{Name: action, Summary: serviceSummary[action], Run: serviceCmd(action)})
 	}
 }
 
@@ -28,29 +29,30 @@ var serviceSummary = map[string]string{
 // running the tests is not the one under test.
 var newController = svc.Connect
 
-func serviceCmd(action string) func(args []string, stdout, stderr io.Writer) int {
-	return func(args []string, stdout, stderr io.Writer) int {
-		fs := newFlags(action, stderr)
+func serviceCmd(action string) func(context.Context, []string, cli.Stdio) int {
+	return func(_ context.Context, args []string, std cli.Stdio) int {
+		stdout, stderr := std.Out, std.Err
+		fs := program.Flags(action, stderr)
 		path := fs.String("config", defaultConfig(), "configuration file the service runs with")
 		if err := fs.Parse(args); err != nil {
-			return exitUsage
+			return cli.ExitUsage
 		}
 		abs, err := filepath.Abs(*path)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
-			return exitUsage
+			return cli.ExitUsage
 		}
 		if action == "install" {
 			// Refuse to install a service that would fail at its first start.
 			if _, _, ok := load(abs, stderr); !ok {
 				fmt.Fprintln(stderr, "storeagent: not installed; fix the configuration first")
-				return exitUsage
+				return cli.ExitUsage
 			}
 		}
 		if err := svc.Manage(newController, agent.ServiceSpec(abs), action, stdout); err != nil {
 			fmt.Fprintf(stderr, "storeagent: %v\n", err)
-			return exitFailed
+			return cli.ExitFailed
 		}
-		return exitOK
+		return cli.ExitOK
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/kardianos/service"
 
 	"github.com/storewatch/storewatch/agent"
+	"github.com/storewatch/storewatch/internal/cli"
 	"github.com/storewatch/storewatch/internal/svc/svctest"
 )
 
@@ -32,7 +33,7 @@ func TestInstallStatusUninstall(t *testing.T) {
 	cfg := writeConfig(t, "  - {id: pc1, kind: pos_pc, driver: netprobe, address: 'tcp://10.0.0.1:445'}\n")
 	for _, action := range []string{"install", "status", "uninstall"} {
 		out, errOut, code := run(action, "--config", cfg)
-		if code != exitOK {
+		if code != cli.ExitOK {
 			t.Fatalf("%s: exit %d\n%s%s", action, code, out, errOut)
 		}
 	}
@@ -47,7 +48,7 @@ func TestInstallStatusUninstall(t *testing.T) {
 	rec.Calls = nil
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("tenant: [\n"), 0o644)
-	if _, errOut, code := run("install", "--config", bad); code != exitUsage || !strings.Contains(errOut, "fix the configuration first") {
+	if _, errOut, code := run("install", "--config", bad); code != cli.ExitUsage || !strings.Contains(errOut, "fix the configuration first") {
 		t.Errorf("install of a broken config: exit %d: %s", code, errOut)
 	}
 	if len(rec.Calls) != 0 {

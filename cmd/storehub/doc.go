@@ -1,11 +1,14 @@
 // Command storehub is the central service of storewatch and its command-line
 // client.
 //
+// The demo (a hub, an agent and emulated devices in one process) is a
+// command of its own, cmd/storewatch-demo, so that this binary links no
+// agent, driver or emulator code.
+//
 //	storehub serve --config /etc/storewatch/hub.yaml run the hub
 //	storehub config check [FILE]                     check a configuration
 //	storehub install|uninstall|start|stop|restart|status [--config FILE]
 //	                                                 manage the system service
-//	storehub demo [--speed 60] [--once]              a virtual store's day, in one process
 //	storehub incidents [--state live] [--store s0042] list incidents (via the API)
 //	storehub devices [--state fault]                 list devices
 //	storehub stores                                  list stores

@@ -66,7 +66,7 @@ func TestClientCommandsTalkToTheAPI(t *testing.T) {
 	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfig(path)
+	cfg, err := hub.LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,17 +9,18 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/hub/store/postgres"
+	"github.com/storewatch/storewatch/internal/cli"
 )
 
 // migrateCmd is `storehub migrate [--from-bolt hub.db [--helpdesk-db
 // helpdesk.db]]`: it brings the PostgreSQL store's schema to this build's
 // version and, with --from-bolt, copies a stopped bbolt hub's data into it.
-func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flags("migrate", stderr)
+func migrateCmd(ctx context.Context, args []string, std cli.Stdio) error {
+	stdout, stderr := std.Out, std.Err
+	fs := program.Flags("migrate", stderr)
 	path := configFlag(fs)
 	from := fs.String("from-bolt", "", "copy this bbolt hub's store (its hub.db; the hub must be stopped) into the empty PostgreSQL store")
 	desk := fs.String("helpdesk-db", "", "with --from-bolt: the hub's helpdesk outbox file (default: helpdesk.db beside hub.db, if there is one)")
@@ -27,10 +28,7 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	sc, err := hub.StoreConfig(cfg)
-	if err != nil {
-		return err
-	}
+	sc := cfg.Store
 	if sc.Type != store.TypePostgres {
 		return fmt.Errorf("migrate: %s: store.type is %s; migrate works on a postgres store (store: {type: postgres, dsn: ...})", *path, sc.Type)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/storewatch/storewatch/hub/store/storetest"
 	"github.com/storewatch/storewatch/hub/tickets"
 	"github.com/storewatch/storewatch/internal/clock"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -72,7 +72,7 @@ func boltHub(t *testing.T, dir string) {
 	err = out.Update(func(tx helpdesk.RecordsTx) error {
 		seq, _ := tx.NextCallSeq()
 		call := helpdesk.QueuedCall{Seq: seq, Ticket: live[0].Key + "#1", Enqueued: clk.Now(), Next: clk.Now(),
-			Notification: helpdesk.Notification{Kind: tickets.Updated, Occurrence: "1", Incident: tickets.Incident{Key: live[0].Key}}}
+			Notification: helpdesk.Delivery{Kind: tickets.Updated, Occurrence: "1", Incident: tickets.Brief{Key: live[0].Key}}}
 		info := helpdesk.TicketInfo{Key: call.Ticket, IncidentKey: live[0].Key, Occurrence: "1", ExternalID: "sw-1",
 			Route: helpdesk.Destination{Helpdesk: "redmine"}, Ticket: helpdesk.Ticket{ID: "4711"}, Created: clk.Now()}
 		return errorsJoin(tx.Tickets().Put(info.Key, &info), tx.Calls().Put(seq, &call))

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub"
+	"github.com/storewatch/storewatch/internal/cli"
 	"github.com/storewatch/storewatch/internal/svc"
 )
 
@@ -16,47 +16,36 @@ var newController = svc.Connect
 
 // serviceCmd runs one of the service commands (svc.Actions): install,
 // uninstall, start, stop, restart, status.
-func serviceCmd(action string, args []string, stdout, stderr io.Writer) error {
-	fs := flags(action, stderr)
-	path := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected argument %q", action, fs.Arg(0))
-	}
-	abs, err := filepath.Abs(*path)
-	if err != nil {
-		return err
-	}
-	if action == "install" {
-		// Refuse to install a service that would fail at its first start.
-		if _, err := checkConfig(abs); err != nil {
-			return fmt.Errorf("not installed; fix the configuration first:\n%w", err)
+func serviceCmd(action string) func(context.Context, []string, cli.Stdio) error {
+	return func(_ context.Context, args []string, std cli.Stdio) error {
+		fs := program.Flags(action, std.Err)
+		path := configFlag(fs)
+		if err := fs.Parse(args); err != nil {
+			return err
 		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("%s: unexpected argument %q", action, fs.Arg(0))
+		}
+		abs, err := filepath.Abs(*path)
+		if err != nil {
+			return err
+		}
+		if action == "install" {
+			// Refuse to install a service that would fail at its first start.
+			if err := checkConfig(abs); err != nil {
+				return fmt.Errorf("not installed; fix the configuration first:\n%w", err)
+			}
+		}
+		return svc.Manage(newController, hub.ServiceSpec(abs), action, std.Out)
 	}
-	return svc.Manage(newController, hub.ServiceSpec(abs), action, stdout)
-}
-
-// checkConfig loads the file and checks what serve would refuse before it
-// opens anything.
-func checkConfig(path string) (*config.Hub, error) {
-	cfg, err := loadConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := hub.Check(cfg); err != nil {
-		return nil, err
-	}
-	return cfg, nil
 }
 
 // configCmd is `storehub config check [FILE]`.
-func configCmd(args []string, stdout, stderr io.Writer) error {
+func configCmd(_ context.Context, args []string, std cli.Stdio) error {
 	if len(args) == 0 || args[0] != "check" {
 		return fmt.Errorf("usage: storehub config check [--config] FILE")
 	}
-	fs := flags("config check", stderr)
+	fs := program.Flags("config check", std.Err)
 	path := configFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -65,9 +54,19 @@ func configCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		file = fs.Arg(0)
 	}
-	if _, err := checkConfig(file); err != nil {
+	if err := checkConfig(file); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: OK\n", file)
+	fmt.Fprintf(std.Out, "%s: OK\n", file)
 	return nil
+}
+
+// checkConfig loads the file and checks what serve would refuse before it
+// opens anything.
+func checkConfig(path string) error {
+	cfg, err := hub.LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	return hub.Check(cfg)
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/internal/svc"
 	"github.com/storewatch/storewatch/internal/svc/svctest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite golden files")
@@ -72,7 +72,7 @@ func TestUnitLetsTheHubWork(t *testing.T) {
 		t.Errorf("state directory %s is not the default data_dir %s", stateDir, config.DefaultHubDataDirUnix)
 	}
 	for _, file := range []string{packagedConfig, "../../packaging/examples/hub.yaml"} {
-		cfg, _, err := config.ParseHub(file, testenv.ReadFile(t, file), func(string) (string, bool) { return "set-in-the-environment", true })
+		cfg, err := hub.ParseConfig(file, testenv.ReadFile(t, file), func(string) (string, bool) { return "set-in-the-environment", true })
 		if err != nil {
 			t.Fatal(err)
 		}

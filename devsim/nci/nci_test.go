@@ -6,7 +6,7 @@ import (
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/devsim/nci"
 	"github.com/storewatch/storewatch/devsim/scalesim"
-	"github.com/storewatch/storewatch/devsim/scalesim/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
 )
 
 var etx = []byte{0x03}

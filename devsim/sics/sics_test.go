@@ -6,8 +6,8 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/devsim/scalesim"
-	"github.com/storewatch/storewatch/devsim/scalesim/simtest"
 	"github.com/storewatch/storewatch/devsim/sics"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
 )
 
 var crlf = []byte("\r\n")

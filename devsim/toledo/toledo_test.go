@@ -5,8 +5,8 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/devsim/scalesim"
-	"github.com/storewatch/storewatch/devsim/scalesim/simtest"
 	"github.com/storewatch/storewatch/devsim/toledo"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
 )
 
 var cr = []byte{0x0D}

@@ -36,6 +36,9 @@ func init() {
 			wire.FaultConsumableLow, wire.FaultConsumableOut, wire.FaultMaintenanceDue, wire.FaultHeadOverheat,
 			wire.FaultOffline, wire.FaultBufferFull, wire.FaultQueueStopped, wire.FaultJobsStuck, wire.FaultUnknownDevice,
 		},
+		Options: []drivers.Option{
+			{Name: "stuck_after", Type: drivers.OptionDuration, Default: "10m", Doc: "a job not completed after this long raises jobs_stuck; 0s never"},
+		},
 		New: func(s drivers.Spec) (drivers.Prober, error) { return New(s) },
 	})
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/cups"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 

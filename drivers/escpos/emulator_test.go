@@ -9,8 +9,9 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/escpos" // registers "escpos"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/simtest"
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/drivertest"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -41,7 +42,7 @@ func newDriver(t *testing.T, addr string, timeout time.Duration, expected *wire.
 }
 
 func TestFaultsThroughEmulator(t *testing.T) {
-	cases := []simtest.FaultCase{
+	cases := []drivertest.FaultCase{
 		{Faults: nil, Want: "none", State: wire.StateOK},
 		{Faults: []string{simescpos.PaperLow}, Want: "paper_low", State: wire.StateDegraded},
 		{Faults: []string{simescpos.PaperOut}, Want: "paper_out", State: wire.StateFault},
@@ -60,7 +61,7 @@ func TestFaultsThroughEmulator(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			printer := simescpos.New()
 			d := newDriver(t, serve(t, printer), 3*time.Second, &wire.Identity{Vendor: "EPSON", Model: "TM-T88V", Serial: "X5E1234567"})
-			simtest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
+			drivertest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
 				"vendor=EPSON model=TM-T88V serial=X5E1234567 firmware=1.28 model_id=0x20")
 		})
 	}
@@ -131,7 +132,7 @@ func TestMisbehaviour(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			printer := simescpos.New()
 			d := newDriver(t, serve(t, printer), 600*time.Millisecond, nil)
-			simtest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
+			drivertest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
 		})
 	}
 }
@@ -159,11 +160,11 @@ func TestSlowPrinter(t *testing.T) {
 				t.Fatal(err)
 			}
 			d, err := drivers.New("escpos", drivers.Spec{ID: "lane1-receipt", Kind: "receipt_printer", Address: a,
-				Timeout: simtest.SlowTimeout, Options: drivers.NewOptions(nil)})
+				Timeout: drivertest.SlowTimeout, Options: drivers.NewOptions(nil)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := simtest.RunSlowPerRequest(t, d, printer.Switchboard())
+			r := drivertest.RunSlowPerRequest(t, d, printer.Switchboard())
 			if len(r.Faults) != 0 || r.Identity == nil || r.Identity.Vendor == "" {
 				t.Errorf("slow printer: faults %+v, identity %+v; want healthy with its identity", r.Faults, r.Identity)
 			}

@@ -38,6 +38,12 @@ func init() {
 			wire.FaultCutterError, wire.FaultMechanicalError, wire.FaultHeadOverheat,
 			wire.FaultUnrecoverableError, wire.FaultDrawerOpen, wire.FaultUnknownDevice,
 		},
+		Options: []drivers.Option{
+			{Name: "drawer", Type: drivers.OptionString, Default: "high", Values: []string{"high", "low", "ignore"}, Doc: "pin 3 level that means \"drawer open\"; ignore: the printer has no drawer"},
+			{Name: "identify_every", Type: drivers.OptionInt, Default: "60", Doc: "read identity again every N probes (0: only the first time)"},
+			{Name: "identity_step", Type: drivers.OptionDuration, Default: "700ms", Doc: "deadline for each GS I question"},
+			{Name: "printer_info", Type: drivers.OptionBool, Default: "true", Doc: "ask GS I 65..69 (maker, model name, serial, firmware)"},
+		},
 		New: func(s drivers.Spec) (drivers.Prober, error) { return New(s) },
 	})
 }

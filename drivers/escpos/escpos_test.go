@@ -10,7 +10,7 @@ import (
 	simescpos "github.com/storewatch/storewatch/devsim/escpos"
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 	"github.com/storewatch/storewatch/wire"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 	"github.com/storewatch/storewatch/wire"
 )
 

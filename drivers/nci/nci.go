@@ -31,7 +31,8 @@ func init() {
 			wire.FaultScaleOverload, wire.FaultScaleUnderZero, wire.FaultScaleUnstable,
 			wire.FaultScaleZeroError, wire.FaultScaleCalibration,
 		},
-		New: New,
+		Options: scale.MotionOptions,
+		New:     New,
 	})
 }
 

@@ -11,7 +11,7 @@ import (
 	emu "github.com/storewatch/storewatch/devsim/nci"
 	"github.com/storewatch/storewatch/devsim/scalesim"
 	"github.com/storewatch/storewatch/drivers"
-	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
+	"github.com/storewatch/storewatch/internal/testkit/scaletest"
 	"github.com/storewatch/storewatch/wire"
 )
 

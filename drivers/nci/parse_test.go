@@ -7,7 +7,7 @@ import (
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale"
-	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
+	"github.com/storewatch/storewatch/internal/testkit/scaletest"
 )
 
 func TestStatusBits(t *testing.T) {
@@ -104,7 +104,7 @@ func TestParseAnswerRejects(t *testing.T) {
 // Whatever arrives, the path from the bytes on the line to a status ends in
 // a status or a protocol error, and a status it accepts fits the bytes.
 func FuzzAnswer(f *testing.F) {
-	scaletest.FuzzSevenBit(f, "testdata/transcripts.txt", StatusBytes, func(b []byte) (scale.Status, error) {
+	scaletest.FuzzSevenBit(f, "testdata/transcripts.txt", func(raw []byte, parity string) ([]byte, error) { return scale.StripParity(raw, parity, StatusBytes) }, func(b []byte) (scale.Status, error) {
 		a, err := ParseAnswer(b)
 		if err != nil {
 			return scale.Status{}, err

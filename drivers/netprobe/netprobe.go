@@ -25,7 +25,14 @@ func init() {
 		Kinds:       []string{"pos_pc", "network_device", "payment_terminal", "network_printer", "other"},
 		Schemes:     []string{"tcp", "http", "https", "icmp"},
 		Faults:      []wire.FaultCode{wire.FaultUnreachable, wire.FaultNoResponse},
-		New:         New,
+		Options: []drivers.Option{
+			{Name: "expect_status", Type: drivers.OptionString, Default: "200", Doc: "http(s) only: HTTP statuses that count as healthy: 200, 2xx, 200,204"},
+			{Name: "expect_body", Type: drivers.OptionString, Doc: "http(s) only: text the HTTP body must contain"},
+			{Name: "insecure_tls", Type: drivers.OptionBool, Default: "false", Doc: "https only: accept any certificate (devices with self-signed certificates)"},
+			{Name: "method", Type: drivers.OptionString, Default: "auto", Values: []string{"auto", "icmp", "tcp"}, Doc: "icmp only: icmp never falls back to TCP, tcp never tries ICMP"},
+			{Name: "fallback_ports", Type: drivers.OptionString, Default: DefaultFallbackPorts, Doc: "icmp only: ports to try when ICMP is not permitted"},
+		},
+		New: New,
 	})
 }
 

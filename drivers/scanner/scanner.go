@@ -16,7 +16,10 @@ func init() {
 		Kinds:       []string{"barcode_scanner"},
 		Schemes:     []string{"usb"},
 		Faults:      []wire.FaultCode{wire.FaultDeviceMissing, wire.FaultWrongMode, wire.FaultUnknownDevice},
-		New:         New,
+		Options: append([]drivers.Option{
+			{Name: "mode", Type: drivers.OptionString, Default: "any", Doc: "the mode the POS expects: keyboard (hid_keyboard, kbw), hid_pos (hidpos), serial (cdc, cdc_acm, vcom), oem (snapi, surepos, ibm) or any"},
+		}, usbinv.SourceOptions...),
+		New: New,
 	})
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/storewatch/storewatch/drivers"
-	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 )
 
 func TestWeight(t *testing.T) {
@@ -154,11 +154,7 @@ func TestIdentityAnswers(t *testing.T) {
 
 // seedLines adds every answer line of the transcripts to a fuzz corpus.
 func seedLines(f *testing.F) {
-	cases, err := scaletest.Load("testdata/transcripts.txt")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, resp := range scaletest.Responses(cases) {
+	for _, resp := range transcript.Responses(transcript.Load(f, "testdata/transcripts.txt")) {
 		for _, l := range bytes.SplitAfter(resp, []byte("\r\n")) {
 			if len(l) > 0 {
 				f.Add(l)

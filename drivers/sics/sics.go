@@ -47,7 +47,8 @@ func init() {
 			wire.FaultScaleOverload, wire.FaultScaleUnderZero, wire.FaultScaleUnstable,
 			wire.FaultScaleZeroError, wire.FaultUnknownDevice,
 		},
-		New: New,
+		Options: scale.MotionOptions,
+		New:     New,
 	})
 }
 

@@ -10,9 +10,9 @@ import (
 	"github.com/storewatch/storewatch/devsim/scalesim"
 	emu "github.com/storewatch/storewatch/devsim/sics"
 	"github.com/storewatch/storewatch/drivers"
-	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/drivertest"
+	"github.com/storewatch/storewatch/internal/testkit/scaletest"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -142,8 +142,8 @@ func TestWrongIdentity(t *testing.T) {
 func TestSlowScale(t *testing.T) {
 	t.Parallel()
 	dev := emu.New(emu.Config{Load: 1.25})
-	d := scaletest.Attach(t, "sics", dev, "", nil, simtest.SlowTimeout)
-	r := simtest.RunSlowPerRequest(t, d, dev.Switchboard())
+	d := scaletest.Attach(t, "sics", dev, "", nil, drivertest.SlowTimeout)
+	r := drivertest.RunSlowPerRequest(t, d, dev.Switchboard())
 	if len(r.Faults) != 0 || r.Identity == nil || r.Identity.Serial != "B525073136" || r.Measurements["weight_kg"] != 1.25 {
 		t.Errorf("slow scale: %+v", r)
 	}

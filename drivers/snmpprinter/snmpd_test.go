@@ -15,9 +15,9 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/snmpprinter" // registers "snmpprinter"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/simtest"
-	"github.com/storewatch/storewatch/internal/testenv"
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/drivertest"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -112,7 +112,7 @@ var inventory = &wire.Identity{Model: "HP LaserJet Pro M404dn", Serial: "PHBQA12
 
 func TestAgainstSnmpd(t *testing.T) {
 	a := startAgent(t)
-	cases := []simtest.FaultCase{
+	cases := []drivertest.FaultCase{
 		{Faults: nil, Want: "none", State: wire.StateOK},
 		{Faults: []string{"paper_low"}, Want: "paper_low", State: wire.StateDegraded},
 		{Faults: []string{"paper_out"}, Want: "paper_out", State: wire.StateFault},
@@ -131,7 +131,7 @@ func TestAgainstSnmpd(t *testing.T) {
 		"version=3&user=" + v3User + "&auth=SHA&auth_pass=" + v3AuthPass + "&priv=AES&priv_pass=" + v3PrivPass} {
 		t.Run(strings.SplitN(version, "&", 2)[0], func(t *testing.T) {
 			d := a.driver(t, version, inventory, 2*time.Second)
-			simtest.RunFaults(t, d, func(faults ...string) { a.set(t, faults...) }, cases,
+			drivertest.RunFaults(t, d, func(faults ...string) { a.set(t, faults...) }, cases,
 				"model=HP_LaserJet_Pro_M404dn serial=PHBQA12345 sysdescr=storewatch_test_printer_agent")
 			// The healthy printer's supplies, in percent left.
 			a.set(t)

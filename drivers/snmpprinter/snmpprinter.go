@@ -32,6 +32,21 @@ func init() {
 			wire.FaultConsumableLow, wire.FaultConsumableOut, wire.FaultRibbonLow, wire.FaultRibbonOut,
 			wire.FaultMaintenanceDue, wire.FaultUnknownDevice,
 		},
+		Options: []drivers.Option{
+			{Name: "device_index", Type: drivers.OptionInt, Default: "0", Doc: "the printer's hrDeviceIndex (skips the lookup; 0: look it up)"},
+			{Name: "low_percent", Type: drivers.OptionNumber, Default: "5", Doc: "a supply at or below this percentage is low"},
+			{Name: "identify_every", Type: drivers.OptionInt, Default: "60", Doc: "read identity again every N probes"},
+			{Name: "retries", Type: drivers.OptionInt, Default: "1", Doc: "SNMP retries within the probe's timeout"},
+			{Name: "warmup_limit", Type: drivers.OptionDuration, Default: "5m", Doc: "how long warming up is normal; longer is offline"},
+			{Name: "version", Type: drivers.OptionString, Default: "2c", Values: []string{"1", "2c", "3"}, Doc: "SNMP version, as the address parameter"},
+			{Name: "community", Type: drivers.OptionString, Default: "public", Secret: true, Doc: "v1/v2c community, instead of the address parameter"},
+			{Name: "user", Type: drivers.OptionString, Doc: "v3 user, as the address parameter"},
+			{Name: "level", Type: drivers.OptionString, Doc: "v3 security level (noAuthNoPriv, authNoPriv, authPriv), as the address parameter"},
+			{Name: "auth", Type: drivers.OptionString, Default: "SHA", Doc: "v3 authentication protocol (MD5, SHA, SHA256, ...), as the address parameter"},
+			{Name: "auth_pass", Type: drivers.OptionString, Secret: true, Doc: "v3 authentication passphrase, instead of the address parameter"},
+			{Name: "priv", Type: drivers.OptionString, Default: "AES", Doc: "v3 privacy protocol (DES, AES, ...), as the address parameter"},
+			{Name: "priv_pass", Type: drivers.OptionString, Secret: true, Doc: "v3 privacy passphrase, instead of the address parameter"},
+		},
 		New: func(s drivers.Spec) (drivers.Prober, error) { return New(s) },
 	})
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/ssi"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 
 	"github.com/storewatch/storewatch/drivers"
 )

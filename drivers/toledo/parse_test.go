@@ -6,7 +6,7 @@ import (
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/internal/scale"
-	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
+	"github.com/storewatch/storewatch/internal/testkit/scaletest"
 )
 
 func TestStatusRecord(t *testing.T) {
@@ -63,7 +63,7 @@ func TestWeightRecord(t *testing.T) {
 // From the bytes on the line to a status: a status or a protocol error,
 // never a panic, and what is accepted fits the record.
 func FuzzRecord(f *testing.F) {
-	scaletest.FuzzSevenBit(f, "testdata/transcripts.txt", nil, func(b []byte) (scale.Status, error) {
+	scaletest.FuzzSevenBit(f, "testdata/transcripts.txt", func(raw []byte, parity string) ([]byte, error) { return scale.StripParity(raw, parity, nil) }, func(b []byte) (scale.Status, error) {
 		r, err := ParseRecord(b)
 		if err != nil {
 			return scale.Status{}, err

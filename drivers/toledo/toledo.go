@@ -30,6 +30,9 @@ func init() {
 		Faults: []wire.FaultCode{
 			wire.FaultScaleOverload, wire.FaultScaleUnderZero, wire.FaultScaleUnstable, wire.FaultScaleZeroError,
 		},
+		Options: append([]drivers.Option{
+			{Name: "unit", Type: drivers.OptionString, Default: "kg", Values: []string{"kg", "lb", "oz", "g"}, Doc: "the unit the scale is set to (the answers do not say it)"},
+		}, scale.MotionOptions...),
 		New: New,
 	})
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/storewatch/storewatch/devsim/scalesim"
 	emu "github.com/storewatch/storewatch/devsim/toledo"
 	"github.com/storewatch/storewatch/drivers"
-	"github.com/storewatch/storewatch/drivers/internal/scale/scaletest"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/internal/testkit/scaletest"
 	"github.com/storewatch/storewatch/wire"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/drivers/transport"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // lockDir points the lock file search at a temporary directory, so no test

@@ -17,6 +17,7 @@ func init() {
 		Kinds:       []string{"usb_device", KindPayment, KindScanner, KindScale, KindReceiptPrinter, KindLabelPrinter, KindCardReader},
 		Schemes:     []string{"usb"},
 		Faults:      []wire.FaultCode{wire.FaultDeviceMissing, wire.FaultUnknownDevice},
+		Options:     SourceOptions,
 		New:         New,
 	})
 }
@@ -26,6 +27,12 @@ func init() {
 type Source struct {
 	Lister Lister
 	Match  Match
+}
+
+// SourceOptions are the options NewSource reads.
+var SourceOptions = []drivers.Option{
+	{Name: "backend", Type: drivers.OptionString, Doc: "sysfs (Linux), setupapi (Windows) or libusb (builds with -tags libusb); default the system's"},
+	{Name: "sysfs_root", Type: drivers.OptionString, Default: "/sys", Doc: "another sysfs tree (a fixture, a host's /sys mounted in a container)"},
 }
 
 // NewSource reads the address (usb://VID:PID?serial=S) and the options

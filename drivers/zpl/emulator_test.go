@@ -9,8 +9,9 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
 	_ "github.com/storewatch/storewatch/drivers/zpl" // registers "zpl"
-	"github.com/storewatch/storewatch/internal/simtest"
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/drivertest"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -34,7 +35,7 @@ func newDriver(t *testing.T, addr string, timeout time.Duration, expected *wire.
 }
 
 func TestFaultsThroughEmulator(t *testing.T) {
-	cases := []simtest.FaultCase{
+	cases := []drivertest.FaultCase{
 		{Faults: nil, Want: "none", State: wire.StateOK},
 		{Faults: []string{simzpl.PaperOut}, Want: "paper_out", State: wire.StateFault},
 		{Faults: []string{simzpl.PaperLow}, Want: "paper_low", State: wire.StateDegraded},
@@ -61,7 +62,7 @@ func TestFaultsThroughEmulator(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			printer := simzpl.New()
 			d := newDriver(t, serve(t, printer), 2*time.Second, &wire.Identity{Vendor: "Zebra", Model: "ZD420", Serial: "D2J184502117"})
-			simtest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
+			drivertest.RunFaults(t, d, simtest.Switch(t, printer.Switchboard()), cases,
 				"vendor=Zebra model=ZD420 serial=D2J184502117 firmware=V84.20.18Z dots_per_mm=8 memory=8192KB")
 		})
 	}
@@ -128,7 +129,7 @@ func TestMisbehaviour(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			printer := simzpl.New()
 			d := newDriver(t, serve(t, printer), 600*time.Millisecond, nil)
-			simtest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
+			drivertest.RunMisbehaviour(t, d, printer.Switchboard(), 600*time.Millisecond)
 		})
 	}
 }
@@ -141,8 +142,8 @@ func TestSlowPrinter(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			printer := simzpl.New()
-			d := newDriver(t, serve(t, printer), simtest.SlowTimeout, nil)
-			r := simtest.RunSlowPerRequest(t, d, printer.Switchboard())
+			d := newDriver(t, serve(t, printer), drivertest.SlowTimeout, nil)
+			r := drivertest.RunSlowPerRequest(t, d, printer.Switchboard())
 			if len(r.Faults) != 0 || r.Identity == nil || r.Identity.Serial == "" {
 				t.Errorf("slow printer: faults %+v, identity %+v; want healthy with its identity", r.Faults, r.Identity)
 			}

@@ -44,6 +44,12 @@ func init() {
 			wire.FaultPaused, wire.FaultBufferFull, wire.FaultConfigLost,
 			wire.FaultPaperJam, wire.FaultMechanicalError, wire.FaultMaintenanceDue, wire.FaultUnknownDevice,
 		},
+		Options: []drivers.Option{
+			{Name: "hs_timeout", Type: drivers.OptionDuration, Doc: "wait for ~HS before falling back to ~HQES (default: half the timeout)"},
+			{Name: "identity_step", Type: drivers.OptionDuration, Default: "1s", Doc: "deadline for ~HI"},
+			{Name: "identify_every", Type: drivers.OptionInt, Default: "60", Doc: "read identity again every N probes (0: only the first time)"},
+			{Name: "vendor", Type: drivers.OptionString, Default: "Zebra", Doc: "the identity's vendor, which ~HI does not say (ZPL clones: OKI, Honeywell)"},
+		},
 		New: func(s drivers.Spec) (drivers.Prober, error) { return New(s) },
 	})
 }

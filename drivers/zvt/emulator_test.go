@@ -18,8 +18,8 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/drivers/zvt"
-	"github.com/storewatch/storewatch/internal/simtest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/drivertest"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -247,7 +247,7 @@ func TestSlowTerminal(t *testing.T) {
 			want           string
 		}{
 			{50 * time.Millisecond, 5 * time.Second, "ok"},
-			{simtest.SlowDelay, simtest.SlowTimeout, "ok"},
+			{drivertest.SlowDelay, drivertest.SlowTimeout, "ok"},
 			{5 * time.Second, 300 * time.Millisecond, "no_response"},
 		} {
 			term := simzvt.New()

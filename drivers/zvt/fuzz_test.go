@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 )
 
 // seeds adds every byte string from the transcripts.

@@ -44,7 +44,12 @@ func init() {
 		Kinds:       []string{"payment_terminal"},
 		Schemes:     []string{"tcp", "serial"},
 		Faults:      Faults,
-		New:         New,
+		Options: []drivers.Option{
+			{Name: "password", Type: drivers.OptionString, Secret: true, Doc: "six digits, sent BCD with the Status Enquiry"},
+			{Name: "service_byte", Type: drivers.OptionString, Doc: "BMP 03 after the password (07: status only, on some terminals)"},
+			{Name: "crc_escape", Type: drivers.OptionBool, Default: "false", Doc: "serial only: double a CRC byte equal to DLE (10) in frames the driver sends"},
+		},
+		New: New,
 	})
 }
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/storewatch/storewatch/internal/transcript"
+	"github.com/storewatch/storewatch/internal/testkit/transcript"
 
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"

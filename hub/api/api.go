@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
+	"github.com/storewatch/storewatch/hub/reports"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
 )
@@ -67,7 +67,7 @@ type principal struct {
 type Server struct {
 	eng      *incident.Engine
 	pipe     *ingest.Pipeline
-	st       store.Store
+	st       Store
 	clk      clock.Clock
 	log      *slog.Logger
 	tokens   map[[32]byte]principal
@@ -77,14 +77,26 @@ type Server struct {
 	auditLog AuditLister
 }
 
+// Store is what the API reads from the hub's store, and writes to it
+// (comments on any incident); reports read their reports.Source.
+type Store interface {
+	reports.Source
+	// Incidents lists matching incidents, newest first.
+	Incidents(f store.Filter) ([]incident.Incident, error)
+	Timeline(id string) ([]incident.Entry, error)
+	AppendTimeline(e incident.Entry) error
+	Notifications(after uint64, limit int) ([]incident.Notification, error)
+	Log(from, to time.Time, limit int) ([]incident.LogEntry, error)
+}
+
 // Options configures a Server.
 type Options struct {
 	Engine   *incident.Engine
 	Pipeline *ingest.Pipeline
-	Store    store.Store
+	Store    Store
 	Clock    clock.Clock
 	Log      *slog.Logger
-	Tokens   []config.APIToken
+	Tokens   []Token
 	Registry *prometheus.Registry
 	// DeadLetters is the helpdesk outbox; nil without external helpdesks.
 	DeadLetters DeadLetters

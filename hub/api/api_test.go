@@ -16,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/store"
@@ -106,7 +105,7 @@ func newEnvWith(t *testing.T, audit bool) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { pipe.Run(ctx); close(done) }()
-	o := Options{Engine: eng, Pipeline: pipe, Store: st, Clock: clk, Registry: reg, Tokens: []config.APIToken{
+	o := Options{Engine: eng, Pipeline: pipe, Store: st, Clock: clk, Registry: reg, Tokens: []Token{
 		{Name: "wall", Role: "viewer", Token: viewerToken},
 		{Name: "jane", Role: "engineer", Token: engineerToken},
 		{Name: "ops", Role: "admin", TokenSHA256: hexSHA(adminToken)},
@@ -212,8 +211,8 @@ func TestIncidentLifecycleThroughTheAPI(t *testing.T) {
 		t.Fatalf("incidents: %+v", list)
 	}
 	id := list[0].ID
-	if list[0].Ticket.Serial != "PT1" || list[0].Ticket.Location != "lane 1" {
-		t.Errorf("ticket fields: %+v", list[0].Ticket)
+	if list[0].Facts.Serial != "PT1" || list[0].Facts.Location != "lane 1" {
+		t.Errorf("ticket fields: %+v", list[0].Facts)
 	}
 	var d Detail
 	if e.call("POST", "/api/v1/incidents/"+id+"/acknowledge", engineerToken, nil, &d) != 200 || d.Incident.State != incident.StateAcknowledged {

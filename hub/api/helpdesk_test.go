@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 )
 
@@ -50,7 +49,7 @@ func (l *letters) Retry(seq uint64) error {
 func (l *letters) Discard(seq uint64) error { return l.take(seq) }
 
 func deskEnv(t *testing.T, dl DeadLetters) *env {
-	s, err := New(Options{DeadLetters: dl, Tokens: []config.APIToken{
+	s, err := New(Options{DeadLetters: dl, Tokens: []Token{
 		{Name: "wall", Role: "viewer", Token: viewerToken},
 		{Name: "ops", Role: "admin", Token: adminToken},
 	}})

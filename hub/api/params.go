@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/hub/sla"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -125,7 +125,7 @@ func ParseIncidentFilter(q url.Values, now time.Time) (store.Filter, error) {
 		return f, fmt.Errorf("state: %q is not open, acknowledged, resolved, closed or live", s)
 	}
 	if p := q.Get("priority"); p != "" {
-		if f.Priority, err = config.ParsePriority(p); err != nil {
+		if f.Priority, err = sla.ParsePriority(p); err != nil {
 			return f, err
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/store"
 )
@@ -39,7 +38,7 @@ func TestQueryRoute(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	q := &querier{}
-	s, err := New(Options{Store: st, Query: q, Audit: st, Tokens: []config.APIToken{
+	s, err := New(Options{Store: st, Query: q, Audit: st, Tokens: []Token{
 		{Name: "wall", Role: "viewer", Token: viewerToken}, {Name: "jane", Role: "engineer", Token: engineerToken}, {Name: "ops", Role: "admin", Token: adminToken},
 	}})
 	if err != nil {

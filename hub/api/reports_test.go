@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/reports"
 	"github.com/storewatch/storewatch/hub/reports/reportgen"
 	"github.com/storewatch/storewatch/hub/store"
@@ -36,7 +35,7 @@ func reportServer(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Store: st, Clock: clock.NewFake(reportNow), Tokens: []config.APIToken{{Name: "wall", Role: "viewer", Token: viewerToken}}})
+	s, err := New(Options{Store: st, Clock: clock.NewFake(reportNow), Tokens: []Token{{Name: "wall", Role: "viewer", Token: viewerToken}}})
 	if err != nil {
 		t.Fatal(err)
 	}

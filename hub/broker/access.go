@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -28,7 +27,7 @@ type Access struct {
 }
 
 // NewAccess builds the table from the hub configuration.
-func NewAccess(agents []config.AgentAccess) *Access {
+func NewAccess(agents []Agent) *Access {
 	a := &Access{byUser: map[string]Credential{}, byCN: map[string]Credential{}}
 	for _, x := range agents {
 		c := Credential{ID: wire.AgentID{Tenant: x.Tenant, Store: x.Store, Agent: x.Agent}, User: x.User(), PasswordHash: x.PasswordHash, CertCN: x.CertCN}

@@ -10,9 +10,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -131,8 +130,8 @@ func hash(t *testing.T, pw string) string {
 	return h
 }
 
-func agents(t *testing.T) []config.AgentAccess {
-	return []config.AgentAccess{
+func agents(t *testing.T) []Agent {
+	return []Agent{
 		{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, PasswordHash: hash(t, "pw-42")},
 		{Tenant: s43.Tenant, Store: s43.Store, Agent: s43.Agent, Username: "s43", PasswordHash: hash(t, "pw-43")},
 	}
@@ -158,7 +157,7 @@ func publish(c paho.Client, topic, payload string) error {
 func TestEmbeddedBrokerAdmitsOnlyAgentsInTheirSubtree(t *testing.T) {
 	rec := newRecorder()
 	m := NewMetrics(nil)
-	e, err := StartEmbedded(EmbeddedOptions{Config: config.EmbeddedBroker{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: rec, Metrics: m})
+	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: rec, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}

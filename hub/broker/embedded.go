@@ -17,7 +17,6 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -59,7 +58,7 @@ type Embedded struct {
 
 // EmbeddedOptions configures the embedded broker.
 type EmbeddedOptions struct {
-	Config  config.EmbeddedBroker
+	Config  EmbeddedConfig
 	Access  *Access
 	Handler Handler
 	Log     *slog.Logger
@@ -112,7 +111,7 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	return e, nil
 }
 
-func serverTLS(c config.EmbeddedBroker) (*tls.Config, error) {
+func serverTLS(c EmbeddedConfig) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
 	if err != nil {
 		return nil, fmt.Errorf("broker: tls certificate: %w", err)

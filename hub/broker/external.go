@@ -9,7 +9,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -51,11 +50,11 @@ const MaxInFlight = 4096
 // configured id, suffixed by the URL's position when there are several), so
 // the broker queues QoS 1 messages while the hub is down; messages are
 // acknowledged only after handler committed them.
-func StartExternal(ctx context.Context, c config.ExternalBroker, handler Handler, log *slog.Logger) (*External, error) {
+func StartExternal(ctx context.Context, c ExternalConfig, handler Handler, log *slog.Logger) (*External, error) {
 	return startExternal(ctx, c, handler, log, MaxInFlight)
 }
 
-func startExternal(ctx context.Context, c config.ExternalBroker, handler Handler, log *slog.Logger, inFlight int) (*External, error) {
+func startExternal(ctx context.Context, c ExternalConfig, handler Handler, log *slog.Logger, inFlight int) (*External, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -125,7 +124,7 @@ func startExternal(ctx context.Context, c config.ExternalBroker, handler Handler
 	return x, nil
 }
 
-func clientTLS(c config.ExternalBroker) (*tls.Config, error) {
+func clientTLS(c ExternalConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
 		pool, err := loadPool("ca_file", c.CAFile)

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -67,7 +66,7 @@ func (h *gatedHandler) state() (now, most int, handled []string) {
 func TestExternalBoundsWorkInFlight(t *testing.T) {
 	m := testenv.StartMosquitto(t, testenv.MosquittoOptions{Config: []string{"max_inflight_messages 0", "max_queued_messages 0"}})
 	const bound, sent = 4, 30
-	conf := config.ExternalBroker{URLs: []string{m.URL}, ClientID: "hub-bound"}
+	conf := ExternalConfig{URLs: []string{m.URL}, ClientID: "hub-bound"}
 	h := &gatedHandler{gate: make(chan struct{}), refuseFailOnce: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -20,7 +19,7 @@ func TestMosquittoWithGeneratedACL(t *testing.T) {
 	rec := newRecorder()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	x, err := StartExternal(ctx, config.ExternalBroker{URLs: []string{url}, ClientID: "storehub-test", Username: "storehub", Password: "hub-pw"}, rec, nil)
+	x, err := StartExternal(ctx, ExternalConfig{URLs: []string{url}, ClientID: "storehub-test", Username: "storehub", Password: "hub-pw"}, rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -89,8 +88,8 @@ func TestAgentsMayAuthenticateWithClientCertificates(t *testing.T) {
 	_, _, strangerPair := p.issue("stranger", false)
 	rec := newRecorder()
 	e, err := StartEmbedded(EmbeddedOptions{
-		Config: config.EmbeddedBroker{TLSListen: "127.0.0.1:0", TLSCert: srvCert, TLSKey: srvKey, ClientCA: filepath.Join(p.dir, "ca.pem")},
-		Access: NewAccess([]config.AgentAccess{{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, CertCN: "agent-s42"}}), Handler: rec})
+		Config: EmbeddedConfig{TLSListen: "127.0.0.1:0", TLSCert: srvCert, TLSKey: srvKey, ClientCA: filepath.Join(p.dir, "ca.pem")},
+		Access: NewAccess([]Agent{{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, CertCN: "agent-s42"}}), Handler: rec})
 	if err != nil {
 		t.Fatal(err)
 	}

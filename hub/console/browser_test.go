@@ -15,8 +15,8 @@ import (
 	"github.com/storewatch/storewatch/devsim/escpos"
 	"github.com/storewatch/storewatch/hub/reports/reportgen"
 	"github.com/storewatch/storewatch/hub/store"
-	"github.com/storewatch/storewatch/internal/agenttest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/agenttest"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/incident"
@@ -41,7 +40,7 @@ api:
 broker: {mode: embedded, embedded: {listen: "127.0.0.1:0"}}
 agents: [{tenant: acme, store: s0042, agent: backoffice-1, password_hash: "%s"}]
 %s`, t.TempDir(), engineerToken, viewerToken, hash, extra)
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	cfg, err := hub.ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

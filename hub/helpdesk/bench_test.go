@@ -1,10 +1,12 @@
-package helpdesk
+package helpdesk_test
 
 import (
 	"context"
 	"fmt"
 	"testing"
 
+	"github.com/storewatch/storewatch/hub/helpdesk"
+	"github.com/storewatch/storewatch/hub/helpdesk/helpdesktest"
 	"github.com/storewatch/storewatch/hub/tickets"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -14,18 +16,18 @@ import (
 // two bbolt transactions with fsync per call plus rendering the ticket.
 func BenchmarkOutbox(b *testing.B) {
 	desk := newFakeDesk()
-	o := openOutbox(b, testConfig(b), desk, nil)
+	o := openOutbox(b, helpdesktest.Config(b), desk, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { o.Run(ctx); close(done) }()
 	b.ResetTimer()
 	for i := range b.N {
-		in := incident(fmt.Sprintf("%05d", i), "prn1", wire.FaultPaperOut)
-		if err := o.Enqueue(ctx, Notification{Incident: in, Kind: tickets.Opened, Occurrence: "1"}); err != nil {
+		in := helpdesktest.Incident(fmt.Sprintf("%05d", i), "prn1", wire.FaultPaperOut)
+		if err := o.Enqueue(ctx, helpdesk.Delivery{Incident: in, Kind: tickets.Opened, Occurrence: "1"}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	drained(b, o)
+	helpdesktest.Drained(b, o)
 	b.StopTimer()
 	cancel()
 	<-done

@@ -1,15 +1,14 @@
 package helpdesk
 
 import (
-	"encoding/base64"
+	"errors"
 	"fmt"
-	"net"
-	"net/mail"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/tickets"
@@ -32,90 +31,90 @@ type Config struct {
 	Outbox    OutboxConfig `yaml:"outbox"`
 }
 
-// Helpdesk is one connector instance; exactly one of the type sections is
-// set, matching Type.
+// Helpdesk is one helpdesk: its name, its connector type, and the settings
+// of that type, which the file gives in a section named after the type:
+//
+//   - name: redmine
+//     type: redmine
+//     redmine: {url: ..., api_key: ...}
 type Helpdesk struct {
-	Name    string         `yaml:"name"` // referred to by routing rules
-	Type    string         `yaml:"type"` // redmine, webhook or email
-	Redmine *RedmineConfig `yaml:"redmine"`
-	Webhook *WebhookConfig `yaml:"webhook"`
-	Email   *EmailConfig   `yaml:"email"`
+	Name string `yaml:"name"` // referred to by routing rules
+	Type string `yaml:"type"` // a registered connector type: redmine, webhook, email, ...
+	// Settings are the type's settings (a *redmine.Config, ...), decoded
+	// from the section named after Type, or given in code.
+	Settings Settings `yaml:"-"`
 }
 
-// RedmineConfig describes a Redmine and how tickets map onto it.
-type RedmineConfig struct {
-	URL    string `yaml:"url"`     // https://redmine.example.com (a sub-path is kept)
-	APIKey string `yaml:"api_key"` // a user's API key; prefer ${ENV} in the file
-	// Project is the default project (identifier or numeric id); a routing
-	// rule's project overrides it.
-	Project   string `yaml:"project"`
-	TrackerID int    `yaml:"tracker_id"`
-	// Priorities maps storewatch priorities (1 critical ... 5 planning) to
-	// Redmine priority ids (instance-specific: GET /enumerations/issue_priorities.json).
-	Priorities map[int]int `yaml:"priorities"`
-	// CustomFields are Redmine custom field ids. external_id is required: a
-	// string field, enabled for the tracker, "used as a filter", that the
-	// outbox searches before every create.
-	CustomFields RedmineFields `yaml:"custom_fields"`
-	// Statuses are the instance's status ids (GET /issue_statuses.json).
-	Statuses RedmineStatuses `yaml:"statuses"`
-	// Assignees maps routing assignee groups to Redmine user or group ids
-	// (assigning to groups needs Redmine's "Allow issue assignment to
-	// groups").
-	Assignees map[string]int `yaml:"assignees"`
-	Timeout   time.Duration  `yaml:"timeout"` // per request; default 30s
+// UnmarshalYAML reads name and type, then the section named after the type
+// into that connector type's settings, as strictly as the rest of the
+// file. Sections of other types and unknown settings are mistakes.
+func (h *Helpdesk) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a helpdesk must be a section of key: value settings", n.Line)}}
+	}
+	*h = Helpdesk{}
+	var msgs []string
+	var sections []int // positions in n.Content of the keys naming connector types
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var err error
+		switch _, isType := Lookup(k.Value); {
+		case k.Value == "name":
+			err = v.Decode(&h.Name)
+		case k.Value == "type":
+			err = v.Decode(&h.Type)
+		case isType:
+			sections = append(sections, i)
+		default:
+			msgs = append(msgs, fmt.Sprintf("line %d: unknown setting %q (in a helpdesk: name, type and the section of its type, one of %s)", k.Line, k.Value, oneOf(Types())))
+		}
+		if err != nil {
+			msgs = append(msgs, fmt.Sprintf("line %d: %s must be a single value", v.Line, k.Value))
+		}
+	}
+	for _, i := range sections {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value != h.Type {
+			msgs = append(msgs, fmt.Sprintf("line %d: a helpdesk of type %q takes no %s section; give only the section of its type", k.Line, h.Type, k.Value))
+			continue
+		}
+		info, _ := Lookup(h.Type)
+		h.Settings = info.Settings()
+		if err := config.DecodeNode(v, h.Settings, h.Type); err != nil {
+			var te *yaml.TypeError
+			if !errors.As(err, &te) {
+				return err
+			}
+			msgs = append(msgs, te.Errors...)
+		}
+	}
+	if len(msgs) > 0 {
+		return &yaml.TypeError{Errors: msgs}
+	}
+	return nil
 }
 
-// RedmineFields are custom field ids; 0 leaves a field out.
-type RedmineFields struct {
-	ExternalID int `yaml:"external_id"`
-	Store      int `yaml:"store"`
-	Device     int `yaml:"device"`
-	Serial     int `yaml:"serial"`
-	Model      int `yaml:"model"`
-	Fault      int `yaml:"fault"`
+// Decode reads the helpdesk: section of the hub's file into c, as the hub
+// does: strictly, with each mistake at its line, and with settings written
+// ${NAME} taken from the environment, in the connectors' sections too.
+func (c *Config) Decode(s config.Section) config.Errors {
+	errs := s.Decode(c)
+	for i, h := range c.Helpdesks {
+		if h.Settings != nil {
+			errs = append(errs, s.ExpandEnv(h.Settings, fmt.Sprintf("helpdesks[%d].%s", i, h.Type))...)
+		}
+	}
+	return errs
 }
 
-// RedmineStatuses are the status ids the outbox sets and recognises.
-type RedmineStatuses struct {
-	// Resolved is set when a device recovered and the incident's policy
-	// says close ("Resolved", 3, on a default install). Required.
-	Resolved int `yaml:"resolved"`
-	// Closed is set when the incident is closed in the hub ("Closed", 5).
-	// Required.
-	Closed int `yaml:"closed"`
-	// Rejected lists statuses that mean a person rejected the ticket
-	// ("Rejected", 6); any other closed status set by a person counts as
-	// closed.
-	Rejected []int `yaml:"rejected"`
-}
-
-// WebhookConfig posts Standard Webhooks signed JSON to a URL.
-type WebhookConfig struct {
-	URL string `yaml:"url"`
-	// Secret is "whsec_" followed by base64 of 24 to 64 random bytes; the
-	// receiver verifies webhook-signature with it.
-	Secret  string            `yaml:"secret"`
-	Headers map[string]string `yaml:"headers"` // extra headers, e.g. Authorization for the receiver
-	Timeout time.Duration     `yaml:"timeout"` // default 30s
-}
-
-// EmailConfig sends tickets as mail, the channel every helpdesk ingests.
-type EmailConfig struct {
-	Server string `yaml:"server"` // host:port of the SMTP server (submission, usually 587)
-	// TLS is "starttls" (default: upgrade before AUTH, refuse servers that
-	// cannot), "tls" (implicit TLS, port 465) or "none" (only for a relay on
-	// the same host).
-	TLS      string   `yaml:"tls"`
-	CAFile   string   `yaml:"ca_file"` // trust this CA instead of the system's
-	Username string   `yaml:"username"`
-	Password string   `yaml:"password"`
-	From     string   `yaml:"from"` // storewatch@example.com
-	To       []string `yaml:"to"`   // the helpdesk's intake address(es); a rule's project that is an address replaces them
-	// Domain is the right-hand side of Message-IDs; default the From
-	// address's domain.
-	Domain  string        `yaml:"domain"`
-	Timeout time.Duration `yaml:"timeout"` // default 30s
+// MarshalYAML writes a helpdesk as the file has it, its settings in the
+// section named after its type.
+func (h Helpdesk) MarshalYAML() (any, error) {
+	out := map[string]any{"name": h.Name, "type": h.Type}
+	if h.Settings != nil {
+		out[h.Type] = h.Settings
+	}
+	return out, nil
 }
 
 // Routing chooses a destination per incident: the first rule that matches
@@ -207,24 +206,6 @@ func (c *Config) applyDefaults() {
 	def(&o.UpdateInterval, 15*time.Minute)
 	def(&o.SyncInterval, 5*time.Minute)
 	def(&o.Keep, 720*time.Hour)
-	for _, h := range c.Helpdesks {
-		switch {
-		case h.Redmine != nil:
-			def(&h.Redmine.Timeout, 30*time.Second)
-		case h.Webhook != nil:
-			def(&h.Webhook.Timeout, 30*time.Second)
-		case h.Email != nil:
-			def(&h.Email.Timeout, 30*time.Second)
-			if h.Email.TLS == "" {
-				h.Email.TLS = "starttls"
-			}
-			if h.Email.Domain == "" {
-				if a, err := mail.ParseAddress(h.Email.From); err == nil {
-					_, h.Email.Domain, _ = strings.Cut(a.Address, "@")
-				}
-			}
-		}
-	}
 }
 
 // Validate applies the defaults and reports every mistake, with paths
@@ -242,9 +223,6 @@ func (c *Config) validate(extra []string) config.Errors {
 		errs = append(errs, config.Error{Path: p, Msg: fmt.Sprintf(format, args...)})
 	}
 	names := map[string]bool{None: true}
-	for _, n := range extra {
-		names[n] = true
-	}
 	for i, h := range c.Helpdesks {
 		p := fmt.Sprintf("helpdesks[%d]", i)
 		switch {
@@ -256,37 +234,20 @@ func (c *Config) validate(extra []string) config.Errors {
 			bad(p+".name", "%q is used twice", h.Name)
 		}
 		names[h.Name] = true
-		sections := 0
-		for _, set := range []bool{h.Redmine != nil, h.Webhook != nil, h.Email != nil} {
-			if set {
-				sections++
-			}
-		}
-		if sections > 1 {
-			bad(p, "give only the section of its type (%s)", h.Type)
-		}
-		switch h.Type {
-		case "redmine":
-			if h.Redmine == nil {
-				bad(p+".redmine", "required for type redmine")
-			} else {
-				h.Redmine.validate(p+".redmine", bad)
-			}
-		case "webhook":
-			if h.Webhook == nil {
-				bad(p+".webhook", "required for type webhook")
-			} else {
-				h.Webhook.validate(p+".webhook", bad)
-			}
-		case "email":
-			if h.Email == nil {
-				bad(p+".email", "required for type email")
-			} else {
-				h.Email.validate(p+".email", bad)
-			}
+		section := p + "." + h.Type
+		switch _, known := Lookup(h.Type); {
+		case !known:
+			bad(p+".type", "%q: want %s", h.Type, oneOf(Types()))
+		case h.Settings == nil:
+			bad(section, "required for type %s", h.Type)
 		default:
-			bad(p+".type", "%q: want redmine, webhook or email", h.Type)
+			h.Settings.Validate(func(path, format string, args ...any) { bad(section+"."+path, format, args...) })
 		}
+	}
+	// Connectors given in code may replace a configured helpdesk's or add
+	// one that routes can name.
+	for _, n := range extra {
+		names[n] = true
 	}
 	teams := map[string]bool{}
 	for i, t := range c.Routing.Teams {
@@ -379,19 +340,8 @@ func (c *Config) validateTarget(p string, t Target, names, teams map[string]bool
 			bad(fmt.Sprintf("%s.follow_the_sun[%d]", p, j), "no team named %q under routing.teams", name)
 		}
 	}
-	if t.AssigneeGroup != "" && t.Helpdesk != "" {
-		if h := c.helpdesk(t.Helpdesk); h != nil && h.Redmine != nil {
-			if _, ok := h.Redmine.Assignees[t.AssigneeGroup]; !ok {
-				bad(p+".assignee_group", "%q is not under helpdesk %s's redmine.assignees", t.AssigneeGroup, t.Helpdesk)
-			}
-		}
-	}
-	if t.Project != "" && t.Helpdesk != "" {
-		if h := c.helpdesk(t.Helpdesk); h != nil && h.Email != nil {
-			if _, err := mail.ParseAddress(t.Project); err != nil {
-				bad(p+".project", "%q: for an email helpdesk the project is the address to send to", t.Project)
-			}
-		}
+	if h := c.helpdesk(t.Helpdesk); h != nil && h.Settings != nil {
+		h.Settings.CheckTarget(t, func(path, format string, args ...any) { bad(p+"."+path, format, args...) })
 	}
 }
 
@@ -412,103 +362,13 @@ func (c *Config) helpdeskNames() []string {
 	return out
 }
 
-func validURL(raw string) error {
+// CheckURL says what is wrong with a helpdesk's http:// or https:// URL.
+func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q: want an http:// or https:// URL", raw)
 	}
 	return nil
-}
-
-func (r *RedmineConfig) validate(p string, bad func(string, string, ...any)) {
-	if err := validURL(r.URL); err != nil {
-		bad(p+".url", "%v", err)
-	}
-	if r.APIKey == "" {
-		bad(p+".api_key", "required: the API key of the user storewatch acts as (My account → API access key)")
-	}
-	if r.Project == "" {
-		bad(p+".project", "required: the default project's identifier or id")
-	}
-	if r.TrackerID <= 0 {
-		bad(p+".tracker_id", "required: the tracker id for new tickets")
-	}
-	if r.CustomFields.ExternalID <= 0 {
-		bad(p+".custom_fields.external_id", "required: the id of a string custom field \"External ID\", used as a filter; without it a retry could open a second ticket")
-	}
-	if r.Statuses.Resolved <= 0 {
-		bad(p+".statuses.resolved", "required: the status id set when a device recovered (\"Resolved\" is 3 on a default install)")
-	}
-	if r.Statuses.Closed <= 0 {
-		bad(p+".statuses.closed", "required: the status id set when the hub closes an incident (\"Closed\" is 5 on a default install)")
-	}
-	for k, v := range r.Priorities {
-		if k < 1 || k > 5 || v <= 0 {
-			bad(p+".priorities."+strconv.Itoa(k), "map priorities 1..5 to Redmine priority ids")
-		}
-	}
-	if r.Timeout < 0 {
-		bad(p+".timeout", "must not be negative")
-	}
-}
-
-func (w *WebhookConfig) validate(p string, bad func(string, string, ...any)) {
-	if err := validURL(w.URL); err != nil {
-		bad(p+".url", "%v", err)
-	}
-	if _, err := decodeSecret(w.Secret); err != nil {
-		bad(p+".secret", "%v", err)
-	}
-	for k := range w.Headers {
-		switch strings.ToLower(k) {
-		case "webhook-id", "webhook-timestamp", "webhook-signature", "content-type":
-			bad(p+".headers."+k, "storewatch sets this header itself")
-		}
-	}
-}
-
-// decodeSecret turns "whsec_<base64>" into the HMAC key.
-func decodeSecret(s string) ([]byte, error) {
-	b64, ok := strings.CutPrefix(s, "whsec_")
-	if !ok {
-		return nil, fmt.Errorf("want \"whsec_\" followed by base64 (generate one with: echo whsec_$(head -c 32 /dev/urandom | base64))")
-	}
-	key, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return nil, fmt.Errorf("the part after whsec_ is not base64: %v", err)
-	}
-	if len(key) < 24 || len(key) > 64 {
-		return nil, fmt.Errorf("the key is %d bytes; use 24 to 64 random bytes", len(key))
-	}
-	return key, nil
-}
-
-func (e *EmailConfig) validate(p string, bad func(string, string, ...any)) {
-	if host, port, err := net.SplitHostPort(e.Server); err != nil || host == "" || port == "" {
-		bad(p+".server", "%q: want host:port, such as smtp.example.com:587", e.Server)
-	}
-	switch e.TLS {
-	case "starttls", "tls", "none":
-	default:
-		bad(p+".tls", "%q: want starttls, tls or none", e.TLS)
-	}
-	if e.TLS == "none" && e.Username != "" {
-		bad(p+".tls", "none would send the password in clear text; use starttls or tls with a username")
-	}
-	if _, err := mail.ParseAddress(e.From); err != nil {
-		bad(p+".from", "%q is not an email address", e.From)
-	}
-	if len(e.To) == 0 {
-		bad(p+".to", "required: the helpdesk's intake address")
-	}
-	for i, to := range e.To {
-		if _, err := mail.ParseAddress(to); err != nil {
-			bad(fmt.Sprintf("%s.to[%d]", p, i), "%q is not an email address", to)
-		}
-	}
-	if e.Domain == "" || strings.ContainsAny(e.Domain, "<>@ ") {
-		bad(p+".domain", "%q: want a domain name for Message-IDs", e.Domain)
-	}
 }
 
 // matchZone reports whether a zone pattern (exact, or "Europe/*") matches.

@@ -13,18 +13,18 @@ import (
 	"github.com/storewatch/storewatch/hub/tickets"
 )
 
-// Notification is what the hub hands the outbox: an incident snapshot, what
+// Delivery is what the hub hands the outbox: an incident snapshot, what
 // happened to it, and which occurrence of the incident it belongs to. One
 // occurrence is one ticket: when the same fault comes back after its
 // incident was closed, the hub starts a new occurrence and a new ticket.
-type Notification struct {
-	Incident   tickets.Incident `json:"incident"`
-	Kind       tickets.Kind     `json:"kind"`
+type Delivery struct {
+	Incident   tickets.Brief    `json:"incident"`
+	Kind       tickets.Occasion `json:"kind"`
 	Occurrence string           `json:"occurrence"`
 }
 
 // Check reports what makes a notification unusable.
-func (n Notification) Check() error {
+func (n Delivery) Check() error {
 	if !n.Kind.Valid() {
 		return fmt.Errorf("notification %s: unknown kind %q", n.Incident.Key, n.Kind)
 	}
@@ -35,7 +35,7 @@ func (n Notification) Check() error {
 }
 
 // TicketKey names the ticket of one occurrence of an incident.
-func (n Notification) TicketKey() string { return n.Incident.Key + "#" + n.Occurrence }
+func (n Delivery) TicketKey() string { return n.Incident.Key + "#" + n.Occurrence }
 
 // ExternalID is the marker a helpdesk ticket carries so the outbox finds it
 // again (Redmine custom field, webhook payload, email Message-ID). It is a
@@ -67,11 +67,11 @@ type Call struct {
 	ID         string
 	ExternalID string // the ticket's marker, the same for every call of one ticket
 	Sequence   int    // 1 for the call that opened the ticket, then counting up
-	Kind       tickets.Kind
+	Kind       tickets.Occasion
 	Occurrence string
-	Incident   tickets.Incident
+	Incident   tickets.Brief
 	Route      Destination
-	Text       tickets.Ticket
+	Text       tickets.Text
 	Status     Status
 }
 
@@ -155,10 +155,13 @@ type RetryAfterError struct {
 func (e *RetryAfterError) Error() string { return e.Err.Error() }
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
-// httpStatusError classifies an HTTP answer the way the reference's retry
+// MaxResponse bounds what a connector reads from a helpdesk's answer.
+const MaxResponse = 4 << 20
+
+// HTTPStatusError classifies an HTTP answer the way the reference's retry
 // table does: timeouts, 429 and 5xx are worth retrying (honouring
 // Retry-After); other 4xx are the request's fault and permanent.
-func httpStatusError(what string, resp *http.Response, body []byte) error {
+func HTTPStatusError(what string, resp *http.Response, body []byte) error {
 	msg := string(body)
 	if len(msg) > 300 {
 		msg = msg[:300] + "..."

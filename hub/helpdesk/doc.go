@@ -1,8 +1,16 @@
 // Package helpdesk delivers incident notifications to external helpdesks:
 // it routes each incident occurrence to a helpdesk (or to none: the hub's
 // built-in ticket list), renders the ticket text with package tickets, and
-// sends it through a persistent outbox to a connector: Redmine, a Standard
-// Webhooks endpoint (Zammad, GLPI, Jira, a dispatch partner), or email.
+// sends it through a persistent outbox to a connector.
+//
+// This package is the shared part: the outbox, the routing, the section's
+// configuration and the two seams a connector fills, Connector (Open, Post,
+// State) and Settings (its section of the configuration). The connectors
+// live in folders of their own, as the drivers do, and register their type
+// by name in init: hub/helpdesk/redmine, hub/helpdesk/webhook (Standard
+// Webhooks: Zammad, GLPI, Jira, a dispatch partner) and hub/helpdesk/email;
+// hub/helpdesk/all links them all. A helpdesk's type in the configuration
+// names the connector, and its settings are the section of that name.
 //
 // Wiring it into the hub is short:
 //
@@ -10,7 +18,7 @@
 //	out, _ := helpdesk.Open(hubCfg.Helpdesk, cat, helpdesk.Options{Feedback: engine})
 //	go out.Run(ctx)
 //	// on every incident lifecycle event:
-//	out.Enqueue(ctx, helpdesk.Notification{Incident: snap, Kind: tickets.Opened, Occurrence: "3"})
+//	out.Enqueue(ctx, helpdesk.Delivery{Incident: brief, Kind: tickets.Opened, Occurrence: "3"})
 //	// for the API: out.DeadLetters(), out.Retry(seq), out.Discard(seq), out.Ticket(key, occ)
 //
 // Feedback (two methods) tells the hub when a ticket exists and when a
@@ -36,13 +44,13 @@
 //   - Resolve per policy: a resolved incident with AutoClose sets the
 //     helpdesk's resolved status, otherwise only comments; a closed
 //     incident sets the closed status.
-//   - Two-way (Redmine): before posting, and every SyncInterval for open
+//   - Two-way (connectors that can look, such as Redmine): before posting, and every SyncInterval for open
 //     tickets, the ticket's state is read; a ticket a person closed,
 //     rejected, resolved or deleted gets nothing more for that occurrence
 //     (never reopened) and Feedback hears of it.
 //
 // Configuration (Config) is YAML with strict field names, meant to sit in the
-// hub's file under "helpdesk:"; Validate lists every mistake with its path.
-// docs/helpdesk.md describes the configuration, the webhook payload and the
-// Redmine setup.
+// hub's file under "helpdesk:" (Config.Decode reads it from there);
+// Validate lists every mistake with its path. docs/helpdesk.md describes the
+// configuration; each connector's README its settings and what it sends.
 package helpdesk

@@ -1,36 +1,29 @@
-//go:build unix
-
 package helpdesk
 
 import (
-	"strconv"
-	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/hub/tickets"
 )
 
-// For hub_test.go (package helpdesk_test), which runs a whole hub against
-// this test binary's shared Redmine instead of starting a second one.
+// For the tests in package helpdesk_test, which use the test kit
+// (helpdesktest) and so cannot be in this package.
 
-// RedmineIssue is an issue as the tests' own Redmine client reads it.
-type RedmineIssue = adminIssue
+// SetAfterOpen installs a hook that runs between a successful Open and
+// storing the ticket id; returning true abandons the delivery there, as a
+// crash would.
+func (o *Outbox) SetAfterOpen(f func() bool) { o.afterOpen = f }
 
-// RedmineStatus returns the id of a Redmine status by name.
-func RedmineStatus(t *testing.T, name string) int { return needRedmine(t).status(t, name) }
-
-// RedmineTestConfig needs the shared Redmine and returns a helpdesk section
-// delivering everything to it, in a namespace of its own.
-func RedmineTestConfig(t *testing.T) Config {
-	return redmineConfig(t, needRedmine(t), needRedmine(t).URL)
+// DueTimes returns when each queued call is next attempted.
+func (o *Outbox) DueTimes() []time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []time.Time
+	for _, at := range o.due {
+		out = append(out, at)
+	}
+	return out
 }
 
-// RedmineIssues lists every issue carrying an external id, read without
-// the connector's search.
-func RedmineIssues(t *testing.T, externalID string) []RedmineIssue {
-	return admin{env: needRedmine(t)}.issuesWith(t, externalID)
-}
-
-// RedminePerson does to an issue what a person does in Redmine's web UI:
-// body is the issue's JSON changes.
-func RedminePerson(t *testing.T, issue int, body map[string]any) {
-	env := needRedmine(t)
-	admin{env: env, as: env.Person}.do(t, "PUT", "/issues/"+strconv.Itoa(issue)+".json", map[string]any{"issue": body})
-}
+// Matches reports whether the rule matches the incident.
+func (r Rule) Matches(in tickets.Brief) bool { return r.matches(in) }

@@ -35,7 +35,7 @@ type Outbox struct {
 	mu     sync.Mutex
 	queues map[string][]uint64  // ticket key → queued call seqs, oldest first
 	due    map[uint64]time.Time // call seq → earliest next attempt
-	kinds  map[uint64]tickets.Kind
+	kinds  map[uint64]tickets.Occasion
 	busy   map[string]bool // ticket keys with a call being delivered
 	wake   chan struct{}
 
@@ -80,7 +80,7 @@ func Open(cfg Config, catalog *tickets.Catalog, opt Options) (*Outbox, error) {
 	o := &Outbox{
 		cfg: cfg, router: NewRouter(cfg.Routing), catalog: catalog, fb: opt.Feedback, log: opt.Logger, now: opt.Now,
 		conns: map[string]Connector{}, queues: map[string][]uint64{}, due: map[uint64]time.Time{},
-		kinds: map[uint64]tickets.Kind{}, busy: map[string]bool{}, wake: make(chan struct{}, 1),
+		kinds: map[uint64]tickets.Occasion{}, busy: map[string]bool{}, wake: make(chan struct{}, 1),
 	}
 	if o.log == nil {
 		o.log = slog.Default()
@@ -93,7 +93,7 @@ func Open(cfg Config, catalog *tickets.Catalog, opt Options) (*Outbox, error) {
 			o.conns[h.Name] = c
 			continue
 		}
-		c, err := newConnector(h)
+		c, err := h.Settings.Connector()
 		if err != nil {
 			return nil, fmt.Errorf("helpdesk %s: %w", h.Name, err)
 		}
@@ -118,18 +118,6 @@ func Open(cfg Config, catalog *tickets.Catalog, opt Options) (*Outbox, error) {
 		return nil, fmt.Errorf("helpdesk: outbox %s: %w", where, err)
 	}
 	return o, nil
-}
-
-func newConnector(h Helpdesk) (Connector, error) {
-	switch {
-	case h.Redmine != nil:
-		return NewRedmine(*h.Redmine)
-	case h.Webhook != nil:
-		return NewWebhook(*h.Webhook)
-	case h.Email != nil:
-		return NewEmail(*h.Email)
-	}
-	return nil, fmt.Errorf("no %s section", h.Type)
 }
 
 // Close closes the outbox file. Stop Run first.
@@ -165,14 +153,14 @@ const keptNotes = 32
 
 // DeadLetter is a call the outbox gave up on.
 type DeadLetter struct {
-	Seq          uint64       `json:"seq"`
-	Ticket       string       `json:"ticket"`
-	Helpdesk     string       `json:"helpdesk"`
-	Notification Notification `json:"notification"`
-	Attempts     int          `json:"attempts"`
-	Enqueued     time.Time    `json:"enqueued"`
-	Died         time.Time    `json:"died"`
-	Reason       string       `json:"reason"`
+	Seq          uint64    `json:"seq"`
+	Ticket       string    `json:"ticket"`
+	Helpdesk     string    `json:"helpdesk"`
+	Notification Delivery  `json:"notification"`
+	Attempts     int       `json:"attempts"`
+	Enqueued     time.Time `json:"enqueued"`
+	Died         time.Time `json:"died"`
+	Reason       string    `json:"reason"`
 }
 
 // index adds a stored call to the in-memory schedule. Callers hold o.mu (or
@@ -211,7 +199,7 @@ func (o *Outbox) poke() {
 // a resolve of an occurrence that never had a ticket. An update waiting
 // behind another queued update replaces it (the newer snapshot says it all);
 // a resolve or close drops queued updates.
-func (o *Outbox) Enqueue(ctx context.Context, n Notification) error {
+func (o *Outbox) Enqueue(ctx context.Context, n Delivery) error {
 	if err := n.Check(); err != nil {
 		return fmt.Errorf("helpdesk: %w", err)
 	}

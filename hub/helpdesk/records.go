@@ -41,13 +41,13 @@ type Table[K comparable, V any] interface {
 
 // QueuedCall is a call waiting in the outbox.
 type QueuedCall struct {
-	Seq          uint64       `json:"seq"`
-	Ticket       string       `json:"ticket"`
-	Notification Notification `json:"notification"`
-	Enqueued     time.Time    `json:"enqueued"`
-	Attempts     int          `json:"attempts,omitempty"`
-	Next         time.Time    `json:"next"`
-	LastError    string       `json:"last_error,omitempty"`
+	Seq          uint64    `json:"seq"`
+	Ticket       string    `json:"ticket"`
+	Notification Delivery  `json:"notification"`
+	Enqueued     time.Time `json:"enqueued"`
+	Attempts     int       `json:"attempts,omitempty"`
+	Next         time.Time `json:"next"`
+	LastError    string    `json:"last_error,omitempty"`
 }
 
 var (

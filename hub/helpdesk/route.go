@@ -52,7 +52,7 @@ func NewRouter(r Routing) *Router {
 
 // Route chooses the destination of an incident's ticket opened at now: the
 // first matching rule, else the default.
-func (rt *Router) Route(in tickets.Incident, now time.Time) Destination {
+func (rt *Router) Route(in tickets.Brief, now time.Time) Destination {
 	for i, r := range rt.r.Rules {
 		if r.matches(in) {
 			name := r.Name
@@ -93,7 +93,7 @@ func (rt *Router) resolve(name string, t Target, now time.Time) Destination {
 	return d
 }
 
-func (r Rule) matches(in tickets.Incident) bool {
+func (r Rule) matches(in tickets.Brief) bool {
 	kind := in.Kind
 	if in.StoreLevel() {
 		kind = "store"

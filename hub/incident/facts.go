@@ -15,7 +15,7 @@ import (
 // times, recomputed when more of the store fails or recovers.
 
 func (e *Engine) fillTicket(inc *Incident, a *alert) {
-	t := &inc.Ticket
+	t := &inc.Facts
 	if s := e.stores[a.tenant+"/"+a.store]; s != nil {
 		t.StoreName, t.StoreAddress, t.Country, t.TimeZone = s.rec.Info.Name, s.rec.Info.Address, s.rec.Info.Country, s.rec.Info.TimeZone
 	}
@@ -36,17 +36,17 @@ func (e *Engine) fillTicket(inc *Incident, a *alert) {
 }
 
 func (e *Engine) title(inc *Incident) string {
-	store := inc.Ticket.StoreName
+	store := inc.Facts.StoreName
 	if store == "" {
 		store = inc.Tenant + "/" + inc.Store
 	}
 	where := inc.Device
-	if inc.Ticket.Location != "" {
-		where += " (" + inc.Ticket.Location + ")"
+	if inc.Facts.Location != "" {
+		where += " (" + inc.Facts.Location + ")"
 	}
 	what := []string{}
-	if inc.Ticket.Vendor != "" || inc.Ticket.Model != "" {
-		what = append(what, strings.TrimSpace(inc.Ticket.Vendor+" "+inc.Ticket.Model))
+	if inc.Facts.Vendor != "" || inc.Facts.Model != "" {
+		what = append(what, strings.TrimSpace(inc.Facts.Vendor+" "+inc.Facts.Model))
 	}
 	switch inc.Kind {
 	case KindAgentOffline:
@@ -83,7 +83,7 @@ func (e *Engine) prioritise(inc *Incident, now time.Time, announce bool) bool {
 		impact, urgency = 1, 1
 		why = "the hub hears none of its stores"
 	default:
-		kind := inc.Ticket.DeviceKind
+		kind := inc.Facts.DeviceKind
 		var c census
 		if s != nil {
 			c = e.census(s, kind)
@@ -94,7 +94,7 @@ func (e *Engine) prioritise(inc *Incident, now time.Time, announce bool) bool {
 			crit = criticalityOf(d.rec.Kind, d.rec.Criticality)
 		}
 		impact = Impact(affected, total, crit)
-		urgency = Urgency(inc.Ticket.Severity, open)
+		urgency = Urgency(inc.Facts.Severity, open)
 		why = fmt.Sprintf("%d of %d %s down, %s criticality", max(affected, 1), max(total, 1), kind, crit)
 	}
 	p := Priority(impact, urgency)

@@ -144,7 +144,7 @@ func (e *Engine) touch(inc *Incident, now time.Time) {
 	inc.Version++
 	inc.UpdatedAt = now
 	cp := *inc
-	cp.Ticket.Faults = slices.Clone(inc.Ticket.Faults)
+	cp.Facts.Faults = slices.Clone(inc.Facts.Faults)
 	e.ch.Incidents = append(e.ch.Incidents, cp)
 }
 
@@ -161,7 +161,7 @@ func (e *Engine) notify(inc *Incident, kind NotificationKind, at time.Time, text
 		return // no store's ticket: the helpdesks are the stores' (docs/hub.md)
 	}
 	cp := *inc
-	cp.Ticket.Faults = slices.Clone(inc.Ticket.Faults)
+	cp.Facts.Faults = slices.Clone(inc.Facts.Faults)
 	cp.Version++ // the snapshot describes the incident after this change
 	e.ch.Notifications = append(e.ch.Notifications, Notification{Kind: kind, At: at, Incident: cp, Text: text})
 	e.entry(inc, at, EntryNotification, fmt.Sprintf("%s notification queued for helpdesk connectors", kind))
@@ -173,7 +173,7 @@ func (e *Engine) logIncident(inc *Incident, at time.Time, state string) {
 		return
 	}
 	e.ch.Log = append(e.ch.Log, LogEntry{At: at, Kind: LogIncident, Tenant: inc.Tenant, Store: inc.Store, Agent: inc.Agent,
-		Device: inc.Device, DevKind: inc.Ticket.DeviceKind, Vendor: inc.Ticket.Vendor, Model: inc.Ticket.Model,
-		Firmware: inc.Ticket.Firmware, State: state, Faults: []wire.FaultCode{inc.Fault}, Since: inc.FirstSeen,
+		Device: inc.Device, DevKind: inc.Facts.DeviceKind, Vendor: inc.Facts.Vendor, Model: inc.Facts.Model,
+		Firmware: inc.Facts.Firmware, State: state, Faults: []wire.FaultCode{inc.Fault}, Since: inc.FirstSeen,
 		Flapping: inc.Flapping, Incident: inc.ID, Detail: string(inc.Kind)})
 }

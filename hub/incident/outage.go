@@ -215,7 +215,7 @@ func (e *Engine) openOutage(now time.Time) {
 	o := &e.outage
 	inc := &Incident{ID: e.newID(), Key: hubOutageKey, DedupKey: DedupKey(hubOutageKey), Kind: KindHubOutage, Fault: FaultHubOutage,
 		Title: "storehub cannot hear its stores: " + o.cause, State: StateOpen, Active: true, FirstSeen: o.since, OpenedAt: now, Occurrences: 1,
-		Ticket: Ticket{Severity: wire.SeverityCritical, Remedy: wire.RemedyRemote,
+		Facts: Facts{Severity: wire.SeverityCritical, Remedy: wire.RemedyRemote,
 			Runbook: "the hub cannot hear its stores: check its broker connection (storehub_broker_connected) and the network between the stores and the broker"}}
 	e.prioritise(inc, now, false)
 	o.inc = inc

@@ -202,11 +202,11 @@ func TestStoryPrinterOutOfPaperForTenMinutesGivesOneTicket(t *testing.T) {
 		t.Fatalf("want exactly one ticket, got %d: %+v", len(got), got)
 	}
 	inc := got[0]
-	if inc.Ticket.Model != "TM-T88VI" || inc.Ticket.Serial != "X5E-receipt-lane3" || inc.Ticket.Vendor != "EPSON" {
-		t.Errorf("ticket lacks the device identity: %+v", inc.Ticket)
+	if inc.Facts.Model != "TM-T88VI" || inc.Facts.Serial != "X5E-receipt-lane3" || inc.Facts.Vendor != "EPSON" {
+		t.Errorf("ticket lacks the device identity: %+v", inc.Facts)
 	}
-	if inc.Ticket.Location != "lane 3" || inc.Ticket.StoreName != "Acme Berlin Mitte" || inc.Ticket.Remedy != wire.RemedyStore || inc.Ticket.Runbook == "" {
-		t.Errorf("ticket lacks what first-line support asks: %+v", inc.Ticket)
+	if inc.Facts.Location != "lane 3" || inc.Facts.StoreName != "Acme Berlin Mitte" || inc.Facts.Remedy != wire.RemedyStore || inc.Facts.Runbook == "" {
+		t.Errorf("ticket lacks what first-line support asks: %+v", inc.Facts)
 	}
 	if !inc.OpenedAt.Equal(tuesday10.Add(2*time.Minute)) || !inc.FirstSeen.Equal(tuesday10) {
 		t.Errorf("opened %v (first seen %v), want after the 2m hold-down", inc.OpenedAt, inc.FirstSeen)
@@ -407,7 +407,7 @@ func TestStorySameFaultFiveTimesInAWeekOpensAChronicProblem(t *testing.T) {
 	if len(chronic) != 1 {
 		t.Fatalf("want one chronic-problem incident, got %d", len(chronic))
 	}
-	if c := chronic[0]; c.Occurrences != 5 || c.State != StateOpen || c.Ticket.Serial != "X5E-label-deli" {
+	if c := chronic[0]; c.Occurrences != 5 || c.State != StateOpen || c.Facts.Serial != "X5E-label-deli" {
 		t.Errorf("chronic incident: %+v", c)
 	}
 	faults := w.incidents(KindFault)

@@ -46,8 +46,10 @@ const (
 	ResolutionHelpdesk = "closed_in_helpdesk"
 )
 
-// Ticket holds what first-line support asks on the phone.
-type Ticket struct {
+// Facts are what first-line support asks on the phone: the store, the
+// device and its fault as a ticket states them. (tickets.Text is a ticket's
+// rendered text, helpdesk.Ticket the helpdesk's own ticket.)
+type Facts struct {
 	StoreName    string        `json:"store_name,omitempty"`
 	StoreAddress string        `json:"store_address,omitempty"`
 	Country      string        `json:"country,omitempty"`
@@ -83,12 +85,12 @@ type Incident struct {
 	Resolution string `json:"resolution,omitempty"`
 	// Active is whether the fault is present now (a recovered incident that
 	// waits for a person to close it has Active false).
-	Active   bool   `json:"active"`
-	Flapping bool   `json:"flapping"`
-	Ticket   Ticket `json:"ticket"`
-	Impact   int    `json:"impact"`   // 1 high .. 3 low
-	Urgency  int    `json:"urgency"`  // 1 high .. 3 low
-	Priority int    `json:"priority"` // 1 critical .. 5 planning
+	Active   bool  `json:"active"`
+	Flapping bool  `json:"flapping"`
+	Facts    Facts `json:"ticket"`   // "ticket" as stored and served
+	Impact   int   `json:"impact"`   // 1 high .. 3 low
+	Urgency  int   `json:"urgency"`  // 1 high .. 3 low
+	Priority int   `json:"priority"` // 1 critical .. 5 planning
 	// Occurrences counts the episodes of the fault within this incident;
 	// OccurrencesBefore the earlier ones in the chronic window.
 	Occurrences       int       `json:"occurrences"`
@@ -114,6 +116,10 @@ type Incident struct {
 	// Version grows with every change, so a connector can order updates.
 	Version uint64 `json:"version"`
 }
+
+// Ticket returns the incident's Facts under the name they had before, for
+// web console templates written for it (api.console_dir).
+func (inc Incident) Ticket() Facts { return inc.Facts }
 
 // HelpdeskTicket is an external helpdesk's ticket for one incident.
 type HelpdeskTicket struct {

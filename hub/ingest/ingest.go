@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/hub/incident"
-	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -22,7 +21,7 @@ const MaxBatch = 2048
 // Pipeline checks messages and feeds them, batched, to the engine and store.
 type Pipeline struct {
 	eng     *incident.Engine
-	st      store.Store
+	st      Store
 	clk     clock.Clock
 	log     *slog.Logger
 	metrics *Metrics
@@ -51,7 +50,7 @@ type action struct {
 // Options configures a Pipeline.
 type Options struct {
 	Engine  *incident.Engine
-	Store   store.Store
+	Store   Store
 	Clock   clock.Clock
 	Log     *slog.Logger
 	Metrics *Metrics
@@ -60,6 +59,12 @@ type Options struct {
 	// Answers receives remote query answers (cmd/res); without it they are
 	// counted and ignored.
 	Answers Answers
+}
+
+// Store is where the pipeline commits what the engine decided (the hub's
+// store): one change set per batch, atomically.
+type Store interface {
+	Commit(c incident.Changes) error
 }
 
 // Answers takes the agents' answers to remote queries once they decoded

@@ -26,7 +26,7 @@ const ConsolePath = "/console/incidents/"
 
 // Outbox takes notifications for delivery (helpdesk.Outbox).
 type Outbox interface {
-	Enqueue(ctx context.Context, n helpdesk.Notification) error
+	Enqueue(ctx context.Context, n helpdesk.Delivery) error
 }
 
 // Inventory is what the engine knows now about stores and incidents.
@@ -36,9 +36,28 @@ type Inventory interface {
 	Live(id string) (incident.Incident, bool)
 }
 
+// Stream is the durable notification stream the bridge follows and its
+// place in it (the hub's store).
+type Stream interface {
+	// Notifications returns up to limit notifications after seq; Notified
+	// a channel closed at the next commit that adds some.
+	Notifications(after uint64, limit int) ([]incident.Notification, error)
+	Notified() <-chan struct{}
+	// Cursor and SetCursor keep the bridge's position (Consumer).
+	Cursor(consumer string) (uint64, error)
+	SetCursor(consumer string, seq uint64) error
+}
+
+// FaultCounter says how often a fault happened before on the device and on
+// its model, for "last 30 days" on tickets (the hub's store).
+type FaultCounter interface {
+	FaultCounts(q store.FaultQuery) (store.FaultCounts, error)
+}
+
 // Options are a Bridge's collaborators.
 type Options struct {
-	Store     store.Store
+	Stream    Stream
+	Counts    FaultCounter
 	Inventory Inventory
 	Outbox    Outbox
 	// Policy is the engine's: it says whether an incident closes by itself
@@ -92,15 +111,15 @@ func New(o Options) *Bridge {
 // meanwhile.
 func (b *Bridge) Run(ctx context.Context) error {
 	started := b.o.Now()
-	cursor, err := b.o.Store.Cursor(Consumer)
+	cursor, err := b.o.Stream.Cursor(Consumer)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	b.o.Log.Info("helpdesk bridge following the notification stream", "after", cursor)
 	wait := b.o.RetryMin
 	for {
-		wake := b.o.Store.Notified() // before reading: a commit after the read closes it
-		batch, err := b.o.Store.Notifications(cursor, b.o.Batch)
+		wake := b.o.Stream.Notified() // before reading: a commit after the read closes it
+		batch, err := b.o.Stream.Notifications(cursor, b.o.Batch)
 		if err != nil {
 			b.o.Log.Error("helpdesk bridge: reading the notification stream", "err", err)
 			if !b.sleep(ctx, &wait) {
@@ -125,7 +144,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 			cursor = n.Seq
 		}
-		if err := b.o.Store.SetCursor(Consumer, cursor); err != nil {
+		if err := b.o.Stream.SetCursor(Consumer, cursor); err != nil {
 			// The next batch stores it; a crash before then hands this
 			// batch over again, which the outbox absorbs.
 			b.o.Log.Error("helpdesk bridge: storing the cursor", "seq", cursor, "err", err)
@@ -154,7 +173,7 @@ func (b *Bridge) sleep(ctx context.Context, wait *time.Duration) bool {
 // stored or ctx ends.
 func (b *Bridge) deliver(ctx context.Context, n incident.Notification, backlog bool) error {
 	log := b.o.Log.With("seq", n.Seq, "incident", n.Incident.ID, "kind", n.Kind)
-	if backlog && tickets.Kind(n.Kind).Opens() {
+	if backlog && tickets.Occasion(n.Kind).Opens() {
 		if _, live := b.o.Inventory.Live(n.Incident.ID); !live {
 			log.Debug("helpdesk bridge: not opening a ticket for an incident that ended while nobody delivered")
 			return nil
@@ -189,32 +208,32 @@ func (b *Bridge) deliver(ctx context.Context, n incident.Notification, backlog b
 // open for a person; the engine tells that as an update, the helpdesk as a
 // resolve without auto-close ("recovered by itself; please check and
 // close"), so this is where one becomes the other.
-func (b *Bridge) Notification(n incident.Notification) (helpdesk.Notification, error) {
-	kind := tickets.Kind(n.Kind)
+func (b *Bridge) Notification(n incident.Notification) (helpdesk.Delivery, error) {
+	kind := tickets.Occasion(n.Kind)
 	if !kind.Valid() {
-		return helpdesk.Notification{}, fmt.Errorf("notify: unknown notification kind %q", n.Kind)
+		return helpdesk.Delivery{}, fmt.Errorf("notify: unknown notification kind %q", n.Kind)
 	}
 	if recoveredAwaitingPerson(n) {
 		kind = tickets.Resolved
 	}
 	in, err := b.Incident(n)
 	if err != nil {
-		return helpdesk.Notification{}, err
+		return helpdesk.Delivery{}, err
 	}
 	if kind == tickets.Resolved && n.Kind == incident.NotifyUpdated {
 		in.Changed, in.AutoClose = n.Incident.RecoveredAt, false
 	}
-	hn := helpdesk.Notification{Incident: in, Kind: kind, Occurrence: n.Incident.ID}
+	hn := helpdesk.Delivery{Incident: in, Kind: kind, Occurrence: n.Incident.ID}
 	return hn, hn.Check()
 }
 
 // Incident fills the ticket snapshot of a notification: the incident as
 // the engine saw it, the store as its inventory describes it now, and the
 // counts of earlier episodes from the store.
-func (b *Bridge) Incident(n incident.Notification) (tickets.Incident, error) {
+func (b *Bridge) Incident(n incident.Notification) (tickets.Brief, error) {
 	inc := n.Incident
-	t := inc.Ticket
-	out := tickets.Incident{
+	t := inc.Facts
+	out := tickets.Brief{
 		Key: inc.Key, Tenant: inc.Tenant, Store: inc.Store,
 		StoreName: t.StoreName, Address: t.StoreAddress, Country: t.Country, TimeZone: t.TimeZone,
 		Fault: inc.Fault, Severity: t.Severity, Remedy: t.Remedy,
@@ -280,7 +299,7 @@ func (b *Bridge) Incident(n incident.Notification) (tickets.Incident, error) {
 	} else {
 		out.AutoClose = b.o.Policy.For(t.DeviceKind, inc.Fault).OnRecovery == incident.RecoveryClose
 	}
-	counts, err := b.o.Store.FaultCounts(store.FaultQuery{Key: fingerprint, Tenant: inc.Tenant, Model: t.Model, Fault: inc.Fault,
+	counts, err := b.o.Counts.FaultCounts(store.FaultQuery{Key: fingerprint, Tenant: inc.Tenant, Model: t.Model, Fault: inc.Fault,
 		From: n.At.Add(-CountWindow), To: n.At.Add(time.Nanosecond)})
 	if err != nil {
 		return out, fmt.Errorf("notify: %w", err)

@@ -12,7 +12,7 @@ import (
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/tickets"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -38,7 +38,7 @@ func TestNotificationCarriesWhatFirstLineSupportAsks(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := hn.Incident
-	want := tickets.Incident{
+	want := tickets.Brief{
 		Key: "acme/s0042/prn3/paper_jam", Tenant: "acme", Store: "s0042",
 		StoreName: "Acme Berlin Mitte", Address: "Invalidenstr. 1, 10115 Berlin", Country: "DE", TimeZone: "Europe/Berlin",
 		Device: "prn3", Kind: "receipt_printer", Location: "lane 3",
@@ -90,7 +90,7 @@ func TestNotificationCarriesWhatFirstLineSupportAsks(t *testing.T) {
 	}
 }
 
-func equalIncident(a, b tickets.Incident) bool {
+func equalIncident(a, b tickets.Brief) bool {
 	return a.Key == b.Key && a.Tenant == b.Tenant && a.Store == b.Store && a.StoreName == b.StoreName &&
 		a.Address == b.Address && a.Country == b.Country && a.TimeZone == b.TimeZone && a.Device == b.Device &&
 		a.Kind == b.Kind && a.Location == b.Location && a.Identity.Vendor == b.Identity.Vendor && a.Identity.Model == b.Identity.Model &&

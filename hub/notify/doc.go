@@ -3,7 +3,7 @@
 // updated, resolved, closed, flapping, chronic) into the store's durable
 // notification stream, in the same transaction as the change; a Bridge
 // follows that stream from its cursor, turns each entry into a
-// helpdesk.Notification with a complete tickets.Incident (store, device,
+// helpdesk.Delivery with a complete tickets.Brief (store, device,
 // fault, remedy, priority and SLA due, how often the fault happened in the
 // last 30 days on the device and on its model, a link into the console),
 // hands it to the helpdesk outbox, and only then moves its cursor. Delivery

@@ -6,7 +6,6 @@ import (
 
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
-	"github.com/storewatch/storewatch/hub/store"
 )
 
 // Writer runs an engine action and commits its changes (ingest.Pipeline).
@@ -19,8 +18,13 @@ type Writer interface {
 // incident whose ticket a person closed in the helpdesk.
 type Feedback struct {
 	Writer Writer
-	Store  store.Store
+	Store  IncidentReader
 	Log    *slog.Logger
+}
+
+// IncidentReader reads one incident (the hub's store).
+type IncidentReader interface {
+	Incident(id string) (incident.Incident, error)
 }
 
 // Linked shows the helpdesk's ticket on the incident and in its timeline.

@@ -193,7 +193,7 @@ func (w *world) incident(id string) incident.Incident {
 }
 
 func (w *world) bridge(out Outbox) *Bridge {
-	return New(Options{Store: w.st, Inventory: w.eng, Outbox: out, Policy: w.pol, PublicURL: "https://hub.example.com/",
+	return New(Options{Stream: w.st, Counts: w.st, Inventory: w.eng, Outbox: out, Policy: w.pol, PublicURL: "https://hub.example.com/",
 		RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Now: w.clk.Now})
 }
 
@@ -219,11 +219,11 @@ func run(t *testing.T, b *Bridge) (stop func()) {
 // fail.
 type recorder struct {
 	mu   sync.Mutex
-	got  []helpdesk.Notification
+	got  []helpdesk.Delivery
 	fail int
 }
 
-func (r *recorder) Enqueue(_ context.Context, n helpdesk.Notification) error {
+func (r *recorder) Enqueue(_ context.Context, n helpdesk.Delivery) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail > 0 {

@@ -16,7 +16,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/devsim/escpos"
 	"github.com/storewatch/storewatch/hub"
@@ -24,8 +23,8 @@ import (
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/store"
-	"github.com/storewatch/storewatch/internal/agenttest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/agenttest"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -86,11 +85,11 @@ func startSite(t testing.TB, o siteOptions) (*site, string) {
 		y += fmt.Sprintf("broker: {mode: embedded, embedded: {listen: \"127.0.0.1:0\"}}\nagents: [{tenant: acme, store: s0042, agent: backoffice-1, password_hash: \"%s\"}]\n", agentHash)
 	} else {
 		hubHash, _ := broker.HashPassword("hub-pw", 1000)
-		access := broker.NewAccess([]config.AgentAccess{{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, PasswordHash: agentHash}})
+		access := broker.NewAccess([]broker.Agent{{Tenant: s42.Tenant, Store: s42.Store, Agent: s42.Agent, PasswordHash: agentHash}})
 		url = brokertest.StartMosquitto(t, access.MosquittoACL("storehub"), access.PasswordFile()+"storehub:"+hubHash+"\n")
 		y += fmt.Sprintf("broker: {mode: external, external: {urls: [\"%s\"], client_id: storehub-test, username: storehub, password: hub-pw}}\n", url)
 	}
-	cfg, _, err := config.ParseHub("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	cfg, err := hub.ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -462,7 +462,7 @@ func (c *computation) opened(src Source, id string) error {
 		d := c.device(inc.Tenant, inc.Store, inc.Device)
 		d.row.Incidents++
 		if d.row.Vendor == "" && d.row.Model == "" {
-			d.row.Vendor, d.row.Model, d.row.Kind = inc.Ticket.Vendor, inc.Ticket.Model, inc.Ticket.DeviceKind
+			d.row.Vendor, d.row.Model, d.row.Kind = inc.Facts.Vendor, inc.Facts.Model, inc.Facts.DeviceKind
 		}
 	}
 	c.self.Overall.add(&inc)

@@ -120,7 +120,7 @@ func TestLogKindReadsTheKindAsTheStoreWritesIt(t *testing.T) {
 func TestExportHandsOverTheWholeFile(t *testing.T) {
 	st := open(t, filepath.Join(t.TempDir(), "hub.db"))
 	inc := incident.Incident{ID: "INC-000001", Key: "acme/s1/prn1/paper_jam", Kind: incident.KindFault, State: incident.StateOpen, OpenedAt: t0,
-		Ticket: incident.Ticket{Severity: wire.SeverityError}}
+		Facts: incident.Facts{Severity: wire.SeverityError}}
 	var log []incident.LogEntry
 	for i := range ExportChunk + 3 {
 		log = append(log, incident.LogEntry{At: t0.Add(time.Duration(i) * time.Second), Kind: incident.LogState})

@@ -5,10 +5,12 @@
 // consume (with a cursor per connector), maintenance windows, and the records
 // the incident engine restarts from.
 //
-// Store is the interface the hub's parts use; Backend adds the audit trail
-// and the device history. Bolt implements it in one bbolt file (the
-// zero-setup default); hub/store/postgres implements it on PostgreSQL, and
-// storetest holds both to one test suite. Every engine change set is
+// Store is the interface of the engine's state; Backend adds the audit
+// trail and the device history, and is what the hub opens. Each part of the
+// hub states the few methods it uses in an interface of its own. Bolt
+// implements it in one bbolt file (the zero-setup default);
+// hub/store/postgres implements it on PostgreSQL, and storetest holds both
+// to one test suite. Every engine change set is
 // committed in one transaction, so a crash never leaves an incident without
 // its timeline or a notification without its incident. Config is the hub
 // file's store: section, which chooses between them.

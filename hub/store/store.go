@@ -38,7 +38,7 @@ func (f Filter) Match(inc *incident.Incident) bool {
 		f.State != "" && inc.State != f.State,
 		f.Live && !inc.State.Live(),
 		f.Priority != 0 && inc.Priority != f.Priority,
-		f.Model != "" && inc.Ticket.Model != f.Model,
+		f.Model != "" && inc.Facts.Model != f.Model,
 		f.Fault != "" && string(inc.Fault) != f.Fault,
 		f.Kind != "" && inc.Kind != f.Kind,
 		!f.Since.IsZero() && inc.OpenedAt.Before(f.Since),
@@ -48,7 +48,12 @@ func (f Filter) Match(inc *incident.Incident) bool {
 	return true
 }
 
-// Store keeps tickets and the engine's state.
+// Store keeps tickets and the engine's state. With Backend's audit trail
+// and device history it is what the hub's wiring (hub.Start) opens and
+// hands out; each part takes only the few methods it uses, through a small
+// interface of its own (ingest.Store, notify.Stream, api.Store,
+// console.Store, reports.Source, query.Auditor, ...), so a store on another
+// engine implements these methods and slots in (Bolt and postgres.Store).
 type Store interface {
 	// Commit writes one engine change set atomically and gives the
 	// notifications their sequence numbers.

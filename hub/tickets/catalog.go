@@ -30,7 +30,7 @@ const (
 // offline).
 func TemplateNames() []string {
 	var out []string
-	for _, k := range append(Kinds, "store_opened") {
+	for _, k := range append(Occasions, "store_opened") {
 		out = append(out, string(k)+".title", string(k)+".body")
 	}
 	return out
@@ -223,8 +223,8 @@ func (c *Catalog) LanguageFor(tenant, store string) string {
 // Has reports whether a language is loaded.
 func (c *Catalog) Has(language string) bool { return c.langs[language] != nil }
 
-// Ticket is a rendered ticket text.
-type Ticket struct {
+// Text is a rendered ticket text.
+type Text struct {
 	Language string `json:"language"`
 	Title    string `json:"title"` // one line
 	Body     string `json:"body"`  // plain text
@@ -232,19 +232,19 @@ type Ticket struct {
 
 // Render writes the title and body of a notification in a language; an
 // empty language means the store's configured one.
-func (c *Catalog) Render(kind Kind, in Incident, language string) (Ticket, error) {
+func (c *Catalog) Render(kind Occasion, in Brief, language string) (Text, error) {
 	if !kind.Valid() {
-		return Ticket{}, fmt.Errorf("tickets: unknown notification kind %q", kind)
+		return Text{}, fmt.Errorf("tickets: unknown notification kind %q", kind)
 	}
 	if err := in.Check(); err != nil {
-		return Ticket{}, fmt.Errorf("tickets: %w", err)
+		return Text{}, fmt.Errorf("tickets: %w", err)
 	}
 	if language == "" {
 		language = c.LanguageFor(in.Tenant, in.Store)
 	}
 	l := c.langs[language]
 	if l == nil {
-		return Ticket{}, fmt.Errorf("tickets: no language %q", language)
+		return Text{}, fmt.Errorf("tickets: no language %q", language)
 	}
 	v := c.view(kind, in, language, l.text)
 	name := string(kind)
@@ -253,12 +253,12 @@ func (c *Catalog) Render(kind Kind, in Incident, language string) (Ticket, error
 	}
 	var title, body strings.Builder
 	if err := l.tmpl.ExecuteTemplate(&title, name+".title", v); err != nil {
-		return Ticket{}, fmt.Errorf("tickets: %s: %w", language, err)
+		return Text{}, fmt.Errorf("tickets: %s: %w", language, err)
 	}
 	if err := l.tmpl.ExecuteTemplate(&body, name+".body", v); err != nil {
-		return Ticket{}, fmt.Errorf("tickets: %s: %w", language, err)
+		return Text{}, fmt.Errorf("tickets: %s: %w", language, err)
 	}
-	return Ticket{Language: language, Title: oneLine(title.String()), Body: tidy(body.String())}, nil
+	return Text{Language: language, Title: oneLine(title.String()), Body: tidy(body.String())}, nil
 }
 
 // Steps returns the runbook steps for a fault on a device kind, as a ticket
@@ -282,8 +282,8 @@ func (c *Catalog) Steps(language, tenant string, code wire.FaultCode, kind strin
 // {{.Store}}, {{.Identity.Serial}} work) plus everything already put into
 // the ticket's language and the store's time zone.
 type View struct {
-	Incident
-	Notification                 Kind
+	Brief
+	Notification                 Occasion
 	Lang                         string
 	KindName                     string // the device kind in words
 	FaultTitle                   string
@@ -299,7 +299,7 @@ type View struct {
 	Lasted                       string // from first seen to changed, "1h5m"
 }
 
-func (c *Catalog) view(kind Kind, in Incident, language string, l *Language) View {
+func (c *Catalog) view(kind Occasion, in Brief, language string, l *Language) View {
 	loc := time.UTC
 	if in.TimeZone != "" {
 		if z, err := time.LoadLocation(in.TimeZone); err == nil {
@@ -324,7 +324,7 @@ func (c *Catalog) view(kind Kind, in Incident, language string, l *Language) Vie
 	}
 	remedy := in.RemedyClass()
 	v := View{
-		Incident:     in,
+		Brief:        in,
 		Notification: kind,
 		Lang:         language,
 		KindName:     kindName,

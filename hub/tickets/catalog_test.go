@@ -92,7 +92,7 @@ func TestRenderEveryCodeKindAndLanguage(t *testing.T) {
 				if f.Code == wire.FaultAgentOffline {
 					in.Device = ""
 				}
-				for _, kind := range Kinds {
+				for _, kind := range Occasions {
 					tk, err := c.Render(kind, in, code)
 					if err != nil {
 						t.Fatalf("%s %s %s %s: %v", code, f.Code, devKind, kind, err)
@@ -126,30 +126,30 @@ func TestRenderEveryCodeKindAndLanguage(t *testing.T) {
 // reviewable record of what support sees. Run with -update to rewrite them.
 func TestGoldenTickets(t *testing.T) {
 	c := load(t, Config{})
-	cases := map[string]func(*Incident){
-		"opened":   func(*Incident) {},
-		"updated":  func(*Incident) {},
-		"resolved": func(*Incident) {},
-		"closed":   func(in *Incident) { in.ClosedBy, in.Reason = "j.doe", "printer replaced" },
-		"flapping": func(*Incident) {},
-		"chronic":  func(*Incident) {},
-		"dispatch": func(in *Incident) {
+	cases := map[string]func(*Brief){
+		"opened":   func(*Brief) {},
+		"updated":  func(*Brief) {},
+		"resolved": func(*Brief) {},
+		"closed":   func(in *Brief) { in.ClosedBy, in.Reason = "j.doe", "printer replaced" },
+		"flapping": func(*Brief) {},
+		"chronic":  func(*Brief) {},
+		"dispatch": func(in *Brief) {
 			in.Key, in.Fault, in.Detail = "acme/0042/prn1/head_fault", wire.FaultHeadFault, "~HQES group1 0x40"
 		},
-		"store_opened": func(in *Incident) {
+		"store_opened": func(in *Brief) {
 			in.Key, in.Device, in.Fault = "acme/0042/agent_offline", "", wire.FaultAgentOffline
 			in.AffectedDevices = []string{"prn1", "scale1"}
 		},
-		"autoclose": func(in *Incident) { in.AutoClose = true },
+		"autoclose": func(in *Brief) { in.AutoClose = true },
 	}
-	kindOf := map[string]Kind{"dispatch": Opened, "store_opened": Opened, "autoclose": Resolved}
+	kindOf := map[string]Occasion{"dispatch": Opened, "store_opened": Opened, "autoclose": Resolved}
 	for _, code := range shippedLanguages {
 		for name, edit := range cases {
 			in := sample()
 			edit(&in)
 			kind := kindOf[name]
 			if kind == "" {
-				kind = Kind(name)
+				kind = Occasion(name)
 			}
 			tk, err := c.Render(kind, in, code)
 			if err != nil {

@@ -7,37 +7,39 @@ import (
 	"github.com/storewatch/storewatch/wire"
 )
 
-// Kind is what happened to an incident that is worth telling a helpdesk.
-type Kind string
+// Occasion is what happened to an incident that is worth telling a
+// helpdesk: the occasion a ticket text is written for. (incident.Kind is
+// what an incident is about: a fault, an agent offline, a chronic problem.)
+type Occasion string
 
-// Notification kinds, in the order an incident usually goes through them.
+// The occasions, in the order an incident usually goes through them.
 const (
 	// Opened: a new incident (a device fault, or a whole store offline when
 	// Incident.Device is empty).
-	Opened Kind = "opened"
+	Opened Occasion = "opened"
 	// Updated: a material change (priority, detail, more of the store
 	// affected). Never a periodic reminder.
-	Updated Kind = "updated"
+	Updated Occasion = "updated"
 	// Resolved: the device recovered by itself. Incident.AutoClose says
 	// whether the ticket is closed or only commented.
-	Resolved Kind = "resolved"
+	Resolved Occasion = "resolved"
 	// Closed: the incident was closed in the hub (by a person or by policy);
 	// the ticket is closed too.
-	Closed Kind = "closed"
+	Closed Occasion = "closed"
 	// Flapping: the fault keeps coming and going; summarised once instead of
 	// a storm of open and resolve.
-	Flapping Kind = "flapping"
+	Flapping Occasion = "flapping"
 	// Chronic: the same fault recurred often enough on one device to be a
 	// problem of its own ("chronic problem" ticket).
-	Chronic Kind = "chronic"
+	Chronic Occasion = "chronic"
 )
 
-// Kinds lists every notification kind.
-var Kinds = []Kind{Opened, Updated, Resolved, Closed, Flapping, Chronic}
+// Occasions lists every occasion.
+var Occasions = []Occasion{Opened, Updated, Resolved, Closed, Flapping, Chronic}
 
-// Valid reports whether k is a known kind.
-func (k Kind) Valid() bool {
-	for _, v := range Kinds {
+// Valid reports whether k is a known occasion.
+func (k Occasion) Valid() bool {
+	for _, v := range Occasions {
 		if k == v {
 			return true
 		}
@@ -48,13 +50,13 @@ func (k Kind) Valid() bool {
 // Opens reports whether a notification of this kind may create a ticket
 // when the occurrence has none yet. Resolved and closed never do: there is
 // nothing to resolve in a helpdesk that never heard of the incident.
-func (k Kind) Opens() bool { return k != Resolved && k != Closed }
+func (k Occasion) Opens() bool { return k != Resolved && k != Closed }
 
-// Incident is the snapshot of an incident that ticket texts and helpdesk
+// Brief is the snapshot of an incident that ticket texts and helpdesk
 // calls are made from. The incident engine fills it; nothing here looks
 // anything up. Times are absolute; they are shown in the store's time zone
 // and in UTC.
-type Incident struct {
+type Brief struct {
 	// Key is the incident's fingerprint: tenant/store/device/fault code (or
 	// tenant/store/agent_offline for a store-level incident).
 	Key    string `json:"key"`
@@ -113,11 +115,11 @@ type Incident struct {
 
 // StoreLevel reports whether the incident concerns a whole store (its agent
 // is offline) rather than one device.
-func (in Incident) StoreLevel() bool { return in.Device == "" }
+func (in Brief) StoreLevel() bool { return in.Device == "" }
 
 // RemedyClass is the incident's remedy, or the vocabulary's default for its
 // fault.
-func (in Incident) RemedyClass() wire.Remedy {
+func (in Brief) RemedyClass() wire.Remedy {
 	if in.Remedy != "" {
 		return in.Remedy
 	}
@@ -128,7 +130,7 @@ func (in Incident) RemedyClass() wire.Remedy {
 }
 
 // Check reports what makes a snapshot unusable for a ticket.
-func (in Incident) Check() error {
+func (in Brief) Check() error {
 	switch {
 	case in.Key == "":
 		return fmt.Errorf("incident: no key")

@@ -8,8 +8,8 @@ import (
 
 // sample is the incident the tests render: a receipt printer out of paper
 // in a Berlin store.
-func sample() Incident {
-	return Incident{
+func sample() Brief {
+	return Brief{
 		Key: "acme/0042/prn1/paper_out", Tenant: "acme", Store: "0042",
 		StoreName: "Berlin Mitte", Address: "Alexanderplatz 1, 10178 Berlin", Country: "DE",
 		TimeZone: "Europe/Berlin", Device: "prn1", Kind: "receipt_printer", Location: "lane 3",

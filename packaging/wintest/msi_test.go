@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/storewatch/storewatch/internal/agenttest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/agenttest"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/internal/testkit/wine"
 	"github.com/storewatch/storewatch/wire"
 )

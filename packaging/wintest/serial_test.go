@@ -9,7 +9,7 @@ import (
 
 	"github.com/storewatch/storewatch/devsim/escpos"
 	"github.com/storewatch/storewatch/drivers/usbinv"
-	"github.com/storewatch/storewatch/internal/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
 	"github.com/storewatch/storewatch/internal/testkit/wine"
 	"github.com/storewatch/storewatch/wire"
 )

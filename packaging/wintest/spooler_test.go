@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/storewatch/storewatch/devsim/escpos"
-	"github.com/storewatch/storewatch/internal/simtest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/internal/testkit/wine"
 	"github.com/storewatch/storewatch/wire"
 )

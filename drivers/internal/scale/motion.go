@@ -37,6 +37,13 @@ type Motion struct {
 	since time.Time
 }
 
+// MotionOptions are the options NewMotion reads, for the scale drivers'
+// Info.
+var MotionOptions = []drivers.Option{
+	{Name: "unstable_probes", Type: drivers.OptionInt, Default: "3", Doc: "consecutive moving readings before scale_unstable (at least 1)"},
+	{Name: "unstable_after", Type: drivers.OptionDuration, Default: "1m", Doc: "and at least this long since the first of them"},
+}
+
 // NewMotion reads the options unstable_probes and unstable_after.
 func NewMotion(o *drivers.Options) *Motion {
 	m := &Motion{

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/hub/incident"
-	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -84,10 +83,15 @@ func (d *Device) record(vendor, model string, at time.Time) incident.DeviceRecor
 		Identity: wire.Identity{Vendor: vendor, Model: model, Serial: "SN-" + d.ID}, State: wire.StateOK, Reported: wire.StateOK, Updated: at}
 }
 
+// Committer takes engine change sets, as the hub's store does.
+type Committer interface {
+	Commit(c incident.Changes) error
+}
+
 // Write commits w to st in batches; seed 0 writes it exactly as given, any
 // other seed adds noise and shuffles the order of the log (device records
 // keep their time order, as the hub receives them).
-func Write(st store.Store, w World, seed uint64) error {
+func Write(st Committer, w World, seed uint64) error {
 	var rng *rand.Rand
 	if seed != 0 {
 		rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -174,7 +178,7 @@ func inBatches[T any](xs []T, size func() int, fn func([]T) error) error {
 // fillTicket gives an incident what the engine puts on its ticket: the
 // device's identity when it opened and the fault's vocabulary entry.
 func fillTicket(inc *incident.Incident, d *Device) {
-	t := &inc.Ticket
+	t := &inc.Facts
 	if d != nil && t.Model == "" && t.Vendor == "" {
 		t.DeviceKind = d.Kind
 		t.Vendor, t.Model = d.identityAt(inc.OpenedAt)
@@ -214,7 +218,7 @@ func outageLog(o Outage) []incident.LogEntry {
 
 func incidentLog(inc *incident.Incident, at time.Time, state string) incident.LogEntry {
 	return incident.LogEntry{At: at, Kind: incident.LogIncident, Tenant: inc.Tenant, Store: inc.Store, Agent: inc.Agent,
-		Device: inc.Device, DevKind: inc.Ticket.DeviceKind, Vendor: inc.Ticket.Vendor, Model: inc.Ticket.Model, State: state,
+		Device: inc.Device, DevKind: inc.Facts.DeviceKind, Vendor: inc.Facts.Vendor, Model: inc.Facts.Model, State: state,
 		Faults: []wire.FaultCode{inc.Fault}, Since: inc.FirstSeen, Incident: inc.ID, Detail: string(inc.Kind)}
 }
 
@@ -310,7 +314,7 @@ var fleetFaults = []wire.FaultCode{wire.FaultPaperOut, wire.FaultPaperJam, wire.
 // minute to 4 hours each per device, half of them with an incident that
 // recovered by itself, and a warning episode with each failure (which a
 // report must skip).
-func WriteFleet(st store.Store, s FleetSpec) (FleetTruth, error) {
+func WriteFleet(st Committer, s FleetSpec) (FleetTruth, error) {
 	rng := rand.New(rand.NewPCG(s.Seed, s.Seed+1))
 	var t FleetTruth
 	slice := s.To.Sub(s.From) / time.Duration(max(s.FailuresPerDevice, 1))

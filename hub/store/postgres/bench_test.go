@@ -14,7 +14,7 @@ import (
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/hub/store/storetest"
 	"github.com/storewatch/storewatch/internal/clock"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 

@@ -173,7 +173,7 @@ func queueIncidents(b *pgx.Batch, incs []incident.Incident) error {
 		}
 		ids[i], numbers[i], keys[i], kinds[i] = text(inc.ID), int64(store.IncidentNumber(inc.ID)), text(inc.Key), text(string(inc.Kind))
 		tenants[i], stores[i], devices[i], faults[i] = text(inc.Tenant), text(inc.Store), text(inc.Device), text(string(inc.Fault))
-		states[i], priorities[i], models[i], opened[i] = string(inc.State), int32(inc.Priority), text(inc.Ticket.Model), inc.OpenedAt
+		states[i], priorities[i], models[i], opened[i] = string(inc.State), int32(inc.Priority), text(inc.Facts.Model), inc.OpenedAt
 		versions[i], records[i] = int64(inc.Version), j
 	}
 	b.Queue(upsertIncidents, ids, numbers, keys, kinds, tenants, stores, devices, faults, states, priorities, models, opened, versions, records).

@@ -180,10 +180,10 @@ func TestHelpdeskOutboxRunsOnPostgres(t *testing.T) {
 		}
 		return o
 	}
-	in := tickets.Incident{Key: "acme/s1/prn1/paper_out", Tenant: "acme", Store: "s1", Device: "prn1", Kind: "receipt_printer",
+	in := tickets.Brief{Key: "acme/s1/prn1/paper_out", Tenant: "acme", Store: "s1", Device: "prn1", Kind: "receipt_printer",
 		Fault: wire.FaultPaperOut, Priority: 2, FirstSeen: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Changed: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)}
 	o := open()
-	if err := o.Enqueue(context.Background(), helpdesk.Notification{Incident: in, Kind: tickets.Opened, Occurrence: "1"}); err != nil {
+	if err := o.Enqueue(context.Background(), helpdesk.Delivery{Incident: in, Kind: tickets.Opened, Occurrence: "1"}); err != nil {
 		t.Fatal(err)
 	}
 	o.Close()

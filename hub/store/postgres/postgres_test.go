@@ -8,7 +8,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/hub/store/storetest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.PostgresMain(m)) }

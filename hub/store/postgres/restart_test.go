@@ -12,7 +12,7 @@ import (
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/hub/store/storetest"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // PostgreSQL restarts (a crash-like immediate stop, twice) while a writer

@@ -223,7 +223,7 @@ func pruneLogKeepsTheRecentPart(t *testing.T, newStore New) {
 func ticketLinkChangesTheStoredIncident(t *testing.T, newStore New) {
 	st := open(t, newStore)
 	inc := incident.Incident{ID: "INC-000007", Key: "acme/s1/prn1/paper_out", State: incident.StateResolved, Version: 4,
-		Ticket: incident.Ticket{Severity: wire.SeverityError, Remedy: wire.RemedyStore}}
+		Facts: incident.Facts{Severity: wire.SeverityError, Remedy: wire.RemedyStore}}
 	commit(t, st, incident.Changes{Incidents: []incident.Incident{inc}})
 	linked := T0.Add(time.Minute)
 	link := incident.HelpdeskTicket{Helpdesk: "redmine", ID: "12", URL: "https://rm/issues/12", Linked: linked}

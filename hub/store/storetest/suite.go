@@ -123,5 +123,5 @@ func commit(t *testing.T, st store.Store, c incident.Changes) {
 func Incident(id, dev string, state incident.State, opened time.Time) incident.Incident {
 	return incident.Incident{ID: id, Key: incident.Fingerprint("acme", "s1", dev, wire.FaultPaperOut), Kind: incident.KindFault, Tenant: "acme",
 		Store: "s1", Device: dev, Fault: wire.FaultPaperOut, State: state, OpenedAt: opened,
-		Ticket: incident.Ticket{Severity: wire.SeverityError, Remedy: wire.RemedyStore}}
+		Facts: incident.Facts{Severity: wire.SeverityError, Remedy: wire.RemedyStore}}
 }

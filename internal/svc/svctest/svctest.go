@@ -13,7 +13,7 @@ import (
 	"github.com/kardianos/service"
 
 	"github.com/storewatch/storewatch/internal/svc"
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 // Recorder stands in for the machine's service manager: it records what was

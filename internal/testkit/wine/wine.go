@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/internal/testenv"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 //go:embed shim/bcryptprimitives.c
