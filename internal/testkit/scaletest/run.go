@@ -46,7 +46,7 @@ func Run(t *testing.T, driver, glob string) {
 				replay := transcript.NewReplay(c)
 				r, err := probeOverPTY(t, driver, c, replay)
 				transcript.Check(t, c, r, err)
-				if used := len(replay.Received()); used < len(c.Steps) {
+				if used := receivedAtLeast(replay, len(c.Steps)); used < len(c.Steps) {
 					t.Errorf("%s: the driver sent %d request(s) the case answers, want all %d: %q", c, used, len(c.Steps), replay.Received())
 				}
 				if want, ok := c.Expect["requests"]; ok {
@@ -74,6 +74,23 @@ func probeOverPTY(t *testing.T, driver string, c transcript.Case, replay *transc
 		r, err = prober.Probe(context.Background())
 	}
 	return r, err
+}
+
+// receivedAtLeast waits until the emulator has read n requests or a few
+// seconds have passed, and returns how many it read. A probe that gives up
+// after a short timeout may return before the emulator's goroutine, on a
+// busy machine, has read what the driver wrote: the bytes are in the PTY and
+// arrive, so waiting for them makes the count a fact about the driver, not
+// about the scheduler.
+func receivedAtLeast(replay *transcript.Replay, n int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := len(replay.Received())
+		if got >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // probes returns the "! probes" setting, 1 by default.
