@@ -10,12 +10,16 @@ import (
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/all"
 	"github.com/storewatch/storewatch/drivers/transport"
+	// winspool registers itself in drivers/all on Windows only; the tests
+	// load it everywhere so that its Info is checked on every build.
+	_ "github.com/storewatch/storewatch/drivers/winspool"
 )
 
 // addresses has an address for every scheme a driver may accept.
 var addresses = map[string]string{
 	"serial": "serial:///dev/ttyS0", "tcp": "tcp://127.0.0.1:9", "http": "http://127.0.0.1:9/", "https": "https://127.0.0.1:9/",
 	"icmp": "icmp://127.0.0.1", "snmp": "snmp://127.0.0.1", "usb": "usb://0403:6001", "ipp": "ipp://127.0.0.1:631/printers/x",
+	"winspool": "winspool:EPSON TM-T88V Receipt",
 }
 
 // Every driver reads only the options its Info declares, on every scheme it

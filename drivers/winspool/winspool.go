@@ -28,6 +28,9 @@ func init() {
 			wire.FaultPaperOut, wire.FaultPaperJam, wire.FaultCoverOpen, wire.FaultConsumableLow, wire.FaultConsumableOut,
 			wire.FaultOffline, wire.FaultQueueStopped, wire.FaultJobsStuck, wire.FaultUnknownDevice,
 		},
+		Options: []drivers.Option{
+			{Name: "stuck_after", Type: drivers.OptionDuration, Default: "10m", Doc: "a job not printed after this long raises jobs_stuck; 0s never"},
+		},
 		New: func(s drivers.Spec) (drivers.Prober, error) { return New(s) },
 	})
 }
