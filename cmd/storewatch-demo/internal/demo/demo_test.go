@@ -186,7 +186,7 @@ func TestDemoDayOpensAndClosesTheExpectedTickets(t *testing.T) {
 		}
 	}
 	for k, why := range map[string]string{
-		"pos-lane3/unreachable":     "grace",     // down 5 minutes at opening: past the hold-down, inside the grace
+		"pos-lane3/unreachable":     "grace",     // down 7 minutes at opening: past the agent's grace and the hold-down, inside the hub's grace
 		"label-deli/cover_open":     "hold_down", // a minute or two with the cover open
 		"receipt-lane2/paper_low":   "never",     // a warning for the staff
 		"scale-deli/scale_unstable": "hold_down", // a short drift

@@ -78,9 +78,10 @@ func storeDevices() []deviceSpec {
 			New:     func() devsim.Device { return sics.New(sics.Config{Serial: "B525073136"}) }, PowerOn: 4 * m},
 		{ID: "pt-lane1", Kind: "payment_terminal", Driver: "zvt", Location: "lane 1", Criticality: "critical", Port: portZVT,
 			New: func() devsim.Device { return zvt.New() }, PowerOn: 4 * m},
-		// Lane 3's PC installs updates: down for longer than the 3-minute
-		// hold-down of unreachable, but within the 10-minute power-on grace.
-		{ID: "pos-lane3", Kind: "pos_pc", Driver: "netprobe", Location: "lane 3", Criticality: "high", Port: portRDP, New: newPC, PowerOn: 5 * m},
+		// Lane 3's PC installs updates: down for 7 minutes, longer than the
+		// agent's 2-minute start-up grace plus the 3-minute
+		// hold-down of unreachable, but within the hub's 10-minute power-on grace.
+		{ID: "pos-lane3", Kind: "pos_pc", Driver: "netprobe", Location: "lane 3", Criticality: "high", Port: portRDP, New: newPC, PowerOn: 7 * m},
 	}
 }
 
