@@ -21,6 +21,7 @@ var (
 	write    = flag.String("write", "", "splice the report into this markdown file (docs/benchmarks.md)")
 	devices  = flag.String("devices", "", "override the mode's footprint store sizes, e.g. 50,200")
 	window   = flag.Duration("window", 0, "override the mode's footprint sampling window")
+	windows  = flag.Int("windows", 0, "override the mode's number of footprint sampling windows")
 	agentEnv = flag.String("agent-env", "", "extra environment for storeagent in the footprint part, e.g. GOGC=50 (to see what tuning would give)")
 	cmdline  = flag.String("cmdline", "go test ./bench -run TestSuite -suite ...", "the command line to name in the report")
 )
@@ -61,6 +62,9 @@ func TestSuite(t *testing.T) {
 	if *window > 0 {
 		mode.Window = *window
 	}
+	if *windows > 0 {
+		mode.Windows = *windows
+	}
 	raiseFileLimit(t)
 	root, err := RepoRoot()
 	if err != nil {
@@ -95,7 +99,7 @@ func TestSuite(t *testing.T) {
 	m := testenv.StartMosquitto(t, testenv.MosquittoOptions{Config: MosquittoTuning})
 
 	if run["footprint"] {
-		rep.FootprintSetup = FootprintOptions{Devices: mode.Devices, Interval: 5 * time.Second, Warmup: mode.Warmup, Window: mode.Window,
+		rep.FootprintSetup = FootprintOptions{Devices: mode.Devices, Interval: 5 * time.Second, Warmup: mode.Warmup, Window: mode.Window, Windows: mode.Windows,
 			Every: time.Second, Agent: agent, Zabbix: zabbix, Broker: m.URL, Log: progress}
 		if *agentEnv != "" {
 			rep.FootprintSetup.AgentEnv = strings.Fields(*agentEnv)
@@ -104,8 +108,11 @@ func TestSuite(t *testing.T) {
 		rep.Sizes = []BinarySize{{"storeagent", "this commit, linux/amd64, as packaged (CGO off, -trimpath, -s -w)", fileSize(t, agent)},
 			{"zabbix_agent2", "Debian 12 package (" + zabbix + ")", fileSize(t, zabbix)}}
 		for _, f := range rep.Footprint {
-			if f.AgentOK < f.Devices || f.ZabbixValues == 0 {
-				t.Errorf("footprint at %d devices: %d devices ok, %d zabbix values: a peer did not do its work", f.Devices, f.AgentOK, f.ZabbixValues)
+			for i, w := range f.Windows {
+				if f.AgentOK < f.Devices || w.ZabbixValues == 0 || (f.AgentTCPDevices > 0 && w.AgentTCPChecks == 0) {
+					t.Errorf("footprint at %d devices, window %d: %d devices ok, %d TCP probes, %d zabbix values: a peer did not do its work",
+						f.Devices, i+1, f.AgentOK, w.AgentTCPChecks, w.ZabbixValues)
+				}
 			}
 		}
 	}
