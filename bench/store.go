@@ -118,7 +118,7 @@ func ServeStore(ctx context.Context, n int) (*SimStore, error) {
 			d.AgentAccepted = func() int { return 0 }
 		}
 		if sl.pty {
-			p, err := devsim.ServePTY(ctx, dev)
+			p, err := devsim.ServeLonePTY(ctx, dev)
 			if err != nil {
 				s.Close()
 				return nil, err
