@@ -35,7 +35,7 @@ func portUser(path string) (*BusyError, error) {
 			}
 		}
 	}
-	if pid := openedBy(real); pid > 0 {
+	if pid := heldBy(real); pid > 0 {
 		return &BusyError{Resource: path, Holder: Holder{Process: processName(pid), PID: pid}, How: "the port is open in that process"}, nil
 	}
 	return nil, nil
