@@ -36,8 +36,8 @@ type openWatch struct {
 }
 
 type watchedPort struct {
-	path string
-	wd   int32
+	path   string
+	wd     int32
 	free   bool // the last scan found nobody else
 	opened bool // someone opened the port since the last check
 }
@@ -137,4 +137,3 @@ func (w *openWatch) drain() {
 		}
 	}
 }
-
