@@ -215,6 +215,19 @@ func openSerial(a Address, def SerialMode) (Conn, error) {
 			return nil, err
 		}
 	}
+	if haveNativeSerial {
+		c, err := openNative(path, mode, a.Exclusive)
+		if err != nil {
+			release()
+			if be := busyOpenError(path, err); be != nil {
+				return nil, be
+			}
+			return nil, fmt.Errorf("serial %s: %w: %w", path, ErrUnreachable, err)
+		}
+		c.unlock = release
+		ownOpen(path)
+		return c, nil
+	}
 	p, err := serial.Open(path, mode.toLib())
 	if err != nil {
 		release()
@@ -311,7 +324,10 @@ func Flush(c Conn) {
 		b.discard()
 		c = b.Conn
 	}
-	if s, ok := c.(*serialConn); ok {
+	switch s := c.(type) {
+	case *serialConn:
 		_ = s.port.ResetInputBuffer()
+	case *nativeSerial:
+		s.flushInput()
 	}
 }
