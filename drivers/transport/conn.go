@@ -204,7 +204,8 @@ func openSerial(a Address, def SerialMode) (Conn, error) {
 	}
 	// A port someone else holds is left alone: opening it would raise DTR
 	// under the other program's feet and our reads would take its bytes.
-	if be, err := portUser(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	be, real, err := portUser(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("serial %s: %w", path, err)
 	} else if be != nil {
 		return nil, be
@@ -225,7 +226,7 @@ func openSerial(a Address, def SerialMode) (Conn, error) {
 			return nil, fmt.Errorf("serial %s: %w: %w", path, ErrUnreachable, err)
 		}
 		c.unlock = release
-		ownOpen(path)
+		ownOpen(real)
 		return c, nil
 	}
 	p, err := serial.Open(path, mode.toLib())
@@ -236,7 +237,7 @@ func openSerial(a Address, def SerialMode) (Conn, error) {
 		}
 		return nil, fmt.Errorf("serial %s: %w: %w", path, ErrUnreachable, err)
 	}
-	ownOpen(path)
+	ownOpen(real)
 	if !a.Exclusive {
 		if err := shareAfterOpen(path); err != nil {
 			p.Close()

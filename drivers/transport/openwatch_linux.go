@@ -2,7 +2,6 @@ package transport
 
 import (
 	"encoding/binary"
-	"path/filepath"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -51,13 +50,10 @@ func heldBy(real string) int {
 	return portWatch.heldBy(real)
 }
 
-// ownOpen records that this process opened the port (path, or a link to
-// it) itself, so the open the watch reports is not taken for another's.
-func ownOpen(path string) {
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return
-	}
+// ownOpen records that this process opened the port real (the path
+// heldBy was asked about) itself, so the open the watch reports is not
+// taken for another's.
+func ownOpen(real string) {
 	w := &portWatch
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -15,10 +15,12 @@ import (
 
 // portUser is someone else who has a serial port: a live lock file's owner,
 // or a process with the device open.
-func portUser(path string) (*BusyError, error) {
+//
+// It also returns the port's real path (links resolved), for ownOpen.
+func portUser(path string) (*BusyError, string, error) {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var st unix.Stat_t
 	haveNumbers := unix.Stat(real, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR
@@ -31,14 +33,14 @@ func portUser(path string) (*BusyError, error) {
 			file := filepath.Join(dir, name)
 			pid, ok := lockOwner(file)
 			if ok && pid != os.Getpid() {
-				return &BusyError{Resource: path, Holder: Holder{Process: processName(pid), PID: pid}, How: "lock file " + file}, nil
+				return &BusyError{Resource: path, Holder: Holder{Process: processName(pid), PID: pid}, How: "lock file " + file}, real, nil
 			}
 		}
 	}
 	if pid := heldBy(real); pid > 0 {
-		return &BusyError{Resource: path, Holder: Holder{Process: processName(pid), PID: pid}, How: "the port is open in that process"}, nil
+		return &BusyError{Resource: path, Holder: Holder{Process: processName(pid), PID: pid}, How: "the port is open in that process"}, real, nil
 	}
-	return nil, nil
+	return nil, real, nil
 }
 
 // lockOwner reads a lock file and reports its pid when that process lives.
