@@ -142,7 +142,8 @@ func dialTCP(ctx context.Context, a Address, defaultPort int, busyCheck bool) (C
 		ports = nil
 	}
 	check := newAliveCheck(ctx, host, ports, half(ctx))
-	c, err := dialBounded(ctx, hp)
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", hp)
 	if err != nil {
 		if silentOrRefused(err) {
 			if p := check.result(); p > 0 {
@@ -160,27 +161,6 @@ func dialTCP(ctx context.Context, a Address, defaultPort int, busyCheck bool) (C
 	// The connection is up; if the device then says nothing at all, ask
 	// the other ports again before calling it silent.
 	return &tcpConn{Conn: c, hp: hp, check: newAliveCheck(ctx, host, ports, half(ctx))}, nil
-}
-
-// dialBounded connects within ctx's deadline. The net package watches a
-// cancellable context with a goroutine of its own for every connect; a
-// probe's context always has a deadline, so the dialer gets that instead
-// and no goroutine is started (a cancellation during the connect itself,
-// at most the probe's timeout, is then noticed when it returns: Dial
-// closes the connection when ctx has ended).
-func dialBounded(ctx context.Context, hp string) (net.Conn, error) {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", hp)
-	}
-	d := net.Dialer{Deadline: dl}
-	c, err := d.DialContext(context.WithoutCancel(ctx), "tcp", hp)
-	if err == nil && ctx.Err() != nil {
-		c.Close()
-		return nil, ctx.Err()
-	}
-	return c, err
 }
 
 func silentOrRefused(err error) bool {
