@@ -40,6 +40,7 @@ type Agent struct {
 	version   string
 	collector *collector.Collector
 	up        *uplink.Uplink // nil without a broker
+	invBase   wire.Inventory // the inventory without states, built once
 }
 
 // New builds the agent from a loaded configuration.
@@ -52,7 +53,7 @@ func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, log: log, version: o.Version}
+	a := &Agent{cfg: cfg, log: log, version: o.Version, invBase: inventoryBase(cfg, o.Version)}
 	sink := o.Sink
 	if sink == nil && len(cfg.Broker.URLs) > 0 {
 		a.up, err = uplink.New(uplink.Options{
@@ -209,7 +210,7 @@ func (a *Agent) publishInventory() {
 	if a.up == nil {
 		return
 	}
-	if err := a.up.SetInventory(Inventory(a.cfg, a.collector.States(), a.version)); err != nil {
+	if err := a.up.SetInventory(withStates(a.invBase, a.collector.States())); err != nil {
 		a.log.Error("inventory", "err", err)
 	}
 }
