@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,7 +29,7 @@ func portUser(path string) (*BusyError, string, error) {
 	if base := filepath.Base(path); base != filepath.Base(real) {
 		names = append(names, "LCK.."+base) // a program that locked the name it was given
 	}
-	for _, dir := range LockDirs {
+	for _, dir := range lockDirs() {
 		for _, name := range names {
 			file := filepath.Join(dir, name)
 			pid, ok := lockOwner(file)
@@ -42,6 +43,31 @@ func portUser(path string) (*BusyError, string, error) {
 	}
 	return nil, real, nil
 }
+
+// lockDirs are LockDirs without repeats: on most systems /var/lock is a
+// link to /run/lock, and every lock file name looked up twice is one more
+// failed open per serial probe. Where each directory leads is resolved
+// once.
+func lockDirs() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, dir := range LockDirs {
+		real := dir
+		if r, ok := lockDirReal.Load(dir); ok {
+			real = r.(string)
+		} else if r, err := filepath.EvalSymlinks(dir); err == nil {
+			real = r
+			lockDirReal.Store(dir, r)
+		}
+		if !seen[real] {
+			seen[real] = true
+			out = append(out, dir)
+		}
+	}
+	return out
+}
+
+var lockDirReal sync.Map // lock directory → where its links lead
 
 // lockOwner reads a lock file and reports its pid when that process lives.
 // A missing, unreadable or stale lock is no lock.
