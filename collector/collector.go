@@ -163,7 +163,7 @@ func (c *Collector) loop(ctx context.Context, d *device, offset time.Duration) {
 			return
 		case <-t.C():
 		}
-		busy := c.poll(ctx, d)
+		busy := c.pollOnItsOwnStack(ctx, d)
 		now := c.clk.Now()
 		switch {
 		case busy:
@@ -183,6 +183,20 @@ func (c *Collector) loop(ctx context.Context, d *device, offset time.Duration) {
 			wait = d.Interval
 		}
 	}
+}
+
+// pollOnItsOwnStack runs poll in a goroutine of its own and waits for it.
+// A probe's calls (dial, driver, parsing, the sink) grow a goroutine's
+// stack to tens of kilobytes, and a stack shrinks only by half at each
+// collection (every several seconds here), while the device's loop probes
+// again every few seconds: each of the many loop goroutines would keep a
+// probe-sized stack for good. A goroutine that ends gives its stack back,
+// so only the probes running at that moment hold one, and the loops stay
+// at the smallest stack.
+func (c *Collector) pollOnItsOwnStack(ctx context.Context, d *device) (busy bool) {
+	done := make(chan bool, 1)
+	go func() { done <- c.poll(ctx, d) }()
+	return <-done
 }
 
 // poll probes d once and records the outcome. It reports whether the device
