@@ -13,6 +13,7 @@ import (
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/query"
+	"github.com/storewatch/storewatch/hub/reports"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -40,6 +41,9 @@ func (c *Console) funcs() template.FuncMap {
 		"join":     strings.Join,
 		"pct":      pct,
 		"num":      num,
+		"hours":    hours,
+		"rate":     rate,
+		"period":   reports.Period,
 	}
 }
 
