@@ -122,7 +122,6 @@ func TestYoungInstallsAndLateIdentities(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-
 func boolS(b bool) string {
 	if b {
 		return "true"
