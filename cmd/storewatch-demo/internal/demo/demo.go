@@ -146,7 +146,7 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 	now := time.Now()
 	st := pickSite(now)
 	d.clock = dayClock{start: now, speed: o.Speed}
-	if err := d.startHub(ctx, o.Listen, hash, now.Sub(st.opened), log); err != nil {
+	if err := d.startHub(ctx, o.Listen, hash, now.Sub(st.opened), st, log); err != nil {
 		return nil, err
 	}
 	d.apiURL = "http://" + d.hub.APIAddr()
@@ -209,7 +209,7 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 
 // startHub writes hub.yaml, loads it, compresses its policy and starts the
 // hub. When the default API address is taken, it takes a free port.
-func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Duration, log *slog.Logger) error {
+func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Duration, st site, log *slog.Logger) error {
 	fallback := listen == ""
 	if fallback {
 		listen = DefaultListen
@@ -229,6 +229,9 @@ func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Dura
 		}
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return fmt.Errorf("demo: %w", err)
+		}
+		if err := seedHistory(hub.BoltPath(cfg), d.clock.start, st.loc); err != nil {
+			return err
 		}
 		compressHub(cfg, d.clock, late)
 		h, err := hub.Start(context.WithoutCancel(ctx), cfg, log.With("side", "hub"))
