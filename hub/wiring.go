@@ -37,8 +37,8 @@ func (h *Hub) publish(topic string, payload []byte) error {
 }
 
 // withConsole serves the web console under /console/ beside the API.
-func withConsole(srv *api.Server, eng *incident.Engine, st store.Backend, dir string, log *slog.Logger) (http.Handler, error) {
-	c, err := console.New(console.Options{API: srv, Engine: eng, Store: st, Reports: st, Dir: dir, Log: log})
+func withConsole(srv *api.Server, eng *incident.Engine, st store.Backend, dir string, display incident.TimeScale, log *slog.Logger) (http.Handler, error) {
+	c, err := console.New(console.Options{API: srv, Engine: eng, Store: st, Reports: st, Dir: dir, Display: display, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/query"
@@ -48,9 +49,23 @@ func printIncidents(tw io.Writer, listing []byte) error {
 			flags = append(flags, string(x.Kind))
 		}
 		fmt.Fprintf(tw, "%s\tP%d\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Priority, x.State, x.Tenant, x.Store, x.Device,
-			x.Fault, x.Facts.Model, x.Facts.Serial, x.OpenedAt.Local().Format("2006-01-02 15:04"), strings.Join(flags, ","))
+			x.Fault, x.Facts.Model, x.Facts.Serial, StoreTime(x.OpenedAt, x.Facts.TimeZone), strings.Join(flags, ","))
 	}
 	return nil
+}
+
+// StoreTime writes t as the store's clock showed it, with the zone: the
+// rule the console follows too ("2026-12-07 08:18 CET"). A store without a
+// known zone is shown in UTC.
+func StoreTime(t time.Time, zone string) string {
+	if t.IsZero() {
+		return ""
+	}
+	loc, err := time.LoadLocation(zone)
+	if zone == "" || err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
 func printDevices(tw io.Writer, listing []byte) error {

@@ -61,6 +61,9 @@ type Options struct {
 	// Dir, if set, holds templates/ and static/ that replace the embedded
 	// ones (api.console_dir), e.g. for a company's colours.
 	Dir string
+	// Display says times and durations in store time where the hub's clock
+	// runs compressed (the demo: policy.Display); zero: as they are.
+	Display incident.TimeScale
 }
 
 // Console serves the web console.

@@ -26,8 +26,8 @@ const (
 
 func (c *Console) funcs() template.FuncMap {
 	return template.FuncMap{
-		"storetime": storeTime,
-		"ago":       func(t time.Time) string { return ago(c.clk.Now(), t) },
+		"storetime": func(t time.Time, zone string) string { return storeTime(c.o.Display.At(t), zone) },
+		"ago":       func(t time.Time) string { return ago(c.o.Display.At(c.clk.Now()), c.o.Display.At(t)) },
 		"remedy":    remedyText,
 		"meaning": func(code wire.FaultCode) string {
 			info, _ := wire.Lookup(code)
@@ -37,7 +37,11 @@ func (c *Console) funcs() template.FuncMap {
 		"storeurl": func(tenant, st string) string {
 			return Prefix + "stores/" + url.PathEscape(tenant) + "/" + url.PathEscape(st)
 		},
-		"duration": func(s float64) string { return (time.Duration(s) * time.Second).Round(time.Second).String() },
+		// lasted: a log entry's length (seconds) that ended at end, in
+		// store time.
+		"lasted": func(end time.Time, s float64) string {
+			return incident.Human(c.o.Display.Lasted(end, time.Duration(s*float64(time.Second))).Round(time.Second))
+		},
 		"join":     strings.Join,
 		"pct":      pct,
 		"num":      num,

@@ -363,11 +363,11 @@ func (e *Engine) markFlapping(inc *Incident, a *alert, at time.Time, on bool) {
 	inc.Flapping = on
 	if on {
 		inc.Flaps = len(a.transitions)
-		e.entry(inc, at, EntryFlapping, fmt.Sprintf("%s is flapping: %d changes within %v; the incident stays open until it has been quiet for %v",
-			a.code, len(a.transitions), e.pol.FlapWindow, e.pol.FlapQuiet))
+		e.entry(inc, at, EntryFlapping, fmt.Sprintf("%s is flapping: %d changes within %s; the incident stays open until it has been quiet for %s",
+			a.code, len(a.transitions), e.dur(e.pol.FlapWindow), e.dur(e.pol.FlapQuiet)))
 		e.notify(inc, NotifyFlapping, at, "flapping")
 	} else {
-		e.entry(inc, at, EntryFlapping, fmt.Sprintf("%s stopped flapping (quiet for %v)", a.code, e.pol.FlapQuiet))
+		e.entry(inc, at, EntryFlapping, fmt.Sprintf("%s stopped flapping (quiet for %s)", a.code, e.dur(e.pol.FlapQuiet)))
 		e.notify(inc, NotifyUpdated, at, "no longer flapping")
 	}
 	e.touch(inc, at)

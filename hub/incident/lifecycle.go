@@ -32,9 +32,9 @@ func (e *Engine) open(a *alert, now time.Time) {
 		a.st.live[inc.ID] = inc
 	}
 	r := e.rule(a)
-	why := fmt.Sprintf("%s since %s (hold-down %v)", a.code, e.local(a, a.since), r.HoldDown)
+	why := fmt.Sprintf("%s since %s (hold-down %s)", a.code, e.local(a, a.since), e.dur(r.HoldDown))
 	if a.flapping {
-		why = fmt.Sprintf("%s is flapping: %d changes within %v", a.code, len(a.transitions), e.pol.FlapWindow)
+		why = fmt.Sprintf("%s is flapping: %d changes within %s", a.code, len(a.transitions), e.dur(e.pol.FlapWindow))
 	}
 	e.entry(inc, now, EntryOpened, fmt.Sprintf("opened: %s; P%d (impact %d x urgency %d)", why, inc.Priority, inc.Impact, inc.Urgency))
 	e.touch(inc, now)
@@ -46,16 +46,16 @@ func (e *Engine) recover(a *alert, now time.Time) {
 	inc := a.inc
 	inc.Active, inc.RecoveredAt = false, a.cleared
 	if e.rule(a).OnRecovery == RecoveryComment {
-		e.entry(inc, now, EntryComment, fmt.Sprintf("%s cleared at %s and stayed clear for %v; left open for a person to confirm and close",
-			a.code, e.local(a, a.cleared), e.rule(a).HoldUp))
+		e.entry(inc, now, EntryComment, fmt.Sprintf("%s cleared at %s and stayed clear for %s; left open for a person to confirm and close",
+			a.code, e.local(a, a.cleared), e.dur(e.rule(a).HoldUp)))
 		e.touch(inc, now)
 		e.notify(inc, NotifyUpdated, now, "recovered; awaiting confirmation")
 		e.logIncident(inc, now, "recovered")
 		return
 	}
 	inc.State, inc.Resolution, inc.ClosedAt = StateResolved, ResolutionRecovered, now
-	e.entry(inc, now, EntryState, fmt.Sprintf("resolved: recovered by itself (%s cleared at %s, stayed clear for %v)",
-		a.code, e.local(a, a.cleared), e.rule(a).HoldUp))
+	e.entry(inc, now, EntryState, fmt.Sprintf("resolved: recovered by itself (%s cleared at %s, stayed clear for %s)",
+		a.code, e.local(a, a.cleared), e.dur(e.rule(a).HoldUp)))
 	e.touch(inc, now)
 	e.notify(inc, NotifyResolved, now, ResolutionRecovered)
 	e.logIncident(inc, now, "resolved")
@@ -109,7 +109,7 @@ func (e *Engine) recordEpisode(a *alert, now time.Time) {
 	e.live[inc.ID] = inc
 	e.chronic[a.key] = inc
 	e.chronicT[a.key] = now
-	why := fmt.Sprintf("%s on %s %d times within %v", a.code, a.device, n, e.pol.ChronicWindow)
+	why := fmt.Sprintf("%s on %s %d times within %s", a.code, a.device, n, e.dur(e.pol.ChronicWindow))
 	e.entry(inc, now, EntryOpened, "chronic problem: "+why+"; this incident stays open until a person closes it")
 	e.touch(inc, now)
 	e.notify(inc, NotifyChronic, now, why)

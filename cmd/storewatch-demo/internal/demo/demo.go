@@ -233,7 +233,7 @@ func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Dura
 		if err := seedHistory(hub.BoltPath(cfg), d.clock.start, st.loc); err != nil {
 			return err
 		}
-		compressHub(cfg, d.clock, late)
+		compressHub(cfg, d.clock, late, st)
 		h, err := hub.Start(context.WithoutCancel(ctx), cfg, log.With("side", "hub"))
 		if err != nil && fallback && errors.Is(err, syscall.EADDRINUSE) {
 			fallback, listen = false, "127.0.0.1:0"

@@ -314,8 +314,17 @@ func TestConfigurationsAreRealAndCompressedBySpeed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("hub.yaml does not load: %v", err)
 	}
-	compressHub(hcfg, c, 42*time.Second)
+	compressHub(hcfg, c, 42*time.Second, st)
 	p := hcfg.Policy.Policy()
+	// The console and the timeline say store time, as the demo's lines do.
+	for real, want := range map[time.Duration]string{0: "08:00", 95 * time.Second: "09:35"} {
+		if got := p.Display.At(now.Add(real)).In(st.loc).Format("15:04"); got != want || c.label(now.Add(real)) != want {
+			t.Errorf("%v after the start: the hub says %s, the demo %s; want %s", real, got, c.label(now.Add(real)), want)
+		}
+	}
+	if got := p.Display.Dur(p.For("receipt_printer", wire.FaultPaperOut).HoldDown); got != 2*time.Minute {
+		t.Errorf("the paper_out hold-down reads %v in the console, want 2m", got)
+	}
 	for name, tc := range map[string]struct{ got, want time.Duration }{
 		"grace":                   {p.Grace, 42*time.Second + 10*time.Second},
 		"paper_out hold-down":     {p.For("receipt_printer", wire.FaultPaperOut).HoldDown, 2 * time.Second},

@@ -182,13 +182,4 @@ func (t *ticker) summary() error {
 }
 
 // human writes a duration without trailing zero units: 3m, 1m19s, 168h.
-func human(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func human(d time.Duration) string { return incident.Human(d) }
