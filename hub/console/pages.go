@@ -42,12 +42,12 @@ func (c *Console) funcs() template.FuncMap {
 		"lasted": func(end time.Time, s float64) string {
 			return incident.Human(c.o.Display.Lasted(end, time.Duration(s*float64(time.Second))).Round(time.Second))
 		},
-		"join":     strings.Join,
-		"pct":      pct,
-		"num":      num,
-		"hours":    hours,
-		"rate":     rate,
-		"period":   reports.Period,
+		"join":   strings.Join,
+		"pct":    pct,
+		"num":    num,
+		"hours":  hours,
+		"rate":   rate,
+		"period": reports.Period,
 	}
 }
 
