@@ -144,7 +144,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		h.Close()
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	handler, err := withConsole(srv, eng, st, cfg.API.ConsoleDir, cfg.Policy.Display, log.With("part", "console"))
+	handler, err := withConsole(srv, eng, st, cfg, catalog, log.With("part", "console"))
 	if err != nil {
 		h.Close()
 		return nil, err

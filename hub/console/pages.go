@@ -42,13 +42,43 @@ func (c *Console) funcs() template.FuncMap {
 		"lasted": func(end time.Time, s float64) string {
 			return incident.Human(c.o.Display.Lasted(end, time.Duration(s*float64(time.Second))).Round(time.Second))
 		},
-		"join":   strings.Join,
-		"pct":    pct,
-		"num":    num,
-		"hours":  hours,
-		"rate":   rate,
-		"period": reports.Period,
+		"join":       strings.Join,
+		"sentence":   c.sentence,
+		"suppressed": func(reason string) string { return c.word("suppressed.", reason) },
+		"resolution": func(r string) string { return c.word("resolution.", r) },
+		"nohelpdesk": func() string { return c.word("", "no_helpdesk") },
+		"pct":        pct,
+		"num":        num,
+		"hours":      hours,
+		"rate":       rate,
+		"period":     reports.Period,
 	}
+}
+
+// sentence says a timeline entry in the console's language.
+func (c *Console) sentence(e incident.Entry) string {
+	if c.o.Words == nil {
+		return e.Text
+	}
+	return c.o.Words.Sentence(c.language(), e)
+}
+
+// word says an identifier (prefix+id: suppressed.hold_down) in the
+// console's language, or the identifier with spaces.
+func (c *Console) word(prefix, id string) string {
+	if c.o.Words != nil {
+		if s := c.o.Words.ConsoleText(c.language(), prefix+id); s != "" {
+			return s
+		}
+	}
+	return strings.ReplaceAll(id, "_", " ")
+}
+
+func (c *Console) language() string {
+	if c.o.Language == "" {
+		return "en"
+	}
+	return c.o.Language
 }
 
 func deviceURL(tenant, st, device string) string {
@@ -231,6 +261,7 @@ type incidentData struct {
 	Incident incident.Incident
 	Timeline []incident.Entry
 	Device   *incident.DeviceRecord
+	Helpdesk bool
 }
 
 func (c *Console) incident(w http.ResponseWriter, r *http.Request, s *session) {
@@ -249,7 +280,13 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request, s *session) {
 		c.failed(w, r, s, err)
 		return
 	}
-	d := incidentData{Incident: inc, Timeline: tl}
+	d := incidentData{Incident: inc, Helpdesk: c.o.Helpdesk}
+	for _, e := range tl {
+		if e.Kind == incident.EntryNotification && !c.o.Helpdesk {
+			continue // handed to connectors that do not exist: said once, above the timeline
+		}
+		d.Timeline = append(d.Timeline, e)
+	}
 	for _, dev := range c.o.Engine.Devices() {
 		if dev.Tenant == inc.Tenant && dev.Store == inc.Store && dev.ID == inc.Device {
 			dev := dev
