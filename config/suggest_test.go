@@ -24,7 +24,7 @@ func TestTheOtherProgramsFileIsRecognised(t *testing.T) {
 	hub := "data_dir: /tmp/x\napi: {listen: ':8080'}\nagents: []\nbroker: {mode: embedded}\n"
 	for _, c := range []struct {
 		name, file, want string
-		parse         func(string, []byte) error
+		parse            func(string, []byte) error
 	}{
 		{"agent file to storehub", agent, "this is a storeagent (store agent) configuration, not a storehub one (it has tenant, agent, site, devices): check it with `storeagent config check agent.yaml`",
 			func(f string, d []byte) error { _, _, err := ParseHub(f, d, noEnv); return err }},
@@ -41,4 +41,3 @@ func TestTheOtherProgramsFileIsRecognised(t *testing.T) {
 		t.Errorf("an agent file with one hub setting was taken for a hub file")
 	}
 }
-

@@ -118,7 +118,7 @@ func TestReadmeCommandsWorkAsWritten(t *testing.T) {
 				cfg, api := movedPorts(t, args[len(args)-1], dir)
 				args[len(args)-1] = cfg
 				p := testenv.StartCmd(t, commandIn(build(c.program), args, dir, env))
-				testenv.WaitFor(t, 60*time.Second, "the hub's API", func() bool { return testenv.Answers("http://" + api + "/healthz") || p.Exited() })
+				testenv.WaitFor(t, 60*time.Second, "the hub's API", func() bool { return testenv.Answers("http://"+api+"/healthz") || p.Exited() })
 				if p.Exited() {
 					t.Fatalf("%s stopped:\n%s", c.line, p.Output())
 				}
