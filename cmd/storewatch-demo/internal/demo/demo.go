@@ -21,7 +21,6 @@ import (
 	_ "github.com/storewatch/storewatch/drivers/all" // the agent's drivers
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/broker"
-	"github.com/storewatch/storewatch/hub/incident"
 )
 
 // Speeds: the default runs a store hour per real minute. Above MaxSpeed the
@@ -45,8 +44,13 @@ type Options struct {
 	// Listen is the API's address. Empty: DefaultListen, or a free port if
 	// that is taken.
 	Listen string
-	// Out receives the live ticket table (nil: discarded).
+	// Out receives the day: a stream of lines in time order, or with Live
+	// a table redrawn in place (nil: discarded).
 	Out io.Writer
+	// Live redraws the day's tickets and latest lines as one table in place
+	// (Out is a terminal of Width columns; 0: no limit).
+	Live  bool
+	Width int
 	// Log receives the hub's and the agent's logs (nil: demo.log in the
 	// data directory).
 	Log io.Writer
@@ -182,7 +186,7 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 		return nil, fmt.Errorf("demo: agent: %w", err)
 	}
 	storeName := acfg.Site.Name
-	d.out = &ticker{w: o.Out, clock: d.clock, policy: incident.DefaultPolicy(), st: d.hub.Store, from: now}
+	d.out = newTicker(o.Out, d.clock, d.hub.Store, now, o.Live, o.Width)
 	d.header(o.Out, storeName, st)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -278,7 +282,8 @@ func (d *Demo) header(w io.Writer, name string, st site) {
 			tcp++
 		}
 	}
-	fmt.Fprintf(w, "storewatch demo: a day at %s (%s/%s, %s), %gx real time\n", name, tenant, storeID, st.zone, d.clock.speed)
+	fmt.Fprintf(w, "storewatch demo: the first %d minutes of a trading day at %s (%s/%s, %s), %gx real time\n",
+		int(dayEnd.Minutes()), name, tenant, storeID, st.zone, d.clock.speed)
 	fmt.Fprintf(w, "  API      %s/api/v1/incidents   with the header \"Authorization: Bearer %s\"\n", d.apiURL, d.token)
 	if d.console != "" {
 		fmt.Fprintf(w, "  console  %s   (log in with the token)\n", d.console)
@@ -286,6 +291,8 @@ func (d *Demo) header(w io.Writer, name string, st site) {
 	fmt.Fprintf(w, "  CLI      go run ./cmd/storehub incidents --api %s --token %s\n", d.apiURL, d.token)
 	fmt.Fprintf(w, "  MQTT     tcp://%s (embedded broker; the agent logs in as %s-%s-%s)\n", d.hub.MQTTAddrs()[0], tenant, storeID, agentID)
 	fmt.Fprintf(w, "  store    %d emulated devices on TCP, %d on serial PTYs, and the store PC's own checks\n", tcp, serial)
+	fmt.Fprintf(w, "  history  %d days of the chain's %d other stores, for the console's reports (which model fails most, when the load comes)\n",
+		historyDays, historyStores)
 	keep := "deleted when the demo stops; --data DIR keeps it"
 	if !d.tempDir {
 		keep = "kept"

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -200,6 +201,25 @@ func TestDemoDayOpensAndClosesTheExpectedTickets(t *testing.T) {
 	for _, line := range []string{"TICKET  INC-", "opened    receipt-lane2", "resolved  receipt-lane2", "no ticket: label-deli cover_open", "The day's tickets:"} {
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("the demo's output lacks %q", line)
+		}
+	}
+
+	// The lines are in store-time order, and the helpdesk calls about a
+	// ticket the reader has seen open.
+	stamp := regexp.MustCompile(`^(\d\d:\d\d)  (store|hub|TICKET) `)
+	prev := ""
+	for _, l := range strings.Split(out.String(), "\n") {
+		if m := stamp.FindStringSubmatch(l); m != nil {
+			if m[1] < prev {
+				t.Errorf("%s comes after %s: out of time order", l, prev)
+			}
+			prev = m[1]
+		}
+	}
+	for _, m := range regexp.MustCompile(`calls the (?:store|deli) about (INC-\d+)`).FindAllStringSubmatchIndex(out.String(), -1) {
+		id := out.String()[m[2]:m[3]]
+		if opened := strings.Index(out.String(), "TICKET  "+id+" P"); opened < 0 || opened > m[0] {
+			t.Errorf("the helpdesk calls about %s before (or without) the line of its opening", id)
 		}
 	}
 
