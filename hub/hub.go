@@ -134,7 +134,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	}
 
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
-		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st})
+		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display})
 	if err != nil {
 		h.Close()
 		return nil, err

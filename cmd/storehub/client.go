@@ -57,7 +57,8 @@ func list(what string) func(ctx context.Context, args []string, std cli.Stdio) e
 			_, err = std.Out.Write(listing)
 			return err
 		}
-		return client.Print(std.Out, what, listing)
+		cl := c()
+		return client.PrintOnClock(std.Out, what, listing, cl.StoreClock(ctx))
 	}
 }
 

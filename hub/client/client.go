@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/storewatch/storewatch/hub/api"
+	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/query"
 )
 
@@ -82,6 +84,17 @@ func unreachable(api string, err error) error {
 	}
 	return fmt.Errorf("no hub answers at %s (%s)\nstart one (storehub serve --config FILE, or go run ./cmd/storewatch-demo) "+
 		"or point at yours with --hub URL (or STOREHUB_API)", api, why)
+}
+
+// StoreClock returns the hub's store clock (/healthz): the zero TimeScale
+// for a hub that runs on real time, or when it cannot be read.
+func (c Client) StoreClock(ctx context.Context) incident.TimeScale {
+	status, body, err := c.Do(ctx, "GET", "/healthz", nil)
+	var h api.Health
+	if err != nil || status != http.StatusOK || json.Unmarshal(body, &h) != nil || h.StoreClock == nil {
+		return incident.TimeScale{}
+	}
+	return incident.TimeScale{Origin: h.StoreClock.Origin, StoreOrigin: h.StoreClock.StoreOrigin, Speed: h.StoreClock.Speed}
 }
 
 // Filters are the filters each listing takes (incidents, devices, stores).
