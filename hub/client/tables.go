@@ -68,11 +68,7 @@ func StoreTime(t time.Time, zone string) string {
 	if t.IsZero() {
 		return ""
 	}
-	loc, err := time.LoadLocation(zone)
-	if zone == "" || err != nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format("2006-01-02 15:04 MST")
+	return t.In(incident.Zone(zone)).Format("2006-01-02 15:04 MST")
 }
 
 func printDevices(tw io.Writer, listing []byte) error {

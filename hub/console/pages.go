@@ -90,11 +90,7 @@ func storeTime(t time.Time, zone string) string {
 	if t.IsZero() {
 		return ""
 	}
-	loc, err := time.LoadLocation(zone)
-	if zone == "" || err != nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format("Mon 2 Jan 15:04 MST")
+	return t.In(incident.Zone(zone)).Format("Mon 2 Jan 15:04 MST")
 }
 
 func ago(now, t time.Time) string {

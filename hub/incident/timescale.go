@@ -48,3 +48,13 @@ func (s TimeScale) At(t time.Time) time.Time {
 	}
 	return base.Add(s.Dur(t.Sub(s.Origin))).In(t.Location())
 }
+
+// Zone is a store's time zone by name: UTC when it has none, or one this
+// system does not know (as the engine does).
+func Zone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if name == "" || err != nil {
+		return time.UTC
+	}
+	return loc
+}
