@@ -178,6 +178,28 @@ const (
 // textW estimates the width of a label at the charts' 12px sans-serif.
 func textW(s string) float64 { return float64(utf8.RuneCountInString(s)) * 6.8 }
 
+// wrap breaks a note (11px) into lines no wider than w, at spaces.
+func wrap(s string, w float64) []string {
+	const per = 6.0 // an 11px sans-serif character, generously
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case float64(utf8.RuneCountInString(line+" "+word))*per > w:
+			out = append(out, line)
+			line = word
+		default:
+			line += " " + word
+		}
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
+}
+
 func barChart(id, title, what, unit string, f Filter, bars []bar) template.HTML {
 	slices.SortStableFunc(bars, func(a, b bar) int {
 		switch {
@@ -210,10 +232,6 @@ func barChart(id, title, what, unit string, f Filter, bars []bar) template.HTML 
 	if more > 0 {
 		fmt.Fprintf(&desc, " %d more in the table.", more)
 	}
-	h := headH + max(len(bars), 1)*rowH + 30
-	if unit != "" {
-		h += 16
-	}
 	// Wide enough for the longest figure beside the longest bar, and for
 	// the title: a label cut off by the edge reads as a different number.
 	w := float64(chartW)
@@ -225,6 +243,15 @@ func barChart(id, title, what, unit string, f Filter, bars []bar) template.HTML 
 		w = max(w, labelW+barMaxW+6+textW(t)+8)
 	}
 	w = max(w, 8+textW(title)*1.2+8)
+	note := "Period: " + period(f) + "."
+	if more > 0 {
+		note += fmt.Sprintf(" %d more rows in the table.", more)
+	}
+	notes := wrap(note, w-16)
+	if unit != "" {
+		notes = append(notes, wrap(unit, w-16)...)
+	}
+	h := headH + max(len(bars), 1)*rowH + 14 + 16*len(notes)
 	c := newCanvas(id, int(w), h, title, desc.String())
 	top := 0.0
 	for _, b := range bars {
@@ -254,13 +281,8 @@ func barChart(id, title, what, unit string, f Filter, bars []bar) template.HTML 
 		c.b.WriteString("</g>\n")
 	}
 	foot := float64(headH + max(len(bars), 1)*rowH + 16)
-	note := "Period: " + period(f) + "."
-	if more > 0 {
-		note += fmt.Sprintf(" %d more rows in the table.", more)
-	}
-	c.text(8, foot, "start", `font-size="11"`, note)
-	if unit != "" {
-		c.text(8, foot+16, "start", `font-size="11"`, unit)
+	for i, n := range notes {
+		c.text(8, foot+float64(16*i), "start", `font-size="11"`, n)
 	}
 	return c.done()
 }
@@ -340,7 +362,9 @@ func WeekdayHourChart(r *Report) template.HTML {
 			fmt.Fprintf(&desc, " %s: %s.", Weekdays[d], strings.Join(busy, ", "))
 		}
 	}
-	w, h := dayLabel+24*cell+10, headH+16+7*cell+44
+	w := dayLabel + 24*cell + 10
+	notes := wrap("Period: "+period(r.Filter)+". Each number is how many failures began in that hour; hours are each store's own clock.", float64(w-16))
+	h := headH + 16 + 7*cell + 28 + 16*len(notes)
 	c := newCanvas("report-weekday-hour", w, h, weekdayHourTitle, desc.String())
 	if total == 0 {
 		c.text(float64(w-8), 20, "end", `font-style="italic"`, "No failures in this period.")
@@ -357,8 +381,8 @@ func WeekdayHourChart(r *Report) template.HTML {
 			if n > 0 {
 				b := (n*len(heat) - 1) / top // 1..top spread over the buckets
 				fill = heat[b]
-				if b >= 2 {
-					ink = "#ffffff" // dark cells: white digits
+				if b >= 3 {
+					ink = "#ffffff" // the two dark blues: white digits (4.4:1 and 8:1; dark ones would be 3.7:1 and 1.9:1)
 				}
 			}
 			c.rect(x+1, y+1, cell-2, cell-2, fill, fmt.Sprintf("%s %02d:00–%02d:00: %s", Weekdays[d], hr, (hr+1)%24, plural(n, "failure")))
@@ -373,7 +397,9 @@ func WeekdayHourChart(r *Report) template.HTML {
 		c.rect(float64(dayLabel+40+i*cell), ly, cell-2, 14, col, "")
 	}
 	c.text(float64(dayLabel+40+len(heat)*cell+4), ly+11, "start", `font-size="11"`, fmt.Sprintf("more (darkest: %d)", top))
-	c.text(8, ly+30, "start", `font-size="11"`, "Period: "+period(r.Filter)+". Each number is how many failures began in that hour; hours are each store's own clock.")
+	for i, n := range notes {
+		c.text(8, ly+30+float64(16*i), "start", `font-size="11"`, n)
+	}
 	return c.done()
 }
 
