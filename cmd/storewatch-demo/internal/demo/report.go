@@ -59,6 +59,7 @@ type ticker struct {
 	opened  map[string]bool              // incidents whose opening was shown
 	drawn   int                          // live: lines of the table on screen
 	shown   string                       // live: the store minute the table shows
+	last    time.Time                    // the latest time a line was shown at
 
 	readMu sync.Mutex // one catchUp at a time
 	after  uint64     // the last notification shown
@@ -77,10 +78,12 @@ const columns = "%s  %-7s %s\n"
 // recentLines is how many of the latest lines the live table shows.
 const recentLines = 10
 
-// newTicker makes the day's ticker; lag is a store minute, within bounds
-// that keep a live view live.
+// newTicker makes the day's ticker. A line waits a store minute for
+// earlier ones, and at least a real second (what an episode's end takes
+// from the emulator through the agent's debounce, MQTT and the hub's commit
+// to the ticker), at most three, so the live view stays live.
 func newTicker(w io.Writer, clock dayClock, st hubStore, from time.Time, live bool, width int) *ticker {
-	lag := min(max(clock.compress(time.Minute), 300*time.Millisecond), 3*time.Second)
+	lag := min(max(clock.compress(time.Minute), time.Second), 3*time.Second)
 	return &ticker{w: w, clock: clock, policy: incident.DefaultPolicy(), st: st, from: from, live: live, width: width, lag: lag,
 		tickets: map[string]incident.Incident{}, opened: map[string]bool{}}
 }
@@ -116,6 +119,13 @@ func (t *ticker) flush(all bool) {
 		n++
 	}
 	for _, l := range t.pending[:n] {
+		// A line later than its lag (a machine under load) is shown at the
+		// time it reached the ticker's turn, not before lines already
+		// shown: the hub said "no ticket" when it learned of the end.
+		if l.at.Before(t.last) {
+			l.at = t.last
+		}
+		t.last = l.at
 		text := fmt.Sprintf(columns, t.clock.label(l.at), l.who, l.text)
 		if t.live {
 			t.recent = append(t.recent, strings.TrimSuffix(text, "\n"))

@@ -104,3 +104,19 @@ func TestLiveTableIsRedrawnInPlace(t *testing.T) {
 		}
 	}
 }
+
+// A line that reaches the ticker after later ones were shown (a machine
+// under load) is shown at the time of the last one, never before it.
+func TestALateLineIsNotShownBeforeItsTime(t *testing.T) {
+	start := time.Now().Add(-time.Hour)
+	clock := dayClock{start: start, speed: 60}
+	var out testenv.Buffer
+	tk := newTicker(&out, clock, &fakeHub{}, start, false, 0)
+	tk.narrate(start.Add(20*time.Second), "08:20's line")
+	tk.flush(false)
+	tk.emit(start.Add(18*time.Second), "hub", "no ticket: a late one that ended at 08:18")
+	tk.flush(false)
+	if got := out.String(); !strings.Contains(got, "08:20  store   08:20's line\n08:20  hub     no ticket: a late one") {
+		t.Errorf("the late line:\n%s", got)
+	}
+}
