@@ -140,11 +140,17 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(d.dir, "hub"), 0o700); err != nil {
+	if err := os.MkdirAll(d.hubDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	hubKey, err := signingKey(filepath.Join(d.dir, "hub", "signing_key.pem"))
 	if err != nil {
+		return nil, err
+	}
+	// The chain's history is slow too (a few thousand records): written
+	// before the clock starts, so the day's timings do not depend on it.
+	// It goes where the hub's configuration puts its store (startHub).
+	if err := seedHistory(filepath.Join(d.hubDir(), "hub.db"), time.Now(), pickSite(time.Now()).loc); err != nil {
 		return nil, err
 	}
 	now := time.Now()
@@ -220,7 +226,7 @@ func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Dura
 	}
 	for {
 		file := filepath.Join(d.dir, "hub.yaml")
-		if err := writeConfig(file, hubYAML(filepath.Join(d.dir, "hub"), listen, d.token, hash)); err != nil {
+		if err := writeConfig(file, hubYAML(d.hubDir(), listen, d.token, hash)); err != nil {
 			return err
 		}
 		data, err := os.ReadFile(file)
@@ -234,8 +240,8 @@ func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Dura
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		if err := seedHistory(hub.BoltPath(cfg), d.clock.start, st.loc); err != nil {
-			return err
+		if p := hub.BoltPath(cfg); p != filepath.Join(d.hubDir(), "hub.db") {
+			return fmt.Errorf("demo: the hub's store is %s, not where the history was written", p)
 		}
 		compressHub(cfg, d.clock, late, st)
 		h, err := hub.Start(context.WithoutCancel(ctx), cfg, log.With("side", "hub"))
@@ -250,6 +256,9 @@ func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Dura
 		return nil
 	}
 }
+
+// hubDir is the hub's data directory.
+func (d *Demo) hubDir() string { return filepath.Join(d.dir, "hub") }
 
 // consoleURL returns the web console's address if this hub serves one.
 func consoleURL(ctx context.Context, api string) string {
