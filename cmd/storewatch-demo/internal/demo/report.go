@@ -333,6 +333,9 @@ func (t *ticker) summary() error {
 	t.flush(true)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// The live table stays as it was last drawn; what comes after the day
+	// goes below the summary as lines.
+	t.live, t.drawn = false, 0
 	fmt.Fprintf(t.w, "\nThe day's tickets:\n")
 	tw := tabwriter.NewWriter(t.w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  TICKET\tP\tSTATE\tDEVICE\tWHERE\tFAULT\tOPENED\tENDED\tNOTE")

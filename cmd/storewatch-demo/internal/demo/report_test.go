@@ -120,3 +120,23 @@ func TestALateLineIsNotShownBeforeItsTime(t *testing.T) {
 		t.Errorf("the late line:\n%s", got)
 	}
 }
+
+// After the day's summary the live table is no longer redrawn: a redraw
+// would go back over the summary.
+func TestNoRedrawAfterTheSummary(t *testing.T) {
+	start := time.Now().Add(-time.Hour)
+	var out testenv.Buffer
+	tk := newTicker(&out, dayClock{start: start, speed: 60}, &fakeHub{}, start, true, 80)
+	tk.narrate(start, "the store opens")
+	tk.flush(true)
+	if err := tk.summary(); err != nil {
+		t.Fatal(err)
+	}
+	before := out.String()
+	tk.narrate(time.Now().Add(-time.Minute), "after the day")
+	tk.flush(true)
+	after := strings.TrimPrefix(out.String(), before)
+	if strings.Contains(after, "\x1b[") || !strings.Contains(after, "after the day") {
+		t.Errorf("after the summary:\n%q", after)
+	}
+}
