@@ -26,6 +26,9 @@ const (
 	historyStores = 11 // the chain's other stores; with the demo's, a dozen
 )
 
+// chainNames name the chain's other stores.
+var chainNames = []string{"Old Town", "Riverside", "Station", "Harbour", "North", "South", "West End", "Market Square", "Park", "Hillside", "Airport"}
+
 // modelSpec is one model of the chain's installed base and how often it
 // fails: failures per device per month of 30 days, on an average day.
 type modelSpec struct {
@@ -93,7 +96,7 @@ func history(seed uint64, end time.Time, loc *time.Location) reportgen.World {
 	var devs []dev
 	for i := range historyStores {
 		id := fmt.Sprintf("s%04d", i+1)
-		w.Stores = append(w.Stores, reportgen.Store{Tenant: tenant, ID: id, TimeZone: loc.String()})
+		w.Stores = append(w.Stores, reportgen.Store{Tenant: tenant, ID: id, TimeZone: loc.String(), Name: "Acme " + chainNames[i%len(chainNames)]})
 		// Installed a year before; the store's label printer model
 		// alternates along the chain.
 		installed := first.AddDate(-1, 0, 0)
