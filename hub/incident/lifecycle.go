@@ -33,12 +33,12 @@ func (e *Engine) open(a *alert, now time.Time) {
 	}
 	r := e.rule(a)
 	why := fmt.Sprintf("%s since %s (hold-down %s)", a.code, e.local(a, a.since), e.dur(r.HoldDown))
-	say := Args{"fault": string(a.code), "since": e.local(a, a.since), "hold_down": e.dur(r.HoldDown), "priority": fmt.Sprint(inc.Priority)}
+	say, args := SayOpened, Args{"fault": string(a.code), "since": e.local(a, a.since), "hold_down": e.dur(r.HoldDown), "priority": fmt.Sprint(inc.Priority)}
 	if a.flapping {
 		why = fmt.Sprintf("%s is flapping: %d changes within %s", a.code, len(a.transitions), e.dur(e.pol.FlapWindow))
-		say = Args{"fault": string(a.code), "changes": fmt.Sprint(len(a.transitions)), "window": e.dur(e.pol.FlapWindow), "priority": fmt.Sprint(inc.Priority), "": SayOpenedFlapping}
+		say, args = SayOpenedFlapping, Args{"fault": string(a.code), "changes": fmt.Sprint(len(a.transitions)), "window": e.dur(e.pol.FlapWindow), "priority": fmt.Sprint(inc.Priority)}
 	}
-	e.said(inc, now, EntryOpened, Author, fmt.Sprintf("opened: %s; P%d (impact %d x urgency %d)", why, inc.Priority, inc.Impact, inc.Urgency), SayOpened, say)
+	e.said(inc, now, EntryOpened, Author, fmt.Sprintf("opened: %s; P%d (impact %d x urgency %d)", why, inc.Priority, inc.Impact, inc.Urgency), say, args)
 	e.touch(inc, now)
 	e.notify(inc, NotifyOpened, now, why)
 	e.logIncident(inc, now, "opened")
@@ -162,13 +162,8 @@ func (e *Engine) entryBy(inc *Incident, at time.Time, kind EntryKind, author, te
 }
 
 // said appends an entry that also names its sentence (say) and the words
-// that fill it, so the console can say it in its language. An Args key ""
-// replaces say (a variant chosen where the arguments were).
+// that fill it, so the console can say it in its language.
 func (e *Engine) said(inc *Incident, at time.Time, kind EntryKind, author, text, say string, args Args) {
-	if v, ok := args[""]; ok {
-		say = v
-		delete(args, "")
-	}
 	e.ch.Timeline = append(e.ch.Timeline, Entry{Incident: inc.ID, At: at, Kind: kind, Author: author, Text: text, Say: say, Args: args})
 }
 

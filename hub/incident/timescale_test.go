@@ -3,6 +3,8 @@ package incident
 import (
 	"testing"
 	"time"
+
+	"github.com/storewatch/storewatch/wire"
 )
 
 func TestTimeScaleSaysStoreTime(t *testing.T) {
@@ -34,5 +36,41 @@ func TestTimeScaleSaysStoreTime(t *testing.T) {
 	}
 	if got := Human(3 * time.Minute); got != "3m" {
 		t.Errorf("Human(3m) = %q", got)
+	}
+}
+
+// The engine's timeline entries name their sentence and its words, so the
+// console can say them in another language; the English text stays.
+func TestStoryTimelineEntriesNameTheirSentence(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane3", "lane 3"))
+	inc := w.fail("receipt-lane3", wire.FaultPaperOut, 3*time.Minute)
+	w.report("receipt-lane3")
+	w.advance(3 * time.Minute)
+	for _, c := range []struct {
+		kind EntryKind
+		say  string
+		args []string
+	}{
+		{EntryOpened, SayOpened, []string{"fault", "since", "hold_down", "priority"}},
+		{EntryNotification, SayNotified, []string{"notification"}},
+		{EntryState, SayRecovered, []string{"fault", "cleared", "hold_up"}},
+	} {
+		es := w.timeline(inc.ID, c.kind)
+		if len(es) == 0 {
+			t.Errorf("no %s entry", c.kind)
+			continue
+		}
+		e := es[0]
+		if e.Say != c.say || e.Text == "" {
+			t.Errorf("%s entry: say %q, text %q; want say %q and the English text", c.kind, e.Say, e.Text, c.say)
+		}
+		for _, a := range c.args {
+			if e.Args[a] == "" {
+				t.Errorf("%s entry lacks %s: %v", c.kind, a, e.Args)
+			}
+		}
+	}
+	if got := w.timeline(inc.ID, EntryOpened)[0].Args["hold_down"]; got != "2m" {
+		t.Errorf("hold-down said as %q, want 2m (not 2m0s)", got)
 	}
 }
