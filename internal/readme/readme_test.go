@@ -112,7 +112,7 @@ func TestReadmeCommandsWorkAsWritten(t *testing.T) {
 					args[i] = filepath.Join(repo, a)
 				}
 			}
-			env := append(os.Environ(), "STOREHUB_TOKEN=", "STOREHUB_API=", "STOREWATCH_BROKER_PASSWORD=")
+			env := freshEnv()
 			switch {
 			case c.program == "storehub" && len(args) > 0 && args[0] == "serve":
 				cfg, api := movedPorts(t, args[len(args)-1], dir)
@@ -164,6 +164,18 @@ func TestReadmeCommandsWorkAsWritten(t *testing.T) {
 			}
 		})
 	}
+}
+
+// freshEnv is this environment without the programs' own variables
+// (STOREHUB_*, STOREWATCH_*), as on a machine that never ran them.
+func freshEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "STOREHUB_") && !strings.HasPrefix(kv, "STOREWATCH_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func isClient(sub string) bool {
