@@ -173,7 +173,7 @@ func (a *Agent) startTaps(ctx context.Context, wg *sync.WaitGroup) (stop func(),
 			return nil, err
 		}
 		t, err := tap.Open(tctx, tap.Config{Port: addr, VirtualPort: d.Tap.VirtualPort, IdleGap: d.Tap.IdleGap,
-			ReplyWait: d.Tap.ReplyWait, MaxHold: d.Timeout, Logger: a.log})
+			ReplyWait: d.Tap.ReplyWait, MaxHold: d.Timeout, Watcher: tap.NewWatcher(d.Driver), Logger: a.log})
 		if err != nil {
 			stop()
 			return nil, fmt.Errorf("device %s: %w", d.ID, err)
