@@ -15,12 +15,15 @@ import (
 	"github.com/storewatch/storewatch/devsim"
 	devescpos "github.com/storewatch/storewatch/devsim/escpos"
 	"github.com/storewatch/storewatch/devsim/scalesim"
+	devsics "github.com/storewatch/storewatch/devsim/sics"
 	devtoledo "github.com/storewatch/storewatch/devsim/toledo"
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/escpos"
+	_ "github.com/storewatch/storewatch/drivers/sics"
 	_ "github.com/storewatch/storewatch/drivers/toledo"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/drivers/transport/tap"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -330,5 +333,112 @@ func TestTapBusyLineIsBusy(t *testing.T) {
 	}
 	if st := l.tap.Stats(); st.Held != 0 || st.Sessions != 0 {
 		t.Errorf("no session may start on a busy line: %+v", st)
+	}
+}
+
+// keepBusy writes a byte to the device every 5 ms until the test ends, so
+// the line never falls idle (a long print job).
+func keepBusy(t *testing.T, pos transport.Conn) {
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { stop(); <-done })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			pos.Write([]byte("x"))
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	time.Sleep(30 * time.Millisecond)
+}
+
+// The POS application switched on automatic status back and prints without
+// a pause: the agent cannot ask, but the printer told the POS application
+// its state (cover open) by itself, and the agent reads that instead of
+// calling the printer busy. It never spoke on the line.
+func TestTapASBOnABusyLine(t *testing.T) {
+	printer := devescpos.New()
+	printer.Switchboard().Set(devescpos.CoverOpen, true)
+	l := startLane(t, &recording{dev: printer}, "")
+	pos := l.pos(t, "")
+	if _, err := pos.Write([]byte{0x1D, 0x61, 0x0F}); err != nil { // GS a 0F: ASB on
+		t.Fatal(err)
+	}
+	pos.SetDeadline(time.Now().Add(5 * time.Second))
+	asb, err := transport.ReadFull(pos, 4)
+	if err != nil || asb[0]&0x20 == 0 {
+		t.Fatalf("the POS application read ASB % X, %v; want cover open", asb, err)
+	}
+	keepBusy(t, pos)
+	pctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r, err := l.driver(t, "escpos", nil).Probe(pctx)
+	if err != nil || len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultCoverOpen || !strings.Contains(r.Detail, "automatic status back") {
+		t.Fatalf("probe on a busy line after an ASB = %+v, %v; want cover_open from the ASB", r, err)
+	}
+	if st := l.tap.Stats(); st.Sessions != 0 {
+		t.Errorf("the agent spoke on a busy line: %+v", st)
+	}
+}
+
+// The POS application switched the scale to a weight stream (SIR) that
+// leaves the line no idle gap. The agent reads the stream: the weight,
+// then an overload, without a byte of its own on the line, while the POS
+// application gets every line of its stream.
+func TestTapScaleStream(t *testing.T) {
+	sc := devsics.New(devsics.Config{Load: 1.25, StreamInterval: 10 * time.Millisecond})
+	l := startLane(t, sc, "")
+	pos := l.pos(t, "")
+	if _, err := pos.Write([]byte("SIR\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		lines []string
+	)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	defer func() { stop(); pos.Close(); <-done }()
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			pos.SetDeadline(time.Now().Add(time.Second))
+			b, err := transport.ReadUntil(pos, []byte("\r\n"), 64)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			lines = append(lines, string(b))
+			mu.Unlock()
+		}
+	}()
+	seen := func(want string) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(lines) > 3 && strings.HasPrefix(lines[len(lines)-1], want)
+		}
+	}
+	agent := l.driver(t, "sics", nil)
+	testenv.WaitFor(t, 5*time.Second, "the POS application reading its stream", seen("S S"))
+	r, err := agent.Probe(context.Background())
+	if err != nil || len(r.Faults) != 0 || !strings.Contains(r.Detail, "1.250 kg") || !strings.Contains(r.Detail, "heard on the tap") {
+		t.Fatalf("probe of a streaming scale = %+v, %v; want 1.250 kg heard on the tap", r, err)
+	}
+	sc.Switchboard().Set(scalesim.Overload, true)
+	testenv.WaitFor(t, 5*time.Second, "the overload in the stream", seen("S +"))
+	r, err = agent.Probe(context.Background())
+	if err != nil || len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultScaleOverload {
+		t.Fatalf("probe of a streaming scale in overload = %+v, %v", r, err)
+	}
+	if st := l.tap.Stats(); st.Sessions != 0 || st.Held != 0 {
+		t.Errorf("the agent spoke on the line: %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range lines[1:] {
+		if !strings.HasPrefix(s, "S S ") && !strings.HasPrefix(s, "S +") {
+			t.Fatalf("the POS application's stream carried %q", s)
+		}
 	}
 }
