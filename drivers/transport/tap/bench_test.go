@@ -8,6 +8,7 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/drivers/zvt"
 )
 
 // echoDevice answers every byte with the same byte, at once.
@@ -62,6 +63,19 @@ func BenchmarkDirectByte(b *testing.B) {
 // tap adds to one byte each way.
 func BenchmarkTapByte(b *testing.B) {
 	l := startLane(b, echoDevice{}, "")
+	a, _ := transport.Parse("serial://" + l.virtual)
+	c, err := transport.Dial(context.Background(), a, transport.DialOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	roundTrip(b, c)
+}
+
+// BenchmarkTapByteWatched is BenchmarkTapByte with the ZVT driver's
+// transaction watcher reading every byte both ways.
+func BenchmarkTapByteWatched(b *testing.B) {
+	l := startWatchedLane(b, echoDevice{}, "", zvt.NewTransactionWatcher())
 	a, _ := transport.Parse("serial://" + l.virtual)
 	c, err := transport.Dial(context.Background(), a, transport.DialOptions{})
 	if err != nil {

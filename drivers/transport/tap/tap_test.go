@@ -64,6 +64,12 @@ type lane struct {
 
 func startLane(t testing.TB, dev devsim.Device, query string) *lane {
 	t.Helper()
+	return startWatchedLane(t, dev, query, nil)
+}
+
+// startWatchedLane is startLane with a tap.Watcher.
+func startWatchedLane(t testing.TB, dev devsim.Device, query string, w tap.Watcher) *lane {
+	t.Helper()
 	p, err := devsim.ServePTY(context.Background(), dev)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +85,7 @@ func startLane(t testing.TB, dev devsim.Device, query string) *lane {
 	}
 	virtual := filepath.Join(t.TempDir(), "ttyPOS0")
 	ctx, cancel := context.WithCancel(context.Background())
-	tp, err := tap.Open(ctx, tap.Config{Port: port, VirtualPort: virtual, IdleGap: 20 * time.Millisecond, ReplyWait: 80 * time.Millisecond, MaxHold: 2 * time.Second})
+	tp, err := tap.Open(ctx, tap.Config{Port: port, VirtualPort: virtual, IdleGap: 20 * time.Millisecond, ReplyWait: 80 * time.Millisecond, MaxHold: 2 * time.Second, Watcher: w})
 	if err != nil {
 		t.Fatal(err)
 	}
