@@ -79,44 +79,24 @@ func (a ASB) String() string { return fmt.Sprintf("ASB % X", a[:]) }
 // (reference 1.10, ASB column).
 func (a ASB) Faults(drawer Drawer) []wire.Fault {
 	b1, b2, b3 := a[0], a[1], a[2]
-	var out []wire.Fault
-	add := func(code wire.FaultCode, format string, args ...any) {
-		out = append(out, wire.NewFault(code, fmt.Sprintf(format, args...)))
+	c := conditions{
+		coverOpen:       when(b1&asb1CoverOpen != 0, "ASB byte 1 = %02X (bit 5: cover open)", b1),
+		paperOut:        when(b3&asb3PaperEnd != 0, "ASB byte 3 = %02X (bits 2,3: paper end)", b3),
+		paperLow:        when(b3&asb3NearEnd != 0, "ASB byte 3 = %02X (bits 0,1: paper near end)", b3),
+		cutter:          when(b2&asb2Cutter != 0, "ASB byte 2 = %02X (bit 3: autocutter error)", b2),
+		recoverable:     when(b2&asb2Recoverable != 0, "ASB byte 2 = %02X (bit 2: recoverable error)", b2),
+		autoRecoverable: when(b2&asb2AutoRecoverable != 0, "ASB byte 2 = %02X (bit 6: auto-recoverable error, e.g. head too hot)", b2),
+		unrecoverable:   when(b2&asb2Unrecoverable != 0, "ASB byte 2 = %02X (bit 5: unrecoverable error)", b2),
+		drawerHigh:      b1&asb1DrawerHigh != 0,
+		drawerFrom:      fmt.Sprintf("ASB byte 1 = %02X", b1),
 	}
-	if b1&asb1CoverOpen != 0 {
-		add(wire.FaultCoverOpen, "ASB byte 1 = %02X (bit 5: cover open)", b1)
-	}
+	detail := ""
 	switch {
-	case b3&asb3PaperEnd != 0:
-		add(wire.FaultPaperOut, "ASB byte 3 = %02X (bits 2,3: paper end)", b3)
-	case b3&asb3NearEnd != 0:
-		add(wire.FaultPaperLow, "ASB byte 3 = %02X (bits 0,1: paper near end)", b3)
+	case b1&asb1FeedButton != 0:
+		detail = ": paper feed button"
+	case b2&asb2WaitingOnline != 0:
+		detail = ": waiting for online recovery"
 	}
-	if b2&asb2Cutter != 0 {
-		add(wire.FaultCutterError, "ASB byte 2 = %02X (bit 3: autocutter error)", b2)
-	}
-	if b2&asb2Recoverable != 0 {
-		add(wire.FaultMechanicalError, "ASB byte 2 = %02X (bit 2: recoverable error)", b2)
-	}
-	if b2&asb2AutoRecoverable != 0 {
-		add(wire.FaultHeadOverheat, "ASB byte 2 = %02X (bit 6: auto-recoverable error, e.g. head too hot)", b2)
-	}
-	if b2&asb2Unrecoverable != 0 {
-		add(wire.FaultUnrecoverableError, "ASB byte 2 = %02X (bit 5: unrecoverable error)", b2)
-	}
-	if b1&asb1Offline != 0 && len(out) == 0 {
-		detail := ""
-		switch {
-		case b1&asb1FeedButton != 0:
-			detail = ": paper feed button"
-		case b2&asb2WaitingOnline != 0:
-			detail = ": waiting for online recovery"
-		}
-		add(wire.FaultOffline, "ASB byte 1 = %02X (bit 3: offline)%s", b1, detail)
-	}
-	high := b1&asb1DrawerHigh != 0
-	if (drawer == DrawerOpenHigh && high) || (drawer == DrawerOpenLow && !high) {
-		add(wire.FaultDrawerOpen, "ASB byte 1 = %02X (drawer pin 3 %s)", b1, map[bool]string{true: "HIGH", false: "LOW"}[high])
-	}
-	return out
+	c.offline = when(b1&asb1Offline != 0, "ASB byte 1 = %02X (bit 3: offline)%s", b1, detail)
+	return c.faults(drawer)
 }

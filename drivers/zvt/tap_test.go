@@ -7,17 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/storewatch/storewatch/devsim"
 	simzvt "github.com/storewatch/storewatch/devsim/zvt"
 	"github.com/storewatch/storewatch/drivers"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/drivers/transport/tap"
 	"github.com/storewatch/storewatch/drivers/zvt"
+	"github.com/storewatch/storewatch/internal/testkit/taptest"
 )
 
 // serialECR stands in for the POS application's ECR on the tap's virtual
@@ -80,39 +79,6 @@ func (e *serialECR) diagnosis() (byte, error) {
 	}
 }
 
-// tapLane is a terminal on a PTY with a serial tap in front of it.
-func tapLane(t *testing.T, term *simzvt.Terminal, watcher tap.Watcher) (port transport.Address, virtual string, tp *tap.Tap) {
-	t.Helper()
-	p, err := devsim.ServePTY(context.Background(), term)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	old := transport.LockDirs
-	transport.LockDirs = []string{t.TempDir()}
-	t.Cleanup(func() { transport.LockDirs = old })
-	port = mustParse(t, "serial://"+p.Path)
-	virtual = filepath.Join(t.TempDir(), "ttyECR0")
-	ctx, cancel := context.WithCancel(context.Background())
-	tp, err = tap.Open(ctx, tap.Config{Port: port, Mode: zvt.SerialDefaults, VirtualPort: virtual,
-		IdleGap: 20 * time.Millisecond, ReplyWait: 80 * time.Millisecond, MaxHold: 3 * time.Second, Watcher: watcher})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- tp.Run(ctx) }()
-	unregister := transport.RegisterTap(port.Resource(), tp)
-	t.Cleanup(func() {
-		unregister()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("tap: %v", err)
-		}
-	})
-	return port, virtual, tp
-}
-
 // TestTransactionThroughTheTap: the POS application's ECR runs
 // transactions through the tap, each with quiet gaps (150 ms) far longer
 // than the tap's idle gap (20 ms) and reply wait (80 ms), while the agent
@@ -124,14 +90,9 @@ func tapLane(t *testing.T, term *simzvt.Terminal, watcher tap.Watcher) (port tra
 func TestTransactionThroughTheTap(t *testing.T) {
 	term := simzvt.New()
 	term.Steps, term.StepPause = 4, 150*time.Millisecond
-	port, virtual, tp := tapLane(t, term, tap.NewWatcher("zvt"))
-
-	ecrPort, err := transport.Dial(context.Background(), mustParse(t, "serial://"+virtual), transport.DialOptions{Serial: zvt.SerialDefaults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ecrPort.Close()
-	pos := &serialECR{c: ecrPort}
+	lane := taptest.Start(t, term, "", tap.Config{Mode: zvt.SerialDefaults, MaxHold: 3 * time.Second, Watcher: tap.NewWatcher("zvt")})
+	port, tp := lane.Port, lane.Tap
+	pos := &serialECR{c: lane.POS(t, "", zvt.SerialDefaults)}
 
 	d, err := drivers.New("zvt", drivers.Spec{ID: "pt1", Kind: "payment_terminal", Address: port, Timeout: 2 * time.Second, Options: drivers.NewOptions(nil)})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	_ "github.com/storewatch/storewatch/drivers/toledo"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/drivers/transport/tap"
+	"github.com/storewatch/storewatch/internal/testkit/taptest"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -60,6 +60,7 @@ type lane struct {
 	port    transport.Address
 	virtual string
 	tap     *tap.Tap
+	l       *taptest.Lane
 }
 
 func startLane(t testing.TB, dev devsim.Device, query string) *lane {
@@ -70,51 +71,13 @@ func startLane(t testing.TB, dev devsim.Device, query string) *lane {
 // startWatchedLane is startLane with a tap.Watcher.
 func startWatchedLane(t testing.TB, dev devsim.Device, query string, w tap.Watcher) *lane {
 	t.Helper()
-	p, err := devsim.ServePTY(context.Background(), dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	lockDir := t.TempDir()
-	old := transport.LockDirs
-	transport.LockDirs = []string{lockDir}
-	t.Cleanup(func() { transport.LockDirs = old })
-	port, err := transport.Parse("serial://" + p.Path + query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	virtual := filepath.Join(t.TempDir(), "ttyPOS0")
-	ctx, cancel := context.WithCancel(context.Background())
-	tp, err := tap.Open(ctx, tap.Config{Port: port, VirtualPort: virtual, IdleGap: 20 * time.Millisecond, ReplyWait: 80 * time.Millisecond, MaxHold: 2 * time.Second, Watcher: w})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- tp.Run(ctx) }()
-	unregister := transport.RegisterTap(port.Resource(), tp)
-	t.Cleanup(func() {
-		unregister()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("tap: %v", err)
-		}
-	})
-	return &lane{port: port, virtual: virtual, tap: tp}
+	l := taptest.Start(t, dev, query, tap.Config{Watcher: w})
+	return &lane{port: l.Port, virtual: l.Virtual, tap: l.Tap, l: l}
 }
 
 // pos opens the virtual port as the POS application does.
 func (l *lane) pos(t *testing.T, query string) transport.Conn {
-	t.Helper()
-	a, err := transport.Parse("serial://" + l.virtual + query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := transport.Dial(context.Background(), a, transport.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return l.l.POS(t, query, transport.SerialMode{})
 }
 
 func (l *lane) driver(t *testing.T, name string, options map[string]string) drivers.Prober {
