@@ -13,11 +13,13 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	devescpos "github.com/storewatch/storewatch/devsim/escpos"
+	devnci "github.com/storewatch/storewatch/devsim/nci"
 	"github.com/storewatch/storewatch/devsim/scalesim"
 	devsics "github.com/storewatch/storewatch/devsim/sics"
 	devtoledo "github.com/storewatch/storewatch/devsim/toledo"
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/escpos"
+	_ "github.com/storewatch/storewatch/drivers/nci"
 	_ "github.com/storewatch/storewatch/drivers/sics"
 	_ "github.com/storewatch/storewatch/drivers/toledo"
 	"github.com/storewatch/storewatch/drivers/transport"
@@ -409,5 +411,37 @@ func TestTapScaleStream(t *testing.T) {
 		if !strings.HasPrefix(s, "S S ") && !strings.HasPrefix(s, "S +") {
 			t.Fatalf("the POS application's stream carried %q", s)
 		}
+	}
+}
+
+// A scanner-scale the POS application weighs with (NCI W, 7E1): the agent
+// reads the last answer the POS application got and sends nothing; once
+// the POS application stops weighing, the agent asks itself.
+func TestTapScaleAnswersToThePOS(t *testing.T) {
+	l := startLane(t, devnci.New(devnci.Config{Load: 1.25}), "?databits=7&parity=E")
+	pos := l.pos(t, "?databits=7&parity=E")
+	for i := range 10 {
+		if _, err := pos.Write([]byte("W\r")); err != nil {
+			t.Fatal(err)
+		}
+		pos.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := transport.ReadUntil(pos, []byte{0x03}, 64); err != nil {
+			t.Fatalf("weighing %d: %v", i, err)
+		}
+	}
+	agent := l.driver(t, "nci", nil)
+	r, err := agent.Probe(context.Background())
+	if err != nil || len(r.Faults) != 0 || !strings.Contains(r.Detail, "heard on the tap") || r.Measurements["weight_kg"] == 0 {
+		t.Fatalf("probe after the POS application's weighings = %+v, %v; want its last answer, heard on the tap", r, err)
+	}
+	if st := l.tap.Stats(); st.Sessions != 0 {
+		t.Errorf("the agent spoke although the scale had just answered the POS: %+v", st)
+	}
+	r, err = agent.Probe(context.Background())
+	if err != nil || strings.Contains(r.Detail, "heard on the tap") {
+		t.Fatalf("probe of a quiet line = %+v, %v; want the agent's own W", r, err)
+	}
+	if st := l.tap.Stats(); st.Sessions != 1 {
+		t.Errorf("the agent did not ask the quiet scale itself: %+v", st)
 	}
 }
