@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/storewatch/storewatch/drivers/transport"
@@ -107,11 +108,14 @@ type Tap struct {
 
 	writeMu sync.Mutex // one writer to the device at a time
 
-	mu       sync.Mutex
-	wake     chan struct{} // closed and replaced on every change
-	lastPOS  time.Time
-	lastDev  time.Time
-	lastOurs time.Time // the agent's last write
+	mu      sync.Mutex
+	wake    chan struct{} // closed and replaced on every change
+	lastPOS time.Time
+	lastDev time.Time
+	// lastOurs is the agent's last write (UnixNano). Atomic: a session
+	// writes under writeMu alone, never taking mu while it holds writeMu,
+	// so the two locks are only ever taken mu first.
+	lastOurs atomic.Int64
 	session  *session
 	settling bool
 	held     [][]byte
@@ -389,11 +393,16 @@ func (t *Tap) Session(ctx context.Context) (transport.Conn, error) {
 // order (new ones wait for writeMu behind them), so whatever the device
 // answers from here on reaches the POS application.
 func (t *Tap) settle() {
+	// A write of the ended session may be under way: wait for it (it
+	// counts as the agent's last byte). Later ones see the session ended
+	// and write nothing, so none can follow the held bytes.
+	t.writeMu.Lock()
+	t.writeMu.Unlock() //nolint:staticcheck // a barrier, not a critical section
 	for {
 		t.mu.Lock()
 		last, need := t.lastDev, t.cfg.IdleGap
-		if t.lastOurs.After(t.lastDev) {
-			last, need = t.lastOurs, t.cfg.ReplyWait // our last question may still be answered
+		if ours := time.Unix(0, t.lastOurs.Load()); ours.After(t.lastDev) {
+			last, need = ours, t.cfg.ReplyWait // our last question may still be answered
 		}
 		if quiet := time.Since(last); quiet < need {
 			t.mu.Unlock()
@@ -443,7 +452,8 @@ type session struct {
 	in       []byte // device bytes for us; guarded by t.mu
 	deadline time.Time
 	cut      *time.Timer
-	done     bool // guarded by t.mu
+	done     bool        // guarded by t.mu
+	ended    atomic.Bool // done, for Write, which reads it under writeMu
 	cutShort bool
 }
 
@@ -455,6 +465,7 @@ func (s *session) end(byHold bool) {
 		return
 	}
 	s.done, s.cutShort = true, byHold
+	s.ended.Store(true)
 	if byHold {
 		t.stats.SessionsCutAtHold++
 	}
@@ -480,18 +491,16 @@ var errEnded = errors.New("tap: the exchange was ended (longer than the tap's ho
 
 func (s *session) Write(p []byte) (int, error) {
 	t := s.t
-	t.mu.Lock()
-	done := s.done
-	t.mu.Unlock()
-	if done {
-		return 0, errEnded
-	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
+	// Checked under writeMu: settle waits for writeMu before it lets the
+	// POS application's held bytes go, so a write either ends before that
+	// or finds the session ended.
+	if s.ended.Load() {
+		return 0, errEnded
+	}
 	n, err := t.dev.Write(p)
-	t.mu.Lock()
-	t.lastOurs = time.Now()
-	t.mu.Unlock()
+	t.lastOurs.Store(time.Now().UnixNano())
 	return n, err
 }
 

@@ -445,3 +445,39 @@ func TestTapScaleAnswersToThePOS(t *testing.T) {
 		t.Errorf("the agent did not ask the quiet scale itself: %+v", st)
 	}
 }
+
+// An agent exchange cut at the tap's hold limit while the driver is still
+// writing: nothing the driver writes after the cut may reach the device,
+// least of all behind the POS application's held bytes, which go out when
+// the exchange ends; and the tap must go on passing bytes (a write at the
+// cut once deadlocked it). The driver writes 'A's, the POS application
+// 'p's; the device must never see an 'A' after a 'p'.
+func TestTapNoAgentByteAfterTheCut(t *testing.T) {
+	for round := range 20 {
+		rec := &recording{dev: echoDevice{}}
+		l := taptest.Start(t, rec, "", tap.Config{MaxHold: 5 * time.Millisecond, IdleGap: time.Millisecond, ReplyWait: time.Millisecond})
+		pos := l.POS(t, "", transport.SerialMode{})
+		s, err := l.Tap.Session(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				if _, err := s.Write([]byte("A")); err != nil {
+					return
+				}
+			}
+		}()
+		if _, err := pos.Write([]byte("ppp")); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		testenv.WaitFor(t, 5*time.Second, "the held bytes", func() bool { return bytes.Count(rec.bytes(), []byte("p")) == 3 })
+		s.Close()
+		if got := rec.bytes(); bytes.LastIndexByte(got, 'A') > bytes.IndexByte(got, 'p') {
+			t.Fatalf("round %d: an agent byte reached the device after the POS application's held bytes: ...%q", round, got[bytes.IndexByte(got, 'p'):])
+		}
+	}
+}
