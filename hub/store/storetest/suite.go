@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore New) {
 		{"EveryFieldSurvivesTheStore", everyFieldSurvivesTheStore},
 		{"AuditTrailIsAppendOnlyAndFiltered", auditTrailIsAppendOnlyAndFiltered},
 		{"DeviceLogIsOneDevicesRecentHistory", deviceLogIsOneDevicesRecentHistory},
+		{"EnrolmentCountsUsesWithTheCredentialsItIssues", enrolmentCountsUsesWithTheCredentialsItIssues},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, newStore) })
 	}
