@@ -15,6 +15,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/enrol"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
@@ -31,6 +32,7 @@ type Hub struct {
 	Registry *prometheus.Registry
 	Helpdesk *helpdesk.Outbox // nil without a helpdesk: section
 	Query    *query.Service
+	Enrol    *enrol.Service
 
 	log      *slog.Logger
 	records  helpdesk.Records // the helpdesk outbox's, in the PostgreSQL store; nil: its own file
@@ -104,6 +106,11 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		return nil, err
 	}
 
+	access := broker.NewAccess(cfg.Agents)
+	if h.Enrol, err = h.startEnrol(cfg, st, access, log.With("part", "enrol")); err != nil {
+		h.Close()
+		return nil, err
+	}
 	switch cfg.Broker.Mode {
 	case "external":
 		if h.external, err = broker.StartExternal(ctx, cfg.Broker.External, pipe, log.With("part", "mqtt")); err == nil {
@@ -122,10 +129,10 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 			}()
 		}
 	default:
-		if len(cfg.Agents) == 0 {
-			log.Warn("no agents configured: the embedded broker admits none until hub.yaml lists them under agents")
+		if len(cfg.Agents) == 0 && len(access.PasswordFile()) == 0 {
+			log.Warn("no agents configured or enrolled: the embedded broker admits none until hub.yaml lists them under agents or a store PC enrols")
 		}
-		h.embedded, err = broker.StartEmbedded(broker.EmbeddedOptions{Config: cfg.Broker.Embedded, Access: broker.NewAccess(cfg.Agents),
+		h.embedded, err = broker.StartEmbedded(broker.EmbeddedOptions{Config: cfg.Broker.Embedded, Access: access,
 			Handler: pipe, Log: log.With("part", "mqtt"), Metrics: broker.NewMetrics(reg)})
 	}
 	if err != nil {
@@ -134,7 +141,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	}
 
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
-		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st})
+		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Enrol: h.Enrol})
 	if err != nil {
 		h.Close()
 		return nil, err

@@ -75,6 +75,7 @@ type Server struct {
 	desk     DeadLetters
 	q        Querier
 	auditLog AuditLister
+	enrol    Enroller
 }
 
 // Store is what the API reads from the hub's store, and writes to it
@@ -104,6 +105,9 @@ type Options struct {
 	// them the query route answers that queries are not set up.
 	Query Querier
 	Audit AuditLister
+	// Enrol takes enrolments and manages their tokens and the enrolled
+	// agents; nil: enrolment routes answer that it is not set up.
+	Enrol Enroller
 }
 
 // New returns the API server.
@@ -115,7 +119,7 @@ func New(o Options) (*Server, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry,
-		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit}
+		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit, enrol: o.Enrol}
 	for _, t := range o.Tokens {
 		role, ok := ParseRole(t.Role)
 		if !ok {

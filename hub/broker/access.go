@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/storewatch/storewatch/wire"
 )
@@ -19,34 +20,93 @@ type Credential struct {
 	CertCN       string
 }
 
-// Access is the table of agents the broker admits.
+// Access is the table of agents the broker admits: those hub.yaml lists
+// (agents:) and those enrolled at the hub (SetEnrolled), which may change
+// while the broker runs.
 type Access struct {
-	byUser map[string]Credential
-	byCN   map[string]Credential
-	all    []Credential
+	mu         sync.RWMutex
+	configured []Credential
+	byUser     map[string]Credential
+	byCN       map[string]Credential
+	all        []Credential
 }
 
 // NewAccess builds the table from the hub configuration.
 func NewAccess(agents []Agent) *Access {
-	a := &Access{byUser: map[string]Credential{}, byCN: map[string]Credential{}}
+	a := &Access{}
 	for _, x := range agents {
-		c := Credential{ID: wire.AgentID{Tenant: x.Tenant, Store: x.Store, Agent: x.Agent}, User: x.User(), PasswordHash: x.PasswordHash, CertCN: x.CertCN}
-		a.byUser[c.User] = c
-		if c.CertCN != "" {
-			a.byCN[c.CertCN] = c
-		}
-		a.all = append(a.all, c)
+		a.configured = append(a.configured, Credential{ID: wire.AgentID{Tenant: x.Tenant, Store: x.Store, Agent: x.Agent}, User: x.User(),
+			PasswordHash: x.PasswordHash, CertCN: x.CertCN})
 	}
-	sort.Slice(a.all, func(i, j int) bool { return a.all[i].User < a.all[j].User })
+	a.SetEnrolled(nil)
 	return a
+}
+
+// SetEnrolled replaces the enrolled agents (revoked ones left out). An
+// agent hub.yaml lists keeps its configured credential.
+func (a *Access) SetEnrolled(enrolled []Credential) {
+	byUser, byCN := map[string]Credential{}, map[string]Credential{}
+	ids := map[wire.AgentID]bool{}
+	var all []Credential
+	for _, c := range a.configured {
+		byUser[c.User] = c
+		if c.CertCN != "" {
+			byCN[c.CertCN] = c
+		}
+		ids[c.ID] = true
+		all = append(all, c)
+	}
+	for _, c := range enrolled {
+		if _, taken := byUser[c.User]; taken || ids[c.ID] {
+			continue
+		}
+		byUser[c.User] = c
+		ids[c.ID] = true
+		all = append(all, c)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].User < all[j].User })
+	a.mu.Lock()
+	a.byUser, a.byCN, a.all = byUser, byCN, all
+	a.mu.Unlock()
+}
+
+// Configured reports whether hub.yaml lists agent id.
+func (a *Access) Configured(id wire.AgentID) bool {
+	for _, c := range a.configured {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Current reports whether c is still what the table holds for its user:
+// false once the agent is revoked or enrolled again with a new password.
+func (a *Access) Current(c Credential) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if c.CertCN != "" {
+		got, ok := a.byCN[c.CertCN]
+		return ok && got == c
+	}
+	got, ok := a.byUser[c.User]
+	return ok && got == c
 }
 
 // Authenticate checks a user name and password, or a verified certificate
 // common name (cn, empty without one). With a certificate the user name, if
 // given, must be that agent's.
 func (a *Access) Authenticate(user, password, cn string) (Credential, bool) {
+	a.mu.RLock()
+	var c Credential
+	var ok bool
 	if cn != "" {
-		c, ok := a.byCN[cn]
+		c, ok = a.byCN[cn]
+	} else {
+		c, ok = a.byUser[user]
+	}
+	a.mu.RUnlock()
+	if cn != "" {
 		if !ok || (user != "" && user != c.User) {
 			return Credential{}, false
 		}
@@ -55,11 +115,16 @@ func (a *Access) Authenticate(user, password, cn string) (Credential, bool) {
 		}
 		return c, true
 	}
-	c, ok := a.byUser[user]
 	if !ok || c.PasswordHash == "" || !VerifyPassword(c.PasswordHash, password) {
 		return Credential{}, false
 	}
 	return c, true
+}
+
+func (a *Access) list() []Credential {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.all
 }
 
 // MayPublish reports whether agent id may publish on topic: only its own
@@ -93,7 +158,7 @@ func (a *Access) MosquittoACL(hubUser string) string {
 	fmt.Fprintf(&b, "user %s\n", hubUser)
 	fmt.Fprintf(&b, "topic read %s/#\n", wire.TopicRoot)
 	fmt.Fprintf(&b, "topic write %s/+/+/+/%s\n\n", wire.TopicRoot, wire.ChannelCmdReq)
-	for _, c := range a.all {
+	for _, c := range a.list() {
 		fmt.Fprintf(&b, "# %s\nuser %s\n", c.ID, c.User)
 		for _, ch := range AgentPublishes {
 			fmt.Fprintf(&b, "topic write %s\n", c.ID.Topic(ch))
@@ -107,7 +172,7 @@ func (a *Access) MosquittoACL(hubUser string) string {
 // password hash ($7$ hashes are Mosquitto's own format).
 func (a *Access) PasswordFile() string {
 	var b strings.Builder
-	for _, c := range a.all {
+	for _, c := range a.list() {
 		if c.PasswordHash != "" {
 			fmt.Fprintf(&b, "%s:%s\n", c.User, c.PasswordHash)
 		}
