@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,6 +33,9 @@ type Options struct {
 	// two outbox commits (250ms). The demo compresses it with the rest of
 	// time: at 120x, 250ms is half a store minute of delay for every event.
 	OutboxCommitInterval time.Duration
+	// ConfigVersion names the configuration the agent runs in its
+	// heartbeats (LocalConfigVersion of the file); empty: not told.
+	ConfigVersion string
 }
 
 // Agent is one running storeagent.
@@ -64,6 +69,7 @@ func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 			Grace:          cfg.Polling.Grace,
 			HeartbeatEvery: cfg.Telemetry.Interval,
 			CommitInterval: o.OutboxCommitInterval,
+			ConfigState:    configState(o.ConfigVersion),
 		})
 		if err != nil {
 			return nil, err
@@ -250,4 +256,18 @@ func NewLogger(cfg config.AgentLog, w io.Writer) (log *slog.Logger, closeLog fun
 		return nil, nil, fmt.Errorf("log.file: %w", err)
 	}
 	return slog.New(slog.NewMultiHandler(h, slog.NewJSONHandler(f, opts))), f.Close, nil
+}
+
+// LocalConfigVersion names a local configuration file's content:
+// "local-" and the first 12 hex digits of its SHA-256.
+func LocalConfigVersion(data []byte) string {
+	h := sha256.Sum256(data)
+	return "local-" + hex.EncodeToString(h[:6])
+}
+
+func configState(version string) func() *wire.ConfigState {
+	if version == "" {
+		return nil
+	}
+	return func() *wire.ConfigState { return &wire.ConfigState{Version: version, Source: "local"} }
 }

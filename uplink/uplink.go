@@ -27,6 +27,9 @@ type Options struct {
 	Broker  config.Broker
 	Outbox  config.Outbox
 	Version string // agent build version, in the birth message and inventory
+	// ConfigState, when set, says in every heartbeat which configuration
+	// the agent runs (the hub's fleet view).
+	ConfigState func() *wire.ConfigState
 	Logger  *slog.Logger
 	// Grace is the collector's start-up grace (polling.grace), told to the
 	// hub in the birth: it counts the hold-down of a fault first seen during
@@ -433,7 +436,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (u *Uplink) statusPayload(state string, at time.Time) []byte {
-	st := wire.Status{Header: wire.Header{AgentID: u.id, Boot: u.boot, Time: at.UTC()}, State: state, Version: u.opt.Version, Started: u.started,
+	st := wire.Status{Header: wire.Header{AgentID: u.id, Boot: u.boot, Time: at.UTC()}, State: state, Version: u.opt.Version,
+		OS: runtime.GOOS + "/" + runtime.GOARCH, Started: u.started,
 		Grace: u.opt.Grace.Seconds(), Conn: u.conn.Load()}
 	b, err := wire.Encode(&st)
 	if err != nil {
@@ -562,6 +566,9 @@ func (u *Uplink) heartbeat() *wire.Heartbeat {
 		OutboxIncidents: st.Outbox.Incidents,
 		RSSBytes:        residentBytes(),
 		Goroutines:      runtime.NumGoroutine(),
+	}
+	if u.opt.ConfigState != nil {
+		hb.Config = u.opt.ConfigState()
 	}
 	if !st.Outbox.Oldest.IsZero() {
 		hb.OldestAge = time.Since(st.Outbox.Oldest).Seconds()

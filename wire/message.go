@@ -89,6 +89,7 @@ type Status struct {
 	Header
 	State   string    `json:"state"`             // online or offline
 	Version string    `json:"version,omitempty"` // agent build version
+	OS      string    `json:"os,omitempty"`      // GOOS/GOARCH of the store PC, e.g. windows/amd64
 	Started time.Time `json:"started,omitzero"`  // when this boot began
 	// Grace is the agent's start-up grace in seconds (polling.grace): a
 	// fault first seen within it after Started is reported only if it is
@@ -227,6 +228,22 @@ type Heartbeat struct {
 	OutboxIncidents []string          `json:"outbox_incidents,omitempty"` // e.g. a corrupt file moved aside
 	RSSBytes        uint64            `json:"rss_bytes,omitempty"`
 	Goroutines      int               `json:"goroutines,omitempty"`
+	// Config is the configuration the agent runs, for the hub's fleet view.
+	Config *ConfigState `json:"config,omitempty"`
+}
+
+// ConfigState says which configuration an agent runs and whether the
+// last one it was given applied.
+type ConfigState struct {
+	// Version names the configuration: the hub's version of a pushed
+	// one, else "local-" and the first 12 hex digits of the SHA-256 of
+	// the local file.
+	Version string `json:"version"`
+	Source  string `json:"source"`          // local or hub
+	Error   string `json:"error,omitempty"` // why the last configuration given did not apply; empty: it did
+	// Failed is the version that did not apply, when Error is set; the
+	// agent runs Version, its last good configuration.
+	Failed string `json:"failed,omitempty"`
 }
 
 // Metrics is a batch of samples, optionally with a heartbeat.

@@ -67,10 +67,27 @@ func runCmd(_ context.Context, args []string, std cli.Stdio) int {
 	defer closeLog()
 	agent.TuneRuntime()
 	run := func(ctx context.Context) error {
+		// An enrolment the installer left (the MSI's ENROLLTOKEN, the
+		// deb's STOREWATCH_ENROLL_TOKEN) is carried out first.
+		if enrollPending(ctx, *path, log) {
+			var out strings.Builder
+			c, l, ok := load(*path, &out)
+			if !ok {
+				return fmt.Errorf("the enrolled configuration does not check: %s", out.String())
+			}
+			cfg, lines = c, l
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
 		if len(cfg.Broker.URLs) == 0 {
 			log.Warn("no broker configured: events are only logged")
 		}
-		a, err := agent.New(cfg, lines, agent.Options{Logger: log, Version: version.String()})
+		var cv string
+		if data, err := os.ReadFile(*path); err == nil {
+			cv = agent.LocalConfigVersion(data)
+		}
+		a, err := agent.New(cfg, lines, agent.Options{Logger: log, Version: version.String(), ConfigVersion: cv})
 		if err != nil {
 			return err
 		}

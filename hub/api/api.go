@@ -288,37 +288,25 @@ func (s *Server) stores(w http.ResponseWriter, r *http.Request, _ principal) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// AgentView is an agent with its gap figures spelled out.
-type AgentView struct {
-	incident.AgentRecord
-	Gaps        uint64 `json:"gaps"`
-	Outstanding uint64 `json:"gaps_outstanding"`
-}
-
 func (s *Server) agents(w http.ResponseWriter, r *http.Request, _ principal) {
 	q := r.URL.Query()
 	if err := known(q, agentParams...); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	var online *bool
-	if v := q.Get("online"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "online: want true or false")
-			return
+	f := FleetFilter{Tenant: q.Get("tenant"), Store: q.Get("store")}
+	for name, dst := range map[string]**bool{"online": &f.Online, "behind": &f.Behind} {
+		if v := q.Get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, name+": want true or false")
+				return
+			}
+			*dst = &b
 		}
-		online = &b
 	}
-	out := []AgentView{}
-	for _, a := range s.eng.Agents() {
-		if (q.Get("tenant") != "" && a.Tenant != q.Get("tenant")) || (q.Get("store") != "" && a.Store != q.Get("store")) ||
-			(online != nil && a.Online != *online) {
-			continue
-		}
-		out = append(out, AgentView{AgentRecord: a, Gaps: a.Seq.Gaps, Outstanding: a.Seq.Outstanding()})
-	}
-	writeJSON(w, http.StatusOK, out)
+	out, err := s.Fleet(f)
+	writeList(w, out, err)
 }
 
 func (s *Server) devices(w http.ResponseWriter, r *http.Request, _ principal) {

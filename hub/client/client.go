@@ -56,11 +56,13 @@ func (c Client) Failure(path string, status int, body []byte) error {
 	return fmt.Errorf("%s%s: HTTP %d: %s", c.base(), path, status, e.Error)
 }
 
-// Filters are the filters each listing takes (incidents, devices, stores).
+// Filters are the filters each listing takes (incidents, devices, stores,
+// agents).
 var Filters = map[string][]string{
 	"incidents": {"tenant", "store", "device", "state", "priority", "model", "fault", "kind", "since", "until", "limit"},
 	"devices":   {"tenant", "store", "state", "kind", "model"},
 	"stores":    {"tenant"},
+	"agents":    {"tenant", "store", "online", "behind"},
 }
 
 // List returns the JSON listing of incidents, devices or stores.

@@ -16,6 +16,7 @@ var tables = map[string]func(tw io.Writer, listing []byte) error{
 	"incidents": printIncidents,
 	"devices":   printDevices,
 	"stores":    printStores,
+	"agents":    printAgents,
 }
 
 // Print prints a listing (List's JSON) of incidents, devices or stores as a
