@@ -30,7 +30,7 @@ type Options struct {
 	// ConfigState, when set, says in every heartbeat which configuration
 	// the agent runs (the hub's fleet view).
 	ConfigState func() *wire.ConfigState
-	Logger  *slog.Logger
+	Logger      *slog.Logger
 	// Grace is the collector's start-up grace (polling.grace), told to the
 	// hub in the birth: it counts the hold-down of a fault first seen during
 	// it from its end (docs/hub.md).

@@ -100,7 +100,7 @@ func behind(v AgentView, newest string) []string {
 		}
 		if v.BacklogRising >= BacklogRisingBehind {
 			why = append(why, fmt.Sprintf("outbox backlog growing for %d heartbeats: %d messages, the oldest %s old", v.BacklogRising, hb.OutboxDepth,
-				(time.Duration(hb.OldestAge) * time.Second).Round(time.Second)))
+				(time.Duration(hb.OldestAge)*time.Second).Round(time.Second)))
 		}
 	}
 	return why

@@ -108,4 +108,3 @@ func ParseAgentID(s string) (wire.AgentID, error) {
 	id := wire.AgentID{Tenant: parts[0], Store: parts[1], Agent: parts[2]}
 	return id, id.Validate()
 }
-
