@@ -23,6 +23,8 @@ type Mosquitto struct {
 	PasswordFile string `yaml:"password_file" doc:"Mosquitto password_file the hub rewrites"`
 	PIDFile      string `yaml:"pid_file" doc:"Mosquitto's pid_file: the hub sends that process SIGHUP after rewriting the files, so it reloads them"`
 	HubUser      string `yaml:"hub_user" doc:"The MQTT user the hub connects to Mosquitto as" default:"storehub"`
+	// The password file is rewritten whole, so the hub's own login is in it.
+	HubPasswordHash string `yaml:"hub_password_hash" doc:"$7$ hash of the hub's own Mosquitto password (storehub passwd prints it), written into password_file with the agents'"`
 }
 
 // Defaults.
@@ -61,6 +63,9 @@ func (c *Config) Validate() config.Errors {
 	}
 	if (c.Mosquitto.ACLFile == "") != (c.Mosquitto.PasswordFile == "") {
 		bad("mosquitto", "give both acl_file and password_file")
+	}
+	if c.Mosquitto.PasswordFile != "" && !strings.HasPrefix(c.Mosquitto.HubPasswordHash, "$7$") {
+		bad("mosquitto.hub_password_hash", "required with password_file, as a $7$ hash (storehub passwd prints one): the file is rewritten whole")
 	}
 	if c.Mosquitto.PIDFile != "" && c.Mosquitto.ACLFile == "" {
 		bad("mosquitto.pid_file", "a reload needs acl_file and password_file")

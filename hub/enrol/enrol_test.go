@@ -34,7 +34,8 @@ func newFixture(t *testing.T, configured ...broker.Agent) *fixture {
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{st: st, clk: clock.NewFake(t0), access: broker.NewAccess(configured), dir: dir}
 	cfg := Config{BrokerURLs: []string{"tcp://hub.example.com:1883"},
-		Mosquitto: Mosquitto{ACLFile: filepath.Join(dir, "acl"), PasswordFile: filepath.Join(dir, "passwd")}}
+		Mosquitto: Mosquitto{ACLFile: filepath.Join(dir, "acl"), PasswordFile: filepath.Join(dir, "passwd"),
+			HubPasswordHash: "$7$101$c2FsdA==$aGFzaA=="}}
 	if errs := cfg.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -19,7 +19,7 @@ func (s *Service) writeMosquitto() error {
 	if err := writeAtomic(m.ACLFile, s.o.Access.MosquittoACL(m.HubUser)); err != nil {
 		return fmt.Errorf("enrolment: mosquitto acl_file: %w", err)
 	}
-	if err := writeAtomic(m.PasswordFile, s.o.Access.PasswordFile()); err != nil {
+	if err := writeAtomic(m.PasswordFile, m.HubUser+":"+m.HubPasswordHash+"\n"+s.o.Access.PasswordFile()); err != nil {
 		return fmt.Errorf("enrolment: mosquitto password_file: %w", err)
 	}
 	if m.PIDFile == "" {
