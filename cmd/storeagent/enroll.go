@@ -47,8 +47,18 @@ func enrollCmd(ctx context.Context, args []string, std cli.Stdio) int {
 	fs.StringVar(&p.CAFile, "ca-file", "", "PEM CA of the hub's HTTPS certificate, if not publicly trusted")
 	path := fs.String("config", defaultConfig(), "the configuration file to write")
 	later := fs.Bool("later", false, "do not enrol now: leave the enrolment for the service's next start (installers)")
+	pending := fs.Bool("pending", false, "carry out the enrolment an installer left (enroll.pending, STOREWATCH_ENROLL_*), if any; for the service's start")
 	if err := fs.Parse(args); err != nil {
 		return cli.ExitUsage
+	}
+	if *pending {
+		// Never keeps the service from starting: it starts unenrolled and
+		// logs why, and the next start tries again.
+		ctx, cancel := context.WithTimeout(ctx, 60*time.Second) // within systemd's start timeout
+		defer cancel()
+		log := slog.New(slog.NewTextHandler(std.Err, nil))
+		enrollPending(ctx, *path, log)
+		return cli.ExitOK
 	}
 	if p.Hub == "" || p.Token == "" || p.Store == "" {
 		fmt.Fprintln(std.Err, "usage: storeagent enroll --hub URL --token TOKEN --store STORE [--agent NAME] [--config FILE]")
@@ -69,7 +79,7 @@ func enrollCmd(ctx context.Context, args []string, std cli.Stdio) int {
 	res, err := enrollNow(ctx, *path, p)
 	if err != nil {
 		fmt.Fprintf(std.Err, "storeagent enroll: %v\n", err)
-		if enrol.Permanent(err) {
+		if final(err) {
 			return cli.ExitUsage
 		}
 		return cli.ExitFailed
@@ -114,7 +124,7 @@ func enrollNow(ctx context.Context, file string, p enrol.Pending) (*wire.EnrolRe
 	}
 	secret := enrol.SecretFile(file)
 	if err := enrol.WriteSecret(secret, []byte(res.Password+"\n")); err != nil {
-		return nil, fmt.Errorf("writing the broker password: %w", err)
+		return nil, &notWritten{fmt.Errorf("writing the broker password: %w", err)}
 	}
 	changes := []assignment{
 		{"tenant", res.Tenant}, {"store", res.Store}, {"agent", res.Agent},
@@ -124,7 +134,7 @@ func enrollNow(ctx context.Context, file string, p enrol.Pending) (*wire.EnrolRe
 	if res.CACert != "" {
 		ca := filepath.Join(filepath.Dir(file), "broker-ca.pem")
 		if err := os.WriteFile(ca, []byte(res.CACert), 0o644); err != nil {
-			return nil, err
+			return nil, &notWritten{err}
 		}
 		changes = append(changes, assignment{"broker.ca_file", ca})
 	}
@@ -136,9 +146,21 @@ func enrollNow(ctx context.Context, file string, p enrol.Pending) (*wire.EnrolRe
 		err = replaceChecked(file, edited)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("enrolled as %s, but %s could not be written: %w", res.AgentID, file, err)
+		return nil, &notWritten{fmt.Errorf("enrolled as %s, but %s could not be written: %w", res.AgentID, file, err)}
 	}
 	return res, nil
+}
+
+// notWritten is an enrolment that went through at the hub but could not
+// be written here: trying again would spend the token again.
+type notWritten struct{ error }
+
+func (e *notWritten) Unwrap() error { return e.error }
+
+// final reports whether trying an enrolment again cannot help.
+func final(err error) bool {
+	var nw *notWritten
+	return enrol.Permanent(err) || errors.As(err, &nw)
 }
 
 // onlyBrokerMistakes reports whether config check's complaints are all
@@ -221,6 +243,13 @@ func enrollPending(ctx context.Context, file string, log *slog.Logger) bool {
 	if p == nil || enrolledAs(file, p) {
 		return false
 	}
+	if err := writable(filepath.Dir(file)); err != nil {
+		// The packaged Linux service may not write /etc/storewatch: its
+		// ExecStartPre runs storeagent enroll --pending as root instead.
+		log.Warn("an enrolment is pending but the configuration cannot be written here; it is carried out by storeagent enroll --pending as root (the service's start does that)",
+			"err", err)
+		return false
+	}
 	wait := 10 * time.Second
 	for {
 		res, err := enrollNow(ctx, file, *p)
@@ -231,8 +260,8 @@ func enrollPending(ctx context.Context, file string, log *slog.Logger) bool {
 			}
 			return true
 		}
-		if enrol.Permanent(err) {
-			log.Error("enrolment refused; the agent runs without the hub until enrolled with storeagent enroll and a new token", "err", err)
+		if final(err) {
+			log.Error("enrolment failed for good; the agent runs without the hub until enrolled with storeagent enroll and a new token", "err", err)
 			_ = enrol.Done(file, err)
 			return false
 		}
@@ -259,4 +288,15 @@ func enrolledAs(file string, p *enrol.Pending) bool {
 		agent = wire.DefaultAgentName
 	}
 	return ok && cfg.Broker.PasswordFile != "" && cfg.Store == p.Store && cfg.ID == agent
+}
+
+// writable checks that files can be created in dir.
+func writable(dir string) error {
+	f, err := os.CreateTemp(dir, ".storeagent-write-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
