@@ -192,6 +192,7 @@ type Uplink struct {
 	invBody   []byte // inventory without its header, to see changes
 	invSent   bool
 	handler   CommandHandler
+	onConfig  func(payload []byte) // the hub's device configuration; nil: not subscribed
 
 	wake chan struct{}    // the inventory changed
 	cmds chan cmdDelivery // requests waiting for a worker
@@ -319,6 +320,21 @@ func (u *Uplink) SetCommandHandler(h CommandHandler) {
 	u.mu.Lock()
 	u.handler = h
 	u.mu.Unlock()
+}
+
+// SetConfigHandler makes the uplink subscribe to the agent's config
+// channel at every connect and hand each payload to fn, on the MQTT
+// client's goroutine: fn must not block.
+func (u *Uplink) SetConfigHandler(fn func(payload []byte)) {
+	u.mu.Lock()
+	u.onConfig = fn
+	u.mu.Unlock()
+}
+
+func (u *Uplink) configHandler() func([]byte) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.onConfig
 }
 
 // Stats is the uplink's state for the heartbeat, the local status page and
@@ -521,6 +537,14 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 	if err := s.Subscribe(sctx, u.id.Topic(wire.ChannelCmdReq), u.onCommand); err != nil {
 		u.log.Warn("cannot subscribe to remote queries", "err", err)
 		return
+	}
+	if on := u.configHandler(); on != nil {
+		// The hub's retained device configuration comes at once. A broker
+		// whose ACL predates it refuses the subscription: the agent runs
+		// its local configuration, as before.
+		if err := s.Subscribe(sctx, u.id.Topic(wire.ChannelConfig), on); err != nil {
+			u.log.Warn("cannot subscribe to the hub's device configuration; running the local one", "err", err)
+		}
 	}
 	u.mu.Lock()
 	u.connected, u.sess, u.invSent = true, s, false

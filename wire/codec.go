@@ -58,6 +58,7 @@ func (*Event) kind() MessageType           { return TypeEvent }
 func (*Metrics) kind() MessageType         { return TypeMetrics }
 func (*CommandRequest) kind() MessageType  { return TypeCmdReq }
 func (*CommandResponse) kind() MessageType { return TypeCmdRes }
+func (*DeviceConfig) kind() MessageType    { return TypeConfig }
 
 type typed interface {
 	Message
@@ -131,6 +132,8 @@ func newMessage(ch Channel) typed {
 		return &CommandRequest{}
 	case TypeCmdRes:
 		return &CommandResponse{}
+	case TypeConfig:
+		return &DeviceConfig{}
 	}
 	return nil
 }

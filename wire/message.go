@@ -20,6 +20,7 @@ const (
 	TypeMetrics   MessageType = "metrics"
 	TypeCmdReq    MessageType = "cmd_req"
 	TypeCmdRes    MessageType = "cmd_res"
+	TypeConfig    MessageType = "config"
 )
 
 // ChannelOf returns the channel a message type travels on.
@@ -37,13 +38,15 @@ func ChannelOf(t MessageType) Channel {
 		return ChannelCmdReq
 	case TypeCmdRes:
 		return ChannelCmdRes
+	case TypeConfig:
+		return ChannelConfig
 	}
 	return ""
 }
 
 // TypeOf returns the message type carried on a channel.
 func TypeOf(ch Channel) MessageType {
-	for _, t := range []MessageType{TypeStatus, TypeInventory, TypeEvent, TypeMetrics, TypeCmdReq, TypeCmdRes} {
+	for _, t := range []MessageType{TypeStatus, TypeInventory, TypeEvent, TypeMetrics, TypeCmdReq, TypeCmdRes, TypeConfig} {
 		if ChannelOf(t) == ch {
 			return t
 		}

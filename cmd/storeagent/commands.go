@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/storewatch/storewatch/agent"
 	"github.com/storewatch/storewatch/collector"
@@ -87,7 +88,8 @@ func runCmd(_ context.Context, args []string, std cli.Stdio) int {
 		if data, err := os.ReadFile(*path); err == nil {
 			cv = agent.LocalConfigVersion(data)
 		}
-		a, err := agent.New(cfg, lines, agent.Options{Logger: log, Version: version.String(), ConfigVersion: cv})
+		a, err := agent.New(cfg, lines, agent.Options{Logger: log, Version: version.String(), ConfigVersion: cv,
+			ConfigFile: *path})
 		if err != nil {
 			return err
 		}
@@ -122,10 +124,12 @@ func configCmd(_ context.Context, args []string, std cli.Stdio) int {
 	if file == "" {
 		file = defaultConfig()
 	}
-	if _, _, ok := load(file, stdout); !ok {
+	cfg, _, ok := load(file, stdout)
+	if !ok {
 		return cli.ExitUsage
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", file)
+	hubManaged(file, cfg, stdout)
 	return cli.ExitOK
 }
 
@@ -222,4 +226,34 @@ func dash(s string) string {
 func versionCmd(_ context.Context, _ []string, std cli.Stdio) int {
 	fmt.Fprintln(std.Out, version.Long("storeagent"))
 	return cli.ExitOK
+}
+
+// hubManaged says which devices the hub manages on top of the file: the
+// last good configuration it sent, kept beside the outbox, checked with
+// the file as the agent would.
+func hubManaged(file string, cfg *config.Agent, w io.Writer) {
+	saved, err := agent.SavedHubConfig(cfg)
+	if err != nil || saved == nil {
+		if cfg.Remote.HubPublicKey != "" {
+			fmt.Fprintln(w, "the hub manages no devices of this agent (yet); all of them are in this file")
+		}
+		return
+	}
+	dc, err := agent.VerifyHubConfig(saved, wire.AgentID{Tenant: cfg.Tenant, Store: cfg.Store, Agent: cfg.ID}, cfg.Remote.HubPublicKey, time.Time{})
+	if err == nil {
+		local, rerr := os.ReadFile(file)
+		if err = rerr; err == nil {
+			var hc *agent.HubConfigured
+			if hc, err = agent.ApplyHubConfig(file, local, dc); err == nil {
+				var ids []string
+				for _, d := range hc.Config.Devices[len(cfg.Devices):] {
+					ids = append(ids, d.ID)
+				}
+				fmt.Fprintf(w, "the hub manages %d more device(s) (configuration %s, profiles %s): %s; devices: in this file are local\n",
+					len(ids), dc.Version, strings.Join(dc.Profiles, ", "), strings.Join(ids, ", "))
+				return
+			}
+		}
+	}
+	fmt.Fprintf(w, "the configuration last received from the hub (%s) does not apply with this file: %v\n", agent.HubConfigFile(cfg), err)
 }

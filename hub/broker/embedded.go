@@ -154,6 +154,12 @@ func (e *Embedded) Publish(topic string, payload []byte) error {
 	return e.srv.Publish(topic, payload, false, 1)
 }
 
+// PublishRetained sends a retained message from the hub (an agent's
+// device configuration, which it gets at every connect).
+func (e *Embedded) PublishRetained(topic string, payload []byte) error {
+	return e.srv.Publish(topic, payload, true, 1)
+}
+
 // ErrCredentialWithdrawn is why the broker disconnects an agent whose
 // credential was revoked or replaced by a new enrolment.
 var ErrCredentialWithdrawn = errors.New("credential revoked or replaced at the hub")
