@@ -207,3 +207,79 @@ func (s *Bolt) enrolUpdate(fn func(tokens, creds *bolt.Bucket) error) error {
 	}
 	return nil
 }
+
+// Device profiles (hub/profiles) are kept whole, one record per tenant
+// and name.
+
+var bProfiles = []byte("profiles") // key: tenant/name
+
+// ProfileRecord is one device profile as stored: hub/profiles.Profile's
+// JSON, with the key fields beside it.
+type ProfileRecord struct {
+	Tenant    string          `json:"tenant"`
+	Name      string          `json:"name"`
+	Revision  int             `json:"revision"` // 1 at creation, +1 at every change
+	UpdatedAt time.Time       `json:"updated_at"`
+	UpdatedBy string          `json:"updated_by"`
+	Profile   json.RawMessage `json:"profile"`
+}
+
+// PutProfile stores a profile (new or changed).
+func (s *Bolt) PutProfile(p ProfileRecord) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bProfiles)
+		if err != nil {
+			return err
+		}
+		return put(b, []byte(p.Tenant+"/"+p.Name), p)
+	})
+	if err != nil {
+		return fmt.Errorf("store: profile: %w", err)
+	}
+	return nil
+}
+
+// DeleteProfile deletes a profile; ErrNotFound if there is none.
+func (s *Bolt) DeleteProfile(tenant, name string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bProfiles)
+		if b == nil || b.Get([]byte(tenant+"/"+name)) == nil {
+			return ErrNotFound
+		}
+		return b.Delete([]byte(tenant + "/" + name))
+	})
+}
+
+// Profiles lists a tenant's profiles ("" every tenant's), by tenant and
+// name.
+func (s *Bolt) Profiles(tenant string) ([]ProfileRecord, error) {
+	var out []ProfileRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bProfiles)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			var p ProfileRecord
+			if err := json.Unmarshal(v, &p); err != nil {
+				return err
+			}
+			if tenant == "" || p.Tenant == tenant {
+				out = append(out, p)
+			}
+			return nil
+		})
+	})
+	SortProfiles(out)
+	return out, err
+}
+
+// SortProfiles orders profiles by tenant and name.
+func SortProfiles(ps []ProfileRecord) {
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].Tenant != ps[j].Tenant {
+			return ps[i].Tenant < ps[j].Tenant
+		}
+		return ps[i].Name < ps[j].Name
+	})
+}

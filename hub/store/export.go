@@ -36,6 +36,7 @@ type Dump struct {
 	// EnrolTokens and AgentCredentials are the enrolment records.
 	EnrolTokens      []EnrolToken
 	AgentCredentials []AgentCredential
+	Profiles         []ProfileRecord
 }
 
 // ExportChunk bounds the records of one Dump.
@@ -84,6 +85,7 @@ func (s *Bolt) Export(fn func(Dump) error) error {
 			{bAudit, decodeInto(func(d *Dump, x AuditEntry) { d.Audit = append(d.Audit, x) })},
 			{bEnrolTokens, decodeInto(func(d *Dump, x EnrolToken) { d.EnrolTokens = append(d.EnrolTokens, x) })},
 			{bAgentCreds, decodeInto(func(d *Dump, x AgentCredential) { d.AgentCredentials = append(d.AgentCredentials, x) })},
+			{bProfiles, decodeInto(func(d *Dump, x ProfileRecord) { d.Profiles = append(d.Profiles, x) })},
 		}
 		for _, p := range parts {
 			b := tx.Bucket(p.bucket)

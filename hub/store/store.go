@@ -132,6 +132,13 @@ type Backend interface {
 	// AgentCredentials lists every enrolled agent's credential, ordered
 	// by tenant/store/agent.
 	AgentCredentials() ([]AgentCredential, error)
+
+	// PutProfile stores a device profile, new or changed.
+	PutProfile(p ProfileRecord) error
+	// DeleteProfile deletes one; ErrNotFound when there is none.
+	DeleteProfile(tenant, name string) error
+	// Profiles lists a tenant's ("" every tenant's), by tenant and name.
+	Profiles(tenant string) ([]ProfileRecord, error)
 }
 
 // ErrConflict is returned by a commit that would break the store's

@@ -14,7 +14,7 @@ import (
 // Copied counts what CopyFromBolt copied.
 type Copied struct {
 	Incidents, Timeline, Notifications, Cursors, Log, Stores, Agents, Devices, Windows, Episodes, Installs, Audit int
-	EnrolTokens, AgentCredentials                                                                                 int
+	EnrolTokens, AgentCredentials, Profiles                                                                       int
 	HelpdeskTickets, HelpdeskCalls, HelpdeskDeadLetters                                                           int
 }
 
@@ -119,6 +119,11 @@ OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::js
 			return err
 		}
 	}
+	for _, p := range d.Profiles {
+		if err := queueProfile(b, p); err != nil {
+			return err
+		}
+	}
 	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
@@ -146,6 +151,7 @@ OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::js
 	n.Audit += len(d.Audit)
 	n.EnrolTokens += len(d.EnrolTokens)
 	n.AgentCredentials += len(d.AgentCredentials)
+	n.Profiles += len(d.Profiles)
 	for _, ep := range d.Episodes {
 		if ep.Model == "" { // the episode record; the model index names it again
 			n.Episodes++

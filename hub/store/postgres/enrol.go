@@ -134,3 +134,47 @@ func (s *Store) AgentCredentials() ([]store.AgentCredential, error) {
 	})
 	return out, err
 }
+
+// PutProfile implements store.Backend.
+func (s *Store) PutProfile(p store.ProfileRecord) error {
+	b := &pgx.Batch{}
+	if err := queueProfile(b, p); err != nil {
+		return fmt.Errorf("store: profile: %w", err)
+	}
+	return s.read("a profile", func(ctx context.Context) error { return s.pool.SendBatch(ctx, b).Close() })
+}
+
+func queueProfile(b *pgx.Batch, p store.ProfileRecord) error {
+	rec, err := jsonText(p)
+	if err != nil {
+		return err
+	}
+	b.Queue(`INSERT INTO profiles (tenant, name, record) VALUES ($1, $2, $3::jsonb)
+ON CONFLICT (tenant, name) DO UPDATE SET record = excluded.record`, text(p.Tenant), text(p.Name), rec)
+	return nil
+}
+
+// DeleteProfile implements store.Backend.
+func (s *Store) DeleteProfile(tenant, name string) error {
+	var n int64
+	err := s.read("a profile", func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM profiles WHERE tenant = $1 AND name = $2`, text(tenant), text(name))
+		n = tag.RowsAffected()
+		return err
+	})
+	if err == nil && n == 0 {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// Profiles implements store.Backend.
+func (s *Store) Profiles(tenant string) ([]store.ProfileRecord, error) {
+	var out []store.ProfileRecord
+	err := s.read("profiles", func(ctx context.Context) error {
+		var err error
+		out, err = records[store.ProfileRecord](ctx, s.pool, `SELECT record FROM profiles WHERE $1 = '' OR tenant = $1 ORDER BY tenant, name`, text(tenant))
+		return err
+	})
+	return out, err
+}

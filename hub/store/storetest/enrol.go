@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
@@ -125,5 +126,45 @@ func enrolmentCountsUsesWithTheCredentialsItIssues(t *testing.T, newStore New) {
 	toks, err := st.EnrolTokens("acme")
 	if err != nil || len(toks) != 2 || toks[0].Uses != 3 || !toks[0].LastUsed.Equal(T0) {
 		t.Errorf("after a restart: tokens = %+v, %v; want the first used 3 times", toks, err)
+	}
+}
+
+// profilesArePutListedAndDeleted: device profiles by tenant and name, a
+// change replacing the record, survive a restart, and a delete of none
+// says so.
+func profilesArePutListedAndDeleted(t *testing.T, newStore New) {
+	opener := newStore(t)
+	st := opener(t)
+	lane := store.ProfileRecord{Tenant: "acme", Name: "standard-lane", Revision: 1, UpdatedAt: T0, UpdatedBy: "jane",
+		Profile: []byte(`{"name":"standard-lane","devices":"- id: x\n"}`)}
+	for _, p := range []store.ProfileRecord{lane, {Tenant: "acme", Name: "backoffice", Revision: 1, UpdatedAt: T0, Profile: []byte(`{}`)},
+		{Tenant: "globex", Name: "all", Revision: 1, UpdatedAt: T0, Profile: []byte(`{}`)}} {
+		if err := st.PutProfile(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lane.Revision, lane.Profile = 2, []byte(`{"name":"standard-lane","devices":"- id: y\n"}`)
+	if err := st.PutProfile(lane); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st = opener(t)
+	defer st.Close()
+	got, err := st.Profiles("acme")
+	if err != nil || len(got) != 2 || got[0].Name != "backoffice" || got[1].Name != "standard-lane" || got[1].Revision != 2 ||
+		!strings.Contains(string(got[1].Profile), "id: y") || !got[1].UpdatedAt.Equal(T0) {
+		t.Fatalf("Profiles(acme) = %+v, %v", got, err)
+	}
+	if all, err := st.Profiles(""); err != nil || len(all) != 3 || all[2].Tenant != "globex" {
+		t.Fatalf("Profiles() = %+v, %v", all, err)
+	}
+	if err := st.DeleteProfile("acme", "backoffice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteProfile("acme", "backoffice"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting a deleted profile: %v, want ErrNotFound", err)
+	}
+	if got, _ := st.Profiles("acme"); len(got) != 1 {
+		t.Fatalf("after the delete: %+v", got)
 	}
 }

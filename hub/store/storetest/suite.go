@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore New) {
 		{"AuditTrailIsAppendOnlyAndFiltered", auditTrailIsAppendOnlyAndFiltered},
 		{"DeviceLogIsOneDevicesRecentHistory", deviceLogIsOneDevicesRecentHistory},
 		{"EnrolmentCountsUsesWithTheCredentialsItIssues", enrolmentCountsUsesWithTheCredentialsItIssues},
+		{"ProfilesArePutListedAndDeleted", profilesArePutListedAndDeleted},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, newStore) })
 	}

@@ -1,4 +1,4 @@
--- Enrolment (issue 16): the tokens store PCs enrol with, kept by their
+-- Enrolment and device profiles (issue 16): the tokens store PCs enrol with, kept by their
 -- SHA-256 only, and the broker credential each enrolled agent was issued
 -- ($7$ hash only). Both whole as jsonb, as hub/store.EnrolToken and
 -- hub/store.AgentCredential say, with the columns lookups need.
@@ -20,7 +20,17 @@ CREATE TABLE agent_credentials (
 	PRIMARY KEY (tenant, store, agent)
 );
 
+-- Device profiles (hub/profiles), whole as jsonb.
+CREATE TABLE profiles (
+	tenant text COLLATE "C" NOT NULL,
+	name   text COLLATE "C" NOT NULL,
+	record jsonb NOT NULL,
+	PRIMARY KEY (tenant, name)
+);
+
 -- +goose Down
+
+DROP TABLE profiles;
 
 DROP TABLE agent_credentials;
 DROP TABLE enrol_tokens;
