@@ -16,6 +16,7 @@ import (
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/enrol"
+	"github.com/storewatch/storewatch/hub/profiles"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
@@ -33,6 +34,7 @@ type Hub struct {
 	Helpdesk *helpdesk.Outbox // nil without a helpdesk: section
 	Query    *query.Service
 	Enrol    *enrol.Service
+	Profiles *profiles.Service
 
 	log      *slog.Logger
 	records  helpdesk.Records // the helpdesk outbox's, in the PostgreSQL store; nil: its own file
@@ -140,8 +142,12 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		return nil, err
 	}
 
+	if err := h.startProfiles(cfg, st, log.With("part", "profiles")); err != nil {
+		h.Close()
+		return nil, err
+	}
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
-		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Enrol: h.Enrol})
+		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Enrol: h.Enrol, Profiles: h.Profiles})
 	if err != nil {
 		h.Close()
 		return nil, err

@@ -76,6 +76,7 @@ type Server struct {
 	q        Querier
 	auditLog AuditLister
 	enrol    Enroller
+	profiles Profiler
 }
 
 // Store is what the API reads from the hub's store, and writes to it
@@ -108,6 +109,8 @@ type Options struct {
 	// Enrol takes enrolments and manages their tokens and the enrolled
 	// agents; nil: enrolment routes answer that it is not set up.
 	Enrol Enroller
+	// Profiles keeps device profiles; nil: their routes answer 503.
+	Profiles Profiler
 }
 
 // New returns the API server.
@@ -119,7 +122,7 @@ func New(o Options) (*Server, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry,
-		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit, enrol: o.Enrol}
+		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit, enrol: o.Enrol, profiles: o.Profiles}
 	for _, t := range o.Tokens {
 		role, ok := ParseRole(t.Role)
 		if !ok {

@@ -21,6 +21,9 @@ type AgentView struct {
 	// Enrolment is how the agent was enrolled (without its password
 	// hash); nil for an agent hub.yaml lists.
 	Enrolment *store.AgentCredential `json:"enrolment,omitempty"`
+	// ConfigAssigned is the version of the device configuration the hub
+	// sends the agent from its profiles; empty: it manages none.
+	ConfigAssigned string `json:"config_assigned,omitempty"`
 	// Behind says why the agent is behind: an older version than the
 	// fleet's newest, a configuration that did not apply, an outbox
 	// backlog growing heartbeat after heartbeat. Empty: it is not.
@@ -72,6 +75,9 @@ func (s *Server) Fleet(f FleetFilter) ([]AgentView, error) {
 	}
 	out := []AgentView{}
 	for _, v := range all {
+		if s.profiles != nil {
+			v.ConfigAssigned = s.profiles.Assigned(v.ID())
+		}
 		v.Behind = behind(v, newest[v.Tenant])
 		switch {
 		case f.Tenant != "" && v.Tenant != f.Tenant, f.Store != "" && v.Store != f.Store,
@@ -97,6 +103,9 @@ func behind(v AgentView, newest string) []string {
 				failed = "the last one"
 			}
 			why = append(why, fmt.Sprintf("configuration %s not applied (runs %s): %s", failed, c.Version, c.Error))
+		}
+		if c := hb.Config; c != nil && v.ConfigAssigned != "" && c.Version != v.ConfigAssigned && c.Failed != v.ConfigAssigned {
+			why = append(why, fmt.Sprintf("configuration %s assigned, runs %s", v.ConfigAssigned, c.Version))
 		}
 		if v.BacklogRising >= BacklogRisingBehind {
 			why = append(why, fmt.Sprintf("outbox backlog growing for %d heartbeats: %d messages, the oldest %s old", v.BacklogRising, hb.OutboxDepth,

@@ -10,7 +10,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/enrol"
+	"github.com/storewatch/storewatch/hub/profiles"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -107,4 +109,47 @@ func ParseAgentID(s string) (wire.AgentID, error) {
 	}
 	id := wire.AgentID{Tenant: parts[0], Store: parts[1], Agent: parts[2]}
 	return id, id.Validate()
+}
+
+// PutProfile sends a profile's YAML.
+func (c Client) PutProfile(ctx context.Context, yamlDoc []byte) (profiles.Entry, error) {
+	var out profiles.Entry
+	status, raw, err := c.Do(ctx, "PUT", "/api/v1/profiles", yamlDoc)
+	if err != nil {
+		return out, err
+	}
+	if status != 200 {
+		return out, c.Failure("/api/v1/profiles", status, raw)
+	}
+	return out, json.Unmarshal(raw, &out)
+}
+
+// Profiles lists a tenant's profiles ("" every tenant's).
+func (c Client) Profiles(ctx context.Context, tenant string) ([]profiles.Entry, error) {
+	path := "/api/v1/profiles"
+	if tenant != "" {
+		path += "?" + url.Values{"tenant": {tenant}}.Encode()
+	}
+	var out []profiles.Entry
+	err := c.call(ctx, "GET", path, nil, &out)
+	return out, err
+}
+
+// DeleteProfile deletes a profile.
+func (c Client) DeleteProfile(ctx context.Context, tenant, name string) error {
+	return c.call(ctx, "DELETE", "/api/v1/profiles/"+url.PathEscape(tenant)+"/"+url.PathEscape(name), nil, nil)
+}
+
+// SetProfileValues sets one store's values of a profile.
+func (c Client) SetProfileValues(ctx context.Context, tenant, name, store string, values map[string]string) (profiles.Entry, error) {
+	var out profiles.Entry
+	err := c.call(ctx, "PUT", "/api/v1/profiles/"+url.PathEscape(tenant)+"/"+url.PathEscape(name)+"/values/"+url.PathEscape(store), values, &out)
+	return out, err
+}
+
+// AgentConfig is the configuration the hub's profiles give an agent.
+func (c Client) AgentConfig(ctx context.Context, id wire.AgentID) (api.AgentConfig, error) {
+	var out api.AgentConfig
+	err := c.call(ctx, "GET", "/api/v1/agents/"+url.PathEscape(id.Tenant)+"/"+url.PathEscape(id.Store)+"/"+url.PathEscape(id.Agent)+"/config", nil, &out)
+	return out, err
 }

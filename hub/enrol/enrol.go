@@ -46,6 +46,9 @@ type Options struct {
 	Recheck func() []wire.AgentID
 	// Iterations of the password hash (0: broker.DefaultIterations).
 	Iterations int
+	// Enrolled, when set, is called after each enrolment (the hub sends
+	// the new agent its device configuration).
+	Enrolled func(id wire.AgentID)
 }
 
 // Service creates tokens and enrols agents.
@@ -277,6 +280,9 @@ func (s *Service) Enrol(req *wire.EnrolRequest, remote string) (*wire.EnrolRespo
 	}
 	if err := s.refresh(); err != nil {
 		s.o.Log.Error("enrolled, but the broker's access table could not be updated", "agent", id, "err", err)
+	}
+	if s.o.Enrolled != nil {
+		s.o.Enrolled(id)
 	}
 	s.o.Log.Info("agent enrolled", "agent", id, "token", c.TokenID, "hostname", req.Hostname, "os", req.OS, "version", req.Version,
 		"replaced", replaced, "remote", remote)
