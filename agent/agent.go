@@ -17,6 +17,7 @@ import (
 	"github.com/storewatch/storewatch/drivers/host"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/drivers/transport/tap"
+	"github.com/storewatch/storewatch/drivers/usbinv"
 	"github.com/storewatch/storewatch/uplink"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -57,6 +58,7 @@ type Agent struct {
 	col    *collector.Collector      // polls cfg's devices
 	hub    *wire.DeviceConfig        // the hub's part of cfg; nil: none
 	state  wire.ConfigState          // what the heartbeat says
+	found  []wire.Found              // discovered, not monitored
 	remote func(*config.Agent) error // rebuilds the remote query handler for a configuration
 }
 
@@ -189,6 +191,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		})
 		wg.Go(func() { a.refreshInventory(ctx) })
+		wg.Go(func() {
+			a.discoverLoop(ctx, func(ctx context.Context) (usbinv.Report, error) { return usbinv.Discover(ctx, "") })
+		})
 	}
 	stopTaps, err := a.startTaps(ctx, &wg)
 	if err != nil {
@@ -263,9 +268,11 @@ func (a *Agent) publishInventory() {
 		return
 	}
 	a.mu.Lock()
-	cfg, col := a.cfg, a.col
+	cfg, col, found := a.cfg, a.col, a.found
 	a.mu.Unlock()
-	if err := a.up.SetInventory(Inventory(cfg, col.States(), a.version)); err != nil {
+	inv := Inventory(cfg, col.States(), a.version)
+	inv.Found = found
+	if err := a.up.SetInventory(inv); err != nil {
 		a.log.Error("inventory", "err", err)
 	}
 }

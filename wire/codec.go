@@ -264,6 +264,14 @@ func (m *Inventory) validate() error {
 			return invalid(f+".criticality", "unknown criticality %q", d.Criticality)
 		}
 	}
+	if len(m.Found) > MaxFound {
+		return invalid("found", "%d entries, limit %d", len(m.Found), MaxFound)
+	}
+	for i, f := range m.Found {
+		if f.Address == "" || len(f.Address) > 512 {
+			return invalid(fmt.Sprintf("found[%d].address", i), "missing or longer than 512 bytes")
+		}
+	}
 	return nil
 }
 

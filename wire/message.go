@@ -191,7 +191,26 @@ type Inventory struct {
 	AgentVersion string       `json:"agent_version,omitempty"`
 	StoreInfo    StoreInfo    `json:"store_info"`
 	Devices      []DeviceInfo `json:"devices"`
+	// Found are devices the agent's discovery sees on the store PC (serial
+	// ports, USB devices) that no configured device watches: "found, not
+	// monitored" at the hub.
+	Found []Found `json:"found,omitempty"`
 }
+
+// Found is a device discovery found and nothing monitors, with what it
+// probably is and an address to configure it at.
+type Found struct {
+	Kind    string `json:"kind,omitempty"`   // receipt_printer, scale, ... when recognised
+	Driver  string `json:"driver,omitempty"` // the driver that fits, when one does
+	Address string `json:"address"`
+	Vendor  string `json:"vendor,omitempty"`
+	Model   string `json:"model,omitempty"`
+	Serial  string `json:"serial,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+// MaxFound bounds Inventory.Found.
+const MaxFound = 64
 
 // Event is a device health state change, decided by the agent's collector.
 type Event struct {

@@ -17,6 +17,20 @@ type Profiler interface {
 	Delete(tenant, name, by string) error
 	ConfigFor(id wire.AgentID) (*wire.DeviceConfig, bool, error)
 	Assigned(id wire.AgentID) string
+	AddDevice(id wire.AgentID, d profiles.NewDevice, by string) (profiles.Entry, error)
+}
+
+// AddDevice adds a device to the agent's store's own profile (the
+// console's "add to monitoring" of a found device).
+func (s *Server) AddDevice(id wire.AgentID, d profiles.NewDevice, by string) error {
+	if s.profiles == nil {
+		return errors.New("device profiles are not set up on this hub")
+	}
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	_, err := s.profiles.AddDevice(id, d, by)
+	return err
 }
 
 // The device profile routes, added to the table at start-up.

@@ -137,6 +137,7 @@ var routes = []route{
 	{"POST /console/incidents/{id}/{action}", api.Engineer, (*Console).act},
 	{"GET /console/stores", api.Viewer, (*Console).stores},
 	{"GET /console/agents", api.Viewer, (*Console).agents},
+	{"POST /console/stores/{tenant}/{store}/found", api.Engineer, (*Console).addFound},
 	{"GET /console/stores/{tenant}/{store}", api.Viewer, (*Console).store},
 	{"GET /console/stores/{tenant}/{store}/devices/{device}", api.Viewer, (*Console).device},
 	{"POST /console/stores/{tenant}/{store}/devices/{device}/query", api.Engineer, (*Console).query},

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,45 @@ func TestAgentsPageShowsTheFleetAndWhoIsBehind(t *testing.T) {
 	_, page = b.do("GET", "/console/agents?behind=1", nil)
 	if !strings.Contains(page, "s0043") || strings.Contains(page, "s0044") || strings.Contains(page, "backoffice-1") {
 		t.Errorf("?behind=1 lists more than the agent behind:\n%s", page)
+	}
+}
+
+// The store page lists what an agent found and nothing monitors; adding
+// one puts it in the store's own profile, which the hub assigns to the
+// agent.
+func TestFoundNotMonitoredIsAddedFromTheStorePage(t *testing.T) {
+	h, base := startHub(t, `enrolment: {broker_urls: ["tcp://127.0.0.1:1883"]}`)
+	id := wire.AgentID{Tenant: "acme", Store: "s0042", Agent: "backoffice-1"}
+	now := time.Now().UTC()
+	err := h.Pipeline.Do(context.Background(), func(e *incident.Engine) (incident.Changes, error) {
+		return e.Inventory(&wire.Inventory{Header: wire.Header{AgentID: id, Time: now}, StoreInfo: wire.StoreInfo{TimeZone: "Europe/Berlin"},
+			Found: []wire.Found{{Kind: "receipt_printer", Driver: "escpos", Address: "serial://?usb=04b8:0e28&usbserial=X5Y6Z7", Vendor: "Epson",
+				Model: "TM-T88VI", Serial: "X5Y6Z7"}, {Address: "serial:///dev/ttyS0"}}}, now), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, base)
+	csrf := b.login(engineerToken)
+	_, page := b.do("GET", "/console/stores/acme/s0042", nil)
+	for _, want := range []string{"Found, not monitored", "usbserial=X5Y6Z7", "Epson TM-T88VI", "serial:///dev/ttyS0", "no driver recognises it"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the store page lacks %q", want)
+		}
+	}
+	resp, _ := b.do("POST", "/console/stores/acme/s0042/found", url.Values{"csrf": {csrf}, "agent": {"backoffice-1"}, "id": {"receipt-lane1"},
+		"kind": {"receipt_printer"}, "driver": {"escpos"}, "address": {"serial://?usb=04b8:0e28&usbserial=X5Y6Z7"}, "location": {"lane 1"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add: HTTP %d", resp.StatusCode)
+	}
+	dc, ok, err := h.Profiles.ConfigFor(id)
+	if err != nil || !ok || !strings.Contains(dc.Devices, "id: receipt-lane1") || !strings.Contains(dc.Devices, "location: lane 1") {
+		t.Fatalf("the agent's configuration after the add: %+v, %v, %v", dc, ok, err)
+	}
+	// A viewer may look but not add.
+	v := newBrowser(t, base)
+	vcsrf := v.login(viewerToken)
+	if resp, _ := v.do("POST", "/console/stores/acme/s0042/found", url.Values{"csrf": {vcsrf}, "agent": {"backoffice-1"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a viewer's add: HTTP %d", resp.StatusCode)
 	}
 }

@@ -21,6 +21,7 @@ func (e *Engine) Inventory(inv *wire.Inventory, at time.Time) Changes {
 	if inv.AgentVersion != "" {
 		ag.rec.Version = inv.AgentVersion
 	}
+	ag.rec.Found = inv.Found
 	s := e.storeFor(id.Tenant, id.Store)
 	s.rec.Info = inv.StoreInfo
 	s.rec.UpdatedAt = at

@@ -286,6 +286,9 @@ type AgentRecord struct {
 	// was larger than the one before: an agent that cannot get its
 	// messages out.
 	BacklogRising int `json:"backlog_rising,omitempty"`
+	// Found is what the agent's discovery sees on the store PC that none
+	// of its devices watches (from its last inventory).
+	Found []wire.Found `json:"found,omitempty"`
 	// Started is when the agent's current boot began and GraceUntil when
 	// its start-up grace ended (from the birth; Started is never later than
 	// the birth's receipt). A fault first seen between the two has its

@@ -133,3 +133,34 @@ func keys(m map[string][]byte) []string {
 	}
 	return out
 }
+
+func TestAddDeviceMakesTheStoresOwnProfile(t *testing.T) {
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, priv, _ := ed25519.GenerateKey(nil)
+	id := wire.AgentID{Tenant: "acme", Store: "S0042", Agent: "main"}
+	sent := map[string][]byte{}
+	svc := New(Options{Store: st, Key: signer{priv}, Agents: func() []wire.AgentID { return []wire.AgentID{id} },
+		Publish: func(topic string, payload []byte) error { sent[topic] = payload; return nil }})
+	for _, d := range []NewDevice{
+		{ID: "receipt-1", Kind: "receipt_printer", Driver: "escpos", Address: "serial://?usb=04b8:0e28&usbserial=X5Y6Z7", Location: "lane 1"},
+		{ID: "com4", Kind: "other", Driver: "netprobe", Address: "tcp://10.0.0.9:9100"},
+	} {
+		if _, err := svc.AddDevice(id, d, "jane"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dc, _ := wire.Decode[wire.DeviceConfig](sent[id.Topic(wire.ChannelConfig)])
+	if dc == nil || !strings.Contains(dc.Devices, "usbserial=X5Y6Z7") || !strings.Contains(dc.Devices, "id: com4") || dc.Profiles[0] != "store-S0042" {
+		t.Fatalf("sent %+v", dc)
+	}
+	if _, err := svc.AddDevice(id, NewDevice{ID: "receipt-1", Kind: "receipt_printer", Driver: "escpos", Address: "tcp://x:9100"}, "jane"); err == nil {
+		t.Fatal("a second device with the same id went in")
+	}
+	if _, err := svc.AddDevice(id, NewDevice{ID: "x", Kind: "other", Driver: "netprobe", Address: "tcp://{{.a}}:1"}, "jane"); err == nil {
+		t.Fatal("template text went in")
+	}
+}
