@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -121,16 +120,7 @@ func MergeHubDevices(local []byte, devicesYAML string) ([]byte, error) {
 	}
 	devs.Style = 0 // block style, whatever the local file used
 	devs.Content = append(devs.Content, hub.Content[0].Content...)
-	var out bytes.Buffer
-	enc := yaml.NewEncoder(&out)
-	enc.SetIndent(2)
-	if err := enc.Encode(&root); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	return config.EncodeYAML(&root)
 }
 
 // HubConfigured is a local configuration with the hub's devices merged

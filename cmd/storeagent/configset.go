@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/internal/cli"
 )
 
@@ -207,16 +208,7 @@ func setSettings(doc []byte, changes []assignment) ([]byte, error) {
 			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, value)
 		}
 	}
-	var out bytes.Buffer
-	enc := yaml.NewEncoder(&out)
-	enc.SetIndent(2)
-	if err := enc.Encode(&root); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	return config.EncodeYAML(&root)
 }
 
 // lookup returns the value of key in a mapping node, or nil.

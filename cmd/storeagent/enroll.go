@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/storewatch/storewatch/agent/enrol"
+	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/internal/cli"
 	"github.com/storewatch/storewatch/internal/version"
 	"github.com/storewatch/storewatch/wire"
@@ -218,16 +219,7 @@ func unsetSettings(doc []byte, keys ...string) ([]byte, error) {
 	if !changed {
 		return doc, nil
 	}
-	var out strings.Builder
-	enc := yaml.NewEncoder(&out)
-	enc.SetIndent(2)
-	if err := enc.Encode(&root); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return []byte(out.String()), nil
+	return config.EncodeYAML(&root)
 }
 
 // enrollPending carries out an enrolment left for the service (by the

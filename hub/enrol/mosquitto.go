@@ -3,10 +3,11 @@ package enrol
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/storewatch/storewatch/internal/atomicfile"
 )
 
 // writeMosquitto rewrites the Mosquitto acl_file and password_file, when
@@ -52,25 +53,5 @@ func reload(pidFile string) error {
 // writeAtomic replaces path with content, readable by its owner and group
 // (Mosquitto's), never half-written.
 func writeAtomic(path, content string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o640); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, []byte(content), func(f *os.File) error { return f.Chmod(0o640) })
 }

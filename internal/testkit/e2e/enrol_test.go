@@ -86,6 +86,28 @@ func (h *enrolHub) agent(id string) *api.AgentView {
 	return nil
 }
 
+// storePC writes a store PC's agent.yaml before enrolment: its devices
+// only (devices: lines), polled every second, a heartbeat every
+// heartbeat seconds, the outbox in its directory.
+func storePC(t *testing.T, heartbeat int, devices string) (dir, config string) {
+	t.Helper()
+	dir = t.TempDir()
+	config = filepath.Join(dir, "agent.yaml")
+	err := os.WriteFile(config, []byte(fmt.Sprintf(`tenant: unconfigured
+store: unconfigured
+agent: unconfigured
+site: {timezone: Europe/Berlin}
+outbox: {path: %s}
+polling: {interval: 1s, timeout: 800ms, debounce: 1, grace: 0s}
+telemetry: {interval: %ds}
+devices:
+%s`, filepath.Join(dir, "outbox.db"), heartbeat, devices)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, config
+}
+
 // enroll runs storeagent enroll and returns its exit code and output.
 func enroll(t *testing.T, hubURL, token, store, config string) (int, string) {
 	t.Helper()
@@ -117,20 +139,7 @@ func TestEnrolledAgentReportsAndRevokedAgentIsCutOff(t *testing.T) {
 	h := startEnrolHub(t)
 
 	// The store PC's configuration before enrolment: its devices only.
-	pcDir := t.TempDir()
-	agentCfg := filepath.Join(pcDir, "agent.yaml")
-	if err := os.WriteFile(agentCfg, []byte(fmt.Sprintf(`tenant: unconfigured
-store: unconfigured
-agent: unconfigured
-site: {timezone: Europe/Berlin}
-outbox: {path: %s}
-polling: {interval: 1s, timeout: 800ms, debounce: 1, grace: 0s}
-telemetry: {interval: 5s}
-devices:
-  - {id: receipt-lane2, kind: receipt_printer, driver: escpos, address: 'tcp://%s', location: lane 2}
-`, filepath.Join(pcDir, "outbox.db"), srv.Addr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	pcDir, agentCfg := storePC(t, 5, fmt.Sprintf("  - {id: receipt-lane2, kind: receipt_printer, driver: escpos, address: 'tcp://%s', location: lane 2}\n", srv.Addr))
 
 	tok := h.token("--stores", "S0*", "--uses", "1")
 	if !strings.HasPrefix(tok, "swe_") {

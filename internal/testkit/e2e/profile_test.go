@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -36,20 +35,7 @@ func TestProfileAppliedWhileEventsFlowAndBadProfileRefused(t *testing.T) {
 		addrs = append(addrs, srv.Addr)
 	}
 	h := startEnrolHub(t)
-	pcDir := t.TempDir()
-	agentCfg := filepath.Join(pcDir, "agent.yaml")
-	if err := os.WriteFile(agentCfg, []byte(fmt.Sprintf(`tenant: unconfigured
-store: unconfigured
-agent: unconfigured
-site: {timezone: Europe/Berlin}
-outbox: {path: %s}
-polling: {interval: 1s, timeout: 800ms, debounce: 1, grace: 0s}
-telemetry: {interval: 5s}
-devices:
-  - {id: receipt-office, kind: receipt_printer, driver: escpos, address: 'tcp://%s', location: back office}
-`, filepath.Join(pcDir, "outbox.db"), addrs[0])), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, agentCfg := storePC(t, 5, fmt.Sprintf("  - {id: receipt-office, kind: receipt_printer, driver: escpos, address: 'tcp://%s', location: back office}\n", addrs[0]))
 	if code, out := enroll(t, h.url, h.token(), "S0042", agentCfg); code != 0 {
 		t.Fatalf("enroll: exit %d\n%s", code, out)
 	}
