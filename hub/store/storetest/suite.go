@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore New) {
 		{"DeviceLogIsOneDevicesRecentHistory", deviceLogIsOneDevicesRecentHistory},
 		{"EnrolmentCountsUsesWithTheCredentialsItIssues", enrolmentCountsUsesWithTheCredentialsItIssues},
 		{"ProfilesArePutListedAndDeleted", profilesArePutListedAndDeleted},
+		{"ReplacementWithANewSerialIsAnInstall", replacementWithANewSerialIsAnInstall},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, newStore) })
 	}

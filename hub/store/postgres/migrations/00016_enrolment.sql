@@ -28,7 +28,13 @@ CREATE TABLE profiles (
 	PRIMARY KEY (tenant, name)
 );
 
+-- A new serial number on the same device id (a replaced unit of the same
+-- model) starts an install of its own (hub/store.NewInstalls).
+ALTER TABLE installs ADD COLUMN serial text NOT NULL DEFAULT '';
+
 -- +goose Down
+
+ALTER TABLE installs DROP COLUMN serial;
 
 DROP TABLE profiles;
 
