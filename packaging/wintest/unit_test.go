@@ -26,6 +26,9 @@ var windowsUnitTests = []struct {
 	// (Wine has none to show: their parsing is tested on recorded ids).
 	{"drivers/transport", "^(TestListSerialPortsOnThisMachine|TestWithPlainPorts|TestMatchSerialPort)$"},
 	{"drivers/usbinv", "^(TestDiscoverThisMachine|TestWindowsIDs)$"},
+	// The enrolled agent's password file: a protected ACL for SYSTEM and
+	// Administrators, set before anything is written to it.
+	{"agent/enrol", "^(TestSecretACL|TestWriteSecretIsForTheServiceOnly)$"},
 }
 
 // passedUnderWine reads go test -v output and returns the tests that
