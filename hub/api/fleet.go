@@ -9,6 +9,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/store"
+	"github.com/storewatch/storewatch/wire"
 )
 
 // AgentView is an agent as the fleet view shows it: what it last told the
@@ -73,11 +74,17 @@ func (s *Server) Fleet(f FleetFilter) ([]AgentView, error) {
 			newest[v.Tenant] = v.Version
 		}
 	}
+	var assigned map[wire.AgentID]string
+	if s.profiles != nil {
+		ids := make([]wire.AgentID, len(all))
+		for i, v := range all {
+			ids[i] = v.ID()
+		}
+		assigned = s.profiles.Assigned(ids)
+	}
 	out := []AgentView{}
 	for _, v := range all {
-		if s.profiles != nil {
-			v.ConfigAssigned = s.profiles.Assigned(v.ID())
-		}
+		v.ConfigAssigned = assigned[v.ID()]
 		v.Behind = behind(v, newest[v.Tenant])
 		switch {
 		case f.Tenant != "" && v.Tenant != f.Tenant, f.Store != "" && v.Store != f.Store,

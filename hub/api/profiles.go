@@ -16,7 +16,7 @@ type Profiler interface {
 	SetValues(tenant, name, store string, values map[string]string, by string) (profiles.Entry, error)
 	Delete(tenant, name, by string) error
 	ConfigFor(id wire.AgentID) (*wire.DeviceConfig, bool, error)
-	Assigned(id wire.AgentID) string
+	Assigned(ids []wire.AgentID) map[wire.AgentID]string
 	AddDevice(id wire.AgentID, d profiles.NewDevice, by string) (profiles.Entry, error)
 }
 

@@ -97,8 +97,8 @@ func TestPushSignsAndSendsOnlyWhatChanged(t *testing.T) {
 		!strings.Contains(dc.Devices, "receipt-lane3") || dc.Profiles[0] != "standard-lane" {
 		t.Fatalf("sent %+v, %v", dc, err)
 	}
-	if svc.Assigned(agents[0]) != dc.Version || svc.Assigned(agents[1]) != "" {
-		t.Errorf("Assigned: %q, %q", svc.Assigned(agents[0]), svc.Assigned(agents[1]))
+	if a := svc.Assigned(agents); a[agents[0]] != dc.Version || a[agents[1]] != "" || len(a) != 1 {
+		t.Errorf("Assigned: %v", a)
 	}
 	// Unchanged: nothing sent again. A store's new values: sent.
 	delete(sent, topic)

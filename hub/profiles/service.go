@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
@@ -158,6 +159,11 @@ func (s *Service) ConfigFor(id wire.AgentID) (dc *wire.DeviceConfig, ok bool, er
 	if err != nil {
 		return nil, false, err
 	}
+	return configFor(id, all, s.o.Clock.Now().UTC())
+}
+
+// configFor renders agent id's configuration from its tenant's profiles.
+func configFor(id wire.AgentID, all []Entry, now time.Time) (dc *wire.DeviceConfig, ok bool, err error) {
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	var devs strings.Builder
 	var names []string
@@ -177,7 +183,6 @@ func (s *Service) ConfigFor(id wire.AgentID) (dc *wire.DeviceConfig, ok bool, er
 			return nil, true, fmt.Errorf("profiles %s for %s: %w", strings.Join(names, ", "), id, err)
 		}
 	}
-	now := s.o.Clock.Now().UTC()
 	return &wire.DeviceConfig{Header: wire.Header{AgentID: id, Time: now}, Version: Version(devs.String()), Issued: now,
 		Profiles: names, Devices: devs.String()}, len(names) > 0, nil
 }
@@ -188,22 +193,43 @@ func Version(devices string) string {
 	return "hub-" + hex.EncodeToString(h[:6])
 }
 
-// Assigned is the version of the configuration the hub sends agent id,
-// "" when no profile applies.
-func (s *Service) Assigned(id wire.AgentID) string {
-	dc, ok, err := s.ConfigFor(id)
-	if err != nil || !ok {
-		return ""
+// Assigned gives the version of the configuration the hub sends each of
+// ids; an agent no profile applies to (or whose profiles do not render)
+// is left out.
+func (s *Service) Assigned(ids []wire.AgentID) map[wire.AgentID]string {
+	out := map[wire.AgentID]string{}
+	profiles := map[string][]Entry{}
+	now := s.o.Clock.Now().UTC()
+	for _, id := range ids {
+		all, listed := profiles[id.Tenant]
+		if !listed {
+			all, _ = s.List(id.Tenant)
+			profiles[id.Tenant] = all
+		}
+		if dc, ok, err := configFor(id, all, now); err == nil && ok {
+			out[id] = dc.Version
+		}
 	}
-	return dc.Version
+	return out
 }
 
 // Push sends agents their configuration, signed and retained. An agent no
 // profile applies to gets one only if it had one from this hub before
 // (now without devices), so agents the hub does not manage are left alone.
 func (s *Service) Push(ids ...wire.AgentID) {
+	profiles := map[string][]Entry{} // by tenant: listed once per push
+	now := s.o.Clock.Now().UTC()
 	for _, id := range ids {
-		dc, ok, err := s.ConfigFor(id)
+		all, listed := profiles[id.Tenant]
+		if !listed {
+			var err error
+			if all, err = s.List(id.Tenant); err != nil {
+				s.o.Log.Error("device configuration not sent", "agent", id, "err", err)
+				continue
+			}
+			profiles[id.Tenant] = all
+		}
+		dc, ok, err := configFor(id, all, now)
 		if err != nil {
 			s.o.Log.Error("device configuration not sent", "agent", id, "err", err)
 			continue
