@@ -226,17 +226,6 @@ func (s *Service) Enrol(req *wire.EnrolRequest, remote string) (*wire.EnrolRespo
 	if len(s.o.Config.BrokerURLs) == 0 {
 		return nil, refuse(http.StatusServiceUnavailable, "", "this hub does not take enrolments: enrolment.broker_urls is not set in hub.yaml")
 	}
-	// The password and its hash are made before the transaction: the hash
-	// is slow on purpose.
-	raw := make([]byte, 24)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, err
-	}
-	password := base64.RawURLEncoding.EncodeToString(raw)
-	pwHash, err := broker.HashPassword(password, s.o.Iterations)
-	if err != nil {
-		return nil, err
-	}
 	now := s.o.Clock.Now().UTC()
 	hash := HashToken(req.Token)
 	var id wire.AgentID
@@ -248,6 +237,18 @@ func (s *Service) Enrol(req *wire.EnrolRequest, remote string) (*wire.EnrolRespo
 	if terr != nil {
 		s.o.Log.Warn("enrolment refused", "code", wire.EnrolUnknownToken, "store", req.Store, "remote", remote)
 		return nil, terr
+	}
+	// The password and its hash are made before the transaction (the hash
+	// is slow on purpose), and only for a token the hub knows: an unknown
+	// one costs the hub a hash of the token and a lookup, nothing more.
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	password := base64.RawURLEncoding.EncodeToString(raw)
+	pwHash, err := broker.HashPassword(password, s.o.Iterations)
+	if err != nil {
+		return nil, err
 	}
 	c, err := s.o.Store.Enrol(hash, key(tenant), func(t *store.EnrolToken, cur *store.AgentCredential) (store.AgentCredential, error) {
 		if r := check(t, req.Store, now); r != nil {
