@@ -27,6 +27,7 @@ func (a *Agent) loadSavedHubConfig(file string, cfg **config.Agent, lines **conf
 	if err == nil {
 		var hc *HubConfigured
 		if hc, err = ApplyHubConfig(file, local, dc); err == nil {
+			hc.Config.Polling = (*cfg).Polling // the caller's, as it may have changed them (devices: no grace)
 			*cfg, *lines = hc.Config, hc.Lines
 			a.hub = dc
 			a.state = wire.ConfigState{Version: dc.Version, Source: "hub"}

@@ -4,11 +4,15 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -87,5 +91,54 @@ func TestHubConfigIsCheckedLikeALocalFile(t *testing.T) {
 				t.Fatalf("err = %v, want it to name %q", err, c.want)
 			}
 		})
+	}
+}
+
+// At start the agent runs the last good configuration the hub sent, kept
+// beside the outbox, with its local file; one that no longer applies with
+// the file is left out, and the agent runs the file alone.
+func TestAgentStartsWithTheLastGoodHubConfig(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "agent.yaml")
+	local := fmt.Sprintf("tenant: acme\nstore: S0042\nagent: main\nsite: {timezone: UTC}\noutbox: {path: %s}\nremote: {hub_public_key: %s}\n"+
+		"devices:\n  - {id: scale-1, kind: scale, driver: sics, address: 'tcp://127.0.0.1:4001'}\n",
+		filepath.Join(dir, "outbox.db"), base64.StdEncoding.EncodeToString(pub))
+	if err := os.WriteFile(file, []byte(local), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := func() []string {
+		cfg, lines, err := config.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(cfg, lines, Options{Sink: LogSink{Log: slog.New(slog.DiscardHandler)}, ConfigFile: file})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, s := range a.Collector().States() {
+			ids = append(ids, s.ID)
+		}
+		return ids
+	}
+	if got := start(); len(got) != 1 {
+		t.Fatalf("without a saved configuration: %v", got)
+	}
+	cfg, _, _ := config.Load(file)
+	if err := os.WriteFile(HubConfigFile(cfg), signed(t, priv, hubID, pushedDevices, time.Now()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := start(); len(got) != 2 || got[1] != "receipt-lane3" {
+		t.Fatalf("with the saved configuration: %v", got)
+	}
+	// The local file now has a device of the same id: the saved one no
+	// longer applies.
+	clash := strings.Replace(local, "id: scale-1", "id: receipt-lane3", 1)
+	if err := os.WriteFile(file, []byte(clash), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := start(); len(got) != 1 {
+		t.Fatalf("with a saved configuration that clashes: %v", got)
 	}
 }

@@ -147,7 +147,8 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 	}
 	cfg.Polling.Grace = 0
 	log, _, _ := agent.NewLogger(config.AgentLog{Level: "error", Format: "text"}, stderr)
-	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}})
+	// The devices the hub manages too, as the running agent has them.
+	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}, ConfigFile: *path})
 	if err != nil {
 		printConfigError(stderr, err)
 		return cli.ExitUsage
