@@ -50,6 +50,9 @@ func LoadHub(path string) (*Hub, *Lines, error) {
 // ParseHub checks a hub configuration held in memory. The file is returned
 // with its mistakes, so that the sections can be checked too.
 func ParseHub(file string, data []byte, lookupEnv func(string) (string, bool)) (*Hub, *Lines, error) {
+	if errs := otherProgramError(file, data, "storehub"); errs != nil {
+		return nil, &Lines{file: file, lines: map[string]int{}}, errs
+	}
 	var cfg Hub
 	lines, errs, fatal := decodeStrict(file, data, &cfg, lookupEnv)
 	if fatal {

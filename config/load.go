@@ -120,6 +120,9 @@ func Load(path string) (*Agent, *Lines, error) {
 // Parse checks a configuration held in memory. file names it in errors;
 // lookupEnv resolves ${NAME} values and the STOREWATCH_* overrides.
 func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Agent, *Lines, error) {
+	if errs := otherProgramError(file, data, "storeagent"); errs != nil {
+		return nil, &Lines{file: file, lines: map[string]int{}}, errs
+	}
 	var cfg Agent
 	lines, errs, fatal := decodeStrict(file, data, &cfg, lookupEnv)
 	if fatal {
@@ -224,7 +227,11 @@ func typeError(file, msg string) Error {
 	e.Line, _ = strconv.Atoi(m[1])
 	e.Msg = m[2]
 	if u := unknownField.FindStringSubmatch(e.Msg); u != nil {
-		e.Msg = fmt.Sprintf("unknown setting %q (in %s); check the spelling against the configuration reference", u[1], strings.ToLower(u[2]))
+		in := "at the top"
+		if u[2] != "Agent" && u[2] != "Hub" {
+			in = "in " + strings.ToLower(u[2])
+		}
+		e.Msg = fmt.Sprintf("unknown setting %q (%s)%s", u[1], in, didYouMean(u[1], fieldNames(configTypes[u[2]])))
 		return e
 	}
 	if c := cannotDecode.FindStringSubmatch(e.Msg); c != nil {

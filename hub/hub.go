@@ -147,7 +147,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		return nil, err
 	}
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
-		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Enrol: h.Enrol, Profiles: h.Profiles})
+		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display, Enrol: h.Enrol, Profiles: h.Profiles})
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -157,7 +157,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		h.Close()
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	handler, err := withConsole(srv, eng, st, cfg.API.ConsoleDir, log.With("part", "console"))
+	handler, err := withConsole(srv, eng, st, cfg, catalog, log.With("part", "console"))
 	if err != nil {
 		h.Close()
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -157,45 +158,68 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 	defer stop()
 	results := a.Collector().ProbeAll(ctx)
 
-	if *asJSON {
-		type row struct {
-			ID       string           `json:"id"`
-			State    wire.HealthState `json:"state"`
-			Faults   []wire.Fault     `json:"faults,omitempty"`
-			Detail   string           `json:"detail,omitempty"`
-			Identity *wire.Identity   `json:"identity,omitempty"`
-			Holder   *wire.Holder     `json:"holder,omitempty"`
-			TookMS   int64            `json:"took_ms"`
-		}
-		var rows []row
-		for _, r := range results {
-			rows = append(rows, row{r.ID, r.State, r.Faults, r.Detail, r.Ident, r.Holder, r.Took.Milliseconds()})
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rows); err != nil {
-			return cli.ExitFailed
-		}
-		return cli.ExitOK
-	}
-
 	byID := map[string]config.Device{}
 	for _, d := range cfg.Devices {
 		byID[d.ID] = d
 	}
+	if *asJSON {
+		rows := []deviceRow{} // [] for none, not null
+		for _, r := range results {
+			d, _ := deviceOf(cfg, byID, r.ID)
+			rows = append(rows, deviceRow{ID: r.ID, Kind: d.Kind, Driver: d.Driver, Location: d.Location, State: r.State,
+				Faults: r.Faults, Detail: r.Detail, Identity: r.Ident, Holder: r.Holder, TookMS: ms(r.Took)})
+		}
+		if err := writeJSON(stdout, rows); err != nil {
+			return cli.ExitFailed
+		}
+		return cli.ExitOK
+	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DEVICE\tKIND\tDRIVER\tLOCATION\tSTATE\tTOOK\tREASON")
 	for _, r := range results {
-		d, ok := byID[r.ID]
-		if !ok && r.ID == config.HostDeviceID && cfg.Host != nil {
-			d = config.Device{Kind: "pos_pc", Driver: "host", Location: cfg.Host.Location}
-		}
+		d, _ := deviceOf(cfg, byID, r.ID)
 		state := string(r.State)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, d.Kind, d.Driver, dash(d.Location), state,
 			fmt.Sprintf("%.1fms", float64(r.Took.Microseconds())/1000), reason(r))
 	}
 	tw.Flush()
 	return cli.ExitOK
+}
+
+// deviceOf is the configured device of a probe result, or the store PC's
+// own checks.
+func deviceOf(cfg *config.Agent, byID map[string]config.Device, id string) (config.Device, bool) {
+	d, ok := byID[id]
+	if !ok && id == config.HostDeviceID && cfg.Host != nil {
+		return config.Device{Kind: "pos_pc", Driver: "host", Location: cfg.Host.Location}, true
+	}
+	return d, ok
+}
+
+// deviceRow is one device in `devices --json` (the JSON style: docs in
+// README.md, Commands).
+type deviceRow struct {
+	ID       string           `json:"id"`
+	Kind     string           `json:"kind,omitempty"`
+	Driver   string           `json:"driver,omitempty"`
+	Location string           `json:"location,omitempty"`
+	State    wire.HealthState `json:"state"`
+	Faults   []wire.Fault     `json:"faults,omitempty"`
+	Detail   string           `json:"detail,omitempty"`
+	Identity *wire.Identity   `json:"identity,omitempty"`
+	Holder   *wire.Holder     `json:"holder,omitempty"`
+	TookMS   float64          `json:"took_ms"`
+}
+
+// ms is a duration in milliseconds with microseconds kept: a probe of a
+// local device takes well under one, and 0 would read as "not measured".
+func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
+
+// writeJSON writes v indented, as every --json of storeagent does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // reason says in a line why a device is in its state: its faults with what

@@ -73,7 +73,7 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: o.Log.With("part", "mqtt")})
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: o.Log}) // o.Log already says part=mqtt (a second With would write the key twice)
 	// QoS 1 is all storewatch uses.
 	srv.Options.Capabilities.MaximumQos = 1
 	// mochi gives every client a channel of this many pending writes, made

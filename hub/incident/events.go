@@ -307,7 +307,8 @@ func (e *Engine) activate(a *alert, since, seen time.Time, late bool) {
 		a.inc.Active = true
 		if !a.inc.RecoveredAt.IsZero() {
 			a.inc.RecoveredAt = time.Time{}
-			e.entry(a.inc, seen, EntryOccurrence, fmt.Sprintf("%s is back since %s", a.code, e.local(a, since)))
+			e.said(a.inc, seen, EntryOccurrence, Author, fmt.Sprintf("%s is back since %s", a.code, e.local(a, since)), SayBack,
+				Args{"fault": string(a.code), "since": e.local(a, since)})
 			if !a.flapping {
 				e.notify(a.inc, NotifyUpdated, seen, "the fault came back")
 			}
@@ -375,11 +376,13 @@ func (e *Engine) markFlapping(inc *Incident, a *alert, at time.Time, on bool) {
 	inc.Flapping = on
 	if on {
 		inc.Flaps = len(a.transitions)
-		e.entry(inc, at, EntryFlapping, fmt.Sprintf("%s is flapping: %d changes within %v; the incident stays open until it has been quiet for %v",
-			a.code, len(a.transitions), e.pol.FlapWindow, e.pol.FlapQuiet))
+		e.said(inc, at, EntryFlapping, Author, fmt.Sprintf("%s is flapping: %d changes within %s; the incident stays open until it has been quiet for %s",
+			a.code, len(a.transitions), e.dur(e.pol.FlapWindow), e.dur(e.pol.FlapQuiet)), SayFlapping,
+			Args{"fault": string(a.code), "changes": fmt.Sprint(len(a.transitions)), "window": e.dur(e.pol.FlapWindow), "quiet": e.dur(e.pol.FlapQuiet)})
 		e.notify(inc, NotifyFlapping, at, "flapping")
 	} else {
-		e.entry(inc, at, EntryFlapping, fmt.Sprintf("%s stopped flapping (quiet for %v)", a.code, e.pol.FlapQuiet))
+		e.said(inc, at, EntryFlapping, Author, fmt.Sprintf("%s stopped flapping (quiet for %s)", a.code, e.dur(e.pol.FlapQuiet)), SayFlappingStopped,
+			Args{"fault": string(a.code), "quiet": e.dur(e.pol.FlapQuiet)})
 		e.notify(inc, NotifyUpdated, at, "no longer flapping")
 	}
 	e.touch(inc, at)

@@ -170,7 +170,12 @@ type Entry struct {
 	At       time.Time `json:"at"`
 	Kind     EntryKind `json:"kind"`
 	Author   string    `json:"author"` // "storehub" for the engine
-	Text     string    `json:"text"`
+	Text     string    `json:"text"`   // in English, as the API has always said it
+	// Say names the sentence Text is, for a reader in another language
+	// (the console renders it from the ticket catalog's console: texts);
+	// Args fills its {placeholders}. Empty: Text is all there is.
+	Say  string            `json:"say,omitempty"`
+	Args map[string]string `json:"args,omitempty"`
 }
 
 // NotificationKind is a lifecycle change a helpdesk connector acts on.

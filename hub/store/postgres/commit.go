@@ -338,15 +338,30 @@ func linkTickets(ctx context.Context, tx pgx.Tx, incs []incident.Incident, links
 func queueTimeline(b *pgx.Batch, es []incident.Entry) {
 	n := len(es)
 	ids, kinds, authors, bodies, ats := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	says, args := make([]string, n), make([]string, n)
 	for i, e := range es {
 		ids[i], kinds[i], authors[i], bodies[i], ats[i] = text(e.Incident), text(string(e.Kind)), text(e.Author), text(e.Text), e.At
+		says[i], args[i] = text(e.Say), entryArgs(e.Args)
 	}
 	b.Queue(`
-INSERT INTO timeline (incident_id, at, kind, author, body)
-SELECT u.id, u.at, u.kind, u.author, u.body
-FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(id, at, kind, author, body, ord)
+INSERT INTO timeline (incident_id, at, kind, author, body, say, args)
+SELECT u.id, u.at, u.kind, u.author, u.body, u.say, NULLIF(u.args, '')::jsonb
+FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS u(id, at, kind, author, body, say, args, ord)
 WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.id = u.id)
-ORDER BY u.ord`, ids, ats, kinds, authors, bodies)
+ORDER BY u.ord`, ids, ats, kinds, authors, bodies, says, args)
+}
+
+// entryArgs is a timeline entry's Args as JSON, "" for none (NULL).
+func entryArgs(a map[string]string) string {
+	if len(a) == 0 {
+		return ""
+	}
+	clean := make(map[string]string, len(a)) // jsonb refuses \u0000, as text columns refuse NUL
+	for k, v := range a {
+		clean[text(k)] = text(v)
+	}
+	b, _ := json.Marshal(clean) // a map of strings always marshals
+	return string(b)
 }
 
 // queueRecords upserts the records the engine restarts from.
