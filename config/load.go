@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -128,8 +129,35 @@ func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Ag
 		return nil, lines, errs
 	}
 	ApplyEnv(&cfg, lookupEnv)
+	if err := cfg.readPasswordFile(file); err != nil {
+		errs = append(errs, lines.Error("broker.password_file", "%v", err))
+	}
 	cfg.applyDefaults(lines)
 	return finish(&cfg, lines, append(errs, cfg.validate(lines)...))
+}
+
+// readPasswordFile takes the broker password from broker.password_file,
+// relative to the configuration file's directory, unless a password is
+// given otherwise (the file, ${NAME}, STOREWATCH_BROKER_PASSWORD).
+func (c *Agent) readPasswordFile(file string) error {
+	if c.Broker.PasswordFile == "" || c.Broker.Password != "" {
+		return nil
+	}
+	p := c.Broker.PasswordFile
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(file), p)
+		c.Broker.PasswordFile = p
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" || strings.ContainsAny(pw, "\r\n") {
+		return fmt.Errorf("%s: want the password on one line", p)
+	}
+	c.Broker.Password = pw
+	return nil
 }
 
 // decodeStrict decodes YAML into out, rejecting unknown keys, and expands

@@ -15,9 +15,11 @@ import (
 
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/enrol"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
+	"github.com/storewatch/storewatch/hub/profiles"
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
@@ -31,6 +33,8 @@ type Hub struct {
 	Registry *prometheus.Registry
 	Helpdesk *helpdesk.Outbox // nil without a helpdesk: section
 	Query    *query.Service
+	Enrol    *enrol.Service
+	Profiles *profiles.Service
 
 	log      *slog.Logger
 	records  helpdesk.Records // the helpdesk outbox's, in the PostgreSQL store; nil: its own file
@@ -104,6 +108,11 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		return nil, err
 	}
 
+	access := broker.NewAccess(cfg.Agents)
+	if h.Enrol, err = h.startEnrol(cfg, st, access, log.With("part", "enrol")); err != nil {
+		h.Close()
+		return nil, err
+	}
 	switch cfg.Broker.Mode {
 	case "external":
 		if h.external, err = broker.StartExternal(ctx, cfg.Broker.External, pipe, log.With("part", "mqtt")); err == nil {
@@ -122,10 +131,10 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 			}()
 		}
 	default:
-		if len(cfg.Agents) == 0 {
-			log.Warn("no agents configured: the embedded broker admits none until hub.yaml lists them under agents")
+		if len(cfg.Agents) == 0 && len(access.PasswordFile()) == 0 {
+			log.Warn("no agents configured or enrolled: the embedded broker admits none until hub.yaml lists them under agents or a store PC enrols")
 		}
-		h.embedded, err = broker.StartEmbedded(broker.EmbeddedOptions{Config: cfg.Broker.Embedded, Access: broker.NewAccess(cfg.Agents),
+		h.embedded, err = broker.StartEmbedded(broker.EmbeddedOptions{Config: cfg.Broker.Embedded, Access: access,
 			Handler: pipe, Log: log.With("part", "mqtt"), Metrics: broker.NewMetrics(reg)})
 	}
 	if err != nil {
@@ -133,8 +142,12 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		return nil, err
 	}
 
+	if err := h.startProfiles(cfg, st, log.With("part", "profiles")); err != nil {
+		h.Close()
+		return nil, err
+	}
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
-		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display})
+		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display, Enrol: h.Enrol, Profiles: h.Profiles})
 	if err != nil {
 		h.Close()
 		return nil, err

@@ -69,10 +69,28 @@ func runCmd(_ context.Context, args []string, std cli.Stdio) int {
 	defer closeLog()
 	agent.TuneRuntime()
 	run := func(ctx context.Context) error {
+		// An enrolment the installer left (the MSI's ENROLLTOKEN, the
+		// deb's STOREWATCH_ENROLL_TOKEN) is carried out first.
+		if enrollPending(ctx, *path, log) {
+			var out strings.Builder
+			c, l, ok := load(*path, &out)
+			if !ok {
+				return fmt.Errorf("the enrolled configuration does not check: %s", out.String())
+			}
+			cfg, lines = c, l
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
 		if len(cfg.Broker.URLs) == 0 {
 			log.Warn("no broker configured: events are only logged")
 		}
-		a, err := agent.New(cfg, lines, agent.Options{Logger: log, Version: version.String()})
+		var cv string
+		if data, err := os.ReadFile(*path); err == nil {
+			cv = agent.LocalConfigVersion(data)
+		}
+		a, err := agent.New(cfg, lines, agent.Options{Logger: log, Version: version.String(), ConfigVersion: cv,
+			ConfigFile: *path})
 		if err != nil {
 			return err
 		}
@@ -107,10 +125,12 @@ func configCmd(_ context.Context, args []string, std cli.Stdio) int {
 	if file == "" {
 		file = defaultConfig()
 	}
-	if _, _, ok := load(file, stdout); !ok {
+	cfg, _, ok := load(file, stdout)
+	if !ok {
 		return cli.ExitUsage
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", file)
+	hubManaged(file, cfg, stdout)
 	return cli.ExitOK
 }
 
@@ -128,7 +148,8 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 	}
 	cfg.Polling.Grace = 0
 	log, _, _ := agent.NewLogger(config.AgentLog{Level: "error", Format: "text"}, stderr)
-	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}})
+	// The devices the hub manages too, as the running agent has them.
+	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}, ConfigFile: *path})
 	if err != nil {
 		printConfigError(stderr, err)
 		return cli.ExitUsage
@@ -230,4 +251,34 @@ func dash(s string) string {
 func versionCmd(_ context.Context, _ []string, std cli.Stdio) int {
 	fmt.Fprintln(std.Out, version.Long("storeagent"))
 	return cli.ExitOK
+}
+
+// hubManaged says which devices the hub manages on top of the file: the
+// last good configuration it sent, kept beside the outbox, checked with
+// the file as the agent would.
+func hubManaged(file string, cfg *config.Agent, w io.Writer) {
+	saved, err := agent.SavedHubConfig(cfg)
+	if err != nil || saved == nil {
+		if cfg.Remote.HubPublicKey != "" {
+			fmt.Fprintln(w, "the hub manages no devices of this agent (yet); all of them are in this file")
+		}
+		return
+	}
+	dc, err := agent.VerifyHubConfig(saved, wire.AgentID{Tenant: cfg.Tenant, Store: cfg.Store, Agent: cfg.ID}, cfg.Remote.HubPublicKey, time.Time{})
+	if err == nil {
+		local, rerr := os.ReadFile(file)
+		if err = rerr; err == nil {
+			var hc *agent.HubConfigured
+			if hc, err = agent.ApplyHubConfig(file, local, dc); err == nil {
+				var ids []string
+				for _, d := range hc.Config.Devices[len(cfg.Devices):] {
+					ids = append(ids, d.ID)
+				}
+				fmt.Fprintf(w, "the hub manages %d more device(s) (configuration %s, profiles %s): %s; devices: in this file are local\n",
+					len(ids), dc.Version, strings.Join(dc.Profiles, ", "), strings.Join(ids, ", "))
+				return
+			}
+		}
+	}
+	fmt.Fprintf(w, "the configuration last received from the hub (%s) does not apply with this file: %v\n", agent.HubConfigFile(cfg), err)
 }

@@ -76,6 +76,8 @@ type Server struct {
 	q        Querier
 	auditLog AuditLister
 	display  incident.TimeScale
+	enrol    Enroller
+	profiles Profiler
 }
 
 // Store is what the API reads from the hub's store, and writes to it
@@ -109,6 +111,11 @@ type Options struct {
 	// demo: policy.Display); /healthz tells it to clients, so that they say
 	// times as the console does.
 	Display incident.TimeScale
+	// Enrol takes enrolments and manages their tokens and the enrolled
+	// agents; nil: enrolment routes answer that it is not set up.
+	Enrol Enroller
+	// Profiles keeps device profiles; nil: their routes answer 503.
+	Profiles Profiler
 }
 
 // New returns the API server.
@@ -120,7 +127,7 @@ func New(o Options) (*Server, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry,
-		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit, display: o.Display}
+		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit, display: o.Display, enrol: o.Enrol, profiles: o.Profiles}
 	for _, t := range o.Tokens {
 		role, ok := ParseRole(t.Role)
 		if !ok {
@@ -308,37 +315,25 @@ func (s *Server) stores(w http.ResponseWriter, r *http.Request, _ principal) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// AgentView is an agent with its gap figures spelled out.
-type AgentView struct {
-	incident.AgentRecord
-	Gaps        uint64 `json:"gaps"`
-	Outstanding uint64 `json:"gaps_outstanding"`
-}
-
 func (s *Server) agents(w http.ResponseWriter, r *http.Request, _ principal) {
 	q := r.URL.Query()
 	if err := known(q, agentParams...); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	var online *bool
-	if v := q.Get("online"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "online: want true or false")
-			return
+	f := FleetFilter{Tenant: q.Get("tenant"), Store: q.Get("store")}
+	for name, dst := range map[string]**bool{"online": &f.Online, "behind": &f.Behind} {
+		if v := q.Get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, name+": want true or false")
+				return
+			}
+			*dst = &b
 		}
-		online = &b
 	}
-	out := []AgentView{}
-	for _, a := range s.eng.Agents() {
-		if (q.Get("tenant") != "" && a.Tenant != q.Get("tenant")) || (q.Get("store") != "" && a.Store != q.Get("store")) ||
-			(online != nil && a.Online != *online) {
-			continue
-		}
-		out = append(out, AgentView{AgentRecord: a, Gaps: a.Seq.Gaps, Outstanding: a.Seq.Outstanding()})
-	}
-	writeJSON(w, http.StatusOK, out)
+	out, err := s.Fleet(f)
+	writeList(w, out, err)
 }
 
 func (s *Server) devices(w http.ResponseWriter, r *http.Request, _ principal) {

@@ -97,11 +97,13 @@ func (c Client) StoreClock(ctx context.Context) incident.TimeScale {
 	return incident.TimeScale{Origin: h.StoreClock.Origin, StoreOrigin: h.StoreClock.StoreOrigin, Speed: h.StoreClock.Speed}
 }
 
-// Filters are the filters each listing takes (incidents, devices, stores).
+// Filters are the filters each listing takes (incidents, devices, stores,
+// agents).
 var Filters = map[string][]string{
 	"incidents": {"tenant", "store", "device", "state", "priority", "model", "fault", "kind", "since", "until", "limit"},
 	"devices":   {"tenant", "store", "state", "kind", "model"},
 	"stores":    {"tenant"},
+	"agents":    {"tenant", "store", "online", "behind"},
 }
 
 // List returns the JSON listing of incidents, devices or stores.

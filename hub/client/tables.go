@@ -17,6 +17,7 @@ var tables = map[string]func(tw io.Writer, listing []byte, clock incident.TimeSc
 	"incidents": printIncidents,
 	"devices":   func(tw io.Writer, l []byte, _ incident.TimeScale) error { return printDevices(tw, l) },
 	"stores":    func(tw io.Writer, l []byte, _ incident.TimeScale) error { return printStores(tw, l) },
+	"agents":    func(tw io.Writer, l []byte, _ incident.TimeScale) error { return printAgents(tw, l) },
 }
 
 // Print prints a listing (List's JSON) of incidents, devices or stores as a

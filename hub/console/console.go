@@ -128,7 +128,7 @@ func New(o Options) (*Console, error) {
 	if c.files, err = fs.Sub(fsys, "static"); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	for _, page := range []string{"login", "incidents", "incident", "stores", "store", "device", "maintenance", "reports", "error", "answer"} {
+	for _, page := range []string{"login", "incidents", "incident", "stores", "store", "device", "maintenance", "reports", "error", "answer", "agents"} {
 		files := []string{"templates/layout.html", "templates/parts.html", "templates/" + page + ".html"}
 		t, err := template.New(page).Funcs(c.funcs()).ParseFS(fsys, files...)
 		if err != nil {
@@ -155,6 +155,8 @@ var routes = []route{
 	{"GET /console/incidents/{id}", api.Viewer, (*Console).incident},
 	{"POST /console/incidents/{id}/{action}", api.Engineer, (*Console).act},
 	{"GET /console/stores", api.Viewer, (*Console).stores},
+	{"GET /console/agents", api.Viewer, (*Console).agents},
+	{"POST /console/stores/{tenant}/{store}/found", api.Engineer, (*Console).addFound},
 	{"GET /console/stores/{tenant}/{store}", api.Viewer, (*Console).store},
 	{"GET /console/stores/{tenant}/{store}/devices/{device}", api.Viewer, (*Console).device},
 	{"POST /console/stores/{tenant}/{store}/devices/{device}/query", api.Engineer, (*Console).query},

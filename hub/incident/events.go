@@ -21,6 +21,7 @@ func (e *Engine) Inventory(inv *wire.Inventory, at time.Time) Changes {
 	if inv.AgentVersion != "" {
 		ag.rec.Version = inv.AgentVersion
 	}
+	ag.rec.Found = inv.Found
 	s := e.storeFor(id.Tenant, id.Store)
 	s.rec.Info = inv.StoreInfo
 	s.rec.UpdatedAt = at
@@ -100,6 +101,9 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 			ag.rec.Started, ag.rec.GraceUntil = startup(st, at)
 			if st.Version != "" {
 				ag.rec.Version = st.Version
+			}
+			if st.OS != "" {
+				ag.rec.OS = st.OS
 			}
 			for _, d := range ag.devices {
 				e.emitDevice(d)
@@ -198,6 +202,14 @@ func (e *Engine) Metrics(m *wire.Metrics, at time.Time) (Changes, Outcome) {
 	}
 	if m.Heartbeat != nil {
 		hb := *m.Heartbeat
+		switch prev := ag.rec.Heartbeat; {
+		case hb.OutboxDepth == 0:
+			ag.rec.BacklogRising = 0
+		case prev != nil && hb.OutboxDepth > prev.OutboxDepth:
+			ag.rec.BacklogRising++
+		case prev != nil && hb.OutboxDepth < prev.OutboxDepth:
+			ag.rec.BacklogRising = 0
+		}
 		ag.rec.Heartbeat = &hb
 	}
 	e.ch.Agents = append(e.ch.Agents, e.agentRecord(ag))

@@ -468,7 +468,7 @@ func (s *Store) ScanInstalls(tenant, st string, fn func(store.Install) error) er
 		var chunk []store.Install
 		err := s.read("scanning installs", func(ctx context.Context) error {
 			chunk = chunk[:0]
-			sql := `SELECT tenant, store, device, valid_from, agent, kind, vendor, model FROM installs
+			sql := `SELECT tenant, store, device, valid_from, agent, kind, vendor, model, serial FROM installs
 WHERE ($1 = '' OR tenant = $1) AND ($2 = '' OR store = $2)`
 			args := []any{text(tenant), text(st)}
 			if after != nil {
