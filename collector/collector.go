@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -40,12 +41,8 @@ type Options struct {
 	Clock          clock.Clock   // nil: the wall clock
 	Locks          *transport.Locks
 	Logger         *slog.Logger
-	// Jitter spreads the devices' probes over [0, Jitter) on a grid: the
-	// i-th of n devices is first probed at i×Jitter/n (Jitter at most its
-	// interval) and then every interval from there, so probes do not bunch
-	// up (no two devices of one interval share an instant, and no burst of
-	// connections, goroutines and wake-ups comes at once). Zero: every
-	// device at once, then every interval after its probe ends (tests).
+	// Jitter spreads the first probe of each device over [0, Jitter) and
+	// varies later intervals by ±10%; zero disables it (tests).
 	Jitter time.Duration
 }
 
@@ -124,11 +121,11 @@ func (c *Collector) Locks() *transport.Locks { return c.locks }
 // Run polls every device until ctx ends, then flushes pending samples.
 func (c *Collector) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for i, d := range c.devices {
+	for _, d := range c.devices {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.loop(ctx, d, c.gridOffset(i, d))
+			c.loop(ctx, d)
 		}()
 	}
 	wg.Add(1)
@@ -144,17 +141,11 @@ func (c *Collector) Run(ctx context.Context) error {
 	return nil
 }
 
-// gridOffset is the i-th device's place on the grid (Options.Jitter).
-func (c *Collector) gridOffset(i int, d *device) time.Duration {
-	if c.opts.Jitter <= 0 || len(c.devices) == 0 {
-		return 0
+func (c *Collector) loop(ctx context.Context, d *device) {
+	wait := time.Duration(0)
+	if c.opts.Jitter > 0 {
+		wait = rand.N(min(c.opts.Jitter, d.Interval))
 	}
-	return time.Duration(int64(min(c.opts.Jitter, d.Interval)) * int64(i) / int64(len(c.devices)))
-}
-
-func (c *Collector) loop(ctx context.Context, d *device, offset time.Duration) {
-	next := c.clk.Now().Add(offset)
-	wait := offset
 	for {
 		t := c.clk.NewTimer(wait)
 		select {
@@ -164,23 +155,14 @@ func (c *Collector) loop(ctx context.Context, d *device, offset time.Duration) {
 		case <-t.C():
 		}
 		busy := c.pollOnItsOwnStack(ctx, d)
-		now := c.clk.Now()
-		switch {
-		case busy:
+		wait = d.Interval
+		if busy {
 			// The device must not be disturbed now (a payment in progress):
 			// come back sooner than a full interval, but not hammering it.
 			wait = max(d.Interval/2, 2*time.Second)
-			next = now.Add(wait)
-		case c.opts.Jitter > 0:
-			// Keep to the grid: the next slot after now, counted from the
-			// last one (a probe that overran skips the slots it missed).
-			next = next.Add(d.Interval)
-			if behind := now.Sub(next); behind >= 0 {
-				next = next.Add((behind/d.Interval + 1) * d.Interval)
-			}
-			wait = next.Sub(now)
-		default:
-			wait = d.Interval
+		}
+		if c.opts.Jitter > 0 {
+			wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
 		}
 	}
 }

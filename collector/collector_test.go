@@ -92,14 +92,8 @@ type harness struct {
 
 func start(t *testing.T, devs []Device, grace time.Duration) *harness {
 	t.Helper()
-	return startWith(t, devs, Options{Grace: grace})
-}
-
-func startWith(t *testing.T, devs []Device, o Options) *harness {
-	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(t0), sink: &recordingSink{}, timers: len(devs) + 1, done: make(chan struct{})}
-	o.SampleInterval, o.Clock = time.Minute, h.clk
-	h.c = New(devs, h.sink, o)
+	h.c = New(devs, h.sink, Options{Grace: grace, SampleInterval: time.Minute, Clock: h.clk})
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.c.Run(ctx); close(h.done) }()
@@ -394,33 +388,5 @@ func TestUnknownDeviceIsNotRaisedTwice(t *testing.T) {
 	res, err := c.ProbeOnce(context.Background(), "pt")
 	if err != nil || len(res.Faults) != 1 {
 		t.Errorf("faults = %+v, %v; want the driver's one unknown_device", res.Faults, err)
-	}
-}
-
-// With Jitter the devices are probed on a grid: one after the other, a
-// quarter interval apart for four devices, and each again an interval
-// after its own slot.
-func TestProbesSpreadOnAGrid(t *testing.T) {
-	ps := []*script{{}, {}, {}, {}}
-	var devs []Device
-	for i, p := range ps {
-		devs = append(devs, dev(fmt.Sprintf("d%d", i), p))
-	}
-	h := startWith(t, devs, Options{Jitter: 10 * time.Second})
-	counts := func() string {
-		var out []string
-		for _, p := range ps {
-			p.mu.Lock()
-			out = append(out, fmt.Sprint(p.probes))
-			p.mu.Unlock()
-		}
-		return strings.Join(out, " ")
-	}
-	h.step(0)
-	for _, want := range []string{"1 1 0 0", "1 1 1 0", "1 1 1 1", "2 1 1 1", "2 2 1 1"} {
-		h.step(2500 * time.Millisecond)
-		if got := counts(); got != want {
-			t.Fatalf("probes per device %q, want %q", got, want)
-		}
 	}
 }
