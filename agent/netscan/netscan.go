@@ -57,12 +57,15 @@ func FromConfig(d config.Discovery) (o Options, ok bool, err error) {
 		o.Networks = append(o.Networks, p)
 	}
 	o.Ports, o.Rate, o.Timeout, o.Concurrency = d.Ports, d.Rate, d.Timeout, d.Concurrency
-	return o, len(o.Networks) > 0, o.check()
+	if len(o.Networks) == 0 {
+		return o, false, nil
+	}
+	return o, true, o.Check()
 }
 
-// check holds a scan to the same bounds as the configuration, whoever
+// Check holds a scan to the same bounds as the configuration, whoever
 // built the options.
-func (o *Options) check() error {
+func (o *Options) Check() error {
 	if len(o.Networks) == 0 {
 		return errors.New("no network to scan")
 	}
@@ -148,7 +151,7 @@ func lastAddr(n netip.Prefix) netip.Addr {
 // asks what answered who it is. It stops when ctx ends, returning what it
 // has and ctx's error.
 func Scan(ctx context.Context, opts Options) (Report, error) {
-	if err := opts.check(); err != nil {
+	if err := opts.Check(); err != nil {
 		return Report{}, fmt.Errorf("network scan: %w", err)
 	}
 	var rep Report

@@ -3,10 +3,7 @@ package netscan_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/netip"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,57 +13,8 @@ import (
 	devescpos "github.com/storewatch/storewatch/devsim/escpos"
 	devzpl "github.com/storewatch/storewatch/devsim/zpl"
 	devzvt "github.com/storewatch/storewatch/devsim/zvt"
-	"github.com/storewatch/storewatch/internal/testkit/simtest"
+	"github.com/storewatch/storewatch/internal/testkit/lantest"
 )
-
-// store is a small store network on loopback: a /29 of 127.x.y.z with an
-// ESC/POS printer, a ZPL printer and a ZVT terminal on their real ports,
-// a Windows PC (3389) and a second ESC/POS printer the agent monitors.
-type store struct {
-	net                                netip.Prefix
-	receipt, label, terminal, pc, kept netip.Addr
-}
-
-func lanStore(t *testing.T) store {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("127.x.y.z beyond 127.0.0.1 is loopback on Linux only")
-	}
-	for try := 0; try < 10; try++ {
-		base := netip.AddrFrom4([4]byte{127, byte(100 + rand.IntN(150)), byte(rand.IntN(256)), byte(8 * rand.IntN(32))})
-		s := store{net: netip.PrefixFrom(base, 29)}
-		host := func(n int) netip.Addr {
-			a := base
-			for range n {
-				a = a.Next()
-			}
-			return a
-		}
-		s.receipt, s.label, s.terminal, s.pc, s.kept = host(1), host(2), host(3), host(4), host(5)
-		var err error
-		at := func(a netip.Addr, port int) string { return netip.AddrPortFrom(a, uint16(port)).String() }
-		if _, err = simtest.TCPAt(t, devescpos.New(), at(s.receipt, netscan.PortRaw)); err != nil {
-			continue
-		}
-		if _, err = simtest.TCPAt(t, devzpl.New(), at(s.label, netscan.PortRaw)); err != nil {
-			continue
-		}
-		if _, err = simtest.TCPAt(t, devzvt.New(), at(s.terminal, netscan.PortZVT)); err != nil {
-			continue
-		}
-		if _, err = simtest.TCPAt(t, devescpos.NewWith(devescpos.OtherIdentity), at(s.kept, netscan.PortRaw)); err != nil {
-			continue
-		}
-		ln, err := net.Listen("tcp", at(s.pc, netscan.PortRDP))
-		if err != nil {
-			continue
-		}
-		t.Cleanup(func() { ln.Close() }) // accepts nothing: the backlog takes the connect
-		return s
-	}
-	t.Fatal("no free /29 of loopback addresses after 10 tries")
-	return store{}
-}
 
 func options(nets ...netip.Prefix) netscan.Options {
 	return netscan.Options{Networks: nets, Ports: config.DefaultScanPorts, Rate: config.MaxScanRate,
@@ -74,9 +22,9 @@ func options(nets ...netip.Prefix) netscan.Options {
 }
 
 func TestScanFindsStoreDevices(t *testing.T) {
-	s := lanStore(t)
-	o := options(s.net)
-	o.Skip = func(a netip.Addr) bool { return a == s.kept }
+	s := lantest.New(t)
+	o := options(s.Net)
+	o.Skip = func(a netip.Addr) bool { return a == s.Kept }
 	rep, err := netscan.Scan(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -93,10 +41,10 @@ func TestScanFindsStoreDevices(t *testing.T) {
 		kind, driver, address string
 		vendor, model, serial string
 	}{
-		{s.receipt, "receipt_printer", "escpos", fmt.Sprintf("tcp://%s:9100", s.receipt), "EPSON", devescpos.DefaultIdentity.Model, devescpos.DefaultIdentity.Serial},
-		{s.label, "label_printer", "zpl", fmt.Sprintf("tcp://%s:9100", s.label), "Zebra", devzpl.DefaultIdentity.Model, devzpl.DefaultIdentity.Serial},
-		{s.terminal, "payment_terminal", "zvt", fmt.Sprintf("tcp://%s:20007", s.terminal), "", "", devzvt.New().TerminalID},
-		{s.pc, "pos_pc", "netprobe", fmt.Sprintf("tcp://%s:3389", s.pc), "", "", ""},
+		{s.Receipt, "receipt_printer", "escpos", fmt.Sprintf("tcp://%s:9100", s.Receipt), "EPSON", devescpos.DefaultIdentity.Model, devescpos.DefaultIdentity.Serial},
+		{s.Label, "label_printer", "zpl", fmt.Sprintf("tcp://%s:9100", s.Label), "Zebra", devzpl.DefaultIdentity.Model, devzpl.DefaultIdentity.Serial},
+		{s.Terminal, "payment_terminal", "zvt", fmt.Sprintf("tcp://%s:20007", s.Terminal), "", "", devzvt.New().TerminalID},
+		{s.PC, "pos_pc", "netprobe", fmt.Sprintf("tcp://%s:3389", s.PC), "", "", ""},
 	}
 	for _, w := range want {
 		f, ok := got[w.ip]
@@ -114,8 +62,8 @@ func TestScanFindsStoreDevices(t *testing.T) {
 			t.Errorf("%s: no note saying what the guess rests on", w.ip)
 		}
 	}
-	if _, ok := got[s.kept]; ok {
-		t.Errorf("the monitored printer %s was scanned", s.kept)
+	if _, ok := got[s.Kept]; ok {
+		t.Errorf("the monitored printer %s was scanned", s.Kept)
 	}
 	if len(rep.Found) != len(want) {
 		t.Errorf("found %d devices, want %d: %+v", len(rep.Found), len(want), rep.Found)
@@ -159,7 +107,7 @@ func TestOffByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := netscan.FromConfig(cfg.Discovery); ok || err == nil {
+	if _, ok, err := netscan.FromConfig(cfg.Discovery); ok || err != nil {
 		t.Errorf("a configuration without discovery.networks allows a scan (ok %v, err %v)", ok, err)
 	}
 	cfg, _, err = config.Parse("agent.yaml", []byte("tenant: t\nstore: s\nagent: a\nsite: {timezone: UTC}\ndiscovery: {networks: [192.168.10.0/24]}\n"), func(string) (string, bool) { return "", false })
