@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storewatch/storewatch/agent/netscan"
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/drivers/host"
@@ -51,15 +52,16 @@ type Agent struct {
 	sink    collector.Sink
 	opts    Options
 
-	local  []byte                    // the local file's content, as loaded
-	pushes chan []byte               // configurations from the hub, the newest only
-	mu     sync.Mutex                // guards what follows, which a configuration from the hub changes
-	cfg    *config.Agent             // the configuration the agent runs
-	col    *collector.Collector      // polls cfg's devices
-	hub    *wire.DeviceConfig        // the hub's part of cfg; nil: none
-	state  wire.ConfigState          // what the heartbeat says
-	found  []wire.Found              // discovered, not monitored
-	remote func(*config.Agent) error // rebuilds the remote query handler for a configuration
+	local                []byte                    // the local file's content, as loaded
+	pushes               chan []byte               // configurations from the hub, the newest only
+	mu                   sync.Mutex                // guards what follows, which a configuration from the hub changes
+	cfg                  *config.Agent             // the configuration the agent runs
+	col                  *collector.Collector      // polls cfg's devices
+	hub                  *wire.DeviceConfig        // the hub's part of cfg; nil: none
+	state                wire.ConfigState          // what the heartbeat says
+	found                []wire.Found              // discovered, not monitored: localFound and netFound
+	localFound, netFound []wire.Found              // serial ports and USB devices; the network scan's
+	remote               func(*config.Agent) error // rebuilds the remote query handler for a configuration
 }
 
 // New builds the agent from a loaded configuration.
@@ -192,7 +194,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 		wg.Go(func() { a.refreshInventory(ctx) })
 		wg.Go(func() {
-			a.discoverLoop(ctx, func(ctx context.Context) (usbinv.Report, error) { return usbinv.Discover(ctx, "") })
+			a.discoverLoop(ctx, discoverer{
+				local: func(ctx context.Context) (usbinv.Report, error) { return usbinv.Discover(ctx, "") },
+				scan:  netscan.Scan,
+			})
 		})
 	}
 	stopTaps, err := a.startTaps(ctx, &wg)
