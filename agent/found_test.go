@@ -78,6 +78,18 @@ func TestDiscoverScansAllowedNetworks(t *testing.T) {
 			t.Errorf("the monitored printer is reported as found: %+v", f)
 		}
 	}
+	// What the console's Add puts in the store's profile (id, kind,
+	// driver, address) checks and builds as the agent's devices.
+	var devs strings.Builder
+	for i, f := range a.found {
+		if f.Driver != "" {
+			fmt.Fprintf(&devs, "  - {id: found-%d, kind: %s, driver: %s, address: '%s'}\n", i, f.Kind, f.Driver, f.Address)
+		}
+	}
+	added, lines := load(t, "tenant: t\nstore: s\nagent: a\nsite: {timezone: UTC}\ndevices:\n"+devs.String())
+	if built, err := BuildDevices(added, lines, nil); err != nil || len(built) != 4 {
+		t.Errorf("the found devices, added as the console adds them: %d built, %v\n%s", len(built), err, devs.String())
+	}
 	inv := Inventory(a.cfg, nil, "1")
 	inv.Found, inv.Time = a.found, time.Now()
 	if _, err := wire.Encode(&inv); err != nil {
