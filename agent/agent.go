@@ -54,6 +54,7 @@ type Agent struct {
 
 	local                []byte                    // the local file's content, as loaded
 	pushes               chan []byte               // configurations from the hub, the newest only
+	rediscover           chan struct{}             // the hub changed the discovery settings: a round now
 	mu                   sync.Mutex                // guards what follows, which a configuration from the hub changes
 	cfg                  *config.Agent             // the configuration the agent runs
 	col                  *collector.Collector      // polls cfg's devices
@@ -70,7 +71,7 @@ func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, log: log, version: o.Version, opts: o, pushes: make(chan []byte, 1),
+	a := &Agent{cfg: cfg, log: log, version: o.Version, opts: o, pushes: make(chan []byte, 1), rediscover: make(chan struct{}, 1),
 		state: wire.ConfigState{Version: o.ConfigVersion, Source: "local"}}
 	if o.ConfigFile != "" {
 		if err := a.loadSavedHubConfig(o.ConfigFile, &cfg, &lines); err != nil {

@@ -25,8 +25,9 @@ type discoverer struct {
 	scan  func(context.Context, netscan.Options) (netscan.Report, error)
 }
 
-// discoverLoop runs discovery at start and then every DiscoverEvery, and
-// republishes the inventory with what it found.
+// discoverLoop runs discovery at start, then every DiscoverEvery and when
+// the hub changes the discovery settings, and republishes the inventory
+// with what it found.
 func (a *Agent) discoverLoop(ctx context.Context, d discoverer) {
 	t := time.NewTicker(DiscoverEvery)
 	defer t.Stop()
@@ -36,6 +37,8 @@ func (a *Agent) discoverLoop(ctx context.Context, d discoverer) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-a.rediscover:
+			t.Reset(DiscoverEvery)
 		}
 	}
 }
