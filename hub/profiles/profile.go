@@ -39,10 +39,10 @@ type Profile struct {
 
 // file is a profile as written in YAML.
 type file struct {
-	Tenant  string                       `yaml:"tenant"`
-	Name    string                       `yaml:"name"`
-	Stores  []string                     `yaml:"stores"`
-	Agent   string                       `yaml:"agent"`
+	Tenant    string                       `yaml:"tenant"`
+	Name      string                       `yaml:"name"`
+	Stores    []string                     `yaml:"stores"`
+	Agent     string                       `yaml:"agent"`
 	Devices   yaml.Node                    `yaml:"devices"`
 	Discovery yaml.Node                    `yaml:"discovery"`
 	Values    map[string]map[string]string `yaml:"values"`
