@@ -202,15 +202,7 @@ func (p *Profile) Render(store string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	values := p.Values[store]
-	if values == nil {
-		values = map[string]string{}
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, values); err != nil {
-		return "", fmt.Errorf("profile %s for store %s: %w (set it in the profile's values for the store)", p.Name, store, err)
-	}
-	return b.String(), nil
+	return p.execute(t, store, "")
 }
 
 // RenderDiscovery fills the store's values into the discovery settings;
@@ -223,13 +215,18 @@ func (p *Profile) RenderDiscovery(store string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("profile %s: discovery: %w", p.Name, err)
 	}
+	return p.execute(t, store, "discovery: ")
+}
+
+// execute renders t (what: which part, for the error) with store's values.
+func (p *Profile) execute(t *template.Template, store, what string) (string, error) {
 	values := p.Values[store]
 	if values == nil {
 		values = map[string]string{}
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, values); err != nil {
-		return "", fmt.Errorf("profile %s for store %s: discovery: %w (set it in the profile's values for the store)", p.Name, store, err)
+		return "", fmt.Errorf("profile %s for store %s: %s%w (set it in the profile's values for the store)", p.Name, store, what, err)
 	}
 	return b.String(), nil
 }

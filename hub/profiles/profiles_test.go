@@ -13,15 +13,7 @@ import (
 
 func loadProfile(t *testing.T) *Profile {
 	t.Helper()
-	data, err := os.ReadFile("testdata/standard-lane.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return loadFile(t, "standard-lane.yaml")
 }
 
 func TestProfileRendersPerStore(t *testing.T) {
