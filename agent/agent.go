@@ -52,17 +52,18 @@ type Agent struct {
 	sink    collector.Sink
 	opts    Options
 
-	local                []byte                    // the local file's content, as loaded
-	pushes               chan []byte               // configurations from the hub, the newest only
-	rediscover           chan struct{}             // the hub changed the discovery settings: a round now
-	mu                   sync.Mutex                // guards what follows, which a configuration from the hub changes
-	cfg                  *config.Agent             // the configuration the agent runs
-	col                  *collector.Collector      // polls cfg's devices
-	hub                  *wire.DeviceConfig        // the hub's part of cfg; nil: none
-	state                wire.ConfigState          // what the heartbeat says
-	found                []wire.Found              // discovered, not monitored: localFound and netFound
-	localFound, netFound []wire.Found              // serial ports and USB devices; the network scan's
-	remote               func(*config.Agent) error // rebuilds the remote query handler for a configuration
+	local      []byte                    // the local file's content, as loaded
+	pushes     chan []byte               // configurations from the hub, the newest only
+	rediscover chan struct{}             // the hub changed the discovery settings: a round now
+	mu         sync.Mutex                // guards what follows, which a configuration from the hub changes
+	cfg        *config.Agent             // the configuration the agent runs
+	col        *collector.Collector      // polls cfg's devices
+	hub        *wire.DeviceConfig        // the hub's part of cfg; nil: none
+	state      wire.ConfigState          // what the heartbeat says
+	found      []wire.Found              // discovered, not monitored (refound)
+	localFound *usbinv.Report            // the last serial ports and USB devices found
+	netFound   *netscan.Report           // the last network scan's finds; nil: none allowed
+	remote     func(*config.Agent) error // rebuilds the remote query handler for a configuration
 }
 
 // New builds the agent from a loaded configuration.

@@ -54,8 +54,8 @@ func (a *Agent) discover(ctx context.Context, d discoverer) {
 		a.log.Warn("device discovery failed", "err", err)
 	} else if err == nil {
 		a.mu.Lock()
-		a.localFound = Unmonitored(rep, a.cfg)
-		a.found = joinFound(a.localFound, a.netFound)
+		a.localFound = &rep
+		a.refound()
 		a.mu.Unlock()
 		a.publishInventory()
 	}
@@ -69,7 +69,8 @@ func (a *Agent) discover(ctx context.Context, d discoverer) {
 	}
 	if !ok {
 		a.mu.Lock()
-		a.netFound, a.found = nil, a.localFound // a scan no longer allowed: its finds go too
+		a.netFound = nil // a scan no longer allowed: its finds go too
+		a.refound()
 		a.mu.Unlock()
 		return
 	}
@@ -84,19 +85,28 @@ func (a *Agent) discover(ctx context.Context, d discoverer) {
 	a.log.Info("network scan", "networks", cfg.Discovery.Networks, "addresses", nrep.Scanned, "left_alone", nrep.Skipped,
 		"attempts", nrep.Attempts, "answered", len(nrep.Found))
 	a.mu.Lock()
-	a.netFound = UnmonitoredNet(nrep, a.cfg)
-	a.found = joinFound(a.localFound, a.netFound)
+	a.netFound = &nrep
+	a.refound()
 	a.mu.Unlock()
 	a.publishInventory()
 }
 
-// joinFound is local and network finds, at most wire.MaxFound.
-func joinFound(local, network []wire.Found) []wire.Found {
-	out := append(append([]wire.Found(nil), local...), network...)
+// refound sets what discovery last found that the configuration the
+// agent runs does not monitor (a.mu is held): after each discovery, and
+// when a configuration from the hub applies, so that a device just added
+// from the console leaves "found, not monitored" at once.
+func (a *Agent) refound() {
+	var out []wire.Found
+	if a.localFound != nil {
+		out = Unmonitored(*a.localFound, a.cfg)
+	}
+	if a.netFound != nil {
+		out = append(out, UnmonitoredNet(*a.netFound, a.cfg)...)
+	}
 	if len(out) > wire.MaxFound {
 		out = out[:wire.MaxFound]
 	}
-	return out
+	a.found = out
 }
 
 // UnmonitoredNet is what a network scan found at addresses no configured

@@ -96,6 +96,21 @@ func TestDiscoverScansAllowedNetworks(t *testing.T) {
 		t.Errorf("the inventory with network finds does not encode: %v", err)
 	}
 
+	// The receipt printer added (from the console, by the hub's profile):
+	// it leaves the finds as the configuration applies, before any scan.
+	added, _ = load(t, yaml(fmt.Sprintf("discovery: {networks: [%s]}", s.Net))+
+		fmt.Sprintf("  - {id: found-0, kind: receipt_printer, driver: escpos, address: 'tcp://%s:9100'}\n", s.Receipt))
+	a.mu.Lock()
+	a.cfg = added
+	a.refound()
+	a.mu.Unlock()
+	for _, f := range a.found {
+		if strings.Contains(f.Address, s.Receipt.String()) || len(a.found) != len(want)-1 {
+			t.Errorf("after the receipt printer was added, found %+v", a.found)
+			break
+		}
+	}
+
 	// The scan no longer allowed (the hub's profile or the file changed):
 	// its finds go.
 	a.cfg, _ = load(t, yaml(""))

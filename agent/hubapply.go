@@ -131,6 +131,7 @@ func (a *Agent) apply(payload []byte) bool {
 	a.mu.Lock()
 	newScan := !reflect.DeepEqual(a.cfg.Discovery, hc.Config.Discovery)
 	a.cfg, a.col, a.hub = hc.Config, col, dc
+	a.refound()
 	a.state = wire.ConfigState{Version: dc.Version, Source: "hub"}
 	a.mu.Unlock()
 	if a.remote != nil {
