@@ -43,6 +43,8 @@ type Options struct {
 	Concurrency int           // connection attempts at once
 	// Skip names addresses not to touch: those of monitored devices.
 	Skip func(netip.Addr) bool
+	// SNMPPort is where printers are asked over SNMP (0: 161; tests).
+	SNMPPort int
 }
 
 // FromConfig makes a scan's options from discovery: settings already
@@ -93,6 +95,9 @@ func (o *Options) Check() error {
 	}
 	if o.Concurrency < 1 || o.Concurrency > config.MaxScanParallel {
 		return fmt.Errorf("concurrency %d: want 1 to %d", o.Concurrency, config.MaxScanParallel)
+	}
+	if o.SNMPPort < 0 || o.SNMPPort > 65535 {
+		return fmt.Errorf("SNMP port %d: want 1 to 65535", o.SNMPPort)
 	}
 	return nil
 }
@@ -177,7 +182,7 @@ func Scan(ctx context.Context, opts Options) (Report, error) {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		f := identify(ctx, opts.Timeout, h, ports)
+		f := identify(ctx, opts, h, ports)
 		f.IP, f.Open = h, ports
 		rep.Found = append(rep.Found, f)
 	}
@@ -245,13 +250,18 @@ feed:
 // label printer with SNMP says who it is without a byte on its print
 // port. Only then ESC/POS (GS I, which an ESC/POS printer answers and
 // does not print) and ZPL (~HI, a host query).
-func identify(ctx context.Context, timeout time.Duration, ip netip.Addr, ports []int) Found {
+func identify(ctx context.Context, opts Options, ip netip.Addr, ports []int) Found {
+	timeout := opts.Timeout
 	has := func(p int) bool { return slices.Contains(ports, p) }
 	tcp := func(p int) string { return "tcp://" + netip.AddrPortFrom(ip, uint16(p)).String() }
 	switch {
 	case has(PortRaw):
-		if id, err := ask(ctx, "snmpprinter", "network_printer", "snmp://"+ip.String(), timeout, map[string]string{"retries": "0"}); err == nil && id.Model != "" {
-			return found("network_printer", "snmpprinter", "snmp://"+ip.String(), id, "answers SNMP with a printer's hrDeviceDescr")
+		snmp := "snmp://" + ip.String()
+		if opts.SNMPPort != 0 && opts.SNMPPort != 161 {
+			snmp = "snmp://" + netip.AddrPortFrom(ip, uint16(opts.SNMPPort)).String()
+		}
+		if id, err := ask(ctx, "snmpprinter", "network_printer", snmp, timeout, map[string]string{"retries": "0"}); err == nil && id.Model != "" {
+			return found("network_printer", "snmpprinter", snmp, id, "answers SNMP with a printer's hrDeviceDescr")
 		}
 		if id, err := ask(ctx, "escpos", "receipt_printer", tcp(PortRaw), timeout, nil); err == nil {
 			return found("receipt_printer", "escpos", tcp(PortRaw), id, "answers ESC/POS GS I on 9100")

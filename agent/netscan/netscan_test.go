@@ -3,6 +3,7 @@ package netscan_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	devzpl "github.com/storewatch/storewatch/devsim/zpl"
 	devzvt "github.com/storewatch/storewatch/devsim/zvt"
 	"github.com/storewatch/storewatch/internal/testkit/lantest"
+	"github.com/storewatch/storewatch/internal/testkit/snmptest"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 )
 
 func options(nets ...netip.Prefix) netscan.Options {
@@ -152,5 +155,51 @@ func TestHosts(t *testing.T) {
 		if len(h) != tc.n || h[0].String() != tc.first || h[len(h)-1].String() != tc.last {
 			t.Errorf("%v: %d hosts %v..%v, want %d %s..%s", tc.nets, len(h), h[0], h[len(h)-1], tc.n, tc.first, tc.last)
 		}
+	}
+}
+
+// An office printer on 9100 with SNMP (snmpd serving the emulated printer
+// MIB) is identified over SNMP, without a byte on its print port.
+func TestScanAsksPrintersOverSNMP(t *testing.T) {
+	s := lantest.New(t)
+	port := testenv.FreeUDPPort(t)
+	snmptest.Start(t, s.Spare.String(), port, "")
+	raw, err := net.Listen("tcp", netip.AddrPortFrom(s.Spare, netscan.PortRaw).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	printed := make(chan int, 1)
+	go func() { // what reaches the print port, over every connection, until it closes
+		total := 0
+		for {
+			c, err := raw.Accept()
+			if err != nil {
+				printed <- total
+				return
+			}
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			n, _ := c.Read(make([]byte, 64))
+			total += n
+			c.Close()
+		}
+	}()
+	o := options(netip.PrefixFrom(s.Spare, 32))
+	o.SNMPPort = port
+	rep, err := netscan.Scan(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Found) != 1 {
+		t.Fatalf("found %+v, want the office printer", rep.Found)
+	}
+	f := rep.Found[0]
+	if f.Kind != "network_printer" || f.Driver != "snmpprinter" || f.Address != fmt.Sprintf("snmp://%s:%d", s.Spare, port) ||
+		f.Model != "HP LaserJet Pro M404dn" || f.Serial != "PHBQA12345" {
+		t.Errorf("found %+v, want the HP printer over SNMP", f)
+	}
+	raw.Close()
+	if n := <-printed; n != 0 {
+		t.Errorf("%d bytes sent to the print port of a printer SNMP identified", n)
 	}
 }

@@ -16,10 +16,11 @@ import (
 // Store is a /29 of loopback addresses with an ESC/POS printer on 9100
 // (Receipt), a ZPL printer on 9100 (Label), a ZVT terminal on 20007
 // (Terminal), a Windows PC listening on 3389 (PC) and a second ESC/POS
-// printer (Kept) for a test to configure as monitored.
+// printer (Kept) for a test to configure as monitored; Spare, the sixth
+// address, is the test's to use.
 type Store struct {
-	Net                                netip.Prefix
-	Receipt, Label, Terminal, PC, Kept netip.Addr
+	Net                                       netip.Prefix
+	Receipt, Label, Terminal, PC, Kept, Spare netip.Addr
 }
 
 // New serves the store's devices until the test ends. It skips the test
@@ -40,7 +41,7 @@ func New(t testing.TB) Store {
 			}
 			return a
 		}
-		s.Receipt, s.Label, s.Terminal, s.PC, s.Kept = host(1), host(2), host(3), host(4), host(5)
+		s.Receipt, s.Label, s.Terminal, s.PC, s.Kept, s.Spare = host(1), host(2), host(3), host(4), host(5), host(6)
 		if _, err := simtest.TCPAt(t, devescpos.New(), at(s.Receipt, 9100)); err != nil {
 			continue
 		}
