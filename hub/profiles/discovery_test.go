@@ -62,24 +62,12 @@ func TestProfileSetsDiscovery(t *testing.T) {
 }
 
 func TestBadDiscoveryIsRefused(t *testing.T) {
-	good, _ := os.ReadFile("testdata/store-network.yaml")
-	for _, c := range []struct{ name, from, to, want string }{
+	refused(t, "store-network.yaml", []mistake{
 		{"too large a network", `S0042: {lan: 10.0.42.0/24`, `S0042: {lan: 10.0.0.0/16`, "discovery.networks[0]"},
 		{"not a network address", `S0043: {lan: 10.0.43.0/24`, `S0043: {lan: 10.0.43.7/24`, "did you mean 10.0.43.0/24"},
 		{"unknown setting", "rate: 10", "speed: 10", "speed"},
 		{"a list", "discovery:\n  networks: [\"{{.lan}}\"]\n  ports: [9100, 20007, 3389]\n  rate: 10", "discovery:\n  - \"{{.lan}}\"", "want the discovery settings"},
 		{"value missing", `S0043: {lan: 10.0.43.0/24, gw: 10.0.43.1}`, `S0043: {gw: 10.0.43.1}`, "lan"},
 		{"template mistake", `"{{.lan}}"`, `"{{.lan"`, "discovery"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			doc := strings.Replace(string(good), c.from, c.to, 1)
-			if doc == string(good) {
-				t.Fatalf("%q not in the profile", c.from)
-			}
-			_, err := Parse([]byte(doc))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("err = %v, want it to name %q", err, c.want)
-			}
-		})
-	}
+	})
 }

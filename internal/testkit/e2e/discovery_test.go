@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,19 +24,7 @@ func TestProfileAllowsANetworkScanAndTheHubListsWhatAnswers(t *testing.T) {
 	s := lantest.New(t)
 	h := startEnrolHub(t)
 	_, agentCfg := storePC(t, 5, fmt.Sprintf("  - {id: receipt-office, kind: receipt_printer, driver: escpos, address: 'tcp://%s:9100'}\n", s.Kept))
-	if code, out := enroll(t, h.url, h.token(), "S0042", agentCfg); code != 0 {
-		t.Fatalf("enroll: exit %d\n%s", code, out)
-	}
-	agent := testenv.Start(t, filepath.Join(bin, "storeagent"), "run", "--config", agentCfg)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("hub:\n%s\nagent:\n%s", h.proc.Output(), agent.Output())
-		}
-	})
-	testenv.WaitFor(t, 30*time.Second, "the agent online", func() bool {
-		a := h.agent("acme/S0042/main")
-		return a != nil && a.Online
-	})
+	agent := enrolledAgent(t, h, agentCfg)
 	if a := h.agent("acme/S0042/main"); hasNetworkFind(a.Found) {
 		t.Fatalf("found on the network before any profile allowed a scan: %+v", a.Found)
 	}
