@@ -1,13 +1,19 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storewatch/storewatch/internal/cli"
 	"github.com/storewatch/storewatch/internal/testkit/lantest"
+	"github.com/storewatch/storewatch/wire"
 )
 
 // discover --network scans a store network on loopback: it lists the
@@ -72,5 +78,33 @@ func TestDiscoverNetworkRefusesLargeNetworks(t *testing.T) {
 		if code == cli.ExitOK || errOut == "" {
 			t.Errorf("discover %v: exit %d, %q; want a refusal", args, code, errOut)
 		}
+	}
+}
+
+// config check says when the hub's configuration sets discovery:.
+func TestConfigCheckSaysTheHubSetsDiscovery(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "agent.yaml")
+	local := fmt.Sprintf("tenant: acme\nstore: S0042\nagent: main\nsite: {timezone: UTC}\noutbox: {path: %s}\nremote: {hub_public_key: %s}\n",
+		filepath.Join(dir, "outbox.db"), base64.StdEncoding.EncodeToString(pub))
+	if err := os.WriteFile(file, []byte(local), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	dc := &wire.DeviceConfig{Header: wire.Header{AgentID: wire.AgentID{Tenant: "acme", Store: "S0042", Agent: "main"}, Time: now}, Issued: now,
+		Profiles: []string{"store-network"}, Discovery: "networks: [10.0.42.0/24]\n"}
+	dc.Version = dc.ContentVersion()
+	dc.Signature = ed25519.Sign(priv, dc.SigningBytes())
+	payload, err := wire.Encode(dc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hub-config.json"), payload, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run("config", "check", file)
+	if code != cli.ExitOK || !strings.Contains(out, "the hub sets discovery: (networks scanned: 10.0.42.0/24)") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 }
