@@ -66,6 +66,9 @@ values:
 			t.Errorf("the receipt printer without its identity: %+v", f)
 		}
 	}
+	if out := h.storehub("profiles", "show", "acme/S0042/main"); !strings.Contains(out, "# discovery:") || !strings.Contains(out, s.Net.String()) {
+		t.Errorf("storehub profiles show does not say which network the agent may scan:\n%s", out)
+	}
 	if !strings.Contains(agent.Output(), "network scan") {
 		t.Error("the agent does not log its scan")
 	}
