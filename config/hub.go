@@ -10,8 +10,8 @@ import (
 // here; every other section belongs to the part of the hub that uses it,
 // which defines it, decodes it (Section.Decode) and checks it: api (hub/api),
 // broker and agents (hub/broker), policy (hub/incident), sla (hub/sla),
-// store (hub/store), tickets (hub/tickets), helpdesk (hub/helpdesk) and
-// remote (hub/query).
+// store (hub/store), tickets (hub/tickets), helpdesk (hub/helpdesk),
+// remote (hub/query) and cluster (hub/cluster).
 // hub.LoadConfig reads the file with all of them.
 type Hub struct {
 	DataDir      string        `yaml:"data_dir" doc:"Directory for the ticket store (hub.db, with the default bolt store)"`
@@ -27,6 +27,7 @@ type Hub struct {
 	Tickets      Section       `yaml:"tickets" doc:"Ticket texts: language per tenant and store, overrides, runbooks (docs/helpdesk.md)"`
 	Helpdesk     Section       `yaml:"helpdesk" doc:"External helpdesks (Redmine, webhook, email), routing and the delivery outbox; without it tickets stay in the hub's built-in list (docs/helpdesk.md)"`
 	Remote       Section       `yaml:"remote" doc:"Remote device queries: the key that signs them, timeouts and limits (hub/query)"`
+	Cluster      Section       `yaml:"cluster" doc:"Several hub replicas sharing the work over a postgres store and external brokers: partitions, leases (hub/cluster; docs/hub.md)"`
 }
 
 // Hub defaults.
@@ -58,6 +59,7 @@ func ParseHub(file string, data []byte, lookupEnv func(string) (string, bool)) (
 	for path, s := range map[string]*Section{
 		"api": &cfg.API, "broker": &cfg.Broker, "agents": &cfg.Agents, "policy": &cfg.Policy, "sla": &cfg.SLA,
 		"store": &cfg.Store, "tickets": &cfg.Tickets, "helpdesk": &cfg.Helpdesk, "remote": &cfg.Remote,
+		"cluster": &cfg.Cluster,
 	} {
 		s.bind(path, lines, lookupEnv)
 	}

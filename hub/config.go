@@ -9,6 +9,7 @@ import (
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/cluster"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	_ "github.com/storewatch/storewatch/hub/helpdesk/all" // the connectors a helpdesk's type names
 	"github.com/storewatch/storewatch/hub/incident"
@@ -37,6 +38,7 @@ type Config struct {
 	Store    store.Config          // store:
 	Tickets  tickets.Config        // tickets:
 	Helpdesk *helpdesk.Config      // helpdesk:; nil: the built-in ticket list only
+	Cluster  *cluster.Config       // cluster:; nil: the only replica
 
 	checked bool // by LoadConfig or ParseConfig
 }
@@ -99,6 +101,18 @@ func decode(cfg *config.Hub, err error) (*Config, error) {
 			c.Helpdesk.Outbox.Path = filepath.Join(c.DataDir, "helpdesk.db")
 		}
 		errs = append(errs, cfg.Helpdesk.Errors(c.Helpdesk.Validate())...)
+	}
+	if cfg.Cluster.Given() {
+		c.Cluster = &cluster.Config{}
+		section(cfg.Cluster, c.Cluster)
+		var mistakes config.Errors
+		if c.Store.Type != store.TypePostgres {
+			mistakes = append(mistakes, config.Error{Msg: "several replicas need the postgres store (store: type: postgres)"})
+		}
+		if c.Broker.Mode != "external" {
+			mistakes = append(mistakes, config.Error{Msg: "several replicas need external brokers (broker: mode: external): each partition is a session there"})
+		}
+		errs = append(errs, cfg.Cluster.Errors(mistakes)...)
 	}
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
