@@ -37,8 +37,7 @@ type partitionRunner struct {
 	targets sla.Targets
 	catalog *tickets.Catalog
 	view    *ingest.Pipeline // the replica's own, for the helpdesk's feedback
-	viewEng *incident.Engine
-	log     *slog.Logger
+	log *slog.Logger
 }
 
 func (r *partitionRunner) Run(ctx context.Context, l cluster.Lease) error {
@@ -182,7 +181,7 @@ func (r *partitionRunner) deliver(ctx context.Context) error {
 		return err
 	}
 	defer out.Close()
-	bridge := notify.New(notify.Options{Stream: r.pg, Counts: r.pg, Inventory: r.viewEng, Outbox: out, Policy: r.cfg.Policy.Policy(),
+	bridge := notify.New(notify.Options{Stream: r.pg, Counts: r.pg, Inventory: storedInventory{r.pg, log}, Outbox: out, Policy: r.cfg.Policy.Policy(),
 		PublicURL: r.cfg.API.PublicURL, Log: log})
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -215,7 +214,7 @@ func (h *Hub) startReplica(ctx context.Context, cfg *Config, targets sla.Targets
 	if err != nil {
 		return err
 	}
-	run := &partitionRunner{pg: pg, cfg: cfg, cl: cl, targets: targets, catalog: catalog, view: h.Pipeline, viewEng: h.Engine,
+	run := &partitionRunner{pg: pg, cfg: cfg, cl: cl, targets: targets, catalog: catalog, view: h.Pipeline,
 		log: h.log.With("part", "cluster", "replica", cl.Replica)}
 	h.cluster = cluster.NewManager(cl, pg.Leases(), run, h.log.With("part", "cluster", "replica", cl.Replica))
 	h.wg.Add(1)
@@ -228,3 +227,35 @@ func (h *Hub) startReplica(ctx context.Context, cfg *Config, targets sla.Targets
 
 // Cluster is the replica's lease manager; nil without a cluster: section.
 func (h *Hub) Cluster() *cluster.Manager { return h.cluster }
+
+// storedInventory is what the helpdesk delivery knows of stores and
+// incidents on a replica: the database's, which every partition's engine
+// writes (this replica's own engines hold only their partitions).
+type storedInventory struct {
+	pg  *postgres.Store
+	log *slog.Logger
+}
+
+func (s storedInventory) Store(tenant, store string) (incident.StoreRecord, bool) {
+	rec, ok, _, err := s.pg.StoreInventory(tenant, store)
+	if err != nil {
+		s.log.Warn("helpdesk: reading a store's record", "tenant", tenant, "store", store, "err", err)
+	}
+	return rec, ok
+}
+
+func (s storedInventory) StoreDevices(tenant, store string) []incident.DeviceRecord {
+	_, _, devs, err := s.pg.StoreInventory(tenant, store)
+	if err != nil {
+		s.log.Warn("helpdesk: reading a store's devices", "tenant", tenant, "store", store, "err", err)
+	}
+	return devs
+}
+
+func (s storedInventory) Live(id string) (incident.Incident, bool) {
+	inc, err := s.pg.Incident(id)
+	if err != nil {
+		return incident.Incident{}, false
+	}
+	return inc, inc.State.Live()
+}

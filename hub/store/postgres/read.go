@@ -575,3 +575,24 @@ ORDER BY seq DESC LIMIT $7`, text(f.Tenant), text(f.Store), text(f.Device), text
 	})
 	return out, err
 }
+
+// StoreInventory returns one store's record and its devices' records, as
+// the engine of the replica that owns the store keeps them: for the
+// helpdesk delivery of a cluster of replicas (hub/cluster), which runs on
+// one replica for all stores.
+func (s *Store) StoreInventory(tenant, storeID string) (incident.StoreRecord, bool, []incident.DeviceRecord, error) {
+	var recs []incident.StoreRecord
+	var devs []incident.DeviceRecord
+	err := s.read("a store's inventory", func(ctx context.Context) error {
+		var err error
+		if recs, err = records[incident.StoreRecord](ctx, s.pool, `SELECT record FROM stores WHERE tenant = $1 AND store = $2`, tenant, storeID); err != nil {
+			return err
+		}
+		devs, err = records[incident.DeviceRecord](ctx, s.pool, `SELECT record FROM devices WHERE tenant = $1 AND store = $2 ORDER BY device`, tenant, storeID)
+		return err
+	})
+	if err != nil || len(recs) == 0 {
+		return incident.StoreRecord{}, false, devs, err
+	}
+	return recs[0], true, devs, nil
+}
