@@ -37,7 +37,7 @@ type partitionRunner struct {
 	targets sla.Targets
 	catalog *tickets.Catalog
 	view    *ingest.Pipeline // the replica's own, for the helpdesk's feedback
-	log *slog.Logger
+	log     *slog.Logger
 }
 
 func (r *partitionRunner) Run(ctx context.Context, l cluster.Lease) error {

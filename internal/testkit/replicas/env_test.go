@@ -56,7 +56,7 @@ const (
 // env is one cluster under test: the database, the brokers, the helpdesk
 // and the replicas.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	dsn      string
 	pg       *testenv.Postgres // only when the test has its own server
 	nats     *testenv.NATS
@@ -75,7 +75,7 @@ type replica struct {
 // newEnv starts a 3-node NATS cluster, migrates a fresh database (the
 // shared server, or own, a server of the test's own it may restart) and
 // configures n replicas (not started).
-func newEnv(t *testing.T, n int, own bool) *env {
+func newEnv(t testing.TB, n int, own bool) *env {
 	e := &env{t: t, lease: 4 * time.Second}
 	if own {
 		e.pg = testenv.StartPostgres(t)
@@ -273,11 +273,12 @@ type desk struct {
 	mu  sync.Mutex
 	// opened: external id -> webhook-ids of incident.opened calls received
 	opened map[string][]string
+	first  map[string]time.Time // incident key -> when its opening call first came
 	bad    []string
 }
 
-func newDesk(t *testing.T) *desk {
-	d := &desk{opened: map[string][]string{}}
+func newDesk(t testing.TB) *desk {
+	d := &desk{opened: map[string][]string{}, first: map[string]time.Time{}}
 	d.srv = httptest.NewServer(http.HandlerFunc(d.serve))
 	t.Cleanup(d.srv.Close)
 	return d
@@ -295,6 +296,9 @@ func (d *desk) serve(w http.ResponseWriter, r *http.Request) {
 		Type string `json:"type"`
 		Data struct {
 			ExternalID string `json:"external_id"`
+			Incident   struct {
+				Key string `json:"key"`
+			} `json:"incident"`
 		} `json:"data"`
 	}
 	d.mu.Lock()
@@ -306,6 +310,9 @@ func (d *desk) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if ev.Type == "incident.opened" {
 		d.opened[ev.Data.ExternalID] = append(d.opened[ev.Data.ExternalID], id)
+		if _, ok := d.first[ev.Data.Incident.Key]; !ok {
+			d.first[ev.Data.Incident.Key] = time.Now()
+		}
 		fmt.Fprintf(w, `{"ticket_id": "FSM-%d"}`, len(d.opened))
 		return
 	}
@@ -340,12 +347,18 @@ type agent struct {
 	c    paho.Client
 }
 
-func newAgent(t *testing.T, urls []string, first int, id wire.AgentID) *agent {
+func newAgent(t testing.TB, urls []string, first int, id wire.AgentID) *agent {
+	return dialAgent(t, urls, first, id, "", "")
+}
+
+// dialAgent is newAgent with a user name and password (the embedded
+// broker's agents).
+func dialAgent(t testing.TB, urls []string, first int, id wire.AgentID, user, password string) *agent {
 	a := &agent{id: id, boot: fmt.Sprintf("boot-%d", time.Now().UnixNano())}
 	will, _ := wire.Encode(&wire.Status{Header: wire.Header{AgentID: id, Boot: a.boot, Time: time.Now()}, State: wire.PresenceOffline})
-	opts := paho.NewClientOptions().SetClientID("agent-" + id.Store).SetCleanSession(false).
+	opts := paho.NewClientOptions().SetClientID("agent-"+id.Store).SetCleanSession(false).
 		SetWill(id.Topic(wire.ChannelStatus), string(will), 1, true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
-		SetMaxReconnectInterval(time.Second)
+		SetMaxReconnectInterval(time.Second).SetUsername(user).SetPassword(password)
 	for i := range urls {
 		opts.AddBroker(urls[(first+i)%len(urls)])
 	}
@@ -386,10 +399,52 @@ func (a *agent) send(ch wire.Channel, m wire.Message, retain bool) error {
 }
 
 // fault reports a new paper_out fault on device dev.
-func (a *agent) fault(dev string) error {
+func (a *agent) fault(dev string) error { return a.faultWith(dev, a.send) }
+
+func (a *agent) faultWith(dev string, send func(wire.Channel, wire.Message, bool) error) error {
 	a.seq++
 	ev := &wire.Event{Header: a.header(a.seq), Device: dev, Kind: "receipt_printer", Since: time.Now().UTC(),
 		Faults: []wire.Fault{wire.NewFault(wire.FaultPaperOut, "DLE EOT 4 = 0x72")}}
 	ev.State = wire.StateOf(ev.Faults)
-	return a.send(wire.ChannelEvents, ev, false)
+	return send(wire.ChannelEvents, ev, false)
+}
+
+// apiIncidents lists the paper_out incidents' ids through replica i's API.
+func (e *env) apiIncidents(i int) []string {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+e.replicas[i].api+"/api/v1/incidents?fault=paper_out&limit=5000", nil)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		e.t.Fatalf("%s: %v", e.replicas[i].name, err)
+	}
+	var ids []string
+	for _, x := range out {
+		ids = append(ids, x.ID)
+	}
+	return ids
+}
+
+// apiCount counts the paper_out incidents through replica i's API (at most
+// the API's page, 5,000).
+func (e *env) apiCount(i int) int {
+	req, _ := http.NewRequest("GET", "http://"+e.replicas[i].api+"/api/v1/incidents?fault=paper_out&limit=5000", nil)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var out []json.RawMessage
+	if json.NewDecoder(resp.Body).Decode(&out) != nil {
+		return 0
+	}
+	return len(out)
 }

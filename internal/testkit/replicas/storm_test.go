@@ -4,6 +4,7 @@ package replicas
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -99,12 +100,7 @@ func storm(t *testing.T, e *env, stores, devices int, during func()) {
 // taken over within the lease, and no event is lost, no incident opened
 // twice, no ticket sent twice.
 func TestKillOneOfThreeReplicasDuringAStorm(t *testing.T) {
-	e := newEnv(t, 3, false)
-	for i := range e.replicas {
-		e.start(i)
-	}
-	testenv.WaitFor(t, 60*time.Second, "every partition held", func() bool { return e.allHeldBy("r1", "r2", "r3") })
-	e.waitSessions()
+	e := startEnv(t, false)
 	var took time.Duration
 	storm(t, e, 12, 10, func() {
 		// The victim: the delivery's holder, so that the helpdesk delivery
@@ -130,5 +126,70 @@ func TestKillOneOfThreeReplicasDuringAStorm(t *testing.T) {
 	})
 	if took > 30*time.Second {
 		t.Errorf("takeover took %v, more than 30s", took)
+	}
+}
+
+// startEnv starts three replicas (skipping the test with -short: each of
+// these runs takes half a minute or more) and waits until they share the
+// partitions and every partition's session exists.
+func startEnv(t *testing.T, ownPostgres bool) *env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("long: three storehub replicas over PostgreSQL and a 3-node NATS cluster")
+	}
+	e := newEnv(t, 3, ownPostgres)
+	for i := range e.replicas {
+		e.start(i)
+	}
+	testenv.WaitFor(t, 60*time.Second, "every partition held", func() bool { return e.allHeldBy("r1", "r2", "r3") })
+	e.waitSessions()
+	return e
+}
+
+// Stopping one of the three broker nodes during a storm: the agents and
+// the replicas' sessions move to another node, and nothing is lost.
+func TestStopOneBrokerNodeDuringAStorm(t *testing.T) {
+	e := startEnv(t, false)
+	storm(t, e, 12, 10, func() {
+		e.nats.Stop(0)
+		t.Log("stopped broker node n1")
+	})
+}
+
+// Restarting PostgreSQL during a storm: the replicas wait and carry on;
+// nothing is lost and nothing is stored twice.
+func TestRestartPostgresDuringAStorm(t *testing.T) {
+	e := startEnv(t, true)
+	storm(t, e, 12, 10, func() {
+		if err := e.pg.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("restarted PostgreSQL")
+	})
+}
+
+// A rolling restart of the three replicas during a storm loses nothing;
+// afterwards every replica's API shows the same incidents.
+func TestRollingRestartDuringAStormAndTheSameDataOnEveryReplica(t *testing.T) {
+	e := startEnv(t, false)
+	storm(t, e, 12, 10, func() {
+		for i, r := range e.replicas {
+			e.stop(i)
+			e.start(i)
+			testenv.WaitFor(t, 60*time.Second, "every partition held after restarting "+r.name, func() bool { return e.allHeldBy("r1", "r2", "r3") })
+			t.Logf("restarted %s", r.name)
+		}
+	})
+	var first []string
+	for i, r := range e.replicas {
+		ids := e.apiIncidents(i)
+		if len(ids) != 12*10 {
+			t.Errorf("%s's API lists %d paper_out incidents, want %d", r.name, len(ids), 12*10)
+		}
+		if i == 0 {
+			first = ids
+		} else if strings.Join(ids, ",") != strings.Join(first, ",") {
+			t.Errorf("%s's API lists other incidents than %s's", r.name, e.replicas[0].name)
+		}
 	}
 }
