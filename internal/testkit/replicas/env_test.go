@@ -86,7 +86,8 @@ func newEnv(t testing.TB, n int, own bool) *env {
 	if _, err := postgres.Migrate(context.Background(), e.dsn, nil); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { // before the database is dropped
+	e.nats = testenv.StartNATS(t, 3)
+	t.Cleanup(func() { // before the database is dropped and the brokers stopped
 		if t.Failed() {
 			c, err := e.incidentCounts()
 			tickets, calls, _ := e.desk.tickets()
@@ -98,12 +99,18 @@ func newEnv(t testing.TB, n int, own bool) *env {
 			e.query(`SELECT count(*) FROM helpdesk_tickets`, nil, &records)
 			e.query(`SELECT count(*) FROM helpdesk_calls`, nil, &queued)
 			e.query(`SELECT count(*) FROM helpdesk_dead_letters`, nil, &dead)
+			for _, node := range e.nats.Nodes {
+				if resp, err := http.Get(node.MonitorURL + "/jsz?consumers=true"); err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					t.Logf("%s /jsz: %s", node.Name, pendingConsumers(b))
+				}
+			}
 			t.Logf("at the end: %d fingerprints with incidents (%v), %d event-log entries, %d devices; notifications up to %d, cursor %d, "+
 				"%d ticket records, %d calls queued, %d dead; %d tickets at the desk, %d opening calls; leases %v\n%s",
 				len(c), err, logged, devices, notes, cursor, records, queued, dead, tickets, calls, e.holders(), e.logs())
 		}
 	})
-	e.nats = testenv.StartNATS(t, 3)
 	e.desk = newDesk(t)
 	for i := range n {
 		r := &replica{name: fmt.Sprintf("r%d", i+1), api: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))}
@@ -183,10 +190,42 @@ func (e *env) logs() string {
 	var b strings.Builder
 	for _, r := range e.replicas {
 		if r.proc != nil {
-			fmt.Fprintf(&b, "==== %s\n%s\n", r.name, tail(r.proc.Output(), 80))
+			fmt.Fprintf(&b, "==== %s\n%s\n", r.name, tail(r.proc.Output(), 400))
 		}
 	}
 	return b.String()
+}
+
+// pendingConsumers picks, from /jsz?consumers=true, the consumers with
+// messages delivered and not acknowledged, or redelivered.
+func pendingConsumers(jsz []byte) string {
+	var z struct {
+		AccountDetails []struct {
+			StreamDetail []struct {
+				Name           string `json:"name"`
+				ConsumerDetail []struct {
+					Name        string `json:"name"`
+					AckPending  int    `json:"num_ack_pending"`
+					Redelivered int    `json:"num_redelivered"`
+					Pending     int    `json:"num_pending"`
+				} `json:"consumer_detail"`
+			} `json:"stream_detail"`
+		} `json:"account_details"`
+	}
+	if err := json.Unmarshal(jsz, &z); err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, a := range z.AccountDetails {
+		for _, st := range a.StreamDetail {
+			for _, c := range st.ConsumerDetail {
+				if c.AckPending > 0 || c.Redelivered > 0 || c.Pending > 0 {
+					out = append(out, fmt.Sprintf("%s/%s ack_pending %d redelivered %d pending %d", st.Name, c.Name, c.AckPending, c.Redelivered, c.Pending))
+				}
+			}
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func tail(s string, lines int) string {

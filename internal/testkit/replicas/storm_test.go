@@ -71,7 +71,13 @@ func storm(t *testing.T, e *env, stores, devices int, during func()) {
 					}
 				}
 			}
-			t.Fatalf("%d incidents, want %d: missing %v", len(counts), want, missing)
+			var seqs []string
+			for _, k := range missing {
+				var w string
+				e.query(`SELECT record->>'seq' FROM agents WHERE tenant = 'acme' AND store = $1`, []any{strings.Split(k, "/")[1]}, &w)
+				seqs = append(seqs, w)
+			}
+			t.Fatalf("%d incidents, want %d: missing %v; their agents' sequence windows %v", len(counts), want, missing, seqs)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -27,6 +27,8 @@ type NATS struct {
 type NATSNode struct {
 	Name    string
 	MQTTURL string // tcp://127.0.0.1:PORT
+	// MonitorURL is the node's HTTP monitoring endpoint (/varz, /jsz).
+	MonitorURL string
 	Dir     string // nats.conf, the JetStream storage and the log
 	conf    string
 	mqtt    string // host:port
@@ -37,13 +39,18 @@ type NATSNode struct {
 // loss) and waits until each answers MQTT with a persistent session, which
 // means JetStream elected its leaders. Without nats-server the test is
 // skipped (failed under CI=true; scripts/deps.d/nats.txt installs it).
+// STOREWATCH_NATS_SERVER names another nats-server binary to run instead.
 func StartNATS(t testing.TB, n int) *NATS {
 	t.Helper()
-	c := &NATS{t: t, bin: LookPath(t, "nats-server")}
-	type ports struct{ client, cluster, mqtt int }
+	bin := os.Getenv("STOREWATCH_NATS_SERVER") // another build, to compare versions
+	if bin == "" {
+		bin = LookPath(t, "nats-server")
+	}
+	c := &NATS{t: t, bin: bin}
+	type ports struct{ client, cluster, mqtt, monitor int }
 	ps := make([]ports, n)
 	for i := range ps {
-		ps[i] = ports{FreePort(t), FreePort(t), FreePort(t)}
+		ps[i] = ports{FreePort(t), FreePort(t), FreePort(t), FreePort(t)}
 	}
 	var routes []string
 	for _, p := range ps {
@@ -54,12 +61,13 @@ func StartNATS(t testing.TB, n int) *NATS {
 		node := &NATSNode{Name: fmt.Sprintf("n%d", i+1), Dir: filepath.Join(base, fmt.Sprintf("n%d", i+1)),
 			mqtt: fmt.Sprintf("127.0.0.1:%d", p.mqtt)}
 		node.MQTTURL = "tcp://" + node.mqtt
+		node.MonitorURL = fmt.Sprintf("http://127.0.0.1:%d", p.monitor)
 		node.conf = filepath.Join(node.Dir, "nats.conf")
 		if err := os.MkdirAll(filepath.Join(node.Dir, "js"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		conf := NATSConfig(node.Name, p.client, p.cluster, p.mqtt, filepath.Join(node.Dir, "js"), routes, n)
-		conf += fmt.Sprintf("log_file: %q\n", filepath.Join(node.Dir, "nats.log"))
+		conf += fmt.Sprintf("log_file: %q\nhttp: 127.0.0.1:%d\n", filepath.Join(node.Dir, "nats.log"), p.monitor)
 		if err := os.WriteFile(node.conf, []byte(conf), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +96,7 @@ func NATSConfig(name string, client, cluster, mqtt int, storeDir string, routes 
 	b.WriteString("  ]\n}\n")
 	// stream_replicas: the MQTT sessions' and QoS 1 messages' streams are
 	// kept on every node, so that losing one loses nothing.
-	fmt.Fprintf(&b, "mqtt {\n  listen: 127.0.0.1:%d\n  stream_replicas: %d\n}\n", mqtt, replicas)
+	fmt.Fprintf(&b, "mqtt {\n  listen: 127.0.0.1:%d\n  stream_replicas: %d\n  ack_wait: \"5s\"\n}\n", mqtt, replicas)
 	return b.String()
 }
 
