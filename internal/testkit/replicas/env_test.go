@@ -79,7 +79,7 @@ func newEnv(t testing.TB, n int, own bool) *env {
 	e := &env{t: t, lease: 4 * time.Second}
 	if own {
 		e.pg = testenv.StartPostgres(t)
-		e.dsn = e.pg.DSN(e.pg.NewDatabase(t))
+		e.dsn = e.pg.NewDatabase(t)
 	} else {
 		e.dsn = testenv.PostgresDB(t)
 	}

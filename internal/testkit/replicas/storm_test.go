@@ -106,6 +106,7 @@ func storm(t *testing.T, e *env, stores, devices int, during func()) {
 // taken over within the lease, and no event is lost, no incident opened
 // twice, no ticket sent twice.
 func TestKillOneOfThreeReplicasDuringAStorm(t *testing.T) {
+	needRedelivery(t)
 	e := startEnv(t, false)
 	var took time.Duration
 	storm(t, e, 12, 10, func() {
@@ -177,6 +178,7 @@ func TestRestartPostgresDuringAStorm(t *testing.T) {
 // A rolling restart of the three replicas during a storm loses nothing;
 // afterwards every replica's API shows the same incidents.
 func TestRollingRestartDuringAStormAndTheSameDataOnEveryReplica(t *testing.T) {
+	needRedelivery(t)
 	e := startEnv(t, false)
 	storm(t, e, 12, 10, func() {
 		for i, r := range e.replicas {
@@ -197,5 +199,20 @@ func TestRollingRestartDuringAStormAndTheSameDataOnEveryReplica(t *testing.T) {
 		} else if strings.Join(ids, ",") != strings.Join(first, ",") {
 			t.Errorf("%s's API lists other incidents than %s's", r.name, e.replicas[0].name)
 		}
+	}
+}
+
+// needRedelivery skips a test whose guarantee rests on the broker handing a
+// partition's session, with the messages its last holder received and had
+// not acknowledged, to the next holder, when the nats-server does not:
+// Debian bookworm's 2.9.10 redelivers only some of them (the tests lost 1 to
+// 9 messages in 4 of 6 kill runs and 1 of 1 rolling restart; 2.15.3, built
+// from the Go module proxy and given as STOREWATCH_NATS_SERVER, lost none in
+// 3 and 1). docs/hub.md says which version to run.
+func needRedelivery(t *testing.T) {
+	t.Helper()
+	if ok, v := testenv.NATSAtLeast(t, 2, 10); !ok {
+		t.Skipf("nats-server %s loses in-flight QoS 1 messages of a session taken over (docs/hub.md, Scaling out); "+
+			"run with STOREWATCH_NATS_SERVER set to nats-server 2.10 or newer", v)
 	}
 }

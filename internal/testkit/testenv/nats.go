@@ -3,6 +3,7 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,10 +30,10 @@ type NATSNode struct {
 	MQTTURL string // tcp://127.0.0.1:PORT
 	// MonitorURL is the node's HTTP monitoring endpoint (/varz, /jsz).
 	MonitorURL string
-	Dir     string // nats.conf, the JetStream storage and the log
-	conf    string
-	mqtt    string // host:port
-	proc    *Process
+	Dir        string // nats.conf, the JetStream storage and the log
+	conf       string
+	mqtt       string // host:port
+	proc       *Process
 }
 
 // StartNATS starts a cluster of n nodes (3 for one that survives a node's
@@ -42,11 +43,7 @@ type NATSNode struct {
 // STOREWATCH_NATS_SERVER names another nats-server binary to run instead.
 func StartNATS(t testing.TB, n int) *NATS {
 	t.Helper()
-	bin := os.Getenv("STOREWATCH_NATS_SERVER") // another build, to compare versions
-	if bin == "" {
-		bin = LookPath(t, "nats-server")
-	}
-	c := &NATS{t: t, bin: bin}
+	c := &NATS{t: t, bin: natsBin(t)}
 	type ports struct{ client, cluster, mqtt, monitor int }
 	ps := make([]ports, n)
 	for i := range ps {
@@ -145,6 +142,40 @@ func mqttReady(url string) bool {
 	}()
 	t := cl.Subscribe("storewatch/ready", 1, nil)
 	return t.WaitTimeout(10*time.Second) && t.Error() == nil
+}
+
+// natsBin is the nats-server to run: STOREWATCH_NATS_SERVER (another
+// build, to compare versions) or Debian's.
+func natsBin(t testing.TB) string {
+	if bin := os.Getenv("STOREWATCH_NATS_SERVER"); bin != "" {
+		return bin
+	}
+	return LookPath(t, "nats-server")
+}
+
+// NATSAtLeast says, before any server starts, whether the nats-server the
+// tests would run is version major.minor or newer, and which it is.
+func NATSAtLeast(t testing.TB, major, minor int) (bool, string) {
+	c := &NATS{t: t, bin: natsBin(t)}
+	return c.AtLeast(major, minor), c.Version()
+}
+
+// Version is the nats-server's version, e.g. "2.9.10".
+func (c *NATS) Version() string {
+	out, err := exec.Command(c.bin, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(string(out), "nats-server:")), "v")
+}
+
+// AtLeast says whether the nats-server is version major.minor or newer.
+func (c *NATS) AtLeast(major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(c.Version(), "%d.%d", &ma, &mi); err != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
 }
 
 // URLs are the nodes' MQTT URLs, for clients that fail over among them.
