@@ -150,17 +150,7 @@ api: {listen: %q, tokens: [{name: ops, role: admin, token: %s}]}
 broker: {mode: embedded, embedded: {listen: %q}}
 agents:
 %s
-policy: {rules: {paper_out: {hold_down: 0s, hold_up: 0s}}}
-helpdesk:
-  namespace: replicas
-  helpdesks:
-    - name: fsm
-      type: webhook
-      webhook: {url: %q, secret: %q}
-  routing:
-    default: {helpdesk: fsm}
-  outbox: {retry_min: 20ms, retry_max: 200ms}
-`, tb.TempDir(), r.api, apiToken, mqtt, strings.Join(agents, "\n"), e.desk.srv.URL, secret)
+`, tb.TempDir(), r.api, apiToken, mqtt, strings.Join(agents, "\n")) + e.desk.policyAndHelpdesk()
 	if err := os.WriteFile(r.conf, []byte(y), 0o600); err != nil {
 		tb.Fatal(err)
 	}

@@ -125,17 +125,7 @@ api: {listen: %q, tokens: [{name: ops, role: admin, token: %s}]}
 broker: {mode: external, external: {urls: [%s], client_id: storehub}}
 store: {type: postgres, dsn: %q}
 cluster: {replica: %s, partitions: %d, lease: %s, api_url: "http://%s"}
-policy: {rules: {paper_out: {hold_down: 0s, hold_up: 0s}}}
-helpdesk:
-  namespace: replicas
-  helpdesks:
-    - name: fsm
-      type: webhook
-      webhook: {url: %q, secret: %q}
-  routing:
-    default: {helpdesk: fsm}
-  outbox: {retry_min: 20ms, retry_max: 200ms}
-`, t.TempDir(), r.api, apiToken, strings.Join(urls, ", "), e.dsn, r.name, partitions, e.lease, r.api, e.desk.srv.URL, secret)
+`, t.TempDir(), r.api, apiToken, strings.Join(urls, ", "), e.dsn, r.name, partitions, e.lease, r.api) + e.desk.policyAndHelpdesk()
 		if err := os.WriteFile(r.conf, []byte(y), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -314,6 +304,23 @@ type desk struct {
 	opened map[string][]string
 	first  map[string]time.Time // incident key -> when its opening call first came
 	bad    []string
+}
+
+// policyAndHelpdesk are the hub file's sections every hub of these tests
+// has: faults open incidents at once, and every incident becomes a ticket
+// at this desk.
+func (d *desk) policyAndHelpdesk() string {
+	return fmt.Sprintf(`policy: {rules: {paper_out: {hold_down: 0s, hold_up: 0s}}}
+helpdesk:
+  namespace: replicas
+  helpdesks:
+    - name: fsm
+      type: webhook
+      webhook: {url: %q, secret: %q}
+  routing:
+    default: {helpdesk: fsm}
+  outbox: {retry_min: 20ms, retry_max: 200ms}
+`, d.srv.URL, secret)
 }
 
 func newDesk(t testing.TB) *desk {
