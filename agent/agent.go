@@ -172,8 +172,7 @@ func (a *Agent) startTaps(ctx context.Context, wg *sync.WaitGroup) (stop func(),
 			stop()
 			return nil, err
 		}
-		t, err := tap.Open(tctx, tap.Config{Port: addr, VirtualPort: d.Tap.VirtualPort, IdleGap: d.Tap.IdleGap,
-			ReplyWait: d.Tap.ReplyWait, MaxHold: d.Timeout, Logger: a.log})
+		t, err := tap.Open(tctx, tapConfig(d, addr, a.log))
 		if err != nil {
 			stop()
 			return nil, fmt.Errorf("device %s: %w", d.ID, err)
@@ -187,6 +186,15 @@ func (a *Agent) startTaps(ctx context.Context, wg *sync.WaitGroup) (stop func(),
 		})
 	}
 	return stop, nil
+}
+
+// tapConfig is the tap of device d on the port at addr: the device's
+// timeout bounds an agent exchange, and its driver's watcher (if it has
+// one, as zvt does) keeps the agent out of the POS application's
+// exchanges.
+func tapConfig(d config.Device, addr transport.Address, log *slog.Logger) tap.Config {
+	return tap.Config{Port: addr, VirtualPort: d.Tap.VirtualPort, IdleGap: d.Tap.IdleGap,
+		ReplyWait: d.Tap.ReplyWait, MaxHold: d.Timeout, Watcher: tap.NewWatcher(d.Driver), Logger: log}
 }
 
 // refreshInventory republishes the inventory now and then: identities read

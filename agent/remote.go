@@ -172,7 +172,9 @@ func (r *Remote) handle(ctx context.Context, req *wire.CommandRequest) *wire.Com
 			return fail(CodeTimeout, "%v", err)
 		}
 		if res.Busy {
-			return fail(CodeDeviceBusy, "the device is busy (%s); try again in a moment", res.Detail)
+			f := fail(CodeDeviceBusy, "the device is busy (%s); try again in a moment", res.Detail)
+			f.Holder = res.Holder
+			return f
 		}
 		return ok(wire.StatusResult{State: res.State, Faults: res.Faults, Detail: res.Detail, Identity: res.Ident,
 			Measurements: res.Measurements, TookMS: float64(res.Took.Microseconds()) / 1000})
@@ -182,7 +184,11 @@ func (r *Remote) handle(ctx context.Context, req *wire.CommandRequest) *wire.Com
 		case errors.Is(err, collector.ErrNotSupported):
 			return fail(CodeUnsupported, "the driver of %s cannot read a device's identity on demand; the last identity it reported is in the status", req.Device)
 		case errors.Is(err, drivers.ErrBusy):
-			return fail(CodeDeviceBusy, "the device is busy; try again in a moment")
+			f := fail(CodeDeviceBusy, "the device is busy (%v); try again in a moment", err)
+			if h, ok := transport.BusyHolder(err); ok && (h.Process != "" || h.PID > 0) {
+				f.Holder = &wire.Holder{Process: h.Process, PID: h.PID}
+			}
+			return f
 		case err != nil:
 			return fail(timeoutOr(err), "%s", describe(err, r.col, req.Device))
 		}

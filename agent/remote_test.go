@@ -12,11 +12,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/drivers"
+	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/internal/clock"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
@@ -228,5 +230,35 @@ func TestAuditLogRotates(t *testing.T) {
 	}
 	if st, _ := os.Stat(path); st.Size() > 300 {
 		t.Errorf("audit file grew to %d bytes", st.Size())
+	}
+}
+
+// heldScale is a serial device another program holds: every probe and
+// identity read finds its port locked.
+type heldScale struct{}
+
+var heldErr = &transport.BusyError{Resource: "/dev/ttyS1", Holder: transport.Holder{Process: "POS.exe", PID: 4312}, How: "lock file /var/lock/LCK..ttyS1"}
+
+func (heldScale) Probe(context.Context) (drivers.Reading, error)  { return drivers.Reading{}, heldErr }
+func (heldScale) Identify(context.Context) (wire.Identity, error) { return wire.Identity{}, heldErr }
+
+// A busy answer names who holds the device, as a field the hub and the
+// console show ("in use by POS.exe (pid 4312)"), not only in the text.
+func TestBusyAnswerNamesTheHolder(t *testing.T) {
+	f := newRemoteFixture(t, "127.0.0.1:1", map[string]drivers.Prober{"scale": heldScale{}})
+	for _, op := range []string{wire.OpStatus, wire.OpIdentify} {
+		t.Run(op, func(t *testing.T) {
+			res := f.ask(f.request("scale", op, nil, nil))
+			if res.OK || res.Code != CodeDeviceBusy {
+				t.Fatalf("response = ok %v code %q (%s), want device_busy", res.OK, res.Code, res.Error)
+			}
+			if res.Holder == nil || res.Holder.String() != "in use by POS.exe (pid 4312)" {
+				t.Fatalf("holder = %+v, want POS.exe (pid 4312)", res.Holder)
+			}
+			b, err := wire.Encode(res)
+			if err != nil || !strings.Contains(string(b), `"holder":{"process":"POS.exe","pid":4312}`) {
+				t.Errorf("encoded %s, %v", b, err)
+			}
+		})
 	}
 }

@@ -18,7 +18,18 @@ func env(m map[string]string) func(string) (string, bool) {
 }
 
 func TestExampleConfigLoads(t *testing.T) {
-	data, err := os.ReadFile("../packaging/examples/agent.yaml")
+	for _, file := range exampleConfigs {
+		t.Run(file, func(t *testing.T) { exampleConfigLoads(t, file) })
+	}
+}
+
+// exampleConfigs are the examples the packages ship: Linux paths, and the
+// MSI's with Windows paths (its winspool device is checked against the
+// drivers by storeagent.exe config check under Wine, packaging/wintest).
+var exampleConfigs = []string{"../packaging/examples/agent.yaml", "../packaging/windows/agent.yaml.example"}
+
+func exampleConfigLoads(t *testing.T, file string) {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +150,7 @@ func TestByteSize(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, file := range []string{"../packaging/examples/agent.yaml", "testdata/three-mistakes.yaml"} {
+	for _, file := range append([]string{"testdata/three-mistakes.yaml"}, exampleConfigs...) {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)

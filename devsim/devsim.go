@@ -177,9 +177,11 @@ func (p *PTY) Close() error {
 }
 
 // TCP serves a device on a TCP listener, one connection at a time, as a
-// receipt printer on port 9100 does: a second client waits in the backlog.
+// receipt printer on port 9100 or a payment terminal's ECR port does. What a
+// second client meets while one is served is the TCP's Second.
 type TCP struct {
 	Addr   string
+	Second Second
 	ln     net.Listener
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -187,22 +189,52 @@ type TCP struct {
 	mu       sync.Mutex
 	conn     net.Conn
 	accepted int
+	turned   int
 }
 
-// ServeTCP listens on addr ("127.0.0.1:0" for a free port) and serves dev.
+// Second is how a single-client device treats a second client.
+type Second int
+
+const (
+	// SecondWaits: the second client waits in the listen backlog, its
+	// connection up but unanswered, until the first leaves (a 9100
+	// printer).
+	SecondWaits Second = iota
+	// SecondRefused: the device stops listening while it serves a client,
+	// so a second connection is refused (RST).
+	SecondRefused
+	// SecondClosed: the device accepts a second connection and closes it
+	// at once, before a byte.
+	SecondClosed
+)
+
+// ServeTCP listens on addr ("127.0.0.1:0" for a free port) and serves dev;
+// a second client waits in the backlog.
 func ServeTCP(ctx context.Context, dev Device, addr string) (*TCP, error) {
+	return ServeTCPSecond(ctx, dev, addr, SecondWaits)
+}
+
+// ServeTCPSecond is ServeTCP with a choice of what a second client meets.
+func ServeTCPSecond(ctx context.Context, dev Device, addr string, second Second) (*TCP, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("devsim: listen %s: %w", addr, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	t := &TCP{Addr: ln.Addr().String(), ln: ln, cancel: cancel}
+	t := &TCP{Addr: ln.Addr().String(), Second: second, ln: ln, cancel: cancel}
+	stop := context.AfterFunc(ctx, func() {
+		t.mu.Lock()
+		t.ln.Close()
+		t.mu.Unlock()
+	})
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		stop := context.AfterFunc(ctx, func() { ln.Close() })
 		defer stop()
 		for {
+			t.mu.Lock()
+			ln := t.ln
+			t.mu.Unlock()
 			c, err := ln.Accept()
 			if err != nil {
 				return
@@ -211,6 +243,13 @@ func ServeTCP(ctx context.Context, dev Device, addr string) (*TCP, error) {
 			t.conn = c
 			t.accepted++
 			t.mu.Unlock()
+			switch second {
+			case SecondRefused:
+				ln.Close() // refused from now on
+			case SecondClosed:
+				t.wg.Add(1)
+				go t.turnAway(ln)
+			}
 			connStop := context.AfterFunc(ctx, func() { c.Close() })
 			_ = dev.Serve(ctx, c)
 			connStop()
@@ -218,9 +257,44 @@ func ServeTCP(ctx context.Context, dev Device, addr string) (*TCP, error) {
 			t.mu.Lock()
 			t.conn = nil
 			t.mu.Unlock()
+			if ctx.Err() != nil {
+				return
+			}
+			if second != SecondWaits {
+				// Listen anew: SecondRefused closed the listener, and
+				// SecondClosed's turnAway ends with it.
+				ln.Close()
+				t.mu.Lock()
+				nl, err := net.Listen("tcp", t.Addr)
+				if err == nil {
+					t.ln = nl
+					if ctx.Err() != nil {
+						nl.Close() // stop ran before nl existed
+					}
+				}
+				t.mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
 		}
 	}()
 	return t, nil
+}
+
+// turnAway accepts and closes every connection until ln is closed.
+func (t *TCP) turnAway(ln net.Listener) {
+	defer t.wg.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		t.mu.Lock()
+		t.turned++
+		t.mu.Unlock()
+		c.Close()
+	}
 }
 
 // Accepted returns how many connections have been served.
@@ -230,11 +304,18 @@ func (t *TCP) Accepted() int {
 	return t.accepted
 }
 
+// TurnedAway returns how many second clients SecondClosed closed.
+func (t *TCP) TurnedAway() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.turned
+}
+
 // Close stops listening, drops the current connection and waits.
 func (t *TCP) Close() error {
 	t.cancel()
-	t.ln.Close()
 	t.mu.Lock()
+	t.ln.Close()
 	if t.conn != nil {
 		t.conn.Close()
 	}

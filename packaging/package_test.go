@@ -736,7 +736,7 @@ func TestMSI(t *testing.T) {
 			for _, f := range []struct{ name, want string }{
 				{"storeagent.exe", filepath.Join(dist, "bin", "windows_"+goarch, "storeagent.exe")},
 				{"agent.yaml", "windows/agent.yaml"},
-				{"agent.yaml.example", "examples/agent.yaml"},
+				{"agent.yaml.example", "windows/agent.yaml.example"},
 			} {
 				// msiextract (which exits 0 even when it fails) lays the
 				// files out by its own idea of the folders: find them by name.

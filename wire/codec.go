@@ -353,5 +353,8 @@ func (m *CommandResponse) validate() error {
 	if !m.OK && m.Error == "" {
 		return invalid("error", "a failed response must say why")
 	}
+	if m.Holder != nil && m.Holder.PID < 0 {
+		return invalid("holder.pid", "%d", m.Holder.PID)
+	}
 	return nil
 }

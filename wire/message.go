@@ -272,4 +272,7 @@ type CommandResponse struct {
 	Error  string          `json:"error,omitempty"` // human-readable failure
 	Result json.RawMessage `json:"result,omitempty"`
 	Took   float64         `json:"took_ms,omitempty"`
+	// Holder is who has the device, with code device_busy, when the store
+	// PC's operating system tells.
+	Holder *Holder `json:"holder,omitempty"`
 }

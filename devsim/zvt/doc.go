@@ -13,4 +13,10 @@
 // completion), garbage, silent, slow. Every completion and abort must be
 // acknowledged by the ECR with 80 00 00; what it did instead is recorded
 // (Terminal.Unacknowledged).
+//
+// A Diagnosis (06 70) is a long ECR transaction, the stand-in for a
+// payment: acknowledge, Terminal.Steps intermediate status messages (04 FF)
+// with quiet StepPause gaps, each acknowledged, then the completion.
+// Anything else the line carries meanwhile is recorded
+// (Terminal.Disturbed).
 package zvt

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/storewatch/storewatch/devsim"
 )
@@ -59,6 +60,12 @@ type Terminal struct {
 	Software string
 	// TerminalID (eight digits) is sent as BMP 29 after the status, when set.
 	TerminalID string
+	// Steps is how many intermediate status messages (04 FF) a Diagnosis
+	// (06 70) sends before its completion, StepPause apart: the terminal
+	// talks to its host, and the line is quiet in between. Each must be
+	// acknowledged by the ECR with 80 00 00.
+	Steps     int
+	StepPause time.Duration
 
 	faults *devsim.Faults
 
@@ -67,6 +74,8 @@ type Terminal struct {
 	received [][]byte
 	aborted  int
 	unacked  []string
+	running  bool
+	disturbs []string
 }
 
 // New returns a ready terminal.
@@ -196,6 +205,8 @@ func (t *Terminal) handle(ctx context.Context, ch channel, raw io.Writer, cmd []
 		return ch.send(apdu(0x84, 0x9C))
 	case class == 0x05 && instr == 0x01:
 		return t.statusEnquiry(ch, cmd)
+	case class == 0x06 && instr == 0x70:
+		return t.diagnosis(ctx, ch)
 	default:
 		// "other command": not supported by this emulator.
 		return ch.send(apdu(0x84, 0x83))
@@ -226,6 +237,71 @@ func (t *Terminal) statusEnquiry(ch channel, cmd []byte) error {
 		out = append(out, tid...)
 	}
 	return t.sendAwaitingAck(ch, apdu(0x06, 0x0F, out...))
+}
+
+// Running reports whether a Diagnosis is under way.
+func (t *Terminal) Running() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.running
+}
+
+// Disturbed lists what broke into a running Diagnosis: anything the ECR
+// line carried other than the acknowledges the terminal waited for.
+func (t *Terminal) Disturbed() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.disturbs...)
+}
+
+// diagnosis (06 70): 80 00 00, then Steps intermediate status messages
+// (04 FF), each acknowledged by the ECR, then the completion 06 0F with
+// the terminal status, acknowledged too (reference 5.1: ECR command, PT
+// acknowledge, intermediate status, completion handing back master
+// rights).
+func (t *Terminal) diagnosis(ctx context.Context, ch channel) error {
+	if err := ch.send(apdu(0x80, 0x00)); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.running = true
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.running = false
+		t.mu.Unlock()
+	}()
+	for i := range t.Steps {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(t.StepPause):
+		}
+		msg := apdu(0x04, 0xFF, byte(i+1))
+		if err := ch.send(msg); err != nil {
+			t.disturbed(fmt.Sprintf("% X: %v", msg, err))
+			return err
+		}
+		reply, err := ch.receive()
+		if err != nil {
+			t.disturbed(fmt.Sprintf("% X: no acknowledge (%v)", msg, err))
+			return err
+		}
+		t.mu.Lock()
+		t.received = append(t.received, reply)
+		t.mu.Unlock()
+		if len(reply) < 3 || reply[0] != 0x80 || reply[1] != 0x00 {
+			t.disturbed(fmt.Sprintf("% X: answered with % X", msg, reply))
+			return fmt.Errorf("zvt emulator: % X during a Diagnosis", reply)
+		}
+	}
+	return t.sendAwaitingAck(ch, apdu(0x06, 0x0F, t.currentStatus()))
+}
+
+func (t *Terminal) disturbed(what string) {
+	t.mu.Lock()
+	t.disturbs = append(t.disturbs, what)
+	t.mu.Unlock()
 }
 
 // sendAwaitingAck sends a message that ends the ECR's command (completion

@@ -59,6 +59,11 @@ type Driver struct {
 	infoB     bool
 	ident     drivers.IdentitySchedule
 	dial      func(ctx context.Context) (transport.Conn, error)
+
+	// asb is the last automatic status back heard on a tapped line after
+	// the last DLE EOT reading; nil when there is none.
+	asb   *ASB
+	asbAt time.Time
 }
 
 // New builds a driver from a device spec. Options:
@@ -111,8 +116,19 @@ func (d *Driver) ProbeCost() drivers.Cost { return probeCost }
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
+	if a, ok := LastASB(transport.Overheard(d.addr)); ok {
+		d.asb, d.asbAt = &a, time.Now()
+	}
 	c, err := d.dial(ctx)
 	if err != nil {
+		if errors.Is(err, drivers.ErrBusy) && d.asb != nil {
+			// The POS application keeps the line (it prints), but the
+			// printer told it its state by itself since the agent last
+			// asked: that is the reading.
+			return drivers.Reading{Faults: d.asb.Faults(d.drawer),
+				Detail: fmt.Sprintf("%s, heard on the tap at %s (the printer's automatic status back to the POS application; the line was busy: %v)",
+					d.asb, d.asbAt.Format("15:04:05"), err)}, nil
+		}
 		d.ident.Probed(false)
 		return drivers.Reading{}, fmt.Errorf("escpos %s: %w", d.addr, err)
 	}
@@ -125,6 +141,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 		d.ident.Probed(false)
 		return drivers.Reading{}, fmt.Errorf("escpos %s: %w", d.addr, transport.Timeout(ctx, err))
 	}
+	d.asb = nil // what the printer answered now is newer
 	r := drivers.Reading{
 		Faults:       st.Faults(d.drawer),
 		Measurements: map[string]float64{"rtt_ms": float64(time.Since(start).Microseconds()) / 1000},

@@ -87,53 +87,76 @@ const (
 // Faults maps the status onto the shared vocabulary (README: fault mapping).
 func (s Status) Faults(drawer Drawer) []wire.Fault {
 	p1, p2, p3, p4 := s[0], s[1], s[2], s[3]
+	var c conditions
+	c.coverOpen = when(p2&p2CoverOpen != 0, "DLE EOT 2 = %02X (bit 2: cover open)", p2)
+	c.paperOut = when(p2&p2PaperEnd != 0 || p4&p4PaperEnd != 0, "DLE EOT 2 = %02X, DLE EOT 4 = %02X (paper end)", p2, p4)
+	c.paperLow = when(p4&p4NearEnd != 0, "DLE EOT 4 = %02X (bits 2,3: paper near end)", p4)
+	c.cutter = when(p3&p3Cutter != 0, "DLE EOT 3 = %02X (bit 3: autocutter error)", p3)
+	c.recoverable = when(p3&p3Recoverable != 0, "DLE EOT 3 = %02X (bit 2: recoverable error)", p3)
+	c.autoRecoverable = when(p3&p3AutoRecoverable != 0, "DLE EOT 3 = %02X (bit 6: auto-recoverable error, e.g. head too hot)", p3)
+	c.unrecoverable = when(p3&p3Unrecoverable != 0, "DLE EOT 3 = %02X (bit 5: unrecoverable error)", p3)
+	c.errorNoCause = when(p2&p2Error != 0 && p3&(p3Recoverable|p3Cutter|p3Unrecoverable|p3AutoRecoverable) == 0,
+		"DLE EOT 2 = %02X (bit 6: error) but DLE EOT 3 = %02X names no cause", p2, p3)
+	var why []string
+	if p2&p2FeedButton != 0 || p1&p1FeedButtonDown != 0 {
+		why = append(why, "paper feed button")
+	}
+	if p1&p1WaitingOnline != 0 {
+		why = append(why, "waiting for online recovery")
+	}
+	detail := ""
+	if len(why) > 0 {
+		detail = ": " + strings.Join(why, ", ")
+	}
+	c.offline = when(p1&p1Offline != 0, "DLE EOT 1 = %02X (bit 3: offline)%s", p1, detail)
+	c.drawerHigh, c.drawerFrom = p1&p1DrawerHigh != 0, fmt.Sprintf("DLE EOT 1 = %02X", p1)
+	return c.faults(drawer)
+}
+
+// conditions are what a status source (DLE EOT, automatic status back)
+// says, each the fault's detail, or "" when the condition is off.
+type conditions struct {
+	coverOpen, paperOut, paperLow, cutter, recoverable, autoRecoverable, unrecoverable string
+	errorNoCause                                                                       string // an error is reported without a cause
+	offline                                                                            string
+	drawerHigh                                                                         bool
+	drawerFrom                                                                         string // where the drawer level was read, "DLE EOT 1 = 16"
+}
+
+// when is the detail when cond holds, else "".
+func when(cond bool, format string, args ...any) string {
+	if !cond {
+		return ""
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+// faults maps conditions onto the shared vocabulary: paper out hides paper
+// low, and offline on its own is only news when nothing else explains it
+// (the printer goes offline for every one of them).
+func (c conditions) faults(drawer Drawer) []wire.Fault {
 	var out []wire.Fault
-	add := func(code wire.FaultCode, format string, args ...any) {
-		out = append(out, wire.NewFault(code, fmt.Sprintf(format, args...)))
-	}
-	if p2&p2CoverOpen != 0 {
-		add(wire.FaultCoverOpen, "DLE EOT 2 = %02X (bit 2: cover open)", p2)
-	}
-	switch {
-	case p2&p2PaperEnd != 0 || p4&p4PaperEnd != 0:
-		add(wire.FaultPaperOut, "DLE EOT 2 = %02X, DLE EOT 4 = %02X (paper end)", p2, p4)
-	case p4&p4NearEnd != 0:
-		add(wire.FaultPaperLow, "DLE EOT 4 = %02X (bits 2,3: paper near end)", p4)
-	}
-	if p3&p3Cutter != 0 {
-		add(wire.FaultCutterError, "DLE EOT 3 = %02X (bit 3: autocutter error)", p3)
-	}
-	if p3&p3Recoverable != 0 {
-		add(wire.FaultMechanicalError, "DLE EOT 3 = %02X (bit 2: recoverable error)", p3)
-	}
-	if p3&p3AutoRecoverable != 0 {
-		add(wire.FaultHeadOverheat, "DLE EOT 3 = %02X (bit 6: auto-recoverable error, e.g. head too hot)", p3)
-	}
-	if p3&p3Unrecoverable != 0 {
-		add(wire.FaultUnrecoverableError, "DLE EOT 3 = %02X (bit 5: unrecoverable error)", p3)
-	}
-	if p2&p2Error != 0 && p3&(p3Recoverable|p3Cutter|p3Unrecoverable|p3AutoRecoverable) == 0 {
-		add(wire.FaultMechanicalError, "DLE EOT 2 = %02X (bit 6: error) but DLE EOT 3 = %02X names no cause", p2, p3)
-	}
-	// Offline on its own is only news when nothing above explains it: the
-	// printer goes offline for every one of them.
-	if p1&p1Offline != 0 && len(out) == 0 {
-		var why []string
-		if p2&p2FeedButton != 0 || p1&p1FeedButtonDown != 0 {
-			why = append(why, "paper feed button")
+	add := func(code wire.FaultCode, detail string) {
+		if detail != "" {
+			out = append(out, wire.NewFault(code, detail))
 		}
-		if p1&p1WaitingOnline != 0 {
-			why = append(why, "waiting for online recovery")
-		}
-		detail := ""
-		if len(why) > 0 {
-			detail = ": " + strings.Join(why, ", ")
-		}
-		add(wire.FaultOffline, "DLE EOT 1 = %02X (bit 3: offline)%s", p1, detail)
 	}
-	high := p1&p1DrawerHigh != 0
-	if (drawer == DrawerOpenHigh && high) || (drawer == DrawerOpenLow && !high) {
-		add(wire.FaultDrawerOpen, "DLE EOT 1 = %02X (drawer pin 3 %s)", p1, map[bool]string{true: "HIGH", false: "LOW"}[high])
+	add(wire.FaultCoverOpen, c.coverOpen)
+	if c.paperOut != "" {
+		add(wire.FaultPaperOut, c.paperOut)
+	} else {
+		add(wire.FaultPaperLow, c.paperLow)
+	}
+	add(wire.FaultCutterError, c.cutter)
+	add(wire.FaultMechanicalError, c.recoverable)
+	add(wire.FaultHeadOverheat, c.autoRecoverable)
+	add(wire.FaultUnrecoverableError, c.unrecoverable)
+	add(wire.FaultMechanicalError, c.errorNoCause)
+	if len(out) == 0 {
+		add(wire.FaultOffline, c.offline)
+	}
+	if (drawer == DrawerOpenHigh && c.drawerHigh) || (drawer == DrawerOpenLow && !c.drawerHigh) {
+		add(wire.FaultDrawerOpen, fmt.Sprintf("%s (drawer pin 3 %s)", c.drawerFrom, map[bool]string{true: "HIGH", false: "LOW"}[c.drawerHigh]))
 	}
 	return out
 }

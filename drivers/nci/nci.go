@@ -51,6 +51,7 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 	}
 	base.Line.Carriers = StatusBytes
 	base.Cost = probeCost
+	base.Heard = func(b []byte) (scale.Status, bool) { return LastAnswer(b, base.Line.Mode.Parity) }
 	d := &Driver{Base: base}
 	if err := spec.Options.Err(); err != nil {
 		return nil, err

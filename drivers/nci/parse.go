@@ -216,3 +216,44 @@ func raw(a Answer) string {
 	}
 	return s
 }
+
+// LastAnswer reads the last whole answer (LF … CR ETX) in what the scale
+// sent the POS application, answers to its own W (or S, Z), with bit 7
+// checked and cleared for the line's parity as a probe's answer is. Only
+// answers after an earlier answer's ETX count: an answer's weight and
+// status are separated by CR LF, so the bytes before the first ETX may be
+// the tail of one that reads as a status alone. Answers that do not parse
+// (including "?") are skipped.
+func LastAnswer(b []byte, parity string) (scale.Status, bool) {
+	var ends []int
+	for i := 1; i < len(b); i++ {
+		if b[i]&0x7F == 0x03 && b[i-1]&0x7F == '\r' {
+			ends = append(ends, i)
+		}
+	}
+	for k := len(ends) - 1; k >= 1; k-- {
+		from := ends[k-1] + 1
+		lf := -1
+		for i := from; i < ends[k]; i++ {
+			if b[i]&0x7F == '\n' {
+				lf = i
+				break
+			}
+		}
+		if lf < 0 {
+			continue
+		}
+		frame, err := scale.StripParity(b[lf:ends[k]+1], parity, StatusBytes)
+		if err != nil {
+			continue
+		}
+		a, err := ParseAnswer(frame)
+		if err != nil {
+			continue
+		}
+		if st, err := Status(a); err == nil {
+			return st, true
+		}
+	}
+	return scale.Status{}, false
+}

@@ -260,3 +260,31 @@ func CommandList(l Line) (cmd string, more bool, err error) {
 func commandError(cmd string, l Line) error {
 	return drivers.ProtocolError("scale answered %s to %s (%s)", l.Status, cmd, generalErrors[l.Status])
 }
+
+// LastWeight reads the last whole weight line (S S, S D, S +, S -) in what
+// the scale sent the POS application: answers to its S and SI, or the
+// stream SIR switched on. The bytes before the first CR LF may be the tail
+// of a line and are skipped; so are lines that are not weights ("S I",
+// other answers). Bit 7 is cleared (7-bit lines carry parity there).
+func LastWeight(b []byte) (scale.Status, bool) {
+	lines := strings.Split(string(clear7(b)), "\r\n")
+	// lines[0] may be a tail; the last element is unterminated (or empty).
+	for i := len(lines) - 2; i >= 1; i-- {
+		l, err := ParseLine([]byte(lines[i]))
+		if err != nil || l.ID != "S" {
+			continue
+		}
+		if st, err := Weight(l); err == nil {
+			return st, true
+		}
+	}
+	return scale.Status{}, false
+}
+
+func clear7(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		out[i] = c & 0x7F
+	}
+	return out
+}

@@ -69,6 +69,7 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 		return nil, err
 	}
 	base.Cost = probeCost
+	base.Heard = LastWeight
 	d := &Driver{Base: base, expected: spec.Expected}
 	if err := spec.Options.Err(); err != nil {
 		return nil, err
@@ -94,8 +95,8 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 		}
 		return Weight(l)
 	})
-	if err != nil {
-		return r, err
+	if err != nil || id.IsZero() {
+		return r, err // no identity: the weight was heard on the tap, not asked
 	}
 	r.Identity = &id
 	if f, ok := drivers.IdentityMismatch(d.expected, id); ok {

@@ -77,3 +77,33 @@ func Status(r Record, unit string) (scale.Status, error) {
 		Raw:       "status record ?" + string(ss) + " (0x" + strconv.FormatUint(uint64(ss), 16) + ")",
 	}, nil
 }
+
+// LastRecord reads the last whole record (STX … CR) in what the scale sent
+// the POS application, answers to its W. Bit 7 (parity on a 7-bit line) is
+// cleared; records that do not parse are skipped.
+func LastRecord(b []byte, unit string) (scale.Status, bool) {
+	for end := len(b) - 1; end > 0; end-- {
+		if b[end]&0x7F != '\r' {
+			continue
+		}
+		start := end - 1
+		for start >= 0 && b[start]&0x7F != 0x02 && b[start]&0x7F != '\r' {
+			start--
+		}
+		if start < 0 || b[start]&0x7F != 0x02 {
+			continue
+		}
+		rec := make([]byte, end-start+1)
+		for i := range rec {
+			rec[i] = b[start+i] & 0x7F
+		}
+		r, err := ParseRecord(rec)
+		if err != nil {
+			continue
+		}
+		if st, err := Status(r, unit); err == nil {
+			return st, true
+		}
+	}
+	return scale.Status{}, false
+}

@@ -54,6 +54,7 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 	base.Cost = probeCost
 	d := &Driver{Base: base}
 	d.unit = spec.Options.String("unit", "kg")
+	d.Heard = func(b []byte) (scale.Status, bool) { return LastRecord(b, d.unit) }
 	switch d.unit {
 	case "kg", "lb", "oz", "g":
 	default:

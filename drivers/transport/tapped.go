@@ -38,3 +38,18 @@ func tapFor(a Address) (Tapper, bool) {
 	}
 	return t.(Tapper), true
 }
+
+// Overheard returns what the device at a sent the POS application since the
+// last call, when a's port is shared through a tap that keeps it; nil
+// otherwise. Drivers read it as health the device gave without being asked
+// (ESC/POS automatic status back, a scale's weight stream).
+func Overheard(a Address) []byte {
+	t, ok := tapFor(a)
+	if !ok {
+		return nil
+	}
+	if o, ok := t.(Overhearer); ok {
+		return o.Overheard()
+	}
+	return nil
+}

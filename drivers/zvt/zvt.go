@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/storewatch/storewatch/drivers"
@@ -139,12 +140,45 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 		transport.Flush(c)
 	}
 	step := func() error { return transport.StepDeadline(ctx, c, d.timeout) }
-	r, err := d.exchange(c, serial, step)
+	heard := &counting{Conn: c}
+	r, err := d.exchange(heard, serial, step)
 	if err != nil {
+		if !serial && heard.n == 0 && turnedAway(err) {
+			return drivers.Reading{}, fmt.Errorf("zvt %s: %w", d.addr, &transport.BusyError{Resource: d.addr.HostPort(DefaultPort),
+				How: fmt.Sprintf("the terminal accepted the connection and closed it before answering (%v): it serves one ECR connection at a time, the POS application's", err)})
+		}
 		return drivers.Reading{}, fmt.Errorf("zvt %s: %w", d.addr, transport.Timeout(ctx, err))
 	}
 	return r, nil
 }
+
+// counting counts the bytes the terminal sent.
+type counting struct {
+	transport.Conn
+	n int
+}
+
+func (c *counting) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n += n
+	return n, err
+}
+
+// turnedAway: the connection was closed or reset by the other end. A
+// terminal that does so before a byte of answer is up and running (its
+// software accepted the connection) and turning a second ECR away.
+func turnedAway(err error) bool {
+	for _, e := range closedByPeer {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// closedByPeer are the errors of a connection the other end closed or
+// reset (Windows adds WSAECONNRESET).
+var closedByPeer = []error{io.EOF, io.ErrUnexpectedEOF, syscall.ECONNRESET, syscall.EPIPE}
 
 // exchange runs the Status Enquiry on an open line and maps the answer;
 // step, when not nil, starts each exchange.

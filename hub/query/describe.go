@@ -34,6 +34,12 @@ func Describe(a Answer) Description {
 		if d.Headline == "" {
 			d.Headline = a.Code
 		}
+		if a.Holder != nil {
+			// Who has the device, first: the one thing the engineer
+			// needs to know, not buried in the error text.
+			d.Headline = fmt.Sprintf("%s is busy: %s", a.Device, a.Holder)
+			d.Lines = append(d.Lines, Line{"In use by", strings.TrimPrefix(a.Holder.String(), "in use by ")}, Line{"Detail", a.Error})
+		}
 		return d
 	}
 	add := func(label, format string, args ...any) {

@@ -39,6 +39,12 @@ func TestDescribeAnswers(t *testing.T) {
 	if d.Headline != "receipt-1 answered status" || !strings.Contains(lines(d), `"new_field": 1`) {
 		t.Errorf("unknown shape: %s\n%s", d.Headline, lines(d))
 	}
+	// A busy device: who holds it is the headline, and a line of its own.
+	d = Describe(Answer{Device: "scale-3", Op: wire.OpStatus, Code: "device_busy", Error: "the device is busy (/dev/ttyS1 in use by POS.exe (pid 4312) (lock file /var/lock/LCK..ttyS1)); try again in a moment",
+		Holder: &wire.Holder{Process: "POS.exe", PID: 4312}})
+	if d.OK || d.Headline != "scale-3 is busy: in use by POS.exe (pid 4312)" || !strings.HasPrefix(lines(d), "In use by: POS.exe (pid 4312)\nDetail: the device is busy (") {
+		t.Errorf("busy: %s\n%s", d.Headline, lines(d))
+	}
 	d = Describe(Answer{Device: "receipt-1", Op: wire.OpStatus, Code: CodeOffline, Error: "agent backoffice-1 of store s0042 offline since 10:42 (Europe/Berlin)"})
 	if d.OK || d.Headline != "agent backoffice-1 of store s0042 offline since 10:42 (Europe/Berlin)" || len(d.Lines) != 0 {
 		t.Errorf("failure: %+v", d)

@@ -145,6 +145,9 @@ type Answer struct {
 	RoundTripMS float64   `json:"round_trip_ms,omitempty"`
 	AskedAt     time.Time `json:"asked_at"`
 	AnsweredAt  time.Time `json:"answered_at,omitzero"`
+	// Holder is who has the device, with code device_busy, as far as the
+	// store PC tells ("in use by POS.exe (pid 4312)").
+	Holder *wire.Holder `json:"holder,omitempty"`
 }
 
 func (a *Answer) fail(code, format string, args ...any) Answer {
@@ -223,7 +226,7 @@ func (s *Service) Query(ctx context.Context, r Request) Answer {
 	}
 	a.AnsweredAt = s.clk.Now().UTC()
 	a.RoundTripMS = float64(a.AnsweredAt.Sub(now).Microseconds()) / 1000
-	a.OK, a.Code, a.Error, a.Result, a.DeviceMS = res.OK, res.Code, res.Error, res.Result, res.Took
+	a.OK, a.Code, a.Error, a.Result, a.DeviceMS, a.Holder = res.OK, res.Code, res.Error, res.Result, res.Took, res.Holder
 	return a
 }
 

@@ -39,6 +39,7 @@ type fakeAgent struct {
 	svc    *Service
 	silent bool
 	result string
+	holder *wire.Holder // answer device_busy, held by this
 
 	mu   sync.Mutex
 	reqs []*wire.CommandRequest
@@ -62,10 +63,15 @@ func (f *fakeAgent) publish(topic string, payload []byte) error {
 	}
 	f.mu.Lock()
 	f.reqs = append(f.reqs, req)
-	silent, result := f.silent, f.result
+	silent, result, holder := f.silent, f.result, f.holder
 	f.mu.Unlock()
 	if f.got != nil {
 		f.got <- req
+	}
+	if holder != nil {
+		f.svc.Answer(id, &wire.CommandResponse{Header: wire.Header{AgentID: id, Time: time.Now()}, ID: req.ID,
+			Device: req.Device, Op: req.Op, Code: "device_busy", Error: "the device is busy; try again in a moment", Holder: holder}, time.Now())
+		return nil
 	}
 	if !silent {
 		f.svc.Answer(id, &wire.CommandResponse{Header: wire.Header{AgentID: id, Time: time.Now()}, ID: req.ID,
@@ -157,6 +163,20 @@ func TestAnsweredQueryIsSignedAndAudited(t *testing.T) {
 		if x.ID != req.ID || x.Who != "jane" || x.Agent != "backoffice-1" || x.Device != "receipt-1" || !x.OK {
 			t.Errorf("audit entry = %+v", x)
 		}
+	}
+}
+
+// A busy answer keeps the agent's holder, for the console and the API.
+func TestBusyAnswerCarriesTheHolder(t *testing.T) {
+	e := newEnv(t, 6)
+	e.agent.holder = &wire.Holder{Process: "POS.exe", PID: 4312}
+	a := e.svc.Query(context.Background(), ask(wire.OpStatus, "scale-1"))
+	if a.OK || a.Code != "device_busy" || a.Holder == nil || a.Holder.String() != "in use by POS.exe (pid 4312)" {
+		t.Fatalf("answer = %+v", a)
+	}
+	b, _ := json.Marshal(a)
+	if !strings.Contains(string(b), `"holder":{"process":"POS.exe","pid":4312}`) {
+		t.Errorf("JSON %s lacks the holder", b)
 	}
 }
 

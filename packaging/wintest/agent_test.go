@@ -55,10 +55,11 @@ func TestConfigCheck(t *testing.T) {
 	}
 	must(t, p.Run(t, agentExe, "config", "check", `c:\programdata\STOREWATCH\agent.yaml`), 0, "config check (path in other case)")
 
-	// The full example beside it, whose broker password comes from the
+	// The full example the MSI puts beside it (Windows paths, COM ports,
+	// winspool, a com0com tap), whose broker password comes from the
 	// environment (the service's Environment value on Windows).
 	example := dataDir + `\agent.yaml.example`
-	writeFile(t, p, example, string(testenv.ReadFile(t, "../examples/agent.yaml")))
+	writeFile(t, p, example, string(testenv.ReadFile(t, "../windows/agent.yaml.example")))
 	r = must(t, p.Run(t, agentExe, "config", "check", example), 2, "config check of the example without its secret")
 	if !strings.Contains(r.Stdout, "STOREWATCH_BROKER_PASSWORD is not set") {
 		t.Errorf("config check of the example without its secret: %q", r.Stdout)

@@ -69,9 +69,12 @@ func TestMSIInstallUpgradeUninstall(t *testing.T) {
 	if !bytes.Equal(testenv.ReadFile(t, p.Path(agentExe)), testenv.ReadFile(t, exe)) {
 		t.Errorf("%s is not the storeagent.exe scripts/package built", agentExe)
 	}
-	if !bytes.Equal(testenv.ReadFile(t, p.Path(dataDir+`\agent.yaml.example`)), testenv.ReadFile(t, "../examples/agent.yaml")) {
-		t.Errorf("agent.yaml.example is not packaging/examples/agent.yaml")
+	if !bytes.Equal(testenv.ReadFile(t, p.Path(dataDir+`\agent.yaml.example`)), testenv.ReadFile(t, "../windows/agent.yaml.example")) {
+		t.Errorf("agent.yaml.example is not packaging/windows/agent.yaml.example")
 	}
+	// The example with Windows paths (COM ports, winspool, a com0com tap,
+	// log and outbox under ProgramData) passes config check as installed.
+	must(t, p.RunEnv(t, []string{"STOREWATCH_BROKER_PASSWORD=secret"}, agentExe, "config", "check", dataDir+`\agent.yaml.example`), 0, "config check of the installed example")
 	must(t, p.Run(t, agentExe, "config", "check"), 0, "config check of the installed agent.yaml")
 	svc := regValues(t, p, serviceKey)
 	for name, want := range map[string]string{

@@ -28,35 +28,6 @@ var windowsUnitTests = []struct {
 	{"drivers/usbinv", "^(TestDiscoverThisMachine|TestWindowsIDs)$"},
 }
 
-// passedUnderWine reads go test -v output and returns the tests that
-// passed. A test whose only failure is Wine's is counted as passed: Go
-// 1.26's os.RemoveAll deletes through FileDispositionInformationEx, which
-// Wine 8.0 answers with "Invalid function", so every t.TempDir fails to
-// clean up under it (and nowhere on Windows 10 or later).
-func passedUnderWine(out string) map[string]bool {
-	passed := map[string]bool{}
-	wineOnly := regexp.MustCompile(`^\s+testing\.go:\d+: TempDir RemoveAll cleanup: unlinkat .*: Invalid function\.$`)
-	var lines []string
-	for _, line := range strings.Split(out, "\n") {
-		line = strings.TrimRight(line, "\r")
-		switch {
-		case strings.HasPrefix(line, "=== RUN"):
-			lines = nil
-		case strings.HasPrefix(line, "--- PASS: "):
-			passed[strings.Fields(line)[2]] = true
-		case strings.HasPrefix(line, "--- FAIL: "):
-			ok := len(lines) > 0
-			for _, l := range lines {
-				ok = ok && wineOnly.MatchString(l)
-			}
-			passed[strings.Fields(line)[2]] = ok
-		default:
-			lines = append(lines, line)
-		}
-	}
-	return passed
-}
-
 func TestWindowsUnitTests(t *testing.T) {
 	p := wine.Use(t)
 	root, err := filepath.Abs("../..")
@@ -74,7 +45,7 @@ func TestWindowsUnitTests(t *testing.T) {
 				t.Fatalf("go test -c %s for windows: %v\n%s", c.pkg, err, out)
 			}
 			r := p.RunIn(t, filepath.Join(root, c.pkg), nil, exe, "-test.run", c.run, "-test.v", "-test.count=1")
-			passed := passedUnderWine(r.Stdout)
+			passed := wine.PassedUnderWine(r.Stdout)
 			// Every test the pattern names ran and passed (none skipped).
 			for _, name := range regexp.MustCompile(`\w+`).FindAllString(strings.Trim(c.run, "^$()"), -1) {
 				if !passed[name] {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	"github.com/storewatch/storewatch/drivers/transport"
+	"github.com/storewatch/storewatch/drivers/zvt"
 )
 
 // echoDevice answers every byte with the same byte, at once.
@@ -61,12 +62,11 @@ func BenchmarkDirectByte(b *testing.B) {
 // BenchmarkTapByte is the same through the tap: the difference is what the
 // tap adds to one byte each way.
 func BenchmarkTapByte(b *testing.B) {
-	l := startLane(b, echoDevice{}, "")
-	a, _ := transport.Parse("serial://" + l.virtual)
-	c, err := transport.Dial(context.Background(), a, transport.DialOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	roundTrip(b, c)
+	roundTrip(b, startLane(b, echoDevice{}, "").l.POS(b, "", transport.SerialMode{}))
+}
+
+// BenchmarkTapByteWatched is BenchmarkTapByte with the ZVT driver's
+// transaction watcher reading every byte both ways.
+func BenchmarkTapByteWatched(b *testing.B) {
+	roundTrip(b, startWatchedLane(b, echoDevice{}, "", zvt.NewTransactionWatcher()).l.POS(b, "", transport.SerialMode{}))
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/storewatch/storewatch/drivers/transport"
@@ -33,7 +34,49 @@ type Config struct {
 	// MaxHold bounds one agent exchange: the POS application's bytes
 	// wait for at most this long.
 	MaxHold time.Duration
+	// Watcher, when set, follows the POS application's exchanges on the
+	// line for protocols whose exchanges have quiet gaps longer than
+	// ReplyWait (a ZVT payment waits for the customer's PIN): the tap
+	// starts no agent exchange while it says one is under way. NewWatcher
+	// gives the one a driver registered.
+	Watcher Watcher
 	Logger  *slog.Logger
+}
+
+// Watcher follows the bytes of the POS application and its device and says
+// when they are inside an exchange that the agent must not enter, idle
+// gaps or not. The tap calls it with its lock held, one call at a time.
+type Watcher interface {
+	// Observe sees the line's bytes in order: fromPOS for what the POS
+	// application sent the device, otherwise what the device sent it.
+	Observe(fromPOS bool, p []byte, now time.Time)
+	// Within reports whether an exchange is under way at now, and which
+	// (for the busy reading).
+	Within(now time.Time) (bool, string)
+}
+
+var (
+	watchersMu sync.Mutex
+	watchers   = map[string]func() Watcher{}
+)
+
+// RegisterWatcher makes NewWatcher(driver) build a Watcher for taps of the
+// driver's devices. Drivers call it from init.
+func RegisterWatcher(driver string, f func() Watcher) {
+	watchersMu.Lock()
+	defer watchersMu.Unlock()
+	watchers[driver] = f
+}
+
+// NewWatcher returns a new Watcher for a device of the driver, or nil when
+// the driver registered none (its exchanges have no quiet gaps).
+func NewWatcher(driver string) Watcher {
+	watchersMu.Lock()
+	defer watchersMu.Unlock()
+	if f, ok := watchers[driver]; ok {
+		return f()
+	}
+	return nil
 }
 
 // Defaults.
@@ -51,6 +94,7 @@ type Stats struct {
 	Held              uint64 // POS bytes that waited for an agent exchange
 	LateReplies       uint64 // device bytes after an exchange, dropped
 	LineBusyTimeouts  uint64 // sessions that found no idle gap in time
+	WatcherWaits      uint64 // sessions that waited for the Watcher's exchange to end
 	SessionsCutAtHold uint64 // exchanges ended by MaxHold
 }
 
@@ -64,11 +108,14 @@ type Tap struct {
 
 	writeMu sync.Mutex // one writer to the device at a time
 
-	mu       sync.Mutex
-	wake     chan struct{} // closed and replaced on every change
-	lastPOS  time.Time
-	lastDev  time.Time
-	lastOurs time.Time // the agent's last write
+	mu      sync.Mutex
+	wake    chan struct{} // closed and replaced on every change
+	lastPOS time.Time
+	lastDev time.Time
+	// lastOurs is the agent's last write (UnixNano). Atomic: a session
+	// writes under writeMu alone, never taking mu while it holds writeMu,
+	// so the two locks are only ever taken mu first.
+	lastOurs atomic.Int64
 	session  *session
 	settling bool
 	held     [][]byte
@@ -217,6 +264,9 @@ func (t *Tap) fromPOS(ctx context.Context) error {
 				t.mu.Unlock()
 				continue
 			}
+			if t.cfg.Watcher != nil {
+				t.cfg.Watcher.Observe(true, buf[:n], t.lastPOS)
+			}
 			// Write under writeMu, taken before mu is let go, so no
 			// session can start writing between our decision and our
 			// bytes.
@@ -260,6 +310,9 @@ func (t *Tap) fromDevice(ctx context.Context) error {
 				t.mu.Unlock()
 			default:
 				t.stats.ToPOS += uint64(n)
+				if t.cfg.Watcher != nil {
+					t.cfg.Watcher.Observe(false, buf[:n], t.lastDev)
+				}
 				t.heard = append(t.heard, buf[:n]...)
 				if len(t.heard) > heardMax {
 					t.heard = append(t.heard[:0], t.heard[len(t.heard)-heardMax:]...)
@@ -285,10 +338,19 @@ func (t *Tap) fromDevice(ctx context.Context) error {
 
 // Session waits for an idle gap and gives the caller the line.
 func (t *Tap) Session(ctx context.Context) (transport.Conn, error) {
+	waited := "" // the Watcher's exchange this session waited for
 	for {
 		t.mu.Lock()
 		wait := t.cfg.IdleGap
-		if t.session == nil && !t.settling {
+		within, what := false, ""
+		if t.cfg.Watcher != nil {
+			within, what = t.cfg.Watcher.Within(time.Now())
+		}
+		if within && waited == "" {
+			t.stats.WatcherWaits++
+			waited = what
+		}
+		if t.session == nil && !t.settling && !within {
 			last, need := t.lastDev, t.cfg.IdleGap
 			if t.lastPOS.After(t.lastDev) {
 				last, need = t.lastPOS, t.cfg.ReplyWait // the device may still answer the POS
@@ -313,7 +375,11 @@ func (t *Tap) Session(ctx context.Context) (transport.Conn, error) {
 			t.mu.Lock()
 			t.stats.LineBusyTimeouts++
 			t.mu.Unlock()
-			return nil, &transport.BusyError{Resource: t.cfg.Port.Path, How: fmt.Sprintf("the POS application kept the line busy: no idle gap of %v before the timeout", t.cfg.IdleGap)}
+			how := fmt.Sprintf("the POS application kept the line busy: no idle gap of %v before the timeout", t.cfg.IdleGap)
+			if waited != "" {
+				how = "the POS application was in " + waited + " until the timeout; nothing was sent"
+			}
+			return nil, &transport.BusyError{Resource: t.cfg.Port.Path, How: how}
 		case <-wake:
 			timer.Stop()
 		case <-timer.C:
@@ -327,11 +393,16 @@ func (t *Tap) Session(ctx context.Context) (transport.Conn, error) {
 // order (new ones wait for writeMu behind them), so whatever the device
 // answers from here on reaches the POS application.
 func (t *Tap) settle() {
+	// A write of the ended session may be under way: wait for it (it
+	// counts as the agent's last byte). Later ones see the session ended
+	// and write nothing, so none can follow the held bytes.
+	t.writeMu.Lock()
+	t.writeMu.Unlock() //nolint:staticcheck // a barrier, not a critical section
 	for {
 		t.mu.Lock()
 		last, need := t.lastDev, t.cfg.IdleGap
-		if t.lastOurs.After(t.lastDev) {
-			last, need = t.lastOurs, t.cfg.ReplyWait // our last question may still be answered
+		if ours := time.Unix(0, t.lastOurs.Load()); ours.After(t.lastDev) {
+			last, need = ours, t.cfg.ReplyWait // our last question may still be answered
 		}
 		if quiet := time.Since(last); quiet < need {
 			t.mu.Unlock()
@@ -340,6 +411,12 @@ func (t *Tap) settle() {
 		}
 		held := t.held
 		t.held, t.settling = nil, false
+		if t.cfg.Watcher != nil {
+			now := time.Now()
+			for _, b := range held {
+				t.cfg.Watcher.Observe(true, b, now)
+			}
+		}
 		if len(held) > 0 {
 			// For the line they are the POS application's latest bytes:
 			// the next exchange waits ReplyWait from here.
@@ -375,7 +452,8 @@ type session struct {
 	in       []byte // device bytes for us; guarded by t.mu
 	deadline time.Time
 	cut      *time.Timer
-	done     bool // guarded by t.mu
+	done     bool        // guarded by t.mu
+	ended    atomic.Bool // done, for Write, which reads it under writeMu
 	cutShort bool
 }
 
@@ -387,6 +465,7 @@ func (s *session) end(byHold bool) {
 		return
 	}
 	s.done, s.cutShort = true, byHold
+	s.ended.Store(true)
 	if byHold {
 		t.stats.SessionsCutAtHold++
 	}
@@ -412,18 +491,16 @@ var errEnded = errors.New("tap: the exchange was ended (longer than the tap's ho
 
 func (s *session) Write(p []byte) (int, error) {
 	t := s.t
-	t.mu.Lock()
-	done := s.done
-	t.mu.Unlock()
-	if done {
-		return 0, errEnded
-	}
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
+	// Checked under writeMu: settle waits for writeMu before it lets the
+	// POS application's held bytes go, so a write either ends before that
+	// or finds the session ended.
+	if s.ended.Load() {
+		return 0, errEnded
+	}
 	n, err := t.dev.Write(p)
-	t.mu.Lock()
-	t.lastOurs = time.Now()
-	t.mu.Unlock()
+	t.lastOurs.Store(time.Now().UnixNano())
 	return n, err
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,13 +13,19 @@ import (
 
 	"github.com/storewatch/storewatch/devsim"
 	devescpos "github.com/storewatch/storewatch/devsim/escpos"
+	devnci "github.com/storewatch/storewatch/devsim/nci"
 	"github.com/storewatch/storewatch/devsim/scalesim"
+	devsics "github.com/storewatch/storewatch/devsim/sics"
 	devtoledo "github.com/storewatch/storewatch/devsim/toledo"
 	"github.com/storewatch/storewatch/drivers"
 	_ "github.com/storewatch/storewatch/drivers/escpos"
+	_ "github.com/storewatch/storewatch/drivers/nci"
+	_ "github.com/storewatch/storewatch/drivers/sics"
 	_ "github.com/storewatch/storewatch/drivers/toledo"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/drivers/transport/tap"
+	"github.com/storewatch/storewatch/internal/testkit/taptest"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -57,55 +62,24 @@ type lane struct {
 	port    transport.Address
 	virtual string
 	tap     *tap.Tap
+	l       *taptest.Lane
 }
 
 func startLane(t testing.TB, dev devsim.Device, query string) *lane {
 	t.Helper()
-	p, err := devsim.ServePTY(context.Background(), dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	lockDir := t.TempDir()
-	old := transport.LockDirs
-	transport.LockDirs = []string{lockDir}
-	t.Cleanup(func() { transport.LockDirs = old })
-	port, err := transport.Parse("serial://" + p.Path + query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	virtual := filepath.Join(t.TempDir(), "ttyPOS0")
-	ctx, cancel := context.WithCancel(context.Background())
-	tp, err := tap.Open(ctx, tap.Config{Port: port, VirtualPort: virtual, IdleGap: 20 * time.Millisecond, ReplyWait: 80 * time.Millisecond, MaxHold: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- tp.Run(ctx) }()
-	unregister := transport.RegisterTap(port.Resource(), tp)
-	t.Cleanup(func() {
-		unregister()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("tap: %v", err)
-		}
-	})
-	return &lane{port: port, virtual: virtual, tap: tp}
+	return startWatchedLane(t, dev, query, nil)
+}
+
+// startWatchedLane is startLane with a tap.Watcher.
+func startWatchedLane(t testing.TB, dev devsim.Device, query string, w tap.Watcher) *lane {
+	t.Helper()
+	l := taptest.Start(t, dev, query, tap.Config{Watcher: w})
+	return &lane{port: l.Port, virtual: l.Virtual, tap: l.Tap, l: l}
 }
 
 // pos opens the virtual port as the POS application does.
 func (l *lane) pos(t *testing.T, query string) transport.Conn {
-	t.Helper()
-	a, err := transport.Parse("serial://" + l.virtual + query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := transport.Dial(context.Background(), a, transport.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return l.l.POS(t, query, transport.SerialMode{})
 }
 
 func (l *lane) driver(t *testing.T, name string, options map[string]string) drivers.Prober {
@@ -149,7 +123,10 @@ func TestTapReceiptPrinterSharedWithThePOS(t *testing.T) {
 	go func() {
 		defer close(agentDone)
 		for ctx.Err() == nil {
-			r, err := agent.Probe(ctx)
+			// Each probe runs to its end: one cancelled midway would leave
+			// a broken-off question block behind the POS application's
+			// bytes, which the check below cannot tell from a misplaced one.
+			r, err := agent.Probe(context.Background())
 			switch {
 			case err == nil:
 				readings = append(readings, r)
@@ -231,7 +208,13 @@ func TestTapReceiptPrinterSharedWithThePOS(t *testing.T) {
 		i++
 	}
 	if !bytes.Equal(pos2.Bytes(), sent.Bytes()) {
-		t.Fatalf("the printer did not receive the POS application's bytes unchanged and in order: %d bytes vs %d sent", pos2.Len(), sent.Len())
+		a, b := pos2.Bytes(), sent.Bytes()
+		i := 0
+		for i < len(a) && i < len(b) && a[i] == b[i] {
+			i++
+		}
+		t.Fatalf("the printer did not receive the POS application's bytes unchanged and in order: %d bytes vs %d sent, first difference at %d: % X (tap %+v)",
+			pos2.Len(), sent.Len(), i, a[max(0, i-6):min(len(a), i+20)], l.tap.Stats())
 	}
 	if inserted < len(readings) {
 		t.Errorf("%d agent question blocks found, %d readings", inserted, len(readings))
@@ -330,5 +313,180 @@ func TestTapBusyLineIsBusy(t *testing.T) {
 	}
 	if st := l.tap.Stats(); st.Held != 0 || st.Sessions != 0 {
 		t.Errorf("no session may start on a busy line: %+v", st)
+	}
+}
+
+// keepBusy writes a byte to the device every 5 ms until the test ends, so
+// the line never falls idle (a long print job).
+func keepBusy(t *testing.T, pos transport.Conn) {
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { stop(); <-done })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			pos.Write([]byte("x"))
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	time.Sleep(30 * time.Millisecond)
+}
+
+// The POS application switched on automatic status back and prints without
+// a pause: the agent cannot ask, but the printer told the POS application
+// its state (cover open) by itself, and the agent reads that instead of
+// calling the printer busy. It never spoke on the line.
+func TestTapASBOnABusyLine(t *testing.T) {
+	printer := devescpos.New()
+	printer.Switchboard().Set(devescpos.CoverOpen, true)
+	l := startLane(t, &recording{dev: printer}, "")
+	pos := l.pos(t, "")
+	if _, err := pos.Write([]byte{0x1D, 0x61, 0x0F}); err != nil { // GS a 0F: ASB on
+		t.Fatal(err)
+	}
+	pos.SetDeadline(time.Now().Add(5 * time.Second))
+	asb, err := transport.ReadFull(pos, 4)
+	if err != nil || asb[0]&0x20 == 0 {
+		t.Fatalf("the POS application read ASB % X, %v; want cover open", asb, err)
+	}
+	keepBusy(t, pos)
+	pctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r, err := l.driver(t, "escpos", nil).Probe(pctx)
+	if err != nil || len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultCoverOpen || !strings.Contains(r.Detail, "automatic status back") {
+		t.Fatalf("probe on a busy line after an ASB = %+v, %v; want cover_open from the ASB", r, err)
+	}
+	if st := l.tap.Stats(); st.Sessions != 0 {
+		t.Errorf("the agent spoke on a busy line: %+v", st)
+	}
+}
+
+// The POS application switched the scale to a weight stream (SIR) that
+// leaves the line no idle gap. The agent reads the stream: the weight,
+// then an overload, without a byte of its own on the line, while the POS
+// application gets every line of its stream.
+func TestTapScaleStream(t *testing.T) {
+	sc := devsics.New(devsics.Config{Load: 1.25, StreamInterval: 10 * time.Millisecond})
+	l := startLane(t, sc, "")
+	pos := l.pos(t, "")
+	if _, err := pos.Write([]byte("SIR\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		lines []string
+	)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	defer func() { stop(); pos.Close(); <-done }()
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			pos.SetDeadline(time.Now().Add(time.Second))
+			b, err := transport.ReadUntil(pos, []byte("\r\n"), 64)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			lines = append(lines, string(b))
+			mu.Unlock()
+		}
+	}()
+	seen := func(want string) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(lines) > 3 && strings.HasPrefix(lines[len(lines)-1], want)
+		}
+	}
+	agent := l.driver(t, "sics", nil)
+	testenv.WaitFor(t, 5*time.Second, "the POS application reading its stream", seen("S S"))
+	r, err := agent.Probe(context.Background())
+	if err != nil || len(r.Faults) != 0 || !strings.Contains(r.Detail, "1.250 kg") || !strings.Contains(r.Detail, "heard on the tap") {
+		t.Fatalf("probe of a streaming scale = %+v, %v; want 1.250 kg heard on the tap", r, err)
+	}
+	sc.Switchboard().Set(scalesim.Overload, true)
+	testenv.WaitFor(t, 5*time.Second, "the overload in the stream", seen("S +"))
+	r, err = agent.Probe(context.Background())
+	if err != nil || len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultScaleOverload {
+		t.Fatalf("probe of a streaming scale in overload = %+v, %v", r, err)
+	}
+	if st := l.tap.Stats(); st.Sessions != 0 || st.Held != 0 {
+		t.Errorf("the agent spoke on the line: %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range lines[1:] {
+		if !strings.HasPrefix(s, "S S ") && !strings.HasPrefix(s, "S +") {
+			t.Fatalf("the POS application's stream carried %q", s)
+		}
+	}
+}
+
+// A scanner-scale the POS application weighs with (NCI W, 7E1): the agent
+// reads the last answer the POS application got and sends nothing; once
+// the POS application stops weighing, the agent asks itself.
+func TestTapScaleAnswersToThePOS(t *testing.T) {
+	l := startLane(t, devnci.New(devnci.Config{Load: 1.25}), "?databits=7&parity=E")
+	pos := l.pos(t, "?databits=7&parity=E")
+	for i := range 10 {
+		if _, err := pos.Write([]byte("W\r")); err != nil {
+			t.Fatal(err)
+		}
+		pos.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := transport.ReadUntil(pos, []byte{0x03}, 64); err != nil {
+			t.Fatalf("weighing %d: %v", i, err)
+		}
+	}
+	agent := l.driver(t, "nci", nil)
+	r, err := agent.Probe(context.Background())
+	if err != nil || len(r.Faults) != 0 || !strings.Contains(r.Detail, "heard on the tap") || r.Measurements["weight_kg"] == 0 {
+		t.Fatalf("probe after the POS application's weighings = %+v, %v; want its last answer, heard on the tap", r, err)
+	}
+	if st := l.tap.Stats(); st.Sessions != 0 {
+		t.Errorf("the agent spoke although the scale had just answered the POS: %+v", st)
+	}
+	r, err = agent.Probe(context.Background())
+	if err != nil || strings.Contains(r.Detail, "heard on the tap") {
+		t.Fatalf("probe of a quiet line = %+v, %v; want the agent's own W", r, err)
+	}
+	if st := l.tap.Stats(); st.Sessions != 1 {
+		t.Errorf("the agent did not ask the quiet scale itself: %+v", st)
+	}
+}
+
+// An agent exchange cut at the tap's hold limit while the driver is still
+// writing: nothing the driver writes after the cut may reach the device,
+// least of all behind the POS application's held bytes, which go out when
+// the exchange ends; and the tap must go on passing bytes (a write at the
+// cut once deadlocked it). The driver writes 'A's, the POS application
+// 'p's; the device must never see an 'A' after a 'p'.
+func TestTapNoAgentByteAfterTheCut(t *testing.T) {
+	for round := range 20 {
+		rec := &recording{dev: echoDevice{}}
+		l := taptest.Start(t, rec, "", tap.Config{MaxHold: 5 * time.Millisecond, IdleGap: time.Millisecond, ReplyWait: time.Millisecond})
+		pos := l.POS(t, "", transport.SerialMode{})
+		s, err := l.Tap.Session(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				if _, err := s.Write([]byte("A")); err != nil {
+					return
+				}
+			}
+		}()
+		if _, err := pos.Write([]byte("ppp")); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		testenv.WaitFor(t, 5*time.Second, "the held bytes", func() bool { return bytes.Count(rec.bytes(), []byte("p")) == 3 })
+		s.Close()
+		if got := rec.bytes(); bytes.LastIndexByte(got, 'A') > bytes.IndexByte(got, 'p') {
+			t.Fatalf("round %d: an agent byte reached the device after the POS application's held bytes: ...%q", round, got[bytes.IndexByte(got, 'p'):])
+		}
 	}
 }
