@@ -49,8 +49,7 @@ func BenchmarkReplicas(b *testing.B) {
 					e.start(i)
 					names = append(names, e.replicas[i].name)
 				}
-				testenv.WaitFor(b, 60*time.Second, "every partition held", func() bool { return e.allHeldBy(names...) })
-				e.waitSessions()
+				e.settle(names...)
 				urls = e.nats.URLs()
 				user = func(int) (string, string) { return "", "" }
 			}

@@ -147,26 +147,52 @@ func (e *env) start(i int) {
 	})
 }
 
-// waitSessions waits until every partition's MQTT session has subscribed
-// once: from then on the broker keeps each partition's messages, whoever
-// holds it. (Before the first subscription of a fresh installation there
-// is nobody to keep them for.)
-func (e *env) waitSessions() {
+// settle waits until the running replicas (names) share the partitions
+// fairly and each partition's session is subscribed by its holder: from
+// then on partitions stay put while the test runs, and the broker keeps
+// each partition's messages, whoever holds it. (Before the first
+// subscription of a fresh installation there is nobody to keep them for.)
+func (e *env) settle(names ...string) {
 	e.t.Helper()
-	testenv.WaitFor(e.t, 60*time.Second, "every partition's session subscribed", func() bool {
-		var all strings.Builder
-		for _, r := range e.replicas {
-			if r.proc != nil {
-				all.WriteString(r.proc.Output())
+	testenv.WaitFor(e.t, 90*time.Second, fmt.Sprintf("%v sharing the partitions, each session subscribed", names), func() bool {
+		h := e.holders()
+		count := map[string]int{}
+		for p := range partitions {
+			count[h[p]]++
+		}
+		for _, n := range names {
+			if c := count[n]; c < partitions/len(names) || c > (partitions+len(names)-1)/len(names) {
+				return false
 			}
 		}
+		if h[partitions] == "" {
+			return false
+		}
 		for p := range partitions {
-			if !strings.Contains(all.String(), fmt.Sprintf("client_id=storehub-p%d ", p)) {
+			r := e.byName(h[p])
+			if r == nil || r.proc == nil || !subscribed(r, p) {
 				return false
 			}
 		}
 		return true
 	})
+}
+
+// subscribed says whether replica r's log shows partition p's session
+// subscribed since r last took p.
+func subscribed(r *replica, p int) bool {
+	log := r.proc.Output()
+	i := strings.LastIndex(log, fmt.Sprintf(`msg="cluster: partition taken" part=cluster replica=%s partition=%d `, r.name, p))
+	return i >= 0 && strings.Contains(log[i:], fmt.Sprintf("client_id=storehub-p%d ", p))
+}
+
+func (e *env) byName(name string) *replica {
+	for _, r := range e.replicas {
+		if r.name == name {
+			return r
+		}
+	}
+	return nil
 }
 
 // kill ends replica i with SIGKILL: no lease released, nothing flushed.

@@ -148,8 +148,7 @@ func startEnv(t *testing.T, ownPostgres bool) *env {
 	for i := range e.replicas {
 		e.start(i)
 	}
-	testenv.WaitFor(t, 60*time.Second, "every partition held", func() bool { return e.allHeldBy("r1", "r2", "r3") })
-	e.waitSessions()
+	e.settle("r1", "r2", "r3")
 	return e
 }
 
@@ -184,7 +183,7 @@ func TestRollingRestartDuringAStormAndTheSameDataOnEveryReplica(t *testing.T) {
 		for i, r := range e.replicas {
 			e.stop(i)
 			e.start(i)
-			testenv.WaitFor(t, 60*time.Second, "every partition held after restarting "+r.name, func() bool { return e.allHeldBy("r1", "r2", "r3") })
+			e.settle("r1", "r2", "r3")
 			t.Logf("restarted %s", r.name)
 		}
 	})
