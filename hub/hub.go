@@ -155,6 +155,9 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		h.Close()
 		return nil, err
 	}
+	if h.cluster != nil {
+		handler = refuseEngineActions(handler)
+	}
 	h.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	h.wg.Add(1)
 	go func() {

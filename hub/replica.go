@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -258,4 +259,30 @@ func (s storedInventory) Live(id string) (incident.Incident, bool) {
 		return incident.Incident{}, false
 	}
 	return inc, inc.State.Live()
+}
+
+// engineActions are the API's and the console's routes that change an
+// incident or a maintenance window through the engine.
+var engineActions = []string{
+	"POST /api/v1/incidents/{id}/acknowledge", "POST /api/v1/incidents/{id}/comments", "POST /api/v1/incidents/{id}/close",
+	"POST /api/v1/maintenance", "DELETE /api/v1/maintenance/{id}",
+	"POST /console/incidents/{id}/{action}", "POST /console/maintenance", "POST /console/maintenance/{id}/delete",
+}
+
+// refuseEngineActions answers the engine's actions with 503 on a replica:
+// they must run in the engine of the partition that holds the store, and
+// are not yet handed to it (docs/hub.md, "Scaling out"); run on this
+// replica's own view they would overwrite what the owner decided.
+func refuseEngineActions(next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, `{"error": "incident actions and maintenance windows are not yet available on a cluster of replicas (docs/hub.md, Scaling out)"}`)
+	})
+	for _, pattern := range engineActions {
+		mux.Handle(pattern, refuse)
+	}
+	mux.Handle("/", next)
+	return mux
 }
