@@ -93,7 +93,7 @@ func NATSConfig(name string, client, cluster, mqtt int, storeDir string, routes 
 	b.WriteString("  ]\n}\n")
 	// stream_replicas: the MQTT sessions' and QoS 1 messages' streams are
 	// kept on every node, so that losing one loses nothing.
-	fmt.Fprintf(&b, "mqtt {\n  listen: 127.0.0.1:%d\n  stream_replicas: %d\n  ack_wait: \"5s\"\n}\n", mqtt, replicas)
+	fmt.Fprintf(&b, "mqtt {\n  listen: 127.0.0.1:%d\n  stream_replicas: %d\n  consumer_replicas: %d\n  ack_wait: \"5s\"\n}\n", mqtt, replicas, replicas)
 	return b.String()
 }
 
