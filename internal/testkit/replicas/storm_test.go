@@ -206,7 +206,7 @@ func TestRollingRestartDuringAStormAndTheSameDataOnEveryReplica(t *testing.T) {
 // partition's session, with the messages its last holder received and had
 // not acknowledged, to the next holder, when the nats-server does not:
 // Debian bookworm's 2.9.10 redelivers only some of them (the tests lost 1 to
-// 9 messages in 5 of 8 kill runs, 1 of 1 rolling restart and 1 of 4
+// 9 messages in 5 of 8 kill runs, 1 of 1 rolling restart and 1 of 3
 // PostgreSQL restarts; 2.15.3, built from the Go module proxy and given as
 // STOREWATCH_NATS_SERVER, lost none in 4, 2 and 2). docs/hub.md has the
 // table.
