@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +17,7 @@ import (
 	"github.com/storewatch/storewatch/drivers/host"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/drivers/transport/tap"
+	"github.com/storewatch/storewatch/drivers/usbinv"
 	"github.com/storewatch/storewatch/uplink"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -31,28 +34,52 @@ type Options struct {
 	// two outbox commits (250ms). The demo compresses it with the rest of
 	// time: at 120x, 250ms is half a store minute of delay for every event.
 	OutboxCommitInterval time.Duration
+	// ConfigVersion names the configuration the agent runs in its
+	// heartbeats (LocalConfigVersion of the file); empty: not told.
+	ConfigVersion string
+	// ConfigFile is the local agent.yaml cfg was loaded from. With it the
+	// agent takes device configuration from the hub (hubconfig.go): the
+	// last good one at start, new ones while it runs.
+	ConfigFile string
 }
 
 // Agent is one running storeagent.
 type Agent struct {
-	cfg       *config.Agent
-	log       *slog.Logger
-	version   string
-	collector *collector.Collector
-	up        *uplink.Uplink // nil without a broker
+	log     *slog.Logger
+	version string
+	up      *uplink.Uplink // nil without a broker
+	sink    collector.Sink
+	opts    Options
+
+	local  []byte                    // the local file's content, as loaded
+	pushes chan []byte               // configurations from the hub, the newest only
+	mu     sync.Mutex                // guards what follows, which a configuration from the hub changes
+	cfg    *config.Agent             // the configuration the agent runs
+	col    *collector.Collector      // polls cfg's devices
+	hub    *wire.DeviceConfig        // the hub's part of cfg; nil: none
+	state  wire.ConfigState          // what the heartbeat says
+	found  []wire.Found              // discovered, not monitored
+	remote func(*config.Agent) error // rebuilds the remote query handler for a configuration
 }
 
 // New builds the agent from a loaded configuration.
 func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
-	devs, err := BuildDevices(cfg, lines, host.System())
-	if err != nil {
-		return nil, err
-	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, log: log, version: o.Version}
+	a := &Agent{cfg: cfg, log: log, version: o.Version, opts: o, pushes: make(chan []byte, 1),
+		state: wire.ConfigState{Version: o.ConfigVersion, Source: "local"}}
+	if o.ConfigFile != "" {
+		if err := a.loadSavedHubConfig(o.ConfigFile, &cfg, &lines); err != nil {
+			log.Error("the last configuration from the hub no longer applies; running the local one until the hub sends another", "err", err)
+		}
+		a.cfg = cfg
+	}
+	devs, err := BuildDevices(cfg, lines, host.System())
+	if err != nil {
+		return nil, err
+	}
 	sink := o.Sink
 	if sink == nil && len(cfg.Broker.URLs) > 0 {
 		a.up, err = uplink.New(uplink.Options{
@@ -64,6 +91,7 @@ func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 			Grace:          cfg.Polling.Grace,
 			HeartbeatEvery: cfg.Telemetry.Interval,
 			CommitInterval: o.OutboxCommitInterval,
+			ConfigState:    a.configState,
 		})
 		if err != nil {
 			return nil, err
@@ -73,26 +101,40 @@ func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 	if sink == nil {
 		sink = LogSink{Log: log}
 	}
-	a.collector = collector.New(devs, &inventorySink{Sink: sink, a: a}, collector.Options{
-		Grace:          cfg.Polling.Grace,
-		SampleInterval: cfg.Telemetry.Interval,
-		Logger:         log,
-		Jitter:         min(cfg.Polling.Interval, 5*time.Second),
-	})
+	a.sink = &inventorySink{Sink: sink, a: a}
+	a.col = a.newCollector(cfg, devs, cfg.Polling.Grace)
 	if a.up != nil {
-		remote, err := NewRemote(a.id(), cfg.Remote.HubPublicKey, a.collector, remoteDevices(cfg),
-			NewAuditLog(auditPath(cfg), 0, log), nil, log)
-		if err != nil {
+		audit := NewAuditLog(auditPath(cfg), 0, log)
+		a.remote = func(c *config.Agent) error {
+			remote, err := NewRemote(a.id(), c.Remote.HubPublicKey, a.col, remoteDevices(c), audit, nil, log)
+			if err == nil {
+				a.up.SetCommandHandler(remote)
+			}
+			return err
+		}
+		if err := a.remote(cfg); err != nil {
 			a.up.Close()
 			return nil, err
 		}
-		a.up.SetCommandHandler(remote)
+		if o.ConfigFile != "" {
+			a.up.SetConfigHandler(a.onConfig)
+		}
 	}
 	return a, nil
 }
 
+func (a *Agent) newCollector(cfg *config.Agent, devs []collector.Device, grace time.Duration) *collector.Collector {
+	return collector.New(devs, a.sink, collector.Options{
+		Grace:          grace,
+		SampleInterval: cfg.Telemetry.Interval,
+		Logger:         a.log,
+		Jitter:         min(cfg.Polling.Interval, 5*time.Second),
+	})
+}
+
 func (a *Agent) id() wire.AgentID {
-	return wire.AgentID{Tenant: a.cfg.Tenant, Store: a.cfg.Store, Agent: a.cfg.ID}
+	c := a.cfg
+	return wire.AgentID{Tenant: c.Tenant, Store: c.Store, Agent: c.ID}
 }
 
 func remoteDevices(cfg *config.Agent) map[string]RemoteDevice {
@@ -114,8 +156,21 @@ func auditPath(cfg *config.Agent) string {
 	return filepath.Join(filepath.Dir(cfg.Outbox.Path), "audit.log")
 }
 
-// Collector gives access to device states and on-demand probes.
-func (a *Agent) Collector() *collector.Collector { return a.collector }
+// Collector gives access to device states and on-demand probes (of the
+// configuration the agent runs now).
+func (a *Agent) Collector() *collector.Collector {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.col
+}
+
+// Config is the configuration the agent runs now: the local file's, with
+// the hub's devices when the hub manages some.
+func (a *Agent) Config() *config.Agent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg
+}
 
 // Uplink returns the uplink, nil when no broker is configured.
 func (a *Agent) Uplink() *uplink.Uplink { return a.up }
@@ -125,7 +180,7 @@ func (a *Agent) Uplink() *uplink.Uplink { return a.up }
 // closes the outbox, so a stop loses nothing the agent recorded.
 func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("storeagent started", "tenant", a.cfg.Tenant, "store", a.cfg.Store, "agent", a.cfg.ID,
-		"devices", len(a.collector.States()), "broker", strings.Join(a.cfg.Broker.URLs, ","))
+		"devices", len(a.Collector().States()), "broker", strings.Join(a.cfg.Broker.URLs, ","))
 	upCtx, stopUplink := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	if a.up != nil {
@@ -136,6 +191,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		})
 		wg.Go(func() { a.refreshInventory(ctx) })
+		wg.Go(func() {
+			a.discoverLoop(ctx, func(ctx context.Context) (usbinv.Report, error) { return usbinv.Discover(ctx, "") })
+		})
 	}
 	stopTaps, err := a.startTaps(ctx, &wg)
 	if err != nil {
@@ -143,7 +201,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		wg.Wait()
 		return err
 	}
-	err = a.collector.Run(ctx)
+	err = a.poll(ctx)
 	stopTaps()
 	stopUplink()
 	wg.Wait()
@@ -217,7 +275,12 @@ func (a *Agent) publishInventory() {
 	if a.up == nil {
 		return
 	}
-	if err := a.up.SetInventory(Inventory(a.cfg, a.collector.States(), a.version)); err != nil {
+	a.mu.Lock()
+	cfg, col, found := a.cfg, a.col, a.found
+	a.mu.Unlock()
+	inv := Inventory(cfg, col.States(), a.version)
+	inv.Found = found
+	if err := a.up.SetInventory(inv); err != nil {
 		a.log.Error("inventory", "err", err)
 	}
 }
@@ -258,4 +321,22 @@ func NewLogger(cfg config.AgentLog, w io.Writer) (log *slog.Logger, closeLog fun
 		return nil, nil, fmt.Errorf("log.file: %w", err)
 	}
 	return slog.New(slog.NewMultiHandler(h, slog.NewJSONHandler(f, opts))), f.Close, nil
+}
+
+// LocalConfigVersion names a local configuration file's content:
+// "local-" and the first 12 hex digits of its SHA-256.
+func LocalConfigVersion(data []byte) string {
+	h := sha256.Sum256(data)
+	return "local-" + hex.EncodeToString(h[:6])
+}
+
+// configState is what the heartbeat says about the configuration.
+func (a *Agent) configState() *wire.ConfigState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state.Version == "" {
+		return nil
+	}
+	st := a.state
+	return &st
 }

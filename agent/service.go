@@ -15,6 +15,9 @@ func ServiceSpec(configPath string) svc.Spec {
 		DisplayName: "storewatch store agent",
 		Description: "Watches the store's printers, scales, scanners and payment terminals and reports faults to the helpdesk.",
 		Args:        []string{"run", "--config", configPath},
+		// An enrolment left by the installer (/etc/default/storeagent's
+		// STOREWATCH_ENROLL_*) is carried out as root before the start.
+		PreArgs:     []string{"enroll", "--pending", "--config", configPath},
 		User:        "storewatch",
 		Groups:      []string{"dialout", "plugdev"},
 		StateDir:    "storewatch",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -119,14 +120,44 @@ func Load(path string) (*Agent, *Lines, error) {
 // Parse checks a configuration held in memory. file names it in errors;
 // lookupEnv resolves ${NAME} values and the STOREWATCH_* overrides.
 func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Agent, *Lines, error) {
+	if errs := otherProgramError(file, data, "storeagent"); errs != nil {
+		return nil, &Lines{file: file, lines: map[string]int{}}, errs
+	}
 	var cfg Agent
 	lines, errs, fatal := decodeStrict(file, data, &cfg, lookupEnv)
 	if fatal {
 		return nil, lines, errs
 	}
 	ApplyEnv(&cfg, lookupEnv)
+	if err := cfg.readPasswordFile(file); err != nil {
+		errs = append(errs, lines.Error("broker.password_file", "%v", err))
+	}
 	cfg.applyDefaults(lines)
 	return finish(&cfg, lines, append(errs, cfg.validate(lines)...))
+}
+
+// readPasswordFile takes the broker password from broker.password_file,
+// relative to the configuration file's directory, unless a password is
+// given otherwise (the file, ${NAME}, STOREWATCH_BROKER_PASSWORD).
+func (c *Agent) readPasswordFile(file string) error {
+	if c.Broker.PasswordFile == "" || c.Broker.Password != "" {
+		return nil
+	}
+	p := c.Broker.PasswordFile
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(file), p)
+		c.Broker.PasswordFile = p
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" || strings.ContainsAny(pw, "\r\n") {
+		return fmt.Errorf("%s: want the password on one line", p)
+	}
+	c.Broker.Password = pw
+	return nil
 }
 
 // decodeStrict decodes YAML into out, rejecting unknown keys, and expands
@@ -196,7 +227,11 @@ func typeError(file, msg string) Error {
 	e.Line, _ = strconv.Atoi(m[1])
 	e.Msg = m[2]
 	if u := unknownField.FindStringSubmatch(e.Msg); u != nil {
-		e.Msg = fmt.Sprintf("unknown setting %q (in %s); check the spelling against the configuration reference", u[1], strings.ToLower(u[2]))
+		in := "at the top"
+		if u[2] != "Agent" && u[2] != "Hub" {
+			in = "in " + strings.ToLower(u[2])
+		}
+		e.Msg = fmt.Sprintf("unknown setting %q (%s)%s", u[1], in, didYouMean(u[1], fieldNames(configTypes[u[2]])))
 		return e
 	}
 	if c := cannotDecode.FindStringSubmatch(e.Msg); c != nil {

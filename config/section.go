@@ -173,7 +173,7 @@ func unknownSettings(n *yaml.Node, t reflect.Type, path, file string) Errors {
 			ft, ok := fields[k.Value]
 			if !ok {
 				errs = append(errs, Error{File: file, Line: k.Line, Path: path, Msg: fmt.Sprintf(
-					"unknown setting %q (in %s); check the spelling against the documentation", k.Value, path[strings.LastIndexByte(path, '.')+1:])})
+					"unknown setting %q (in %s)%s", k.Value, path[strings.LastIndexByte(path, '.')+1:], didYouMean(k.Value, fieldNames(t)))})
 				continue
 			}
 			errs = append(errs, unknownSettings(v, ft, path+"."+k.Value, file)...)

@@ -37,14 +37,15 @@ type Site struct {
 
 // Broker says how to reach MQTT.
 type Broker struct {
-	URLs       []string      `yaml:"urls" doc:"Broker URLs, tried in order for failover: tls://host:8883, tcp://host:1883"`
-	Username   string        `yaml:"username" doc:"MQTT user name (per store); or STOREWATCH_BROKER_USERNAME"`
-	Password   string        `yaml:"password" doc:"MQTT password; better given as STOREWATCH_BROKER_PASSWORD or ${ENV_NAME}" secret:"true"`
-	CAFile     string        `yaml:"ca_file" doc:"PEM file of the CA that signed the broker's certificate"`
-	CertFile   string        `yaml:"cert_file" doc:"PEM client certificate, for brokers that authenticate agents by certificate"`
-	KeyFile    string        `yaml:"key_file" doc:"PEM private key of the client certificate"`
-	ServerName string        `yaml:"server_name" doc:"Name to check in the broker's certificate, if not the URL's host"`
-	KeepAlive  time.Duration `yaml:"keepalive" doc:"MQTT keepalive; the broker declares the agent offline after 1.5 times this" default:"30s"`
+	URLs         []string      `yaml:"urls" doc:"Broker URLs, tried in order for failover: tls://host:8883, tcp://host:1883"`
+	Username     string        `yaml:"username" doc:"MQTT user name (per store); or STOREWATCH_BROKER_USERNAME"`
+	Password     string        `yaml:"password" doc:"MQTT password; better given as STOREWATCH_BROKER_PASSWORD or ${ENV_NAME}" secret:"true"`
+	PasswordFile string        `yaml:"password_file" doc:"File holding the MQTT password, readable by the service only; storeagent enroll writes it (relative to this file's directory)"`
+	CAFile       string        `yaml:"ca_file" doc:"PEM file of the CA that signed the broker's certificate"`
+	CertFile     string        `yaml:"cert_file" doc:"PEM client certificate, for brokers that authenticate agents by certificate"`
+	KeyFile      string        `yaml:"key_file" doc:"PEM private key of the client certificate"`
+	ServerName   string        `yaml:"server_name" doc:"Name to check in the broker's certificate, if not the URL's host"`
+	KeepAlive    time.Duration `yaml:"keepalive" doc:"MQTT keepalive; the broker declares the agent offline after 1.5 times this" default:"30s"`
 }
 
 // Outbox bounds the on-disk buffer.

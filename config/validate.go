@@ -78,7 +78,7 @@ func (c *Agent) validate(l *Lines) Errors {
 		}
 		tlsURL = tlsURL || isTLS
 	}
-	if c.Broker.Password != "" && c.Broker.Username == "" {
+	if (c.Broker.Password != "" || c.Broker.PasswordFile != "") && c.Broker.Username == "" {
 		bad("broker.password", "a password needs a broker.username")
 	}
 	if (c.Broker.CertFile == "") != (c.Broker.KeyFile == "") {

@@ -10,6 +10,7 @@ import (
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/cluster"
+	"github.com/storewatch/storewatch/hub/enrol"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	_ "github.com/storewatch/storewatch/hub/helpdesk/all" // the connectors a helpdesk's type names
 	"github.com/storewatch/storewatch/hub/incident"
@@ -38,6 +39,7 @@ type Config struct {
 	Store    store.Config          // store:
 	Tickets  tickets.Config        // tickets:
 	Helpdesk *helpdesk.Config      // helpdesk:; nil: the built-in ticket list only
+	Enrol    enrol.Config          // enrolment:
 	Cluster  *cluster.Config       // cluster:; nil: the only replica
 
 	checked bool // by LoadConfig or ParseConfig
@@ -94,6 +96,7 @@ func decode(cfg *config.Hub, err error) (*Config, error) {
 		}
 	}
 	section(cfg.Tickets, &c.Tickets)
+	section(cfg.Enrolment, &c.Enrol)
 	if cfg.Helpdesk.Given() {
 		c.Helpdesk = &helpdesk.Config{}
 		errs = append(errs, c.Helpdesk.Decode(cfg.Helpdesk)...)

@@ -16,9 +16,11 @@ import (
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/cluster"
+	"github.com/storewatch/storewatch/hub/enrol"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
+	"github.com/storewatch/storewatch/hub/profiles"
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
@@ -32,6 +34,8 @@ type Hub struct {
 	Registry *prometheus.Registry
 	Helpdesk *helpdesk.Outbox // nil without a helpdesk: section
 	Query    *query.Service
+	Enrol    *enrol.Service
+	Profiles *profiles.Service
 
 	log      *slog.Logger
 	records  helpdesk.Records // the helpdesk outbox's, in the PostgreSQL store; nil: its own file
@@ -108,6 +112,11 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		}
 	}
 
+	access := broker.NewAccess(cfg.Agents)
+	if h.Enrol, err = h.startEnrol(cfg, st, access, log.With("part", "enrol")); err != nil {
+		h.Close()
+		return nil, err
+	}
 	switch {
 	case cfg.Cluster != nil:
 		err = h.startReplica(ctx, cfg, targets, catalog)
@@ -128,10 +137,10 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 			}()
 		}
 	default: // the embedded broker
-		if len(cfg.Agents) == 0 {
-			log.Warn("no agents configured: the embedded broker admits none until hub.yaml lists them under agents")
+		if len(cfg.Agents) == 0 && len(access.PasswordFile()) == 0 {
+			log.Warn("no agents configured or enrolled: the embedded broker admits none until hub.yaml lists them under agents or a store PC enrols")
 		}
-		h.embedded, err = broker.StartEmbedded(broker.EmbeddedOptions{Config: cfg.Broker.Embedded, Access: broker.NewAccess(cfg.Agents),
+		h.embedded, err = broker.StartEmbedded(broker.EmbeddedOptions{Config: cfg.Broker.Embedded, Access: access,
 			Handler: pipe, Log: log.With("part", "mqtt"), Metrics: broker.NewMetrics(reg)})
 	}
 	if err != nil {
@@ -139,8 +148,12 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		return nil, err
 	}
 
+	if err := h.startProfiles(cfg, st, log.With("part", "profiles")); err != nil {
+		h.Close()
+		return nil, err
+	}
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
-		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st})
+		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display, Enrol: h.Enrol, Profiles: h.Profiles})
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -150,7 +163,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		h.Close()
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	handler, err := withConsole(srv, eng, st, cfg.API.ConsoleDir, log.With("part", "console"))
+	handler, err := withConsole(srv, eng, st, cfg, catalog, log.With("part", "console"))
 	if err != nil {
 		h.Close()
 		return nil, err

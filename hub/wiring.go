@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/store"
+	"github.com/storewatch/storewatch/hub/tickets"
 )
 
 func startQueries(cfg *Config, dir query.Directory, st query.Auditor, publish query.Publisher, log *slog.Logger) (*query.Service, error) {
@@ -37,8 +39,18 @@ func (h *Hub) publish(topic string, payload []byte) error {
 }
 
 // withConsole serves the web console under /console/ beside the API.
-func withConsole(srv *api.Server, eng *incident.Engine, st store.Backend, dir string, log *slog.Logger) (http.Handler, error) {
-	c, err := console.New(console.Options{API: srv, Engine: eng, Store: st, Reports: st, Dir: dir, Log: log})
+// The console speaks the tickets' language, with the catalog's words, and
+// says times in store time (policy.Display).
+func withConsole(srv *api.Server, eng *incident.Engine, st store.Backend, cfg *Config, catalog *tickets.Catalog, log *slog.Logger) (http.Handler, error) {
+	if catalog == nil { // loaded only for a helpdesk; the console needs its words anyway
+		var err error
+		if catalog, err = tickets.Load(cfg.Tickets); err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+	}
+	var words console.Words = catalog
+	c, err := console.New(console.Options{API: srv, Engine: eng, Store: st, Reports: st, Dir: cfg.API.ConsoleDir, Log: log,
+		Words: words, Language: cfg.Tickets.Language, Helpdesk: cfg.Helpdesk != nil, Display: cfg.Policy.Display})
 	if err != nil {
 		return nil, err
 	}

@@ -710,8 +710,23 @@ func TestMSI(t *testing.T) {
 				seq["ApplyProperties"]["Condition"] != "NOT REMOVE AND (HUBURL OR TENANT OR STORE OR AGENT)" {
 				t.Errorf("ApplyProperties runs at %d (%v)", o, seq["ApplyProperties"])
 			}
+			// Enrolment: the token is saved for the service's start by the
+			// installed storeagent.exe, after the properties, before the
+			// service starts; no log shows the token.
+			save := actions["SaveEnrolment"]
+			if save["Type"] != "3090" || save["Source"] != "StoreagentExe" ||
+				save["Target"] != `enroll --later --hub "[ENROLLURL]" --token "[ENROLLTOKEN]" --store "[STORE]" --agent "[AGENT]" --config "[CommonAppDataFolder]storewatch\agent.yaml"` {
+				t.Errorf("SaveEnrolment = %v", save)
+			}
+			if o := order("SaveEnrolment"); !(order("ApplyProperties") < o && o < order("StartServices")) ||
+				seq["SaveEnrolment"]["Condition"] != "NOT REMOVE AND ENROLLTOKEN" {
+				t.Errorf("SaveEnrolment runs at %d (%v)", o, seq["SaveEnrolment"])
+			}
+			if props["MsiHiddenProperties"]["Value"] != "ENROLLTOKEN" {
+				t.Errorf("MsiHiddenProperties = %q, want ENROLLTOKEN", props["MsiHiddenProperties"]["Value"])
+			}
 			secure := strings.Split(strings.TrimSpace(props["SecureCustomProperties"]["Value"]), ";")
-			for _, name := range []string{"HUBURL", "TENANT", "STORE", "AGENT", "ENROLLTOKEN", "WIX_UPGRADE_DETECTED"} {
+			for _, name := range []string{"HUBURL", "TENANT", "STORE", "AGENT", "ENROLLURL", "ENROLLTOKEN", "WIX_UPGRADE_DETECTED"} {
 				if !slices.Contains(secure, name) {
 					t.Errorf("SecureCustomProperties %v lacks %s", secure, name)
 				}

@@ -27,7 +27,10 @@ type Options struct {
 	Broker  config.Broker
 	Outbox  config.Outbox
 	Version string // agent build version, in the birth message and inventory
-	Logger  *slog.Logger
+	// ConfigState, when set, says in every heartbeat which configuration
+	// the agent runs (the hub's fleet view).
+	ConfigState func() *wire.ConfigState
+	Logger      *slog.Logger
 	// Grace is the collector's start-up grace (polling.grace), told to the
 	// hub in the birth: it counts the hold-down of a fault first seen during
 	// it from its end (docs/hub.md).
@@ -189,6 +192,7 @@ type Uplink struct {
 	invBody   []byte // inventory without its header, to see changes
 	invSent   bool
 	handler   CommandHandler
+	onConfig  func(payload []byte) // the hub's device configuration; nil: not subscribed
 
 	wake chan struct{}    // the inventory changed
 	cmds chan cmdDelivery // requests waiting for a worker
@@ -318,6 +322,21 @@ func (u *Uplink) SetCommandHandler(h CommandHandler) {
 	u.mu.Unlock()
 }
 
+// SetConfigHandler makes the uplink subscribe to the agent's config
+// channel at every connect and hand each payload to fn, on the MQTT
+// client's goroutine: fn must not block.
+func (u *Uplink) SetConfigHandler(fn func(payload []byte)) {
+	u.mu.Lock()
+	u.onConfig = fn
+	u.mu.Unlock()
+}
+
+func (u *Uplink) configHandler() func([]byte) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.onConfig
+}
+
 // Stats is the uplink's state for the heartbeat, the local status page and
 // `storeagent outbox`.
 type Stats struct {
@@ -433,7 +452,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (u *Uplink) statusPayload(state string, at time.Time) []byte {
-	st := wire.Status{Header: wire.Header{AgentID: u.id, Boot: u.boot, Time: at.UTC()}, State: state, Version: u.opt.Version, Started: u.started,
+	st := wire.Status{Header: wire.Header{AgentID: u.id, Boot: u.boot, Time: at.UTC()}, State: state, Version: u.opt.Version,
+		OS: runtime.GOOS + "/" + runtime.GOARCH, Started: u.started,
 		Grace: u.opt.Grace.Seconds(), Conn: u.conn.Load()}
 	b, err := wire.Encode(&st)
 	if err != nil {
@@ -518,6 +538,14 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 		u.log.Warn("cannot subscribe to remote queries", "err", err)
 		return
 	}
+	if on := u.configHandler(); on != nil {
+		// The hub's retained device configuration comes at once. A broker
+		// whose ACL predates it refuses the subscription: the agent runs
+		// its local configuration, as before.
+		if err := s.Subscribe(sctx, u.id.Topic(wire.ChannelConfig), on); err != nil {
+			u.log.Warn("cannot subscribe to the hub's device configuration; running the local one", "err", err)
+		}
+	}
 	u.mu.Lock()
 	u.connected, u.sess, u.invSent = true, s, false
 	u.mu.Unlock()
@@ -562,6 +590,9 @@ func (u *Uplink) heartbeat() *wire.Heartbeat {
 		OutboxIncidents: st.Outbox.Incidents,
 		RSSBytes:        residentBytes(),
 		Goroutines:      runtime.NumGoroutine(),
+	}
+	if u.opt.ConfigState != nil {
+		hb.Config = u.opt.ConfigState()
 	}
 	if !st.Outbox.Oldest.IsZero() {
 		hb.OldestAge = time.Since(st.Outbox.Oldest).Seconds()

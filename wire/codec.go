@@ -58,6 +58,7 @@ func (*Event) kind() MessageType           { return TypeEvent }
 func (*Metrics) kind() MessageType         { return TypeMetrics }
 func (*CommandRequest) kind() MessageType  { return TypeCmdReq }
 func (*CommandResponse) kind() MessageType { return TypeCmdRes }
+func (*DeviceConfig) kind() MessageType    { return TypeConfig }
 
 type typed interface {
 	Message
@@ -131,6 +132,8 @@ func newMessage(ch Channel) typed {
 		return &CommandRequest{}
 	case TypeCmdRes:
 		return &CommandResponse{}
+	case TypeConfig:
+		return &DeviceConfig{}
 	}
 	return nil
 }
@@ -259,6 +262,14 @@ func (m *Inventory) validate() error {
 		}
 		if d.Criticality != "" && !d.Criticality.Valid() {
 			return invalid(f+".criticality", "unknown criticality %q", d.Criticality)
+		}
+	}
+	if len(m.Found) > MaxFound {
+		return invalid("found", "%d entries, limit %d", len(m.Found), MaxFound)
+	}
+	for i, f := range m.Found {
+		if f.Address == "" || len(f.Address) > 512 {
+			return invalid(fmt.Sprintf("found[%d].address", i), "missing or longer than 512 bytes")
 		}
 	}
 	return nil

@@ -8,5 +8,10 @@
 // version field; Decode is strict and returns typed errors (see DecodeError)
 // so a malformed or foreign message is rejected and counted, never guessed at.
 //
+// Besides the MQTT messages it holds the one HTTP exchange of the contract,
+// enrolment (EnrolRequest, EnrolResponse, EnrolRefusal, decoded as strictly),
+// and the signed device configuration the hub sends each agent (DeviceConfig
+// on the config channel).
+//
 // The contract is documented for humans in docs/protocol.md.
 package wire

@@ -20,6 +20,7 @@ const (
 	TypeMetrics   MessageType = "metrics"
 	TypeCmdReq    MessageType = "cmd_req"
 	TypeCmdRes    MessageType = "cmd_res"
+	TypeConfig    MessageType = "config"
 )
 
 // ChannelOf returns the channel a message type travels on.
@@ -37,13 +38,15 @@ func ChannelOf(t MessageType) Channel {
 		return ChannelCmdReq
 	case TypeCmdRes:
 		return ChannelCmdRes
+	case TypeConfig:
+		return ChannelConfig
 	}
 	return ""
 }
 
 // TypeOf returns the message type carried on a channel.
 func TypeOf(ch Channel) MessageType {
-	for _, t := range []MessageType{TypeStatus, TypeInventory, TypeEvent, TypeMetrics, TypeCmdReq, TypeCmdRes} {
+	for _, t := range []MessageType{TypeStatus, TypeInventory, TypeEvent, TypeMetrics, TypeCmdReq, TypeCmdRes, TypeConfig} {
 		if ChannelOf(t) == ch {
 			return t
 		}
@@ -89,6 +92,7 @@ type Status struct {
 	Header
 	State   string    `json:"state"`             // online or offline
 	Version string    `json:"version,omitempty"` // agent build version
+	OS      string    `json:"os,omitempty"`      // GOOS/GOARCH of the store PC, e.g. windows/amd64
 	Started time.Time `json:"started,omitzero"`  // when this boot began
 	// Grace is the agent's start-up grace in seconds (polling.grace): a
 	// fault first seen within it after Started is reported only if it is
@@ -187,7 +191,26 @@ type Inventory struct {
 	AgentVersion string       `json:"agent_version,omitempty"`
 	StoreInfo    StoreInfo    `json:"store_info"`
 	Devices      []DeviceInfo `json:"devices"`
+	// Found are devices the agent's discovery sees on the store PC (serial
+	// ports, USB devices) that no configured device watches: "found, not
+	// monitored" at the hub.
+	Found []Found `json:"found,omitempty"`
 }
+
+// Found is a device discovery found and nothing monitors, with what it
+// probably is and an address to configure it at.
+type Found struct {
+	Kind    string `json:"kind,omitempty"`   // receipt_printer, scale, ... when recognised
+	Driver  string `json:"driver,omitempty"` // the driver that fits, when one does
+	Address string `json:"address"`
+	Vendor  string `json:"vendor,omitempty"`
+	Model   string `json:"model,omitempty"`
+	Serial  string `json:"serial,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+// MaxFound bounds Inventory.Found.
+const MaxFound = 64
 
 // Event is a device health state change, decided by the agent's collector.
 type Event struct {
@@ -227,6 +250,22 @@ type Heartbeat struct {
 	OutboxIncidents []string          `json:"outbox_incidents,omitempty"` // e.g. a corrupt file moved aside
 	RSSBytes        uint64            `json:"rss_bytes,omitempty"`
 	Goroutines      int               `json:"goroutines,omitempty"`
+	// Config is the configuration the agent runs, for the hub's fleet view.
+	Config *ConfigState `json:"config,omitempty"`
+}
+
+// ConfigState says which configuration an agent runs and whether the
+// last one it was given applied.
+type ConfigState struct {
+	// Version names the configuration: the hub's version of a pushed
+	// one, else "local-" and the first 12 hex digits of the SHA-256 of
+	// the local file.
+	Version string `json:"version"`
+	Source  string `json:"source"`          // local or hub
+	Error   string `json:"error,omitempty"` // why the last configuration given did not apply; empty: it did
+	// Failed is the version that did not apply, when Error is set; the
+	// agent runs Version, its last good configuration.
+	Failed string `json:"failed,omitempty"`
 }
 
 // Metrics is a batch of samples, optionally with a heartbeat.

@@ -21,9 +21,10 @@ const (
 	ChannelMetrics   Channel = "metrics"   // batched samples and the agent heartbeat
 	ChannelCmdReq    Channel = "cmd/req"   // hub -> agent remote query
 	ChannelCmdRes    Channel = "cmd/res"   // agent -> hub reply
+	ChannelConfig    Channel = "config"    // hub -> agent, retained: the signed device configuration the hub manages
 )
 
-var channels = []Channel{ChannelStatus, ChannelInventory, ChannelEvents, ChannelMetrics, ChannelCmdReq, ChannelCmdRes}
+var channels = []Channel{ChannelStatus, ChannelInventory, ChannelEvents, ChannelMetrics, ChannelCmdReq, ChannelCmdRes, ChannelConfig}
 
 // Valid reports whether c is one of the known channels.
 func (c Channel) Valid() bool {

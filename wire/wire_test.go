@@ -44,7 +44,7 @@ func TestGoldenMessagesDecode(t *testing.T) {
 	cases := map[string]Channel{
 		"status.json": ChannelStatus, "inventory.json": ChannelInventory, "event.json": ChannelEvents,
 		"metrics.json": ChannelMetrics, "cmd_req.json": ChannelCmdReq, "cmd_res.json": ChannelCmdRes,
-		"event_busy.json": ChannelEvents, "event_busy_too_long.json": ChannelEvents,
+		"event_busy.json": ChannelEvents, "event_busy_too_long.json": ChannelEvents, "config.json": ChannelConfig,
 	}
 	for file, ch := range cases {
 		t.Run(file, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/storewatch/storewatch/agent"
 	"github.com/storewatch/storewatch/collector"
@@ -67,10 +69,28 @@ func runCmd(_ context.Context, args []string, std cli.Stdio) int {
 	defer closeLog()
 	agent.TuneRuntime()
 	run := func(ctx context.Context) error {
+		// An enrolment the installer left (the MSI's ENROLLTOKEN, the
+		// deb's STOREWATCH_ENROLL_TOKEN) is carried out first.
+		if enrollPending(ctx, *path, log) {
+			var out strings.Builder
+			c, l, ok := load(*path, &out)
+			if !ok {
+				return fmt.Errorf("the enrolled configuration does not check: %s", out.String())
+			}
+			cfg, lines = c, l
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
 		if len(cfg.Broker.URLs) == 0 {
 			log.Warn("no broker configured: events are only logged")
 		}
-		a, err := agent.New(cfg, lines, agent.Options{Logger: log, Version: version.String()})
+		var cv string
+		if data, err := os.ReadFile(*path); err == nil {
+			cv = agent.LocalConfigVersion(data)
+		}
+		a, err := agent.New(cfg, lines, agent.Options{Logger: log, Version: version.String(), ConfigVersion: cv,
+			ConfigFile: *path})
 		if err != nil {
 			return err
 		}
@@ -105,10 +125,12 @@ func configCmd(_ context.Context, args []string, std cli.Stdio) int {
 	if file == "" {
 		file = defaultConfig()
 	}
-	if _, _, ok := load(file, stdout); !ok {
+	cfg, _, ok := load(file, stdout)
+	if !ok {
 		return cli.ExitUsage
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", file)
+	hubManaged(file, cfg, stdout)
 	return cli.ExitOK
 }
 
@@ -126,7 +148,8 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 	}
 	cfg.Polling.Grace = 0
 	log, _, _ := agent.NewLogger(config.AgentLog{Level: "error", Format: "text"}, stderr)
-	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}})
+	// The devices the hub manages too, as the running agent has them.
+	a, err := agent.New(cfg, lines, agent.Options{Logger: log, Sink: agent.LogSink{Log: log}, ConfigFile: *path})
 	if err != nil {
 		printConfigError(stderr, err)
 		return cli.ExitUsage
@@ -135,45 +158,68 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 	defer stop()
 	results := a.Collector().ProbeAll(ctx)
 
-	if *asJSON {
-		type row struct {
-			ID       string           `json:"id"`
-			State    wire.HealthState `json:"state"`
-			Faults   []wire.Fault     `json:"faults,omitempty"`
-			Detail   string           `json:"detail,omitempty"`
-			Identity *wire.Identity   `json:"identity,omitempty"`
-			Holder   *wire.Holder     `json:"holder,omitempty"`
-			TookMS   int64            `json:"took_ms"`
-		}
-		var rows []row
-		for _, r := range results {
-			rows = append(rows, row{r.ID, r.State, r.Faults, r.Detail, r.Ident, r.Holder, r.Took.Milliseconds()})
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rows); err != nil {
-			return cli.ExitFailed
-		}
-		return cli.ExitOK
-	}
-
 	byID := map[string]config.Device{}
 	for _, d := range cfg.Devices {
 		byID[d.ID] = d
 	}
+	if *asJSON {
+		rows := []deviceRow{} // [] for none, not null
+		for _, r := range results {
+			d, _ := deviceOf(cfg, byID, r.ID)
+			rows = append(rows, deviceRow{ID: r.ID, Kind: d.Kind, Driver: d.Driver, Location: d.Location, State: r.State,
+				Faults: r.Faults, Detail: r.Detail, Identity: r.Ident, Holder: r.Holder, TookMS: ms(r.Took)})
+		}
+		if err := writeJSON(stdout, rows); err != nil {
+			return cli.ExitFailed
+		}
+		return cli.ExitOK
+	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DEVICE\tKIND\tDRIVER\tLOCATION\tSTATE\tTOOK\tREASON")
 	for _, r := range results {
-		d, ok := byID[r.ID]
-		if !ok && r.ID == config.HostDeviceID && cfg.Host != nil {
-			d = config.Device{Kind: "pos_pc", Driver: "host", Location: cfg.Host.Location}
-		}
+		d, _ := deviceOf(cfg, byID, r.ID)
 		state := string(r.State)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, d.Kind, d.Driver, dash(d.Location), state,
 			fmt.Sprintf("%.1fms", float64(r.Took.Microseconds())/1000), reason(r))
 	}
 	tw.Flush()
 	return cli.ExitOK
+}
+
+// deviceOf is the configured device of a probe result, or the store PC's
+// own checks.
+func deviceOf(cfg *config.Agent, byID map[string]config.Device, id string) (config.Device, bool) {
+	d, ok := byID[id]
+	if !ok && id == config.HostDeviceID && cfg.Host != nil {
+		return config.Device{Kind: "pos_pc", Driver: "host", Location: cfg.Host.Location}, true
+	}
+	return d, ok
+}
+
+// deviceRow is one device in `devices --json` (the JSON style: docs in
+// README.md, Commands).
+type deviceRow struct {
+	ID       string           `json:"id"`
+	Kind     string           `json:"kind,omitempty"`
+	Driver   string           `json:"driver,omitempty"`
+	Location string           `json:"location,omitempty"`
+	State    wire.HealthState `json:"state"`
+	Faults   []wire.Fault     `json:"faults,omitempty"`
+	Detail   string           `json:"detail,omitempty"`
+	Identity *wire.Identity   `json:"identity,omitempty"`
+	Holder   *wire.Holder     `json:"holder,omitempty"`
+	TookMS   float64          `json:"took_ms"`
+}
+
+// ms is a duration in milliseconds with microseconds kept: a probe of a
+// local device takes well under one, and 0 would read as "not measured".
+func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
+
+// writeJSON writes v indented, as every --json of storeagent does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // reason says in a line why a device is in its state: its faults with what
@@ -205,4 +251,34 @@ func dash(s string) string {
 func versionCmd(_ context.Context, _ []string, std cli.Stdio) int {
 	fmt.Fprintln(std.Out, version.Long("storeagent"))
 	return cli.ExitOK
+}
+
+// hubManaged says which devices the hub manages on top of the file: the
+// last good configuration it sent, kept beside the outbox, checked with
+// the file as the agent would.
+func hubManaged(file string, cfg *config.Agent, w io.Writer) {
+	saved, err := agent.SavedHubConfig(cfg)
+	if err != nil || saved == nil {
+		if cfg.Remote.HubPublicKey != "" {
+			fmt.Fprintln(w, "the hub manages no devices of this agent (yet); all of them are in this file")
+		}
+		return
+	}
+	dc, err := agent.VerifyHubConfig(saved, wire.AgentID{Tenant: cfg.Tenant, Store: cfg.Store, Agent: cfg.ID}, cfg.Remote.HubPublicKey, time.Time{})
+	if err == nil {
+		local, rerr := os.ReadFile(file)
+		if err = rerr; err == nil {
+			var hc *agent.HubConfigured
+			if hc, err = agent.ApplyHubConfig(file, local, dc); err == nil {
+				var ids []string
+				for _, d := range hc.Config.Devices[len(cfg.Devices):] {
+					ids = append(ids, d.ID)
+				}
+				fmt.Fprintf(w, "the hub manages %d more device(s) (configuration %s, profiles %s): %s; devices: in this file are local\n",
+					len(ids), dc.Version, strings.Join(dc.Profiles, ", "), strings.Join(ids, ", "))
+				return
+			}
+		}
+	}
+	fmt.Fprintf(w, "the configuration last received from the hub (%s) does not apply with this file: %v\n", agent.HubConfigFile(cfg), err)
 }

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/internal/cli"
 )
 
@@ -26,6 +27,10 @@ var settable = map[string]bool{
 	"site.timezone":   false,
 	"broker.urls":     true, // comma-separated
 	"broker.username": false,
+	// What storeagent enroll writes.
+	"broker.password_file":  false,
+	"broker.ca_file":        false,
+	"remote.hub_public_key": false,
 }
 
 // configSet changes settings in a configuration file and keeps the rest
@@ -72,37 +77,12 @@ func configSet(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitUsage
 	}
 
-	// Check the result where it will live (relative paths in it mean the
-	// same), then put it in place in one step.
-	st, err := os.Stat(file)
-	if err != nil {
-		fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
-		return cli.ExitFailed
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".agent-*.yaml")
-	if err != nil {
-		fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
-		return cli.ExitFailed
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(edited)
-	if err == nil {
-		err = tmp.Chmod(st.Mode().Perm())
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
-		return cli.ExitFailed
-	}
-	var check bytes.Buffer
-	if _, _, ok := load(tmp.Name(), &check); !ok {
-		fmt.Fprintf(stderr, "storeagent config set: %s left as it was; with these settings it would not check:\n%s",
-			file, strings.ReplaceAll(check.String(), tmp.Name(), file))
-		return cli.ExitUsage
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
+	if err := replaceChecked(file, edited); err != nil {
+		var ce *checkError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "storeagent config set: %s left as it was; with these settings it would not check:\n%s", file, ce.out)
+			return cli.ExitUsage
+		}
 		fmt.Fprintf(stderr, "storeagent config set: %v\n", err)
 		return cli.ExitFailed
 	}
@@ -110,6 +90,44 @@ func configSet(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: %s = %s\n", file, c.key, c.value)
 	}
 	return cli.ExitOK
+}
+
+// checkError is a configuration that would not check; out is what
+// config check says about it.
+type checkError struct{ out string }
+
+func (e *checkError) Error() string { return "the configuration would not check:\n" + e.out }
+
+// replaceChecked puts edited in place of file if it checks where it will
+// live (relative paths in it mean the same), in one step, keeping the
+// file's mode; otherwise file stays as it was.
+func replaceChecked(file string, edited []byte) error {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(file); err == nil {
+		mode = st.Mode().Perm()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".agent-*.yaml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(edited)
+	if err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	var check bytes.Buffer
+	if _, _, ok := load(tmp.Name(), &check); !ok {
+		return &checkError{strings.ReplaceAll(check.String(), tmp.Name(), file)}
+	}
+	return os.Rename(tmp.Name(), file)
 }
 
 type assignment struct{ key, value string }
@@ -190,16 +208,7 @@ func setSettings(doc []byte, changes []assignment) ([]byte, error) {
 			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, value)
 		}
 	}
-	var out bytes.Buffer
-	enc := yaml.NewEncoder(&out)
-	enc.SetIndent(2)
-	if err := enc.Encode(&root); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	return config.EncodeYAML(&root)
 }
 
 // lookup returns the value of key in a mapping node, or nil.

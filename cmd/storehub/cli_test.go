@@ -28,7 +28,7 @@ func TestCommandLineGolden(t *testing.T) {
 	api := map[string]any{
 		"/api/v1/incidents": []incident.Incident{
 			{ID: "INC-000001", Priority: 2, State: incident.StateOpen, Tenant: "acme", Store: "s0042", Device: "prn1", Fault: wire.FaultPaperOut,
-				Kind: incident.KindFault, OpenedAt: opened, Facts: incident.Facts{Model: "TM-T88VI", Serial: "X5E1", Severity: wire.SeverityError}},
+				Kind: incident.KindFault, OpenedAt: opened, Facts: incident.Facts{Model: "TM-T88VI", Serial: "X5E1", Severity: wire.SeverityError, TimeZone: "Europe/Berlin"}},
 			{ID: "INC-000002", Priority: 3, State: incident.StateResolved, Tenant: "acme", Store: "s0043", Fault: wire.FaultAgentOffline,
 				Kind: incident.KindAgentOffline, Flapping: true, OpenedAt: opened.Add(time.Hour), Facts: incident.Facts{Severity: wire.SeverityCritical}},
 		},
@@ -52,6 +52,9 @@ func TestCommandLineGolden(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close() // nothing listens there now: "no hub running"
 	t.Setenv("STOREHUB_API", "http://127.0.0.1:8080")
 	t.Setenv("STOREHUB_TOKEN", "")
 	cfg := filepath.Join(t.TempDir(), "hub.yaml")
@@ -67,14 +70,16 @@ func TestCommandLineGolden(t *testing.T) {
 		{"devices", "--api", srv.URL, "--token", "tok"},
 		{"stores", "--api", srv.URL, "--token", "tok"},
 		{"stores", "--api", srv.URL, "--token", "wrong"},
+		{"stores", "--api", srv.URL},
+		{"incidents", "--hub", deadURL, "--token", "tok"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
-		line := strings.ReplaceAll(strings.Join(args, " "), srv.URL, "API")
+		line := strings.ReplaceAll(strings.ReplaceAll(strings.Join(args, " "), srv.URL, "API"), deadURL, "NOHUB")
 		line = strings.ReplaceAll(line, cfg, "HUB.yaml")
 		fmt.Fprintf(&b, "$ storehub %s\nexit %d\n--- stdout\n%s--- stderr\n%s\n", line, code,
 			strings.ReplaceAll(strings.ReplaceAll(out.String(), srv.URL, "API"), cfg, "HUB.yaml"),
-			strings.ReplaceAll(strings.ReplaceAll(errb.String(), srv.URL, "API"), cfg, "HUB.yaml"))
+			strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(errb.String(), srv.URL, "API"), cfg, "HUB.yaml"), deadURL, "NOHUB"))
 	}
 	testenv.Golden(t, "testdata/cli.golden", []byte(b.String()), *updateGolden)
 }

@@ -17,7 +17,8 @@ import (
 // clientFlags adds --api and --token; the client is ready once the flags
 // are parsed.
 func clientFlags(fs *flag.FlagSet) func() client.Client {
-	api := fs.String("api", envOr("STOREHUB_API", "http://127.0.0.1:8080"), "hub API address")
+	api := fs.String("api", envOr("STOREHUB_API", "http://127.0.0.1:8080"), "hub API address (or STOREHUB_API)")
+	fs.StringVar(api, "hub", *api, "the same as --api")
 	token := fs.String("token", os.Getenv("STOREHUB_TOKEN"), "bearer token (or STOREHUB_TOKEN)")
 	return func() client.Client { return client.Client{API: *api, Token: *token} }
 }
@@ -56,7 +57,8 @@ func list(what string) func(ctx context.Context, args []string, std cli.Stdio) e
 			_, err = std.Out.Write(listing)
 			return err
 		}
-		return client.Print(std.Out, what, listing)
+		cl := c()
+		return client.PrintOnClock(std.Out, what, listing, cl.StoreClock(ctx))
 	}
 }
 

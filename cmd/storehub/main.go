@@ -25,6 +25,7 @@ func init() {
 	}{
 		{"serve", serve}, {"config", configCmd},
 		{"incidents", list("incidents")}, {"devices", list("devices")}, {"stores", list("stores")},
+		{"agents", agentsCmd}, {"tokens", tokensCmd}, {"profiles", profilesCmd},
 		{"acl", acl}, {"passwd", passwd}, {"query", queryCmd}, {"keys", keys}, {"migrate", migrateCmd}, {"version", versionCmd},
 	} {
 		program.Add(cli.Command{Name: c.name, Run: program.Fallible(c.run)})
@@ -54,6 +55,12 @@ commands:
   incidents  list incidents through the API
   devices    list devices through the API
   stores     list stores through the API
+  agents     the fleet: each agent's version, OS, configuration, last contact, outbox backlog
+             (--behind: only agents behind); agents revoke TENANT/STORE/AGENT cuts one off
+  tokens     enrolment tokens: tokens create --tenant T [--stores S0*] [--expires 168h] [--uses N],
+             tokens list, tokens revoke ID
+  profiles   device profiles: profiles put FILE.yaml, list, values TENANT/NAME STORE NAME=VALUE...,
+             delete TENANT/NAME, show TENANT/STORE/AGENT (what an agent gets)
   acl        print a Mosquitto acl_file (--passwd: password_file) for the configured agents
   passwd     read a password on stdin, print its $7$ hash for hub.yaml
   query      ask a device's agent for its live state: query STORE DEVICE [status|identify|counters|operations]

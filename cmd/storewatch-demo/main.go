@@ -46,6 +46,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.BoolVar(&once, "once", false, "stop when the scripted day is over")
 	fs.BoolVar(&once, "until-done", false, "the same as --once")
 	verbose := fs.Bool("verbose", false, "write the hub's and the agent's logs to stderr (default: demo.log in the data directory)")
+	stream := fs.Bool("stream", false, "print the day as a stream of lines even on a terminal (the default when the output is not one)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,6 +59,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer stop()
 	signal.Ignore(syscall.SIGPIPE)
 	o := demo.Options{Speed: *speed, DataDir: *data, Listen: *listen, Out: stdout, Version: version.String()}
+	// On a terminal the day is one table redrawn in place; in a pipe or a
+	// file, a stream of lines in time order.
+	if f, ok := stdout.(*os.File); ok && !*stream && os.Getenv("TERM") != "dumb" {
+		o.Width, o.Live = terminalWidth(f)
+	}
 	if *verbose {
 		o.Log = stderr
 	}

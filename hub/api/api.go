@@ -75,6 +75,9 @@ type Server struct {
 	desk     DeadLetters
 	q        Querier
 	auditLog AuditLister
+	display  incident.TimeScale
+	enrol    Enroller
+	profiles Profiler
 }
 
 // Store is what the API reads from the hub's store, and writes to it
@@ -104,6 +107,15 @@ type Options struct {
 	// them the query route answers that queries are not set up.
 	Query Querier
 	Audit AuditLister
+	// Display is the store clock of a hub whose time runs compressed (the
+	// demo: policy.Display); /healthz tells it to clients, so that they say
+	// times as the console does.
+	Display incident.TimeScale
+	// Enrol takes enrolments and manages their tokens and the enrolled
+	// agents; nil: enrolment routes answer that it is not set up.
+	Enrol Enroller
+	// Profiles keeps device profiles; nil: their routes answer 503.
+	Profiles Profiler
 }
 
 // New returns the API server.
@@ -115,7 +127,7 @@ func New(o Options) (*Server, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry,
-		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit}
+		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit, display: o.Display, enrol: o.Enrol, profiles: o.Profiles}
 	for _, t := range o.Tokens {
 		role, ok := ParseRole(t.Role)
 		if !ok {
@@ -265,8 +277,27 @@ func (s *Server) openapi(w http.ResponseWriter, _ *http.Request, _ principal) {
 	_, _ = w.Write(openapi)
 }
 
+// Health is what /healthz answers.
+type Health struct {
+	Status string `json:"status"` // ok
+	// StoreClock is set when the hub's clock runs compressed (the demo):
+	// times are said as StoreClock.At of them.
+	StoreClock *StoreClock `json:"store_clock,omitempty"`
+}
+
+// StoreClock is incident.TimeScale on the wire.
+type StoreClock struct {
+	Origin      time.Time `json:"origin"`
+	StoreOrigin time.Time `json:"store_origin"`
+	Speed       float64   `json:"speed"`
+}
+
 func (s *Server) health(w http.ResponseWriter, _ *http.Request, _ principal) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	h := Health{Status: "ok"}
+	if d := s.display; d.Speed > 1 {
+		h.StoreClock = &StoreClock{d.Origin.UTC(), d.StoreOrigin.UTC(), d.Speed}
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 func (s *Server) stores(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -284,37 +315,25 @@ func (s *Server) stores(w http.ResponseWriter, r *http.Request, _ principal) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// AgentView is an agent with its gap figures spelled out.
-type AgentView struct {
-	incident.AgentRecord
-	Gaps        uint64 `json:"gaps"`
-	Outstanding uint64 `json:"gaps_outstanding"`
-}
-
 func (s *Server) agents(w http.ResponseWriter, r *http.Request, _ principal) {
 	q := r.URL.Query()
 	if err := known(q, agentParams...); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	var online *bool
-	if v := q.Get("online"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "online: want true or false")
-			return
+	f := FleetFilter{Tenant: q.Get("tenant"), Store: q.Get("store")}
+	for name, dst := range map[string]**bool{"online": &f.Online, "behind": &f.Behind} {
+		if v := q.Get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, name+": want true or false")
+				return
+			}
+			*dst = &b
 		}
-		online = &b
 	}
-	out := []AgentView{}
-	for _, a := range s.eng.Agents() {
-		if (q.Get("tenant") != "" && a.Tenant != q.Get("tenant")) || (q.Get("store") != "" && a.Store != q.Get("store")) ||
-			(online != nil && a.Online != *online) {
-			continue
-		}
-		out = append(out, AgentView{AgentRecord: a, Gaps: a.Seq.Gaps, Outstanding: a.Seq.Outstanding()})
-	}
-	writeJSON(w, http.StatusOK, out)
+	out, err := s.Fleet(f)
+	writeList(w, out, err)
 }
 
 func (s *Server) devices(w http.ResponseWriter, r *http.Request, _ principal) {

@@ -98,7 +98,7 @@ func known(q url.Values, names ...string) error {
 var (
 	incidentParams = []string{"tenant", "store", "device", "state", "priority", "model", "fault", "kind", "since", "until", "limit"}
 	deviceParams   = []string{"tenant", "store", "state", "kind", "model"}
-	agentParams    = []string{"tenant", "store", "online"}
+	agentParams    = []string{"tenant", "store", "online", "behind"}
 	storeParams    = []string{"tenant"}
 	windowParams   = []string{"tenant", "store"}
 	notifyParams   = []string{"after", "limit"}

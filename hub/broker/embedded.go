@@ -73,7 +73,7 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: o.Log.With("part", "mqtt")})
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: o.Log}) // o.Log already says part=mqtt (a second With would write the key twice)
 	// QoS 1 is all storewatch uses.
 	srv.Options.Capabilities.MaximumQos = 1
 	// mochi gives every client a channel of this many pending writes, made
@@ -82,7 +82,7 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	// to an agent (its remote queries, at most a few a minute per device,
 	// and the acknowledgements, which do not use the queue).
 	srv.Options.Capabilities.MaximumClientWritesPending = 64
-	h := &hook{access: o.Access, handler: o.Handler, log: o.Log, m: o.Metrics, clients: map[*mqtt.Client]wire.AgentID{}}
+	h := &hook{access: o.Access, handler: o.Handler, log: o.Log, m: o.Metrics, clients: map[*mqtt.Client]Credential{}}
 	if err := srv.AddHook(h, nil); err != nil {
 		return nil, err
 	}
@@ -154,6 +154,38 @@ func (e *Embedded) Publish(topic string, payload []byte) error {
 	return e.srv.Publish(topic, payload, false, 1)
 }
 
+// PublishRetained sends a retained message from the hub (an agent's
+// device configuration, which it gets at every connect).
+func (e *Embedded) PublishRetained(topic string, payload []byte) error {
+	return e.srv.Publish(topic, payload, true, 1)
+}
+
+// ErrCredentialWithdrawn is why the broker disconnects an agent whose
+// credential was revoked or replaced by a new enrolment.
+var ErrCredentialWithdrawn = errors.New("credential revoked or replaced at the hub")
+
+// Recheck disconnects every agent whose credential the access table no
+// longer holds (revoked, or replaced by a new enrolment), and returns
+// them. They cannot log in again with it.
+func (e *Embedded) Recheck() []wire.AgentID {
+	h := e.hook
+	h.mu.Lock()
+	var gone []*mqtt.Client
+	var ids []wire.AgentID
+	for cl, c := range h.clients {
+		if !h.access.Current(c) {
+			gone = append(gone, cl)
+			ids = append(ids, c.ID)
+		}
+	}
+	h.mu.Unlock()
+	for i, cl := range gone {
+		h.log.Warn("mqtt agent cut off: its credential was revoked or replaced", "agent", ids[i], "remote", cl.Net.Remote)
+		cl.Stop(ErrCredentialWithdrawn)
+	}
+	return ids
+}
+
 // Close stops the broker.
 func (e *Embedded) Close() error { return e.srv.Close() }
 
@@ -167,7 +199,7 @@ type hook struct {
 	m       *Metrics
 
 	mu      sync.Mutex
-	clients map[*mqtt.Client]wire.AgentID
+	clients map[*mqtt.Client]Credential
 }
 
 func (h *hook) ID() string { return "storehub" }
@@ -179,8 +211,8 @@ func (h *hook) Provides(b byte) bool {
 func (h *hook) agent(cl *mqtt.Client) (wire.AgentID, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	id, ok := h.clients[cl]
-	return id, ok
+	c, ok := h.clients[cl]
+	return c.ID, ok
 }
 
 func peerCN(cl *mqtt.Client) string {
@@ -209,7 +241,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		return false
 	}
 	h.mu.Lock()
-	h.clients[cl] = c.ID
+	h.clients[cl] = c
 	h.mu.Unlock()
 	h.m.Connected.Inc()
 	return true

@@ -205,9 +205,19 @@ func (x *External) Connected() bool {
 
 // Publish sends a message from the hub on the first connection that is up.
 func (x *External) Publish(topic string, payload []byte) error {
+	return x.publish(topic, payload, false)
+}
+
+// PublishRetained sends a retained message (an agent's device
+// configuration) through the first connected broker.
+func (x *External) PublishRetained(topic string, payload []byte) error {
+	return x.publish(topic, payload, true)
+}
+
+func (x *External) publish(topic string, payload []byte, retained bool) error {
 	for _, c := range x.clients {
 		if c.IsConnectionOpen() {
-			t := c.Publish(topic, 1, false, payload)
+			t := c.Publish(topic, 1, retained, payload)
 			if !t.WaitTimeout(10 * time.Second) {
 				return fmt.Errorf("broker: publish %s: timed out", topic)
 			}

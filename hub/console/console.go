@@ -61,6 +61,25 @@ type Options struct {
 	// Dir, if set, holds templates/ and static/ that replace the embedded
 	// ones (api.console_dir), e.g. for a company's colours.
 	Dir string
+	// Words says the hub's identifiers (timeline entries, why an episode
+	// opened nothing, how an incident ended) as sentences in Language: the
+	// ticket catalog. nil: the timeline's English text, identifiers with
+	// spaces.
+	Words Words
+	// Language is the console's language (tickets.language); "" is en.
+	Language string
+	// Helpdesk: a helpdesk is configured. Without one the timeline does not
+	// list notifications handed to connectors that do not exist.
+	Helpdesk bool
+	// Display says times and durations in store time where the hub's clock
+	// runs compressed (the demo: policy.Display); zero: as they are.
+	Display incident.TimeScale
+}
+
+// Words is what the console needs of the ticket catalog (tickets.Catalog).
+type Words interface {
+	Sentence(language string, e incident.Entry) string
+	ConsoleText(language, key string) string
 }
 
 // Console serves the web console.
@@ -109,7 +128,7 @@ func New(o Options) (*Console, error) {
 	if c.files, err = fs.Sub(fsys, "static"); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	for _, page := range []string{"login", "incidents", "incident", "stores", "store", "device", "maintenance", "reports", "error", "answer"} {
+	for _, page := range []string{"login", "incidents", "incident", "stores", "store", "device", "maintenance", "reports", "error", "answer", "agents"} {
 		files := []string{"templates/layout.html", "templates/parts.html", "templates/" + page + ".html"}
 		t, err := template.New(page).Funcs(c.funcs()).ParseFS(fsys, files...)
 		if err != nil {
@@ -136,6 +155,8 @@ var routes = []route{
 	{"GET /console/incidents/{id}", api.Viewer, (*Console).incident},
 	{"POST /console/incidents/{id}/{action}", api.Engineer, (*Console).act},
 	{"GET /console/stores", api.Viewer, (*Console).stores},
+	{"GET /console/agents", api.Viewer, (*Console).agents},
+	{"POST /console/stores/{tenant}/{store}/found", api.Engineer, (*Console).addFound},
 	{"GET /console/stores/{tenant}/{store}", api.Viewer, (*Console).store},
 	{"GET /console/stores/{tenant}/{store}/devices/{device}", api.Viewer, (*Console).device},
 	{"POST /console/stores/{tenant}/{store}/devices/{device}/query", api.Engineer, (*Console).query},

@@ -3,6 +3,8 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"github.com/storewatch/storewatch/wire"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -221,5 +223,48 @@ func TestHubOutageIncidentShows(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "every store") || strings.Contains(page, "/console/stores//") {
 			t.Errorf("%s: HTTP %d:\n%s", path, resp.StatusCode, page)
 		}
+	}
+}
+
+// The timeline speaks in sentences, in the hub's ticket language, and does
+// not claim notifications went to a helpdesk that is not configured.
+func TestTimelineInSentencesAndLanguage(t *testing.T) {
+	for _, c := range []struct {
+		lang, want, resolution string
+	}{
+		{"en", "Opened: Paper out since 2026-12-07 08:15:00 CET, longer than its hold-down of 2m. Priority P2.", "recovered by itself"},
+		{"de", "Eröffnet: Papier leer seit 2026-12-07 08:15:00 CET, länger als die Haltezeit von 2m. Priorität P2.", "von selbst erholt"},
+	} {
+		t.Run(c.lang, func(t *testing.T) {
+			h, base := startHub(t, "tickets: {language: "+c.lang+"}\n")
+			inc := incident.Incident{ID: "INC-000007", Kind: incident.KindFault, Tenant: "acme", Store: "s0042", Device: "prn1", Fault: wire.FaultPaperOut,
+				State: incident.StateResolved, Resolution: incident.ResolutionRecovered, Priority: 2, OpenedAt: time.Now(), Title: "Paper out", Facts: incident.Facts{Severity: wire.SeverityError, TimeZone: "Europe/Berlin"}}
+			err := h.Store.Commit(incident.Changes{Incidents: []incident.Incident{inc}, Timeline: []incident.Entry{
+				{Incident: inc.ID, At: time.Now(), Kind: incident.EntryOpened, Author: "storehub", Text: "opened: paper_out since ... (hold-down 2m0s)",
+					Say: incident.SayOpened, Args: map[string]string{"fault": "paper_out", "since": "2026-12-07 08:15:00 CET", "hold_down": "2m", "priority": "2"}},
+				{Incident: inc.ID, At: time.Now(), Kind: incident.EntryNotification, Author: "storehub", Text: "opened notification queued for helpdesk connectors",
+					Say: incident.SayNotified, Args: map[string]string{"notification": "opened"}},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := newBrowser(t, base)
+			b.login(viewerToken)
+			resp, page := b.do("GET", "/console/incidents/"+inc.ID, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("HTTP %d:\n%s", resp.StatusCode, page)
+			}
+			page = html.UnescapeString(page)
+			for _, want := range []string{c.want, c.resolution} {
+				if !strings.Contains(page, want) {
+					t.Errorf("the incident page lacks %q:\n%s", want, page)
+				}
+			}
+			for _, not := range []string{"hold_down", "recovered_by_itself", "queued for helpdesk connectors", "Handed to the helpdesk"} {
+				if strings.Contains(page, not) {
+					t.Errorf("the incident page says %q", not)
+				}
+			}
+		})
 	}
 }

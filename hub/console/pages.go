@@ -13,6 +13,7 @@ import (
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/query"
+	"github.com/storewatch/storewatch/hub/reports"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -25,8 +26,8 @@ const (
 
 func (c *Console) funcs() template.FuncMap {
 	return template.FuncMap{
-		"storetime": storeTime,
-		"ago":       func(t time.Time) string { return ago(c.clk.Now(), t) },
+		"storetime": func(t time.Time, zone string) string { return storeTime(c.o.Display.At(t), zone) },
+		"ago":       func(t time.Time) string { return ago(c.o.Display.At(c.clk.Now()), c.o.Display.At(t)) },
 		"remedy":    remedyText,
 		"meaning": func(code wire.FaultCode) string {
 			info, _ := wire.Lookup(code)
@@ -36,11 +37,48 @@ func (c *Console) funcs() template.FuncMap {
 		"storeurl": func(tenant, st string) string {
 			return Prefix + "stores/" + url.PathEscape(tenant) + "/" + url.PathEscape(st)
 		},
-		"duration": func(s float64) string { return (time.Duration(s) * time.Second).Round(time.Second).String() },
-		"join":     strings.Join,
-		"pct":      pct,
-		"num":      num,
+		// lasted: a log entry's length (seconds) that ended at end, in
+		// store time.
+		"lasted": func(end time.Time, s float64) string {
+			return incident.Human(c.o.Display.Lasted(end, time.Duration(s*float64(time.Second))).Round(time.Second))
+		},
+		"join":       strings.Join,
+		"sentence":   c.sentence,
+		"suppressed": func(reason string) string { return c.word("suppressed.", reason) },
+		"resolution": func(r string) string { return c.word("resolution.", r) },
+		"nohelpdesk": func() string { return c.word("", "no_helpdesk") },
+		"pct":        pct,
+		"num":        num,
+		"hours":      hours,
+		"rate":       rate,
+		"period":     reports.Period,
 	}
+}
+
+// sentence says a timeline entry in the console's language.
+func (c *Console) sentence(e incident.Entry) string {
+	if c.o.Words == nil {
+		return e.Text
+	}
+	return c.o.Words.Sentence(c.language(), e)
+}
+
+// word says an identifier (prefix+id: suppressed.hold_down) in the
+// console's language, or the identifier with spaces.
+func (c *Console) word(prefix, id string) string {
+	if c.o.Words != nil {
+		if s := c.o.Words.ConsoleText(c.language(), prefix+id); s != "" {
+			return s
+		}
+	}
+	return strings.ReplaceAll(id, "_", " ")
+}
+
+func (c *Console) language() string {
+	if c.o.Language == "" {
+		return "en"
+	}
+	return c.o.Language
 }
 
 func deviceURL(tenant, st, device string) string {
@@ -52,11 +90,7 @@ func storeTime(t time.Time, zone string) string {
 	if t.IsZero() {
 		return ""
 	}
-	loc, err := time.LoadLocation(zone)
-	if zone == "" || err != nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format("Mon 2 Jan 15:04 MST")
+	return t.In(incident.Zone(zone)).Format("Mon 2 Jan 15:04 MST")
 }
 
 func ago(now, t time.Time) string {
@@ -223,6 +257,7 @@ type incidentData struct {
 	Incident incident.Incident
 	Timeline []incident.Entry
 	Device   *incident.DeviceRecord
+	Helpdesk bool
 }
 
 func (c *Console) incident(w http.ResponseWriter, r *http.Request, s *session) {
@@ -241,7 +276,13 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request, s *session) {
 		c.failed(w, r, s, err)
 		return
 	}
-	d := incidentData{Incident: inc, Timeline: tl}
+	d := incidentData{Incident: inc, Helpdesk: c.o.Helpdesk}
+	for _, e := range tl {
+		if e.Kind == incident.EntryNotification && !c.o.Helpdesk {
+			continue // handed to connectors that do not exist: said once, above the timeline
+		}
+		d.Timeline = append(d.Timeline, e)
+	}
 	for _, dev := range c.o.Engine.Devices() {
 		if dev.Tenant == inc.Tenant && dev.Store == inc.Store && dev.ID == inc.Device {
 			dev := dev

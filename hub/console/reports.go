@@ -88,3 +88,21 @@ func num(v *float64, decimals int) string {
 	}
 	return fmt.Sprintf("%.*f", decimals, *v)
 }
+
+// hours writes an optional length of time given in hours as people say it
+// (minutes under an hour), or a dash.
+func hours(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return reports.Hours(*v)
+}
+
+// rate writes failures per device-month, or says that too little installed
+// time makes it meaningless yet, or a dash.
+func rate(v *float64, tooLittle bool) string {
+	if tooLittle {
+		return fmt.Sprintf("not yet meaningful (under %g device-months)", reports.MinDeviceMonths)
+	}
+	return num(v, 2)
+}

@@ -21,6 +21,7 @@ func (e *Engine) Inventory(inv *wire.Inventory, at time.Time) Changes {
 	if inv.AgentVersion != "" {
 		ag.rec.Version = inv.AgentVersion
 	}
+	ag.rec.Found = inv.Found
 	s := e.storeFor(id.Tenant, id.Store)
 	s.rec.Info = inv.StoreInfo
 	s.rec.UpdatedAt = at
@@ -100,6 +101,9 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 			ag.rec.Started, ag.rec.GraceUntil = startup(st, at)
 			if st.Version != "" {
 				ag.rec.Version = st.Version
+			}
+			if st.OS != "" {
+				ag.rec.OS = st.OS
 			}
 			for _, d := range ag.devices {
 				e.emitDevice(d)
@@ -198,6 +202,14 @@ func (e *Engine) Metrics(m *wire.Metrics, at time.Time) (Changes, Outcome) {
 	}
 	if m.Heartbeat != nil {
 		hb := *m.Heartbeat
+		switch prev := ag.rec.Heartbeat; {
+		case hb.OutboxDepth == 0:
+			ag.rec.BacklogRising = 0
+		case prev != nil && hb.OutboxDepth > prev.OutboxDepth:
+			ag.rec.BacklogRising++
+		case prev != nil && hb.OutboxDepth < prev.OutboxDepth:
+			ag.rec.BacklogRising = 0
+		}
 		ag.rec.Heartbeat = &hb
 	}
 	e.ch.Agents = append(e.ch.Agents, e.agentRecord(ag))
@@ -295,7 +307,8 @@ func (e *Engine) activate(a *alert, since, seen time.Time, late bool) {
 		a.inc.Active = true
 		if !a.inc.RecoveredAt.IsZero() {
 			a.inc.RecoveredAt = time.Time{}
-			e.entry(a.inc, seen, EntryOccurrence, fmt.Sprintf("%s is back since %s", a.code, e.local(a, since)))
+			e.said(a.inc, seen, EntryOccurrence, Author, fmt.Sprintf("%s is back since %s", a.code, e.local(a, since)), SayBack,
+				Args{"fault": string(a.code), "since": e.local(a, since)})
 			if !a.flapping {
 				e.notify(a.inc, NotifyUpdated, seen, "the fault came back")
 			}
@@ -363,11 +376,13 @@ func (e *Engine) markFlapping(inc *Incident, a *alert, at time.Time, on bool) {
 	inc.Flapping = on
 	if on {
 		inc.Flaps = len(a.transitions)
-		e.entry(inc, at, EntryFlapping, fmt.Sprintf("%s is flapping: %d changes within %v; the incident stays open until it has been quiet for %v",
-			a.code, len(a.transitions), e.pol.FlapWindow, e.pol.FlapQuiet))
+		e.said(inc, at, EntryFlapping, Author, fmt.Sprintf("%s is flapping: %d changes within %s; the incident stays open until it has been quiet for %s",
+			a.code, len(a.transitions), e.dur(e.pol.FlapWindow), e.dur(e.pol.FlapQuiet)), SayFlapping,
+			Args{"fault": string(a.code), "changes": fmt.Sprint(len(a.transitions)), "window": e.dur(e.pol.FlapWindow), "quiet": e.dur(e.pol.FlapQuiet)})
 		e.notify(inc, NotifyFlapping, at, "flapping")
 	} else {
-		e.entry(inc, at, EntryFlapping, fmt.Sprintf("%s stopped flapping (quiet for %v)", a.code, e.pol.FlapQuiet))
+		e.said(inc, at, EntryFlapping, Author, fmt.Sprintf("%s stopped flapping (quiet for %s)", a.code, e.dur(e.pol.FlapQuiet)), SayFlappingStopped,
+			Args{"fault": string(a.code), "quiet": e.dur(e.pol.FlapQuiet)})
 		e.notify(inc, NotifyUpdated, at, "no longer flapping")
 	}
 	e.touch(inc, at)

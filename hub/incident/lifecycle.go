@@ -32,11 +32,13 @@ func (e *Engine) open(a *alert, now time.Time) {
 		a.st.live[inc.ID] = inc
 	}
 	r := e.rule(a)
-	why := fmt.Sprintf("%s since %s (hold-down %v)", a.code, e.local(a, a.since), r.HoldDown)
+	why := fmt.Sprintf("%s since %s (hold-down %s)", a.code, e.local(a, a.since), e.dur(r.HoldDown))
+	say, args := SayOpened, Args{"fault": string(a.code), "since": e.local(a, a.since), "hold_down": e.dur(r.HoldDown), "priority": fmt.Sprint(inc.Priority)}
 	if a.flapping {
-		why = fmt.Sprintf("%s is flapping: %d changes within %v", a.code, len(a.transitions), e.pol.FlapWindow)
+		why = fmt.Sprintf("%s is flapping: %d changes within %s", a.code, len(a.transitions), e.dur(e.pol.FlapWindow))
+		say, args = SayOpenedFlapping, Args{"fault": string(a.code), "changes": fmt.Sprint(len(a.transitions)), "window": e.dur(e.pol.FlapWindow), "priority": fmt.Sprint(inc.Priority)}
 	}
-	e.entry(inc, now, EntryOpened, fmt.Sprintf("opened: %s; P%d (impact %d x urgency %d)", why, inc.Priority, inc.Impact, inc.Urgency))
+	e.said(inc, now, EntryOpened, Author, fmt.Sprintf("opened: %s; P%d (impact %d x urgency %d)", why, inc.Priority, inc.Impact, inc.Urgency), say, args)
 	e.touch(inc, now)
 	e.notify(inc, NotifyOpened, now, why)
 	e.logIncident(inc, now, "opened")
@@ -46,16 +48,18 @@ func (e *Engine) recover(a *alert, now time.Time) {
 	inc := a.inc
 	inc.Active, inc.RecoveredAt = false, a.cleared
 	if e.rule(a).OnRecovery == RecoveryComment {
-		e.entry(inc, now, EntryComment, fmt.Sprintf("%s cleared at %s and stayed clear for %v; left open for a person to confirm and close",
-			a.code, e.local(a, a.cleared), e.rule(a).HoldUp))
+		e.said(inc, now, EntryComment, Author, fmt.Sprintf("%s cleared at %s and stayed clear for %s; left open for a person to confirm and close",
+			a.code, e.local(a, a.cleared), e.dur(e.rule(a).HoldUp)), SayRecoveredConfirm,
+			Args{"fault": string(a.code), "cleared": e.local(a, a.cleared), "hold_up": e.dur(e.rule(a).HoldUp)})
 		e.touch(inc, now)
 		e.notify(inc, NotifyUpdated, now, "recovered; awaiting confirmation")
 		e.logIncident(inc, now, "recovered")
 		return
 	}
 	inc.State, inc.Resolution, inc.ClosedAt = StateResolved, ResolutionRecovered, now
-	e.entry(inc, now, EntryState, fmt.Sprintf("resolved: recovered by itself (%s cleared at %s, stayed clear for %v)",
-		a.code, e.local(a, a.cleared), e.rule(a).HoldUp))
+	e.said(inc, now, EntryState, Author, fmt.Sprintf("resolved: recovered by itself (%s cleared at %s, stayed clear for %s)",
+		a.code, e.local(a, a.cleared), e.dur(e.rule(a).HoldUp)), SayRecovered,
+		Args{"fault": string(a.code), "cleared": e.local(a, a.cleared), "hold_up": e.dur(e.rule(a).HoldUp)})
 	e.touch(inc, now)
 	e.notify(inc, NotifyResolved, now, ResolutionRecovered)
 	e.logIncident(inc, now, "resolved")
@@ -109,8 +113,9 @@ func (e *Engine) recordEpisode(a *alert, now time.Time) {
 	e.live[inc.ID] = inc
 	e.chronic[a.key] = inc
 	e.chronicT[a.key] = now
-	why := fmt.Sprintf("%s on %s %d times within %v", a.code, a.device, n, e.pol.ChronicWindow)
-	e.entry(inc, now, EntryOpened, "chronic problem: "+why+"; this incident stays open until a person closes it")
+	why := fmt.Sprintf("%s on %s %d times within %s", a.code, a.device, n, e.dur(e.pol.ChronicWindow))
+	e.said(inc, now, EntryOpened, Author, "chronic problem: "+why+"; this incident stays open until a person closes it", SayChronic,
+		Args{"fault": string(a.code), "device": a.device, "count": fmt.Sprint(n), "window": e.dur(e.pol.ChronicWindow)})
 	e.touch(inc, now)
 	e.notify(inc, NotifyChronic, now, why)
 	e.logIncident(inc, now, "opened")
@@ -156,6 +161,12 @@ func (e *Engine) entryBy(inc *Incident, at time.Time, kind EntryKind, author, te
 	e.ch.Timeline = append(e.ch.Timeline, Entry{Incident: inc.ID, At: at, Kind: kind, Author: author, Text: text})
 }
 
+// said appends an entry that also names its sentence (say) and the words
+// that fill it, so the console can say it in its language.
+func (e *Engine) said(inc *Incident, at time.Time, kind EntryKind, author, text, say string, args Args) {
+	e.ch.Timeline = append(e.ch.Timeline, Entry{Incident: inc.ID, At: at, Kind: kind, Author: author, Text: text, Say: say, Args: args})
+}
+
 func (e *Engine) notify(inc *Incident, kind NotificationKind, at time.Time, text string) {
 	if inc.Kind == KindHubOutage {
 		return // no store's ticket: the helpdesks are the stores' (docs/hub.md)
@@ -164,7 +175,8 @@ func (e *Engine) notify(inc *Incident, kind NotificationKind, at time.Time, text
 	cp.Facts.Faults = slices.Clone(inc.Facts.Faults)
 	cp.Version++ // the snapshot describes the incident after this change
 	e.ch.Notifications = append(e.ch.Notifications, Notification{Kind: kind, At: at, Incident: cp, Text: text})
-	e.entry(inc, at, EntryNotification, fmt.Sprintf("%s notification queued for helpdesk connectors", kind))
+	e.said(inc, at, EntryNotification, Author, fmt.Sprintf("%s notification queued for helpdesk connectors", kind), SayNotified,
+		Args{"notification": string(kind)})
 }
 
 func (e *Engine) logIncident(inc *Incident, at time.Time, state string) {

@@ -108,7 +108,7 @@ func (e *Engine) outageChanged(at time.Time, cause string) {
 		o.heard, o.settleEnd = at, at.Add(e.pol.OutageSettle)
 		e.logOutage(at, "heard", fmt.Sprintf("deciding about stores again at %s", o.settleEnd.UTC().Format(time.RFC3339)))
 		if o.inc != nil {
-			e.entry(o.inc, at, EntryComment, fmt.Sprintf("hearing the stores again; per-store offline decisions resume after %v", e.pol.OutageSettle))
+			e.entry(o.inc, at, EntryComment, fmt.Sprintf("hearing the stores again; per-store offline decisions resume after %s", e.dur(e.pol.OutageSettle)))
 			e.touch(o.inc, at)
 		}
 	}
@@ -148,7 +148,7 @@ func (e *Engine) noteWill(ag *agentState, s *storeState, at time.Time) {
 		return
 	}
 	o.silenced = true
-	e.outageChanged(at, fmt.Sprintf("%d of %d agents went offline within %v", len(o.recent), e.online+len(o.recent), e.pol.OutageWindow))
+	e.outageChanged(at, fmt.Sprintf("%d of %d agents went offline within %s", len(o.recent), e.online+len(o.recent), e.dur(e.pol.OutageWindow)))
 }
 
 // noteBirth ends a mass silence once too few of its agents are still
@@ -220,8 +220,8 @@ func (e *Engine) openOutage(now time.Time) {
 	e.prioritise(inc, now, false)
 	o.inc = inc
 	e.live[inc.ID] = inc
-	e.entry(inc, now, EntryOpened, fmt.Sprintf("opened: %s since %s (hold-down %v); P%d. Until the hub hears its broker again, and for %v after that, no store's agent_offline incident opens: this one stands for them",
-		o.cause, o.since.UTC().Format(time.RFC3339), e.outageHoldDown(), inc.Priority, e.pol.OutageSettle))
+	e.entry(inc, now, EntryOpened, fmt.Sprintf("opened: %s since %s (hold-down %s); P%d. Until the hub hears its broker again, and for %s after that, no store's agent_offline incident opens: this one stands for them",
+		o.cause, e.pol.Display.At(o.since).UTC().Format(time.RFC3339), e.dur(e.outageHoldDown()), inc.Priority, e.dur(e.pol.OutageSettle)))
 	e.touch(inc, now)
 	e.logOutage(now, "opened", o.cause)
 }
@@ -238,8 +238,8 @@ func (e *Engine) endOutage(now time.Time) {
 			offline++
 		}
 	}
-	summary := fmt.Sprintf("heard the stores again at %s; after %v of listening %d agents are online and %d offline (their stores' incidents open as usual)",
-		o.heard.UTC().Format(time.RFC3339), e.pol.OutageSettle, e.online, offline)
+	summary := fmt.Sprintf("heard the stores again at %s; after %s of listening %d agents are online and %d offline (their stores' incidents open as usual)",
+		o.heard.UTC().Format(time.RFC3339), e.dur(e.pol.OutageSettle), e.online, offline)
 	e.logOutage(now, "settled", summary)
 	if inc := o.inc; inc != nil && inc.State.Live() {
 		inc.Active, inc.RecoveredAt = false, o.heard

@@ -28,7 +28,7 @@ func (e *Engine) Acknowledge(id, who string) (Changes, error) {
 	}
 	now := e.clk.Now()
 	inc.State, inc.AcknowledgedAt = StateAcknowledged, now
-	e.entryBy(inc, now, EntryState, who, "acknowledged")
+	e.said(inc, now, EntryState, who, "acknowledged", SayAcknowledged, nil)
 	e.touch(inc, now)
 	e.notify(inc, NotifyUpdated, now, "acknowledged by "+who)
 	return e.take(), nil

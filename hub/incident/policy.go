@@ -39,6 +39,9 @@ type Rule struct {
 
 // Policy is the engine's configuration of rules and timings.
 type Policy struct {
+	// Display says durations and instants in store time where the clock
+	// runs compressed (the demo); zero: as they are.
+	Display TimeScale
 	// Rules overrides the defaults: keys are a fault code ("paper_out") or a
 	// device kind and a code ("scale/unreachable"), the latter winning.
 	Rules map[string]Rule

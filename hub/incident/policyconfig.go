@@ -20,6 +20,9 @@ type PolicyConfig struct {
 	Chronic      ChronicConfig         `yaml:"chronic"`
 	Outage       OutageConfig          `yaml:"outage"`
 	Rules        map[string]RuleConfig `yaml:"rules" doc:"Per fault code (paper_out) or device kind and code (scale/unreachable)"`
+	// Display is set by a program that compresses time (the demo), never
+	// by the file: see TimeScale.
+	Display TimeScale `yaml:"-"`
 }
 
 // RuleConfig overrides the policy for one fault code or kind/code.
@@ -115,6 +118,7 @@ func (c *PolicyConfig) Validate() config.Errors {
 // section's overrides laid over it.
 func (c PolicyConfig) Policy() Policy {
 	p := DefaultPolicy()
+	p.Display = c.Display
 	set(&p.Grace, c.Grace)
 	set(&p.ReplaySettle, c.ReplaySettle)
 	set(&p.FlapWindow, c.Flap.Window)

@@ -3,6 +3,7 @@ package incident
 import (
 	"container/heap"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/storewatch/storewatch/wire"
@@ -245,5 +246,21 @@ func (e *Engine) local(a *alert, t time.Time) string {
 	if s := e.stores[a.tenant+"/"+a.store]; s != nil {
 		loc = s.loc
 	}
-	return t.In(loc).Format("2006-01-02 15:04:05 MST")
+	return e.pol.Display.At(t).In(loc).Format("2006-01-02 15:04:05 MST")
+}
+
+// dur says a policy duration as people read it, in store time: 3m, 1h30m,
+// 168h (not 3m0s).
+func (e *Engine) dur(d time.Duration) string { return Human(e.pol.Display.Dur(d)) }
+
+// Human writes a duration without trailing zero units: 3m, 1m19s, 168h.
+func Human(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -170,7 +170,12 @@ type Entry struct {
 	At       time.Time `json:"at"`
 	Kind     EntryKind `json:"kind"`
 	Author   string    `json:"author"` // "storehub" for the engine
-	Text     string    `json:"text"`
+	Text     string    `json:"text"`   // in English, as the API has always said it
+	// Say names the sentence Text is, for a reader in another language
+	// (the console renders it from the ticket catalog's console: texts);
+	// Args fills its {placeholders}. Empty: Text is all there is.
+	Say  string            `json:"say,omitempty"`
+	Args map[string]string `json:"args,omitempty"`
 }
 
 // NotificationKind is a lifecycle change a helpdesk connector acts on.
@@ -276,11 +281,19 @@ type AgentRecord struct {
 	Online    bool            `json:"online"`
 	Boot      string          `json:"boot,omitempty"`
 	Version   string          `json:"version,omitempty"`
+	OS        string          `json:"os,omitempty"`   // from the birth: windows/amd64
 	Since     time.Time       `json:"since,omitzero"` // online or offline since (hub time)
 	BootTime  time.Time       `json:"boot_time,omitzero"`
 	LastSeen  time.Time       `json:"last_seen,omitzero"`
 	Seq       SeqWindow       `json:"seq"`
 	Heartbeat *wire.Heartbeat `json:"heartbeat,omitempty"`
+	// BacklogRising counts the heartbeats in a row whose outbox backlog
+	// was larger than the one before: an agent that cannot get its
+	// messages out.
+	BacklogRising int `json:"backlog_rising,omitempty"`
+	// Found is what the agent's discovery sees on the store PC that none
+	// of its devices watches (from its last inventory).
+	Found []wire.Found `json:"found,omitempty"`
 	// Started is when the agent's current boot began and GraceUntil when
 	// its start-up grace ended (from the birth; Started is never later than
 	// the birth's receipt). A fault first seen between the two has its

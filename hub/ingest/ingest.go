@@ -132,8 +132,8 @@ func (p *Pipeline) Handle(ctx context.Context, topic string, payload []byte, cli
 		return nil
 	}
 	switch {
-	case ch == wire.ChannelCmdReq:
-		return nil // the hub's own requests to agents
+	case ch == wire.ChannelCmdReq, ch == wire.ChannelConfig:
+		return nil // the hub's own requests and configurations to agents
 	case ch == wire.ChannelCmdRes && p.answers == nil:
 		p.metrics.Messages.WithLabelValues(string(ch), "ignored").Inc()
 		return nil

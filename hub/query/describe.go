@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/storewatch/storewatch/wire"
 )
@@ -150,7 +151,49 @@ func measurementLines(m map[string]float64) []Line {
 	sort.Strings(keys)
 	var out []Line
 	for _, k := range keys {
-		out = append(out, Line{k, fmt.Sprintf("%g", m[k])})
+		out = append(out, MeasurementLine(k, m[k]))
 	}
 	return out
+}
+
+// measurementWords label the drivers' measurement keys for people: the key
+// (before a ":", which names what it is of, a disk's path or a supply) →
+// the label and how the value reads.
+var measurementWords = map[string]struct {
+	label string
+	value func(float64) string
+}{
+	"rtt_ms":                   {"Round trip", func(v float64) string { return fmt.Sprintf("%g ms", v) }},
+	"disk_free_percent":        {"Free disk space", percent},
+	"memory_available_percent": {"Available memory", percent},
+	"cpu_percent":              {"Processor load", percent},
+	"uptime_s": {"Running for", func(v float64) string {
+		return (time.Duration(v) * time.Second).Round(time.Minute).String()
+	}},
+	"weight_kg":         {"Weight", func(v float64) string { return fmt.Sprintf("%g kg", v) }},
+	"weight_stable":     {"Weight stable", func(v float64) string { return map[bool]string{true: "yes", false: "no"}[v != 0] }},
+	"supply_percent":    {"Supply left", percent},
+	"queued_jobs":       {"Jobs in the queue", plain},
+	"labels_remaining":  {"Labels left", plain},
+	"label_length_dots": {"Label length", func(v float64) string { return fmt.Sprintf("%g dots", v) }},
+	"formats_in_buffer": {"Formats in the buffer", plain},
+}
+
+func percent(v float64) string { return fmt.Sprintf("%g %%", v) }
+func plain(v float64) string   { return fmt.Sprintf("%g", v) }
+
+// MeasurementLine says one measurement with a label and its unit:
+// disk_free_percent:/var 41.5 is "Free disk space (/var)": "41.5 %". A key
+// no driver documents reads as its words.
+func MeasurementLine(key string, v float64) Line {
+	name, of, _ := strings.Cut(key, ":")
+	w, ok := measurementWords[name]
+	if !ok {
+		return Line{strings.ReplaceAll(key, "_", " "), plain(v)}
+	}
+	label := w.label
+	if of != "" {
+		label += " (" + of + ")"
+	}
+	return Line{label, w.value(v)}
 }

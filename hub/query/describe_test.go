@@ -22,7 +22,7 @@ func TestDescribeAnswers(t *testing.T) {
 			`"identity":{"vendor":"EPSON","model":"TM-T88V","serial":"X5E1234567","firmware":"1.28"},"measurements":{"rtt_ms":3},"took_ms":12}`)}
 	d := Describe(status)
 	want := "State: fault\nFault: paper_out (error, remedy: store): the paper or media has run out [DLE EOT 4 bit 5]\n" +
-		"Vendor: EPSON\nModel: TM-T88V\nSerial: X5E1234567\nFirmware: 1.28\nrtt_ms: 3\nAnswered in: 41 ms (the device took 12 ms)\n"
+		"Vendor: EPSON\nModel: TM-T88V\nSerial: X5E1234567\nFirmware: 1.28\nRound trip: 3 ms\nAnswered in: 41 ms (the device took 12 ms)\n"
 	if d.Headline != "receipt-1 is fault" || lines(d) != want {
 		t.Errorf("status:\n%s\n%s\nwant\n%s", d.Headline, lines(d), want)
 	}
@@ -48,5 +48,28 @@ func TestDescribeAnswers(t *testing.T) {
 	d = Describe(Answer{Device: "receipt-1", Op: wire.OpStatus, Code: CodeOffline, Error: "agent backoffice-1 of store s0042 offline since 10:42 (Europe/Berlin)"})
 	if d.OK || d.Headline != "agent backoffice-1 of store s0042 offline since 10:42 (Europe/Berlin)" || len(d.Lines) != 0 {
 		t.Errorf("failure: %+v", d)
+	}
+}
+
+// Measurements read with labels and units, not as the drivers' keys.
+func TestMeasurementLines(t *testing.T) {
+	for _, c := range []struct {
+		key         string
+		v           float64
+		label, text string
+	}{
+		{"disk_free_percent:/var", 41.5, "Free disk space (/var)", "41.5 %"},
+		{`disk_free_percent:C:\`, 12, `Free disk space (C:\)`, "12 %"},
+		{"memory_available_percent", 63.2, "Available memory", "63.2 %"},
+		{"rtt_ms", 3, "Round trip", "3 ms"},
+		{"uptime_s", 93784, "Running for", "26h3m0s"},
+		{"weight_kg", 1.25, "Weight", "1.25 kg"},
+		{"weight_stable", 1, "Weight stable", "yes"},
+		{"supply_percent:black toner", 5, "Supply left (black toner)", "5 %"},
+		{"some_new_thing", 7, "some new thing", "7"},
+	} {
+		if l := MeasurementLine(c.key, c.v); l.Label != c.label || l.Value != c.text {
+			t.Errorf("%s %v: %q %q, want %q %q", c.key, c.v, l.Label, l.Value, c.label, c.text)
+		}
 	}
 }

@@ -20,6 +20,13 @@ import (
 // device-months, through February 9.33.
 const DeviceMonth = 30 * 24 * time.Hour
 
+// MinDeviceMonths is the least installed base a failure rate (and an MTBF)
+// is shown for: below it, one failure in a few hours of a new device would
+// read as thousands of failures per device-month. Such a row says "not yet
+// meaningful" instead (Rate and MTBFHours nil, TooLittleExposure set).
+// A quarter of a device-month is one device for 7.5 days.
+const MinDeviceMonths = 0.25
+
 // DefaultTop is how many chronic devices a report lists by default.
 const DefaultTop = 10
 
@@ -69,10 +76,14 @@ type Totals struct {
 	DeviceMonths  float64 `json:"device_months"`
 	Failures      int     `json:"failures"`
 	DowntimeHours float64 `json:"downtime_hours"`
-	// Rate is failures per device-month; nil without installed devices.
+	// Rate is failures per device-month; nil without installed devices
+	// or with fewer than MinDeviceMonths of them.
 	Rate      *float64 `json:"failures_per_device_month"`
 	MTTRHours *float64 `json:"mttr_hours"`
 	Incidents int      `json:"incidents"` // opened in the period, every kind
+	// TooLittleExposure: devices were installed, but for fewer than
+	// MinDeviceMonths, so Rate is not given.
+	TooLittleExposure bool `json:"too_little_exposure,omitempty"`
 }
 
 // ModelRow is one vendor and model (or one vendor, Model empty).
@@ -80,21 +91,27 @@ type ModelRow struct {
 	Vendor string `json:"vendor"`
 	Model  string `json:"model"`
 	Kind   string `json:"kind,omitempty"`
-	// Devices installed at some time in the period.
+	// Devices installed at some time in the period, each counted once:
+	// under the model it was last seen as.
 	Devices        int     `json:"devices"`
 	InstalledHours float64 `json:"installed_hours"`
 	DeviceMonths   float64 `json:"device_months"`
 	Failures       int     `json:"failures"`
-	// Rate is failures per device-month; nil without installed time.
+	// Rate is failures per device-month; nil without installed time or
+	// with less than MinDeviceMonths of it (TooLittleExposure).
 	Rate *float64 `json:"failures_per_device_month"`
 	// DowntimeHours is the time within the period the devices were failed.
 	DowntimeHours  float64 `json:"downtime_hours"`
 	OperatingHours float64 `json:"operating_hours"`
-	// MTBFHours is operating hours per failure; nil without failures.
+	// MTBFHours is operating hours per failure; nil without failures or
+	// with too little exposure.
 	MTBFHours *float64 `json:"mtbf_hours"`
 	// MTTRHours is the mean length of the failures, start to recovery; nil
 	// without failures.
 	MTTRHours *float64 `json:"mttr_hours"`
+	// TooLittleExposure: the model was installed for fewer than
+	// MinDeviceMonths device-months, too little for a rate or an MTBF.
+	TooLittleExposure bool `json:"too_little_exposure,omitempty"`
 
 	repairHours float64
 }
@@ -261,6 +278,10 @@ type computation struct {
 	locs    map[deviceKey]*time.Location // by tenant/store (device "")
 	models  map[modelKey]*modelAcc
 	devices map[deviceKey]*deviceAcc
+	// last is the model each installed device was last seen as: the model
+	// its Devices count goes to, and the one its failures recorded before
+	// its identity was read are put down to.
+	last    map[deviceKey]modelKey
 	sla     [5]SLARow
 	self    SelfResolved
 	byFault map[string]*ShareRow
@@ -287,7 +308,7 @@ func Compute(ctx context.Context, src Source, f Filter) (*Report, error) {
 		f.Top = DefaultTop
 	}
 	c := &computation{f: f, locs: map[deviceKey]*time.Location{}, models: map[modelKey]*modelAcc{},
-		devices: map[deviceKey]*deviceAcc{}, byFault: map[string]*ShareRow{}, rep: &Report{Filter: f}}
+		devices: map[deviceKey]*deviceAcc{}, last: map[deviceKey]modelKey{}, byFault: map[string]*ShareRow{}, rep: &Report{Filter: f}}
 	for i := range c.sla {
 		c.sla[i].Priority = i + 1
 	}
@@ -360,42 +381,67 @@ func (c *computation) model(k modelKey) *modelAcc {
 
 // installed adds each install stretch's overlap with the period to its
 // model. The history comes ordered by device and time, so a stretch ends
-// where the next record of the same device begins.
+// where the next record of the same device begins. A device counts once,
+// under the model it was last seen as; a stretch before its identity was
+// read (no vendor, no model) is that device's time as its later model.
 func (c *computation) installed(src Source) error {
-	var prev store.Install
-	have := false
-	flush := func(end time.Time) {
-		from := prev.From
-		if from.Before(c.f.From) {
-			from = c.f.From
-		}
-		if end.IsZero() || end.After(c.f.To) {
-			end = c.f.To
-		}
-		if !end.After(from) {
+	var stretches []store.Install // one device's, in time order
+	flush := func() {
+		if len(stretches) == 0 {
 			return
 		}
-		m := c.model(modelKey{prev.Vendor, prev.Model})
-		m.row.InstalledHours += end.Sub(from).Hours()
-		m.devices[deviceKey{prev.Tenant, prev.Store, prev.Device}] = true
-		if prev.Kind != "" {
-			m.row.Kind = prev.Kind
-		}
-	}
-	err := src.ScanInstalls(c.f.Tenant, c.f.Store, func(in store.Install) error {
-		if have {
-			if in.Tenant == prev.Tenant && in.Store == prev.Store && in.Device == prev.Device {
-				flush(in.From)
-			} else {
-				flush(time.Time{})
+		last := stretches[len(stretches)-1]
+		lastKnown := modelKey{last.Vendor, last.Model}
+		for i := len(stretches) - 1; i >= 0; i-- {
+			if stretches[i].Vendor != "" || stretches[i].Model != "" {
+				lastKnown = modelKey{stretches[i].Vendor, stretches[i].Model}
+				break
 			}
 		}
-		prev, have = in, true
+		dk := deviceKey{last.Tenant, last.Store, last.Device}
+		counted := false
+		for i, in := range stretches {
+			from, end := in.From, time.Time{}
+			if i+1 < len(stretches) {
+				end = stretches[i+1].From
+			}
+			if from.Before(c.f.From) {
+				from = c.f.From
+			}
+			if end.IsZero() || end.After(c.f.To) {
+				end = c.f.To
+			}
+			if !end.After(from) {
+				continue
+			}
+			k := modelKey{in.Vendor, in.Model}
+			if k == (modelKey{}) {
+				k = lastKnown
+			}
+			m := c.model(k)
+			m.row.InstalledHours += end.Sub(from).Hours()
+			if in.Kind != "" {
+				m.row.Kind = in.Kind
+			}
+			counted = true
+		}
+		if counted {
+			c.model(lastKnown).devices[dk] = true
+			c.last[dk] = lastKnown
+		}
+		stretches = stretches[:0]
+	}
+	err := src.ScanInstalls(c.f.Tenant, c.f.Store, func(in store.Install) error {
+		if n := len(stretches); n > 0 {
+			p := stretches[n-1]
+			if in.Tenant != p.Tenant || in.Store != p.Store || in.Device != p.Device {
+				flush()
+			}
+		}
+		stretches = append(stretches, in)
 		return nil
 	})
-	if have {
-		flush(time.Time{})
-	}
+	flush()
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
@@ -423,13 +469,18 @@ func (c *computation) episode(l *incident.LogEntry) {
 		start = l.At.Add(-time.Duration(l.Duration * float64(time.Second)))
 	}
 	d := c.device(l.Tenant, l.Store, l.Device)
-	if l.Vendor != "" || l.Model != "" || d.row.Vendor == "" && d.row.Model == "" {
-		d.row.Vendor, d.row.Model = l.Vendor, l.Model
+	k := modelKey{l.Vendor, l.Model}
+	if k == (modelKey{}) {
+		// Failed before its identity was read: the model it was seen as
+		// later.
+		k = c.last[deviceKey{l.Tenant, l.Store, l.Device}]
+	}
+	if k != (modelKey{}) || d.row.Vendor == "" && d.row.Model == "" {
+		d.row.Vendor, d.row.Model = k.vendor, k.model
 	}
 	if l.DevKind != "" {
 		d.row.Kind = l.DevKind
 	}
-	k := modelKey{l.Vendor, l.Model}
 	i := slices.IndexFunc(d.down, func(m modelDown) bool { return m.model == k })
 	if i < 0 {
 		i = len(d.down)
@@ -532,6 +583,9 @@ func (c *computation) finish() {
 	t.DeviceMonths = round(installed / DeviceMonth.Hours())
 	t.DowntimeHours = round(t.DowntimeHours)
 	t.Rate = ratio(float64(t.Failures), installed/DeviceMonth.Hours())
+	if installed > 0 && installed/DeviceMonth.Hours() < MinDeviceMonths {
+		t.Rate, t.TooLittleExposure = nil, true
+	}
 	t.MTTRHours = ratio(repair, float64(t.Failures))
 	byName := func(a, b ModelRow) int { return cmp.Or(cmp.Compare(a.Vendor, b.Vendor), cmp.Compare(a.Model, b.Model)) }
 	for _, rows := range [][]ModelRow{rep.Models, rep.Vendors} {
@@ -586,6 +640,9 @@ func (m *ModelRow) settle() {
 	m.OperatingHours = round(operating)
 	m.MTBFHours = ratio(operating, float64(m.Failures))
 	m.MTTRHours = ratio(m.repairHours, float64(m.Failures))
+	if months > 0 && months < MinDeviceMonths {
+		m.Rate, m.MTBFHours, m.TooLittleExposure = nil, nil, true
+	}
 	m.InstalledHours = round(m.InstalledHours)
 	m.DowntimeHours = round(m.DowntimeHours)
 }

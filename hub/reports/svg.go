@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -36,11 +37,14 @@ func Charts(r *Report) []Chart {
 }
 
 const (
-	failureRateTitle = "Failures per device-month by model"
-	weekdayHourTitle = "Failures by weekday and hour (store-local time)"
-	mttrTitle        = "Mean time to repair by model (hours)"
-	slaTitle         = "SLA targets met and missed by priority"
+	failureRateTitle = "How often each model fails: failures per device per month"
+	weekdayHourTitle = "When failures begin: weekday and hour, store time"
+	mttrTitle        = "How long a failure lasts: average time to repair, by model"
+	slaTitle         = "Service targets met and missed, by priority"
 )
+
+// notMeaningful is what a rate over less than MinDeviceMonths says.
+var notMeaningful = fmt.Sprintf("not yet meaningful: under %s device-months installed", num(MinDeviceMonths))
 
 // maxBars bounds a bar chart; the CSV has every row.
 const maxBars = 20
@@ -77,7 +81,14 @@ func esc(s string) string { return html.EscapeString(s) }
 func px(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 func (c *canvas) text(x, y float64, anchor, attrs, s string) {
-	fmt.Fprintf(&c.b, `<text x="%s" y="%s" text-anchor="%s" fill="%s"`, px(x), px(y), anchor, colText)
+	c.inked(x, y, anchor, colText, attrs, s)
+}
+
+// inked writes text in a colour of its own. The colour is the fill
+// attribute, never a style attribute: the console's Content-Security-Policy
+// (style-src 'self') drops inline styles.
+func (c *canvas) inked(x, y float64, anchor, ink, attrs, s string) {
+	fmt.Fprintf(&c.b, `<text x="%s" y="%s" text-anchor="%s" fill="%s"`, px(x), px(y), anchor, ink)
 	if attrs != "" {
 		c.b.WriteString(" " + attrs)
 	}
@@ -108,9 +119,41 @@ func label(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func period(f Filter) string {
-	const layout = "2006-01-02 15:04"
-	return fmt.Sprintf("%s to %s UTC", f.From.UTC().Format(layout), f.To.UTC().Format(layout))
+// period says the report's period in words: "1 Nov 2026 to 30 Nov 2026"
+// for whole days (the last day included), with the times otherwise.
+func period(f Filter) string { return Period(f.From, f.To) }
+
+// Period writes from <= t < to in words, in UTC: whole days as "1 Nov 2026
+// to 30 Nov 2026" (to's day itself not included), other times with hours
+// and minutes.
+func Period(from, to time.Time) string {
+	from, to = from.UTC(), to.UTC()
+	midnight := func(t time.Time) bool { return t.Equal(t.Truncate(24 * time.Hour)) }
+	const day = "2 Jan 2006"
+	if midnight(from) && midnight(to) {
+		last := to.AddDate(0, 0, -1)
+		if last.Equal(from) {
+			return from.Format(day) + " (UTC)"
+		}
+		return from.Format(day) + " to " + last.Format(day) + " (UTC)"
+	}
+	const minute = "2 Jan 2006 15:04"
+	return from.Format(minute) + " to " + to.Format(minute) + " UTC"
+}
+
+// Hours writes a length of time given in hours as people say it: minutes
+// under an hour ("45 min"), hours with one decimal up to two days ("2.5 h"),
+// days beyond ("3.2 days").
+func Hours(h float64) string {
+	switch {
+	case h < 1.0/60:
+		return "under 1 min"
+	case h < 1:
+		return fmt.Sprintf("%.0f min", h*60)
+	case h < 48:
+		return fixedv(h, 1) + " h"
+	}
+	return fixedv(h/24, 1) + " days"
 }
 
 // bar is one row of a horizontal bar chart; a nil value draws no bar and
@@ -132,7 +175,32 @@ const (
 	headH   = 40
 )
 
-func barChart(id, title, what string, f Filter, bars []bar) template.HTML {
+// textW estimates the width of a label at the charts' 12px sans-serif.
+func textW(s string) float64 { return float64(utf8.RuneCountInString(s)) * 6.8 }
+
+// wrap breaks a note (11px) into lines no wider than w, at spaces.
+func wrap(s string, w float64) []string {
+	const per = 6.0 // an 11px sans-serif character, generously
+	var out []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case float64(utf8.RuneCountInString(line+" "+word))*per > w:
+			out = append(out, line)
+			line = word
+		default:
+			line += " " + word
+		}
+	}
+	if line != "" {
+		out = append(out, line)
+	}
+	return out
+}
+
+func barChart(id, title, what, unit string, f Filter, bars []bar) template.HTML {
 	slices.SortStableFunc(bars, func(a, b bar) int {
 		switch {
 		case a.value == nil && b.value == nil:
@@ -164,8 +232,27 @@ func barChart(id, title, what string, f Filter, bars []bar) template.HTML {
 	if more > 0 {
 		fmt.Fprintf(&desc, " %d more in the table.", more)
 	}
-	h := headH + max(len(bars), 1)*rowH + 30
-	c := newCanvas(id, chartW, h, title, desc.String())
+	// Wide enough for the longest figure beside the longest bar, and for
+	// the title: a label cut off by the edge reads as a different number.
+	w := float64(chartW)
+	for _, b := range bars {
+		t := b.none
+		if b.value != nil {
+			t = b.text
+		}
+		w = max(w, labelW+barMaxW+6+textW(t)+8)
+	}
+	w = max(w, 8+textW(title)*1.2+8)
+	note := "Period: " + period(f) + "."
+	if more > 0 {
+		note += fmt.Sprintf(" %d more rows in the table.", more)
+	}
+	notes := wrap(note, w-16)
+	if unit != "" {
+		notes = append(notes, wrap(unit, w-16)...)
+	}
+	h := headH + max(len(bars), 1)*rowH + 14 + 16*len(notes)
+	c := newCanvas(id, int(w), h, title, desc.String())
 	top := 0.0
 	for _, b := range bars {
 		if b.value != nil {
@@ -179,10 +266,11 @@ func barChart(id, title, what string, f Filter, bars []bar) template.HTML {
 		y := float64(headH + i*rowH)
 		fmt.Fprintf(&c.b, "<g><title>%s</title>\n", esc(b.name))
 		c.text(labelW-8, y+13, "end", "", label(b.name, 30))
-		c.rect(labelW, y, barMaxW, barH, colEmpty, "")
 		if b.value == nil {
+			c.rect(labelW, y, barMaxW, barH, colEmpty, b.name+": "+b.none)
 			c.text(labelW+6, y+13, "start", `font-style="italic"`, b.none)
 		} else {
+			c.rect(labelW, y, barMaxW, barH, colEmpty, "")
 			w := 0.0
 			if top > 0 {
 				w = *b.value / top * barMaxW
@@ -193,11 +281,9 @@ func barChart(id, title, what string, f Filter, bars []bar) template.HTML {
 		c.b.WriteString("</g>\n")
 	}
 	foot := float64(headH + max(len(bars), 1)*rowH + 16)
-	note := "Period: " + period(f) + "."
-	if more > 0 {
-		note += fmt.Sprintf(" %d more rows in the table.", more)
+	for i, n := range notes {
+		c.text(8, foot+float64(16*i), "start", `font-size="11"`, n)
 	}
-	c.text(8, foot, "start", `font-size="11"`, note)
 	return c.done()
 }
 
@@ -205,9 +291,14 @@ func barChart(id, title, what string, f Filter, bars []bar) template.HTML {
 func FailureRateChart(r *Report) template.HTML {
 	var bars []bar
 	for _, m := range r.Models {
-		bars = append(bars, bar{m.Name(), m.Rate, fmt.Sprintf("%s (%s in %s device-months)", fixed(m.Rate, 2), plural(m.Failures, "failure"), fixedv(m.DeviceMonths, 2)), "no installed devices"})
+		none := "no installed devices"
+		if m.TooLittleExposure {
+			none = notMeaningful
+		}
+		bars = append(bars, bar{m.Name(), m.Rate, fmt.Sprintf("%s a month (%s, %s devices)", fixed(m.Rate, 2), plural(m.Failures, "failure"), strconv.Itoa(m.Devices)), none})
 	}
-	return barChart("report-failure-rate", failureRateTitle, "failures per device-month by model", r.Filter, bars)
+	unit := fmt.Sprintf("Failures per device per month: a model's failures divided by its devices' installed time in months of 30 days; shown from %s device-months (one device for %s days) on.", num(MinDeviceMonths), num(MinDeviceMonths*30))
+	return barChart("report-failure-rate", failureRateTitle, "failures per device per month by model", unit, r.Filter, bars)
 }
 
 // MTTRChart is a bar chart of the mean time to repair by model.
@@ -217,9 +308,14 @@ func MTTRChart(r *Report) template.HTML {
 		if m.Failures == 0 && m.MTTRHours == nil {
 			continue // a model that did not fail has no repair time to show
 		}
-		bars = append(bars, bar{m.Name(), m.MTTRHours, fmt.Sprintf("%s h (%s)", fixed(m.MTTRHours, 2), plural(m.Failures, "failure")), "no failures"})
+		t := "n/a"
+		if m.MTTRHours != nil {
+			t = Hours(*m.MTTRHours)
+		}
+		bars = append(bars, bar{m.Name(), m.MTTRHours, fmt.Sprintf("%s (%s)", t, plural(m.Failures, "failure")), "no failures"})
 	}
-	return barChart("report-mttr", mttrTitle, "mean time to repair in hours by model", r.Filter, bars)
+	unit := "Time to repair: from the start of a failure until the device works again, averaged over the model's failures."
+	return barChart("report-mttr", mttrTitle, "average time to repair by model", unit, r.Filter, bars)
 }
 
 func plural(n int, what string) string {
@@ -266,7 +362,9 @@ func WeekdayHourChart(r *Report) template.HTML {
 			fmt.Fprintf(&desc, " %s: %s.", Weekdays[d], strings.Join(busy, ", "))
 		}
 	}
-	w, h := dayLabel+24*cell+10, headH+16+7*cell+44
+	w := dayLabel + 24*cell + 10
+	notes := wrap("Period: "+period(r.Filter)+". Each number is how many failures began in that hour; hours are each store's own clock.", float64(w-16))
+	h := headH + 16 + 7*cell + 28 + 16*len(notes)
 	c := newCanvas("report-weekday-hour", w, h, weekdayHourTitle, desc.String())
 	if total == 0 {
 		c.text(float64(w-8), 20, "end", `font-style="italic"`, "No failures in this period.")
@@ -279,17 +377,17 @@ func WeekdayHourChart(r *Report) template.HTML {
 		c.text(dayLabel-6, y+15, "end", "", Weekdays[d])
 		for hr, n := range hours {
 			x := float64(dayLabel + hr*cell)
-			fill, ink := colEmpty, ""
+			fill, ink := colEmpty, colText
 			if n > 0 {
 				b := (n*len(heat) - 1) / top // 1..top spread over the buckets
 				fill = heat[b]
 				if b >= 3 {
-					ink = `style="fill:#ffffff"`
+					ink = "#ffffff" // the two dark blues: white digits (4.4:1 and 8:1; dark ones would be 3.7:1 and 1.9:1)
 				}
 			}
 			c.rect(x+1, y+1, cell-2, cell-2, fill, fmt.Sprintf("%s %02d:00–%02d:00: %s", Weekdays[d], hr, (hr+1)%24, plural(n, "failure")))
 			if n > 0 {
-				c.text(x+cell/2, y+15, "middle", strings.TrimSpace(`font-size="10" `+ink), strconv.Itoa(n))
+				c.inked(x+cell/2, y+15, "middle", ink, `font-size="10" font-weight="bold"`, strconv.Itoa(n))
 			}
 		}
 	}
@@ -299,7 +397,9 @@ func WeekdayHourChart(r *Report) template.HTML {
 		c.rect(float64(dayLabel+40+i*cell), ly, cell-2, 14, col, "")
 	}
 	c.text(float64(dayLabel+40+len(heat)*cell+4), ly+11, "start", `font-size="11"`, fmt.Sprintf("more (darkest: %d)", top))
-	c.text(8, ly+30, "start", `font-size="11"`, "Period: "+period(r.Filter)+". Hours are each store's own wall-clock time.")
+	for i, n := range notes {
+		c.text(8, ly+30+float64(16*i), "start", `font-size="11"`, n)
+	}
 	return c.done()
 }
 

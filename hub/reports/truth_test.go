@@ -246,7 +246,7 @@ func TestFailuresPerDeviceMonth(t *testing.T) {
 			"10 devices x 30 days; 4 failures: one begun before the period, two overlapping episodes as one, no warning, none ended outside"},
 		{"Ingenico Lane/3000", terminal, 1, 1, 0, "0", "installed, never failed: a rate of 0, not none"},
 		{"Mettler Toledo Ariva-S", scale, 4, 3, 6, "2", "2 x 30 + 2 x 15 device-days = 3 device-months; 6 failures; the unstable-weight warning is none"},
-		{"Star TSP143", printer, 1, 0.333333, 1, "3", "10 days until the swap = 1/3 device-month, 1 failure"},
+		{"Star TSP143", printer, 0, 0.333333, 1, "3", "10 days until the swap = 1/3 device-month, 1 failure; the device counts under the model it was last seen as (TSP654)"},
 		{"Star TSP654", printer, 1, 0.666667, 0, "0", "the 20 days after the swap"},
 	}
 	eachSeed(t, acme(), func(t *testing.T, r *reports.Report) {

@@ -33,6 +33,10 @@ type Dump struct {
 	Episodes []incident.Episode
 	Installs []Install
 	Audit    []AuditEntry // oldest first
+	// EnrolTokens and AgentCredentials are the enrolment records.
+	EnrolTokens      []EnrolToken
+	AgentCredentials []AgentCredential
+	Profiles         []ProfileRecord
 }
 
 // ExportChunk bounds the records of one Dump.
@@ -79,11 +83,14 @@ func (s *Bolt) Export(fn func(Dump) error) error {
 			}},
 			{bInstalls, decodeInto(func(d *Dump, x Install) { d.Installs = append(d.Installs, x) })},
 			{bAudit, decodeInto(func(d *Dump, x AuditEntry) { d.Audit = append(d.Audit, x) })},
+			{bEnrolTokens, decodeInto(func(d *Dump, x EnrolToken) { d.EnrolTokens = append(d.EnrolTokens, x) })},
+			{bAgentCreds, decodeInto(func(d *Dump, x AgentCredential) { d.AgentCredentials = append(d.AgentCredentials, x) })},
+			{bProfiles, decodeInto(func(d *Dump, x ProfileRecord) { d.Profiles = append(d.Profiles, x) })},
 		}
 		for _, p := range parts {
 			b := tx.Bucket(p.bucket)
 			if b == nil {
-				continue // audit: a file that never had a query
+				continue // audit, enrolment: a file that never had a query or an enrolment
 			}
 			var d Dump
 			n := 0

@@ -32,6 +32,10 @@ type Install struct {
 	Kind   string `json:"kind,omitempty"`
 	Vendor string `json:"vendor,omitempty"`
 	Model  string `json:"model,omitempty"`
+	// Serial is the unit's serial number, once known: a new serial on
+	// the same device id (a replaced printer of the same model) starts a
+	// new Install, the replacement recorded as an install, not a fault.
+	Serial string `json:"serial,omitempty"`
 	// From is when the stretch began; zero for a device the hub knew before
 	// it kept this history (it counts as installed from the beginning).
 	From time.Time `json:"from,omitzero"`
@@ -120,7 +124,8 @@ func ensureInstalls(tx *bolt.Tx) error {
 		if err := json.Unmarshal(v, &d); err != nil {
 			return err
 		}
-		in := Install{Tenant: d.Tenant, Store: d.Store, Agent: d.Agent, Device: d.ID, Kind: d.Kind, Vendor: d.Identity.Vendor, Model: d.Identity.Model}
+		in := Install{Tenant: d.Tenant, Store: d.Store, Agent: d.Agent, Device: d.ID, Kind: d.Kind, Vendor: d.Identity.Vendor, Model: d.Identity.Model,
+			Serial: d.Identity.Serial}
 		return put(b, installKey(in), in)
 	})
 }

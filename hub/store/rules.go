@@ -80,10 +80,25 @@ func NewInstalls(devices []incident.DeviceRecord, last func(tenant, store, devic
 			}
 		}
 		id := d.Identity
-		if ok && (prev.Vendor == id.Vendor && prev.Model == id.Model || id.Vendor == "" && id.Model == "") {
+		sameModel := prev.Vendor == id.Vendor && prev.Model == id.Model || id.Vendor == "" && id.Model == ""
+		switch {
+		case ok && sameModel && (id.Serial == "" || id.Serial == prev.Serial):
+			continue
+		case ok && sameModel && prev.Serial == "":
+			// The serial number is learnt: the same stretch, now with it.
+			in := prev
+			in.Serial = id.Serial
+			out = append(out, in)
+			seen[k] = in
 			continue
 		}
-		in := Install{Tenant: d.Tenant, Store: d.Store, Agent: d.Agent, Device: d.ID, Kind: d.Kind, Vendor: id.Vendor, Model: id.Model, From: d.Updated}
+		in := Install{Tenant: d.Tenant, Store: d.Store, Agent: d.Agent, Device: d.ID, Kind: d.Kind, Vendor: id.Vendor, Model: id.Model,
+			Serial: id.Serial, From: d.Updated}
+		if ok && sameModel {
+			// A new unit of the same model (a new serial on the device id):
+			// a replacement, recorded as the start of its own stretch.
+			in.Vendor, in.Model = prev.Vendor, prev.Model
+		}
 		if ok && in.From.Before(prev.From) {
 			in.From = prev.From // a stretch never starts before the one it ends
 		}

@@ -117,6 +117,28 @@ type Backend interface {
 	// DeviceLog returns the event-log entries about one device from since
 	// on, newest first.
 	DeviceLog(tenant, store, device string, since time.Time, limit int) ([]incident.LogEntry, error)
+
+	// PutEnrolToken stores a new or changed enrolment token.
+	PutEnrolToken(t EnrolToken) error
+	// EnrolTokens lists a tenant's tokens ("" every tenant's), oldest first.
+	EnrolTokens(tenant string) ([]EnrolToken, error)
+	// Enrol runs issue on the token with this hash (ErrUnknownToken: none)
+	// and the current credential of agentKey (tenant/store/agent), and
+	// stores the changed token with the credential it returns, atomically:
+	// two enrolments racing for a token's last use cannot both have it.
+	Enrol(tokenHash, agentKey string, issue Issue) (AgentCredential, error)
+	// PutAgentCredential stores a credential (a revoked one).
+	PutAgentCredential(c AgentCredential) error
+	// AgentCredentials lists every enrolled agent's credential, ordered
+	// by tenant/store/agent.
+	AgentCredentials() ([]AgentCredential, error)
+
+	// PutProfile stores a device profile, new or changed.
+	PutProfile(p ProfileRecord) error
+	// DeleteProfile deletes one; ErrNotFound when there is none.
+	DeleteProfile(tenant, name string) error
+	// Profiles lists a tenant's ("" every tenant's), by tenant and name.
+	Profiles(tenant string) ([]ProfileRecord, error)
 }
 
 // ErrConflict is returned by a commit that would break the store's

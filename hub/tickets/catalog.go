@@ -13,6 +13,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -427,4 +428,40 @@ func tidy(s string) string {
 		out = append(out, ln)
 	}
 	return strings.TrimSpace(strings.Join(out, "\n")) + "\n"
+}
+
+// ConsoleText returns a language's console: text for key, or "" when the
+// language (or the key) is unknown.
+func (c *Catalog) ConsoleText(language, key string) string {
+	l := c.langs[language]
+	if l == nil {
+		return ""
+	}
+	return l.text.Console[key]
+}
+
+// Sentence says a timeline entry in a language: the sentence it names
+// (Entry.Say) with its {placeholders} filled, {fault} as the fault's title
+// and {notification} in words; the entry's own English text when it names
+// none, or the language lacks it.
+func (c *Catalog) Sentence(language string, e incident.Entry) string {
+	l := c.langs[language]
+	if l == nil || e.Say == "" || l.text.Console[e.Say] == "" {
+		return e.Text
+	}
+	var pairs []string
+	for k, v := range e.Args {
+		switch k {
+		case "fault":
+			if t := l.text.Faults[v].Title; t != "" {
+				v = t
+			}
+		case "notification":
+			if t := l.text.Console["notification."+v]; t != "" {
+				v = t
+			}
+		}
+		pairs = append(pairs, "{"+k+"}", v)
+	}
+	return strings.NewReplacer(pairs...).Replace(l.text.Console[e.Say])
 }

@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"flag"
+	"github.com/storewatch/storewatch/hub/incident"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -311,6 +312,43 @@ func TestPlural(t *testing.T) {
 	} {
 		if got := plural(c.n, c.forms...); got != c.want {
 			t.Errorf("plural(%d, %v) = %q, want %q", c.n, c.forms, got, c.want)
+		}
+	}
+}
+
+// Timeline entries read as sentences in each language, with the fault's
+// title instead of its code; an entry that names no sentence keeps its
+// English text.
+func TestTimelineSentences(t *testing.T) {
+	cat, err := Load(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := incident.Entry{Text: "opened: paper_out since ...", Say: incident.SayOpened,
+		Args: map[string]string{"fault": "paper_out", "since": "2026-12-07 08:15:00 CET", "hold_down": "2m", "priority": "2"}}
+	notified := incident.Entry{Text: "opened notification queued for helpdesk connectors", Say: incident.SayNotified,
+		Args: map[string]string{"notification": "opened"}}
+	for _, c := range []struct {
+		lang string
+		e    incident.Entry
+		want string
+	}{
+		{"en", opened, "Opened: Paper out since 2026-12-07 08:15:00 CET, longer than its hold-down of 2m. Priority P2."},
+		{"de", opened, "Eröffnet: Papier leer seit 2026-12-07 08:15:00 CET, länger als die Haltezeit von 2m. Priorität P2."},
+		{"ru", notified, "Передано коннекторам хелпдеска: новый тикет."},
+		{"en", notified, "Handed to the helpdesk connectors: new ticket."},
+		{"en", incident.Entry{Text: "a comment by a person"}, "a comment by a person"},
+		{"fr", opened, opened.Text},
+	} {
+		if got := cat.Sentence(c.lang, c.e); got != c.want {
+			t.Errorf("%s %s:\n got  %s\n want %s", c.lang, c.e.Say, got, c.want)
+		}
+	}
+	for _, lang := range cat.Languages() {
+		for _, k := range ConsoleKeys() {
+			if cat.ConsoleText(lang, k) == "" {
+				t.Errorf("%s lacks console.%s", lang, k)
+			}
 		}
 	}
 }

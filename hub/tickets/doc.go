@@ -10,7 +10,8 @@
 // Content ships embedded, one directory per language (content/en, de, ru):
 //
 //   - language.yaml: device kind names, remedy class texts, priority names,
-//     and per fault code a title, a plain-language meaning and steps per
+//     the web console's words (console:, ConsoleKeys; Catalog.Sentence says
+//     a timeline entry with them), and per fault code a title, a plain-language meaning and steps per
 //     device kind ("default" for the rest): the diagnostic map.
 //   - templates.tmpl: text/template {{define}}s named "<kind>.title" and
 //     "<kind>.body" (see TemplateNames); the data is a View.

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/storewatch/storewatch/config"
+	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -30,6 +31,29 @@ type Language struct {
 	Remedies   map[string]string    `yaml:"remedies"`   // remedy class → who fixes it, in words
 	Priorities map[int]string       `yaml:"priorities"` // 1..5 → "critical", ...
 	Faults     map[string]FaultText `yaml:"faults"`     // fault code → texts and steps
+	// Console holds what the web console says instead of the hub's
+	// identifiers: a sentence per timeline entry (Entry.Say), why an episode
+	// opened no incident (suppressed.*), how an incident ended
+	// (resolution.*), what a notification was (notification.*) and
+	// no_helpdesk. ConsoleKeys lists them.
+	Console map[string]string `yaml:"console"`
+}
+
+// ConsoleKeys are the console: texts every language has.
+func ConsoleKeys() []string {
+	keys := slices.Clone(incident.Sentences)
+	keys = append(keys, "no_helpdesk")
+	for _, k := range []incident.NotificationKind{incident.NotifyOpened, incident.NotifyUpdated, incident.NotifyResolved,
+		incident.NotifyClosed, incident.NotifyFlapping, incident.NotifyChronic} {
+		keys = append(keys, "notification."+string(k))
+	}
+	for _, r := range incident.SuppressReasons {
+		keys = append(keys, "suppressed."+r)
+	}
+	for _, r := range incident.Resolutions {
+		keys = append(keys, "resolution."+r)
+	}
+	return keys
 }
 
 // FaultText is what a language says about one fault code.
@@ -69,6 +93,11 @@ func ParseLanguage(name string, data []byte) (*Language, error) {
 	for k := range l.Kinds {
 		if !slices.Contains(config.Kinds, k) {
 			bad([]string{"kinds", k}, "unknown device kind (known: %s)", strings.Join(config.Kinds, ", "))
+		}
+	}
+	for k := range l.Console {
+		if !slices.Contains(ConsoleKeys(), k) {
+			bad([]string{"console", k}, "unknown console text (known: %s)", strings.Join(ConsoleKeys(), ", "))
 		}
 	}
 	for r := range l.Remedies {
@@ -134,6 +163,7 @@ func (l *Language) merge(o *Language) {
 	l.Kinds = mergeMap(l.Kinds, o.Kinds)
 	l.Remedies = mergeMap(l.Remedies, o.Remedies)
 	l.Priorities = mergeMap(l.Priorities, o.Priorities)
+	l.Console = mergeMap(l.Console, o.Console)
 	if l.Faults == nil {
 		l.Faults = map[string]FaultText{}
 	}
@@ -178,6 +208,11 @@ func (l *Language) Missing() []string {
 	for _, r := range []wire.Remedy{wire.RemedyStore, wire.RemedyRemote, wire.RemedyDispatch} {
 		if l.Remedies[string(r)] == "" {
 			out = append(out, "remedies."+string(r))
+		}
+	}
+	for _, k := range ConsoleKeys() {
+		if l.Console[k] == "" {
+			out = append(out, "console."+k)
 		}
 	}
 	for _, f := range wire.Vocabulary() {

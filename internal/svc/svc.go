@@ -21,11 +21,15 @@ type Spec struct {
 	DisplayName string   // storewatch store agent
 	Description string   // one line for the service list
 	Args        []string // arguments after the executable, e.g. run --config FILE
-	User        string   // Linux: the unprivileged account (storewatch)
-	Groups      []string // Linux: supplementary groups (dialout for serial, plugdev for USB)
-	StateDir    string   // Linux: directory under /var/lib systemd creates for the user (storewatch)
-	ConfigDir   string   // Linux: directory under /etc the service reads (storewatch)
-	Devices     bool     // Linux: the service opens serial, USB and printer device nodes
+	// PreArgs, if set, are the arguments of a step systemd runs with full
+	// privileges before each start (ExecStartPre=+): storeagent's pending
+	// enrolment, which writes /etc/storewatch where the service may not.
+	PreArgs   []string
+	User      string   // Linux: the unprivileged account (storewatch)
+	Groups    []string // Linux: supplementary groups (dialout for serial, plugdev for USB)
+	StateDir  string   // Linux: directory under /var/lib systemd creates for the user (storewatch)
+	ConfigDir string   // Linux: directory under /etc the service reads (storewatch)
+	Devices   bool     // Linux: the service opens serial, USB and printer device nodes
 	// StopTimeout bounds how long Stop waits for the program; Windows asks
 	// for an answer within seconds.
 	StopTimeout time.Duration

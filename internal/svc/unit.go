@@ -24,6 +24,9 @@ func Unit(spec Spec, exe string) string {
 	w("")
 	w("[Service]")
 	w("Type=simple")
+	if len(spec.PreArgs) > 0 {
+		w("ExecStartPre=+%s", quoteCommand(append([]string{exe}, spec.PreArgs...)))
+	}
 	w("ExecStart=%s", quoteCommand(append([]string{exe}, spec.Args...)))
 	if spec.User != "" {
 		w("User=%s", spec.User)

@@ -1,6 +1,7 @@
 package reportgen
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -17,9 +18,11 @@ const Agent = "backoffice"
 // tenant must not see it.
 const NoiseTenant = "noise"
 
-// Store is one store and its time zone ("" for none: UTC).
+// Store is one store and its time zone ("" for none: UTC), with the name
+// the hub shows (default: its id).
 type Store struct {
 	Tenant, ID, TimeZone string
+	Name                 string
 }
 
 // Device is one device, installed as Vendor/Model at Installed and swapped
@@ -111,7 +114,7 @@ func Write(st Committer, w World, seed uint64) error {
 	}
 	var stores []incident.StoreRecord
 	for _, s := range w.Stores {
-		stores = append(stores, incident.StoreRecord{Tenant: s.Tenant, Store: s.ID, Info: wire.StoreInfo{Name: s.ID, TimeZone: s.TimeZone}, Agents: []string{Agent}})
+		stores = append(stores, incident.StoreRecord{Tenant: s.Tenant, Store: s.ID, Info: wire.StoreInfo{Name: cmp.Or(s.Name, s.ID), TimeZone: s.TimeZone}, Agents: []string{Agent}})
 	}
 	var log []incident.LogEntry
 	for _, e := range w.Episodes {

@@ -355,15 +355,30 @@ func linkTickets(ctx context.Context, tx pgx.Tx, incs []incident.Incident, links
 func queueTimeline(b *pgx.Batch, es []incident.Entry) {
 	n := len(es)
 	ids, kinds, authors, bodies, ats := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	says, args := make([]string, n), make([]string, n)
 	for i, e := range es {
 		ids[i], kinds[i], authors[i], bodies[i], ats[i] = text(e.Incident), text(string(e.Kind)), text(e.Author), text(e.Text), e.At
+		says[i], args[i] = text(e.Say), entryArgs(e.Args)
 	}
 	b.Queue(`
-INSERT INTO timeline (incident_id, at, kind, author, body)
-SELECT u.id, u.at, u.kind, u.author, u.body
-FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(id, at, kind, author, body, ord)
+INSERT INTO timeline (incident_id, at, kind, author, body, say, args)
+SELECT u.id, u.at, u.kind, u.author, u.body, u.say, NULLIF(u.args, '')::jsonb
+FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS u(id, at, kind, author, body, say, args, ord)
 WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.id = u.id)
-ORDER BY u.ord`, ids, ats, kinds, authors, bodies)
+ORDER BY u.ord`, ids, ats, kinds, authors, bodies, says, args)
+}
+
+// entryArgs is a timeline entry's Args as JSON, "" for none (NULL).
+func entryArgs(a map[string]string) string {
+	if len(a) == 0 {
+		return ""
+	}
+	clean := make(map[string]string, len(a)) // jsonb refuses \u0000, as text columns refuse NUL
+	for k, v := range a {
+		clean[text(k)] = text(v)
+	}
+	b, _ := json.Marshal(clean) // a map of strings always marshals
+	return string(b)
 }
 
 // queueRecords upserts the records the engine restarts from.
@@ -457,7 +472,7 @@ func newInstalls(ctx context.Context, tx pgx.Tx, devices []incident.DeviceRecord
 		tenants[i], stores[i], ids[i] = text(d.Tenant), text(d.Store), text(d.ID)
 	}
 	rows, err := tx.Query(ctx, `
-SELECT DISTINCT ON (i.tenant, i.store, i.device) i.tenant, i.store, i.device, i.valid_from, i.agent, i.kind, i.vendor, i.model
+SELECT DISTINCT ON (i.tenant, i.store, i.device) i.tenant, i.store, i.device, i.valid_from, i.agent, i.kind, i.vendor, i.model, i.serial
 FROM installs i JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(tenant, store, device)
 	ON i.tenant = u.tenant AND i.store = u.store AND i.device = u.device
 ORDER BY i.tenant, i.store, i.device, i.valid_from DESC`, tenants, stores, ids)
@@ -494,7 +509,7 @@ func installKey(in store.Install) string {
 func scanInstall(rows pgx.Rows) (store.Install, error) {
 	var in store.Install
 	var from pgtype.Timestamptz
-	if err := rows.Scan(&in.Tenant, &in.Store, &in.Device, &from, &in.Agent, &in.Kind, &in.Vendor, &in.Model); err != nil {
+	if err := rows.Scan(&in.Tenant, &in.Store, &in.Device, &from, &in.Agent, &in.Kind, &in.Vendor, &in.Model, &in.Serial); err != nil {
 		return in, err
 	}
 	if from.Valid && from.InfinityModifier == pgtype.Finite {
@@ -513,26 +528,26 @@ func installFrom(t time.Time) pgtype.Timestamptz {
 }
 
 const upsertInstalls = `
-INSERT INTO installs (tenant, store, device, valid_from, agent, kind, vendor, model)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[])
+INSERT INTO installs (tenant, store, device, valid_from, agent, kind, vendor, model, serial)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
 ON CONFLICT (tenant, store, device, valid_from) DO UPDATE SET agent = EXCLUDED.agent, kind = EXCLUDED.kind, vendor = EXCLUDED.vendor,
-	model = EXCLUDED.model`
+	model = EXCLUDED.model, serial = EXCLUDED.serial`
 
 func queueInstalls(b *pgx.Batch, ins []store.Install) {
 	if len(ins) == 0 {
 		return
 	}
 	n := len(ins)
-	cols := make([][]string, 7)
+	cols := make([][]string, 8)
 	for i := range cols {
 		cols[i] = make([]string, n)
 	}
 	froms := make([]pgtype.Timestamptz, n)
 	for i, in := range ins {
-		for k, v := range []string{in.Tenant, in.Store, in.Device, in.Agent, in.Kind, in.Vendor, in.Model} {
+		for k, v := range []string{in.Tenant, in.Store, in.Device, in.Agent, in.Kind, in.Vendor, in.Model, in.Serial} {
 			cols[k][i] = text(v)
 		}
 		froms[i] = installFrom(in.From)
 	}
-	b.Queue(upsertInstalls, cols[0], cols[1], cols[2], froms, cols[3], cols[4], cols[5], cols[6])
+	b.Queue(upsertInstalls, cols[0], cols[1], cols[2], froms, cols[3], cols[4], cols[5], cols[6], cols[7])
 }

@@ -14,6 +14,7 @@ import (
 // Copied counts what CopyFromBolt copied.
 type Copied struct {
 	Incidents, Timeline, Notifications, Cursors, Log, Stores, Agents, Devices, Windows, Episodes, Installs, Audit int
+	EnrolTokens, AgentCredentials, Profiles                                                                       int
 	HelpdeskTickets, HelpdeskCalls, HelpdeskDeadLetters                                                           int
 }
 
@@ -108,6 +109,21 @@ OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::js
 			text(e.ID), text(e.Who), text(e.Tenant), text(e.Store), text(e.Agent), text(e.Device), text(e.Op), args, e.OK, text(e.Code),
 			text(e.Error), e.TookMS)
 	}
+	for _, t := range d.EnrolTokens {
+		if err := queueEnrolToken(b, t); err != nil {
+			return err
+		}
+	}
+	for _, c := range d.AgentCredentials {
+		if err := queueAgentCredential(b, c); err != nil {
+			return err
+		}
+	}
+	for _, p := range d.Profiles {
+		if err := queueProfile(b, p); err != nil {
+			return err
+		}
+	}
 	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
@@ -133,6 +149,9 @@ OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::js
 	n.Windows += len(d.Windows)
 	n.Installs += len(d.Installs)
 	n.Audit += len(d.Audit)
+	n.EnrolTokens += len(d.EnrolTokens)
+	n.AgentCredentials += len(d.AgentCredentials)
+	n.Profiles += len(d.Profiles)
 	for _, ep := range d.Episodes {
 		if ep.Model == "" { // the episode record; the model index names it again
 			n.Episodes++

@@ -195,15 +195,21 @@ func (s *Store) Timeline(id string) ([]incident.Entry, error) {
 		if !exists {
 			return fmt.Errorf("incident %q: %w", id, store.ErrNotFound)
 		}
-		rows, err := s.pool.Query(ctx, `SELECT incident_id, at, kind, author, body FROM timeline WHERE incident_id = $1 ORDER BY seq`, text(id))
+		rows, err := s.pool.Query(ctx, `SELECT incident_id, at, kind, author, body, say, COALESCE(args::text, '') FROM timeline WHERE incident_id = $1 ORDER BY seq`, text(id))
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var e incident.Entry
-			if err := rows.Scan(&e.Incident, &e.At, &e.Kind, &e.Author, &e.Text); err != nil {
+			var args string
+			if err := rows.Scan(&e.Incident, &e.At, &e.Kind, &e.Author, &e.Text, &e.Say, &args); err != nil {
 				return err
+			}
+			if args != "" {
+				if err := json.Unmarshal([]byte(args), &e.Args); err != nil {
+					return fmt.Errorf("timeline of %s: args: %w", id, err)
+				}
 			}
 			e.At = e.At.UTC()
 			out = append(out, e)
@@ -222,8 +228,9 @@ func (s *Store) Timeline(id string) ([]incident.Entry, error) {
 func (s *Store) AppendTimeline(e incident.Entry) error {
 	var added bool
 	err := s.retry("a timeline entry", readTries, func(ctx context.Context) error {
-		ct, err := s.pool.Exec(ctx, `INSERT INTO timeline (incident_id, at, kind, author, body)
-SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM incidents WHERE id = $1)`, text(e.Incident), e.At, text(string(e.Kind)), text(e.Author), text(e.Text))
+		ct, err := s.pool.Exec(ctx, `INSERT INTO timeline (incident_id, at, kind, author, body, say, args)
+SELECT $1, $2, $3, $4, $5, $6, NULLIF($7, '')::jsonb WHERE EXISTS (SELECT 1 FROM incidents WHERE id = $1)`,
+			text(e.Incident), e.At, text(string(e.Kind)), text(e.Author), text(e.Text), text(e.Say), entryArgs(e.Args))
 		if err != nil && !pgxSafeToRetry(err) {
 			return fmt.Errorf("%w (not tried again: it may have been stored)", errPermanent{err})
 		}
@@ -461,7 +468,7 @@ func (s *Store) ScanInstalls(tenant, st string, fn func(store.Install) error) er
 		var chunk []store.Install
 		err := s.read("scanning installs", func(ctx context.Context) error {
 			chunk = chunk[:0]
-			sql := `SELECT tenant, store, device, valid_from, agent, kind, vendor, model FROM installs
+			sql := `SELECT tenant, store, device, valid_from, agent, kind, vendor, model, serial FROM installs
 WHERE ($1 = '' OR tenant = $1) AND ($2 = '' OR store = $2)`
 			args := []any{text(tenant), text(st)}
 			if after != nil {

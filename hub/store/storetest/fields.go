@@ -138,7 +138,7 @@ func everyFieldSurvivesTheStore(t *testing.T, newStore New) {
 	same(t, "the live incident", snap.Incidents[0], inc)
 	ins := installs(t, st, "", "")
 	want := store.Install{Tenant: dr.Tenant, Store: dr.Store, Agent: dr.Agent, Device: dr.ID, Kind: dr.Kind, Vendor: dr.Identity.Vendor,
-		Model: dr.Identity.Model, From: dr.Updated}
+		Model: dr.Identity.Model, Serial: dr.Identity.Serial, From: dr.Updated}
 	if len(ins) == 1 {
 		same(t, "the install", ins[0], want)
 	} else {

@@ -317,3 +317,38 @@ func scanLogSkipsOtherKinds(t *testing.T, newStore New) {
 		t.Errorf("episodes and incidents only: %v", got)
 	}
 }
+
+// replacementWithANewSerialIsAnInstall: a new serial number on the same
+// device id and model (a replaced unit) starts a stretch of its own; a
+// serial learnt for the first time, or not read, does not.
+func replacementWithANewSerialIsAnInstall(t *testing.T, newStore New) {
+	day := func(n int) time.Time { return T0.AddDate(0, 0, n) }
+	unit := func(serial string, d time.Time) incident.DeviceRecord {
+		r := installedDevice("s1", "p1", "EPSON", "TM-T88VI", d)
+		r.Identity.Serial = serial
+		return r
+	}
+	records := []incident.DeviceRecord{unit("", day(0)), unit("X5E1", day(1)), unit("X5E1", day(2)), unit("", day(3)), unit("Z9K4", day(10)),
+		unit("Z9K4", day(11))}
+	want := []store.Install{
+		{Model: "TM-T88VI", Serial: "X5E1", From: day(0)},
+		{Model: "TM-T88VI", Serial: "Z9K4", From: day(10)},
+	}
+	st := open(t, newStore)
+	for _, r := range records {
+		commit(t, st, incident.Changes{Devices: []incident.DeviceRecord{r}})
+	}
+	batched := open(t, newStore)
+	commit(t, batched, incident.Changes{Devices: records})
+	for _, s := range []store.Store{st, batched} {
+		got := installs(t, s, "acme", "s1")
+		if len(got) != len(want) {
+			t.Fatalf("stretches %+v, want %+v", got, want)
+		}
+		for i, w := range want {
+			if got[i].Model != w.Model || got[i].Vendor != "EPSON" || got[i].Serial != w.Serial || !got[i].From.Equal(w.From) {
+				t.Errorf("stretch %d: %+v, want %+v", i, got[i], w)
+			}
+		}
+	}
+}

@@ -43,6 +43,9 @@ func Run(t *testing.T, newStore New) {
 		{"EveryFieldSurvivesTheStore", everyFieldSurvivesTheStore},
 		{"AuditTrailIsAppendOnlyAndFiltered", auditTrailIsAppendOnlyAndFiltered},
 		{"DeviceLogIsOneDevicesRecentHistory", deviceLogIsOneDevicesRecentHistory},
+		{"EnrolmentCountsUsesWithTheCredentialsItIssues", enrolmentCountsUsesWithTheCredentialsItIssues},
+		{"ProfilesArePutListedAndDeleted", profilesArePutListedAndDeleted},
+		{"ReplacementWithANewSerialIsAnInstall", replacementWithANewSerialIsAnInstall},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, newStore) })
 	}

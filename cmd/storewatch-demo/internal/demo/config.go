@@ -178,9 +178,13 @@ func compressAgent(cfg *config.Agent, c dayClock) {
 // late is how long before the demo's start
 // the store's opening minute began; the grace is stretched by it, so it ends
 // exactly grace (store time) after the demo starts.
-func compressHub(cfg *hub.Config, c dayClock, late time.Duration) {
+func compressHub(cfg *hub.Config, c dayClock, late time.Duration, st site) {
 	p := cfg.Policy.Policy() // the effective policy: defaults and the file
 	cp := &cfg.Policy
+	// The console and the timeline say times and durations in store time,
+	// as the demo's own lines do: the start is 08:00 in the store.
+	y, m, d := st.opened.Date()
+	cp.Display = incident.TimeScale{Origin: c.start, StoreOrigin: time.Date(y, m, d, 0, 0, 0, 0, st.opened.Location()).Add(opening), Speed: c.speed}
 	cp.Grace = late + c.compress(p.Grace)
 	cp.ReplaySettle = c.compress(p.ReplaySettle)
 	cp.Flap.Window, cp.Flap.Quiet, cp.Flap.Threshold = c.compress(p.FlapWindow), c.compress(p.FlapQuiet), p.FlapThreshold

@@ -21,7 +21,6 @@ import (
 	_ "github.com/storewatch/storewatch/drivers/all" // the agent's drivers
 	"github.com/storewatch/storewatch/hub"
 	"github.com/storewatch/storewatch/hub/broker"
-	"github.com/storewatch/storewatch/hub/incident"
 )
 
 // Speeds: the default runs a store hour per real minute. Above MaxSpeed the
@@ -45,8 +44,13 @@ type Options struct {
 	// Listen is the API's address. Empty: DefaultListen, or a free port if
 	// that is taken.
 	Listen string
-	// Out receives the live ticket table (nil: discarded).
+	// Out receives the day: a stream of lines in time order, or with Live
+	// a table redrawn in place (nil: discarded).
 	Out io.Writer
+	// Live redraws the day's tickets and latest lines as one table in place
+	// (Out is a terminal of Width columns; 0: no limit).
+	Live  bool
+	Width int
 	// Log receives the hub's and the agent's logs (nil: demo.log in the
 	// data directory).
 	Log io.Writer
@@ -136,17 +140,23 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(d.dir, "hub"), 0o700); err != nil {
+	if err := os.MkdirAll(d.hubDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	hubKey, err := signingKey(filepath.Join(d.dir, "hub", "signing_key.pem"))
 	if err != nil {
 		return nil, err
 	}
+	// The chain's history is slow too (a few thousand records): written
+	// before the clock starts, so the day's timings do not depend on it.
+	// It goes where the hub's configuration puts its store (startHub).
+	if err := seedHistory(filepath.Join(d.hubDir(), "hub.db"), time.Now(), pickSite(time.Now()).loc); err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	st := pickSite(now)
 	d.clock = dayClock{start: now, speed: o.Speed}
-	if err := d.startHub(ctx, o.Listen, hash, now.Sub(st.opened), log); err != nil {
+	if err := d.startHub(ctx, o.Listen, hash, now.Sub(st.opened), st, log); err != nil {
 		return nil, err
 	}
 	d.apiURL = "http://" + d.hub.APIAddr()
@@ -182,7 +192,7 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 		return nil, fmt.Errorf("demo: agent: %w", err)
 	}
 	storeName := acfg.Site.Name
-	d.out = &ticker{w: o.Out, clock: d.clock, policy: incident.DefaultPolicy(), st: d.hub.Store, from: now}
+	d.out = newTicker(o.Out, d.clock, d.hub.Store, now, o.Live, o.Width)
 	d.header(o.Out, storeName, st)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -209,14 +219,14 @@ func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 
 // startHub writes hub.yaml, loads it, compresses its policy and starts the
 // hub. When the default API address is taken, it takes a free port.
-func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Duration, log *slog.Logger) error {
+func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Duration, st site, log *slog.Logger) error {
 	fallback := listen == ""
 	if fallback {
 		listen = DefaultListen
 	}
 	for {
 		file := filepath.Join(d.dir, "hub.yaml")
-		if err := writeConfig(file, hubYAML(filepath.Join(d.dir, "hub"), listen, d.token, hash)); err != nil {
+		if err := writeConfig(file, hubYAML(d.hubDir(), listen, d.token, hash)); err != nil {
 			return err
 		}
 		data, err := os.ReadFile(file)
@@ -230,7 +240,10 @@ func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Dura
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		compressHub(cfg, d.clock, late)
+		if p := hub.BoltPath(cfg); p != filepath.Join(d.hubDir(), "hub.db") {
+			return fmt.Errorf("demo: the hub's store is %s, not where the history was written", p)
+		}
+		compressHub(cfg, d.clock, late, st)
 		h, err := hub.Start(context.WithoutCancel(ctx), cfg, log.With("side", "hub"))
 		if err != nil && fallback && errors.Is(err, syscall.EADDRINUSE) {
 			fallback, listen = false, "127.0.0.1:0"
@@ -243,6 +256,9 @@ func (d *Demo) startHub(ctx context.Context, listen, hash string, late time.Dura
 		return nil
 	}
 }
+
+// hubDir is the hub's data directory.
+func (d *Demo) hubDir() string { return filepath.Join(d.dir, "hub") }
 
 // consoleURL returns the web console's address if this hub serves one.
 func consoleURL(ctx context.Context, api string) string {
@@ -275,7 +291,8 @@ func (d *Demo) header(w io.Writer, name string, st site) {
 			tcp++
 		}
 	}
-	fmt.Fprintf(w, "storewatch demo: a day at %s (%s/%s, %s), %gx real time\n", name, tenant, storeID, st.zone, d.clock.speed)
+	fmt.Fprintf(w, "storewatch demo: the first %d minutes of a trading day at %s (%s/%s, %s), %gx real time\n",
+		int(dayEnd.Minutes()), name, tenant, storeID, st.zone, d.clock.speed)
 	fmt.Fprintf(w, "  API      %s/api/v1/incidents   with the header \"Authorization: Bearer %s\"\n", d.apiURL, d.token)
 	if d.console != "" {
 		fmt.Fprintf(w, "  console  %s   (log in with the token)\n", d.console)
@@ -283,6 +300,8 @@ func (d *Demo) header(w io.Writer, name string, st site) {
 	fmt.Fprintf(w, "  CLI      go run ./cmd/storehub incidents --api %s --token %s\n", d.apiURL, d.token)
 	fmt.Fprintf(w, "  MQTT     tcp://%s (embedded broker; the agent logs in as %s-%s-%s)\n", d.hub.MQTTAddrs()[0], tenant, storeID, agentID)
 	fmt.Fprintf(w, "  store    %d emulated devices on TCP, %d on serial PTYs, and the store PC's own checks\n", tcp, serial)
+	fmt.Fprintf(w, "  history  %d days of the chain's %d other stores, for the console's reports (which model fails most, when the load comes)\n",
+		historyDays, historyStores)
 	keep := "deleted when the demo stops; --data DIR keeps it"
 	if !d.tempDir {
 		keep = "kept"

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -203,6 +204,25 @@ func TestDemoDayOpensAndClosesTheExpectedTickets(t *testing.T) {
 		}
 	}
 
+	// The lines are in store-time order, and the helpdesk calls about a
+	// ticket the reader has seen open.
+	stamp := regexp.MustCompile(`^(\d\d:\d\d)  (store|hub|TICKET) `)
+	prev := ""
+	for _, l := range strings.Split(out.String(), "\n") {
+		if m := stamp.FindStringSubmatch(l); m != nil {
+			if m[1] < prev {
+				t.Errorf("%s comes after %s: out of time order", l, prev)
+			}
+			prev = m[1]
+		}
+	}
+	for _, m := range regexp.MustCompile(`calls the (?:store|deli) about (INC-\d+)`).FindAllStringSubmatchIndex(out.String(), -1) {
+		id := out.String()[m[2]:m[3]]
+		if opened := strings.Index(out.String(), "TICKET  "+id+" P"); opened < 0 || opened > m[0] {
+			t.Errorf("the helpdesk calls about %s before (or without) the line of its opening", id)
+		}
+	}
+
 	// Stop, and check that nothing is left.
 	listeners := []string{strings.TrimPrefix(d.APIURL(), "http://")}
 	listeners = append(listeners, d.hub.MQTTAddrs()...)
@@ -314,8 +334,17 @@ func TestConfigurationsAreRealAndCompressedBySpeed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("hub.yaml does not load: %v", err)
 	}
-	compressHub(hcfg, c, 42*time.Second)
+	compressHub(hcfg, c, 42*time.Second, st)
 	p := hcfg.Policy.Policy()
+	// The console and the timeline say store time, as the demo's lines do.
+	for real, want := range map[time.Duration]string{0: "08:00", 95 * time.Second: "09:35"} {
+		if got := p.Display.At(now.Add(real)).In(st.loc).Format("15:04"); got != want || c.label(now.Add(real)) != want {
+			t.Errorf("%v after the start: the hub says %s, the demo %s; want %s", real, got, c.label(now.Add(real)), want)
+		}
+	}
+	if got := p.Display.Dur(p.For("receipt_printer", wire.FaultPaperOut).HoldDown); got != 2*time.Minute {
+		t.Errorf("the paper_out hold-down reads %v in the console, want 2m", got)
+	}
 	for name, tc := range map[string]struct{ got, want time.Duration }{
 		"grace":                   {p.Grace, 42*time.Second + 10*time.Second},
 		"paper_out hold-down":     {p.For("receipt_printer", wire.FaultPaperOut).HoldDown, 2 * time.Second},

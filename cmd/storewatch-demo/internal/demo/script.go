@@ -259,11 +259,13 @@ func (s *script) waitDevice(d *device, code wire.FaultCode) step {
 func (s *script) waitTicket(d *device, code wire.FaultCode, then string) step {
 	return func(ctx context.Context) error {
 		var id string
+		// The ticket's line comes first: the call is about a ticket the
+		// reader has seen open.
 		ok, err := s.waitFor(ctx, "a ticket for "+d.spec.ID+" "+string(code), func() bool {
 			for _, inc := range s.engine.LiveIncidents() {
 				if inc.Tenant == tenant && inc.Store == storeID && inc.Device == d.spec.ID && inc.Fault == code {
 					id = inc.ID
-					return true
+					return s.out.shownOpened(id)
 				}
 			}
 			return false

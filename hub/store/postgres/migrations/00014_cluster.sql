@@ -1,4 +1,4 @@
--- Several hub replicas over one database (hub/cluster): the partitions'
+-- Several hub replicas over one database (issue 14, hub/cluster): the partitions'
 -- leases and the replicas' heartbeats.
 
 -- +goose Up
