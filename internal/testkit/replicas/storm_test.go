@@ -208,7 +208,7 @@ func TestRollingRestartDuringAStormAndTheSameDataOnEveryReplica(t *testing.T) {
 // Debian bookworm's 2.9.10 redelivers only some of them (the tests lost 1 to
 // 9 messages in 5 of 8 kill runs, 1 of 1 rolling restart and 1 of 3
 // PostgreSQL restarts; 2.15.3, built from the Go module proxy and given as
-// STOREWATCH_NATS_SERVER, lost none in 4, 2 and 2). docs/hub.md has the
+// STOREWATCH_NATS_SERVER, lost none in 5, 2 and 2). docs/hub.md has the
 // table.
 func needRedelivery(t *testing.T) {
 	t.Helper()
