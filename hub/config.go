@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"time"
@@ -114,6 +115,12 @@ func decode(cfg *config.Hub, err error) (*Config, error) {
 		}
 		if c.Broker.Mode != "external" {
 			mistakes = append(mistakes, config.Error{Msg: "several replicas need external brokers (broker: mode: external): each partition is a session there"})
+		}
+		if c.Cluster.APIURL == "" {
+			if c.Cluster.APIURL = cluster.DefaultAPIURL(c.API.Listen, c.API.TLSCert != ""); c.Cluster.APIURL == "" {
+				mistakes = append(mistakes, config.Error{Path: "api_url", Msg: fmt.Sprintf(
+					"required: api.listen %q names no address the other replicas can reach them at (they forward incident actions to the partition's holder)", c.API.Listen)})
+			}
 		}
 		errs = append(errs, cfg.Cluster.Errors(mistakes)...)
 	}

@@ -42,6 +42,7 @@ type Hub struct {
 	embedded *broker.Embedded
 	external *broker.External
 	cluster  *cluster.Manager // with a cluster: section
+	router   *partitionRouter // with a cluster: section
 	http     *http.Server
 	httpLn   net.Listener
 
@@ -153,7 +154,8 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		return nil, err
 	}
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
-		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display, Enrol: h.Enrol, Profiles: h.Profiles})
+		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display, Enrol: h.Enrol, Profiles: h.Profiles,
+		Router: h.apiRouter()})
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -167,9 +169,6 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	if err != nil {
 		h.Close()
 		return nil, err
-	}
-	if h.cluster != nil {
-		handler = refuseEngineActions(handler)
 	}
 	h.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	h.wg.Add(1)

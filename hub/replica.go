@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/cluster"
 	"github.com/storewatch/storewatch/hub/helpdesk"
@@ -38,6 +39,7 @@ type partitionRunner struct {
 	targets sla.Targets
 	catalog *tickets.Catalog
 	view    *ingest.Pipeline // the replica's own, for the helpdesk's feedback
+	router  *partitionRouter
 	log     *slog.Logger
 }
 
@@ -89,6 +91,7 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 		<-ran
 		return err
 	}
+	defer r.router.running(p, pipe)()
 	log.Info("partition running", "stores", len(snap.Stores))
 	select {
 	case <-ctx.Done():
@@ -215,7 +218,8 @@ func (h *Hub) startReplica(ctx context.Context, cfg *Config, targets sla.Targets
 	if err != nil {
 		return err
 	}
-	run := &partitionRunner{pg: pg, cfg: cfg, cl: cl, targets: targets, catalog: catalog, view: h.Pipeline,
+	h.router = newPartitionRouter(cl.Partitions, cl.Replica, pg.Leases(), pg.Windows)
+	run := &partitionRunner{pg: pg, cfg: cfg, cl: cl, targets: targets, catalog: catalog, view: h.Pipeline, router: h.router,
 		log: h.log.With("part", "cluster", "replica", cl.Replica)}
 	h.cluster = cluster.NewManager(cl, pg.Leases(), run, h.log.With("part", "cluster", "replica", cl.Replica))
 	h.wg.Add(1)
@@ -224,6 +228,15 @@ func (h *Hub) startReplica(ctx context.Context, cfg *Config, targets sla.Targets
 		h.cluster.Run(ctx)
 	}()
 	return nil
+}
+
+// apiRouter is the API's Router: nil on the only hub (a nil
+// *partitionRouter would not be a nil api.Router).
+func (h *Hub) apiRouter() api.Router {
+	if h.router == nil {
+		return nil
+	}
+	return h.router
 }
 
 // Cluster is the replica's lease manager; nil without a cluster: section.
@@ -261,28 +274,80 @@ func (s storedInventory) Live(id string) (incident.Incident, bool) {
 	return inc, inc.State.Live()
 }
 
-// engineActions are the API's and the console's routes that change an
-// incident or a maintenance window through the engine.
-var engineActions = []string{
-	"POST /api/v1/incidents/{id}/acknowledge", "POST /api/v1/incidents/{id}/comments", "POST /api/v1/incidents/{id}/close",
-	"POST /api/v1/maintenance", "DELETE /api/v1/maintenance/{id}",
-	"POST /console/incidents/{id}/{action}", "POST /console/maintenance", "POST /console/maintenance/{id}/delete",
+// partitionRouter is the API's api.Router on a replica: an action on a
+// store runs in the pipeline of its partition when this replica runs it,
+// and is forwarded to the API of the replica that holds the lease
+// otherwise (cluster_members.api_url, cluster.api_url).
+type partitionRouter struct {
+	n       int
+	replica string
+	leases  leaseHolders
+	windows func() ([]incident.Window, error)
+
+	mu    sync.Mutex
+	local map[int]*ingest.Pipeline // the partitions running here
 }
 
-// refuseEngineActions answers the engine's actions with 503 on a replica:
-// they must run in the engine of the partition that holds the store, and
-// are not yet handed to it (docs/hub.md, "Scaling out"); run on this
-// replica's own view they would overwrite what the owner decided.
-func refuseEngineActions(next http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	refuse := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, `{"error": "incident actions and maintenance windows are not yet available on a cluster of replicas (docs/hub.md, Scaling out)"}`)
-	})
-	for _, pattern := range engineActions {
-		mux.Handle(pattern, refuse)
-	}
-	mux.Handle("/", next)
-	return mux
+// leaseHolders is what the router reads of the leases.
+type leaseHolders interface {
+	Holders(ctx context.Context) (map[int]string, error)
+	Members(ctx context.Context) ([]cluster.Member, error)
 }
+
+func newPartitionRouter(n int, replica string, leases leaseHolders, windows func() ([]incident.Window, error)) *partitionRouter {
+	return &partitionRouter{n: n, replica: replica, leases: leases, windows: windows, local: map[int]*ingest.Pipeline{}}
+}
+
+// running says that partition p's pipeline runs here until the returned
+// function is called.
+func (r *partitionRouter) running(p int, pipe *ingest.Pipeline) (stopped func()) {
+	r.mu.Lock()
+	r.local[p] = pipe
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		if r.local[p] == pipe {
+			delete(r.local, p)
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *partitionRouter) Route(ctx context.Context, tenant, store string) (api.Route, error) {
+	p := 0 // the hub's own incidents
+	if tenant != "" || store != "" {
+		p = cluster.PartitionOf(tenant, store, r.n)
+	}
+	r.mu.Lock()
+	pipe := r.local[p]
+	r.mu.Unlock()
+	if pipe != nil {
+		return api.Route{Pipe: pipe}, nil
+	}
+	holders, err := r.leases.Holders(ctx)
+	if err != nil {
+		return api.Route{}, fmt.Errorf("%w: %v", api.ErrNoOwner, err)
+	}
+	holder, ok := holders[p]
+	if !ok {
+		return api.Route{}, fmt.Errorf("partition %d: %w", p, api.ErrNoOwner)
+	}
+	if holder == r.replica {
+		// Taken and not yet running here, or lost and not yet stopped.
+		return api.Route{}, fmt.Errorf("partition %d is starting or stopping on this replica: %w", p, api.ErrNoOwner)
+	}
+	members, err := r.leases.Members(ctx)
+	if err != nil {
+		return api.Route{}, fmt.Errorf("%w: %v", api.ErrNoOwner, err)
+	}
+	for _, m := range members {
+		if m.Replica == holder && m.APIURL != "" {
+			return api.Route{URL: m.APIURL}, nil
+		}
+	}
+	return api.Route{}, fmt.Errorf("partition %d: its holder %s publishes no API URL (cluster.api_url): %w", p, holder, api.ErrNoOwner)
+}
+
+func (r *partitionRouter) Windows() ([]incident.Window, error) { return r.windows() }
+
+func (r *partitionRouter) Replica() string { return r.replica }

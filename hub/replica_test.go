@@ -1,10 +1,15 @@
 package hub
 
 import (
-	"net/http"
-	"net/http/httptest"
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/storewatch/storewatch/hub/api"
+	"github.com/storewatch/storewatch/hub/cluster"
+	"github.com/storewatch/storewatch/hub/ingest"
 )
 
 // A cluster: section needs the postgres store and external brokers; with
@@ -54,29 +59,102 @@ cluster: {replica: a, partitions: 1000, lease: 10s, renew: 8s}
 	}
 }
 
-// On a replica the engine's actions are refused, everything else passes.
-func TestReplicaRefusesEngineActions(t *testing.T) {
-	h := refuseEngineActions(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+// The cluster's API URL: given and checked, or the API's listen address
+// when that names one.
+func TestClusterAPIURL(t *testing.T) {
+	const base = `store: {type: postgres, dsn: "postgres://h/db"}
+broker: {mode: external, external: {urls: [tcp://n1:1883]}}
+`
 	for _, tc := range []struct {
-		method, path string
-		want         int
+		name, yaml, want, mistake string
 	}{
-		{"POST", "/api/v1/incidents/INC-000001/acknowledge", http.StatusServiceUnavailable},
-		{"POST", "/api/v1/incidents/INC-000001/close", http.StatusServiceUnavailable},
-		{"POST", "/api/v1/incidents/INC-000001/comments", http.StatusServiceUnavailable},
-		{"POST", "/api/v1/maintenance", http.StatusServiceUnavailable},
-		{"DELETE", "/api/v1/maintenance/w1", http.StatusServiceUnavailable},
-		{"POST", "/console/incidents/INC-000001/acknowledge", http.StatusServiceUnavailable},
-		{"POST", "/console/maintenance/w1/delete", http.StatusServiceUnavailable},
-		{"GET", "/api/v1/incidents/INC-000001", http.StatusTeapot},
-		{"GET", "/api/v1/maintenance", http.StatusTeapot},
-		{"POST", "/api/v1/stores/s1/devices/d1/query", http.StatusTeapot},
-		{"POST", "/console/login", http.StatusTeapot},
+		{"given", "cluster: {replica: a, api_url: \"https://hub-a.example:8443\"}\n", "https://hub-a.example:8443", ""},
+		{"default listen", "cluster: {replica: a}\n", "http://127.0.0.1:8080", ""},
+		{"listen on one address", "api: {listen: \"10.0.0.5:9000\"}\ncluster: {replica: a}\n", "http://10.0.0.5:9000", ""},
+		{"listen on every address", "api: {listen: \":9000\"}\ncluster: {replica: a}\n", "", "cluster.api_url"},
+		{"listen on 0.0.0.0", "api: {listen: \"0.0.0.0:9000\"}\ncluster: {replica: a}\n", "", "cluster.api_url"},
+		{"not http", "cluster: {replica: a, api_url: \"ftp://hub-a\"}\n", "", "cluster.api_url"},
+		{"a path", "cluster: {replica: a, api_url: \"http://hub-a:8080/api/v1\"}\n", "", "cluster.api_url"},
+		{"a wildcard", "cluster: {replica: a, api_url: \"http://0.0.0.0:8080\"}\n", "", "cluster.api_url"},
 	} {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
-		if rec.Code != tc.want {
-			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, rec.Code, tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ParseConfig("hub.yaml", []byte("data_dir: /tmp/x\n"+base+tc.yaml), noEnv)
+			if tc.mistake != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.mistake) {
+					t.Fatalf("err %v, want one about %s", err, tc.mistake)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Cluster.APIURL != tc.want {
+				t.Errorf("api_url %q, want %q", cfg.Cluster.APIURL, tc.want)
+			}
+		})
+	}
+}
+
+// fakeHolders is a lease table as the router reads it.
+type fakeHolders struct {
+	holders map[int]string
+	members []cluster.Member
+	err     error
+}
+
+func (f fakeHolders) Holders(context.Context) (map[int]string, error) { return f.holders, f.err }
+func (f fakeHolders) Members(context.Context) ([]cluster.Member, error) {
+	return f.members, f.err
+}
+
+// The router runs an action here when the store's partition runs here,
+// sends it to the holder's API otherwise, and says ErrNoOwner when no
+// replica can take it.
+func TestPartitionRouter(t *testing.T) {
+	const n = 4
+	// A store of each partition.
+	stores := map[int]string{}
+	for i := 0; len(stores) < n; i++ {
+		s := fmt.Sprintf("s%04d", i)
+		if _, ok := stores[cluster.PartitionOf("acme", s, n)]; !ok {
+			stores[cluster.PartitionOf("acme", s, n)] = s
 		}
+	}
+	local := ingest.New(ingest.Options{})
+	leases := fakeHolders{
+		holders: map[int]string{0: "r1", 1: "r2", 2: "r1" /* 3: none */},
+		members: []cluster.Member{{Replica: "r1", APIURL: "http://r1:8080"}, {Replica: "r2", APIURL: ""}},
+	}
+	r := newPartitionRouter(n, "r1", leases, nil)
+	stop := r.running(0, local)
+	for _, tc := range []struct {
+		name          string
+		tenant, store string
+		pipe          bool
+		url           string
+		noOwner       bool
+	}{
+		{"running here", "acme", stores[0], true, "", false},
+		{"the hub's own incidents: partition 0", "", "", true, "", false},
+		{"held here, not running yet", "acme", stores[2], false, "", true},
+		{"held by a replica without an API URL", "acme", stores[1], false, "", true},
+		{"held by nobody", "acme", stores[3], false, "", true},
+	} {
+		got, err := r.Route(context.Background(), tc.tenant, tc.store)
+		if (got.Pipe != nil) != tc.pipe || got.URL != tc.url || errors.Is(err, api.ErrNoOwner) != tc.noOwner {
+			t.Errorf("%s: %+v, %v", tc.name, got, err)
+		}
+	}
+	// Held elsewhere: that replica's URL.
+	r2 := newPartitionRouter(n, "r2", leases, nil)
+	if got, err := r2.Route(context.Background(), "acme", stores[0]); err != nil || got.URL != "http://r1:8080" || got.Pipe != nil {
+		t.Errorf("held by r1, asked on r2: %+v, %v", got, err)
+	}
+	stop()
+	if _, err := r.Route(context.Background(), "acme", stores[0]); !errors.Is(err, api.ErrNoOwner) {
+		t.Errorf("a stopped partition still runs here: %v", err)
+	}
+	if _, err := newPartitionRouter(n, "r2", fakeHolders{err: errors.New("db away")}, nil).Route(context.Background(), "acme", stores[0]); !errors.Is(err, api.ErrNoOwner) {
+		t.Errorf("database away: %v, want ErrNoOwner", err)
 	}
 }

@@ -2,7 +2,10 @@ package cluster
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/storewatch/storewatch/config"
@@ -29,7 +32,7 @@ type Config struct {
 	Partitions int           `yaml:"partitions" doc:"How many partitions the stores are divided into; the same on every replica, and never changed while the database holds incidents; default 6"`
 	Lease      time.Duration `yaml:"lease" doc:"How long a partition's lease lasts unless renewed: the longest a dead replica's stores wait for another replica; default 15s"`
 	Renew      time.Duration `yaml:"renew" doc:"How often leases are renewed and the share rebalanced; default a third of lease"`
-	APIURL     string        `yaml:"api_url" doc:"How other replicas and operators reach this replica's API (shown in the cluster listing)"`
+	APIURL     string        `yaml:"api_url" doc:"The URL at which the other replicas reach this replica's API, to hand it the incident actions and maintenance windows of the partitions it holds (http or https, no path); default the API's listen address when that is not a wildcard"`
 }
 
 // WithDefaults fills what was left out.
@@ -65,8 +68,51 @@ func (c *Config) Validate() config.Errors {
 	if c.Lease < time.Second {
 		bad("lease", "%v: at least 1s", c.Lease)
 	}
+	if c.APIURL != "" {
+		if err := CheckAPIURL(c.APIURL); err != nil {
+			bad("api_url", "%v", err)
+		}
+	}
 	if c.Renew <= 0 || c.Renew > c.Lease/2 {
 		bad("renew", "%v: more than 0 and at most half the lease (%v), so that one missed renewal does not lose it", c.Renew, c.Lease)
 	}
 	return errs
+}
+
+// CheckAPIURL checks a replica's API URL: http or https, a host and port
+// the other replicas can reach, nothing after it.
+func CheckAPIURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q: %v", s, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q: want http:// or https://", s)
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("%q: no host", s)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
+		return fmt.Errorf("%q: only scheme, host and port (the API's routes are appended)", s)
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("%q: %s is every address, which the other replicas cannot reach", s, u.Hostname())
+	}
+	return nil
+}
+
+// DefaultAPIURL is the API URL of a replica whose API listens on listen
+// (host:port): empty when the host is a wildcard, which names no address
+// the other replicas can reach.
+func DefaultAPIURL(listen string, tls bool) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || host == "" || port == "" {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return ""
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }

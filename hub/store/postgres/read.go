@@ -101,6 +101,18 @@ WHERE state IN ('open', 'acknowledged') OR (kind = 'chronic' AND opened_at > $1)
 	return snap, err
 }
 
+// Windows lists the maintenance windows of every partition's engine, by id:
+// on a cluster of replicas, a replica's own engines hold only theirs.
+func (s *Store) Windows() ([]incident.Window, error) {
+	var out []incident.Window
+	err := s.read("windows", func(ctx context.Context) error {
+		var err error
+		out, err = records[incident.Window](ctx, s.pool, `SELECT record FROM windows ORDER BY id`)
+		return err
+	})
+	return out, err
+}
+
 // Incident implements store.Store.
 func (s *Store) Incident(id string) (incident.Incident, error) {
 	var inc incident.Incident
