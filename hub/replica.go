@@ -322,7 +322,7 @@ func (r *partitionRouter) Route(ctx context.Context, tenant, store string) (api.
 	pipe := r.local[p]
 	r.mu.Unlock()
 	if pipe != nil {
-		return api.Route{Pipe: pipe}, nil
+		return api.Route{Pipe: partitionWriter{pipe}}, nil
 	}
 	holders, err := r.leases.Holders(ctx)
 	if err != nil {
@@ -346,6 +346,20 @@ func (r *partitionRouter) Route(ctx context.Context, tenant, store string) (api.
 		}
 	}
 	return api.Route{}, fmt.Errorf("partition %d: its holder %s publishes no API URL (cluster.api_url): %w", p, holder, api.ErrNoOwner)
+}
+
+// partitionWriter runs an action in a partition's pipeline; a pipeline
+// that stopped, or a commit fenced off, means the lease moved between the
+// lookup and the action: nothing of it was stored, and the caller tries
+// again at the new holder.
+type partitionWriter struct{ pipe *ingest.Pipeline }
+
+func (w partitionWriter) Do(ctx context.Context, fn func(*incident.Engine) (incident.Changes, error)) error {
+	err := w.pipe.Do(ctx, fn)
+	if errors.Is(err, ingest.ErrStopped) || errors.Is(err, postgres.ErrFenced) {
+		return fmt.Errorf("%w: %v", api.ErrNoOwner, err)
+	}
+	return err
 }
 
 func (r *partitionRouter) Windows() ([]incident.Window, error) { return r.windows() }

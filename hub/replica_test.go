@@ -9,6 +9,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/cluster"
+	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
 )
 
@@ -156,5 +157,19 @@ func TestPartitionRouter(t *testing.T) {
 	}
 	if _, err := newPartitionRouter(n, "r2", fakeHolders{err: errors.New("db away")}, nil).Route(context.Background(), "acme", stores[0]); !errors.Is(err, api.ErrNoOwner) {
 		t.Errorf("database away: %v, want ErrNoOwner", err)
+	}
+}
+
+// An action that reaches a partition whose pipeline has just stopped (its
+// lease lost between the lookup and the action) is ErrNoOwner: 503, try
+// again at the new holder.
+func TestPartitionWriterStoppedIsNoOwner(t *testing.T) {
+	pipe := ingest.New(ingest.Options{Engine: incident.New(incident.Config{Policy: incident.DefaultPolicy()})})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = pipe.Run(ctx)
+	err := partitionWriter{pipe}.Do(context.Background(), func(*incident.Engine) (incident.Changes, error) { return incident.Changes{}, nil })
+	if !errors.Is(err, api.ErrNoOwner) {
+		t.Errorf("a stopped partition's action: %v, want ErrNoOwner", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/hub/incident"
-	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/store"
 )
 
@@ -71,7 +70,7 @@ func (s *Server) do(ctx context.Context, id, action string, body any, fn func(*i
 
 // incidentTarget is where an action on incident id runs (Server.target):
 // on a cluster, the partition of its store, read from the database.
-func (s *Server) incidentTarget(ctx context.Context, id string) (*ingest.Pipeline, string, error) {
+func (s *Server) incidentTarget(ctx context.Context, id string) (Writer, string, error) {
 	if s.route == nil {
 		return s.pipe, "", nil
 	}
@@ -151,7 +150,7 @@ func (s *Server) AddWindow(ctx context.Context, w incident.Window) (incident.Win
 
 // DeleteWindow ends a maintenance window.
 func (s *Server) DeleteWindow(ctx context.Context, id string) error {
-	pipe := s.pipe
+	var pipe Writer = s.pipe
 	if s.route != nil {
 		ws, err := s.route.Windows()
 		if err != nil {

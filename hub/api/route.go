@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/hub/incident"
-	"github.com/storewatch/storewatch/hub/ingest"
 )
 
 // On a cluster of replicas (docs/hub.md, "Running several replicas") an
@@ -54,8 +53,13 @@ type Router interface {
 
 // Route is where an action runs: Pipe, or the replica at URL.
 type Route struct {
-	Pipe *ingest.Pipeline
+	Pipe Writer
 	URL  string
+}
+
+// Writer runs an action in the writer of an engine (*ingest.Pipeline).
+type Writer interface {
+	Do(ctx context.Context, fn func(*incident.Engine) (incident.Changes, error)) error
 }
 
 // caller is what a forwarded action carries of the request it came from.
@@ -96,7 +100,7 @@ func (e *StatusError) Error() string { return e.Msg }
 
 // target is where an action on tenant/store runs: a pipeline, or the URL
 // of the replica to forward it to.
-func (s *Server) target(ctx context.Context, tenant, store string) (*ingest.Pipeline, string, error) {
+func (s *Server) target(ctx context.Context, tenant, store string) (Writer, string, error) {
 	if s.route == nil {
 		return s.pipe, "", nil
 	}
