@@ -27,8 +27,8 @@ type router struct {
 }
 
 func (r router) Route(context.Context, string, string) (api.Route, error) { return r.to, nil }
-func (r router) Windows() ([]incident.Window, error)                       { return r.eng.Windows(), nil }
-func (r router) Replica() string                                           { return "test" }
+func (r router) Windows() ([]incident.Window, error)                      { return r.eng.Windows(), nil }
+func (r router) Replica() string                                          { return "test" }
 
 // On a replica that does not hold the store's partition, the console's
 // actions reach the holder's engine with the token the session was opened
