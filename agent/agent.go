@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storewatch/storewatch/agent/netscan"
 	"github.com/storewatch/storewatch/collector"
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/drivers/host"
@@ -51,15 +52,18 @@ type Agent struct {
 	sink    collector.Sink
 	opts    Options
 
-	local  []byte                    // the local file's content, as loaded
-	pushes chan []byte               // configurations from the hub, the newest only
-	mu     sync.Mutex                // guards what follows, which a configuration from the hub changes
-	cfg    *config.Agent             // the configuration the agent runs
-	col    *collector.Collector      // polls cfg's devices
-	hub    *wire.DeviceConfig        // the hub's part of cfg; nil: none
-	state  wire.ConfigState          // what the heartbeat says
-	found  []wire.Found              // discovered, not monitored
-	remote func(*config.Agent) error // rebuilds the remote query handler for a configuration
+	local      []byte                    // the local file's content, as loaded
+	pushes     chan []byte               // configurations from the hub, the newest only
+	rediscover chan struct{}             // the hub changed the discovery settings: a round now
+	mu         sync.Mutex                // guards what follows, which a configuration from the hub changes
+	cfg        *config.Agent             // the configuration the agent runs
+	col        *collector.Collector      // polls cfg's devices
+	hub        *wire.DeviceConfig        // the hub's part of cfg; nil: none
+	state      wire.ConfigState          // what the heartbeat says
+	found      []wire.Found              // discovered, not monitored (refound)
+	localFound *usbinv.Report            // the last serial ports and USB devices found
+	netFound   *netscan.Report           // the last network scan's finds; nil: none allowed
+	remote     func(*config.Agent) error // rebuilds the remote query handler for a configuration
 	// invBase is the inventory of invCfg without the devices' states, built
 	// once per configuration instead of once per inventory.
 	invCfg  *config.Agent
@@ -72,7 +76,7 @@ func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, log: log, version: o.Version, opts: o, pushes: make(chan []byte, 1),
+	a := &Agent{cfg: cfg, log: log, version: o.Version, opts: o, pushes: make(chan []byte, 1), rediscover: make(chan struct{}, 1),
 		state: wire.ConfigState{Version: o.ConfigVersion, Source: "local"}}
 	if o.ConfigFile != "" {
 		if err := a.loadSavedHubConfig(o.ConfigFile, &cfg, &lines); err != nil {
@@ -196,7 +200,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 		wg.Go(func() { a.refreshInventory(ctx) })
 		wg.Go(func() {
-			a.discoverLoop(ctx, func(ctx context.Context) (usbinv.Report, error) { return usbinv.Discover(ctx, "") })
+			a.discoverLoop(ctx, discoverer{
+				local: func(ctx context.Context) (usbinv.Report, error) { return usbinv.Discover(ctx, "") },
+				scan:  netscan.Scan,
+			})
 		})
 	}
 	stopTaps, err := a.startTaps(ctx, &wg)

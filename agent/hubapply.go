@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/storewatch/storewatch/collector"
@@ -128,7 +129,9 @@ func (a *Agent) apply(payload []byte) bool {
 	}
 	col := a.newCollector(hc.Config, devs, 0)
 	a.mu.Lock()
+	newScan := !reflect.DeepEqual(a.cfg.Discovery, hc.Config.Discovery)
 	a.cfg, a.col, a.hub = hc.Config, col, dc
+	a.refound()
 	a.state = wire.ConfigState{Version: dc.Version, Source: "hub"}
 	a.mu.Unlock()
 	if a.remote != nil {
@@ -137,6 +140,12 @@ func (a *Agent) apply(payload []byte) bool {
 		}
 	}
 	a.log.Info("configuration from the hub applied", "version", dc.Version, "profiles", dc.Profiles, "devices", len(devs))
+	if newScan {
+		select {
+		case a.rediscover <- struct{}{}:
+		default: // one is due already
+		}
+	}
 	return true
 }
 

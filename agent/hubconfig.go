@@ -2,9 +2,7 @@ package agent
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -35,10 +33,10 @@ func HubConfigFile(cfg *config.Agent) string {
 }
 
 // ConfigVersion names devices YAML as the hub does: "hub-" and 12 hex
-// digits of its SHA-256.
+// digits of its SHA-256 (wire.DeviceConfig.ContentVersion, without
+// discovery).
 func ConfigVersion(devices string) string {
-	h := sha256.Sum256([]byte(devices))
-	return "hub-" + hex.EncodeToString(h[:6])
+	return (&wire.DeviceConfig{Devices: devices}).ContentVersion()
 }
 
 // VerifyHubConfig decodes a configuration message strictly and checks
@@ -62,8 +60,8 @@ func VerifyHubConfig(payload []byte, id wire.AgentID, hubKey string, after time.
 	if dc.AgentID != id {
 		return dc, fmt.Errorf("configuration for %s, this is %s", dc.AgentID, id)
 	}
-	if dc.Version != ConfigVersion(dc.Devices) {
-		return dc, fmt.Errorf("version %s does not match its devices", dc.Version)
+	if dc.Version != dc.ContentVersion() {
+		return dc, fmt.Errorf("version %s does not match its devices and discovery", dc.Version)
 	}
 	if !after.IsZero() && dc.Issued.Before(after) {
 		return dc, fmt.Errorf("issued %s, before the configuration the agent runs (%s): an old message", dc.Issued.Format(time.RFC3339), after.Format(time.RFC3339))
@@ -75,8 +73,29 @@ func VerifyHubConfig(payload []byte, id wire.AgentID, hubKey string, after time.
 // devices appended to its devices: list, so that the whole is checked as
 // one file.
 func MergeHubDevices(local []byte, devicesYAML string) ([]byte, error) {
-	if strings.TrimSpace(devicesYAML) == "" {
+	return MergeHubConfig(local, devicesYAML, "")
+}
+
+// MergeHubConfig is MergeHubDevices, and the hub's discovery: section
+// (discoveryYAML, a mapping) set in the file. The local file may not set
+// discovery: too: which store networks are scanned is said in one place.
+func MergeHubConfig(local []byte, devicesYAML, discoveryYAML string) ([]byte, error) {
+	if strings.TrimSpace(devicesYAML) == "" && strings.TrimSpace(discoveryYAML) == "" {
 		return local, nil
+	}
+	var disc *yaml.Node
+	if strings.TrimSpace(discoveryYAML) != "" {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(discoveryYAML), &n); err != nil {
+			return nil, fmt.Errorf("discovery from the hub: %w", err)
+		}
+		if n.Kind != yaml.DocumentNode || len(n.Content) != 1 || n.Content[0].Kind != yaml.MappingNode {
+			return nil, errors.New("discovery from the hub: not a mapping of settings")
+		}
+		disc = n.Content[0]
+	}
+	if strings.TrimSpace(devicesYAML) == "" {
+		devicesYAML = "[]"
 	}
 	var hub yaml.Node
 	if err := yaml.Unmarshal([]byte(devicesYAML), &hub); err != nil {
@@ -120,6 +139,21 @@ func MergeHubDevices(local []byte, devicesYAML string) ([]byte, error) {
 	}
 	devs.Style = 0 // block style, whatever the local file used
 	devs.Content = append(devs.Content, hub.Content[0].Content...)
+	if disc != nil {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if v := m.Content[i+1]; m.Content[i].Value == "discovery" && v.Tag != "!!null" && !(v.Kind == yaml.MappingNode && len(v.Content) == 0) {
+				return nil, fmt.Errorf("line %d: discovery: is set here and by the hub's profiles; remove it from %s", m.Content[i].Line, "the local file")
+			}
+		}
+		kept := m.Content[:0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value != "discovery" {
+				kept = append(kept, m.Content[i], m.Content[i+1])
+			}
+		}
+		disc.Style = 0
+		m.Content = append(kept, &yaml.Node{Kind: yaml.ScalarNode, Value: "discovery"}, disc)
+	}
 	return config.EncodeYAML(&root)
 }
 
@@ -135,7 +169,7 @@ type HubConfigured struct {
 // like config check does, the devices built as the agent would build
 // them. The error says what is wrong, in the terms of the pushed devices.
 func ApplyHubConfig(file string, local []byte, dc *wire.DeviceConfig) (*HubConfigured, error) {
-	merged, err := MergeHubDevices(local, dc.Devices)
+	merged, err := MergeHubConfig(local, dc.Devices, dc.Discovery)
 	if err != nil {
 		return nil, err
 	}

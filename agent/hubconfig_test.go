@@ -142,3 +142,60 @@ func TestAgentStartsWithTheLastGoodHubConfig(t *testing.T) {
 		t.Fatalf("with a saved configuration that clashes: %v", got)
 	}
 }
+
+// The hub's profiles may set discovery: (the store networks the agent may
+// scan): checked like the local file's, refused when the local file sets
+// it too, and part of the signed version.
+func TestHubConfigSetsDiscovery(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	key := base64.StdEncoding.EncodeToString(pub)
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	file := filepath.Join(t.TempDir(), "agent.yaml")
+	sign := func(devices, discovery string) []byte {
+		dc := &wire.DeviceConfig{Header: wire.Header{AgentID: hubID, Time: t0}, Issued: t0, Devices: devices, Discovery: discovery}
+		dc.Version = dc.ContentVersion()
+		dc.Signature = ed25519.Sign(priv, dc.SigningBytes())
+		b, err := wire.Encode(dc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	local := []byte("tenant: acme\nstore: S0042\nagent: main\nsite: {timezone: UTC}\n")
+	for _, c := range []struct {
+		name, local, devices, discovery, want string
+	}{
+		{"networks from the hub", "", "", "networks: [192.168.42.0/24]\nrate: 10\n", ""},
+		{"with devices", "", pushedDevices, "networks: [192.168.42.0/24]\n", ""},
+		{"local discovery: {} is no setting", "discovery: {}\n", "", "networks: [192.168.42.0/24]\n", ""},
+		{"too large a network", "", "", "networks: [10.0.0.0/16]\n", "discovery.networks[0]"},
+		{"unknown setting", "", "", "subnets: [192.168.42.0/24]\n", "subnets"},
+		{"not a mapping", "", "", "- 192.168.42.0/24\n", "not a mapping"},
+		{"set in both places", "discovery: {networks: [10.1.0.0/24]}\n", "", "networks: [192.168.42.0/24]\n", "discovery: is set here and by the hub"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dc, err := VerifyHubConfig(sign(c.devices, c.discovery), hubID, key, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hc, err := ApplyHubConfig(file, append(append([]byte(nil), local...), c.local...), dc)
+			if c.want != "" {
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("got %v, want an error with %q", err, c.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := hc.Config.Discovery; len(d.Networks) != 1 || d.Networks[0] != "192.168.42.0/24" || len(d.Ports) != len(config.DefaultScanPorts) {
+				t.Errorf("discovery after the hub's: %+v", d)
+			}
+		})
+	}
+	// A discovery changed in transit fails the version (and the signature).
+	payload := strings.Replace(string(sign("", "networks: [192.168.42.0/24]\n")), "192.168.42.0", "192.168.43.0", 1)
+	if _, err := VerifyHubConfig([]byte(payload), hubID, key, time.Time{}); err == nil {
+		t.Error("a discovery changed after signing was accepted")
+	}
+}

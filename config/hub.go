@@ -11,7 +11,7 @@ import (
 // which defines it, decodes it (Section.Decode) and checks it: api (hub/api),
 // broker and agents (hub/broker), policy (hub/incident), sla (hub/sla),
 // store (hub/store), tickets (hub/tickets), helpdesk (hub/helpdesk),
-// remote (hub/query) and enrolment (hub/enrol).
+// remote (hub/query), enrolment (hub/enrol) and cluster (hub/cluster).
 // hub.LoadConfig reads the file with all of them.
 type Hub struct {
 	DataDir      string        `yaml:"data_dir" doc:"Directory for the ticket store (hub.db, with the default bolt store)"`
@@ -28,6 +28,7 @@ type Hub struct {
 	Helpdesk     Section       `yaml:"helpdesk" doc:"External helpdesks (Redmine, webhook, email), routing and the delivery outbox; without it tickets stay in the hub's built-in list (docs/helpdesk.md)"`
 	Remote       Section       `yaml:"remote" doc:"Remote device queries: the key that signs them, timeouts and limits (hub/query)"`
 	Enrolment    Section       `yaml:"enrolment" doc:"Enrolment of store PCs with tokens: the broker address handed to them, token limits, the Mosquitto files kept up to date (hub/enrol)"`
+	Cluster      Section       `yaml:"cluster" doc:"Several hub replicas sharing the work over a postgres store and external brokers: partitions, leases (hub/cluster; docs/hub.md)"`
 }
 
 // Hub defaults.
@@ -63,6 +64,7 @@ func ParseHub(file string, data []byte, lookupEnv func(string) (string, bool)) (
 		"api": &cfg.API, "broker": &cfg.Broker, "agents": &cfg.Agents, "policy": &cfg.Policy, "sla": &cfg.SLA,
 		"store": &cfg.Store, "tickets": &cfg.Tickets, "helpdesk": &cfg.Helpdesk, "remote": &cfg.Remote,
 		"enrolment": &cfg.Enrolment,
+		"cluster":   &cfg.Cluster,
 	} {
 		s.bind(path, lines, lookupEnv)
 	}

@@ -379,6 +379,23 @@ const (
 	DefaultReplyWait = 500 * time.Millisecond
 	DefaultLogBytes  = 10 << 20
 	DefaultLogFiles  = 5
+
+	DefaultScanRate        = 20
+	DefaultScanTimeout     = time.Second
+	DefaultScanConcurrency = 4
+)
+
+// DefaultScanPorts are the TCP ports a network scan tries unless
+// discovery.ports says otherwise: raw printing, ZVT, Remote Desktop, SSH.
+var DefaultScanPorts = []int{9100, 20007, 3389, 22}
+
+// Bounds of a network scan.
+const (
+	MinScanPrefix   = 22 // largest network: a /22, 1024 addresses
+	MaxScanNetworks = 8
+	MaxScanPorts    = 16
+	MaxScanRate     = 200
+	MaxScanParallel = 16
 )
 
 // applyDefaults fills in what the file does not say. A setting the file
@@ -427,6 +444,18 @@ func (c *Agent) applyDefaults(lines *Lines) {
 	}
 	if unset("log.max_files") {
 		c.Log.MaxFiles = DefaultLogFiles
+	}
+	if unset("discovery.ports") {
+		c.Discovery.Ports = append([]int(nil), DefaultScanPorts...)
+	}
+	if unset("discovery.rate") {
+		c.Discovery.Rate = DefaultScanRate
+	}
+	if unset("discovery.timeout") {
+		c.Discovery.Timeout = DefaultScanTimeout
+	}
+	if unset("discovery.concurrency") {
+		c.Discovery.Concurrency = DefaultScanConcurrency
 	}
 	for i := range c.Devices {
 		d, p := &c.Devices[i], fmt.Sprintf("devices[%d].", i)

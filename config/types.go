@@ -24,6 +24,19 @@ type Agent struct {
 	Log       AgentLog  `yaml:"log" doc:"Logging"`
 	Remote    Remote    `yaml:"remote" doc:"Remote queries from the hub"`
 	Telemetry Telemetry `yaml:"telemetry" doc:"Periodic samples and the heartbeat"`
+	Discovery Discovery `yaml:"discovery" doc:"Looking for devices nothing monitors yet (the hub's found, not monitored): serial ports and USB devices always; the store network only where networks are given"`
+}
+
+// Discovery bounds the agent's search for devices nothing monitors. The
+// network scan is off unless networks are given: scanning a store's
+// network must be allowed explicitly, and it is kept small and slow, as
+// the agent runs on a cashier's PC.
+type Discovery struct {
+	Networks    []string      `yaml:"networks" doc:"Store networks the agent may scan for devices, as CIDR such as 192.168.10.0/24 (IPv4, /22 or smaller, at most 8); empty: no network scan"`
+	Ports       []int         `yaml:"ports" doc:"TCP ports tried on each address (at most 16; default 9100, 20007, 3389, 22): 9100 raw printing (then asked over SNMP, ESC/POS and ZPL who it is), 20007 ZVT payment terminals, 3389 Remote Desktop and 22 SSH (POS PCs)"`
+	Rate        int           `yaml:"rate" doc:"Most connection attempts per second (1 to 200)" default:"20"`
+	Timeout     time.Duration `yaml:"timeout" doc:"How long one connection attempt, or one question to a device found, may take (100ms to 5s)" default:"1s"`
+	Concurrency int           `yaml:"concurrency" doc:"Connection attempts at once (1 to 16)" default:"4"`
 }
 
 // Site describes the store.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -207,6 +208,8 @@ func (c *Agent) validate(l *Lines) Errors {
 		}
 	}
 
+	c.Discovery.validate(bad)
+
 	if !oneOf(c.Log.Level, []string{"debug", "info", "warn", "error"}) {
 		bad("log.level", "unknown level %q (debug, info, warn or error)", c.Log.Level)
 	}
@@ -279,4 +282,57 @@ func IsSecretOption(key string) bool {
 		}
 	}
 	return false
+}
+
+func (d *Discovery) validate(bad func(path, format string, args ...any)) {
+	if len(d.Networks) > MaxScanNetworks {
+		bad("discovery.networks", "%d networks, at most %d", len(d.Networks), MaxScanNetworks)
+	}
+	for i, n := range d.Networks {
+		if _, err := ParseScanNetwork(n); err != nil {
+			bad(fmt.Sprintf("discovery.networks[%d]", i), "%v", err)
+		}
+	}
+	if len(d.Networks) > 0 && len(d.Ports) == 0 {
+		bad("discovery.ports", "a network scan needs ports to try, such as 9100 (leave ports out for the default ones)")
+	}
+	if len(d.Ports) > MaxScanPorts {
+		bad("discovery.ports", "%d ports, at most %d", len(d.Ports), MaxScanPorts)
+	}
+	seen := map[int]bool{}
+	for i, p := range d.Ports {
+		if p < 1 || p > 65535 {
+			bad(fmt.Sprintf("discovery.ports[%d]", i), "%d is not a TCP port (1 to 65535)", p)
+		} else if seen[p] {
+			bad(fmt.Sprintf("discovery.ports[%d]", i), "%d is given twice", p)
+		}
+		seen[p] = true
+	}
+	if d.Rate < 1 || d.Rate > MaxScanRate {
+		bad("discovery.rate", "must be between 1 and %d connection attempts per second", MaxScanRate)
+	}
+	if d.Timeout < 100*time.Millisecond || d.Timeout > 5*time.Second {
+		bad("discovery.timeout", "must be between 100ms and 5s")
+	}
+	if d.Concurrency < 1 || d.Concurrency > MaxScanParallel {
+		bad("discovery.concurrency", "must be between 1 and %d", MaxScanParallel)
+	}
+}
+
+// ParseScanNetwork reads a network the agent may scan: IPv4 CIDR, no
+// larger than a /22, written as its network address (192.168.10.0/24,
+// not 192.168.10.7/24, which may be a typing mistake for one address).
+func ParseScanNetwork(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return netip.Prefix{}, fmt.Errorf("%q is not a network such as 192.168.10.0/24", s)
+	case !p.Addr().Is4():
+		return netip.Prefix{}, fmt.Errorf("%q: only IPv4 networks are scanned", s)
+	case p.Bits() < MinScanPrefix:
+		return netip.Prefix{}, fmt.Errorf("%q has %d addresses; a scan covers a /%d (%d addresses) at most: give the store's own network", s, 1<<(32-p.Bits()), MinScanPrefix, 1<<(32-MinScanPrefix))
+	case p.Masked() != p:
+		return netip.Prefix{}, fmt.Errorf("%q is not a network address: did you mean %s?", s, p.Masked())
+	}
+	return p, nil
 }

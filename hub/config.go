@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/cluster"
 	"github.com/storewatch/storewatch/hub/enrol"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	_ "github.com/storewatch/storewatch/hub/helpdesk/all" // the connectors a helpdesk's type names
@@ -39,6 +41,7 @@ type Config struct {
 	Tickets  tickets.Config        // tickets:
 	Helpdesk *helpdesk.Config      // helpdesk:; nil: the built-in ticket list only
 	Enrol    enrol.Config          // enrolment:
+	Cluster  *cluster.Config       // cluster:; nil: the only replica
 
 	checked bool // by LoadConfig or ParseConfig
 }
@@ -102,6 +105,24 @@ func decode(cfg *config.Hub, err error) (*Config, error) {
 			c.Helpdesk.Outbox.Path = filepath.Join(c.DataDir, "helpdesk.db")
 		}
 		errs = append(errs, cfg.Helpdesk.Errors(c.Helpdesk.Validate())...)
+	}
+	if cfg.Cluster.Given() {
+		c.Cluster = &cluster.Config{}
+		section(cfg.Cluster, c.Cluster)
+		var mistakes config.Errors
+		if c.Store.Type != store.TypePostgres {
+			mistakes = append(mistakes, config.Error{Msg: "several replicas need the postgres store (store: type: postgres)"})
+		}
+		if c.Broker.Mode != "external" {
+			mistakes = append(mistakes, config.Error{Msg: "several replicas need external brokers (broker: mode: external): each partition is a session there"})
+		}
+		if c.Cluster.APIURL == "" {
+			if c.Cluster.APIURL = cluster.DefaultAPIURL(c.API.Listen, c.API.TLSCert != ""); c.Cluster.APIURL == "" {
+				mistakes = append(mistakes, config.Error{Path: "api_url", Msg: fmt.Sprintf(
+					"required: api.listen %q names no address the other replicas can reach them at (they forward incident actions to the partition's holder)", c.API.Listen)})
+			}
+		}
+		errs = append(errs, cfg.Cluster.Errors(mistakes)...)
 	}
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })

@@ -15,6 +15,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/cluster"
 	"github.com/storewatch/storewatch/hub/enrol"
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
@@ -40,6 +41,8 @@ type Hub struct {
 	records  helpdesk.Records // the helpdesk outbox's, in the PostgreSQL store; nil: its own file
 	embedded *broker.Embedded
 	external *broker.External
+	cluster  *cluster.Manager // with a cluster: section
+	router   *partitionRouter // with a cluster: section
 	http     *http.Server
 	httpLn   net.Listener
 
@@ -103,9 +106,11 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		h.prune(ctx, cfg.LogRetention)
 	}()
 
-	if err := h.startHelpdesk(ctx, cfg, catalog, pol); err != nil {
-		h.Close()
-		return nil, err
+	if cfg.Cluster == nil {
+		if err := h.startHelpdesk(ctx, cfg, catalog, pol); err != nil {
+			h.Close()
+			return nil, err
+		}
 	}
 
 	access := broker.NewAccess(cfg.Agents)
@@ -113,8 +118,10 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		h.Close()
 		return nil, err
 	}
-	switch cfg.Broker.Mode {
-	case "external":
+	switch {
+	case cfg.Cluster != nil:
+		err = h.startReplica(ctx, cfg, targets, catalog)
+	case cfg.Broker.Mode == "external":
 		if h.external, err = broker.StartExternal(ctx, cfg.Broker.External, pipe, log.With("part", "mqtt")); err == nil {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "storehub", Subsystem: "broker", Name: "connected",
 				Help: "1 while every connection to the external brokers is up: otherwise the hub hears none of the stores behind them."},
@@ -130,7 +137,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 				h.followBroker(ctx, pipe)
 			}()
 		}
-	default:
+	default: // the embedded broker
 		if len(cfg.Agents) == 0 && len(access.PasswordFile()) == 0 {
 			log.Warn("no agents configured or enrolled: the embedded broker admits none until hub.yaml lists them under agents or a store PC enrols")
 		}
@@ -147,7 +154,8 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		return nil, err
 	}
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
-		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display, Enrol: h.Enrol, Profiles: h.Profiles})
+		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display, Enrol: h.Enrol, Profiles: h.Profiles,
+		Router: h.apiRouter()})
 	if err != nil {
 		h.Close()
 		return nil, err

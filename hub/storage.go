@@ -21,7 +21,8 @@ func BoltPath(cfg *Config) string { return filepath.Join(cfg.DataDir, "hub.db") 
 func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (store.Backend, helpdesk.Records, error) {
 	sc := cfg.Store
 	if sc.Type == store.TypePostgres {
-		pg, err := postgres.Open(ctx, sc.DSN, postgres.Options{Log: log.With("part", "store"), Context: ctx})
+		pg, err := postgres.Open(ctx, sc.DSN, postgres.Options{Log: log.With("part", "store"), Context: ctx,
+			Listen: cfg.Cluster != nil})
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: %w", err)
 		}

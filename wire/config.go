@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -15,8 +17,8 @@ import (
 // apply) in its heartbeat (Heartbeat.Config).
 type DeviceConfig struct {
 	Header
-	// Version names this configuration: "hub-" and 12 hex digits of the
-	// SHA-256 of Devices.
+	// Version names this configuration: ContentVersion, "hub-" and 12 hex
+	// digits of the SHA-256 of Devices (and Discovery, when set).
 	Version string `json:"version"`
 	// Issued orders configurations: an agent refuses one issued before
 	// the one it runs (a replayed older message).
@@ -26,8 +28,26 @@ type DeviceConfig struct {
 	// Devices is the devices: section as YAML, exactly as a local
 	// agent.yaml would hold it (a list of devices); empty: the hub
 	// manages no device of this agent any more.
-	Devices   string `json:"devices"`
+	Devices string `json:"devices"`
+	// Discovery is the discovery: section as YAML, exactly as a local
+	// agent.yaml would hold it (a mapping: the store networks the agent
+	// may scan, and how gently); empty: the hub does not set it.
+	Discovery string `json:"discovery,omitempty"`
 	Signature []byte `json:"sig,omitempty"` // Ed25519 over SigningBytes
+}
+
+// ContentVersion names a configuration by its content: "hub-" and 12 hex
+// digits of the SHA-256 of Devices, followed, when Discovery is set, by a
+// NUL byte and Discovery (so a configuration without Discovery keeps the
+// version it had before Discovery existed).
+func (c *DeviceConfig) ContentVersion() string {
+	h := sha256.New()
+	h.Write([]byte(c.Devices))
+	if c.Discovery != "" {
+		h.Write([]byte{0})
+		h.Write([]byte(c.Discovery))
+	}
+	return "hub-" + hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // SigningBytes is the canonical form the hub signs and the agent verifies:
@@ -42,8 +62,12 @@ func (c DeviceConfig) SigningBytes() []byte {
 	return b
 }
 
-// MaxConfigDevices bounds the YAML of a pushed configuration.
-const MaxConfigDevices = 128 << 10
+// MaxConfigDevices bounds the YAML of a pushed configuration's devices,
+// MaxConfigDiscovery that of its discovery: section.
+const (
+	MaxConfigDevices   = 128 << 10
+	MaxConfigDiscovery = 8 << 10
+)
 
 func (m *DeviceConfig) validate() error {
 	if err := m.Header.validate(false); err != nil {
@@ -57,6 +81,9 @@ func (m *DeviceConfig) validate() error {
 	}
 	if len(m.Devices) > MaxConfigDevices {
 		return invalid("devices", "%d bytes, limit %d", len(m.Devices), MaxConfigDevices)
+	}
+	if len(m.Discovery) > MaxConfigDiscovery {
+		return invalid("discovery", "%d bytes, limit %d", len(m.Discovery), MaxConfigDiscovery)
 	}
 	if len(m.Signature) == 0 {
 		return invalid("sig", "missing: configuration from the hub is always signed")

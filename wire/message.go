@@ -192,8 +192,9 @@ type Inventory struct {
 	StoreInfo    StoreInfo    `json:"store_info"`
 	Devices      []DeviceInfo `json:"devices"`
 	// Found are devices the agent's discovery sees on the store PC (serial
-	// ports, USB devices) that no configured device watches: "found, not
-	// monitored" at the hub.
+	// ports, USB devices) and, where its configuration allows a scan, on
+	// the store network (Address tcp://IP:PORT or snmp://IP), that no
+	// configured device watches: "found, not monitored" at the hub.
 	Found []Found `json:"found,omitempty"`
 }
 

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -45,6 +47,7 @@ func TestGoldenMessagesDecode(t *testing.T) {
 		"status.json": ChannelStatus, "inventory.json": ChannelInventory, "event.json": ChannelEvents,
 		"metrics.json": ChannelMetrics, "cmd_req.json": ChannelCmdReq, "cmd_res.json": ChannelCmdRes,
 		"event_busy.json": ChannelEvents, "event_busy_too_long.json": ChannelEvents, "config.json": ChannelConfig,
+		"config_discovery.json": ChannelConfig,
 	}
 	for file, ch := range cases {
 		t.Run(file, func(t *testing.T) {
@@ -339,5 +342,24 @@ func TestDecodeStatusGrace(t *testing.T) {
 	var de *DecodeError
 	if !errors.As(err, &de) || de.Kind != ErrInvalid || de.Field != "grace_s" {
 		t.Errorf("negative grace: %v", err)
+	}
+}
+
+// A configuration without discovery keeps the version it had before the
+// field existed (the SHA-256 of its devices); one with discovery is
+// named by both.
+func TestConfigContentVersion(t *testing.T) {
+	devices := "- {id: d, kind: other, driver: netprobe, address: 'tcp://10.0.0.1:22'}\n"
+	c := DeviceConfig{Devices: devices}
+	h := sha256.Sum256([]byte(devices))
+	if got, want := c.ContentVersion(), "hub-"+hex.EncodeToString(h[:6]); got != want {
+		t.Errorf("without discovery: %s, want %s", got, want)
+	}
+	d := c
+	d.Discovery = "networks: [10.0.0.0/24]\n"
+	e := d
+	e.Discovery = "networks: [10.0.1.0/24]\n"
+	if d.ContentVersion() == c.ContentVersion() || d.ContentVersion() == e.ContentVersion() {
+		t.Errorf("discovery does not change the version: %s %s %s", c.ContentVersion(), d.ContentVersion(), e.ContentVersion())
 	}
 }

@@ -276,6 +276,10 @@ func hubManaged(file string, cfg *config.Agent, w io.Writer) {
 				}
 				fmt.Fprintf(w, "the hub manages %d more device(s) (configuration %s, profiles %s): %s; devices: in this file are local\n",
 					len(ids), dc.Version, strings.Join(dc.Profiles, ", "), strings.Join(ids, ", "))
+				if dc.Discovery != "" {
+					fmt.Fprintf(w, "the hub sets discovery: (networks scanned: %s); this file may not set it\n",
+						strings.Join(hc.Config.Discovery.Networks, ", "))
+				}
 				return
 			}
 		}

@@ -109,6 +109,9 @@ func profilesCmd(ctx context.Context, args []string, std cli.Stdio) error {
 			return nil
 		}
 		fmt.Fprintf(std.Out, "# %s: configuration %s from %s\n%s", id, ac.Version, strings.Join(ac.Profiles, ", "), ac.Devices)
+		if ac.Discovery != "" {
+			fmt.Fprintf(std.Out, "# discovery: (the store networks the agent may scan)\n%s", ac.Discovery)
+		}
 		return nil
 	}
 	fmt.Fprintln(std.Err, profilesUsage)

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	_ "github.com/storewatch/storewatch/drivers/snmpprinter" // registers "snmpprinter"
 	"github.com/storewatch/storewatch/drivers/transport"
 	"github.com/storewatch/storewatch/internal/testkit/drivertest"
+	"github.com/storewatch/storewatch/internal/testkit/snmptest"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/internal/testkit/transcript"
 	"github.com/storewatch/storewatch/wire"
@@ -23,10 +21,7 @@ import (
 
 // agent is Debian's snmpd on a loopback port, serving the emulated
 // printer (devsim/snmpprinter) through pass_persist.
-type agent struct {
-	port    int
-	control string
-}
+type agent struct{ *snmptest.Agent }
 
 // The v3 user snmpd creates at start.
 const (
@@ -37,57 +32,12 @@ const (
 
 func startAgent(t *testing.T) *agent {
 	t.Helper()
-	snmpd := testenv.LookPath(t, "snmpd")
-	env := testenv.LookPath(t, "env")
-	dir := t.TempDir()
-	helper := filepath.Join(dir, "printer-mib")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", helper,
-		"github.com/storewatch/storewatch/devsim/snmpprinter/cmd/printer-mib")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the pass_persist helper: %v\n%s", err, out)
-	}
-	a := &agent{port: testenv.FreeUDPPort(t), control: filepath.Join(dir, "faults")}
-	a.set(t)
-	conf := filepath.Join(dir, "snmpd.conf")
-	// Reference 7.3: pass_persist -p 1 shadows the host-resources tables
-	// once snmpd's own modules for them are left out (-I -hr_...).
-	cfg := fmt.Sprintf(`agentaddress udp:127.0.0.1:%d
-rocommunity public 127.0.0.1
-createUser %s SHA "%s" AES "%s"
-rouser %s priv
-sysDescr storewatch test printer agent
-pass_persist -p 1 .1.3.6.1.2.1.25.3 %s -control %s
-pass_persist -p 1 .1.3.6.1.2.1.43 %s -control %s
-`, a.port, v3User, v3AuthPass, v3PrivPass, v3User, helper, a.control, helper, a.control)
-	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := testenv.Start(t, env, "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "state"), snmpd, "-f", "-Lo", "-C", "-m", "", "-c", conf,
-		"-I", "-hr_device,hr_print,hr_other,hr_proc,hr_network,hr_disk,hr_partition,hrh_filesys")
-	t.Cleanup(func() { p.Stop(5 * time.Second) })
-	d := a.driver(t, "", nil, time.Second)
-	testenv.WaitFor(t, 15*time.Second, "snmpd to answer", func() bool {
-		if p.Exited() {
-			t.Fatalf("snmpd exited:\n%s", p.Output())
-		}
-		_, err := d.Probe(context.Background())
-		return err == nil
-	})
-	return a
+	return &agent{snmptest.Start(t, "127.0.0.1", testenv.FreeUDPPort(t),
+		fmt.Sprintf("createUser %s SHA \"%s\" AES \"%s\"\nrouser %s priv", v3User, v3AuthPass, v3PrivPass, v3User))}
 }
 
-// set switches the emulated printer's faults (the helper reads the file
-// before every request).
-func (a *agent) set(t *testing.T, faults ...string) {
-	t.Helper()
-	tmp := a.control + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strings.Join(faults, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, a.control); err != nil {
-		t.Fatal(err)
-	}
-}
+// set switches the emulated printer's faults.
+func (a *agent) set(t *testing.T, faults ...string) { a.Set(t, faults...) }
 
 func (a *agent) driver(t *testing.T, query string, expected *wire.Identity, timeout time.Duration) drivers.Prober {
 	t.Helper()
@@ -96,7 +46,7 @@ func (a *agent) driver(t *testing.T, query string, expected *wire.Identity, time
 
 func (a *agent) driverWith(t *testing.T, query string, expected *wire.Identity, timeout time.Duration, opts map[string]string) drivers.Prober {
 	t.Helper()
-	addr, err := transport.Parse(fmt.Sprintf("snmp://127.0.0.1:%d?%s", a.port, query))
+	addr, err := transport.Parse(fmt.Sprintf("snmp://127.0.0.1:%d?%s", a.Port, query))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,8 @@ type Server struct {
 	display  incident.TimeScale
 	enrol    Enroller
 	profiles Profiler
+	route    Router
+	client   *http.Client
 }
 
 // Store is what the API reads from the hub's store, and writes to it
@@ -116,6 +118,12 @@ type Options struct {
 	Enrol Enroller
 	// Profiles keeps device profiles; nil: their routes answer 503.
 	Profiles Profiler
+	// Router sends incident actions and maintenance windows to the engine
+	// of their store's partition on a cluster of replicas; nil: Pipeline.
+	Router Router
+	// Client forwards actions to other replicas; nil: a client with a 30 s
+	// timeout.
+	Client *http.Client
 }
 
 // New returns the API server.
@@ -127,7 +135,11 @@ func New(o Options) (*Server, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry,
-		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit, display: o.Display, enrol: o.Enrol, profiles: o.Profiles}
+		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit, display: o.Display, enrol: o.Enrol, profiles: o.Profiles,
+		route: o.Router, client: o.Client}
+	if s.client == nil {
+		s.client = &http.Client{Timeout: 30 * time.Second}
+	}
 	for _, t := range o.Tokens {
 		role, ok := ParseRole(t.Role)
 		if !ok {
@@ -190,7 +202,7 @@ func (s *Server) Handler() http.Handler {
 			if !ok {
 				return
 			}
-			rt.handle(s, w, r, p)
+			rt.handle(s, w, withCaller(r), p)
 		})
 	}
 	if s.reg != nil {
@@ -414,7 +426,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, _ principal) {
 // act answers an incident action with the incident afterwards.
 func (s *Server) act(w http.ResponseWriter, id string, err error) {
 	if err != nil {
-		writeError(w, ActionStatus(err), err.Error())
+		writeActionError(w, err)
 		return
 	}
 	s.detail(w, id, http.StatusOK)
@@ -460,8 +472,13 @@ func (s *Server) windows(w http.ResponseWriter, r *http.Request, _ principal) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	all, err := s.Windows()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
 	out := []incident.Window{}
-	for _, x := range s.eng.Windows() {
+	for _, x := range all {
 		if (q.Get("tenant") == "" || x.Tenant == q.Get("tenant")) && (q.Get("store") == "" || x.Store == q.Get("store")) {
 			out = append(out, x)
 		}
@@ -481,7 +498,7 @@ func (s *Server) addWindow(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	added, err := s.AddWindow(r.Context(), win)
 	if err != nil {
-		writeError(w, ActionStatus(err), err.Error())
+		writeActionError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, added)
@@ -489,7 +506,7 @@ func (s *Server) addWindow(w http.ResponseWriter, r *http.Request, p principal) 
 
 func (s *Server) deleteWindow(w http.ResponseWriter, r *http.Request, _ principal) {
 	if err := s.DeleteWindow(r.Context(), r.PathValue("id")); err != nil {
-		writeError(w, ActionStatus(err), err.Error())
+		writeActionError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -79,6 +79,7 @@ const (
 type env struct {
 	t    *testing.T
 	srv  *httptest.Server
+	eng  *incident.Engine
 	pipe *ingest.Pipeline
 	st   *store.Bolt
 	clk  *clock.Fake
@@ -92,7 +93,7 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, false) }
 // newEnvWithAudit serves the store's audit trail too.
 func newEnvWithAudit(t *testing.T) *env { return newEnvWith(t, true) }
 
-func newEnvWith(t *testing.T, audit bool) *env {
+func newEnvWith(t *testing.T, audit bool, opts ...func(*Options)) *env {
 	t.Helper()
 	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "hub.db"))
 	if err != nil {
@@ -113,16 +114,26 @@ func newEnvWith(t *testing.T, audit bool) *env {
 	if audit {
 		o.Audit = st
 	}
+	for _, f := range opts {
+		f(&o)
+	}
 	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); <-done; st.Close() })
-	return &env{t: t, srv: srv, pipe: pipe, st: st, clk: clk}
+	return &env{t: t, srv: srv, eng: eng, pipe: pipe, st: st, clk: clk}
 }
 
 func (e *env) call(method, path, token string, body any, out any) int {
+	e.t.Helper()
+	code, _ := e.callWith(method, path, token, nil, body, out)
+	return code
+}
+
+// callWith sends extra headers too, and returns the answer's headers.
+func (e *env) callWith(method, path, token string, header http.Header, body any, out any) (int, http.Header) {
 	e.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -132,6 +143,9 @@ func (e *env) call(method, path, token string, body any, out any) int {
 	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -143,7 +157,7 @@ func (e *env) call(method, path, token string, body any, out any) int {
 			e.t.Fatalf("%s %s: %v", method, path, err)
 		}
 	}
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header
 }
 
 func (e *env) publish(ch wire.Channel, m wire.Message) {

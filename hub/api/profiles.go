@@ -137,6 +137,9 @@ type AgentConfig struct {
 	Version  string   `json:"version,omitempty"`
 	Profiles []string `json:"profiles,omitempty"`
 	Devices  string   `json:"devices,omitempty"` // YAML
+	// Discovery is the discovery: settings a profile gives the agent
+	// (YAML): the store networks it may scan.
+	Discovery string `json:"discovery,omitempty"`
 }
 
 func (s *Server) agentConfig(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -155,7 +158,7 @@ func (s *Server) agentConfig(w http.ResponseWriter, r *http.Request, _ principal
 	}
 	out := AgentConfig{Managed: ok}
 	if ok {
-		out.Version, out.Profiles, out.Devices = dc.Version, dc.Profiles, dc.Devices
+		out.Version, out.Profiles, out.Devices, out.Discovery = dc.Version, dc.Profiles, dc.Devices, dc.Discovery
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -27,7 +27,7 @@ type EmbeddedConfig struct {
 
 // ExternalConfig configures connections to Mosquitto, EMQX or HiveMQ.
 type ExternalConfig struct {
-	URLs       []string `yaml:"urls" doc:"Broker URLs, one connection each: tcp://host:1883, tls://host:8883"`
+	URLs       []string `yaml:"urls" doc:"Broker URLs, one connection each: tcp://host:1883, tls://host:8883; with a cluster: section, the nodes of one broker cluster (one connection, failing over)"`
 	ClientID   string   `yaml:"client_id" doc:"Stable MQTT client id (a persistent session keeps messages while the hub is down)"`
 	Username   string   `yaml:"username"`
 	Password   string   `yaml:"password" doc:"better ${ENV_NAME}" secret:"true"`

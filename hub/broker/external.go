@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -51,10 +52,29 @@ const MaxInFlight = 4096
 // the broker queues QoS 1 messages while the hub is down; messages are
 // acknowledged only after handler committed them.
 func StartExternal(ctx context.Context, c ExternalConfig, handler Handler, log *slog.Logger) (*External, error) {
-	return startExternal(ctx, c, handler, log, MaxInFlight)
+	return startExternal(ctx, c, Session{}, handler, log, MaxInFlight)
 }
 
-func startExternal(ctx context.Context, c ExternalConfig, handler Handler, log *slog.Logger, inFlight int) (*External, error) {
+// Session is one session of a hub replica among several (hub/cluster)
+// on the external brokers: a partition's persistent one, or the replica's
+// own clean one for query answers.
+type Session struct {
+	ClientID string // instead of the configured one
+	// Subscriptions instead of Subscriptions(ShareGroup).
+	Subscriptions []string
+	Clean         bool // CleanSession: the broker keeps nothing while it is away
+	// Failover makes the URLs the nodes of one broker cluster: one
+	// connection, to the first node that answers, moving to another when
+	// it is lost (instead of one connection to each URL).
+	Failover bool
+}
+
+// StartSession is StartExternal for one session of a replica.
+func StartSession(ctx context.Context, c ExternalConfig, s Session, handler Handler, log *slog.Logger) (*External, error) {
+	return startExternal(ctx, c, s, handler, log, MaxInFlight)
+}
+
+func startExternal(ctx context.Context, c ExternalConfig, s Session, handler Handler, log *slog.Logger, inFlight int) (*External, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -64,10 +84,25 @@ func startExternal(ctx context.Context, c ExternalConfig, handler Handler, log *
 	}
 	x := &External{log: log, changed: make(chan struct{}, 1)}
 	subs := Subscriptions(c.ShareGroup)
-	for i, u := range c.URLs {
-		id := c.ClientID
-		if len(c.URLs) > 1 {
-			id = fmt.Sprintf("%s-%d", c.ClientID, i)
+	if s.Subscriptions != nil {
+		subs = s.Subscriptions
+	}
+	base := c.ClientID
+	if s.ClientID != "" {
+		base = s.ClientID
+	}
+	groups := [][]string{}
+	for _, u := range c.URLs {
+		groups = append(groups, []string{u})
+	}
+	if s.Failover {
+		groups = [][]string{c.URLs}
+	}
+	for i, urls := range groups {
+		u := strings.Join(urls, ",")
+		id := base
+		if len(groups) > 1 {
+			id = fmt.Sprintf("%s-%d", base, i)
 		}
 		// paho calls onMessage for one message after the other (OrderMatters
 		// true); each message is then handled in its own goroutine, which
@@ -94,11 +129,14 @@ func startExternal(ctx context.Context, c ExternalConfig, handler Handler, log *
 				m.Ack()
 			}()
 		}
-		opts := paho.NewClientOptions().AddBroker(u).SetClientID(id).SetCleanSession(false).
+		opts := paho.NewClientOptions().SetClientID(id).SetCleanSession(s.Clean).
 			SetUsername(c.Username).SetPassword(c.Password).SetTLSConfig(tc).
 			SetOrderMatters(true).SetAutoAckDisabled(true).SetResumeSubs(true).
 			SetConnectRetry(true).SetConnectRetryInterval(2 * time.Second).SetMaxReconnectInterval(30 * time.Second).
 			SetDefaultPublishHandler(onMessage) // before Connect: a resumed session delivers at once
+		for _, b := range urls {
+			opts.AddBroker(b)
+		}
 		url := u
 		opts.SetOnConnectHandler(func(cl paho.Client) {
 			x.signal()

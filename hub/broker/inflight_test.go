@@ -70,7 +70,7 @@ func TestExternalBoundsWorkInFlight(t *testing.T) {
 	h := &gatedHandler{gate: make(chan struct{}), refuseFailOnce: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	x, err := startExternal(ctx, conf, h, nil, bound)
+	x, err := startExternal(ctx, conf, Session{}, h, nil, bound)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestExternalBoundsWorkInFlight(t *testing.T) {
 	// and only it: the others were acknowledged after their commit.
 	again := &gatedHandler{gate: make(chan struct{})}
 	close(again.gate)
-	y, err := startExternal(ctx, conf, again, nil, bound)
+	y, err := startExternal(ctx, conf, Session{}, again, nil, bound)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,12 +37,13 @@ type Store interface {
 	DeviceLog(tenant, store, device string, since time.Time, limit int) ([]incident.LogEntry, error)
 }
 
-// Engine is the live view of stores, agents, devices and windows.
+// Engine is the live view of stores, agents and devices (maintenance
+// windows come through the API's Windows, which on a cluster of replicas
+// lists every partition's).
 type Engine interface {
 	Stores() []incident.StoreRecord
 	Agents() []incident.AgentRecord
 	Devices() []incident.DeviceRecord
-	Windows() []incident.Window
 	LiveIncidents() []incident.Incident
 }
 
@@ -98,6 +99,7 @@ type Console struct {
 type session struct {
 	name    string
 	role    api.Role
+	auth    string // the login token as an Authorization header, in memory only: an action forwarded to another replica carries it
 	csrf    string
 	expires time.Time
 	flash   string
@@ -269,7 +271,7 @@ func cookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge i
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 }
 
-func (c *Console) startSession(w http.ResponseWriter, r *http.Request, name string, role api.Role) {
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, name string, role api.Role, token string) {
 	now := c.clk.Now()
 	id := randomToken()
 	c.mu.Lock()
@@ -288,7 +290,7 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, name stri
 		}
 		delete(c.sessions, oldest)
 	}
-	c.sessions[id] = &session{name: name, role: role, csrf: randomToken(), expires: now.Add(sessionLife)}
+	c.sessions[id] = &session{name: name, role: role, auth: "Bearer " + token, csrf: randomToken(), expires: now.Add(sessionLife)}
 	c.mu.Unlock()
 	cookie(w, r, cookieName, id, int(sessionLife.Seconds()))
 }

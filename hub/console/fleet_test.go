@@ -106,3 +106,41 @@ func TestFoundNotMonitoredIsAddedFromTheStorePage(t *testing.T) {
 		t.Errorf("a viewer's add: HTTP %d", resp.StatusCode)
 	}
 }
+
+// A device the agent's network scan found is added like one on the PC:
+// its tcp:// or snmp:// address goes into the store's profile as it is.
+func TestNetworkFindIsAddedFromTheStorePage(t *testing.T) {
+	h, base := startHub(t, `enrolment: {broker_urls: ["tcp://127.0.0.1:1883"]}`)
+	id := wire.AgentID{Tenant: "acme", Store: "s0042", Agent: "main"}
+	now := time.Now().UTC()
+	err := h.Pipeline.Do(context.Background(), func(e *incident.Engine) (incident.Changes, error) {
+		return e.Inventory(&wire.Inventory{Header: wire.Header{AgentID: id, Time: now}, StoreInfo: wire.StoreInfo{TimeZone: "Europe/Berlin"},
+			Found: []wire.Found{
+				{Kind: "payment_terminal", Driver: "zvt", Address: "tcp://10.0.42.30:20007", Serial: "52500123", Note: "answers a ZVT status enquiry on 20007 (open: 10.0.42.30:20007)"},
+				{Kind: "network_printer", Driver: "snmpprinter", Address: "snmp://10.0.42.40", Model: "HP LaserJet Pro M404dn", Serial: "PHBQA12345"},
+			}}, now), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, base)
+	csrf := b.login(engineerToken)
+	_, page := b.do("GET", "/console/stores/acme/s0042", nil)
+	for _, want := range []string{"tcp://10.0.42.30:20007", "snmp://10.0.42.40", "HP LaserJet Pro M404dn", `value="payment_terminal-0"`, "ZVT status enquiry"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the store page lacks %q", want)
+		}
+	}
+	for _, f := range []url.Values{
+		{"csrf": {csrf}, "agent": {"main"}, "id": {"pt-lane3"}, "kind": {"payment_terminal"}, "driver": {"zvt"}, "address": {"tcp://10.0.42.30:20007"}},
+		{"csrf": {csrf}, "agent": {"main"}, "id": {"office-printer"}, "kind": {"network_printer"}, "driver": {"snmpprinter"}, "address": {"snmp://10.0.42.40"}},
+	} {
+		if resp, _ := b.do("POST", "/console/stores/acme/s0042/found", f); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("add %s: HTTP %d", f.Get("address"), resp.StatusCode)
+		}
+	}
+	dc, ok, err := h.Profiles.ConfigFor(id)
+	if err != nil || !ok || !strings.Contains(dc.Devices, "address: tcp://10.0.42.30:20007") || !strings.Contains(dc.Devices, "address: snmp://10.0.42.40") {
+		t.Fatalf("the agent's configuration after the adds: %+v, %v, %v", dc, ok, err)
+	}
+}

@@ -187,7 +187,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *session) {
 		return
 	}
 	cookie(w, r, loginCookieName, "", -1)
-	c.startSession(w, r, name, role)
+	c.startSession(w, r, name, role, token)
 	c.log.Info("console login", "who", name, "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -299,13 +299,14 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, s *session) {
 		c.errorPage(w, r, s, http.StatusBadRequest, err.Error())
 		return
 	}
+	ctx := api.WithAuthorization(r.Context(), s.auth)
 	switch action {
 	case "acknowledge":
-		err = c.o.API.Acknowledge(r.Context(), id, s.name)
+		err = c.o.API.Acknowledge(ctx, id, s.name)
 	case "comment":
-		err = c.o.API.Comment(r.Context(), id, s.name, text)
+		err = c.o.API.Comment(ctx, id, s.name, text)
 	case "close":
-		err = c.o.API.Close(r.Context(), id, s.name, text)
+		err = c.o.API.Close(ctx, id, s.name, text)
 	}
 	if err != nil {
 		c.failed(w, r, s, err)
@@ -488,7 +489,11 @@ func (c *Console) maintenance(w http.ResponseWriter, r *http.Request, s *session
 }
 
 func (c *Console) showMaintenance(w http.ResponseWriter, r *http.Request, s *session, status int, msg string, f WindowForm) {
-	d := maintenanceData{Windows: c.o.Engine.Windows(), Stores: c.o.Engine.Stores(), Error: msg, Form: f, Zones: map[string]string{}}
+	windows, err := c.o.API.Windows()
+	if err != nil {
+		c.log.Warn("console: listing maintenance windows", "err", err)
+	}
+	d := maintenanceData{Windows: windows, Stores: c.o.Engine.Stores(), Error: msg, Form: f, Zones: map[string]string{}}
 	for _, st := range d.Stores {
 		d.Zones[st.Tenant+"/"+st.Store] = st.Info.TimeZone
 	}
@@ -499,7 +504,7 @@ func (c *Console) addWindow(w http.ResponseWriter, r *http.Request, s *session) 
 	f := r.PostForm
 	win, err := ParseWindowForm(f, c.clk.Now(), s.name, c.zone)
 	if err == nil {
-		_, err = c.o.API.AddWindow(r.Context(), win)
+		_, err = c.o.API.AddWindow(api.WithAuthorization(r.Context(), s.auth), win)
 	}
 	if err != nil {
 		c.showMaintenance(w, r, s, http.StatusBadRequest, err.Error(),
@@ -511,7 +516,7 @@ func (c *Console) addWindow(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 func (c *Console) deleteWindow(w http.ResponseWriter, r *http.Request, s *session) {
-	if err := c.o.API.DeleteWindow(r.Context(), r.PathValue("id")); err != nil {
+	if err := c.o.API.DeleteWindow(api.WithAuthorization(r.Context(), s.auth), r.PathValue("id")); err != nil {
 		c.failed(w, r, s, err)
 		return
 	}

@@ -23,6 +23,24 @@ type Config struct {
 	Policy  Policy
 	Targets sla.Targets
 	Clock   clock.Clock
+	// Numbers, for one partition's engine of several (hub/cluster): the
+	// incident numbers it hands out are the ones that leave Offset when
+	// divided by Stride (the partition and the number of partitions), so
+	// that engines of different partitions never hand out the same one.
+	// Zero: every number.
+	Numbers Numbering
+}
+
+// Numbering divides incident numbers among engines.
+type Numbering struct{ Stride, Offset uint64 }
+
+// next is the smallest number after last that is the engine's.
+func (n Numbering) next(last uint64) uint64 {
+	if n.Stride <= 1 {
+		return last + 1
+	}
+	next := last + 1
+	return next + (n.Offset%n.Stride+n.Stride-next%n.Stride)%n.Stride
 }
 
 // Outcome says what the engine did with a message.
@@ -74,6 +92,7 @@ type Engine struct {
 	changed   []*alert          // alerts marked dirty since the last tick
 	deadlines deadlines         // when alerts next need evaluating
 	lastID    uint64
+	numbers   Numbering
 	lastWin   uint64
 	ch        Changes
 
@@ -157,7 +176,7 @@ func New(cfg Config) *Engine {
 		cfg.Targets = sla.DefaultTargets()
 	}
 	return &Engine{
-		pol: cfg.Policy, targets: cfg.Targets, clk: cfg.Clock,
+		pol: cfg.Policy, targets: cfg.Targets, clk: cfg.Clock, numbers: cfg.Numbers,
 		stores: map[string]*storeState{}, agents: map[string]*agentState{}, names: names{}, zones: zones{},
 		alerts: map[string]*alert{}, live: map[string]*Incident{}, byAlert: map[string]*alert{},
 		chronic: map[string]*Incident{}, chronicT: map[string]time.Time{}, episodes: map[string][]time.Time{},

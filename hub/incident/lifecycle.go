@@ -13,7 +13,7 @@ import (
 // notifications and event-log lines every change leaves.
 
 func (e *Engine) newID() string {
-	e.lastID++
+	e.lastID = e.numbers.next(e.lastID)
 	return fmt.Sprintf("INC-%06d", e.lastID)
 }
 

@@ -13,15 +13,7 @@ import (
 
 func loadProfile(t *testing.T) *Profile {
 	t.Helper()
-	data, err := os.ReadFile("testdata/standard-lane.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return loadFile(t, "standard-lane.yaml")
 }
 
 func TestProfileRendersPerStore(t *testing.T) {
@@ -47,8 +39,7 @@ func TestProfileRendersPerStore(t *testing.T) {
 }
 
 func TestBadProfilesAreRefusedWithTheirMistake(t *testing.T) {
-	good, _ := os.ReadFile("testdata/standard-lane.yaml")
-	for _, c := range []struct{ name, from, to, want string }{
+	refused(t, "standard-lane.yaml", []mistake{
 		{"unknown setting", "stores: [", "shops: [", "shops"},
 		{"unknown device setting", "criticality: high", "baud: 9600", "line 6: unknown setting \"baud\""},
 		{"unknown kind", "kind: scale", "kind: weighing_thing", "devices[1].kind"},
@@ -56,7 +47,21 @@ func TestBadProfilesAreRefusedWithTheirMistake(t *testing.T) {
 		{"value missing for a store", `S0043: {lane: "1", zvt: 10.0.43.30}`, `S0043: {lane: "1"}`, "zvt"},
 		{"duplicate device", "id: scale-lane{{.lane}}", "id: receipt-lane{{.lane}}", "receipt-lane3"},
 		{"bad pattern", `stores: ["S0*"]`, `stores: ["S0/*"]`, "pattern"},
-	} {
+	})
+}
+
+// mistake is a change to a good profile (from → to) that makes it
+// refused, with want in the error.
+type mistake struct{ name, from, to, want string }
+
+// refused checks that each mistake in the profile file is refused.
+func refused(t *testing.T, file string, mistakes []mistake) {
+	t.Helper()
+	good, err := os.ReadFile("testdata/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range mistakes {
 		t.Run(c.name, func(t *testing.T) {
 			doc := strings.Replace(string(good), c.from, c.to, 1)
 			if doc == string(good) {

@@ -1,8 +1,6 @@
 package profiles
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,6 +165,7 @@ func configFor(id wire.AgentID, all []Entry, now time.Time) (dc *wire.DeviceConf
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	var devs strings.Builder
 	var names []string
+	var discovery, discoveryFrom string
 	for _, e := range all {
 		if !e.AppliesTo(id) {
 			continue
@@ -177,20 +176,34 @@ func configFor(id wire.AgentID, all []Entry, now time.Time) (dc *wire.DeviceConf
 		}
 		devs.WriteString(d)
 		names = append(names, e.Name)
+		disc, err := e.RenderDiscovery(id.Store)
+		if err != nil {
+			return nil, true, err
+		}
+		if disc != "" && discoveryFrom != "" {
+			return nil, true, fmt.Errorf("profiles %s and %s both set discovery for %s: which networks an agent scans is said in one profile", discoveryFrom, e.Name, id)
+		}
+		if disc != "" {
+			discovery, discoveryFrom = disc, e.Name
+		}
 	}
 	if len(names) > 0 {
 		if err := CheckDevices(devs.String()); err != nil {
 			return nil, true, fmt.Errorf("profiles %s for %s: %w", strings.Join(names, ", "), id, err)
 		}
+		if err := CheckDiscovery(discovery); err != nil {
+			return nil, true, fmt.Errorf("profile %s for %s: %w", discoveryFrom, id, err)
+		}
 	}
-	return &wire.DeviceConfig{Header: wire.Header{AgentID: id, Time: now}, Version: Version(devs.String()), Issued: now,
-		Profiles: names, Devices: devs.String()}, len(names) > 0, nil
+	dc = &wire.DeviceConfig{Header: wire.Header{AgentID: id, Time: now}, Issued: now, Profiles: names, Devices: devs.String(), Discovery: discovery}
+	dc.Version = dc.ContentVersion()
+	return dc, len(names) > 0, nil
 }
 
-// Version names devices as the agent does (agent.ConfigVersion).
+// Version names devices as the agent does (agent.ConfigVersion): the
+// version of a configuration without discovery.
 func Version(devices string) string {
-	h := sha256.Sum256([]byte(devices))
-	return "hub-" + hex.EncodeToString(h[:6])
+	return (&wire.DeviceConfig{Devices: devices}).ContentVersion()
 }
 
 // Assigned gives the version of the configuration the hub sends each of

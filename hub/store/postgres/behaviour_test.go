@@ -198,7 +198,7 @@ func TestACommitTriedAgainIsStoredOnce(t *testing.T) {
 	tok := token()
 	ctx := context.Background()
 	for i := range 3 {
-		if err := st.commitOnce(ctx, tok, i > 0, &c, rows); err != nil {
+		if err := st.commitOnce(ctx, tok, i > 0, nil, &c, rows); err != nil {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
@@ -244,7 +244,7 @@ func TestEveryAttemptOfACommitStartsAfresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // as two attempts that each got as far as the database
-		if err := st.commitOnce(context.Background(), token(), false, &c, rows); err != nil {
+		if err := st.commitOnce(context.Background(), token(), false, nil, &c, rows); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -24,7 +24,16 @@ import (
 // nothing is stored twice. It returns an error for a change set the
 // database refuses (store.ErrConflict: another engine's live incident) or
 // when the store is closed while it waits.
-func (s *Store) Commit(c incident.Changes) error {
+func (s *Store) Commit(c incident.Changes) error { return s.commit(c, nil) }
+
+// CommitFenced is Commit for the engine of one partition of a cluster of
+// replicas (hub/cluster): the change set is stored only while fence's
+// lease is still the one the database has, checked under a lock in the
+// commit's own transaction; otherwise it returns ErrFenced and stores
+// nothing.
+func (s *Store) CommitFenced(c incident.Changes, fence Fence) error { return s.commit(c, &fence) }
+
+func (s *Store) commit(c incident.Changes, fence *Fence) error {
 	if c.Empty() {
 		return nil
 	}
@@ -36,7 +45,7 @@ func (s *Store) Commit(c incident.Changes) error {
 	attempt := 0
 	err = s.retry("a commit", 0, func(ctx context.Context) error {
 		attempt++
-		return s.commitOnce(ctx, tok, attempt > 1, &c, rows)
+		return s.commitOnce(ctx, tok, attempt > 1, fence, &c, rows)
 	})
 	if err != nil {
 		return fmt.Errorf("store: commit: %w", err)
@@ -186,7 +195,7 @@ func queueIncidents(b *pgx.Batch, incs []incident.Incident) error {
 	return nil
 }
 
-func (s *Store) commitOnce(ctx context.Context, tok []byte, again bool, c *incident.Changes, r *changeRows) error {
+func (s *Store) commitOnce(ctx context.Context, tok []byte, again bool, fence *Fence, c *incident.Changes, r *changeRows) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -200,6 +209,11 @@ func (s *Store) commitOnce(ctx context.Context, tok []byte, again bool, c *incid
 		if done {
 			s.log.Info("postgres: a commit whose answer was lost had been stored; not storing it again")
 			return nil
+		}
+	}
+	if fence != nil {
+		if err := fence.check(ctx, tx); err != nil {
+			return err
 		}
 	}
 	incs := r.incidents
@@ -250,6 +264,9 @@ RETURNING seq`, n, kinds, ats, ids, r.notes).Query(func(rows pgx.Rows) error {
 			}
 			return rows.Err()
 		})
+	}
+	if len(r.notes) > 0 {
+		b.Queue(`SELECT pg_notify($1, '')`, notifyChannel) // other replicas' connectors wake (Options.Listen)
 	}
 	if err := queueRecords(b, r); err != nil {
 		return err

@@ -101,6 +101,18 @@ WHERE state IN ('open', 'acknowledged') OR (kind = 'chronic' AND opened_at > $1)
 	return snap, err
 }
 
+// Windows lists the maintenance windows of every partition's engine, by id:
+// on a cluster of replicas, a replica's own engines hold only theirs.
+func (s *Store) Windows() ([]incident.Window, error) {
+	var out []incident.Window
+	err := s.read("windows", func(ctx context.Context) error {
+		var err error
+		out, err = records[incident.Window](ctx, s.pool, `SELECT record FROM windows ORDER BY id`)
+		return err
+	})
+	return out, err
+}
+
 // Incident implements store.Store.
 func (s *Store) Incident(id string) (incident.Incident, error) {
 	var inc incident.Incident
@@ -581,4 +593,25 @@ ORDER BY seq DESC LIMIT $7`, text(f.Tenant), text(f.Store), text(f.Device), text
 		return rows.Err()
 	})
 	return out, err
+}
+
+// StoreInventory returns one store's record and its devices' records, as
+// the engine of the replica that owns the store keeps them: for the
+// helpdesk delivery of a cluster of replicas (hub/cluster), which runs on
+// one replica for all stores.
+func (s *Store) StoreInventory(tenant, storeID string) (incident.StoreRecord, bool, []incident.DeviceRecord, error) {
+	var recs []incident.StoreRecord
+	var devs []incident.DeviceRecord
+	err := s.read("a store's inventory", func(ctx context.Context) error {
+		var err error
+		if recs, err = records[incident.StoreRecord](ctx, s.pool, `SELECT record FROM stores WHERE tenant = $1 AND store = $2`, tenant, storeID); err != nil {
+			return err
+		}
+		devs, err = records[incident.DeviceRecord](ctx, s.pool, `SELECT record FROM devices WHERE tenant = $1 AND store = $2 ORDER BY device`, tenant, storeID)
+		return err
+	})
+	if err != nil || len(recs) == 0 {
+		return incident.StoreRecord{}, false, devs, err
+	}
+	return recs[0], true, devs, nil
 }

@@ -35,6 +35,10 @@ type Options struct {
 	// acknowledged nothing they carry). Attempts in progress finish.
 	// Default: until Close.
 	Context context.Context
+	// Listen makes Notified follow every replica's commits (LISTEN/NOTIFY),
+	// not only this Store's: for the helpdesk delivery of a cluster of
+	// replicas (hub/cluster). It holds one connection of the pool.
+	Listen bool
 }
 
 // Store is store.Backend on PostgreSQL.
@@ -89,6 +93,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	}
 	s := &Store{pool: pool, opt: opt, log: opt.Log, notified: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(cmp.Or(opt.Context, context.Background()))
+	if opt.Listen {
+		go s.listen()
+	}
 	return s, nil
 }
 

@@ -108,6 +108,27 @@ devices:
 	return dir, config
 }
 
+// enrolledAgent enrols the store PC of agentCfg as acme/S0042/main and
+// runs its agent until it is online at the hub (both outputs logged if
+// the test fails).
+func enrolledAgent(t *testing.T, h *enrolHub, agentCfg string) *testenv.Process {
+	t.Helper()
+	if code, out := enroll(t, h.url, h.token(), "S0042", agentCfg); code != 0 {
+		t.Fatalf("enroll: exit %d\n%s", code, out)
+	}
+	agent := testenv.Start(t, filepath.Join(bin, "storeagent"), "run", "--config", agentCfg)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("hub:\n%s\nagent:\n%s", h.proc.Output(), agent.Output())
+		}
+	})
+	testenv.WaitFor(t, 30*time.Second, "the agent online", func() bool {
+		a := h.agent("acme/S0042/main")
+		return a != nil && a.Online
+	})
+	return agent
+}
+
 // enroll runs storeagent enroll and returns its exit code and output.
 func enroll(t *testing.T, hubURL, token, store, config string) (int, string) {
 	t.Helper()

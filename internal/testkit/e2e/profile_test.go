@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,19 +35,7 @@ func TestProfileAppliedWhileEventsFlowAndBadProfileRefused(t *testing.T) {
 	}
 	h := startEnrolHub(t)
 	_, agentCfg := storePC(t, 5, fmt.Sprintf("  - {id: receipt-office, kind: receipt_printer, driver: escpos, address: 'tcp://%s', location: back office}\n", addrs[0]))
-	if code, out := enroll(t, h.url, h.token(), "S0042", agentCfg); code != 0 {
-		t.Fatalf("enroll: exit %d\n%s", code, out)
-	}
-	agent := testenv.Start(t, filepath.Join(bin, "storeagent"), "run", "--config", agentCfg)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("hub:\n%s\nagent:\n%s", h.proc.Output(), agent.Output())
-		}
-	})
-	testenv.WaitFor(t, 30*time.Second, "the agent online", func() bool {
-		a := h.agent("acme/S0042/main")
-		return a != nil && a.Online
-	})
+	agent := enrolledAgent(t, h, agentCfg)
 
 	// Events flow: the office printer runs out of paper and back, again
 	// and again, while the profile is put and applied.

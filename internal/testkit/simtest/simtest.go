@@ -32,6 +32,20 @@ func TCP(t testing.TB, dev devsim.Device) string {
 	return srv.Addr
 }
 
+// TCPAt serves dev on addr (such as 127.42.7.1:9100: every 127.x.y.z is
+// loopback on Linux, so a test can lay out a small store network) and
+// returns host:port; an error when the address is taken, so the caller
+// can try another.
+func TCPAt(t testing.TB, dev devsim.Device, addr string) (string, error) {
+	t.Helper()
+	srv, err := devsim.ServeTCP(context.Background(), dev, addr)
+	if err != nil {
+		return "", err
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.Addr, nil
+}
+
 // Switch returns a function that switches exactly the given faults of a
 // switchboard on (and every other one off).
 func Switch(t testing.TB, sb *devsim.Faults) func(faults ...string) {

@@ -1,0 +1,367 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/storewatch/storewatch/hub/api"
+	"github.com/storewatch/storewatch/hub/broker"
+	"github.com/storewatch/storewatch/hub/cluster"
+	"github.com/storewatch/storewatch/hub/helpdesk"
+	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/hub/ingest"
+	"github.com/storewatch/storewatch/hub/notify"
+	"github.com/storewatch/storewatch/hub/sla"
+	"github.com/storewatch/storewatch/hub/store/postgres"
+	"github.com/storewatch/storewatch/hub/tickets"
+	"github.com/storewatch/storewatch/internal/clock"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// A hub with a cluster: section is one replica of several (docs/hub.md,
+// "Running several replicas"). The Manager holds this replica's share of
+// the partitions' leases; for each partition it holds, partitionRunner runs
+// an incident engine restored from the database with that partition's
+// stores only, its ingest pipeline committing under the lease's fence, and
+// the partition's own persistent MQTT session. The holder of the delivery
+// lease runs the helpdesk delivery.
+
+// partitionRunner is the hub's cluster.Runner.
+type partitionRunner struct {
+	pg      *postgres.Store
+	cfg     *Config
+	cl      cluster.Config
+	targets sla.Targets
+	catalog *tickets.Catalog
+	view    *ingest.Pipeline // the replica's own, for the helpdesk's feedback
+	router  *partitionRouter
+	log     *slog.Logger
+}
+
+func (r *partitionRunner) Run(ctx context.Context, l cluster.Lease) error {
+	if l.Partition == r.cl.Partitions {
+		return r.deliver(ctx)
+	}
+	return r.partition(ctx, l)
+}
+
+// partitionSubscriptions are a partition session's filters: every store's
+// messages for the engine (query answers come to each replica's own
+// session). The broker delivers each message to every partition's session;
+// a session acknowledges at once those of other partitions' stores.
+func partitionSubscriptions() []string {
+	var out []string
+	for _, ch := range []wire.Channel{wire.ChannelStatus, wire.ChannelInventory, wire.ChannelEvents, wire.ChannelMetrics} {
+		out = append(out, wire.Filter("+", ch))
+	}
+	return out
+}
+
+// PartitionClientID is the MQTT client id of a partition's session: the
+// same on every replica, so that the broker hands the session (and the
+// messages it kept) to whichever replica holds the partition.
+func PartitionClientID(base string, p int) string { return fmt.Sprintf("%s-p%d", base, p) }
+
+func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error {
+	p, n := l.Partition, r.cl.Partitions
+	log := r.log.With("partition", p, "epoch", l.Epoch)
+	pol := r.cfg.Policy.Policy()
+	snap, err := r.pg.Snapshot(pol.ChronicWindow, time.Now())
+	if err != nil {
+		return fmt.Errorf("partition %d: %w", p, err)
+	}
+	eng := incident.New(incident.Config{Policy: pol, Targets: r.targets, Clock: clock.Real{},
+		Numbers: incident.Numbering{Stride: uint64(n), Offset: uint64(p)}})
+	eng.Restore(partitionSnapshot(snap, p, n))
+	fence := postgres.Fence{Partition: p, Holder: l.Holder, Epoch: l.Epoch}
+	pipe := ingest.New(ingest.Options{Engine: eng, Store: fenced{r.pg, fence}, Log: log.With("part", "ingest")})
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- pipe.Run(pctx) }()
+	sess, err := broker.StartSession(pctx, r.cfg.Broker.External, broker.Session{ClientID: PartitionClientID(r.cfg.Broker.External.ClientID, p),
+		Subscriptions: partitionSubscriptions(), Failover: true}, ofPartition{pipe, p, n}, log.With("part", "mqtt"))
+	if err != nil {
+		cancel()
+		<-ran
+		return err
+	}
+	defer r.router.running(p, pipe)()
+	log.Info("partition running", "stores", len(snap.Stores))
+	select {
+	case <-ctx.Done():
+	case err = <-ran:
+		ran <- err
+	}
+	// The session first: what was received and not committed stays
+	// unacknowledged, and the broker keeps it for the next holder.
+	sess.Close()
+	cancel()
+	err = <-ran
+	log.Info("partition stopped", "err", err)
+	return err
+}
+
+// fenced commits a partition's changes under its lease.
+type fenced struct {
+	pg    *postgres.Store
+	fence postgres.Fence
+}
+
+func (f fenced) Commit(c incident.Changes) error { return f.pg.CommitFenced(c, f.fence) }
+
+// ofPartition passes on the messages of the partition's stores and
+// acknowledges the others' (another session of the same broker takes
+// them).
+type ofPartition struct {
+	pipe *ingest.Pipeline
+	p, n int
+}
+
+func (o ofPartition) Handle(ctx context.Context, topic string, payload []byte, client string) error {
+	if id, _, err := wire.ParseTopic(topic); err == nil && cluster.PartitionOf(id.Tenant, id.Store, o.n) != o.p {
+		return nil
+	}
+	return o.pipe.Handle(ctx, topic, payload, client)
+}
+
+// partitionSnapshot keeps what belongs to partition p's stores. The hub's
+// own outage incidents are partition 0's. LastID stays the highest number
+// of all: the partition's numbers continue above it.
+func partitionSnapshot(s incident.Snapshot, p, n int) incident.Snapshot {
+	mine := func(tenant, store string) bool { return cluster.PartitionOf(tenant, store, n) == p }
+	out := incident.Snapshot{LastID: s.LastID}
+	for _, x := range s.Stores {
+		if mine(x.Tenant, x.Store) {
+			out.Stores = append(out.Stores, x)
+		}
+	}
+	for _, x := range s.Agents {
+		if mine(x.Tenant, x.Store) {
+			out.Agents = append(out.Agents, x)
+		}
+	}
+	for _, x := range s.Devices {
+		if mine(x.Tenant, x.Store) {
+			out.Devices = append(out.Devices, x)
+		}
+	}
+	for _, x := range s.Incidents {
+		if (x.Kind == incident.KindHubOutage && p == 0) || (x.Kind != incident.KindHubOutage && mine(x.Tenant, x.Store)) {
+			out.Incidents = append(out.Incidents, x)
+		}
+	}
+	for _, x := range s.Episodes {
+		if parts := strings.SplitN(x.Key, "/", 3); len(parts) == 3 && mine(parts[0], parts[1]) {
+			out.Episodes = append(out.Episodes, x)
+		}
+	}
+	for _, x := range s.Windows {
+		if mine(x.Tenant, x.Store) {
+			out.Windows = append(out.Windows, x)
+		}
+	}
+	return out
+}
+
+// deliver runs the helpdesk delivery while this replica holds its lease:
+// the bridge follows the notification stream (woken by every replica's
+// commits) and the outbox calls the helpdesks, its records in the
+// database, so that the next holder carries on where this one stopped.
+func (r *partitionRunner) deliver(ctx context.Context) error {
+	if r.cfg.Helpdesk == nil {
+		<-ctx.Done()
+		return nil
+	}
+	log := r.log.With("part", "helpdesk")
+	out, err := helpdesk.Open(*r.cfg.Helpdesk, r.catalog, helpdesk.Options{
+		Feedback: &notify.Feedback{Writer: r.view, Store: r.pg, Log: log}, Logger: log, Records: r.pg.HelpdeskRecords()})
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	bridge := notify.New(notify.Options{Stream: r.pg, Counts: r.pg, Inventory: storedInventory{r.pg, log}, Outbox: out, Policy: r.cfg.Policy.Policy(),
+		PublicURL: r.cfg.API.PublicURL, Log: log})
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- out.Run(dctx) }()
+	go func() { errs <- bridge.Run(dctx) }()
+	log.Info("helpdesk delivery running on this replica", "helpdesks", len(r.cfg.Helpdesk.Helpdesks))
+	var first error
+	for range 2 {
+		if err := <-errs; err != nil && first == nil && !errors.Is(err, context.Canceled) {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+// startReplica starts this replica's own broker session (clean, for the
+// answers to the remote queries it sends, and to send them) and the
+// Manager that runs its share of the partitions.
+func (h *Hub) startReplica(ctx context.Context, cfg *Config, targets sla.Targets, catalog *tickets.Catalog) error {
+	pg, ok := h.Store.(*postgres.Store)
+	if !ok {
+		return errors.New("cluster: several replicas need the postgres store")
+	}
+	cl := cfg.Cluster.WithDefaults()
+	var err error
+	h.external, err = broker.StartSession(ctx, cfg.Broker.External, broker.Session{ClientID: cfg.Broker.External.ClientID + "-" + cl.Replica,
+		Subscriptions: []string{wire.Filter("+", wire.ChannelCmdRes)}, Clean: true, Failover: true}, h.Pipeline, h.log.With("part", "mqtt"))
+	if err != nil {
+		return err
+	}
+	h.router = newPartitionRouter(cl.Partitions, cl.Replica, pg.Leases(), pg.Windows)
+	run := &partitionRunner{pg: pg, cfg: cfg, cl: cl, targets: targets, catalog: catalog, view: h.Pipeline, router: h.router,
+		log: h.log.With("part", "cluster", "replica", cl.Replica)}
+	h.cluster = cluster.NewManager(cl, pg.Leases(), run, h.log.With("part", "cluster", "replica", cl.Replica))
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		h.cluster.Run(ctx)
+	}()
+	return nil
+}
+
+// apiRouter is the API's Router: nil on the only hub (a nil
+// *partitionRouter would not be a nil api.Router).
+func (h *Hub) apiRouter() api.Router {
+	if h.router == nil {
+		return nil
+	}
+	return h.router
+}
+
+// Cluster is the replica's lease manager; nil without a cluster: section.
+func (h *Hub) Cluster() *cluster.Manager { return h.cluster }
+
+// storedInventory is what the helpdesk delivery knows of stores and
+// incidents on a replica: the database's, which every partition's engine
+// writes (this replica's own engines hold only their partitions).
+type storedInventory struct {
+	pg  *postgres.Store
+	log *slog.Logger
+}
+
+func (s storedInventory) Store(tenant, store string) (incident.StoreRecord, bool) {
+	rec, ok, _, err := s.pg.StoreInventory(tenant, store)
+	if err != nil {
+		s.log.Warn("helpdesk: reading a store's record", "tenant", tenant, "store", store, "err", err)
+	}
+	return rec, ok
+}
+
+func (s storedInventory) StoreDevices(tenant, store string) []incident.DeviceRecord {
+	_, _, devs, err := s.pg.StoreInventory(tenant, store)
+	if err != nil {
+		s.log.Warn("helpdesk: reading a store's devices", "tenant", tenant, "store", store, "err", err)
+	}
+	return devs
+}
+
+func (s storedInventory) Live(id string) (incident.Incident, bool) {
+	inc, err := s.pg.Incident(id)
+	if err != nil {
+		return incident.Incident{}, false
+	}
+	return inc, inc.State.Live()
+}
+
+// partitionRouter is the API's api.Router on a replica: an action on a
+// store runs in the pipeline of its partition when this replica runs it,
+// and is forwarded to the API of the replica that holds the lease
+// otherwise (cluster_members.api_url, cluster.api_url).
+type partitionRouter struct {
+	n       int
+	replica string
+	leases  leaseHolders
+	windows func() ([]incident.Window, error)
+
+	mu    sync.Mutex
+	local map[int]*ingest.Pipeline // the partitions running here
+}
+
+// leaseHolders is what the router reads of the leases.
+type leaseHolders interface {
+	Holders(ctx context.Context) (map[int]string, error)
+	Members(ctx context.Context) ([]cluster.Member, error)
+}
+
+func newPartitionRouter(n int, replica string, leases leaseHolders, windows func() ([]incident.Window, error)) *partitionRouter {
+	return &partitionRouter{n: n, replica: replica, leases: leases, windows: windows, local: map[int]*ingest.Pipeline{}}
+}
+
+// running says that partition p's pipeline runs here until the returned
+// function is called.
+func (r *partitionRouter) running(p int, pipe *ingest.Pipeline) (stopped func()) {
+	r.mu.Lock()
+	r.local[p] = pipe
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		if r.local[p] == pipe {
+			delete(r.local, p)
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *partitionRouter) Route(ctx context.Context, tenant, store string) (api.Route, error) {
+	p := 0 // the hub's own incidents
+	if tenant != "" || store != "" {
+		p = cluster.PartitionOf(tenant, store, r.n)
+	}
+	r.mu.Lock()
+	pipe := r.local[p]
+	r.mu.Unlock()
+	if pipe != nil {
+		return api.Route{Pipe: partitionWriter{pipe}}, nil
+	}
+	holders, err := r.leases.Holders(ctx)
+	if err != nil {
+		return api.Route{}, fmt.Errorf("%w: %v", api.ErrNoOwner, err)
+	}
+	holder, ok := holders[p]
+	if !ok {
+		return api.Route{}, fmt.Errorf("partition %d: %w", p, api.ErrNoOwner)
+	}
+	if holder == r.replica {
+		// Taken and not yet running here, or lost and not yet stopped.
+		return api.Route{}, fmt.Errorf("partition %d is starting or stopping on this replica: %w", p, api.ErrNoOwner)
+	}
+	members, err := r.leases.Members(ctx)
+	if err != nil {
+		return api.Route{}, fmt.Errorf("%w: %v", api.ErrNoOwner, err)
+	}
+	for _, m := range members {
+		if m.Replica == holder && m.APIURL != "" {
+			return api.Route{URL: m.APIURL}, nil
+		}
+	}
+	return api.Route{}, fmt.Errorf("partition %d: its holder %s publishes no API URL (cluster.api_url): %w", p, holder, api.ErrNoOwner)
+}
+
+// partitionWriter runs an action in a partition's pipeline; a pipeline
+// that stopped, or a commit fenced off, means the lease moved between the
+// lookup and the action: nothing of it was stored, and the caller tries
+// again at the new holder.
+type partitionWriter struct{ pipe *ingest.Pipeline }
+
+func (w partitionWriter) Do(ctx context.Context, fn func(*incident.Engine) (incident.Changes, error)) error {
+	err := w.pipe.Do(ctx, fn)
+	if errors.Is(err, ingest.ErrStopped) || errors.Is(err, postgres.ErrFenced) {
+		return fmt.Errorf("%w: %v", api.ErrNoOwner, err)
+	}
+	return err
+}
+
+func (r *partitionRouter) Windows() ([]incident.Window, error) { return r.windows() }
+
+func (r *partitionRouter) Replica() string { return r.replica }

@@ -1,0 +1,219 @@
+//go:build unix
+
+package replicas
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
+	"github.com/storewatch/storewatch/wire"
+)
+
+// storm has every store's agent report a new fault on each of its devices,
+// one after the other, while during runs in the middle of it; then it
+// checks that every fault became exactly one incident and exactly one
+// ticket at the helpdesk.
+func storm(t *testing.T, e *env, stores, devices int, during func()) {
+	t.Helper()
+	urls := e.nats.URLs()
+	var agents []*agent
+	for s := range stores {
+		agents = append(agents, newAgent(t, urls, s, wire.AgentID{Tenant: "acme", Store: fmt.Sprintf("s%03d", s), Agent: "bo"}))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, stores)
+	half := make(chan struct{})
+	var once sync.Once
+	for _, a := range agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range devices {
+				if d == devices/2 {
+					once.Do(func() { close(half) })
+				}
+				if err := a.fault(fmt.Sprintf("prn%02d", d)); err != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	<-half
+	during()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	want := stores * devices
+	var counts map[string]int
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		c, err := e.incidentCounts()
+		if err == nil {
+			counts = c
+		}
+		if len(counts) == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			var missing []string
+			for s := range stores {
+				for d := range devices {
+					if k := fmt.Sprintf("acme/s%03d/prn%02d/paper_out", s, d); counts[k] == 0 {
+						missing = append(missing, k)
+					}
+				}
+			}
+			var seqs []string
+			for _, k := range missing {
+				var w string
+				e.query(`SELECT record->>'seq' FROM agents WHERE tenant = 'acme' AND store = $1`, []any{strings.Split(k, "/")[1]}, &w)
+				seqs = append(seqs, w)
+			}
+			t.Fatalf("%d incidents, want %d: missing %v; their agents' sequence windows %v", len(counts), want, missing, seqs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for key, n := range counts {
+		if n != 1 {
+			t.Errorf("%s: %d incidents, want 1", key, n)
+		}
+	}
+	testenv.WaitFor(t, 90*time.Second, fmt.Sprintf("%d tickets at the helpdesk", want), func() bool {
+		tickets, _, _ := e.desk.tickets()
+		return tickets == want
+	})
+	tickets, calls, twice := e.desk.tickets()
+	if len(twice) > 0 || tickets != want {
+		t.Errorf("%d tickets (want %d); sent twice: %v", tickets, want, twice)
+	}
+	if calls != tickets {
+		t.Logf("%d opening calls for %d tickets: a call repeated with its webhook-id after a takeover (the receiver's idempotency key)", calls, tickets)
+	}
+	if len(e.desk.bad) > 0 {
+		t.Errorf("calls with bad signatures: %v", e.desk.bad)
+	}
+}
+
+// kill -9 one of three replicas during a fault storm: its partitions are
+// taken over within the lease, and no event is lost, no incident opened
+// twice, no ticket sent twice.
+func TestKillOneOfThreeReplicasDuringAStorm(t *testing.T) {
+	needRedelivery(t)
+	e := startEnv(t, false)
+	var took time.Duration
+	storm(t, e, 12, 10, func() {
+		// The victim: the delivery's holder, so that the helpdesk delivery
+		// moves too.
+		victim := 0
+		for i, r := range e.replicas {
+			if e.holders()[partitions] == r.name {
+				victim = i
+			}
+		}
+		others := []string{}
+		for i, r := range e.replicas {
+			if i != victim {
+				others = append(others, r.name)
+			}
+		}
+		killed := time.Now()
+		e.kill(victim)
+		t.Logf("killed %s (SIGKILL), holder of the delivery", e.replicas[victim].name)
+		testenv.WaitFor(t, 60*time.Second, "the survivors holding every partition", func() bool { return e.allHeldBy(others...) })
+		took = time.Since(killed)
+		t.Logf("every partition taken over %v after the kill (lease %v)", took.Round(10*time.Millisecond), e.lease)
+	})
+	if took > 30*time.Second {
+		t.Errorf("takeover took %v, more than 30s", took)
+	}
+}
+
+// startEnv starts three replicas (skipping the test with -short: each of
+// these runs takes half a minute or more) and waits until they share the
+// partitions and every partition's session exists.
+func startEnv(t *testing.T, ownPostgres bool) *env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("long: three storehub replicas over PostgreSQL and a 3-node NATS cluster")
+	}
+	e := newEnv(t, 3, ownPostgres)
+	for i := range e.replicas {
+		e.start(i)
+	}
+	e.settle("r1", "r2", "r3")
+	return e
+}
+
+// Stopping one of the three broker nodes during a storm: the agents and
+// the replicas' sessions move to another node, and nothing is lost.
+func TestStopOneBrokerNodeDuringAStorm(t *testing.T) {
+	e := startEnv(t, false)
+	storm(t, e, 12, 10, func() {
+		e.nats.Stop(0)
+		t.Log("stopped broker node n1")
+	})
+}
+
+// Restarting PostgreSQL during a storm: the replicas wait and carry on;
+// nothing is lost and nothing is stored twice.
+func TestRestartPostgresDuringAStorm(t *testing.T) {
+	needRedelivery(t) // an outage longer than the lease moves partitions
+	e := startEnv(t, true)
+	storm(t, e, 12, 10, func() {
+		if err := e.pg.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("restarted PostgreSQL")
+	})
+}
+
+// A rolling restart of the three replicas during a storm loses nothing;
+// afterwards every replica's API shows the same incidents.
+func TestRollingRestartDuringAStormAndTheSameDataOnEveryReplica(t *testing.T) {
+	needRedelivery(t)
+	e := startEnv(t, false)
+	storm(t, e, 12, 10, func() {
+		for i, r := range e.replicas {
+			e.stop(i)
+			e.start(i)
+			e.settle("r1", "r2", "r3")
+			t.Logf("restarted %s", r.name)
+		}
+	})
+	var first []string
+	for i, r := range e.replicas {
+		ids := e.apiIncidents(i)
+		if len(ids) != 12*10 {
+			t.Errorf("%s's API lists %d paper_out incidents, want %d", r.name, len(ids), 12*10)
+		}
+		if i == 0 {
+			first = ids
+		} else if strings.Join(ids, ",") != strings.Join(first, ",") {
+			t.Errorf("%s's API lists other incidents than %s's", r.name, e.replicas[0].name)
+		}
+	}
+}
+
+// needRedelivery skips a test whose guarantee rests on the broker handing a
+// partition's session, with the messages its last holder received and had
+// not acknowledged, to the next holder, when the nats-server does not:
+// Debian bookworm's 2.9.10 redelivers only some of them (the tests lost 1 to
+// 9 messages in 5 of 8 kill runs, 1 of 1 rolling restart and 1 of 3
+// PostgreSQL restarts; 2.15.3, built from the Go module proxy and given as
+// STOREWATCH_NATS_SERVER, lost none in 5, 2 and 2). docs/hub.md has the
+// table.
+func needRedelivery(t *testing.T) {
+	t.Helper()
+	if ok, v := testenv.NATSAtLeast(t, 2, 10); !ok {
+		t.Skipf("nats-server %s loses in-flight QoS 1 messages of a session taken over (docs/hub.md, Scaling out); "+
+			"run with STOREWATCH_NATS_SERVER set to nats-server 2.10 or newer", v)
+	}
+}
