@@ -64,6 +64,10 @@ type Agent struct {
 	localFound *usbinv.Report            // the last serial ports and USB devices found
 	netFound   *netscan.Report           // the last network scan's finds; nil: none allowed
 	remote     func(*config.Agent) error // rebuilds the remote query handler for a configuration
+	// invBase is the inventory of invCfg without the devices' states, built
+	// once per configuration instead of once per inventory.
+	invCfg  *config.Agent
+	invBase wire.Inventory
 }
 
 // New builds the agent from a loaded configuration.
@@ -284,8 +288,12 @@ func (a *Agent) publishInventory() {
 	}
 	a.mu.Lock()
 	cfg, col, found := a.cfg, a.col, a.found
+	if a.invCfg != cfg {
+		a.invCfg, a.invBase = cfg, inventoryBase(cfg, a.version)
+	}
+	base := a.invBase
 	a.mu.Unlock()
-	inv := Inventory(cfg, col.States(), a.version)
+	inv := withStates(base, col.States())
 	inv.Found = found
 	if err := a.up.SetInventory(inv); err != nil {
 		a.log.Error("inventory", "err", err)

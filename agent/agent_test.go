@@ -74,3 +74,15 @@ func TestInventoryDescribesStoreAndDevices(t *testing.T) {
 		t.Errorf("inventory does not encode: %v", err)
 	}
 }
+
+// The agent builds the inventory's configuration part once; each inventory
+// it publishes adds the states of that moment without changing the base.
+func TestInventoryBaseIsReused(t *testing.T) {
+	cfg, _ := load(t, base)
+	b := inventoryBase(cfg, "1.2.3")
+	first := withStates(b, []collector.State{{ID: "pc1", State: wire.StateFault}})
+	second := withStates(b, []collector.State{{ID: "pc1", State: wire.StateOK}})
+	if first.Devices[0].State != wire.StateFault || second.Devices[0].State != wire.StateOK || b.Devices[0].State != wire.StateUnknown {
+		t.Errorf("states: first %s, second %s, base %s", first.Devices[0].State, second.Devices[0].State, b.Devices[0].State)
+	}
+}

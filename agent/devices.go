@@ -103,6 +103,14 @@ func expected(id *config.Identity) *wire.Identity {
 // Inventory describes the store and its devices for the hub, with each
 // device's current state and identity.
 func Inventory(cfg *config.Agent, states []collector.State, agentVersion string) wire.Inventory {
+	return withStates(inventoryBase(cfg, agentVersion), states)
+}
+
+// inventoryBase is the inventory without the devices' states: what the
+// configuration says, which does not change while the agent runs. The
+// agent builds it once (parsing every device's address to hide secrets is
+// not free) and adds the states for each inventory it publishes.
+func inventoryBase(cfg *config.Agent, agentVersion string) wire.Inventory {
 	hours, _ := wire.ParseTradingHours(cfg.Site.Hours) // validated at load
 	inv := wire.Inventory{
 		Header:       wire.Header{AgentID: wire.AgentID{Tenant: cfg.Tenant, Store: cfg.Store, Agent: cfg.ID}},
@@ -112,20 +120,9 @@ func Inventory(cfg *config.Agent, states []collector.State, agentVersion string)
 			TimeZone: cfg.Site.TimeZone, Hours: hours,
 		},
 	}
-	byID := map[string]collector.State{}
-	for _, s := range states {
-		byID[s.ID] = s
-	}
 	add := func(id, kind, driver, address, location, criticality string, exp *wire.Identity) {
-		d := wire.DeviceInfo{ID: id, Kind: kind, Driver: driver, Address: address, Location: location,
-			Criticality: wire.Criticality(criticality), Expected: exp, State: wire.StateUnknown}
-		if s, ok := byID[id]; ok {
-			d.State, d.Identity = s.State, s.Identity
-			if s.State == wire.StateBusy {
-				d.Holder = s.Holder
-			}
-		}
-		inv.Devices = append(inv.Devices, d)
+		inv.Devices = append(inv.Devices, wire.DeviceInfo{ID: id, Kind: kind, Driver: driver, Address: address, Location: location,
+			Criticality: wire.Criticality(criticality), Expected: exp, State: wire.StateUnknown})
 	}
 	for _, d := range cfg.Devices {
 		address := d.Address
@@ -136,6 +133,28 @@ func Inventory(cfg *config.Agent, states []collector.State, agentVersion string)
 	}
 	if h := cfg.Host; h != nil {
 		add(config.HostDeviceID, "pos_pc", "host", "local:", h.Location, h.Criticality, nil)
+	}
+	return inv
+}
+
+// withStates returns base with each device's state, identity and holder;
+// base's device list is copied, not changed.
+func withStates(base wire.Inventory, states []collector.State) wire.Inventory {
+	byID := make(map[string]*collector.State, len(states))
+	for i := range states {
+		byID[states[i].ID] = &states[i]
+	}
+	inv := base
+	inv.Devices = make([]wire.DeviceInfo, len(base.Devices))
+	copy(inv.Devices, base.Devices)
+	for i := range inv.Devices {
+		d := &inv.Devices[i]
+		if s, ok := byID[d.ID]; ok {
+			d.State, d.Identity = s.State, s.Identity
+			if s.State == wire.StateBusy {
+				d.Holder = s.Holder
+			}
+		}
 	}
 	return inv
 }

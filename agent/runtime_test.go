@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -26,5 +27,24 @@ func TestTuneRuntime(t *testing.T) {
 				t.Errorf("runtime target %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestTuneRuntimeProcs(t *testing.T) {
+	old := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	oldGC := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(oldGC) })
+	t.Setenv("GOMAXPROCS", "")
+	runtime.GOMAXPROCS(4)
+	TuneRuntime()
+	if got := runtime.GOMAXPROCS(0); got != MaxProcs {
+		t.Errorf("GOMAXPROCS unset: %d, want the agent's %d", got, MaxProcs)
+	}
+	t.Setenv("GOMAXPROCS", "3")
+	runtime.GOMAXPROCS(3) // as the runtime read it at start
+	TuneRuntime()
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Errorf("GOMAXPROCS=3: %d, want the operator's 3", got)
 	}
 }

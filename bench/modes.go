@@ -6,6 +6,7 @@ import "time"
 type Mode struct {
 	Devices        []int         // agent footprint store sizes
 	Warmup, Window time.Duration // agent footprint sampling
+	Windows        int           // agent footprint windows per store size
 	OutboxEvents   int           // events per outbox benchmark run
 	OutboxCount    int           // runs of each outbox benchmark
 	Chains         []ChainRun
@@ -26,7 +27,7 @@ type ChainRun struct {
 // tickets are right in CI; full produces docs/benchmarks.md's figures.
 var Modes = map[string]Mode{
 	"quick": {
-		Devices: []int{10}, Warmup: 15 * time.Second, Window: 10 * time.Second,
+		Devices: []int{10}, Warmup: 15 * time.Second, Window: 10 * time.Second, Windows: 2,
 		OutboxEvents: 5000, OutboxCount: 1,
 		Chains: []ChainRun{{50, "mosquitto"}, {50, "embedded"}},
 		Policy: ChainPolicy{HoldDown: 4 * time.Second, HoldUp: 2 * time.Second, OfflineHoldDown: 4 * time.Second, OfflineHoldUp: 2 * time.Second, FlapThreshold: 6},
@@ -34,7 +35,7 @@ var Modes = map[string]Mode{
 		Margin: 2 * time.Second, ConnectRate: 200, BurstLimit: time.Minute,
 	},
 	"full": {
-		Devices: []int{10, 50, 200}, Warmup: 30 * time.Second, Window: 60 * time.Second,
+		Devices: []int{10, 50, 200}, Warmup: 30 * time.Second, Window: 60 * time.Second, Windows: 5,
 		OutboxEvents: 200000, OutboxCount: 3,
 		Chains: []ChainRun{{1000, "mosquitto"}, {1000, "embedded"}, {10000, "mosquitto"}, {10000, "embedded"}},
 		Policy: ChainPolicy{HoldDown: 10 * time.Second, HoldUp: 5 * time.Second, OfflineHoldDown: 10 * time.Second, OfflineHoldUp: 5 * time.Second, FlapThreshold: 6},

@@ -19,12 +19,18 @@ const clockTicks = 100
 // ProcSample is one reading of a process's memory and CPU time.
 type ProcSample struct {
 	At      time.Time
-	RSS     int64         // VmRSS, bytes
-	RSSAnon int64         // RssAnon, bytes: heap and stacks, without mapped files
-	CPU     time.Duration // utime + stime so far
+	RSS     int64 // VmRSS, bytes
+	RSSAnon int64 // RssAnon, bytes: heap and stacks, without mapped files
+	// Pss is the proportional set size (smaps_rollup): each resident page
+	// divided by the number of processes that map it, so a shared library's
+	// pages count once across the machine, not once per process. PssAnon
+	// and PssFile split it into heap/stacks and mapped files.
+	Pss, PssAnon, PssFile int64
+	CPU                   time.Duration // utime + stime so far
 }
 
-// ReadProc reads /proc/PID/status and /proc/PID/stat.
+// ReadProc reads /proc/PID/status, /proc/PID/smaps_rollup and
+// /proc/PID/stat.
 func ReadProc(pid int) (ProcSample, error) {
 	s := ProcSample{At: time.Now()}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -44,12 +50,36 @@ func ReadProc(pid int) (ProcSample, error) {
 			s.RSSAnon = kB(v)
 		}
 	}
+	rollup, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return s, err
+	}
+	s.Pss, s.PssAnon, s.PssFile = smapsRollup(rollup)
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return s, err
 	}
 	s.CPU, err = statCPU(string(stat))
 	return s, err
+}
+
+// smapsRollup returns Pss, Pss_Anon and Pss_File from smaps_rollup.
+func smapsRollup(b []byte) (pss, anon, file int64) {
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "Pss":
+			pss = kB(v)
+		case "Pss_Anon":
+			anon = kB(v)
+		case "Pss_File":
+			file = kB(v)
+		}
+	}
+	return pss, anon, file
 }
 
 func kB(v string) int64 {
@@ -84,6 +114,9 @@ type Footprint struct {
 	Window              time.Duration
 	RSSMedian, RSSMax   int64
 	AnonMedian, AnonMax int64
+	PssMedian, PssMax   int64
+	PssAnonMedian       int64
+	PssFileMedian       int64
 	CPUMean             float64 // share of one core over the whole window (0.05 = 5 %)
 	CPUMedian, CPUMax   float64 // per sampling interval
 }
@@ -95,10 +128,13 @@ func Summarise(ss []ProcSample) Footprint {
 	if len(ss) == 0 {
 		return f
 	}
-	var rss, anon []float64
+	var rss, anon, pss, pssAnon, pssFile []float64
 	for _, s := range ss {
 		rss = append(rss, float64(s.RSS))
 		anon = append(anon, float64(s.RSSAnon))
+		pss = append(pss, float64(s.Pss))
+		pssAnon = append(pssAnon, float64(s.PssAnon))
+		pssFile = append(pssFile, float64(s.PssFile))
 	}
 	var cpu []float64
 	for i := 1; i < len(ss); i++ {
@@ -108,6 +144,8 @@ func Summarise(ss []ProcSample) Footprint {
 	}
 	f.RSSMedian, f.RSSMax = int64(Quantile(rss, 0.5)), int64(Quantile(rss, 1))
 	f.AnonMedian, f.AnonMax = int64(Quantile(anon, 0.5)), int64(Quantile(anon, 1))
+	f.PssMedian, f.PssMax = int64(Quantile(pss, 0.5)), int64(Quantile(pss, 1))
+	f.PssAnonMedian, f.PssFileMedian = int64(Quantile(pssAnon, 0.5)), int64(Quantile(pssFile, 0.5))
 	if n := len(ss); n > 1 {
 		f.Window = ss[n-1].At.Sub(ss[0].At)
 		f.CPUMean = float64(ss[n-1].CPU-ss[0].CPU) / float64(f.Window)

@@ -44,12 +44,16 @@ type SimDevice struct {
 	ID, Kind, Driver string
 	// Address is where storeagent reaches it (serial:// on a PTY, or tcp://).
 	Address string
-	// TCP is a TCP endpoint of the same device, for TCP-only checkers
-	// (zabbix_agent2's net.tcp.service): the device's own port, or, for a
-	// serial device, the same emulator served on a TCP port as well.
+	// TCP is a TCP endpoint of the same device for TCP-only checkers
+	// (zabbix_agent2's net.tcp.service): the same emulator (or open port)
+	// served on a port of its own, so that with both agents running at once
+	// each one's connections are counted apart.
 	TCP string
 	// Accepted counts TCP connections served on TCP.
 	Accepted func() int
+	// AgentAccepted counts TCP connections served on Address (0 for a
+	// serial device, probed over its PTY).
+	AgentAccepted func() int
 }
 
 // SimStore is a store's devices, emulated in this process.
@@ -66,13 +70,20 @@ func ServeStore(ctx context.Context, n int) (*SimStore, error) {
 		sl := storeMix[i%len(storeMix)]
 		d := SimDevice{ID: fmt.Sprintf("%s-%03d", sl.name, i+1), Kind: sl.kind, Driver: sl.driver}
 		if sl.emulator == "" {
-			a, accepted, stop, err := servePort(ctx)
-			if err != nil {
-				s.Close()
-				return nil, err
+			for _, side := range []*func() int{&d.AgentAccepted, &d.Accepted} {
+				a, accepted, stop, err := servePort(ctx)
+				if err != nil {
+					s.Close()
+					return nil, err
+				}
+				s.closers = append(s.closers, stop)
+				if side == &d.Accepted {
+					d.TCP = a
+				} else {
+					d.Address = "tcp://" + a
+				}
+				*side = accepted
 			}
-			s.closers = append(s.closers, stop)
-			d.Address, d.TCP, d.Accepted = "tcp://"+a, a, accepted
 			s.Devices = append(s.Devices, d)
 			continue
 		}
@@ -94,9 +105,20 @@ func ServeStore(ctx context.Context, n int) (*SimStore, error) {
 			return nil, err
 		}
 		s.closers = append(s.closers, func() { srv.Close() })
-		d.TCP, d.Accepted, d.Address = srv.Addr, srv.Accepted, "tcp://"+srv.Addr
+		d.TCP, d.Accepted = srv.Addr, srv.Accepted
+		if !sl.pty {
+			own, err := devsim.ServeTCP(ctx, dev, "127.0.0.1:0")
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			s.closers = append(s.closers, func() { own.Close() })
+			d.Address, d.AgentAccepted = "tcp://"+own.Addr, own.Accepted
+		} else {
+			d.AgentAccepted = func() int { return 0 }
+		}
 		if sl.pty {
-			p, err := devsim.ServePTY(ctx, dev)
+			p, err := devsim.ServeLonePTY(ctx, dev)
 			if err != nil {
 				s.Close()
 				return nil, err
@@ -131,11 +153,22 @@ func servePort(ctx context.Context) (addr string, accepted func() int, stop func
 	return ln.Addr().String(), func() int { return int(n.Load()) }, func() { ln.Close(); wg.Wait() }, nil
 }
 
-// Accepted sums the TCP connections every device has served.
+// Accepted sums the TCP connections every device has served to TCP-only
+// checkers (on SimDevice.TCP).
 func (s *SimStore) Accepted() int {
 	n := 0
 	for _, d := range s.Devices {
 		n += d.Accepted()
+	}
+	return n
+}
+
+// AgentAccepted sums the TCP connections storeagent's TCP devices have
+// served (on SimDevice.Address).
+func (s *SimStore) AgentAccepted() int {
+	n := 0
+	for _, d := range s.Devices {
+		n += d.AgentAccepted()
 	}
 	return n
 }

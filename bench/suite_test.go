@@ -21,7 +21,9 @@ var (
 	write    = flag.String("write", "", "splice the report into this markdown file (docs/benchmarks.md)")
 	devices  = flag.String("devices", "", "override the mode's footprint store sizes, e.g. 50,200")
 	window   = flag.Duration("window", 0, "override the mode's footprint sampling window")
+	windows  = flag.Int("windows", 0, "override the mode's number of footprint sampling windows")
 	agentEnv = flag.String("agent-env", "", "extra environment for storeagent in the footprint part, e.g. GOGC=50 (to see what tuning would give)")
+	agentBin = flag.String("agent", "", "measure this storeagent binary in the footprint part instead of building one (a build of another commit, or one with symbols for perf)")
 	cmdline  = flag.String("cmdline", "go test ./bench -run TestSuite -suite ...", "the command line to name in the report")
 )
 
@@ -61,28 +63,35 @@ func TestSuite(t *testing.T) {
 	if *window > 0 {
 		mode.Window = *window
 	}
+	if *windows > 0 {
+		mode.Windows = *windows
+	}
 	raiseFileLimit(t)
 	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := map[string]bool{}
-	for _, p := range strings.Split(*parts, ",") {
-		run[strings.TrimSpace(p)] = true
-	}
 	rep := Report{Mode: *suite, Command: *cmdline, Started: time.Now(), Machine: ThisMachine(), LoadStart: LoadAvg(),
 		Policy: mode.Policy, Timing: mode.Timing, ConnectRate: mode.ConnectRate}
 	progress("benchmark suite, %s mode, on %s (%d cores, %s); load %s", *suite, rep.Machine.CPU, rep.Machine.Cores, rep.Machine.Memory, rep.LoadStart)
 
-	bin := t.TempDir()
-	progress("building storeagent and storehub (release flags: CGO_ENABLED=0, -trimpath, -s -w)")
-	agent, err := BuildRelease(root, bin, "storeagent")
-	if err != nil {
-		t.Fatal(err)
+	run := map[string]bool{}
+	for _, p := range strings.Split(*parts, ",") {
+		run[strings.TrimSpace(p)] = true
 	}
-	hubBin, err := BuildRelease(root, bin, "storehub")
-	if err != nil {
-		t.Fatal(err)
+	bin := t.TempDir()
+	agent, hubBin := *agentBin, ""
+	if agent == "" {
+		progress("building storeagent (release flags: CGO_ENABLED=0, -trimpath, -s -w)")
+		if agent, err = BuildRelease(root, bin, "storeagent"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if run["chain"] {
+		progress("building storehub (release flags)")
+		if hubBin, err = BuildRelease(root, bin, "storehub"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	zabbix := testenv.LookPath(t, "zabbix_agent2")
 	mosq := testenv.LookPath(t, "mosquitto")
@@ -95,17 +104,24 @@ func TestSuite(t *testing.T) {
 	m := testenv.StartMosquitto(t, testenv.MosquittoOptions{Config: MosquittoTuning})
 
 	if run["footprint"] {
-		rep.FootprintSetup = FootprintOptions{Devices: mode.Devices, Interval: 5 * time.Second, Warmup: mode.Warmup, Window: mode.Window,
+		rep.FootprintSetup = FootprintOptions{Devices: mode.Devices, Interval: 5 * time.Second, Warmup: mode.Warmup, Window: mode.Window, Windows: mode.Windows,
 			Every: time.Second, Agent: agent, Zabbix: zabbix, Broker: m.URL, Log: progress}
 		if *agentEnv != "" {
 			rep.FootprintSetup.AgentEnv = strings.Fields(*agentEnv)
 		}
 		rep.Footprint = RunFootprint(t, rep.FootprintSetup)
-		rep.Sizes = []BinarySize{{"storeagent", "this commit, linux/amd64, as packaged (CGO off, -trimpath, -s -w)", fileSize(t, agent)},
+		what := "this commit, linux/amd64, as packaged (CGO off, -trimpath, -s -w)"
+		if *agentBin != "" {
+			what = "given with -agent: " + *agentBin
+		}
+		rep.Sizes = []BinarySize{{"storeagent", what, fileSize(t, agent)},
 			{"zabbix_agent2", "Debian 12 package (" + zabbix + ")", fileSize(t, zabbix)}}
 		for _, f := range rep.Footprint {
-			if f.AgentOK < f.Devices || f.ZabbixValues == 0 {
-				t.Errorf("footprint at %d devices: %d devices ok, %d zabbix values: a peer did not do its work", f.Devices, f.AgentOK, f.ZabbixValues)
+			for i, w := range f.Windows {
+				if f.AgentOK < f.Devices || w.ZabbixValues == 0 || (f.AgentTCPDevices > 0 && w.AgentTCPChecks == 0) {
+					t.Errorf("footprint at %d devices, window %d: %d devices ok, %d TCP probes, %d zabbix values: a peer did not do its work",
+						f.Devices, i+1, f.AgentOK, w.AgentTCPChecks, w.ZabbixValues)
+				}
 			}
 		}
 	}

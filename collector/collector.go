@@ -154,7 +154,7 @@ func (c *Collector) loop(ctx context.Context, d *device) {
 			return
 		case <-t.C():
 		}
-		busy := c.poll(ctx, d)
+		busy := c.pollOnItsOwnStack(ctx, d)
 		wait = d.Interval
 		if busy {
 			// The device must not be disturbed now (a payment in progress):
@@ -165,6 +165,20 @@ func (c *Collector) loop(ctx context.Context, d *device) {
 			wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
 		}
 	}
+}
+
+// pollOnItsOwnStack runs poll in a goroutine of its own and waits for it.
+// A probe's calls (dial, driver, parsing, the sink) grow a goroutine's
+// stack to tens of kilobytes, and a stack shrinks only by half at each
+// collection (every several seconds here), while the device's loop probes
+// again every few seconds: each of the many loop goroutines would keep a
+// probe-sized stack for good. A goroutine that ends gives its stack back,
+// so only the probes running at that moment hold one, and the loops stay
+// at the smallest stack.
+func (c *Collector) pollOnItsOwnStack(ctx context.Context, d *device) (busy bool) {
+	done := make(chan bool, 1)
+	go func() { done <- c.poll(ctx, d) }()
+	return <-done
 }
 
 // poll probes d once and records the outcome. It reports whether the device

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/storewatch/storewatch/internal/ptyline"
@@ -147,17 +148,40 @@ type PTY struct {
 // ServePTY opens a pseudo-terminal and serves dev on its master side until
 // Close.
 func ServePTY(ctx context.Context, dev Device) (*PTY, error) {
+	return servePTY(ctx, dev, false)
+}
+
+// ServeLonePTY is ServePTY for a program in another process that checks
+// who else has a serial port open (storeagent does, to leave the POS
+// application's port alone, and would find this process holding the
+// slave side): the emulator does not keep the slave open, so the port
+// looks like a real one that nobody holds. While no program has the slave
+// open, the master's reads fail (EIO on Linux); they are retried after a
+// pause that grows to 50 ms, so a request waits at most that long. What the
+// device sends meanwhile is dropped, as a line with nothing attached drops
+// it.
+func ServeLonePTY(ctx context.Context, dev Device) (*PTY, error) {
+	return servePTY(ctx, dev, true)
+}
+
+func servePTY(ctx context.Context, dev Device, lone bool) (*PTY, error) {
 	master, slave, err := ptyline.Open()
 	if err != nil {
 		return nil, fmt.Errorf("devsim: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	p := &PTY{Path: slave.Name(), master: master, slave: slave, cancel: cancel, done: make(chan error, 1)}
+	var rw io.ReadWriter = master
+	if lone {
+		slave.Close()
+		p.slave = nil
+		rw = &loneMaster{ctx: ctx, f: master}
+	}
 	go func() {
 		// Close the master when ctx ends so Serve's blocked Read returns.
 		stop := context.AfterFunc(ctx, func() { master.Close() })
 		defer stop()
-		err := dev.Serve(ctx, master)
+		err := dev.Serve(ctx, rw)
 		if ctx.Err() != nil {
 			err = nil
 		}
@@ -172,8 +196,43 @@ func (p *PTY) Close() error {
 	p.cancel()
 	err := <-p.done
 	p.master.Close()
-	p.slave.Close()
+	if p.slave != nil {
+		p.slave.Close()
+	}
 	return err
+}
+
+// loneMaster is a PTY master whose slave side is open only while a client
+// has it (ServeLonePTY).
+type loneMaster struct {
+	ctx context.Context
+	f   *os.File
+}
+
+func (m *loneMaster) Read(p []byte) (int, error) {
+	pause := time.Millisecond
+	for {
+		n, err := m.f.Read(p)
+		if !errors.Is(err, syscall.EIO) {
+			return n, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-m.ctx.Done():
+			t.Stop()
+			return 0, m.ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
+func (m *loneMaster) Write(p []byte) (int, error) {
+	n, err := m.f.Write(p)
+	if errors.Is(err, syscall.EIO) {
+		return len(p), nil // nobody on the line
+	}
+	return n, err
 }
 
 // TCP serves a device on a TCP listener, one connection at a time, as a

@@ -25,10 +25,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	tcp := fs.String("tcp", "", "serve on this TCP address (e.g. 127.0.0.1:9100, or 127.0.0.1:0 for a free port)")
 	usePTY := fs.Bool("pty", false, "serve on a new pseudo-terminal")
+	lone := fs.Bool("lone", false, "with --pty: do not keep the terminal's slave side open, so a program that checks who else has the port (storeagent) finds nobody")
 	faults := fs.String("fault", "", "comma-separated faults to switch on at start")
 	slow := fs.Duration("slow", 2*time.Second, "delay of the \"slow\" fault")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: devsim DEVICE [--tcp ADDR] [--pty] [--fault f1,f2]\ndevices: %s\n", strings.Join(devsim.Names(), ", "))
+		fmt.Fprintf(stderr, "usage: devsim DEVICE [--tcp ADDR] [--pty [--lone]] [--fault f1,f2]\ndevices: %s\n", strings.Join(devsim.Names(), ", "))
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -73,7 +74,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s listening on tcp://%s\n", name, srv.Addr)
 	}
 	if *usePTY {
-		p, err := devsim.ServePTY(ctx, dev)
+		serve := devsim.ServePTY
+		if *lone {
+			serve = devsim.ServeLonePTY
+		}
+		p, err := serve(ctx, dev)
 		if err != nil {
 			fmt.Fprintf(stderr, "devsim: %v\n", err)
 			return 1

@@ -71,12 +71,27 @@ func Dial(ctx context.Context, a Address, o DialOptions) (Conn, error) {
 // read that is timing out at the same moment, so an error after the context
 // ended is reported as what it is, a timeout (or a cancellation), rather than
 // as "port has been closed".
+//
+// It also reads ahead: a read takes whatever the device has sent, up to
+// readAhead bytes, in one system call, and later reads (and ReadByte, which
+// ReadUntil uses) are served from what is kept. A driver reading an answer
+// up to its terminator used to make one read per byte; bytes past the
+// terminator now wait here for the next read on the same connection
+// instead of in the operating system's buffer, and Flush drops them with
+// the rest of the stale input.
 type bound struct {
 	Conn
 	ctx  context.Context
 	stop func() bool
 	once sync.Once
+
+	buf  []byte // read ahead, not yet consumed: buf[r:w]
+	r, w int
 }
+
+// readAhead is the most a read asks of the device: more than a status
+// answer, less than a label printer's longest identity.
+const readAhead = 256
 
 func bindContext(ctx context.Context, c Conn) Conn {
 	b := &bound{Conn: c, ctx: ctx}
@@ -85,9 +100,56 @@ func bindContext(ctx context.Context, c Conn) Conn {
 }
 
 func (b *bound) Read(p []byte) (int, error) {
-	n, err := b.Conn.Read(p)
-	return n, b.explain(err)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if b.r == b.w {
+		if len(p) >= readAhead {
+			n, err := b.Conn.Read(p)
+			return n, b.explain(err)
+		}
+		if err := b.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, b.buf[b.r:b.w])
+	b.r += n
+	return n, nil
 }
+
+// ReadByte implements io.ByteReader.
+func (b *bound) ReadByte() (byte, error) {
+	if b.r == b.w {
+		if err := b.fill(); err != nil {
+			return 0, err
+		}
+	}
+	c := b.buf[b.r]
+	b.r++
+	return c, nil
+}
+
+// fill reads what the device has sent into an empty buffer. It returns an
+// error only when nothing was read.
+func (b *bound) fill() error {
+	if b.buf == nil {
+		b.buf = make([]byte, readAhead)
+	}
+	b.r, b.w = 0, 0
+	for {
+		n, err := b.Conn.Read(b.buf)
+		if n > 0 {
+			b.w = n
+			return nil
+		}
+		if err != nil {
+			return b.explain(err)
+		}
+	}
+}
+
+// discard drops what was read ahead.
+func (b *bound) discard() { b.r, b.w = 0, 0 }
 
 func (b *bound) Write(p []byte) (int, error) {
 	n, err := b.Conn.Write(p)
@@ -142,7 +204,8 @@ func openSerial(a Address, def SerialMode) (Conn, error) {
 	}
 	// A port someone else holds is left alone: opening it would raise DTR
 	// under the other program's feet and our reads would take its bytes.
-	if be, err := portUser(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	be, real, err := portUser(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("serial %s: %w", path, err)
 	} else if be != nil {
 		return nil, be
@@ -153,6 +216,19 @@ func openSerial(a Address, def SerialMode) (Conn, error) {
 			return nil, err
 		}
 	}
+	if haveNativeSerial {
+		c, err := openNative(path, mode, a.Exclusive)
+		if err != nil {
+			release()
+			if be := busyOpenError(path, err); be != nil {
+				return nil, be
+			}
+			return nil, fmt.Errorf("serial %s: %w: %w", path, ErrUnreachable, err)
+		}
+		c.unlock = release
+		ownOpen(real)
+		return c, nil
+	}
 	p, err := serial.Open(path, mode.toLib())
 	if err != nil {
 		release()
@@ -161,6 +237,7 @@ func openSerial(a Address, def SerialMode) (Conn, error) {
 		}
 		return nil, fmt.Errorf("serial %s: %w: %w", path, ErrUnreachable, err)
 	}
+	ownOpen(real)
 	if !a.Exclusive {
 		if err := shareAfterOpen(path); err != nil {
 			p.Close()
@@ -245,9 +322,13 @@ func (c *serialConn) Close() error {
 // weights, or garbage from a previous timed-out exchange.
 func Flush(c Conn) {
 	if b, ok := c.(*bound); ok {
+		b.discard()
 		c = b.Conn
 	}
-	if s, ok := c.(*serialConn); ok {
+	switch s := c.(type) {
+	case *serialConn:
 		_ = s.port.ResetInputBuffer()
+	case *nativeSerial:
+		s.flushInput()
 	}
 }

@@ -1,5 +1,6 @@
 // Package transport opens the byte streams drivers talk over: serial ports
-// (go.bug.st/serial), TCP connections and USB printer-class device nodes
+// (on Linux opened by the package itself, non-blocking under Go's poller;
+// elsewhere with go.bug.st/serial), TCP connections and USB printer-class device nodes
 // (usb:///dev/usb/lp0, opened as a file), all behind one Conn
 // interface with deadlines and context cancellation. It parses device
 // addresses such as serial:///dev/ttyUSB0?baud=9600&parity=N and

@@ -23,9 +23,14 @@ func ReadFull(c io.Reader, n int) ([]byte, error) {
 }
 
 // ReadUntil reads until the delimiter (included in the result), at most max
-// bytes. It reads one byte at a time so that nothing after the delimiter is
-// consumed.
+// bytes. Nothing after the delimiter is consumed: from a connection of Dial
+// (an io.ByteReader that reads ahead and keeps the rest for the next read)
+// it takes the bytes one by one from memory; from any other reader it
+// reads one byte per call.
 func ReadUntil(c io.Reader, delim []byte, max int) ([]byte, error) {
+	if br, ok := c.(io.ByteReader); ok {
+		return readUntilBytes(br, delim, max)
+	}
 	var buf []byte
 	one := make([]byte, 1)
 	for len(buf) < max {
@@ -39,6 +44,21 @@ func ReadUntil(c io.Reader, delim []byte, max int) ([]byte, error) {
 		}
 		if err != nil {
 			return buf, readErr(len(buf), err)
+		}
+	}
+	return buf, fmt.Errorf("%w: %d bytes without %q", ErrTooLong, max, delim)
+}
+
+func readUntilBytes(br io.ByteReader, delim []byte, max int) ([]byte, error) {
+	buf := make([]byte, 0, min(max, 64))
+	for len(buf) < max {
+		c, err := br.ReadByte()
+		if err != nil {
+			return buf, readErr(len(buf), err)
+		}
+		buf = append(buf, c)
+		if len(delim) == 0 || (c == delim[len(delim)-1] && bytes.HasSuffix(buf, delim)) {
+			return buf, nil
 		}
 	}
 	return buf, fmt.Errorf("%w: %d bytes without %q", ErrTooLong, max, delim)

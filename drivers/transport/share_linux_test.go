@@ -215,3 +215,43 @@ func TestPortOpenInAnotherProcessIsBusy(t *testing.T) {
 	}
 	c.Close()
 }
+
+// After a probe found the port free, the agent does not read /proc again
+// until the port is opened by someone else (inotify): a POS application
+// that opens the port between two probes is still found, and after it quit
+// the port is free again; the agent's own opens do not count.
+func TestPortOpenedBetweenProbesIsBusy(t *testing.T) {
+	lockDir(t)
+	p, err := devsim.ServePTY(context.Background(), echo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 3 { // free, and the agent's own opens keep it so
+		c, err := dialPTY(t, p.Path, false)
+		if err != nil {
+			t.Fatalf("probe %d of a free port: %v", i+1, err)
+		}
+		c.Close()
+	}
+	f, err := os.OpenFile(p.Path, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := holder(t, f)
+	f.Close()
+	for i := range 2 {
+		_, err = dialPTY(t, p.Path, false)
+		if h, _ := transport.BusyHolder(err); !errors.Is(err, transport.ErrBusy) || h.PID != pos.Cmd.Process.Pid {
+			t.Fatalf("probe %d while the POS application has the port: %v (holder %+v), want busy, held by pid %d", i+1, err, h, pos.Cmd.Process.Pid)
+		}
+	}
+	pos.Kill()
+	for i := range 2 {
+		c, err := dialPTY(t, p.Path, false)
+		if err != nil {
+			t.Fatalf("probe %d after the holder quit: %v", i+1, err)
+		}
+		c.Close()
+	}
+}

@@ -9,16 +9,19 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
 // portUser is someone else who has a serial port: a live lock file's owner,
 // or a process with the device open.
-func portUser(path string) (*BusyError, error) {
+//
+// It also returns the port's real path (links resolved), for ownOpen.
+func portUser(path string) (*BusyError, string, error) {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var st unix.Stat_t
 	haveNumbers := unix.Stat(real, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR
@@ -26,20 +29,45 @@ func portUser(path string) (*BusyError, error) {
 	if base := filepath.Base(path); base != filepath.Base(real) {
 		names = append(names, "LCK.."+base) // a program that locked the name it was given
 	}
-	for _, dir := range LockDirs {
+	for _, dir := range lockDirs() {
 		for _, name := range names {
 			file := filepath.Join(dir, name)
 			pid, ok := lockOwner(file)
 			if ok && pid != os.Getpid() {
-				return &BusyError{Resource: path, Holder: Holder{Process: processName(pid), PID: pid}, How: "lock file " + file}, nil
+				return &BusyError{Resource: path, Holder: Holder{Process: processName(pid), PID: pid}, How: "lock file " + file}, real, nil
 			}
 		}
 	}
-	if pid := openedBy(real); pid > 0 {
-		return &BusyError{Resource: path, Holder: Holder{Process: processName(pid), PID: pid}, How: "the port is open in that process"}, nil
+	if pid := heldBy(real); pid > 0 {
+		return &BusyError{Resource: path, Holder: Holder{Process: processName(pid), PID: pid}, How: "the port is open in that process"}, real, nil
 	}
-	return nil, nil
+	return nil, real, nil
 }
+
+// lockDirs are LockDirs without repeats: on most systems /var/lock is a
+// link to /run/lock, and every lock file name looked up twice is one more
+// failed open per serial probe. Where each directory leads is resolved
+// once.
+func lockDirs() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, dir := range LockDirs {
+		real := dir
+		if r, ok := lockDirReal.Load(dir); ok {
+			real = r.(string)
+		} else if r, err := filepath.EvalSymlinks(dir); err == nil {
+			real = r
+			lockDirReal.Store(dir, r)
+		}
+		if !seen[real] {
+			seen[real] = true
+			out = append(out, dir)
+		}
+	}
+	return out
+}
+
+var lockDirReal sync.Map // lock directory → where its links lead
 
 // lockOwner reads a lock file and reports its pid when that process lives.
 // A missing, unreadable or stale lock is no lock.

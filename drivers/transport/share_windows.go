@@ -9,7 +9,7 @@ import (
 // Windows has no lock files: a COM port is opened by one program at a time,
 // and the second open fails with access denied (or a sharing violation for
 // some virtual port drivers). Nothing says who holds it.
-func portUser(string) (*BusyError, error) { return nil, nil }
+func portUser(path string) (*BusyError, string, error) { return nil, path, nil }
 
 func takeLock(string) (func(), error) { return func() {}, nil }
 

@@ -258,3 +258,47 @@ func TestTimeoutExplainsClosedConnection(t *testing.T) {
 		t.Errorf("ended context: %v", err)
 	}
 }
+
+// A connection of Dial reads ahead: two answers that arrive together are
+// still read one at a time, the second from what the first read kept,
+// and Flush drops what was kept.
+func TestReadAheadKeepsWhatFollowsTheDelimiter(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sent := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = c.Write([]byte("\x02first\x03\r\n\x02second\x03\r\nXY"))
+		sent <- c
+	}()
+	a, _ := transport.Parse("tcp://" + ln.Addr().String() + "?alive=none")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := transport.Dial(ctx, a, transport.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	peer := <-sent
+	defer peer.Close()
+	for _, want := range []string{"\x02first\x03\r\n", "\x02second\x03\r\n"} {
+		got, err := transport.ReadUntil(c, []byte("\x03\r\n"), 64)
+		if err != nil || string(got) != want {
+			t.Fatalf("ReadUntil = %q, %v; want %q", got, err, want)
+		}
+	}
+	if b, err := transport.ReadFull(c, 1); err != nil || string(b) != "X" {
+		t.Fatalf("ReadFull = %q, %v; want X", b, err)
+	}
+	transport.Flush(c) // drops the Y read ahead
+	_, _ = peer.Write([]byte("Z"))
+	if b, err := transport.ReadFull(c, 1); err != nil || string(b) != "Z" {
+		t.Fatalf("after Flush: ReadFull = %q, %v; want Z", b, err)
+	}
+}
