@@ -55,6 +55,7 @@ const (
 	EnrolWrongStore   = "wrong_store"   // the token does not cover this store
 	EnrolConflict     = "conflict"      // the agent id is configured by hand in hub.yaml
 	EnrolInvalid      = "invalid"       // the request itself is malformed
+	EnrolTooMany      = "too_many"      // too many refused attempts from this address: try again later (HTTP 429)
 )
 
 // EnrolRefusal is the body of a refused enrolment (HTTP 4xx).

@@ -58,6 +58,17 @@ func TestRequestExplainsWhatWentWrong(t *testing.T) {
 	if !Permanent(err) || !strings.Contains(err.Error(), "(expired)") {
 		t.Fatalf("refusal: %v", err)
 	}
+	// Too many refused attempts from this address: time lifts it, so a
+	// pending enrolment tries again at the next start.
+	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "42")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"error":"too many refused enrolments from 192.0.2.1: try again in 42s","code":"too_many"}`))
+	}))
+	defer limited.Close()
+	if _, err := Request(context.Background(), limited.URL, req, Options{}); err == nil || Permanent(err) || !strings.Contains(err.Error(), "too_many") {
+		t.Fatalf("too many attempts: %v; want a passing refusal", err)
+	}
 }
 
 func TestPendingFromTheEnvironment(t *testing.T) {

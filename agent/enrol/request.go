@@ -103,8 +103,9 @@ func Request(ctx context.Context, hub string, req wire.EnrolRequest, o Options) 
 }
 
 // Permanent reports whether err is a refusal that repeating the request
-// would not change.
+// would not change (too many attempts from this address is lifted by
+// time).
 func Permanent(err error) bool {
 	var r *Refused
-	return errors.As(err, &r) && r.Status >= 400 && r.Status < 500
+	return errors.As(err, &r) && r.Status >= 400 && r.Status < 500 && r.Status != http.StatusTooManyRequests
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -76,6 +78,9 @@ func enrollCmd(ctx context.Context, args []string, std cli.Stdio) int {
 		}
 		fmt.Fprintf(std.Out, "enrolment of store %s saved; the service carries it out when it starts\n", p.Store)
 		return cli.ExitOK
+	}
+	if plainOverNetwork(p.Hub) {
+		fmt.Fprintf(std.Err, "warning: %s is plain HTTP: the token and this PC's broker password cross the network unencrypted; use https:// (and --ca-file for a private CA)\n", p.Hub)
 	}
 	res, err := enrollNow(ctx, *path, p)
 	if err != nil {
@@ -291,4 +296,19 @@ func writable(dir string) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// plainOverNetwork reports whether hub is an http:// address of a host
+// that is not this machine: an enrolment there is readable on the way.
+func plainOverNetwork(hub string) bool {
+	u, err := url.Parse(hub)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(h)
+	return ip == nil || !ip.IsLoopback()
 }

@@ -120,3 +120,20 @@ func TestEnrollRefusalSaysWhy(t *testing.T) {
 		t.Fatal("a refused enrolment wrote the configuration")
 	}
 }
+
+// storeagent enroll warns before it sends a token in the clear over a
+// network; loopback and HTTPS are quiet.
+func TestPlainHTTPOverTheNetworkIsWarnedOf(t *testing.T) {
+	for hub, want := range map[string]bool{
+		"http://hub.example.com:8080": true,
+		"http://192.168.10.5":         true,
+		"https://hub.example.com":     false,
+		"http://127.0.0.1:8080":       false,
+		"http://[::1]:8080":           false,
+		"http://localhost:8080":       false,
+	} {
+		if got := plainOverNetwork(hub); got != want {
+			t.Errorf("plainOverNetwork(%q) = %v, want %v", hub, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/storewatch/storewatch/hub/enrol"
 	"github.com/storewatch/storewatch/hub/store"
@@ -38,6 +39,9 @@ func init() {
 func enrolError(w http.ResponseWriter, err error) {
 	var r *enrol.Refusal
 	if errors.As(err, &r) {
+		if r.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(r.RetryAfter.Seconds())))
+		}
 		writeJSON(w, r.Status, wire.EnrolRefusal{Error: r.Msg, Code: r.Code})
 		return
 	}

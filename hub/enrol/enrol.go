@@ -49,12 +49,18 @@ type Options struct {
 	// Enrolled, when set, is called after each enrolment (the hub sends
 	// the new agent its device configuration).
 	Enrolled func(id wire.AgentID)
+	// RefusalsPerWindow refused enrolments from one address within
+	// RefusalWindow make the hub refuse that address until the window
+	// ends (0: DefaultRefusalsPerWindow, DefaultRefusalWindow).
+	RefusalsPerWindow int
+	RefusalWindow     time.Duration
 }
 
 // Service creates tokens and enrols agents.
 type Service struct {
 	o      Options
 	caCert string
+	limit  *refusalLimit
 	mu     sync.Mutex // serializes the refresh of the access table and files
 }
 
@@ -73,7 +79,7 @@ func New(o Options) (*Service, error) {
 	if o.Access == nil {
 		o.Access = broker.NewAccess(nil)
 	}
-	s := &Service{o: o}
+	s := &Service{o: o, limit: newRefusalLimit(o.RefusalsPerWindow, o.RefusalWindow)}
 	if o.Config.CAFile != "" {
 		b, err := os.ReadFile(o.Config.CAFile)
 		if err != nil {
@@ -92,6 +98,9 @@ type Refusal struct {
 	Status int    // HTTP status
 	Code   string // wire.Enrol* for enrolments
 	Msg    string
+	// RetryAfter, for a refusal that time lifts (too many attempts), is
+	// how long to wait.
+	RetryAfter time.Duration
 }
 
 func (r *Refusal) Error() string { return r.Msg }
@@ -221,12 +230,30 @@ func check(t *store.EnrolToken, st string, now time.Time) *Refusal {
 	return nil
 }
 
-// Enrol enrols the PC that sent req; remote is its address, for the log.
+// Enrol enrols the PC that sent req; remote is its address, for the log
+// and the limit on refused attempts.
 func (s *Service) Enrol(req *wire.EnrolRequest, remote string) (*wire.EnrolResponse, error) {
 	if len(s.o.Config.BrokerURLs) == 0 {
 		return nil, refuse(http.StatusServiceUnavailable, "", "this hub does not take enrolments: enrolment.broker_urls is not set in hub.yaml")
 	}
 	now := s.o.Clock.Now().UTC()
+	if over, wait := s.limit.blocked(remote, now); over {
+		wait = wait.Round(time.Second) + time.Second
+		s.o.Log.Warn("enrolment refused", "code", wire.EnrolTooMany, "store", req.Store, "remote", remote)
+		r := refuse(http.StatusTooManyRequests, wire.EnrolTooMany,
+			"too many refused enrolments from %s: try again in %v, with a token checked against storehub tokens list", host(remote), wait)
+		r.RetryAfter = wait
+		return nil, r
+	}
+	res, err := s.enrol(req, remote, now)
+	var r *Refusal
+	if errors.As(err, &r) && r.Status >= 400 && r.Status < 500 && r.Code != wire.EnrolConflict {
+		s.limit.refused(remote, now)
+	}
+	return res, err
+}
+
+func (s *Service) enrol(req *wire.EnrolRequest, remote string, now time.Time) (*wire.EnrolResponse, error) {
 	hash := HashToken(req.Token)
 	var id wire.AgentID
 	var replaced bool
