@@ -125,7 +125,10 @@ func startExternal(ctx context.Context, c ExternalConfig, s Session, handler Han
 			for _, s := range subs {
 				filters[s] = 1
 			}
-			t := cl.SubscribeMultiple(filters, onMessage)
+			// No callback: paho would add a route per filter and match
+			// every message against each (splitting topic and filter each
+			// time); the default handler takes them all.
+			t := cl.SubscribeMultiple(filters, nil)
 			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
 				log.Error("subscribe failed", "broker", url, "err", t.Error())
 				return
@@ -241,10 +244,11 @@ func (x *External) receiver(ctx context.Context, handler Handler, inFlight int) 
 }
 
 // openBuffered opens a broker connection as paho would (without its
-// proxy-from-environment support) and buffers what is read from it: paho
-// reads each packet with several small reads (its type byte, each length
-// byte, the rest), a system call each; through a buffer a read takes as
-// many packets as the broker has sent.
+// proxy-from-environment support) and buffers both ways: paho reads each
+// packet with several small reads (its type byte, each length byte, the
+// rest) and writes each packet on its own, a system call each; through
+// bufferedConn a read takes as many packets as the broker has sent, and a
+// batch's acknowledgements leave in a few writes.
 func openBuffered(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 	d := o.Dialer
 	if d == nil {
@@ -271,16 +275,99 @@ func openBuffered(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bufferedConn{Conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}, nil
+	return newBufferedConn(conn), nil
 }
 
-// bufferedConn reads through a buffer; writes go straight through.
+// bufferedConn reads through a buffer and gathers writes: Write appends to
+// a pending buffer and wakes a flusher goroutine, which writes everything
+// pending at once, so what is written while a write is under way leaves
+// with the next one. Packets keep their order. A write error is returned
+// by the next Write and closes the connection (paho's reader then sees it
+// lost); Close writes what is pending first and stops the flusher.
 type bufferedConn struct {
 	net.Conn
 	r *bufio.Reader
+
+	kick     chan struct{}
+	done     chan struct{}
+	stop     sync.Once
+	flushing sync.Mutex // one flush at a time
+
+	mu      sync.Mutex
+	pending []byte
+	spare   []byte
+	err     error
+}
+
+func newBufferedConn(conn net.Conn) *bufferedConn {
+	c := &bufferedConn{Conn: conn, r: bufio.NewReaderSize(conn, 64<<10), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go c.flusher()
+	return c
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func (c *bufferedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return 0, err
+	}
+	c.pending = append(c.pending, p...)
+	c.mu.Unlock()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (c *bufferedConn) flusher() {
+	for {
+		select {
+		case <-c.kick:
+			if c.flush() != nil {
+				c.Conn.Close()
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
+
+func (c *bufferedConn) flush() error {
+	c.flushing.Lock()
+	defer c.flushing.Unlock()
+	c.mu.Lock()
+	buf := c.pending
+	c.pending, c.spare = c.spare[:0], nil
+	err := c.err
+	c.mu.Unlock()
+	if err != nil || len(buf) == 0 {
+		c.mu.Lock()
+		c.spare = buf[:0]
+		c.mu.Unlock()
+		return err
+	}
+	_, err = c.Conn.Write(buf)
+	c.mu.Lock()
+	if cap(buf) <= 1<<20 { // a rare large burst is not kept
+		c.spare = buf[:0]
+	}
+	if err != nil && c.err == nil {
+		c.err = fmt.Errorf("broker: write: %w", err)
+	}
+	c.mu.Unlock()
+	return err
+}
+
+func (c *bufferedConn) Close() error {
+	c.stop.Do(func() { close(c.done) })
+	_ = c.flush()
+	return c.Conn.Close()
+}
 
 func clientTLS(c ExternalConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
