@@ -216,6 +216,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	stopTaps()
 	stopUplink()
 	wg.Wait()
+	transport.ReleasePortWatch() // the serial probes' shared inotify descriptor
 	a.log.Info("storeagent stopped")
 	return err
 }

@@ -1,6 +1,7 @@
 package uplink
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -983,7 +984,15 @@ func statsOf(st *outboxState) OutboxStats {
 // the body a record keeps: the message without its header fields.
 func (ob *outbox) messageBody(m wire.Message) ([]byte, error) {
 	h := m.Head()
-	full, err := wire.Encode(m)
+	// The message is encoded into a reused buffer and only its body, a
+	// fresh slice of the exact size, outlives the call: one allocation an
+	// append instead of the whole payload's.
+	bp := encodeBufs.Get().(*[]byte)
+	defer encodeBufs.Put(bp)
+	full, err := wire.AppendEncode((*bp)[:0], m)
+	if cap(full) <= 64<<10 {
+		*bp = full // keep a grown buffer, but not a huge one
+	}
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
@@ -992,8 +1001,11 @@ func (ob *outbox) messageBody(m wire.Message) ([]byte, error) {
 	}
 	if t := ob.headers.get(h.Type, h.Boot); t != nil {
 		if body, ok := t.cutBody(full); ok {
-			return body, nil
+			return bytes.Clone(body), nil
 		}
 	}
-	return splitBody(full, h)
+	return splitBody(full, h) // splitBody copies
 }
+
+// encodeBufs holds the buffers messageBody encodes into.
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

@@ -67,17 +67,42 @@ type typed interface {
 
 // Encode stamps the version and type into m's header and encodes it.
 func Encode(m Message) ([]byte, error) {
+	return AppendEncode(make([]byte, 0, 512), m)
+}
+
+// AppendEncode is Encode appending to dst, so a caller that encodes many
+// messages can reuse one buffer. On error it returns dst unchanged.
+func AppendEncode(dst []byte, m Message) ([]byte, error) {
 	t, ok := m.(typed)
 	if !ok {
-		return nil, fmt.Errorf("wire: %T is not a message type", m)
+		return dst, fmt.Errorf("wire: %T is not a message type", m)
 	}
 	h := m.Head()
 	h.V = Version
 	h.Type = t.kind()
 	if err := m.validate(); err != nil {
-		return nil, fmt.Errorf("wire: encode %s: %w", h.Type, err)
+		return dst, fmt.Errorf("wire: encode %s: %w", h.Type, err)
 	}
-	return json.Marshal(m)
+	// The agent's hot messages are appended by hand (append.go): the same
+	// bytes as json.Marshal, without its reflection and allocations.
+	var (
+		b    []byte
+		done bool
+	)
+	switch m := m.(type) {
+	case *Event:
+		b, done = appendEvent(dst, m)
+	case *Metrics:
+		b, done = appendMetrics(dst, m)
+	}
+	if done {
+		return b, nil
+	}
+	j, err := json.Marshal(m)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, j...), nil
 }
 
 // probe is the part of any payload read before the strict decode, so a

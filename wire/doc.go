@@ -7,6 +7,9 @@
 // states, and the store trading-hours notation. Payloads are JSON with a
 // version field; Decode is strict and returns typed errors (see DecodeError)
 // so a malformed or foreign message is rejected and counted, never guessed at.
+// Encode writes what encoding/json's Marshal writes; the agent's hot messages
+// (Event, Metrics) are appended by hand for speed, byte for byte the same
+// (append.go, with a fuzz test comparing the two).
 //
 // Besides the MQTT messages it holds the one HTTP exchange of the contract,
 // enrolment (EnrolRequest, EnrolResponse, EnrolRefusal, decoded as strictly),

@@ -133,3 +133,17 @@ func (w *openWatch) drain() {
 		}
 	}
 }
+
+// ReleasePortWatch closes the inotify descriptor the serial probes share,
+// and forgets what it learnt: a process that stops polling (an agent's Run
+// ending, the demo closing) leaves no descriptor behind. The next serial
+// probe opens a new one and scans /proc once more.
+func ReleasePortWatch() {
+	w := &portWatch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fd >= 0 {
+		unix.Close(w.fd)
+	}
+	w.fd, w.ports, w.byWD = -2, nil, nil
+}
