@@ -81,7 +81,7 @@ func BenchmarkExternal(b *testing.B) {
 	runtime.GC()
 
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), testenv.CPUTime()
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
 	if x, err = broker.StartExternal(ctx, conf, p, nil); err != nil {
@@ -90,7 +90,7 @@ func BenchmarkExternal(b *testing.B) {
 	waitFor(base + uint64(b.N))
 	wall := time.Since(start)
 	x.Close() // the last acknowledgements go out
-	cpu := cpuTime() - cpu0
+	cpu := testenv.CPUTime() - cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/wall.Seconds(), "events/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(b.N), "cpu-µs/event")
