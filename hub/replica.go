@@ -130,6 +130,15 @@ func (o ofPartition) Handle(ctx context.Context, topic string, payload []byte, c
 	return o.pipe.Handle(ctx, topic, payload, client)
 }
 
+// HandleAsync is Handle without waiting for the commit (broker.AsyncHandler).
+func (o ofPartition) HandleAsync(ctx context.Context, topic string, payload []byte, client string, done func(error)) {
+	if id, _, err := wire.ParseTopic(topic); err == nil && cluster.PartitionOf(id.Tenant, id.Store, o.n) != o.p {
+		done(nil)
+		return
+	}
+	o.pipe.HandleAsync(ctx, topic, payload, client, done)
+}
+
 // partitionSnapshot keeps what belongs to partition p's stores. The hub's
 // own outage incidents are partition 0's. LastID stays the highest number
 // of all: the partition's numbers continue above it.

@@ -1,11 +1,15 @@
 package broker
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -104,36 +108,13 @@ func startExternal(ctx context.Context, c ExternalConfig, s Session, handler Han
 		if len(groups) > 1 {
 			id = fmt.Sprintf("%s-%d", base, i)
 		}
-		// paho calls onMessage for one message after the other (OrderMatters
-		// true); each message is then handled in its own goroutine, which
-		// acknowledges it once committed, and a slot bounds them. With
-		// OrderMatters false paho would start a goroutine per message
-		// itself, as many as the broker sends unacknowledged (unbounded
-		// with Mosquitto's max_inflight_messages 0). While every slot is
-		// taken onMessage waits, so paho stops reading the connection;
-		// acknowledgements still go out (paho sends them from its own
-		// goroutine), so slots free up as the pipeline commits.
-		slots := make(chan struct{}, inFlight)
-		onMessage := func(_ paho.Client, m paho.Message) {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return // not acknowledged: the broker delivers it again
-			}
-			go func() {
-				defer func() { <-slots }()
-				if err := handler.Handle(ctx, m.Topic(), m.Payload(), ""); err != nil {
-					log.Error("ingest failed; message left unacknowledged for redelivery", "topic", m.Topic(), "err", err)
-					return
-				}
-				m.Ack()
-			}()
-		}
+		onMessage := x.receiver(ctx, handler, inFlight)
 		opts := paho.NewClientOptions().SetClientID(id).SetCleanSession(s.Clean).
 			SetUsername(c.Username).SetPassword(c.Password).SetTLSConfig(tc).
 			SetOrderMatters(true).SetAutoAckDisabled(true).SetResumeSubs(true).
 			SetConnectRetry(true).SetConnectRetryInterval(2 * time.Second).SetMaxReconnectInterval(30 * time.Second).
-			SetDefaultPublishHandler(onMessage) // before Connect: a resumed session delivers at once
+			SetDefaultPublishHandler(onMessage). // before Connect: a resumed session delivers at once
+			SetCustomOpenConnectionFn(openBuffered)
 		for _, b := range urls {
 			opts.AddBroker(b)
 		}
@@ -144,7 +125,10 @@ func startExternal(ctx context.Context, c ExternalConfig, s Session, handler Han
 			for _, s := range subs {
 				filters[s] = 1
 			}
-			t := cl.SubscribeMultiple(filters, onMessage)
+			// No callback: paho would add a route per filter and match
+			// every message against each (splitting topic and filter each
+			// time); the default handler takes them all.
+			t := cl.SubscribeMultiple(filters, nil)
 			if !t.WaitTimeout(30*time.Second) || t.Error() != nil {
 				log.Error("subscribe failed", "broker", url, "err", t.Error())
 				return
@@ -160,6 +144,229 @@ func startExternal(ctx context.Context, c ExternalConfig, s Session, handler Han
 		x.clients = append(x.clients, cl)
 	}
 	return x, nil
+}
+
+// AsyncHandler is a Handler that takes a message without waiting for its
+// commit: HandleAsync returns once the message is queued (in order, so the
+// messages of one connection keep their order) and calls done exactly once,
+// from another goroutine or before returning: with nil once the message is
+// committed or rejected, with an error if it could not be committed. The
+// ingest pipeline is one; an External then holds no goroutine per message.
+type AsyncHandler interface {
+	Handler
+	HandleAsync(ctx context.Context, topic string, payload []byte, client string, done func(error))
+}
+
+// receiver returns the paho handler of one connection. paho calls it for
+// one message after the other (OrderMatters true); a slot per message
+// bounds the messages worked on at once to inFlight. With OrderMatters
+// false paho would start a goroutine per message itself, as many as the
+// broker sends unacknowledged (unbounded with Mosquitto's
+// max_inflight_messages 0). While every slot is taken the receiver waits,
+// so paho stops reading the connection; acknowledgements still go out, so
+// slots free up as the pipeline commits.
+//
+// An AsyncHandler gets each message handed over at once, and its
+// completion puts the message on a queue that one goroutine acknowledges
+// from (paho's Ack can wait on the connection, and the pipeline's committer
+// must not). Another Handler is called from a set of workers, at most
+// inFlight of them, started as needed and reused. Both end with ctx; a
+// message not acknowledged by then is delivered again by the broker.
+func (x *External) receiver(ctx context.Context, handler Handler, inFlight int) paho.MessageHandler {
+	slots := make(chan struct{}, inFlight)
+	log := x.log
+	acks := make(chan paho.Message, inFlight) // never full: one per slot
+	go func() {
+		for {
+			select {
+			case m := <-acks:
+				m.Ack()
+				<-slots
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	finish := func(m paho.Message, err error) {
+		if err != nil {
+			log.Error("ingest failed; message left unacknowledged for redelivery", "topic", m.Topic(), "err", err)
+			<-slots
+			return
+		}
+		acks <- m
+	}
+	if ah, ok := handler.(AsyncHandler); ok {
+		return func(_ paho.Client, m paho.Message) {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return // not acknowledged: the broker delivers it again
+			}
+			ah.HandleAsync(ctx, m.Topic(), m.Payload(), "", func(err error) { finish(m, err) })
+		}
+	}
+	work := make(chan paho.Message)
+	var mu sync.Mutex
+	workers := 0
+	worker := func() {
+		for {
+			select {
+			case m := <-work:
+				finish(m, handler.Handle(ctx, m.Topic(), m.Payload(), ""))
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+	return func(_ paho.Client, m paho.Message) {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case work <- m:
+			return
+		default:
+		}
+		mu.Lock()
+		if workers < inFlight {
+			workers++
+			go worker()
+		}
+		mu.Unlock()
+		select {
+		case work <- m:
+		case <-ctx.Done():
+			<-slots
+		}
+	}
+}
+
+// openBuffered opens a broker connection as paho would (without its
+// proxy-from-environment support) and buffers both ways: paho reads each
+// packet with several small reads (its type byte, each length byte, the
+// rest) and writes each packet on its own, a system call each; through
+// bufferedConn a read takes as many packets as the broker has sent, and a
+// batch's acknowledgements leave in a few writes.
+func openBuffered(u *url.URL, o paho.ClientOptions) (net.Conn, error) {
+	d := o.Dialer
+	if d == nil {
+		d = &net.Dialer{Timeout: 30 * time.Second}
+	}
+	var conn net.Conn
+	var err error
+	switch u.Scheme {
+	case "tcp", "mqtt":
+		conn, err = d.Dial("tcp", u.Host)
+	case "ssl", "tls", "mqtts", "tcps", "mqtt+ssl":
+		conn, err = tls.DialWithDialer(d, "tcp", u.Host, o.TLSConfig)
+	case "ws", "wss":
+		plain := *u
+		plain.User = nil
+		var tc *tls.Config
+		if u.Scheme == "wss" {
+			tc = o.TLSConfig
+		}
+		conn, err = paho.NewWebsocket(plain.String(), tc, o.ConnectTimeout, o.HTTPHeaders, o.WebsocketOptions)
+	default:
+		return nil, fmt.Errorf("broker: unknown scheme %q", u.Scheme)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newBufferedConn(conn), nil
+}
+
+// bufferedConn reads through a buffer and gathers writes: Write appends to
+// a pending buffer and wakes a flusher goroutine, which writes everything
+// pending at once, so what is written while a write is under way leaves
+// with the next one. Packets keep their order. A write error is returned
+// by the next Write and closes the connection (paho's reader then sees it
+// lost); Close writes what is pending first and stops the flusher.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+
+	kick     chan struct{}
+	done     chan struct{}
+	stop     sync.Once
+	flushing sync.Mutex // one flush at a time
+
+	mu      sync.Mutex
+	pending []byte
+	spare   []byte
+	err     error
+}
+
+func newBufferedConn(conn net.Conn) *bufferedConn {
+	c := &bufferedConn{Conn: conn, r: bufio.NewReaderSize(conn, 64<<10), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go c.flusher()
+	return c
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func (c *bufferedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return 0, err
+	}
+	c.pending = append(c.pending, p...)
+	c.mu.Unlock()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (c *bufferedConn) flusher() {
+	for {
+		select {
+		case <-c.kick:
+			if c.flush() != nil {
+				c.Conn.Close()
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
+
+func (c *bufferedConn) flush() error {
+	c.flushing.Lock()
+	defer c.flushing.Unlock()
+	c.mu.Lock()
+	buf := c.pending
+	c.pending, c.spare = c.spare[:0], nil
+	err := c.err
+	c.mu.Unlock()
+	if err != nil || len(buf) == 0 {
+		c.mu.Lock()
+		c.spare = buf[:0]
+		c.mu.Unlock()
+		return err
+	}
+	_, err = c.Conn.Write(buf)
+	c.mu.Lock()
+	if cap(buf) <= 1<<20 { // a rare large burst is not kept
+		c.spare = buf[:0]
+	}
+	if err != nil && c.err == nil {
+		c.err = fmt.Errorf("broker: write: %w", err)
+	}
+	c.mu.Unlock()
+	return err
+}
+
+func (c *bufferedConn) Close() error {
+	c.stop.Do(func() { close(c.done) })
+	_ = c.flush()
+	return c.Conn.Close()
 }
 
 func clientTLS(c ExternalConfig) (*tls.Config, error) {

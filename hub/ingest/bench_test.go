@@ -14,6 +14,7 @@ import (
 
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/store"
+	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
 
@@ -85,7 +86,7 @@ func ingest(b *testing.B, agents, devices, perDevice int) {
 	var next atomic.Int64
 	b.SetParallelism(1024)
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), testenv.CPUTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := int(next.Add(1)-1) % len(payloads)
@@ -99,7 +100,7 @@ func ingest(b *testing.B, agents, devices, perDevice int) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 	// The CPU cost per event tells the capacity of two dedicated cores even
 	// when other work shares the machine.
-	if perEvent := (cpuTime() - cpu0) / time.Duration(b.N); perEvent > 0 {
+	if perEvent := (testenv.CPUTime() - cpu0) / time.Duration(b.N); perEvent > 0 {
 		b.ReportMetric(float64(perEvent.Nanoseconds())/1000, "cpu-µs/event")
 		b.ReportMetric(2*float64(time.Second)/float64(perEvent), "events/s-per-2-cores")
 	}

@@ -39,7 +39,16 @@ type item struct {
 	ch   wire.Channel
 	msg  wire.Message
 	at   time.Time
-	done chan error
+	done chan error  // Handle waits on it
+	cb   func(error) // or HandleAsync's completion
+}
+
+func (it *item) reply(err error) {
+	if it.cb != nil {
+		it.cb(err)
+		return
+	}
+	it.done <- err
 }
 
 type action struct {
@@ -125,6 +134,56 @@ func reasonOf(err error) string {
 // redelivered), and an error only if it could not be committed: then the
 // broker must not acknowledge it.
 func (p *Pipeline) Handle(ctx context.Context, topic string, payload []byte, client string) error {
+	it := p.check(topic, payload, client)
+	if it == nil {
+		return nil
+	}
+	it.done = make(chan error, 1)
+	if err := p.enqueue(ctx, it); err != nil {
+		return err
+	}
+	select {
+	case err := <-it.done:
+		return err
+	case <-p.done:
+		return ErrStopped
+	}
+}
+
+// HandleAsync is Handle without waiting: it returns once the message is
+// queued for the writer (so messages handed over one after the other are
+// applied in that order) and calls done exactly once, with what Handle
+// would have returned: at once for a message that is not committed
+// (rejected, ignored, answered) or could not be queued, otherwise from the
+// committer once its batch is committed. done must not block. A message
+// queued as the pipeline stops may never get its done call: it stays
+// unacknowledged and the broker delivers it again.
+func (p *Pipeline) HandleAsync(ctx context.Context, topic string, payload []byte, client string, done func(error)) {
+	it := p.check(topic, payload, client)
+	if it == nil {
+		done(nil)
+		return
+	}
+	it.cb = done
+	if err := p.enqueue(ctx, it); err != nil {
+		done(err)
+	}
+}
+
+func (p *Pipeline) enqueue(ctx context.Context, it *item) error {
+	select {
+	case p.in <- it:
+		return nil
+	case <-p.done:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// check decodes and checks a message; it returns the item to commit, or
+// nil for one that is done with here (rejected, ignored, answered).
+func (p *Pipeline) check(topic string, payload []byte, client string) *item {
 	at := p.clk.Now()
 	id, ch, err := wire.ParseTopic(topic)
 	if err != nil {
@@ -153,20 +212,7 @@ func (p *Pipeline) Handle(ctx context.Context, topic string, payload []byte, cli
 		p.answers.Answer(id, res, at)
 		return nil
 	}
-	it := &item{ch: ch, msg: msg, at: at, done: make(chan error, 1)}
-	select {
-	case p.in <- it:
-	case <-p.done:
-		return ErrStopped
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-it.done:
-		return err
-	case <-p.done:
-		return ErrStopped
-	}
+	return &item{ch: ch, msg: msg, at: at}
 }
 
 // Do runs an action on the engine in the writer and commits its changes.
@@ -194,7 +240,19 @@ func (p *Pipeline) Do(ctx context.Context, fn func(*incident.Engine) (incident.C
 // error (the hub then exits and restarts from disk; unacknowledged messages
 // are redelivered by the broker).
 func (p *Pipeline) Run(ctx context.Context) error {
-	defer close(p.done)
+	defer func() {
+		close(p.done)
+		for { // what HandleAsync queued and the writer did not take
+			select {
+			case it := <-p.in:
+				if it.cb != nil {
+					it.cb(ErrStopped)
+				}
+			default:
+				return
+			}
+		}
+	}()
 	jobs := make(chan *job, 1)
 	failed := make(chan error, 1)
 	committed := make(chan struct{})
@@ -229,7 +287,7 @@ func (j *job) reply(err error) {
 		return
 	}
 	for _, it := range j.items {
-		it.done <- err
+		it.reply(err)
 	}
 	if j.act != nil {
 		j.act.done <- err
