@@ -155,6 +155,10 @@ func startEnv(t *testing.T, ownPostgres bool) *env {
 // Stopping one of the three broker nodes during a storm: the agents and
 // the replicas' sessions move to another node, and nothing is lost.
 func TestStopOneBrokerNodeDuringAStorm(t *testing.T) {
+	// With 2.9.10 the sessions that move off the stopped node lost
+	// messages too (1 run of 6, in CI: 24 events of 4 stores), so this
+	// runs, like the others, with a newer nats-server only.
+	needRedelivery(t)
 	e := startEnv(t, false)
 	storm(t, e, 12, 10, func() {
 		e.nats.Stop(0)
