@@ -22,18 +22,8 @@ import (
 // password file and agent.yaml, and reports to the hub's embedded broker.
 func TestMSIEnrolsAtTheServicesStart(t *testing.T) {
 	p := wine.Use(t)
-	dist := distDir()
-	if dist == "" {
-		if testenv.CI() {
-			t.Fatal("STOREWATCH_DIST is not set: scripts/test builds the MSI with scripts/package and sets it")
-		}
-		t.Skip("no MSI to install: run scripts/package, then STOREWATCH_DIST=$PWD/dist go test -tags wine ./packaging/wintest")
-	}
-	msis, _ := filepath.Glob(filepath.Join(dist, "storeagent-*-x64.msi"))
-	if len(msis) != 1 {
-		t.Fatalf("want one x64 MSI in %s, found %v", dist, msis)
-	}
-	msi := p.WinPath(msis[0])
+	_, built := builtMSI(t)
+	msi := p.WinPath(built)
 
 	// The hub, on Linux, on loopback: Wine's programs reach it there.
 	hubBin := filepath.Join(t.TempDir(), "storehub")

@@ -24,19 +24,9 @@ import (
 // (packaging/README.md), no prompt, nothing else.
 func TestMSIInstallUpgradeUninstall(t *testing.T) {
 	p := wine.Use(t)
-	dist := distDir()
-	if dist == "" {
-		if testenv.CI() {
-			t.Fatal("STOREWATCH_DIST is not set: scripts/test builds the MSI with scripts/package and sets it")
-		}
-		t.Skip("no MSI to install: run scripts/package, then STOREWATCH_DIST=$PWD/dist go test -tags wine ./packaging/wintest")
-	}
-	msis, _ := filepath.Glob(filepath.Join(dist, "storeagent-*-x64.msi"))
-	if len(msis) != 1 {
-		t.Fatalf("want one x64 MSI in %s, found %v", dist, msis)
-	}
+	dist, built := builtMSI(t)
 	exe := filepath.Join(dist, "bin", "windows_amd64", "storeagent.exe")
-	first := p.WinPath(msis[0])
+	first := p.WinPath(built)
 	next := p.WinPath(nextMSI(t, dist, exe))
 	broker := testenv.StartMosquitto(t, testenv.MosquittoOptions{})
 	obs := agenttest.Observe(t, broker.URL)
@@ -189,4 +179,22 @@ func nextMSI(t *testing.T, dist, exe string) string {
 		t.Fatalf("build-msi: %v\n%s", err, b)
 	}
 	return out
+}
+
+// builtMSI is the x64 MSI scripts/package built (STOREWATCH_DIST), and its
+// directory; without one the test fails under CI and is skipped elsewhere.
+func builtMSI(t *testing.T) (dist, msi string) {
+	t.Helper()
+	dist = distDir()
+	if dist == "" {
+		if testenv.CI() {
+			t.Fatal("STOREWATCH_DIST is not set: scripts/test builds the MSI with scripts/package and sets it")
+		}
+		t.Skip("no MSI to install: run scripts/package, then STOREWATCH_DIST=$PWD/dist go test -tags wine ./packaging/wintest")
+	}
+	msis, _ := filepath.Glob(filepath.Join(dist, "storeagent-*-x64.msi"))
+	if len(msis) != 1 {
+		t.Fatalf("want one x64 MSI in %s, found %v", dist, msis)
+	}
+	return dist, msis[0]
 }
