@@ -22,6 +22,7 @@ import (
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/profiles"
 	"github.com/storewatch/storewatch/hub/query"
+	"github.com/storewatch/storewatch/hub/resend"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
 )
@@ -43,8 +44,10 @@ type Hub struct {
 	external *broker.External
 	cluster  *cluster.Manager // with a cluster: section
 	router   *partitionRouter // with a cluster: section
-	http     *http.Server
-	httpLn   net.Listener
+	// resendMetrics count the resends of every pipeline (hub/resend).
+	resendMetrics *resend.Metrics
+	http          *http.Server
+	httpLn        net.Listener
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -105,6 +108,15 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		defer h.wg.Done()
 		h.prune(ctx, cfg.LogRetention)
 	}()
+	h.resendMetrics = resend.NewMetrics(reg)
+	if cfg.Cluster == nil { // a replica runs one per partition
+		tr := resend.New(resend.Options{Source: eng, Asker: h.Query, Recorder: pipe, Metrics: h.resendMetrics, Log: log.With("part", "resend")})
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			tr.Run(ctx)
+		}()
+	}
 
 	if cfg.Cluster == nil {
 		if err := h.startHelpdesk(ctx, cfg, catalog, pol); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/notify"
+	"github.com/storewatch/storewatch/hub/resend"
 	"github.com/storewatch/storewatch/hub/sla"
 	"github.com/storewatch/storewatch/hub/store/postgres"
 	"github.com/storewatch/storewatch/hub/tickets"
@@ -40,6 +41,8 @@ type partitionRunner struct {
 	catalog *tickets.Catalog
 	view    *ingest.Pipeline // the replica's own, for the helpdesk's feedback
 	router  *partitionRouter
+	asker   resend.Asker // the replica's query service, for the partitions' resends
+	resends *resend.Metrics
 	log     *slog.Logger
 }
 
@@ -92,6 +95,12 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 		return err
 	}
 	defer r.router.running(p, pipe)()
+	tracked := make(chan struct{})
+	go func() {
+		defer close(tracked)
+		resend.New(resend.Options{Source: eng, Asker: r.asker, Recorder: pipe, Metrics: r.resends, Log: log.With("part", "resend")}).Run(pctx)
+	}()
+	defer func() { cancel(); <-tracked }()
 	log.Info("partition running", "stores", len(snap.Stores))
 	select {
 	case <-ctx.Done():
@@ -229,6 +238,7 @@ func (h *Hub) startReplica(ctx context.Context, cfg *Config, targets sla.Targets
 	}
 	h.router = newPartitionRouter(cl.Partitions, cl.Replica, pg.Leases(), pg.Windows)
 	run := &partitionRunner{pg: pg, cfg: cfg, cl: cl, targets: targets, catalog: catalog, view: h.Pipeline, router: h.router,
+		asker: h.Query, resends: h.resendMetrics,
 		log: h.log.With("part", "cluster", "replica", cl.Replica)}
 	h.cluster = cluster.NewManager(cl, pg.Leases(), run, h.log.With("part", "cluster", "replica", cl.Replica))
 	h.wg.Add(1)
