@@ -162,7 +162,6 @@ func (c *NATS) Version() string {
 	return strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(string(out), "nats-server:")), "v")
 }
 
-
 // URLs are the nodes' MQTT URLs, for clients that fail over among them.
 func (c *NATS) URLs() []string {
 	var out []string
