@@ -44,7 +44,9 @@ type Hub struct {
 	external *broker.External
 	cluster  *cluster.Manager // with a cluster: section
 	router   *partitionRouter // with a cluster: section
-	// resendMetrics count the resends of every pipeline (hub/resend).
+	// ingestMetrics and resendMetrics count for every pipeline: a
+	// replica's partitions add to the same counters.
+	ingestMetrics *ingest.Metrics
 	resendMetrics *resend.Metrics
 	http          *http.Server
 	httpLn        net.Listener
@@ -93,7 +95,8 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		st.Close()
 		return nil, err
 	}
-	pipe := ingest.New(ingest.Options{Engine: eng, Store: st, Log: log.With("part", "ingest"), Metrics: ingest.NewMetrics(reg), Answers: h.Query})
+	h.ingestMetrics = ingest.NewMetrics(reg)
+	pipe := ingest.New(ingest.Options{Engine: eng, Store: st, Log: log.With("part", "ingest"), Metrics: h.ingestMetrics, Answers: h.Query})
 	h.Pipeline = pipe
 	h.wg.Add(1)
 	go func() {

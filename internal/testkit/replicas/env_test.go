@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -579,6 +580,25 @@ func (e *env) apiIncidents(i int) []string {
 		ids = append(ids, x.ID)
 	}
 	return ids
+}
+
+// metric reads one sample of replica i's /metrics (name with its labels,
+// as the exposition writes them); 0 when it is not there.
+func (e *env) metric(i int, name string) float64 {
+	e.t.Helper()
+	resp, err := http.Get("http://" + e.replicas[i].api + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }
 
 // apiCount counts the paper_out incidents through replica i's API (at most

@@ -123,6 +123,15 @@ func storm(t *testing.T, e *env, stores, devices int, during func()) {
 	if len(twice) > 0 || tickets != want {
 		t.Errorf("%d tickets (want %d); sent twice: %v", tickets, want, twice)
 	}
+	// The helpdesk's answer (its ticket id) reaches each incident through
+	// the engine of the incident's partition, wherever the delivery runs
+	// (the delivery queues it in the database; hub/replica.go).
+	testenv.WaitFor(t, 60*time.Second, "every ticket linked on its incident, no feedback left queued", func() bool {
+		var unlinked, queued int
+		e.query(`SELECT count(*) FROM incidents WHERE fault = 'paper_out' AND coalesce(record->'helpdesk'->>'id', '') = ''`, nil, &unlinked)
+		e.query(`SELECT count(*) FROM helpdesk_feedback`, nil, &queued)
+		return unlinked == 0 && queued == 0
+	})
 	if calls != tickets {
 		t.Logf("%d opening calls for %d tickets: a call repeated with its webhook-id after a takeover (the receiver's idempotency key)", calls, tickets)
 	}
@@ -214,6 +223,18 @@ func TestRollingRestartDuringAStormAndTheSameDataOnEveryReplica(t *testing.T) {
 			t.Logf("restarted %s", r.name)
 		}
 	})
+	// Each replica's /metrics counts its partitions' work, and the leases
+	// add up.
+	held := 0.0
+	for i, r := range e.replicas {
+		held += e.metric(i, "storehub_cluster_partitions_held")
+		if n := e.metric(i, `storehub_messages_total{channel="events",outcome="applied"}`); n == 0 {
+			t.Errorf("%s's /metrics counts no events applied by its partitions", r.name)
+		}
+	}
+	if held != partitions+1 {
+		t.Errorf("the replicas' /metrics hold %v leases, want %d (the partitions and the delivery)", held, partitions+1)
+	}
 	var first []string
 	for i, r := range e.replicas {
 		ids := e.apiIncidents(i)
