@@ -149,7 +149,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 			h.wg.Add(1)
 			go func() {
 				defer h.wg.Done()
-				h.followBroker(ctx, pipe)
+				followBroker(ctx, h.external, pipe, h.log)
 			}()
 		}
 	default: // the embedded broker
@@ -213,16 +213,16 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 // and when it has it back: while a connection is down the hub hears none
 // of the stores behind it, which is one outage, the hub's, and not one per
 // store (docs/hub.md). Nothing is missing before the first time every
-// connection was up.
-func (h *Hub) followBroker(ctx context.Context, pipe *ingest.Pipeline) {
+// connection was up. On a cluster each partition follows its own session.
+func followBroker(ctx context.Context, x *broker.External, pipe *ingest.Pipeline, log *slog.Logger) {
 	connected, seen := false, false
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-h.external.Changed():
+		case <-x.Changed():
 		}
-		now := h.external.Connected()
+		now := x.Connected()
 		switch {
 		case !seen && now:
 			seen, connected = true, true
@@ -240,11 +240,11 @@ func (h *Hub) followBroker(ctx context.Context, pipe *ingest.Pipeline) {
 		})
 		switch {
 		case err != nil && ctx.Err() == nil:
-			h.log.Error("cannot record the broker connection's state", "connected", connected, "err", err)
+			log.Error("cannot record the broker connection's state", "connected", connected, "err", err)
 		case err == nil && !connected:
-			h.log.Warn("the hub cannot hear its stores: broker connection down; per-store offline decisions wait until it is back")
+			log.Warn("the hub cannot hear its stores: broker connection down; per-store offline decisions wait until it is back")
 		case err == nil:
-			h.log.Info("broker connection back; per-store offline decisions resume after the settle time")
+			log.Info("broker connection back; per-store offline decisions resume after the settle time")
 		}
 	}
 }

@@ -81,7 +81,7 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 		return fmt.Errorf("partition %d: %w", p, err)
 	}
 	eng := incident.New(incident.Config{Policy: pol, Targets: r.targets, Clock: clock.Real{},
-		Numbers: incident.Numbering{Stride: uint64(n), Offset: uint64(p)}})
+		Numbers: incident.Numbering{Stride: uint64(n), Offset: uint64(p)}, NoOutageIncident: p != 0})
 	eng.Restore(partitionSnapshot(snap, p, n))
 	fence := postgres.Fence{Partition: p, Holder: l.Holder, Epoch: l.Epoch}
 	pipe := ingest.New(ingest.Options{Engine: eng, Store: fenced{r.pg, fence}, Log: log.With("part", "ingest"), Metrics: r.ingests})
@@ -97,6 +97,15 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 		return err
 	}
 	defer r.router.running(p, pipe)()
+	// Its session's broker connection: lost, the partition's engine holds
+	// its stores' decisions back (partition 0's opens the hub's outage
+	// incident), as the one hub does with its connection.
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		followBroker(pctx, sess, pipe, log.With("part", "mqtt"))
+	}()
+	defer func() { cancel(); <-followed }()
 	tracked := make(chan struct{})
 	go func() {
 		defer close(tracked)
