@@ -209,9 +209,25 @@ func (s *pahoSession) Publish(topic string, retained bool, payload []byte) deliv
 	return &pahoDelivery{tok: s.c.Publish(topic, 1, retained, payload), s: s}
 }
 
+// errRefused is a subscription the broker refused in its SUBACK: its ACL,
+// or a broker that could not set it up.
+var errRefused = errors.New("the broker refused the subscription")
+
 func (s *pahoSession) Subscribe(ctx context.Context, topic string, fn func([]byte)) error {
 	tok := s.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) { fn(m.Payload()) })
-	return waitToken(ctx, tok, s.lost)
+	if err := waitToken(ctx, tok, s.lost); err != nil {
+		return err
+	}
+	// A broker that refuses the subscription says so in the SUBACK (0x80),
+	// which paho reports only here: without the subscription the agent
+	// would never hear remote queries or resend requests (seen with a NATS
+	// cluster that failed to create the session's consumer).
+	if st, ok := tok.(*mqtt.SubscribeToken); ok {
+		if code, ok := st.Result()[topic]; ok && code == 0x80 {
+			return fmt.Errorf("%w to %s", errRefused, topic)
+		}
+	}
+	return nil
 }
 
 func (s *pahoSession) Close() {

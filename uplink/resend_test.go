@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+
+	"github.com/storewatch/storewatch/config"
 
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
@@ -77,5 +83,44 @@ func TestResendCountsWaitingEventsAsPending(t *testing.T) {
 	}
 	if want := (wire.ResendResult{Pending: 1, Gone: wire.FormatSpans([]wire.SeqSpan{{From: last - 1, To: last - 1}})}); res != want {
 		t.Fatalf("resend answered %+v, want %+v", res, want)
+	}
+}
+
+// The client id keeps to letters, digits, '-' and '_' (nats-server 2.10
+// and later refuse a '.'), says whose it is, and ids that read alike stay
+// apart.
+func TestClientID(t *testing.T) {
+	a := ClientID(wire.AgentID{Tenant: "acme", Store: "s0042", Agent: "pos.1"})
+	b := ClientID(wire.AgentID{Tenant: "acme", Store: "s0042", Agent: "pos-1"})
+	if !strings.HasPrefix(a, "storeagent-acme_s0042_pos-1-") || a == b {
+		t.Errorf("client ids %q and %q", a, b)
+	}
+	for _, r := range a {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			t.Errorf("%q holds %q", a, r)
+		}
+	}
+}
+
+// denySubscribe lets every client in and publish, and refuses every
+// subscription (SUBACK 0x80), as a broker with an older ACL does.
+type denySubscribe struct{ allowAll }
+
+func (*denySubscribe) OnACLCheck(_ *mochi.Client, _ string, write bool) bool { return write }
+
+// A subscription the broker refuses in its SUBACK is an error (paho says
+// it only in the token's result), which the uplink tells apart from a lost
+// connection: events still go out.
+func TestRefusedSubscriptionIsReported(t *testing.T) {
+	url := startMochiAt(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), new(denySubscribe))
+	d := &pahoDialer{broker: config.Broker{URLs: []string{url}}, clientID: ClientID(testID), keepAlive: 5 * time.Second, timeout: 5 * time.Second}
+	s, err := d.Dial(context.Background(), url, will{topic: testID.Topic(wire.ChannelStatus), payload: []byte("{}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Subscribe(context.Background(), testID.Topic(wire.ChannelCmdReq), func([]byte) {})
+	if !errors.Is(err, errRefused) {
+		t.Fatalf("subscription refused by the broker: %v, want errRefused", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
@@ -220,10 +221,22 @@ func New(o Options) (*Uplink, error) {
 	u.ob = ob
 	u.dial = o.dialer
 	if u.dial == nil {
-		u.dial = &pahoDialer{broker: o.Broker, clientID: "storeagent-" + strings.ReplaceAll(o.ID.String(), "/", "."),
+		u.dial = &pahoDialer{broker: o.Broker, clientID: ClientID(o.ID),
 			keepAlive: o.Broker.KeepAlive, timeout: o.ConnectTimeout}
 	}
 	return u, nil
+}
+
+// ClientID is the agent's MQTT client id: "storeagent-", its tenant,
+// store and agent joined by '_' with any '.' as '-', and eight hex digits
+// of a hash of the exact id, so that ids that read alike stay apart.
+// Letters, digits, '-' and '_' only: nats-server 2.10 and later refuse a
+// client id with a '.' (it was storeagent-TENANT.STORE.AGENT).
+func ClientID(id wire.AgentID) string {
+	h := fnv.New32a()
+	h.Write([]byte(id.String()))
+	clean := func(s string) string { return strings.ReplaceAll(s, ".", "-") }
+	return fmt.Sprintf("storeagent-%s_%s_%s-%08x", clean(id.Tenant), clean(id.Store), clean(id.Agent), h.Sum32())
 }
 
 func newBootID() string {
@@ -537,7 +550,13 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 		u.log.Warn("birth message not acknowledged", "err", err)
 		return
 	}
-	if err := s.Subscribe(sctx, u.id.Topic(wire.ChannelCmdReq), u.onCommand); err != nil {
+	switch err := s.Subscribe(sctx, u.id.Topic(wire.ChannelCmdReq), u.onCommand); {
+	case errors.Is(err, errRefused):
+		// Events still go out; what the hub asks (remote queries, lost
+		// messages again) does not reach the agent until a connection
+		// whose subscription the broker takes.
+		u.log.Warn("the broker refused the subscription to remote queries: the hub's queries and resend requests will not reach this agent on this connection", "err", err)
+	case err != nil:
 		u.log.Warn("cannot subscribe to remote queries", "err", err)
 		return
 	}

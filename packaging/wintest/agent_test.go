@@ -277,8 +277,8 @@ func exportedEvent(t *testing.T, path, device string, state wire.HealthState) *w
 	return nil
 }
 
-// agentClient is the agent's MQTT client id (uplink: storeagent-TENANT.STORE.AGENT).
-const agentClient = "storeagent-acme.s0042.pos-1"
+// agentClient is the agent's MQTT client id.
+var agentClient = uplink.ClientID(wire.AgentID{Tenant: "acme", Store: "s0042", Agent: "pos-1"})
 
 // cleanDisconnect checks the broker's log: the agent's last connection
 // ended with an MQTT DISCONNECT, which discards the will, and not as a
