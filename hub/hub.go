@@ -24,6 +24,7 @@ import (
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/resend"
 	"github.com/storewatch/storewatch/hub/store"
+	"github.com/storewatch/storewatch/hub/store/postgres"
 	"github.com/storewatch/storewatch/internal/clock"
 )
 
@@ -90,7 +91,13 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := &Hub{Engine: eng, Store: st, Registry: reg, log: log, ctx: ctx, cancel: cancel, records: records}
-	if h.Query, err = startQueries(cfg, eng, st, h.publish, log.With("part", "query")); err != nil {
+	// What the API, the console and queries list: on a cluster the
+	// database's (this replica's engine holds what it restored at start).
+	var dir directory = eng
+	if pg, ok := st.(*postgres.Store); ok && cfg.Cluster != nil {
+		dir = &clusterDirectory{pg: pg, log: log.With("part", "directory")}
+	}
+	if h.Query, err = startQueries(cfg, dir, st, h.publish, log.With("part", "query")); err != nil {
 		cancel()
 		st.Close()
 		return nil, err
@@ -170,7 +177,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	}
 	srv, err := api.New(api.Options{Engine: eng, Pipeline: pipe, Store: st, Log: log.With("part", "api"), Tokens: cfg.API.Tokens, Registry: reg,
 		DeadLetters: h.deadLetters(), Query: h.Query, Audit: st, Display: cfg.Policy.Display, Enrol: h.Enrol, Profiles: h.Profiles,
-		Router: h.apiRouter()})
+		Router: h.apiRouter(), Directory: dir})
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -180,7 +187,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		h.Close()
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	handler, err := withConsole(srv, eng, st, cfg, catalog, log.With("part", "console"))
+	handler, err := withConsole(srv, dir, st, cfg, catalog, log.With("part", "console"))
 	if err != nil {
 		h.Close()
 		return nil, err

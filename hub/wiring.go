@@ -8,7 +8,6 @@ import (
 
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/console"
-	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/hub/tickets"
@@ -41,7 +40,7 @@ func (h *Hub) publish(topic string, payload []byte) error {
 // withConsole serves the web console under /console/ beside the API.
 // The console speaks the tickets' language, with the catalog's words, and
 // says times in store time (policy.Display).
-func withConsole(srv *api.Server, eng *incident.Engine, st store.Backend, cfg *Config, catalog *tickets.Catalog, log *slog.Logger) (http.Handler, error) {
+func withConsole(srv *api.Server, eng console.Engine, st store.Backend, cfg *Config, catalog *tickets.Catalog, log *slog.Logger) (http.Handler, error) {
 	if catalog == nil { // loaded only for a helpdesk; the console needs its words anyway
 		var err error
 		if catalog, err = tickets.Load(cfg.Tickets); err != nil {

@@ -66,6 +66,7 @@ type principal struct {
 // Server serves the API.
 type Server struct {
 	eng      *incident.Engine
+	dir      Directory
 	pipe     *ingest.Pipeline
 	st       Store
 	clk      clock.Clock
@@ -121,9 +122,20 @@ type Options struct {
 	// Router sends incident actions and maintenance windows to the engine
 	// of their store's partition on a cluster of replicas; nil: Pipeline.
 	Router Router
+	// Directory lists stores, agents and devices: on a cluster of
+	// replicas the database's, not this replica's engine; nil: Engine.
+	Directory Directory
 	// Client forwards actions to other replicas; nil: a client with a 30 s
 	// timeout.
 	Client *http.Client
+}
+
+// Directory lists stores, agents and devices (the engine, or on a cluster
+// the database's).
+type Directory interface {
+	Stores() []incident.StoreRecord
+	Agents() []incident.AgentRecord
+	Devices() []incident.DeviceRecord
 }
 
 // New returns the API server.
@@ -136,7 +148,10 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{eng: o.Engine, pipe: o.Pipeline, st: o.Store, clk: o.Clock, log: o.Log, tokens: map[[32]byte]principal{}, reg: o.Registry,
 		desk: o.DeadLetters, q: o.Query, auditLog: o.Audit, display: o.Display, enrol: o.Enrol, profiles: o.Profiles,
-		route: o.Router, client: o.Client}
+		route: o.Router, client: o.Client, dir: o.Directory}
+	if s.dir == nil && o.Engine != nil {
+		s.dir = o.Engine
+	}
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -319,7 +334,7 @@ func (s *Server) stores(w http.ResponseWriter, r *http.Request, _ principal) {
 	}
 	tenant := r.URL.Query().Get("tenant")
 	out := []incident.StoreRecord{}
-	for _, st := range s.eng.Stores() {
+	for _, st := range s.dir.Stores() {
 		if tenant == "" || st.Tenant == tenant {
 			out = append(out, st)
 		}
@@ -355,7 +370,7 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request, _ principal) {
 		return
 	}
 	out := []incident.DeviceRecord{}
-	for _, d := range s.eng.Devices() {
+	for _, d := range s.dir.Devices() {
 		if f.Match(d) {
 			out = append(out, d)
 		}

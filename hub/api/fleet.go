@@ -57,7 +57,7 @@ func (s *Server) Fleet(f FleetFilter) ([]AgentView, error) {
 	}
 	var all []AgentView
 	seen := map[string]bool{}
-	for _, a := range s.eng.Agents() {
+	for _, a := range s.dir.Agents() {
 		v := AgentView{AgentRecord: a, Gaps: a.Seq.Gaps, Outstanding: a.Seq.Outstanding(), Enrolment: byKey[a.ID().String()]}
 		seen[a.ID().String()] = true
 		all = append(all, v)

@@ -529,6 +529,29 @@ func (s *Store) Stores() ([]incident.StoreRecord, error) {
 	return out, err
 }
 
+// Agents lists every agent's record, as the engines of the partitions
+// last committed them (a replica's listings, hub/directory.go).
+func (s *Store) Agents() ([]incident.AgentRecord, error) {
+	var out []incident.AgentRecord
+	err := s.read("agents", func(ctx context.Context) error {
+		var err error
+		out, err = records[incident.AgentRecord](ctx, s.pool, `SELECT record FROM agents ORDER BY tenant, store, agent`)
+		return err
+	})
+	return out, err
+}
+
+// Devices lists every device's record, as Agents.
+func (s *Store) Devices() ([]incident.DeviceRecord, error) {
+	var out []incident.DeviceRecord
+	err := s.read("devices", func(ctx context.Context) error {
+		var err error
+		out, err = records[incident.DeviceRecord](ctx, s.pool, `SELECT record FROM devices ORDER BY tenant, store, device`)
+		return err
+	})
+	return out, err
+}
+
 // AppendAudit implements store.Backend. Like a timeline entry, it is not
 // tried again once it may have reached the database.
 func (s *Store) AppendAudit(e store.AuditEntry) (store.AuditEntry, error) {
