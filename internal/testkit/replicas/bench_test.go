@@ -81,7 +81,7 @@ func BenchmarkReplicas(b *testing.B) {
 				wg.Wait()
 				want := stores * devices * (i + 1)
 				testenv.WaitFor(b, 5*time.Minute, fmt.Sprintf("%d incidents through the API", want), func() bool {
-					return e.apiCount(0) >= want
+					return e.apiLen(0, "/api/v1/incidents?fault=paper_out&limit=5000") >= want
 				})
 				stored := time.Since(start)
 				testenv.WaitFor(b, 5*time.Minute, fmt.Sprintf("%d tickets", want), func() bool {

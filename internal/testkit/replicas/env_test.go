@@ -626,10 +626,10 @@ func (e *env) metric(i int, name string) float64 {
 	return 0
 }
 
-// apiCount counts the paper_out incidents through replica i's API (at most
-// the API's page, 5,000).
-func (e *env) apiCount(i int) int {
-	req, _ := http.NewRequest("GET", "http://"+e.replicas[i].api+"/api/v1/incidents?fault=paper_out&limit=5000", nil)
+// apiLen is the length of the list replica i's API answers path with (0
+// when it does not answer).
+func (e *env) apiLen(i int, path string) int {
+	req, _ := http.NewRequest("GET", "http://"+e.replicas[i].api+path, nil)
 	req.Header.Set("Authorization", "Bearer "+apiToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -132,6 +132,16 @@ func storm(t *testing.T, e *env, stores, devices int, during func()) {
 		e.query(`SELECT count(*) FROM helpdesk_feedback`, nil, &queued)
 		return unlinked == 0 && queued == 0
 	})
+	// Every running replica lists the same devices and agents, though it
+	// started before any of them reported (hub/directory.go).
+	for i, r := range e.replicas {
+		if r.proc == nil || r.proc.Exited() {
+			continue
+		}
+		testenv.WaitFor(t, 10*time.Second, r.name+" listing every device and agent", func() bool {
+			return e.apiLen(i, "/api/v1/devices") == want && e.apiLen(i, "/api/v1/agents") == stores
+		})
+	}
 	if calls != tickets {
 		t.Logf("%d opening calls for %d tickets: a call repeated with its webhook-id after a takeover (the receiver's idempotency key)", calls, tickets)
 	}
