@@ -47,8 +47,8 @@ type Options struct {
 	// varies later intervals by ±10%; zero disables it (tests).
 	Jitter time.Duration
 	// Batch runs the probes due within Batch of the earliest together with
-	// it (see schedule), a device at most a fifth of its interval early;
-	// zero runs each when it is due.
+	// it (see schedule), a device at most half its interval early and a
+	// busy device never; zero runs each when it is due.
 	Batch time.Duration
 }
 
@@ -161,8 +161,9 @@ func (c *Collector) Run(ctx context.Context) error {
 const maxProbes = 16
 
 type due struct {
-	at time.Time
-	d  *device
+	at    time.Time
+	early time.Duration // how early it may run to join others
+	d     *device
 }
 
 type dueHeap []due
@@ -178,10 +179,10 @@ func (h *dueHeap) Pop() any {
 	return x
 }
 
-// batch is how early d may run to join others: Options.Batch, at most a
-// fifth of its interval.
+// batch is how early d may run to join others: Options.Batch, at most
+// half its interval.
 func (c *Collector) batch(d *device) time.Duration {
-	return min(c.opts.Batch, d.Interval/5)
+	return min(c.opts.Batch, d.Interval/2)
 }
 
 // done is a finished probe.
@@ -198,7 +199,7 @@ func (c *Collector) schedule(ctx context.Context) {
 		if c.opts.Jitter > 0 {
 			first = rand.N(min(c.opts.Jitter, d.Interval))
 		}
-		h = append(h, due{at: now.Add(first), d: d})
+		h = append(h, due{at: now.Add(first), early: c.batch(d), d: d})
 	}
 	heap.Init(&h)
 	finished := make(chan done, len(c.devices))
@@ -206,7 +207,7 @@ func (c *Collector) schedule(ctx context.Context) {
 	var rescheduled int32
 	for {
 		now = c.clk.Now()
-		for h.Len() > 0 && running < maxProbes && !h[0].at.After(now.Add(c.batch(h[0].d))) {
+		for h.Len() > 0 && running < maxProbes && !h[0].at.After(now.Add(h[0].early)) {
 			next := heap.Pop(&h).(due)
 			running++
 			c.inflight.Add(1)
@@ -236,7 +237,7 @@ func (c *Collector) schedule(ctx context.Context) {
 		case f := <-finished:
 			running--
 			rescheduled++
-			heap.Push(&h, due{at: c.next(f, c.clk.Now()), d: f.due.d})
+			heap.Push(&h, c.next(f, c.clk.Now()))
 		case <-tick:
 		}
 		if t != nil {
@@ -246,11 +247,12 @@ func (c *Collector) schedule(ctx context.Context) {
 }
 
 // next is when a device that was due at f.due.at and finished its probe at
-// end is due again: an interval later (half of one, at least 2 s, when it
-// was busy: a payment in progress must not be disturbed, but should not wait
-// a whole interval either), varied by ±10 % with Jitter. A probe that ran
-// long (a device timing out) is followed by at least half the wait.
-func (c *Collector) next(f done, end time.Time) time.Time {
+// end is due again: an interval later, varied by ±10 % with Jitter. A probe
+// that ran long (a device timing out) is followed by at least half the wait.
+// A busy device (a payment in progress must not be disturbed, but should not
+// wait a whole interval either) is due half an interval after the probe
+// ended, at least 2 s, and never early.
+func (c *Collector) next(f done, end time.Time) due {
 	d := f.due.d
 	wait := d.Interval
 	if f.busy {
@@ -259,11 +261,14 @@ func (c *Collector) next(f done, end time.Time) time.Time {
 	if c.opts.Jitter > 0 {
 		wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
 	}
+	if f.busy {
+		return due{at: end.Add(wait), d: d}
+	}
 	at := f.due.at.Add(wait)
 	if soonest := end.Add(wait / 2); at.Before(soonest) {
 		at = soonest
 	}
-	return at
+	return due{at: at, early: c.batch(d), d: d}
 }
 
 // poll probes d once and records the outcome. It reports whether the device

@@ -454,3 +454,21 @@ func TestBatchRunsProbesDueSoonTogether(t *testing.T) {
 		})
 	}
 }
+
+// A busy device is never probed early to join a batch: the POS application
+// has it, and the wait after a busy reading is the least it is left alone.
+func TestBatchLeavesABusyDeviceItsWait(t *testing.T) {
+	a, b := &script{}, &script{}
+	b.set(drivers.Reading{}, &transport.BusyError{Resource: "/dev/ttyS0", How: "test"})
+	da, db := dev("a", a), dev("b", b)
+	da.Interval = 3 * time.Second // due at 3 s, may run 1.5 s early
+	h := startWith(t, []Device{da, db}, Options{Batch: 5 * time.Second})
+	h.step(3 * time.Second) // a runs; b is due 5 s after its busy reading
+	if got := b.count(); got != 1 {
+		t.Fatalf("busy device probed %d times after 3 s, want 1 (not before 5 s)", got)
+	}
+	h.step(2 * time.Second)
+	if got := b.count(); got != 2 {
+		t.Fatalf("busy device probed %d times after 5 s, want 2", got)
+	}
+}
