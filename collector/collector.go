@@ -248,7 +248,8 @@ func (c *Collector) schedule(ctx context.Context) {
 
 // next is when a device that was due at f.due.at and finished its probe at
 // end is due again: an interval later, varied by ±10 % with Jitter. A probe
-// that ran long (a device timing out) is followed by at least half the wait.
+// that ran long (a device timing out) is followed by at least half the wait,
+// not shortened by a batch.
 // A busy device (a payment in progress must not be disturbed, but should not
 // wait a whole interval either) is due half an interval after the probe
 // ended, at least 2 s, and never early.
@@ -264,11 +265,11 @@ func (c *Collector) next(f done, end time.Time) due {
 	if f.busy {
 		return due{at: end.Add(wait), d: d}
 	}
-	at := f.due.at.Add(wait)
+	at, early := f.due.at.Add(wait), c.batch(d)
 	if soonest := end.Add(wait / 2); at.Before(soonest) {
-		at = soonest
+		at, early = soonest, 0 // and not earlier: a device timing out is not probed back to back
 	}
-	return due{at: at, early: c.batch(d), d: d}
+	return due{at: at, early: early, d: d}
 }
 
 // poll probes d once and records the outcome. It reports whether the device
