@@ -1,11 +1,8 @@
 package transport
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,7 +23,6 @@ type nativeSerial struct {
 	fd     int
 	path   string
 	unlock func()
-	raw    *rawIO // reads and writes without the runtime's syscall bookkeeping (rawio_linux.go)
 }
 
 const haveNativeSerial = true
@@ -46,8 +42,7 @@ func openNative(path string, m SerialMode, exclusive bool) (*nativeSerial, error
 			return nil, err
 		}
 	}
-	f := os.NewFile(uintptr(fd), path)
-	return &nativeSerial{f: f, fd: fd, path: path, unlock: func() {}, raw: newRawIO(f)}, nil
+	return &nativeSerial{f: os.NewFile(uintptr(fd), path), fd: fd, path: path, unlock: func() {}}, nil
 }
 
 // standardBaud are the rates termios names; others need BOTHER.
@@ -116,7 +111,7 @@ func setLine(fd int, m SerialMode) error {
 func (c *nativeSerial) SetDeadline(t time.Time) error { return c.f.SetDeadline(t) }
 
 func (c *nativeSerial) Read(p []byte) (int, error) {
-	n, err := c.read(p)
+	n, err := c.f.Read(p)
 	if err != nil {
 		err = fmt.Errorf("serial %s: read: %w", c.path, err)
 	}
@@ -124,45 +119,11 @@ func (c *nativeSerial) Read(p []byte) (int, error) {
 }
 
 func (c *nativeSerial) Write(p []byte) (int, error) {
-	n, err := c.write(p)
+	n, err := c.f.Write(p)
 	if err != nil {
 		err = fmt.Errorf("serial %s: write: %w", c.path, err)
 	}
 	return n, err
-}
-
-// read and write are os.File's, with raw system calls and os's errors:
-// io.EOF at the end (a hung-up line), os.ErrClosed for a closed port,
-// os.ErrDeadlineExceeded for a deadline, *os.PathError for the rest.
-func (c *nativeSerial) read(p []byte) (int, error) {
-	if c.raw == nil {
-		return c.f.Read(p)
-	}
-	n, err := c.raw.read(p)
-	if err == nil && n == 0 && len(p) > 0 {
-		return 0, io.EOF
-	}
-	return n, c.pathError("read", err)
-}
-
-func (c *nativeSerial) write(p []byte) (int, error) {
-	if c.raw == nil {
-		return c.f.Write(p)
-	}
-	n, err := c.raw.write(p)
-	return n, c.pathError("write", err)
-}
-
-func (c *nativeSerial) pathError(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := err.(syscall.Errno); !ok && !errors.Is(err, os.ErrDeadlineExceeded) {
-		// The poller's other answer: the descriptor was closed (the
-		// probe's context ended), which os.File reports as ErrClosed.
-		err = os.ErrClosed
-	}
-	return &os.PathError{Op: op, Path: c.path, Err: err}
 }
 
 func (c *nativeSerial) Close() error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strconv"
@@ -161,11 +160,7 @@ func dialTCP(ctx context.Context, a Address, defaultPort int, busyCheck bool) (C
 	check.stop()
 	// The connection is up; if the device then says nothing at all, ask
 	// the other ports again before calling it silent.
-	tc := &tcpConn{Conn: c, hp: hp, check: newAliveCheck(ctx, host, ports, half(ctx))}
-	if sc, ok := c.(syscall.Conn); ok {
-		tc.raw = newRawIO(sc)
-	}
-	return tc, nil
+	return &tcpConn{Conn: c, hp: hp, check: newAliveCheck(ctx, host, ports, half(ctx))}, nil
 }
 
 func silentOrRefused(err error) bool {
@@ -181,11 +176,10 @@ type tcpConn struct {
 	hp    string
 	check *aliveCheck
 	heard atomic.Bool
-	raw   *rawIO // nil: through net.Conn (see rawio_linux.go)
 }
 
 func (c *tcpConn) Read(p []byte) (int, error) {
-	n, err := c.read(p)
+	n, err := c.Conn.Read(p)
 	if n > 0 && !c.heard.Swap(true) {
 		c.check.stop()
 	}
@@ -198,37 +192,6 @@ func (c *tcpConn) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// read is net.Conn's Read, with raw system calls where there are, and
-// net's errors: io.EOF at the end, *net.OpError otherwise.
-func (c *tcpConn) read(p []byte) (int, error) {
-	if c.raw == nil {
-		return c.Conn.Read(p)
-	}
-	n, err := c.raw.read(p)
-	if err == nil && n == 0 && len(p) > 0 {
-		return 0, io.EOF
-	}
-	return n, c.opError("read", err)
-}
-
-func (c *tcpConn) Write(p []byte) (int, error) {
-	if c.raw == nil {
-		return c.Conn.Write(p)
-	}
-	n, err := c.raw.write(p)
-	return n, c.opError("write", err)
-}
-
-func (c *tcpConn) opError(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errno, ok := err.(syscall.Errno); ok {
-		err = os.NewSyscallError(op, errno)
-	}
-	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
 func (c *tcpConn) Close() error {
