@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,10 +74,41 @@ func StartNATS(t testing.TB, n int) *NATS {
 	for _, node := range c.Nodes {
 		c.start(node)
 	}
+	// Every node in contact with the JetStream meta leader first: an MQTT
+	// client on one node before the others have joined makes it create
+	// the MQTT streams with 3 replicas among too few peers, and 2.9.10
+	// then refused every session with "no suitable peers for placement"
+	// for over a minute (seen once in a test run).
+	for _, node := range c.Nodes {
+		c.waitHealthy(node)
+	}
 	for _, node := range c.Nodes {
 		c.waitReady(node)
 	}
 	return c
+}
+
+// waitHealthy waits until the node's monitoring port says it is healthy
+// (/healthz: JetStream current with its meta leader).
+func (c *NATS) waitHealthy(node *NATSNode) {
+	c.t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if node.proc.Exited() {
+			c.t.Fatalf("nats-server %s ended: %s\nlog:\n%s", node.Name, node.proc.Output(), node.Log())
+		}
+		if resp, err := client.Get(node.MonitorURL + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("nats-server %s is not healthy (/healthz):\n%s", node.Name, node.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // NATSConfig is the configuration of one node of a cluster of replicas
@@ -190,6 +222,7 @@ func (c *NATS) Kill(i int) {
 func (c *NATS) Start(i int) {
 	c.t.Helper()
 	c.start(c.Nodes[i])
+	c.waitHealthy(c.Nodes[i])
 	c.waitReady(c.Nodes[i])
 }
 
