@@ -138,6 +138,7 @@ func (a *Agent) newCollector(cfg *config.Agent, devs []collector.Device, grace t
 		SampleInterval: cfg.Telemetry.Interval,
 		Logger:         a.log,
 		Jitter:         min(cfg.Polling.Interval, 5*time.Second),
+		Batch:          5 * time.Second,
 	})
 }
 

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/storewatch/storewatch/drivers"
@@ -44,6 +46,10 @@ type Options struct {
 	// Jitter spreads the first probe of each device over [0, Jitter) and
 	// varies later intervals by ±10%; zero disables it (tests).
 	Jitter time.Duration
+	// Batch runs the probes due within Batch of the earliest together with
+	// it (see schedule), a device at most half its interval early and a
+	// busy device never; zero runs each when it is due.
+	Batch time.Duration
 }
 
 // State is a device's current condition, for status pages and the inventory.
@@ -73,6 +79,8 @@ type Collector struct {
 
 	smu     sync.Mutex
 	samples map[string]wire.Sample // latest value per device+name until the next flush
+
+	inflight atomic.Int32 // probes started by the schedule and not yet rescheduled
 }
 
 type device struct {
@@ -121,18 +129,12 @@ func (c *Collector) Locks() *transport.Locks { return c.locks }
 // Run polls every device until ctx ends, then flushes pending samples.
 func (c *Collector) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, d := range c.devices {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.loop(ctx, d)
-		}()
-	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		c.flushLoop(ctx)
 	}()
+	c.schedule(ctx)
 	wg.Wait()
 	// A last flush with a short deadline of its own: ctx is already done.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -141,44 +143,133 @@ func (c *Collector) Run(ctx context.Context) error {
 	return nil
 }
 
-func (c *Collector) loop(ctx context.Context, d *device) {
-	wait := time.Duration(0)
-	if c.opts.Jitter > 0 {
-		wait = rand.N(min(c.opts.Jitter, d.Interval))
+// One goroutine schedules every device: a heap of when each is next due and
+// a single timer for the earliest, instead of a goroutine and a timer per
+// device. Each probe runs on a goroutine of its own, which gives its stack
+// back when it ends (a probe's calls grow a stack to tens of kilobytes, and
+// a long-lived goroutine keeps that for good), at most maxProbes at once.
+//
+// With Options.Batch, the probes due within Batch of the earliest run with
+// it, a little early: every wake-up of the process costs more than the
+// probe's own work (the runtime's threads and monitor waking and going back
+// to sleep; docs/benchmarks.md), and probes that run together share it. A
+// device keeps its own rhythm: its next probe is due an interval after the
+// previous one was due, not after it was run, so running early never makes
+// it probed more often.
+
+// maxProbes bounds the probes in flight; more due at once wait their turn.
+const maxProbes = 16
+
+type due struct {
+	at    time.Time
+	early time.Duration // how early it may run to join others
+	d     *device
+}
+
+type dueHeap []due
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(due)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// batch is how early d may run to join others: Options.Batch, at most
+// half its interval.
+func (c *Collector) batch(d *device) time.Duration {
+	return min(c.opts.Batch, d.Interval/2)
+}
+
+// done is a finished probe.
+type done struct {
+	due  due // when it was due
+	busy bool
+}
+
+func (c *Collector) schedule(ctx context.Context) {
+	now := c.clk.Now()
+	h := make(dueHeap, 0, len(c.devices))
+	for _, d := range c.devices {
+		first := time.Duration(0)
+		if c.opts.Jitter > 0 {
+			first = rand.N(min(c.opts.Jitter, d.Interval))
+		}
+		h = append(h, due{at: now.Add(first), early: c.batch(d), d: d})
 	}
+	heap.Init(&h)
+	finished := make(chan done, len(c.devices))
+	running := 0
+	var rescheduled int32
 	for {
-		t := c.clk.NewTimer(wait)
+		now = c.clk.Now()
+		for h.Len() > 0 && running < maxProbes && !h[0].at.After(now.Add(h[0].early)) {
+			next := heap.Pop(&h).(due)
+			running++
+			c.inflight.Add(1)
+			go func() { finished <- done{due: next, busy: c.poll(ctx, next.d)} }()
+		}
+		var (
+			t    clock.Timer
+			tick <-chan time.Time
+		)
+		if h.Len() > 0 && running < maxProbes {
+			t = c.clk.NewTimer(h[0].at.Sub(now))
+			tick = t.C()
+		}
+		// Probes count as in flight until their next time is armed (tests
+		// on a fake clock wait for that before moving it).
+		c.inflight.Add(-rescheduled)
+		rescheduled = 0
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			if t != nil {
+				t.Stop()
+			}
+			for ; running > 0; running-- {
+				<-finished
+			}
 			return
-		case <-t.C():
+		case f := <-finished:
+			running--
+			rescheduled++
+			heap.Push(&h, c.next(f, c.clk.Now()))
+		case <-tick:
 		}
-		busy := c.pollOnItsOwnStack(ctx, d)
-		wait = d.Interval
-		if busy {
-			// The device must not be disturbed now (a payment in progress):
-			// come back sooner than a full interval, but not hammering it.
-			wait = max(d.Interval/2, 2*time.Second)
-		}
-		if c.opts.Jitter > 0 {
-			wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
+		if t != nil {
+			t.Stop()
 		}
 	}
 }
 
-// pollOnItsOwnStack runs poll in a goroutine of its own and waits for it.
-// A probe's calls (dial, driver, parsing, the sink) grow a goroutine's
-// stack to tens of kilobytes, and a stack shrinks only by half at each
-// collection (every several seconds here), while the device's loop probes
-// again every few seconds: each of the many loop goroutines would keep a
-// probe-sized stack for good. A goroutine that ends gives its stack back,
-// so only the probes running at that moment hold one, and the loops stay
-// at the smallest stack.
-func (c *Collector) pollOnItsOwnStack(ctx context.Context, d *device) (busy bool) {
-	done := make(chan bool, 1)
-	go func() { done <- c.poll(ctx, d) }()
-	return <-done
+// next is when a device that was due at f.due.at and finished its probe at
+// end is due again: an interval later, varied by ±10 % with Jitter. A probe
+// that ran long (a device timing out) is followed by at least half the wait,
+// not shortened by a batch.
+// A busy device (a payment in progress must not be disturbed, but should not
+// wait a whole interval either) is due half an interval after the probe
+// ended, at least 2 s, and never early.
+func (c *Collector) next(f done, end time.Time) due {
+	d := f.due.d
+	wait := d.Interval
+	if f.busy {
+		wait = max(d.Interval/2, 2*time.Second)
+	}
+	if c.opts.Jitter > 0 {
+		wait += time.Duration((rand.Float64() - 0.5) * 0.2 * float64(wait))
+	}
+	if f.busy {
+		return due{at: end.Add(wait), d: d}
+	}
+	at, early := f.due.at.Add(wait), c.batch(d)
+	if soonest := end.Add(wait / 2); at.Before(soonest) {
+		at, early = soonest, 0 // and not earlier: a device timing out is not probed back to back
+	}
+	return due{at: at, early: early, d: d}
 }
 
 // poll probes d once and records the outcome. It reports whether the device

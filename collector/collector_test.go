@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,7 +80,8 @@ func faults(codes ...wire.FaultCode) drivers.Reading {
 }
 
 // harness runs a collector on a fake clock. step advances virtual time and
-// waits until every device loop is asleep again, so the test never sleeps.
+// waits until the schedule is asleep again with no probe in flight, so the
+// test never sleeps.
 type harness struct {
 	t      *testing.T
 	clk    *clock.Fake
@@ -92,19 +94,40 @@ type harness struct {
 
 func start(t *testing.T, devs []Device, grace time.Duration) *harness {
 	t.Helper()
-	h := &harness{t: t, clk: clock.NewFake(t0), sink: &recordingSink{}, timers: len(devs) + 1, done: make(chan struct{})}
-	h.c = New(devs, h.sink, Options{Grace: grace, SampleInterval: time.Minute, Clock: h.clk})
+	return startWith(t, devs, Options{Grace: grace})
+}
+
+// startWith is start with options of the test's (Clock and SampleInterval
+// are the harness's).
+func startWith(t *testing.T, devs []Device, o Options) *harness {
+	t.Helper()
+	h := &harness{t: t, clk: clock.NewFake(t0), sink: &recordingSink{}, timers: 2, done: make(chan struct{})}
+	o.SampleInterval, o.Clock = time.Minute, h.clk
+	h.c = New(devs, h.sink, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.c.Run(ctx); close(h.done) }()
-	h.clk.WaitForTimers(h.timers)
+	h.settle()
 	t.Cleanup(h.stop)
 	return h
 }
 
 func (h *harness) step(d time.Duration) {
 	h.clk.Advance(d)
-	h.clk.WaitForTimers(h.timers)
+	h.settle()
+}
+
+// settle waits for the schedule's timer and the flush loop's, and for the
+// probes started to be recorded (the schedule arms its timer for the next
+// device while a probe runs).
+func (h *harness) settle() {
+	for {
+		h.clk.WaitForTimers(h.timers)
+		if h.c.inflight.Load() == 0 {
+			return
+		}
+		runtime.Gosched()
+	}
 }
 
 func (h *harness) stop() {
@@ -388,5 +411,64 @@ func TestUnknownDeviceIsNotRaisedTwice(t *testing.T) {
 	res, err := c.ProbeOnce(context.Background(), "pt")
 	if err != nil || len(res.Faults) != 1 {
 		t.Errorf("faults = %+v, %v; want the driver's one unknown_device", res.Faults, err)
+	}
+}
+
+func (s *script) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.probes
+}
+
+// With Batch, a probe due soon after another runs with it, and a device
+// probed early keeps its rhythm: over 110 s a device of 11 s is probed 11
+// times, not more.
+func TestBatchRunsProbesDueSoonTogether(t *testing.T) {
+	cases := []struct {
+		name      string
+		batch     time.Duration
+		bAfter10s int
+	}{
+		{"each when due", 0, 1},
+		{"batched", 2 * time.Second, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := &script{}, &script{}
+			db := dev("b", b)
+			db.Interval = 11 * time.Second
+			h := startWith(t, []Device{dev("a", a), db}, Options{Batch: c.batch})
+			h.step(10 * time.Second) // a is due; b is due at 11 s
+			if got := b.count(); got != c.bAfter10s {
+				t.Fatalf("b probed %d times after 10 s, want %d", got, c.bAfter10s)
+			}
+			for range 100 {
+				h.step(time.Second)
+			}
+			if got, want := a.count(), 12; got != want { // 0, 10, ... 110 s
+				t.Errorf("a (every 10 s) probed %d times in 110 s, want %d", got, want)
+			}
+			if got, want := b.count(), 11; got != want { // 0, 11, ... 110 s
+				t.Errorf("b (every 11 s) probed %d times in 110 s, want %d", got, want)
+			}
+		})
+	}
+}
+
+// A busy device is never probed early to join a batch: the POS application
+// has it, and the wait after a busy reading is the least it is left alone.
+func TestBatchLeavesABusyDeviceItsWait(t *testing.T) {
+	a, b := &script{}, &script{}
+	b.set(drivers.Reading{}, &transport.BusyError{Resource: "/dev/ttyS0", How: "test"})
+	da, db := dev("a", a), dev("b", b)
+	da.Interval = 3 * time.Second // due at 3 s, may run 1.5 s early
+	h := startWith(t, []Device{da, db}, Options{Batch: 5 * time.Second})
+	h.step(3 * time.Second) // a runs; b is due 5 s after its busy reading
+	if got := b.count(); got != 1 {
+		t.Fatalf("busy device probed %d times after 3 s, want 1 (not before 5 s)", got)
+	}
+	h.step(2 * time.Second)
+	if got := b.count(); got != 2 {
+		t.Fatalf("busy device probed %d times after 5 s, want 2", got)
 	}
 }

@@ -2,6 +2,8 @@ package transport
 
 import (
 	"encoding/binary"
+	"os"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -31,8 +33,27 @@ type openWatch struct {
 	fd    int // inotify descriptor; -1 unavailable, -2 not yet opened
 	ports map[string]*watchedPort
 	byWD  map[int32]*watchedPort
+	dirs  map[string]*watchedDir // lock directories, by the name in LockDirs
+	dirWD map[int32]*watchedDir
 	buf   []byte
 }
+
+// The same descriptor watches the lock directories. Looking up every lock
+// file name a port may have (LCK..ttyS0, LCK..pts_3, LCK.188.000) in every
+// lock directory cost a failed open per name and directory on every serial
+// probe. A directory's LCK names are read once and again only after inotify
+// reports an entry created, removed or renamed in it; a probe then opens
+// only the lock files that exist. A lost event (queue overflow) means read
+// again; a directory that cannot be watched (missing, no inotify) is
+// searched name by name as before.
+type watchedDir struct {
+	wd    int32
+	fresh bool            // names is up to date
+	names map[string]bool // the LCK.. entries
+}
+
+// dirEvents change a directory's entries.
+const dirEvents = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO
 
 type watchedPort struct {
 	path   string
@@ -63,17 +84,82 @@ func ownOpen(real string) {
 	}
 }
 
+// init opens the inotify descriptor on first use.
+func (w *openWatch) init() {
+	if w.fd != -2 {
+		return
+	}
+	w.fd = -1
+	if fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC); err == nil {
+		w.fd = fd
+		w.ports, w.byWD = map[string]*watchedPort{}, map[int32]*watchedPort{}
+		w.dirs, w.dirWD = map[string]*watchedDir{}, map[int32]*watchedDir{}
+		w.buf = make([]byte, 4096)
+	}
+}
+
+// lockEntries returns the LCK.. names in the lock directory dir, or false
+// when the directory cannot be watched and each name must be looked up.
+func lockEntries(dir string) (map[string]bool, bool) {
+	return portWatch.lockEntries(dir)
+}
+
+func (w *openWatch) lockEntries(dir string) (map[string]bool, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.init()
+	if w.fd < 0 {
+		return nil, false
+	}
+	w.drain()
+	d := w.dirs[dir]
+	if d == nil {
+		wd, err := unix.InotifyAddWatch(w.fd, dir, dirEvents|unix.IN_ONLYDIR)
+		if err != nil {
+			return nil, false
+		}
+		if other := w.dirWD[int32(wd)]; other != nil {
+			// Another name of a directory already watched (lockDirs
+			// keeps one name per directory, but tests change LockDirs).
+			return nil, false
+		}
+		d = &watchedDir{wd: int32(wd)}
+		w.dirs[dir], w.dirWD[d.wd] = d, d
+	}
+	if !d.fresh {
+		names, err := readLockNames(dir)
+		if err != nil {
+			return nil, false
+		}
+		d.names, d.fresh = names, true
+	}
+	return d.names, true
+}
+
+// readLockNames lists the entries of dir that may be lock files.
+func readLockNames(dir string) (map[string]bool, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	all, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, n := range all {
+		if strings.HasPrefix(n, "LCK.") {
+			names[n] = true
+		}
+	}
+	return names, nil
+}
+
 func (w *openWatch) heldBy(real string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.fd == -2 {
-		w.fd = -1
-		if fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC); err == nil {
-			w.fd = fd
-			w.ports, w.byWD = map[string]*watchedPort{}, map[int32]*watchedPort{}
-			w.buf = make([]byte, 4096)
-		}
-	}
+	w.init()
 	if w.fd < 0 {
 		return openedBy(real)
 	}
@@ -120,10 +206,25 @@ func (w *openWatch) drain() {
 				for _, p := range w.ports {
 					p.free = false
 				}
+				for _, d := range w.dirs {
+					d.fresh = false
+				}
 			case mask&unix.IN_IGNORED != 0: // the node is gone; watch it anew
 				if p := w.byWD[wd]; p != nil {
 					delete(w.byWD, wd)
 					delete(w.ports, p.path)
+				}
+				if d := w.dirWD[wd]; d != nil {
+					delete(w.dirWD, wd)
+					for name, other := range w.dirs {
+						if other == d {
+							delete(w.dirs, name)
+						}
+					}
+				}
+			case mask&dirEvents != 0:
+				if d := w.dirWD[wd]; d != nil {
+					d.fresh = false
 				}
 			case mask&unix.IN_OPEN != 0:
 				if p := w.byWD[wd]; p != nil {
@@ -145,5 +246,5 @@ func ReleasePortWatch() {
 	if w.fd >= 0 {
 		unix.Close(w.fd)
 	}
-	w.fd, w.ports, w.byWD = -2, nil, nil
+	w.fd, w.ports, w.byWD, w.dirs, w.dirWD = -2, nil, nil, nil, nil
 }

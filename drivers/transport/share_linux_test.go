@@ -255,3 +255,53 @@ func TestPortOpenedBetweenProbesIsBusy(t *testing.T) {
 		c.Close()
 	}
 }
+
+// The lock directory's entries are read once and again only after inotify
+// reports a change in it: a lock file that appears between two probes (written
+// in place, or written under another name and renamed, as lockdev does) is
+// still found, and one removed no longer counts.
+func TestLockFileCreatedBetweenProbesIsBusy(t *testing.T) {
+	dir := lockDir(t)
+	p, err := devsim.ServePTY(context.Background(), echo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pos := holder(t, nil)
+	pid := pos.Cmd.Process.Pid
+	file := filepath.Join(dir, "LCK.."+filepath.Base(p.Path))
+	probe := func(step string, wantBusy bool) {
+		t.Helper()
+		c, err := dialPTY(t, p.Path, false)
+		if wantBusy {
+			if h, _ := transport.BusyHolder(err); !errors.Is(err, transport.ErrBusy) || h.PID != pid {
+				t.Fatalf("%s: %v (holder %+v), want busy, held by pid %d", step, err, h, pid)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: %v, want the port free", step, err)
+		}
+		c.Close()
+	}
+	probe("before any lock", false)
+	probe("again, from the directory read before", false)
+	if err := os.WriteFile(file, transport.FormatLockPID(pid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	probe("after the lock file was written", true)
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	probe("after it was removed", false)
+	tmp := filepath.Join(dir, "LCK.tmp")
+	if err := os.WriteFile(tmp, transport.FormatLockPID(pid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	probe("with a lock under another name", false)
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+	probe("after it was renamed to the port's", true)
+	probe("again", true)
+}

@@ -30,7 +30,11 @@ func portUser(path string) (*BusyError, string, error) {
 		names = append(names, "LCK.."+base) // a program that locked the name it was given
 	}
 	for _, dir := range lockDirs() {
+		present, known := lockEntries(dir)
 		for _, name := range names {
+			if known && !present[name] {
+				continue // not there (lockEntries: the directory is watched)
+			}
 			file := filepath.Join(dir, name)
 			pid, ok := lockOwner(file)
 			if ok && pid != os.Getpid() {
