@@ -41,6 +41,8 @@ type Bolt struct {
 
 	mu       sync.Mutex
 	notified chan struct{}
+
+	chunks [][]byte // Commit's record buffers (recordWriter), under bbolt's writer lock
 }
 
 // OpenBolt opens (creating if needed) the ticket store at path.
@@ -94,11 +96,29 @@ func put(b *bolt.Bucket, key []byte, v any) error {
 	return w.put(b, key, v)
 }
 
-// recordWriter encodes the records of one transaction into one growing
-// buffer (see encodeRecord), instead of a new slice per record.
-type recordWriter struct{ buf []byte }
+// recordWriter encodes the records of one transaction into chunks of
+// recordChunk bytes (see encodeRecord), instead of a new slice per record.
+// bbolt keeps each value until the transaction has committed, so a chunk
+// is reused (free) only by a later transaction.
+type recordWriter struct {
+	buf  []byte   // the chunk being filled
+	full [][]byte // chunks filled before it
+	free [][]byte // empty chunks to fill
+}
+
+const recordChunk = 64 << 10
 
 func (w *recordWriter) put(b *bolt.Bucket, key []byte, v any) error {
+	if cap(w.buf)-len(w.buf) < recordChunk/16 {
+		if w.buf != nil {
+			w.full = append(w.full, w.buf)
+		}
+		if n := len(w.free); n > 0 {
+			w.buf, w.free = w.free[n-1], w.free[:n-1]
+		} else {
+			w.buf = make([]byte, 0, recordChunk)
+		}
+	}
 	var data []byte
 	var err error
 	w.buf, data, err = encodeRecord(w.buf, v)
@@ -106,6 +126,18 @@ func (w *recordWriter) put(b *bolt.Bucket, key []byte, v any) error {
 		return err
 	}
 	return b.Put(key, data)
+}
+
+// chunks returns every chunk of the writer, emptied (a chunk a large
+// record outgrew is left to the collector).
+func (w *recordWriter) chunks() [][]byte {
+	out := w.free
+	for _, c := range append(w.full, w.buf) {
+		if cap(c) == recordChunk {
+			out = append(out, c[:0])
+		}
+	}
+	return out
 }
 
 // bbolt splits a node that outgrows its page into pages filled to the
@@ -156,9 +188,13 @@ func (s *Bolt) Commit(c incident.Changes) error {
 	if c.Empty() {
 		return nil
 	}
-	w := recordWriter{buf: make([]byte, 0, 32<<10)}
-	put := w.put
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		// The chunks of the last commit, which has ended: this function
+		// runs under bbolt's writer lock, taken before and released after
+		// each commit.
+		w := recordWriter{free: s.chunks}
+		defer func() { s.chunks = w.chunks() }()
+		put := w.put
 		setFill(tx)
 		inc := tx.Bucket(bIncidents)
 		meta := tx.Bucket(bMeta)

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -136,4 +137,53 @@ func FuzzRecordsMatchMarshal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCommitsReuseRecordBuffers: a commit's records are encoded into the
+// buffers of the commit before; what each commit wrote must still read
+// back as it was written.
+func TestCommitsReuseRecordBuffers(t *testing.T) {
+	st, err := OpenBolt(t.TempDir() + "/hub.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want := map[string]incident.DeviceRecord{}
+	for c := range 3 {
+		var ch incident.Changes
+		for i := range 400 { // more than one chunk per commit
+			d := fullDevice()
+			d.ID, d.LastSeq = fmt.Sprintf("dev-%d-%d", c, i), uint64(c*1000+i)
+			ch.Devices = append(ch.Devices, d)
+			ch.Log = append(ch.Log, incident.LogEntry{At: recAt.Add(time.Duration(c*1000 + i)), Kind: incident.LogState, Tenant: d.Tenant, Store: d.Store, Device: d.ID})
+			want[d.ID] = d
+		}
+		if err := st.Commit(ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := st.Snapshot(time.Hour, recAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Devices) != len(want) {
+		t.Fatalf("%d devices read back, want %d", len(snap.Devices), len(want))
+	}
+	for _, d := range snap.Devices {
+		w := want[d.ID]
+		got, _ := json.Marshal(d)
+		exp, _ := json.Marshal(w)
+		if !bytes.Equal(got, exp) {
+			t.Fatalf("device %s read back as\n%s\nwant\n%s", d.ID, got, exp)
+		}
+	}
+	log, err := st.Log(recAt, recAt.Add(time.Hour), 10000)
+	if err != nil || len(log) != 1200 {
+		t.Fatalf("log: %d entries, %v", len(log), err)
+	}
+	for i, l := range log {
+		if l.Device != fmt.Sprintf("dev-%d-%d", i/400, i%400) {
+			t.Fatalf("log entry %d is about %s", i, l.Device)
+		}
+	}
 }
