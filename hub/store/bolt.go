@@ -92,8 +92,11 @@ func u64(n uint64) []byte {
 }
 
 func put(b *bolt.Bucket, key []byte, v any) error {
-	var w recordWriter
-	return w.put(b, key, v)
+	_, data, err := encodeRecord(nil, v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
 }
 
 // recordWriter encodes the records of one transaction into chunks of
