@@ -84,6 +84,23 @@ func (o *jsonObject) uint(name string, v uint64) {
 	o.b = strconv.AppendUint(o.b, v, 10)
 }
 
+// array appends a non-empty array (omitempty) of n elements, each
+// appended by elem.
+func (o *jsonObject) array(name string, n int, elem func(b []byte, i int) ([]byte, bool)) {
+	if !o.ok || n == 0 {
+		return
+	}
+	o.key(name)
+	o.b = append(o.b, '[')
+	for i := 0; i < n && o.ok; i++ {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b, o.ok = elem(o.b, i)
+	}
+	o.b = append(o.b, ']')
+}
+
 func (o *jsonObject) end() ([]byte, bool) {
 	if !o.ok {
 		return o.b, false
@@ -112,19 +129,7 @@ func appendDevice(b []byte, d *incident.DeviceRecord) ([]byte, bool) {
 		o.key("holder")
 		o.b, o.ok = wire.AppendJSONHolder(o.b, d.Holder)
 	}
-	if o.ok && len(d.Faults) > 0 {
-		o.key("faults")
-		o.b = append(o.b, '[')
-		for i := range d.Faults {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			if o.b, o.ok = wire.AppendJSONFault(o.b, &d.Faults[i]); !o.ok {
-				break
-			}
-		}
-		o.b = append(o.b, ']')
-	}
+	o.array("faults", len(d.Faults), func(b []byte, i int) ([]byte, bool) { return wire.AppendJSONFault(b, &d.Faults[i]) })
 	o.time("since", d.Since, true)
 	o.uint("last_seq", d.LastSeq)
 	o.time("updated", d.Updated, true)
@@ -145,19 +150,7 @@ func appendLogEntry(b []byte, l *incident.LogEntry) ([]byte, bool) {
 	o.str("model", l.Model, true)
 	o.str("firmware", l.Firmware, true)
 	o.str("state", l.State, true)
-	if o.ok && len(l.Faults) > 0 {
-		o.key("faults")
-		o.b = append(o.b, '[')
-		for i, f := range l.Faults {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			if o.b, o.ok = wire.AppendJSONString(o.b, string(f)); !o.ok {
-				break
-			}
-		}
-		o.b = append(o.b, ']')
-	}
+	o.array("faults", len(l.Faults), func(b []byte, i int) ([]byte, bool) { return wire.AppendJSONString(b, string(l.Faults[i])) })
 	o.time("since", l.Since, true)
 	if o.ok && l.Duration != 0 {
 		o.key("duration_s")
