@@ -456,7 +456,9 @@ func dialAgent(t testing.TB, urls []string, first int, id wire.AgentID, user, pa
 		t.Fatalf("agent %s: connect: %v", id, tk.Error())
 	}
 	t.Cleanup(func() { a.c.Disconnect(100) })
-	online := &wire.Status{Header: a.header(0), State: wire.PresenceOnline}
+	// Its birth says where its numbers begin, as storeagent's does: a
+	// lost first fault is then missing, not history.
+	online := &wire.Status{Header: a.header(0), State: wire.PresenceOnline, Next: 1}
 	if err := a.send(wire.ChannelStatus, online, true); err != nil {
 		t.Fatal(err)
 	}
