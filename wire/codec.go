@@ -175,7 +175,13 @@ func decodeInto(data []byte, m typed, want MessageType) error {
 	// encoding/json/v2's prototype parses once, and is stricter: names match
 	// exactly (not case-insensitively), a name given twice, invalid UTF-8
 	// and data after the object are errors.
-	err := jsonv2.Unmarshal(data, m, jsonv2.RejectUnknownMembers(true))
+	var err error
+	if ev, isEvent := m.(*Event); !isEvent || !decodeEventFast(data, ev) {
+		if isEvent {
+			*ev = Event{} // what the fast path set before it gave up
+		}
+		err = jsonv2.Unmarshal(data, m, jsonv2.RejectUnknownMembers(true))
+	}
 	if h := m.Head(); err != nil || h.V != Version || h.Type != want {
 		return classify(data, want, err)
 	}

@@ -33,14 +33,23 @@ func FuzzDecodeChannel(f *testing.F) {
 // seedChannels seeds a fuzz test with every golden payload on every channel
 // (a channel index and a payload).
 func seedChannels(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.json")
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, data := range goldenPayloads(f) {
 		for i := range channels {
 			f.Add(uint8(i), data)
 		}
 	}
+}
+
+// goldenPayloads returns every golden payload (testdata/*.json).
+func goldenPayloads(tb testing.TB) [][]byte {
+	files, _ := filepath.Glob("testdata/*.json")
+	var out [][]byte
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, data)
+	}
+	return out
 }

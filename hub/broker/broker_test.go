@@ -208,3 +208,26 @@ func TestEmbeddedBrokerAdmitsOnlyAgentsInTheirSubtree(t *testing.T) {
 		t.Errorf("auth failures counted: %v", n)
 	}
 }
+
+// TestEmbeddedBrokerTakesMessagesLargerThanItsReadBuffer: a client's read
+// buffer is 1 KiB; an inventory of a large store is far more, and must
+// arrive whole.
+func TestEmbeddedBrokerTakesMessagesLargerThanItsReadBuffer(t *testing.T) {
+	rec := newRecorder()
+	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	c, err := connect(t, "tcp://"+e.Addrs()[0], "acme-s0042-backoffice", "pw-42", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1000, 1024, 1025, 5000, 200_000} {
+		body := strings.Repeat("x", n)
+		if err := publish(c, s42.Topic(wire.ChannelInventory), body); err != nil {
+			t.Fatal(err)
+		}
+		rec.wait(t, s42.Topic(wire.ChannelInventory)+" "+body)
+	}
+}

@@ -82,6 +82,12 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	// to an agent (its remote queries, at most a few a minute per device,
 	// and the acknowledgements, which do not use the queue).
 	srv.Options.Capabilities.MaximumClientWritesPending = 64
+	// Each client's reads go through a buffer of this size (mochi's default
+	// is 2 KiB): an agent sends one message at a time and waits for its
+	// acknowledgement, most under 1 KiB; a larger packet is read past the
+	// buffer straight into its own slice. BenchmarkEmbeddedConnection
+	// measures what an agent costs (docs/benchmarks.md).
+	srv.Options.ClientNetReadBufferSize = 1024
 	h := &hook{access: o.Access, handler: o.Handler, log: o.Log, m: o.Metrics, clients: map[*mqtt.Client]Credential{}}
 	if err := srv.AddHook(h, nil); err != nil {
 		return nil, err

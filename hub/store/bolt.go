@@ -41,6 +41,8 @@ type Bolt struct {
 
 	mu       sync.Mutex
 	notified chan struct{}
+
+	chunks [][]byte // Commit's record buffers (recordWriter), under bbolt's writer lock
 }
 
 // OpenBolt opens (creating if needed) the ticket store at path.
@@ -90,17 +92,84 @@ func u64(n uint64) []byte {
 }
 
 func put(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
+	_, data, err := encodeRecord(nil, v)
 	if err != nil {
 		return err
 	}
 	return b.Put(key, data)
 }
 
+// recordWriter encodes the records of one transaction into chunks of
+// recordChunk bytes (see encodeRecord), instead of a new slice per record.
+// bbolt keeps each value until the transaction has committed, so a chunk
+// is reused (free) only by a later transaction.
+type recordWriter struct {
+	buf  []byte   // the chunk being filled
+	full [][]byte // chunks filled before it
+	free [][]byte // empty chunks to fill
+}
+
+const recordChunk = 64 << 10
+
+func (w *recordWriter) put(b *bolt.Bucket, key []byte, v any) error {
+	if cap(w.buf)-len(w.buf) < recordChunk/16 {
+		if w.buf != nil {
+			w.full = append(w.full, w.buf)
+		}
+		if n := len(w.free); n > 0 {
+			w.buf, w.free = w.free[n-1], w.free[:n-1]
+		} else {
+			w.buf = make([]byte, 0, recordChunk)
+		}
+	}
+	var data []byte
+	var err error
+	w.buf, data, err = encodeRecord(w.buf, v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+// chunks returns every chunk of the writer, emptied (a chunk a large
+// record outgrew is left to the collector).
+func (w *recordWriter) chunks() [][]byte {
+	out := w.free
+	for _, c := range append(w.full, w.buf) {
+		if cap(c) == recordChunk {
+			out = append(out, c[:0])
+		}
+	}
+	return out
+}
+
+// bbolt splits a node that outgrows its page into pages filled to the
+// bucket's FillPercent, by default half: a commit inserting many keys into
+// one node (the opening burst of a large fleet, and every event-log line)
+// left the whole file about half empty, and storehub's resident memory
+// holds the pages it maps. Keys that only grow (the event log, the
+// notifications) fill their pages; records written once and then rewritten
+// in place (devices, agents, stores, installs, incidents) leave a tenth
+// free for records that grow. The setting is per transaction, not stored:
+// it changes how new pages are cut, never how a file is read.
+var fillPercent = map[string]float64{
+	string(bLog): 1.0, string(bNotifications): 1.0,
+	string(bDevices): 0.9, string(bAgents): 0.9, string(bStores): 0.9, string(bInstalls): 0.9, string(bIncidents): 0.9,
+	string(bTimeline): 0.9,
+}
+
+func setFill(tx *bolt.Tx) {
+	for name, f := range fillPercent {
+		if b := tx.Bucket([]byte(name)); b != nil {
+			b.FillPercent = f
+		}
+	}
+}
+
 // putLatest writes the last version of each record in xs.
-func putLatest[T any](b *bolt.Bucket, xs []T, key func(T) string) error {
+func putLatest[T any](w *recordWriter, b *bolt.Bucket, xs []T, key func(T) string) error {
 	for _, x := range Latest(xs, key) {
-		if err := put(b, []byte(key(x)), x); err != nil {
+		if err := w.put(b, []byte(key(x)), x); err != nil {
 			return err
 		}
 	}
@@ -123,6 +192,13 @@ func (s *Bolt) Commit(c incident.Changes) error {
 		return nil
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		// The chunks of the last commit, which has ended: this function
+		// runs under bbolt's writer lock, taken before and released after
+		// each commit.
+		w := recordWriter{free: s.chunks}
+		defer func() { s.chunks = w.chunks() }()
+		put := w.put
+		setFill(tx)
 		inc := tx.Bucket(bIncidents)
 		meta := tx.Bucket(bMeta)
 		last := uint64(0)
@@ -132,7 +208,7 @@ func (s *Bolt) Commit(c incident.Changes) error {
 		for i := range c.Incidents {
 			last = max(last, IncidentNumber(c.Incidents[i].ID))
 		}
-		if err := putLatest(inc, c.Incidents, func(r incident.Incident) string { return r.ID }); err != nil {
+		if err := putLatest(&w, inc, c.Incidents, func(r incident.Incident) string { return r.ID }); err != nil {
 			return err
 		}
 		if err := meta.Put(keyLastID, u64(last)); err != nil {
@@ -167,16 +243,16 @@ func (s *Bolt) Commit(c incident.Changes) error {
 		}
 		// A batch often carries several versions of one record; only the
 		// last is written.
-		if err := putLatest(tx.Bucket(bStores), c.Stores, func(r incident.StoreRecord) string { return r.Tenant + "/" + r.Store }); err != nil {
+		if err := putLatest(&w, tx.Bucket(bStores), c.Stores, func(r incident.StoreRecord) string { return r.Tenant + "/" + r.Store }); err != nil {
 			return err
 		}
-		if err := putLatest(tx.Bucket(bAgents), c.Agents, func(r incident.AgentRecord) string { return r.ID().String() }); err != nil {
+		if err := putLatest(&w, tx.Bucket(bAgents), c.Agents, func(r incident.AgentRecord) string { return r.ID().String() }); err != nil {
 			return err
 		}
 		if err := recordInstalls(tx, c.Devices); err != nil {
 			return err
 		}
-		if err := putLatest(tx.Bucket(bDevices), c.Devices, func(r incident.DeviceRecord) string { return r.Tenant + "/" + r.Store + "/" + r.ID }); err != nil {
+		if err := putLatest(&w, tx.Bucket(bDevices), c.Devices, func(r incident.DeviceRecord) string { return r.Tenant + "/" + r.Store + "/" + r.ID }); err != nil {
 			return err
 		}
 		for _, ep := range c.Episodes {

@@ -14,4 +14,10 @@
 // committed in one transaction, so a crash never leaves an incident without
 // its timeline or a notification without its incident. Config is the hub
 // file's store: section, which chooses between them.
+//
+// Bolt keeps each record as JSON. The two written for every event (the
+// device record and the event-log line) are encoded by hand to the same
+// bytes json.Marshal writes (records.go), and pages are filled according
+// to how each bucket grows (fillPercent), since storehub keeps the pages
+// of the file it has mapped resident.
 package store

@@ -1,0 +1,170 @@
+package broker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.mqtt.golang/packets"
+
+	"github.com/storewatch/storewatch/wire"
+)
+
+// decoder is an ingest stand-in that decodes each message on the broker's
+// goroutine, as ingest's check does, so the client's read goroutine grows
+// its stack as it does in storehub.
+type decoder struct{}
+
+func (decoder) Handle(_ context.Context, topic string, payload []byte, _ string) error {
+	_, err := wire.DecodeChannel(wire.ChannelEvents, payload)
+	return err
+}
+
+// BenchmarkEmbeddedConnection measures what one connected agent costs the
+// embedded broker: b.N agents log in (user and password, a retained will
+// on their status topic), subscribe to their command topic and publish one
+// event at QoS 1, and then stay connected; the process's Go heap, goroutine
+// stacks and RSS are read before and after (after two GCs), and the
+// difference per agent is reported. The agents are bare MQTT connections
+// (no client library, no goroutine), so what they cost this process on the
+// client side is a socket and a net.Conn. Run it with enough agents for
+// the fixed costs to fade, e.g.
+//
+//	go test ./hub/broker -run '^$' -bench EmbeddedConnection -benchtime 2000x
+func BenchmarkEmbeddedConnection(b *testing.B) {
+	h, err := HashPassword("pw", 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]wire.AgentID, b.N)
+	var list []Agent
+	for i := range ids {
+		ids[i] = wire.AgentID{Tenant: "acme", Store: fmt.Sprintf("s%05d", i), Agent: "backoffice"}
+		list = append(list, Agent{Tenant: ids[i].Tenant, Store: ids[i].Store, Agent: ids[i].Agent, PasswordHash: h})
+	}
+	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(list), Handler: decoder{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	addr := e.Addrs()[0]
+
+	before := memNow(b)
+	b.ResetTimer()
+	conns := make([]net.Conn, 0, b.N)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for _, id := range ids {
+		c, err := bareAgent(addr, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	b.StopTimer()
+	after := memNow(b)
+	per := func(x, y uint64) float64 { return (float64(y) - float64(x)) / float64(b.N) }
+	b.ReportMetric(per(before.heap, after.heap), "heap-B/conn")
+	b.ReportMetric(per(before.stack, after.stack), "stack-B/conn")
+	b.ReportMetric(per(before.rss, after.rss), "rss-B/conn")
+	b.ReportMetric(per(before.anon, after.anon), "anon-B/conn")
+	b.ReportMetric(per(uint64(before.goroutines), uint64(after.goroutines)), "goroutines/conn")
+}
+
+type memReading struct {
+	heap, stack, rss, anon uint64
+	goroutines             int
+}
+
+func memNow(b *testing.B) memReading {
+	for range 6 {
+		runtime.GC()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r := memReading{heap: ms.HeapInuse, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ":")
+		n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			r.rss = n << 10
+		case "RssAnon":
+			r.anon = n << 10
+		}
+	}
+	return r
+}
+
+// bareAgent connects as id the way storeagent does (MQTT 3.1.1, retained
+// will), subscribes to its command topic and publishes one event, waiting
+// for each answer.
+func bareAgent(addr string, id wire.AgentID) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	fail := func(step string, err error) (net.Conn, error) {
+		c.Close()
+		return nil, fmt.Errorf("agent %s: %s: %w", id, step, err)
+	}
+	cp := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
+	cp.ProtocolName, cp.ProtocolVersion = "MQTT", 4
+	cp.ClientIdentifier = id.String()
+	cp.Keepalive = 60
+	cp.UsernameFlag, cp.Username = true, id.Tenant+"-"+id.Store+"-"+id.Agent
+	cp.PasswordFlag, cp.Password = true, []byte("pw")
+	cp.WillFlag, cp.WillQos, cp.WillRetain = true, 1, true
+	cp.WillTopic, cp.WillMessage = id.Topic(wire.ChannelStatus), []byte(`{"online":false}`)
+	if err := cp.Write(c); err != nil {
+		return fail("connect", err)
+	}
+	if ack, err := packets.ReadPacket(c); err != nil {
+		return fail("connack", err)
+	} else if ca, ok := ack.(*packets.ConnackPacket); !ok || ca.ReturnCode != 0 {
+		return fail("connack", fmt.Errorf("refused: %v", ack))
+	}
+	sp := packets.NewControlPacket(packets.Subscribe).(*packets.SubscribePacket)
+	sp.MessageID, sp.Topics, sp.Qoss = 1, []string{id.Topic(wire.ChannelCmdReq)}, []byte{1}
+	if err := sp.Write(c); err != nil {
+		return fail("subscribe", err)
+	}
+	if _, err := packets.ReadPacket(c); err != nil {
+		return fail("suback", err)
+	}
+	ev := wire.Event{Header: wire.Header{V: 1, Type: wire.TypeEvent, AgentID: id, Boot: "b1", Seq: 1, Time: time.Unix(1_700_000_000, 0).UTC()},
+		Device: "receipt-1", Kind: "receipt_printer", State: wire.StateOK, Previous: wire.StateUnknown, Since: time.Unix(1_700_000_000, 0).UTC()}
+	payload, err := wire.Encode(&ev)
+	if err != nil {
+		return fail("encode", err)
+	}
+	pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	pp.Qos, pp.MessageID, pp.TopicName, pp.Payload = 1, 2, id.Topic(wire.ChannelEvents), payload
+	if err := pp.Write(c); err != nil {
+		return fail("publish", err)
+	}
+	if ack, err := packets.ReadPacket(c); err != nil {
+		return fail("puback", err)
+	} else if _, ok := ack.(*packets.PubackPacket); !ok {
+		return fail("puback", fmt.Errorf("got %v", ack))
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
+}
