@@ -283,8 +283,11 @@ func (r Report) Markdown() string {
 		p("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, c := range r.Chains {
 			mq := "-"
-			if c.Broker == "mosquitto" {
+			switch c.Broker {
+			case "mosquitto":
 				mq = us(c.MQTTCPUPerEvent)
+			case "replicas":
+				mq = us(c.MQTTCPUPerEvent) + " (3 nats-server nodes)"
 			}
 			lost := ""
 			switch {
@@ -327,6 +330,9 @@ func (r Report) Markdown() string {
 			p(".\n")
 			if !v.Correct() {
 				p("  Tickets: missing %s, duplicate %s, unexpected %s.\n", keys(v.Missing), keys(v.Duplicate), keys(v.Unknown))
+			}
+			if c.Broker == "replicas" {
+				p("%s", replicaLines(c))
 			}
 		}
 		var best, big *ChainResult
@@ -437,4 +443,28 @@ func messages(m map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s %s", k, thousands(m[k])))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// replicaLines are a replicas run's own figures: each replica's CPU per
+// event and memory, PostgreSQL's CPU and bytes, and the failover.
+func replicaLines(c ChainResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %d replicas, `partitions: %d`, `lease: %v`, storehub CPU/event above is their sum:", c.Replicas, c.Partitions, c.Lease)
+	for _, r := range c.Procs {
+		fmt.Fprintf(&b, " %s %s, RSS max %s MiB (end %s MiB);", r.Name, us(r.CPUPerEvent), fmib(r.RSSMax), fmib(r.RSSEnd))
+	}
+	fmt.Fprintf(&b, " PostgreSQL %s CPU/event.\n", us(c.PGCPUPerEvent))
+	g := c.PG
+	fmt.Fprintf(&b, "  PostgreSQL at the end (`pg_total_relation_size`): %s incidents, %.0f bytes each; %s event-log entries, %.0f bytes each;"+
+		" database %s MiB.\n", thousands(float64(g.Incidents)), g.PerIncident, thousands(float64(g.LogEntries)), g.PerLogEntry, fmib(g.Database))
+	switch {
+	case c.Killed == "":
+		b.WriteString("  No replica killed in this run.\n")
+	case c.FailoverErr != "":
+		fmt.Fprintf(&b, "  **Failover**: %s killed %v into the fault mix: %s.\n", c.Killed, c.KilledAt, c.FailoverErr)
+	default:
+		fmt.Fprintf(&b, "  **Failover**: `kill -9` of %s (holder of the delivery) %v into the fault mix: its %d leases held by the others %s later.\n",
+			c.Killed, c.KilledAt, c.FailoverMoved, ms(c.Failover))
+	}
+	return b.String()
 }

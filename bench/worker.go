@@ -27,8 +27,11 @@ const storesPerWorker = 4000
 // WorkerSpec is what one worker process simulates: stores Lo..Hi-1, each
 // with the real uplink (its own bbolt outbox and MQTT connection).
 type WorkerSpec struct {
-	Lo, Hi    int
-	Broker    string
+	Lo, Hi int
+	// Brokers are the broker's URLs: one, or the nodes of a cluster, which
+	// each agent lists starting from a different one (store i from node i
+	// mod n), so that the agents spread over the nodes.
+	Brokers   []string
 	Auth      bool // log in as tenant-store-agent with Password (the embedded broker)
 	Password  string
 	OutboxDir string
@@ -272,15 +275,17 @@ func ChainWorker(in io.Reader, out io.Writer) error {
 func newSimAgent(spec WorkerSpec, i int, wan bool, dir string, layout []ChainDevice, log *slog.Logger) (*simAgent, error) {
 	id := wire.AgentID{Tenant: Tenant, Store: StoreID(i), Agent: AgentName}
 	a := &simAgent{id: id}
-	url := spec.Broker
+	urls := AgentBrokers(spec.Brokers, i)
 	if wan {
-		l, err := NewLink(strings.TrimPrefix(spec.Broker, "tcp://"))
+		// The store's one way out is its WAN link, to its first node: a
+		// cut must not be routed around through another node.
+		l, err := NewLink(strings.TrimPrefix(urls[0], "tcp://"))
 		if err != nil {
 			return nil, err
 		}
-		a.link, url = l, "tcp://"+l.Addr
+		a.link, urls = l, []string{"tcp://" + l.Addr}
 	}
-	b := config.Broker{URLs: []string{url}, KeepAlive: time.Minute}
+	b := config.Broker{URLs: urls, KeepAlive: time.Minute}
 	if spec.Auth {
 		b.Username, b.Password = Tenant+"-"+id.Store+"-"+AgentName, spec.Password
 	}
@@ -352,4 +357,14 @@ func inject(ctx context.Context, a *simAgent, e Episode, d ChainDevice, t Episod
 		}
 		return a.report(ctx, d, wire.StateOf([]wire.Fault{f}))
 	}
+}
+
+// AgentBrokers is store i's broker.urls: every node, starting from node
+// i mod n, as an operator spreads a chain's stores over a broker cluster.
+func AgentBrokers(nodes []string, i int) []string {
+	out := make([]string, 0, len(nodes))
+	for k := range nodes {
+		out = append(out, nodes[(i+k)%len(nodes)])
+	}
+	return out
 }
