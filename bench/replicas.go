@@ -337,6 +337,23 @@ func (rs *ReplicaSet) PostgresCPU() (time.Duration, error) {
 	return TreeCPU(master)
 }
 
+// KeepLogs writes every replica's log and every broker node's into dir
+// (created), for a look after the run: the temporary directories go with
+// the test.
+func (rs *ReplicaSet) KeepLogs(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var errs []error
+	for i, h := range rs.Hubs {
+		errs = append(errs, os.WriteFile(filepath.Join(dir, rs.Names[i]+".log"), []byte(h.Proc.Output()), 0o644))
+	}
+	for _, n := range rs.NATS.Nodes {
+		errs = append(errs, os.WriteFile(filepath.Join(dir, "nats-"+n.Name+".log"), []byte(n.Log()), 0o644))
+	}
+	return errors.Join(errs...)
+}
+
 // Stop ends the live replicas (SIGTERM).
 func (rs *ReplicaSet) Stop() {
 	for _, i := range rs.live() {

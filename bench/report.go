@@ -279,7 +279,7 @@ func (r Report) Markdown() string {
 		p("  computed from the injected episodes with the same policy.\n")
 		p("- **Latency beyond the hold-down**: for each ticket with a hold-down, from when it was due (first seen + hold-down) to the\n")
 		p("  ticket's `opened_at` (engine) and to when a client following `/api/v1/notifications` every %v saw it (committed).\n\n", followEvery)
-		p("| stores × devices | broker | connect | burst events | ingest (wall) | storehub CPU/event | → on 2 cores | agents CPU/event | Mosquitto CPU/event |\n")
+		p("| stores × devices | broker | connect | burst events | ingest (wall) | storehub CPU/event | → on 2 cores | agents CPU/event | broker CPU/event |\n")
 		p("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, c := range r.Chains {
 			mq := "-"
@@ -314,12 +314,20 @@ func (r Report) Markdown() string {
 		p("\n")
 		for _, c := range r.Chains {
 			v := c.Verdict
-			p("- %s stores, %s: storehub's Go heap in use at the end %s MiB; messages %s", thousands(float64(c.Stores)), c.Broker, fmib(c.HubHeapEnd), messages(c.HubMessages))
+			p("- %s stores, %s: storehub's Go heap in use at the end %s MiB", thousands(float64(c.Stores)), c.Broker, fmib(c.HubHeapEnd))
+			if c.Broker == "replicas" {
+				p(" (the live replicas' sum)")
+			} else {
+				p("; messages %s", messages(c.HubMessages))
+			}
 			if c.Slowest != "" {
 				p("; the latest ticket %s after its due time: %s", ms(c.SlowestLate), c.Slowest)
 			}
 			if c.StuckEvents > 0 {
 				p("; %d events still in the agents' outboxes at the end", c.StuckEvents)
+			}
+			if c.OfflineAtStart > 0 {
+				p("; **%d agents not listed online when the connect phase ran out**", c.OfflineAtStart)
 			}
 			if c.OfflineAtEnd > 0 {
 				p("; **%d agents still offline a minute after the last episode**", c.OfflineAtEnd)
@@ -451,7 +459,11 @@ func replicaLines(c ChainResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "  %d replicas, `partitions: %d`, `lease: %v`, storehub CPU/event above is their sum:", c.Replicas, c.Partitions, c.Lease)
 	for _, r := range c.Procs {
-		fmt.Fprintf(&b, " %s %s, RSS max %s MiB (end %s MiB);", r.Name, us(r.CPUPerEvent), fmib(r.RSSMax), fmib(r.RSSEnd))
+		end := fmib(r.RSSEnd) + " MiB"
+		if r.Name == c.Killed {
+			end = "killed"
+		}
+		fmt.Fprintf(&b, " %s %s, RSS max %s MiB (end %s);", r.Name, us(r.CPUPerEvent), fmib(r.RSSMax), end)
 	}
 	fmt.Fprintf(&b, " PostgreSQL %s CPU/event.\n", us(c.PGCPUPerEvent))
 	g := c.PG

@@ -22,6 +22,8 @@ var (
 	parts6   = flag.Int("partitions", 6, "cluster.partitions of a replicas chain run")
 	lease    = flag.Duration("lease", 4*time.Second, "cluster.lease of a replicas chain run")
 	killAt   = flag.Duration("kill-at", 0, "in a replicas chain run, kill -9 a replica this long into the fault mix (0: none)")
+	connRate = flag.Float64("connect-rate", 0, "override the mode's agents connecting per second in the chain runs")
+	keepLogs = flag.String("keep-logs", "", "keep the replicas' and broker nodes' logs of a replicas chain run in this directory")
 	write    = flag.String("write", "", "splice the report into this markdown file (docs/benchmarks.md)")
 	devices  = flag.String("devices", "", "override the mode's footprint store sizes, e.g. 50,200")
 	window   = flag.Duration("window", 0, "override the mode's footprint sampling window")
@@ -69,6 +71,9 @@ func TestSuite(t *testing.T) {
 	}
 	if *windows > 0 {
 		mode.Windows = *windows
+	}
+	if *connRate > 0 {
+		mode.ConnectRate = *connRate
 	}
 	raiseFileLimit(t)
 	root, err := RepoRoot()
@@ -148,7 +153,7 @@ func TestSuite(t *testing.T) {
 				Stores: c.Stores, Broker: c.Broker, MosquittoURL: m.URL, MosquittoPID: m.PID(), HubBin: hubBin,
 				Policy: mode.Policy, Timing: mode.Timing, Margin: mode.Margin, ConnectRate: mode.ConnectRate, BurstLimit: mode.BurstLimit,
 				OutboxDir: tmpfs(), Seed: 42, Log: progress,
-				Replicas: *replicas, Partitions: *parts6, Lease: *lease, KillAt: *killAt,
+				Replicas: *replicas, Partitions: *parts6, Lease: *lease, KillAt: *killAt, LogDir: *keepLogs,
 			})
 			rep.Chains = append(rep.Chains, r)
 			if !r.Verdict.Correct() {
