@@ -195,7 +195,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	var workers []*workerProc
 	for w := range nw {
 		spec := WorkerSpec{Lo: w * o.Stores / nw, Hi: (w + 1) * o.Stores / nw, Brokers: brokerURLs, Auth: o.Broker == "embedded",
-			Password: password, OutboxDir: o.OutboxDir, Spread: spread, Timing: o.Timing}
+			Password: password, OutboxDir: o.OutboxDir, Spread: spread, Timing: o.Timing, AgentBackoff: o.Broker == "replicas"}
 		for _, e := range eps {
 			if e.Store >= spec.Lo && e.Store < spec.Hi {
 				spec.Episodes = append(spec.Episodes, e)
@@ -388,7 +388,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	}
 
 	// Judge.
-	var keys []string
+	var ticketKeys []string
 	hold := map[string]time.Duration{}
 	flapping := map[string]bool{}
 	for _, e := range want {
@@ -406,7 +406,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 		if inc.Kind == incident.KindChronic {
 			k += "/chronic"
 		}
-		keys = append(keys, k)
+		ticketKeys = append(ticketKeys, k)
 		h, ok := hold[k]
 		if !ok || flapping[k] {
 			continue
@@ -419,7 +419,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 				inc.FirstSeen.Format("15:04:05.000"), inc.OpenedAt.Format("15:04:05.000"))
 		}
 	}
-	res.Verdict = Judge(want, keys)
+	res.Verdict = Judge(want, ticketKeys)
 	res.Tickets = len(engine)
 	q := func(xs []float64, p float64) time.Duration { return time.Duration(Quantile(xs, p)) }
 	res.EngineP50, res.EngineP99 = q(engine, 0.5), q(engine, 0.99)
@@ -444,8 +444,8 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 			o.Broker, res.PG.Incidents, res.PG.PerIncident, res.PG.LogEntries, res.PG.PerLogEntry, mib(res.PG.Database))
 	}
 	res.Load = LoadAvg()
-	o.Log("chain %s: tickets: %d expected, %d opened, %d right; missing %v, duplicate %v, unexpected %v",
-		o.Broker, res.Verdict.Expected, res.Verdict.Opened, res.Verdict.Matched, res.Verdict.Missing, res.Verdict.Duplicate, res.Verdict.Unknown)
+	o.Log("chain %s: tickets: %d expected, %d opened, %d right; missing %s, duplicate %s, unexpected %s",
+		o.Broker, res.Verdict.Expected, res.Verdict.Opened, res.Verdict.Matched, keys(res.Verdict.Missing), keys(res.Verdict.Duplicate), keys(res.Verdict.Unknown))
 	o.Log("chain %s: beyond hold-down: engine p50 %v p99 %v; seen p50 %v p99 %v; storehub RSS max %.0f MiB (load %s)",
 		o.Broker, res.EngineP50, res.EngineP99, res.SeenP50, res.SeenP99, mib(res.HubRSSMax), res.Load)
 	for _, r := range all(workerCommand{Cmd: "stop"}) {

@@ -36,8 +36,14 @@ type WorkerSpec struct {
 	Password  string
 	OutboxDir string
 	Spread    time.Duration // uplink StartDelay: agents connect at random times within it
-	Timing    EpisodeTiming
-	Episodes  []Episode // for these stores
+	// AgentBackoff gives the stores without a WAN episode the uplink's own
+	// reconnect backoff (1 s doubling to 30 s) instead of the harness's
+	// 0.5 to 2 s, which the WAN cuts need to end when the link is restored:
+	// against a broker that drops connections when overloaded, thousands
+	// of agents retrying every 2 s make a storm no real chain makes.
+	AgentBackoff bool
+	Timing       EpisodeTiming
+	Episodes     []Episode // for these stores
 }
 
 // workerCommand is a line from the harness to a worker: ready (the agents
@@ -289,11 +295,15 @@ func newSimAgent(spec WorkerSpec, i int, wan bool, dir string, layout []ChainDev
 	if spec.Auth {
 		b.Username, b.Password = Tenant+"-"+id.Store+"-"+AgentName, spec.Password
 	}
+	rmin, rmax := 500*time.Millisecond, 2*time.Second
+	if spec.AgentBackoff && !wan {
+		rmin, rmax = 0, 0 // the uplink's defaults
+	}
 	u, err := uplink.New(uplink.Options{
 		ID: id, Broker: b, Version: "bench", Logger: log,
 		Outbox:       config.Outbox{Path: filepath.Join(dir, id.Store+".db"), MaxBytes: 8 << 20, MaxAge: time.Hour},
 		StartDelay:   spec.Spread,
-		ReconnectMin: 500 * time.Millisecond, ReconnectMax: 2 * time.Second,
+		ReconnectMin: rmin, ReconnectMax: rmax,
 		CommandWorkers: 1,
 	})
 	if err != nil {
