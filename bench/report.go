@@ -417,7 +417,7 @@ func correctness(cs []ChainResult) string {
 	for _, c := range cs {
 		s := fmt.Sprintf("%.1f %% (%s, %s stores)", 100*c.Verdict.Score(), c.Broker, thousands(float64(c.Stores)))
 		if c.BurstLost > 0 {
-			s += fmt.Sprintf(", %d burst events stuck in agents' outboxes", c.BurstLost)
+			s += fmt.Sprintf(", %d burst events not applied (%d still in the agents' outboxes at the end)", c.BurstLost, c.StuckEvents)
 		}
 		parts = append(parts, s)
 	}
