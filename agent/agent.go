@@ -116,6 +116,7 @@ func New(cfg *config.Agent, lines *config.Lines, o Options) (*Agent, error) {
 		a.remote = func(c *config.Agent) error {
 			remote, err := NewRemote(a.id(), c.Remote.HubPublicKey, a.col, remoteDevices(c), audit, nil, log)
 			if err == nil {
+				remote.SetResender(a.up)
 				a.up.SetCommandHandler(remote)
 			}
 			return err

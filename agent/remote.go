@@ -68,6 +68,8 @@ type Remote struct {
 	audit   *AuditLog
 	log     *slog.Logger
 
+	resender Resender
+
 	mu      sync.Mutex
 	seen    map[string]time.Time // request id -> expiry
 	running map[string]bool      // device -> a query is running
@@ -94,6 +96,21 @@ func NewRemote(id wire.AgentID, hubKey string, col *collector.Collector, devices
 	}
 	return r, nil
 }
+
+// Resender publishes again messages the agent already sent, by sequence
+// number (the uplink): the agent's side of wire.OpResend.
+type Resender interface {
+	Resend(ctx context.Context, spans []wire.SeqSpan) (wire.ResendResult, error)
+}
+
+// SetResender lets the hub ask for numbered messages again (wire.OpResend);
+// without one such requests are refused as unsupported. Call it before the
+// handler is in use.
+func (r *Remote) SetResender(s Resender) { r.resender = s }
+
+// resendBucket is the rate limit of resend requests, apart from every
+// device's (a device id has no parentheses).
+const resendBucket = "(resend)"
 
 // HandleCommand answers one request. It never returns nil.
 func (r *Remote) HandleCommand(ctx context.Context, req *wire.CommandRequest) *wire.CommandResponse {
@@ -143,6 +160,9 @@ func (r *Remote) handle(ctx context.Context, req *wire.CommandRequest) *wire.Com
 	}
 	if !r.firstSight(req.ID, req.Expires, now) {
 		return fail(CodeReplay, "request %s was already answered", req.ID)
+	}
+	if req.Op == wire.OpResend {
+		return r.resend(ctx, req, now)
 	}
 	dev, known := r.devices[req.Device]
 	if _, ok := r.col.Timeout(req.Device); !ok || !known {
@@ -203,6 +223,28 @@ func (r *Remote) handle(ctx context.Context, req *wire.CommandRequest) *wire.Com
 		return r.raw(ctx, req, dev)
 	}
 	return fail(CodeFailed, "operation %q has no handler", req.Op)
+}
+
+// resend publishes again what the hub found missing (wire.OpResend):
+// read-only, the messages the agent already sent.
+func (r *Remote) resend(ctx context.Context, req *wire.CommandRequest, now time.Time) *wire.CommandResponse {
+	if r.resender == nil {
+		return fail(CodeUnsupported, "this agent keeps no sent messages to publish again")
+	}
+	spans, err := wire.ParseSpans(req.Args["seqs"])
+	if err != nil || len(req.Args) != 1 {
+		return fail(CodeFailed, "resend takes one argument, seqs (e.g. \"5,7-9\"): %v", err)
+	}
+	if !r.take(resendBucket, now) {
+		return fail(CodeRateLimited, "too many resend requests; at most %d a minute", QueriesPerMinute)
+	}
+	res, err := r.resender.Resend(ctx, spans)
+	if err != nil {
+		f := fail(timeoutOr(err), "%v", err)
+		f.Result, _ = json.Marshal(res)
+		return f
+	}
+	return ok(res)
 }
 
 func ok(v any) *wire.CommandResponse {

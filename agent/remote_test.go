@@ -262,3 +262,56 @@ func TestBusyAnswerNamesTheHolder(t *testing.T) {
 		})
 	}
 }
+
+// resender records what it was asked to publish again.
+type resender struct {
+	asked [][]wire.SeqSpan
+	res   wire.ResendResult
+	err   error
+}
+
+func (r *resender) Resend(_ context.Context, spans []wire.SeqSpan) (wire.ResendResult, error) {
+	r.asked = append(r.asked, spans)
+	return r.res, r.err
+}
+
+// A resend request is agent-level (no device) and signed like any other;
+// its numbers are checked before the outbox is touched.
+func TestResendRequests(t *testing.T) {
+	f := newRemoteFixture(t, "127.0.0.1:1", map[string]drivers.Prober{"printer": &printer{}})
+	seqs := func(s string) map[string]string { return map[string]string{"seqs": s} }
+	if res := f.ask(f.request("", wire.OpResend, seqs("5"), nil)); res.Code != CodeUnsupported {
+		t.Fatalf("without a resender: %+v", res)
+	}
+	rs := &resender{res: wire.ResendResult{Resent: 2, Pending: 1, Gone: "5"}}
+	f.r.SetResender(rs)
+	res := f.ask(f.request("", wire.OpResend, seqs("5,7-9"), nil))
+	var got wire.ResendResult
+	if err := json.Unmarshal(res.Result, &got); !res.OK || err != nil || got != rs.res {
+		t.Fatalf("resend: %+v (%v)", res, err)
+	}
+	if len(rs.asked) != 1 || wire.FormatSpans(rs.asked[0]) != "5,7-9" {
+		t.Fatalf("the resender was asked for %v", rs.asked)
+	}
+	for _, c := range []struct {
+		name string
+		req  *wire.CommandRequest
+		code string
+	}{
+		{"bad numbers", f.request("", wire.OpResend, seqs("9-7"), nil), CodeFailed},
+		{"no numbers", f.request("", wire.OpResend, nil, nil), CodeFailed},
+		{"another argument", f.request("", wire.OpResend, map[string]string{"seqs": "5", "hex": "10"}, nil), CodeFailed},
+		{"numbers changed after signing", f.request("", wire.OpResend, seqs("5"), func(r *wire.CommandRequest) { r.Args = seqs("1-4096") }), CodeBadSignature},
+	} {
+		if res := f.ask(c.req); res.OK || res.Code != c.code {
+			t.Errorf("%s: %+v, want code %s", c.name, res, c.code)
+		}
+	}
+	if len(rs.asked) != 1 {
+		t.Errorf("refused requests reached the resender: %v", rs.asked)
+	}
+	rs.err = context.DeadlineExceeded
+	if res := f.ask(f.request("", wire.OpResend, seqs("11"), nil)); res.Code != CodeTimeout || res.Result == nil {
+		t.Errorf("a resend that timed out: %+v", res)
+	}
+}

@@ -372,6 +372,9 @@ const (
 	DefaultKeepAlive = 30 * time.Second
 	DefaultMaxBytes  = 64 << 20
 	DefaultMaxAge    = 7 * 24 * time.Hour
+	// DefaultKeepSent: about 250 KB of file, the events of a busy store's
+	// several hours, far more than a hub needs to notice a gap.
+	DefaultKeepSent  = 2000
 	DefaultTelemetry = time.Minute
 	DefaultHostEvery = time.Minute
 	DefaultBusyLimit = time.Hour
@@ -429,6 +432,9 @@ func (c *Agent) applyDefaults(lines *Lines) {
 	}
 	if unset("outbox.max_age") {
 		c.Outbox.MaxAge = DefaultMaxAge
+	}
+	if unset("outbox.keep_sent") {
+		c.Outbox.KeepSent = DefaultKeepSent
 	}
 	if unset("telemetry.interval") {
 		c.Telemetry.Interval = DefaultTelemetry

@@ -66,6 +66,7 @@ type Outbox struct {
 	Path     string        `yaml:"path" doc:"bbolt file holding unsent messages (default /var/lib/storewatch/outbox.db, %ProgramData%\\storewatch\\outbox.db on Windows)"`
 	MaxBytes ByteSize      `yaml:"max_bytes" doc:"Largest size of the outbox file, e.g. 64MiB; telemetry is dropped first when full" default:"64MiB"`
 	MaxAge   time.Duration `yaml:"max_age" doc:"Messages older than this are dropped (telemetry first), e.g. 168h" default:"168h"`
+	KeepSent int           `yaml:"keep_sent" doc:"Events kept after the broker acknowledged them (the newest), so that the hub can ask for them again when a broker lost some; 0 keeps none" default:"2000"`
 }
 
 // Polling holds defaults for every device.

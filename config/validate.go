@@ -96,6 +96,9 @@ func (c *Agent) validate(l *Lines) Errors {
 	if c.Outbox.MaxBytes < 1<<20 {
 		bad("outbox.max_bytes", "must be at least 1MiB")
 	}
+	if c.Outbox.KeepSent < 0 || c.Outbox.KeepSent > 100000 {
+		bad("outbox.keep_sent", "must be 0 to 100000")
+	}
 	if c.Outbox.MaxAge < time.Minute {
 		bad("outbox.max_age", "must be at least 1m")
 	}

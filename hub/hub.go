@@ -22,6 +22,7 @@ import (
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/profiles"
 	"github.com/storewatch/storewatch/hub/query"
+	"github.com/storewatch/storewatch/hub/resend"
 	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/internal/clock"
 )
@@ -43,8 +44,12 @@ type Hub struct {
 	external *broker.External
 	cluster  *cluster.Manager // with a cluster: section
 	router   *partitionRouter // with a cluster: section
-	http     *http.Server
-	httpLn   net.Listener
+	// ingestMetrics and resendMetrics count for every pipeline: a
+	// replica's partitions add to the same counters.
+	ingestMetrics *ingest.Metrics
+	resendMetrics *resend.Metrics
+	http          *http.Server
+	httpLn        net.Listener
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -90,7 +95,8 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		st.Close()
 		return nil, err
 	}
-	pipe := ingest.New(ingest.Options{Engine: eng, Store: st, Log: log.With("part", "ingest"), Metrics: ingest.NewMetrics(reg), Answers: h.Query})
+	h.ingestMetrics = ingest.NewMetrics(reg)
+	pipe := ingest.New(ingest.Options{Engine: eng, Store: st, Log: log.With("part", "ingest"), Metrics: h.ingestMetrics, Answers: h.Query})
 	h.Pipeline = pipe
 	h.wg.Add(1)
 	go func() {
@@ -105,6 +111,15 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		defer h.wg.Done()
 		h.prune(ctx, cfg.LogRetention)
 	}()
+	h.resendMetrics = resend.NewMetrics(reg)
+	if cfg.Cluster == nil { // a replica runs one per partition
+		tr := resend.New(resend.Options{Source: eng, Asker: h.Query, Recorder: pipe, Metrics: h.resendMetrics, Log: log.With("part", "resend")})
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			tr.Run(ctx)
+		}()
+	}
 
 	if cfg.Cluster == nil {
 		if err := h.startHelpdesk(ctx, cfg, catalog, pol); err != nil {
@@ -134,7 +149,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 			h.wg.Add(1)
 			go func() {
 				defer h.wg.Done()
-				h.followBroker(ctx, pipe)
+				followBroker(ctx, h.external, pipe, h.log)
 			}()
 		}
 	default: // the embedded broker
@@ -198,16 +213,16 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 // and when it has it back: while a connection is down the hub hears none
 // of the stores behind it, which is one outage, the hub's, and not one per
 // store (docs/hub.md). Nothing is missing before the first time every
-// connection was up.
-func (h *Hub) followBroker(ctx context.Context, pipe *ingest.Pipeline) {
+// connection was up. On a cluster each partition follows its own session.
+func followBroker(ctx context.Context, x *broker.External, pipe *ingest.Pipeline, log *slog.Logger) {
 	connected, seen := false, false
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-h.external.Changed():
+		case <-x.Changed():
 		}
-		now := h.external.Connected()
+		now := x.Connected()
 		switch {
 		case !seen && now:
 			seen, connected = true, true
@@ -225,11 +240,11 @@ func (h *Hub) followBroker(ctx context.Context, pipe *ingest.Pipeline) {
 		})
 		switch {
 		case err != nil && ctx.Err() == nil:
-			h.log.Error("cannot record the broker connection's state", "connected", connected, "err", err)
+			log.Error("cannot record the broker connection's state", "connected", connected, "err", err)
 		case err == nil && !connected:
-			h.log.Warn("the hub cannot hear its stores: broker connection down; per-store offline decisions wait until it is back")
+			log.Warn("the hub cannot hear its stores: broker connection down; per-store offline decisions wait until it is back")
 		case err == nil:
-			h.log.Info("broker connection back; per-store offline decisions resume after the settle time")
+			log.Info("broker connection back; per-store offline decisions resume after the settle time")
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/storewatch/storewatch/hub/api"
 	"github.com/storewatch/storewatch/hub/broker"
 	"github.com/storewatch/storewatch/hub/cluster"
@@ -16,6 +18,7 @@ import (
 	"github.com/storewatch/storewatch/hub/incident"
 	"github.com/storewatch/storewatch/hub/ingest"
 	"github.com/storewatch/storewatch/hub/notify"
+	"github.com/storewatch/storewatch/hub/resend"
 	"github.com/storewatch/storewatch/hub/sla"
 	"github.com/storewatch/storewatch/hub/store/postgres"
 	"github.com/storewatch/storewatch/hub/tickets"
@@ -38,8 +41,10 @@ type partitionRunner struct {
 	cl      cluster.Config
 	targets sla.Targets
 	catalog *tickets.Catalog
-	view    *ingest.Pipeline // the replica's own, for the helpdesk's feedback
 	router  *partitionRouter
+	asker   resend.Asker // the replica's query service, for the partitions' resends
+	ingests *ingest.Metrics
+	resends *resend.Metrics
 	log     *slog.Logger
 }
 
@@ -76,10 +81,10 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 		return fmt.Errorf("partition %d: %w", p, err)
 	}
 	eng := incident.New(incident.Config{Policy: pol, Targets: r.targets, Clock: clock.Real{},
-		Numbers: incident.Numbering{Stride: uint64(n), Offset: uint64(p)}})
+		Numbers: incident.Numbering{Stride: uint64(n), Offset: uint64(p)}, NoOutageIncident: p != 0})
 	eng.Restore(partitionSnapshot(snap, p, n))
 	fence := postgres.Fence{Partition: p, Holder: l.Holder, Epoch: l.Epoch}
-	pipe := ingest.New(ingest.Options{Engine: eng, Store: fenced{r.pg, fence}, Log: log.With("part", "ingest")})
+	pipe := ingest.New(ingest.Options{Engine: eng, Store: fenced{r.pg, fence}, Log: log.With("part", "ingest"), Metrics: r.ingests})
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ran := make(chan error, 1)
@@ -92,6 +97,27 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 		return err
 	}
 	defer r.router.running(p, pipe)()
+	// Its session's broker connection: lost, the partition's engine holds
+	// its stores' decisions back (partition 0's opens the hub's outage
+	// incident), as the one hub does with its connection.
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		followBroker(pctx, sess, pipe, log.With("part", "mqtt"))
+	}()
+	defer func() { cancel(); <-followed }()
+	tracked := make(chan struct{})
+	go func() {
+		defer close(tracked)
+		resend.New(resend.Options{Source: eng, Asker: r.asker, Recorder: pipe, Metrics: r.resends, Log: log.With("part", "resend")}).Run(pctx)
+	}()
+	defer func() { cancel(); <-tracked }()
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		r.applyFeedback(pctx, p, pipe, log.With("part", "helpdesk-feedback"))
+	}()
+	defer func() { cancel(); <-fed }()
 	log.Info("partition running", "stores", len(snap.Stores))
 	select {
 	case <-ctx.Done():
@@ -105,6 +131,74 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	err = <-ran
 	log.Info("partition stopped", "err", err)
 	return err
+}
+
+// feedbackQueue is the helpdesk delivery's notify.Applier on a cluster: the
+// delivery runs on one replica, the incident's engine on the holder of its
+// partition, maybe another. What a helpdesk said is queued in the database
+// for that holder (applyFeedback), never written from this replica's own
+// view of the incident, which can be hours old.
+type feedbackQueue struct {
+	pg *postgres.Store
+	n  int // partitions
+}
+
+func (q feedbackQueue) LinkTicket(_ context.Context, inc incident.Incident, t incident.HelpdeskTicket) error {
+	return q.pg.QueueFeedback(postgres.Feedback{Partition: q.partitionOf(inc), Incident: inc.ID, Ticket: t})
+}
+
+func (q feedbackQueue) ClosedInHelpdesk(_ context.Context, inc incident.Incident, t incident.HelpdeskTicket, state string) error {
+	return q.pg.QueueFeedback(postgres.Feedback{Partition: q.partitionOf(inc), Incident: inc.ID, Ticket: t, Closed: state})
+}
+
+// partitionOf is the partition of an incident's store; the hub's own
+// incidents are partition 0's (partitionSnapshot).
+func (q feedbackQueue) partitionOf(inc incident.Incident) int {
+	if inc.Kind == incident.KindHubOutage {
+		return 0
+	}
+	return cluster.PartitionOf(inc.Tenant, inc.Store, q.n)
+}
+
+// feedbackEvery is how often a partition looks for queued helpdesk
+// feedback.
+const feedbackEvery = 2 * time.Second
+
+// applyFeedback applies, in partition p's engine, the helpdesk feedback
+// queued for it (feedbackQueue), oldest first, deleting each once its
+// change is committed; until ctx ends. A feedback that cannot be applied
+// for good (bad input) is dropped with an error in the log; one whose
+// commit failed stays for the next round or the next holder (applying it
+// twice changes nothing more: a ticket linked again is ignored).
+func (r *partitionRunner) applyFeedback(ctx context.Context, p int, pipe *ingest.Pipeline, log *slog.Logger) {
+	t := time.NewTicker(feedbackEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		queued, err := r.pg.PendingFeedback(p, 100)
+		if err != nil {
+			log.Warn("reading queued helpdesk feedback", "err", err)
+			continue
+		}
+		for _, f := range queued {
+			err := notify.Apply(ctx, pipe, f.Incident, f.Ticket, f.Closed)
+			if err != nil && !errors.Is(err, incident.ErrBadInput) {
+				log.Warn("applying helpdesk feedback; trying again", "incident", f.Incident, "ticket", f.Ticket.ID, "err", err)
+				break
+			}
+			if err != nil {
+				log.Error("helpdesk feedback dropped", "incident", f.Incident, "ticket", f.Ticket.ID, "err", err)
+			}
+			if err := r.pg.DoneFeedback(f.Seq); err != nil {
+				log.Warn("deleting applied helpdesk feedback", "seq", f.Seq, "err", err)
+				break
+			}
+		}
+	}
 }
 
 // fenced commits a partition's changes under its lease.
@@ -189,7 +283,7 @@ func (r *partitionRunner) deliver(ctx context.Context) error {
 	}
 	log := r.log.With("part", "helpdesk")
 	out, err := helpdesk.Open(*r.cfg.Helpdesk, r.catalog, helpdesk.Options{
-		Feedback: &notify.Feedback{Writer: r.view, Store: r.pg, Log: log}, Logger: log, Records: r.pg.HelpdeskRecords()})
+		Feedback: &notify.Feedback{Apply: feedbackQueue{r.pg, r.cl.Partitions}, Store: r.pg, Log: log}, Logger: log, Records: r.pg.HelpdeskRecords()})
 	if err != nil {
 		return err
 	}
@@ -228,9 +322,13 @@ func (h *Hub) startReplica(ctx context.Context, cfg *Config, targets sla.Targets
 		return err
 	}
 	h.router = newPartitionRouter(cl.Partitions, cl.Replica, pg.Leases(), pg.Windows)
-	run := &partitionRunner{pg: pg, cfg: cfg, cl: cl, targets: targets, catalog: catalog, view: h.Pipeline, router: h.router,
+	run := &partitionRunner{pg: pg, cfg: cfg, cl: cl, targets: targets, catalog: catalog, router: h.router,
+		asker: h.Query, ingests: h.ingestMetrics, resends: h.resendMetrics,
 		log: h.log.With("part", "cluster", "replica", cl.Replica)}
 	h.cluster = cluster.NewManager(cl, pg.Leases(), run, h.log.With("part", "cluster", "replica", cl.Replica))
+	h.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "storehub", Subsystem: "cluster", Name: "partitions_held",
+		Help: "Partitions (and the helpdesk delivery, counted as one more) whose lease this replica holds."},
+		func() float64 { return float64(len(h.cluster.Owned())) }))
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()

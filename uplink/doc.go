@@ -68,6 +68,10 @@
 // agents reconnecting to a busy broker make it busier. Any failure
 // ends the connection, and the next one starts again from the oldest record
 // left, so after the hub's dedup the order is kept.
+// An event acknowledged moves to the bucket "sent", which keeps the newest
+// outbox.keep_sent (2,000 by default; the first to go when the file is
+// full): Resend publishes them again when the hub asks for numbers a broker
+// lost after acknowledging them (wire.OpResend, hub/resend).
 // Heartbeats (metrics channel: outbox depth, bytes, oldest age, drops,
 // reconnects, RSS, goroutines) are recorded every HeartbeatEvery whether
 // connected or not, and once at every connect, before publishing starts:

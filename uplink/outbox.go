@@ -27,6 +27,9 @@ import (
 var (
 	bucketMeta = []byte("meta")
 	bucketOf   = map[Class][]byte{ClassEvent: []byte("events"), ClassTelemetry: []byte("telemetry")}
+	// bucketSent keeps the last KeepSent events after their PUBACK, for a
+	// hub that asks for them again (wire.OpResend).
+	bucketSent = []byte("sent")
 
 	keySchema    = []byte("schema")
 	keySeq       = []byte("seq")
@@ -68,6 +71,10 @@ type outboxOptions struct {
 	CommitInterval time.Duration
 	// MaxBatch ends a group early when this many records are waiting.
 	MaxBatch int
+	// KeepSent is how many events stay in the file once the broker has
+	// acknowledged them (the newest), for the hub to ask for again; 0
+	// keeps none.
+	KeepSent int
 	Agent    wire.AgentID
 	Boot     string
 	Logger   *slog.Logger
@@ -88,10 +95,11 @@ type outboxState struct {
 	dropped   map[Class]uint64
 	collapsed uint64 // samples taken out of records that stayed (collapse.go)
 	incidents []string
+	sent      int // events kept after their PUBACK (bucketSent)
 }
 
 func (s *outboxState) clone() *outboxState {
-	c := &outboxState{class: map[Class]*classState{}, lastSeq: s.lastSeq, dropped: map[Class]uint64{}, collapsed: s.collapsed, incidents: s.incidents}
+	c := &outboxState{class: map[Class]*classState{}, lastSeq: s.lastSeq, dropped: map[Class]uint64{}, collapsed: s.collapsed, incidents: s.incidents, sent: s.sent}
 	for k, v := range s.class {
 		cs := *v
 		c.class[k] = &cs
@@ -380,6 +388,26 @@ func (ob *outbox) load(incidents []string) (err error) {
 				st.dropped[c] += uint64(len(bad))
 			}
 		}
+		sent, err := tx.CreateBucketIfNotExists(bucketSent)
+		if err != nil {
+			return err
+		}
+		var bad [][]byte
+		cur := sent.Cursor()
+		for k, v := cur.First(); k != nil; k, v = cur.Next() {
+			r, err := decodeRecord(v)
+			if err != nil || len(k) != 8 {
+				bad = append(bad, append([]byte(nil), k...))
+				continue
+			}
+			st.sent++
+			used[r.boot] = true
+		}
+		for _, k := range bad { // already delivered: nothing to count
+			if err := sent.Delete(k); err != nil {
+				return err
+			}
+		}
 		// The boot table: keep the entries records still refer to.
 		bc := meta.Cursor()
 		var stale [][]byte
@@ -645,17 +673,28 @@ func (ob *outbox) tryCommit(batch []*writeOp) error {
 			bk[c] = tx.Bucket(bucketOf[c])
 			bk[c].FillPercent = 0.95 // keys only ever grow: pack the pages
 		}
+		sent := tx.Bucket(bucketSent)
+		sent.FillPercent = 0.95
 		for _, op := range batch {
 			for _, a := range op.acks {
 				k := seqKey(a.seq)
 				if v := bk[a.class].Get(k); v != nil {
 					next.class[a.class].Count--
 					next.class[a.class].Bytes -= recordCost(len(v))
+					if a.class == ClassEvent && ob.opt.KeepSent > 0 {
+						if err := sent.Put(k, append([]byte(nil), v...)); err != nil {
+							return err
+						}
+						next.sent++
+					}
 					if err := bk[a.class].Delete(k); err != nil {
 						return err
 					}
 				}
 			}
+		}
+		if err := trimSent(sent, next, ob.opt.KeepSent); err != nil {
+			return err
 		}
 		if ob.opt.MaxAge > 0 {
 			cutoff := now.Add(-ob.opt.MaxAge).UnixNano()
@@ -782,6 +821,25 @@ func evict(b *bolt.Bucket, st *outboxState, c Class, take func(r record, cost in
 	return nil
 }
 
+// trimSent deletes the oldest kept events beyond keep.
+func trimSent(b *bolt.Bucket, st *outboxState, keep int) error {
+	if st.sent <= keep {
+		return nil
+	}
+	var keys [][]byte
+	cur := b.Cursor()
+	for k, _ := cur.First(); k != nil && len(keys) < st.sent-keep; k, _ = cur.Next() {
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	st.sent -= len(keys)
+	return nil
+}
+
 func refreshOldest(b *bolt.Bucket, cs *classState) {
 	k, v := b.Cursor().First()
 	if k == nil {
@@ -804,6 +862,13 @@ func (ob *outbox) freeSpace(attempt int) error {
 	ob.mu.Unlock()
 	share := 0.1 * float64(attempt+1)
 	err := ob.db.Update(func(tx *bolt.Tx) error {
+		if next.sent > 0 {
+			// Events already delivered go before anything waiting.
+			if err := trimSent(tx.Bucket(bucketSent), next, 0); err != nil {
+				return err
+			}
+			return putMeta(tx.Bucket(bucketMeta), next)
+		}
 		for _, c := range []Class{ClassTelemetry, ClassEvent} {
 			n := int(float64(next.class[c].Count)*share) + 1
 			if next.class[c].Count == 0 {
@@ -928,6 +993,39 @@ func (ob *outbox) read(c Class, from, to uint64, max int) ([]entry, error) {
 	return out, err
 }
 
+// resendable looks the numbers of spans up for a resend: the events kept
+// after their PUBACK (found, to publish again), the records still waiting
+// (pending: they go out the usual way), and the rest (gone: telemetry
+// collapsed or dropped, or events older than the kept ones).
+func (ob *outbox) resendable(spans []wire.SeqSpan) (found []entry, pending int, gone []wire.SeqSpan, err error) {
+	err = ob.db.View(func(tx *bolt.Tx) error {
+		sent := tx.Bucket(bucketSent)
+		waiting := []*bolt.Bucket{tx.Bucket(bucketOf[ClassEvent]), tx.Bucket(bucketOf[ClassTelemetry])}
+		for _, sp := range spans {
+			for n := sp.From; n >= sp.From && n <= sp.To; n++ {
+				k := seqKey(n)
+				if v := sent.Get(k); v != nil {
+					if r, err := decodeRecord(append([]byte(nil), v...)); err == nil {
+						found = append(found, entry{seq: n, rec: r})
+						continue
+					}
+				}
+				if waiting[0].Get(k) != nil || waiting[1].Get(k) != nil {
+					pending++
+					continue
+				}
+				if l := len(gone); l > 0 && gone[l-1].To == n-1 {
+					gone[l-1].To = n
+				} else {
+					gone = append(gone, wire.SeqSpan{From: n, To: n})
+				}
+			}
+		}
+		return nil
+	})
+	return found, pending, gone, err
+}
+
 // payload rebuilds the wire message of a stored record.
 func (ob *outbox) payload(e entry) ([]byte, error) {
 	ob.mu.Lock()
@@ -950,6 +1048,9 @@ type OutboxStats struct {
 	CollapsedSamples uint64
 	Incidents        []string // e.g. a corrupt file moved aside
 	LastSeq          uint64   // the last sequence number handed out
+	// Sent counts the events kept after their PUBACK, for the hub to ask
+	// for again (Uplink.Resend).
+	Sent int
 }
 
 func (ob *outbox) stats() OutboxStats {
@@ -965,7 +1066,7 @@ func (ob *outbox) classStats(c Class) classState {
 }
 
 func statsOf(st *outboxState) OutboxStats {
-	s := OutboxStats{Dropped: map[string]uint64{}, CollapsedSamples: st.collapsed, LastSeq: st.lastSeq, Incidents: append([]string(nil), st.incidents...)}
+	s := OutboxStats{Dropped: map[string]uint64{}, CollapsedSamples: st.collapsed, LastSeq: st.lastSeq, Incidents: append([]string(nil), st.incidents...), Sent: st.sent}
 	for _, cs := range st.class {
 		s.Bytes += cs.Bytes
 		if !cs.Oldest.IsZero() && (s.Oldest.IsZero() || cs.Oldest.Before(s.Oldest)) {

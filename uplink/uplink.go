@@ -211,7 +211,7 @@ func New(o Options) (*Uplink, error) {
 		wake: make(chan struct{}, 1), cmds: make(chan cmdDelivery, 32)}
 	ob, err := openOutbox(outboxOptions{
 		Path: o.Outbox.Path, MaxBytes: int64(o.Outbox.MaxBytes), MaxAge: o.Outbox.MaxAge,
-		OpenTimeout: o.OpenTimeout, CommitInterval: o.CommitInterval,
+		OpenTimeout: o.OpenTimeout, CommitInterval: o.CommitInterval, KeepSent: o.Outbox.KeepSent,
 		Agent: o.ID, Boot: u.boot, Logger: u.log,
 	})
 	if err != nil {

@@ -367,14 +367,29 @@ func (m *CommandRequest) validate() error {
 	if m.ID == "" {
 		return invalid("id", "missing")
 	}
-	if err := ValidateSegment(m.Device); err != nil {
-		return &fieldError{"device", err}
-	}
 	if m.Op == "" {
 		return invalid("op", "missing")
 	}
+	if err := validateCommandDevice(m.Op, m.Device); err != nil {
+		return err
+	}
 	if m.Expires.IsZero() {
 		return invalid("expires", "missing")
+	}
+	return nil
+}
+
+// validateCommandDevice: a device operation names a device; an agent-level
+// one (OpResend) names none.
+func validateCommandDevice(op, device string) error {
+	if op == OpResend {
+		if device != "" {
+			return invalid("device", "%s is an agent-level operation and names no device", op)
+		}
+		return nil
+	}
+	if err := ValidateSegment(device); err != nil {
+		return &fieldError{"device", err}
 	}
 	return nil
 }
@@ -389,6 +404,7 @@ func (m *CommandResponse) validate() error {
 	if !m.OK && m.Error == "" {
 		return invalid("error", "a failed response must say why")
 	}
+
 	if m.Holder != nil && m.Holder.PID < 0 {
 		return invalid("holder.pid", "%d", m.Holder.PID)
 	}

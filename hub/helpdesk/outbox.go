@@ -428,6 +428,13 @@ func (o *Outbox) deliver(ctx context.Context, seq uint64) {
 		return
 	case rec.Ticket.ID != "" && n.Kind == tickets.Opened:
 		_ = o.finish(c, nil, "the ticket exists")
+		// The delivery that opened it may have ended (its replica killed)
+		// after recording the ticket and before the link reached the
+		// incident; the notification then comes again from the stored
+		// cursor. Linking again changes nothing where the link is.
+		if o.fb != nil {
+			o.fb.Linked(ctx, o.link(rec))
+		}
 		return
 	}
 	now := o.now()

@@ -29,6 +29,12 @@ type Config struct {
 	// that engines of different partitions never hand out the same one.
 	// Zero: every number.
 	Numbers Numbering
+	// NoOutageIncident, for a partition's engine other than the first of
+	// several (hub/cluster): it holds store decisions back while it cannot
+	// hear (its session's broker connection down, a mass silence) as any
+	// engine does, but opens no hub-level incident: that one is partition
+	// 0's, and one live incident per fingerprint is the store's rule.
+	NoOutageIncident bool
 }
 
 // Numbering divides incident numbers among engines.
@@ -96,8 +102,9 @@ type Engine struct {
 	lastWin   uint64
 	ch        Changes
 
-	outage outage // the hub's own: it cannot hear its stores
-	online int    // agents online
+	outage       outage // the hub's own: it cannot hear its stores
+	outageSilent bool   // Config.NoOutageIncident
+	online       int    // agents online
 }
 
 type storeState struct {
@@ -176,7 +183,7 @@ func New(cfg Config) *Engine {
 		cfg.Targets = sla.DefaultTargets()
 	}
 	return &Engine{
-		pol: cfg.Policy, targets: cfg.Targets, clk: cfg.Clock, numbers: cfg.Numbers,
+		pol: cfg.Policy, targets: cfg.Targets, clk: cfg.Clock, numbers: cfg.Numbers, outageSilent: cfg.NoOutageIncident,
 		stores: map[string]*storeState{}, agents: map[string]*agentState{}, names: names{}, zones: zones{},
 		alerts: map[string]*alert{}, live: map[string]*Incident{}, byAlert: map[string]*alert{},
 		chronic: map[string]*Incident{}, chronicT: map[string]time.Time{}, episodes: map[string][]time.Time{},

@@ -204,7 +204,7 @@ func (e *Engine) tickOutage(now time.Time) {
 	o := &e.outage
 	switch {
 	case !o.active():
-	case o.blind() && o.inc == nil && !o.closed && !now.Before(o.since.Add(e.outageHoldDown())):
+	case o.blind() && o.inc == nil && !o.closed && !e.outageSilent && !now.Before(o.since.Add(e.outageHoldDown())):
 		e.openOutage(now)
 	case !o.blind() && !now.Before(o.settleEnd):
 		e.endOutage(now)

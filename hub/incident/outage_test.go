@@ -270,3 +270,28 @@ func TestStoryHubRestartedDuringItsOutageSettlesFirst(t *testing.T) {
 		t.Errorf("the agent whose will came before the restart: %+v", got)
 	}
 }
+
+// The engine of a partition other than the first of several
+// (Config.NoOutageIncident) holds store decisions back while its session
+// cannot hear the broker, as any engine does, but opens no hub-level
+// incident: partition 0's engine does, and two would be two live incidents
+// of one fingerprint.
+func TestPartitionEngineHoldsBackWithoutItsOwnOutageIncident(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane1", "lane 1"))
+	w.eng.outageSilent = true
+	w.report("receipt-lane1", wire.FaultPaperOut) // would open at 10:02
+	w.advance(time.Minute)
+	w.brokerLost()
+	w.advance(10 * time.Minute)
+	if n := len(w.incidents(KindHubOutage)) + len(w.incidents(KindFault)) + len(w.incidents(KindAgentOffline)); n != 0 {
+		t.Fatalf("while its session could not hear: %d incidents, want none", n)
+	}
+	w.brokerBack()
+	w.advance(10 * time.Minute)
+	if got := w.incidents(KindFault); len(got) != 1 || len(w.incidents(KindHubOutage)) != 0 {
+		t.Fatalf("after the settle time: %d fault incidents (want the paper-out's), %d hub incidents (want none)", len(got), len(w.incidents(KindHubOutage)))
+	}
+	if got, want := fmt.Sprint(w.outageLog()), "[blind heard settled]"; got != want {
+		t.Errorf("outage in the event log: %s, want %s", got, want)
+	}
+}

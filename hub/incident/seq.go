@@ -1,5 +1,7 @@
 package incident
 
+import "github.com/storewatch/storewatch/wire"
+
 // SeqWindow tracks an agent's message sequence numbers. Numbers grow by one
 // per message and survive agent restarts, so (agent, seq) identifies a
 // message: anything at or below the contiguous mark, or already seen above it,
@@ -19,6 +21,10 @@ type SeqWindow struct {
 	Late       uint64 `json:"late"`
 	Duplicates uint64 `json:"duplicates"`
 	Lost       uint64 `json:"lost"`
+	// Gone counts missing numbers the agent said it no longer had when the
+	// hub asked for them again (hub/resend): telemetry its full outbox
+	// collapsed or dropped, or events older than it keeps once sent.
+	Gone uint64 `json:"gone,omitempty"`
 }
 
 // SeqRange is [From, To], inclusive.
@@ -96,6 +102,31 @@ func (w *SeqWindow) Observe(seq uint64) bool {
 	return false
 }
 
+// GiveUp stops waiting for the missing numbers in [from, to] (the agent
+// said it no longer has them), counting them as Gone, and returns how many
+// that was.
+func (w *SeqWindow) GiveUp(from, to uint64) uint64 {
+	var out []SeqRange
+	var n uint64
+	for _, r := range w.Missing {
+		if r.History || r.To < from || r.From > to {
+			out = append(out, r)
+			continue
+		}
+		if r.From < from {
+			out = append(out, SeqRange{From: r.From, To: from - 1})
+		}
+		if r.To > to {
+			out = append(out, SeqRange{From: to + 1, To: r.To})
+		}
+		n += min(r.To, to) - max(r.From, from) + 1
+	}
+	w.Missing = out
+	w.Gone += n
+	w.trim()
+	return n
+}
+
 // Outstanding is how many skipped numbers are still missing.
 func (w *SeqWindow) Outstanding() uint64 {
 	var n uint64
@@ -125,4 +156,54 @@ func (w *SeqWindow) trim() {
 	} else {
 		w.Mark = w.Missing[0].From - 1
 	}
+}
+
+// AgentGaps is an agent's missing sequence numbers (not its history).
+type AgentGaps struct {
+	Agent   wire.AgentID
+	Online  bool
+	High    uint64 // the highest number seen
+	Missing []SeqRange
+}
+
+// Gaps lists the agents with missing numbers, for the hub's resend
+// (hub/resend). It walks every agent: call it every few seconds, not per
+// message.
+func (e *Engine) Gaps() []AgentGaps {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []AgentGaps
+	for _, ag := range e.agents {
+		w := &ag.rec.Seq
+		if w.Outstanding() == 0 {
+			continue
+		}
+		g := AgentGaps{Agent: ag.rec.ID(), Online: ag.rec.Online, High: w.High}
+		for _, r := range w.Missing {
+			if !r.History {
+				g.Missing = append(g.Missing, r)
+			}
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// GiveUp stops waiting for an agent's missing numbers in spans: the agent
+// said it no longer has them.
+func (e *Engine) GiveUp(id wire.AgentID, spans []wire.SeqSpan) Changes {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ag, ok := e.agents[id.String()]
+	if !ok {
+		return e.take()
+	}
+	var n uint64
+	for _, s := range spans {
+		n += ag.rec.Seq.GiveUp(s.From, s.To)
+	}
+	if n > 0 {
+		e.ch.Agents = append(e.ch.Agents, e.agentRecord(ag))
+	}
+	return e.take()
 }

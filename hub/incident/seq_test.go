@@ -43,3 +43,42 @@ func TestSeqWindow(t *testing.T) {
 		})
 	}
 }
+
+// Numbers the agent says it no longer has are given up: no longer missing,
+// counted as gone, and a late arrival of one of them is a duplicate.
+func TestSeqWindowGiveUp(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		from, to  uint64
+		gone      uint64
+		missing   []SeqRange // after
+		afterMark uint64
+	}{
+		{"a whole range", 2, 4, 3, []SeqRange{{From: 7, To: 8}}, 6},
+		{"the middle of one", 3, 3, 1, []SeqRange{{From: 2, To: 2}, {From: 4, To: 4}, {From: 7, To: 8}}, 1},
+		{"across two", 4, 7, 2, []SeqRange{{From: 2, To: 3}, {From: 8, To: 8}}, 1},
+		{"numbers not missing", 5, 6, 0, []SeqRange{{From: 2, To: 4}, {From: 7, To: 8}}, 1},
+		{"everything", 1, 100, 5, nil, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var w SeqWindow
+			for _, s := range []uint64{1, 5, 6, 9} { // missing 2-4 and 7-8
+				w.Observe(s)
+			}
+			if n := w.GiveUp(tc.from, tc.to); n != tc.gone || w.Gone != tc.gone {
+				t.Fatalf("GiveUp(%d, %d) = %d (gone %d), want %d", tc.from, tc.to, n, w.Gone, tc.gone)
+			}
+			if len(w.Missing) != len(tc.missing) || w.Mark != tc.afterMark {
+				t.Fatalf("missing %v mark %d, want %v mark %d", w.Missing, w.Mark, tc.missing, tc.afterMark)
+			}
+			for i := range w.Missing {
+				if w.Missing[i] != tc.missing[i] {
+					t.Fatalf("missing %v, want %v", w.Missing, tc.missing)
+				}
+			}
+			if tc.gone > 0 && w.Observe(tc.from) {
+				t.Errorf("seq %d came after being given up: counted as new", tc.from)
+			}
+		})
+	}
+}

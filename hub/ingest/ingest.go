@@ -233,6 +233,12 @@ func (p *Pipeline) Do(ctx context.Context, fn func(*incident.Engine) (incident.C
 	}
 }
 
+// GiveUp stops waiting for an agent's missing numbers that it no longer
+// has (hub/resend's Recorder), committed like any change.
+func (p *Pipeline) GiveUp(ctx context.Context, agent wire.AgentID, spans []wire.SeqSpan) error {
+	return p.Do(ctx, func(e *incident.Engine) (incident.Changes, error) { return e.GiveUp(agent, spans), nil })
+}
+
 // Run is the writer: it applies batches, runs the engine's timers and
 // hands each change set to a committer goroutine, so the next batch is
 // applied while the previous one is being written and synced. At most two

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -169,6 +170,10 @@ func (b *Bridge) sleep(ctx context.Context, wait *time.Duration) bool {
 	}
 }
 
+// ErrStoreRead is a ticket that could not be made because the store could
+// not be read (a passing failure: the bridge tries again).
+var ErrStoreRead = errors.New("reading the store")
+
 // deliver hands one notification to the outbox, retrying until it is
 // stored or ctx ends.
 func (b *Bridge) deliver(ctx context.Context, n incident.Notification, backlog bool) error {
@@ -179,12 +184,22 @@ func (b *Bridge) deliver(ctx context.Context, n incident.Notification, backlog b
 			return nil
 		}
 	}
+	wait := b.o.RetryMin
 	hn, err := b.Notification(n)
+	for errors.Is(err, ErrStoreRead) {
+		// The store is away (PostgreSQL restarting): the ticket waits for
+		// it rather than being skipped.
+		log.Warn("helpdesk bridge: the store cannot be read for the ticket; retrying", "in", wait, "err", err)
+		if !b.sleep(ctx, &wait) {
+			return ctx.Err()
+		}
+		hn, err = b.Notification(n)
+	}
 	if err != nil {
 		log.Error("helpdesk bridge: the notification cannot become a ticket; skipped", "err", err)
 		return nil
 	}
-	wait := b.o.RetryMin
+	wait = b.o.RetryMin
 	for {
 		err := b.o.Outbox.Enqueue(ctx, hn)
 		if err == nil {
@@ -302,7 +317,7 @@ func (b *Bridge) Incident(n incident.Notification) (tickets.Brief, error) {
 	counts, err := b.o.Counts.FaultCounts(store.FaultQuery{Key: fingerprint, Tenant: inc.Tenant, Model: t.Model, Fault: inc.Fault,
 		From: n.At.Add(-CountWindow), To: n.At.Add(time.Nanosecond)})
 	if err != nil {
-		return out, fmt.Errorf("notify: %w", err)
+		return out, fmt.Errorf("notify: %w: %w", ErrStoreRead, err)
 	}
 	// The engine records an episode once it has lasted the chronic minimum;
 	// a younger one (an incident opening at once) is counted here.

@@ -2,15 +2,18 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/hub/store"
 	"github.com/storewatch/storewatch/hub/tickets"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
@@ -339,5 +342,39 @@ func check(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// flakyCounts fails its first reads, as a store does while PostgreSQL
+// restarts.
+type flakyCounts struct {
+	FaultCounter
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *flakyCounts) FaultCounts(q store.FaultQuery) (store.FaultCounts, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fails > 0 {
+		f.fails--
+		return store.FaultCounts{}, errors.New("failed to connect: the database system is starting up")
+	}
+	return f.FaultCounter.FaultCounts(q)
+}
+
+// A store that cannot be read for a moment delays the ticket; it does not
+// skip it (found in a replica test: PostgreSQL restarted during a storm
+// left one fault without a ticket).
+func TestStoreAwayDelaysTheTicketAndSkipsNothing(t *testing.T) {
+	w := newWorld(t, tuesday10)
+	rec := &recorder{}
+	b := w.bridge(rec)
+	b.o.Counts = &flakyCounts{FaultCounter: w.st, fails: 3}
+	run(t, b)
+	id := w.fail(mitte, "prn3", wire.FaultPaperJam)
+	testenv.WaitFor(t, 10*time.Second, "the ticket after three failed reads", func() bool { return len(rec.list()) == 1 })
+	if got := rec.list(); got[0] != id+" opened" {
+		t.Errorf("delivered %v", got)
 	}
 }

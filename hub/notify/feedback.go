@@ -15,11 +15,45 @@ type Writer interface {
 
 // Feedback is the helpdesk outbox's way back into the hub
 // (helpdesk.Feedback): it records tickets on incidents and closes an
-// incident whose ticket a person closed in the helpdesk.
+// incident whose ticket a person closed in the helpdesk. Writer applies it
+// in the engine (the only hub's pipeline); on a cluster of replicas Apply
+// does instead (the incident's partition may run on another replica).
 type Feedback struct {
 	Writer Writer
+	Apply  Applier
 	Store  IncidentReader
 	Log    *slog.Logger
+}
+
+// Applier takes helpdesk feedback to the engine that owns the incident.
+type Applier interface {
+	LinkTicket(ctx context.Context, inc incident.Incident, t incident.HelpdeskTicket) error
+	ClosedInHelpdesk(ctx context.Context, inc incident.Incident, t incident.HelpdeskTicket, state string) error
+}
+
+// Apply runs feedback in the engine behind w: what an Applier does where
+// the engine is at hand.
+func Apply(ctx context.Context, w Writer, inc string, t incident.HelpdeskTicket, closed string) error {
+	return w.Do(ctx, func(e *incident.Engine) (incident.Changes, error) {
+		if closed != "" {
+			return e.ClosedInHelpdesk(inc, t, closed)
+		}
+		return e.LinkTicket(inc, t)
+	})
+}
+
+func (f *Feedback) link(ctx context.Context, inc incident.Incident, t incident.HelpdeskTicket) error {
+	if f.Apply != nil {
+		return f.Apply.LinkTicket(ctx, inc, t)
+	}
+	return Apply(ctx, f.Writer, inc.ID, t, "")
+}
+
+func (f *Feedback) closed(ctx context.Context, inc incident.Incident, t incident.HelpdeskTicket, state string) error {
+	if f.Apply != nil {
+		return f.Apply.ClosedInHelpdesk(ctx, inc, t, state)
+	}
+	return Apply(ctx, f.Writer, inc.ID, t, state)
 }
 
 // IncidentReader reads one incident (the hub's store).
@@ -29,12 +63,13 @@ type IncidentReader interface {
 
 // Linked shows the helpdesk's ticket on the incident and in its timeline.
 func (f *Feedback) Linked(ctx context.Context, l helpdesk.Link) {
-	id, ok := f.incident(l)
+	inc, ok := f.incident(l)
 	if !ok {
 		return
 	}
+	id := inc.ID
 	t := incident.HelpdeskTicket{Helpdesk: l.Helpdesk, ID: l.Ticket.ID, URL: l.Ticket.URL}
-	if err := f.Writer.Do(ctx, func(e *incident.Engine) (incident.Changes, error) { return e.LinkTicket(id, t) }); err != nil {
+	if err := f.link(ctx, inc, t); err != nil {
 		f.log().Error("helpdesk feedback: recording the ticket", "incident", id, "ticket", t.ID, "err", err)
 	}
 }
@@ -43,12 +78,13 @@ func (f *Feedback) Linked(ctx context.Context, l helpdesk.Link) {
 // closed the ticket how; its fault opens nothing more until it clears and
 // comes back.
 func (f *Feedback) ClosedByPerson(ctx context.Context, l helpdesk.Link, s helpdesk.State) {
-	id, ok := f.incident(l)
+	inc, ok := f.incident(l)
 	if !ok {
 		return
 	}
+	id := inc.ID
 	t := incident.HelpdeskTicket{Helpdesk: l.Helpdesk, ID: l.Ticket.ID, URL: l.Ticket.URL}
-	if err := f.Writer.Do(ctx, func(e *incident.Engine) (incident.Changes, error) { return e.ClosedInHelpdesk(id, t, string(s)) }); err != nil {
+	if err := f.closed(ctx, inc, t, string(s)); err != nil {
 		f.log().Error("helpdesk feedback: recording a person's close", "incident", id, "ticket", t.ID, "err", err)
 		return
 	}
@@ -57,17 +93,17 @@ func (f *Feedback) ClosedByPerson(ctx context.Context, l helpdesk.Link, s helpde
 
 // incident finds the incident of a ticket: the occurrence is the incident's
 // id (Bridge.Notification), and its key must match.
-func (f *Feedback) incident(l helpdesk.Link) (string, bool) {
+func (f *Feedback) incident(l helpdesk.Link) (incident.Incident, bool) {
 	inc, err := f.Store.Incident(l.Occurrence)
 	if err != nil {
 		f.log().Error("helpdesk feedback: no such incident", "incident", l.Occurrence, "key", l.IncidentKey, "err", err)
-		return "", false
+		return inc, false
 	}
 	if inc.Key != l.IncidentKey {
 		f.log().Error("helpdesk feedback: the ticket belongs to another incident", "incident", inc.ID, "key", inc.Key, "ticket_key", l.IncidentKey)
-		return "", false
+		return inc, false
 	}
-	return inc.ID, true
+	return inc, true
 }
 
 func (f *Feedback) log() *slog.Logger {

@@ -188,23 +188,41 @@ func (s *Service) Query(ctx context.Context, r Request) Answer {
 	}
 	defer s.finish(key, w)
 	a.ID = id
+	res := s.exchange(ctx, w, r.Who, &a, now)
+	if res == nil {
+		return a
+	}
+	a.AnsweredAt = s.clk.Now().UTC()
+	a.RoundTripMS = float64(a.AnsweredAt.Sub(now).Microseconds()) / 1000
+	a.OK, a.Code, a.Error, a.Result, a.DeviceMS, a.Holder = res.OK, res.Code, res.Error, res.Result, res.Took, res.Holder
+	return a
+}
+
+// exchange signs w's request, audits it, publishes it and waits for its
+// answer, the timeout or ctx. Without an answer it returns nil, a says why,
+// and that is audited.
+func (s *Service) exchange(ctx context.Context, w *waiter, who string, a *Answer, now time.Time) *wire.CommandResponse {
+	id := w.req.ID
 	w.req.Signature = s.o.Key.Sign(w.req.SigningBytes())
 	payload, err := wire.Encode(&w.req)
 	if err != nil {
-		return s.refuse(r, a.fail(CodeBadRequest, "%v", err))
+		a.fail(CodeBadRequest, "%v", err)
+		s.auditOutcome(store.AuditRefused, &w.req, who, *a)
+		return nil
 	}
-	if _, err := s.audit(store.AuditEntry{At: now, Event: store.AuditRequest, OK: true}, &w.req, r.Who); err != nil {
+	if _, err := s.audit(store.AuditEntry{At: now, Event: store.AuditRequest, OK: true}, &w.req, who); err != nil {
 		// Nothing is sent that the audit trail does not show.
-		return a.fail(CodeAudit, "the request could not be audited, so it was not sent: %v", err)
+		a.fail(CodeAudit, "the request could not be audited, so it was not sent: %v", err)
+		return nil
 	}
 	s.mu.Lock()
 	s.pending[id] = w
 	s.mu.Unlock()
-	if err := s.o.Publish(agent.Topic(wire.ChannelCmdReq), payload); err != nil {
+	if err := s.o.Publish(w.req.AgentID.Topic(wire.ChannelCmdReq), payload); err != nil {
 		s.forget(id)
 		a.fail(CodeBroker, "the hub cannot reach the broker: %v", err)
-		s.auditOutcome(store.AuditRefused, &w.req, r.Who, a)
-		return a
+		s.auditOutcome(store.AuditRefused, &w.req, who, *a)
+		return nil
 	}
 	timer := s.clk.NewTimer(s.o.Timeout)
 	defer timer.Stop()
@@ -221,13 +239,50 @@ func (s *Service) Query(ctx context.Context, r Request) Answer {
 		res = <-w.ch
 	}
 	if res == nil {
-		s.auditOutcome(store.AuditTimeout, &w.req, r.Who, a)
-		return a
+		s.auditOutcome(store.AuditTimeout, &w.req, who, *a)
 	}
-	a.AnsweredAt = s.clk.Now().UTC()
-	a.RoundTripMS = float64(a.AnsweredAt.Sub(now).Microseconds()) / 1000
-	a.OK, a.Code, a.Error, a.Result, a.DeviceMS, a.Holder = res.OK, res.Code, res.Error, res.Result, res.Took, res.Holder
-	return a
+	return res
+}
+
+// Resender names the hub in the audit trail when it asks an agent to
+// publish again what the hub is missing (Resend).
+const Resender = "storehub (resend)"
+
+// Resend asks an agent to publish again the numbered messages of spans
+// (wire.OpResend) and waits for its answer. One resend per agent runs at a
+// time, within the service's per-minute budget, and every request is
+// audited like a query.
+func (s *Service) Resend(ctx context.Context, agent wire.AgentID, spans []wire.SeqSpan) (wire.ResendResult, error) {
+	now := s.clk.Now()
+	id, err := newID(s.o.Origin)
+	if err != nil {
+		return wire.ResendResult{}, err
+	}
+	w := &waiter{ch: make(chan *wire.CommandResponse, 1), sent: now, req: wire.CommandRequest{
+		Header: wire.Header{AgentID: agent, Time: now.UTC()},
+		ID:     id, Op: wire.OpResend, Args: map[string]string{"seqs": wire.FormatSpans(spans)}, Requester: Resender,
+		Expires: now.Add(s.o.Expiry).UTC(),
+	}}
+	key := agent.String() + "#" + wire.OpResend
+	if msg := s.admit(key, w, now); msg != "" {
+		return wire.ResendResult{}, fmt.Errorf("%s", strings.TrimPrefix(msg, "rate:"))
+	}
+	defer s.finish(key, w)
+	a := Answer{ID: id, Tenant: agent.Tenant, Store: agent.Store, Agent: agent.Agent, Op: wire.OpResend, AskedAt: now.UTC()}
+	res := s.exchange(ctx, w, Resender, &a, now)
+	if res == nil {
+		return wire.ResendResult{}, fmt.Errorf("%s: %s", a.Code, a.Error)
+	}
+	var out wire.ResendResult
+	if len(res.Result) > 0 {
+		if err := json.Unmarshal(res.Result, &out); err != nil {
+			return out, fmt.Errorf("the agent's answer: %w", err)
+		}
+	}
+	if !res.OK {
+		return out, fmt.Errorf("%s: %s", res.Code, res.Error)
+	}
+	return out, nil
 }
 
 // Answer takes an agent's answer from ingest (decoded strictly, its

@@ -30,14 +30,25 @@ type enrolHub struct {
 }
 
 func startEnrolHub(t *testing.T) *enrolHub {
+	return startEnrolHubWith(t, "", nil)
+}
+
+// startEnrolHubWith is startEnrolHub with more of hub.yaml, and the
+// agents given the broker URL via(broker's host:port) instead of the
+// broker's own, if via is set.
+func startEnrolHubWith(t *testing.T, more string, via func(broker string) string) *enrolHub {
 	t.Helper()
 	apiAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	mqttAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	agentsURL := "tcp://" + mqttAddr
+	if via != nil {
+		agentsURL = via(mqttAddr)
+	}
 	cfg := write(t, "hub.yaml", fmt.Sprintf(`data_dir: %s
 api: {listen: "%s", tokens: [{name: e2e, role: admin, token: %s}]}
 broker: {embedded: {listen: "%s"}}
-enrolment: {broker_urls: ["tcp://%s"]}
-`, t.TempDir(), apiAddr, apiToken, mqttAddr, mqttAddr))
+enrolment: {broker_urls: ["%s"]}
+`, t.TempDir(), apiAddr, apiToken, mqttAddr, agentsURL)+more)
 	h := &enrolHub{t: t, api: apiAddr, url: "http://" + apiAddr, mqtt: "tcp://" + mqttAddr}
 	h.proc = testenv.Start(t, filepath.Join(bin, "storehub"), "serve", "--config", cfg)
 	testenv.WaitForPort(t, apiAddr, 20*time.Second)

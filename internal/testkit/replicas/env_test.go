@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -411,12 +412,23 @@ func (d *desk) tickets() (tickets, calls int, twice []string) {
 
 // agent is one store's agent: a persistent MQTT session that tries the
 // broker nodes in order from its first, as storeagent does with several
-// broker URLs (uplink).
+// broker URLs (uplink). Like storeagent it keeps what it published, and
+// publishes again what the hub asks for (wire.OpResend); it does not check
+// the request's signature (the agent's own tests do).
 type agent struct {
 	id   wire.AgentID
 	boot string
-	seq  uint64
 	c    paho.Client
+
+	mu     sync.Mutex
+	seq    uint64
+	sent   map[uint64]sentMsg // by sequence number
+	resent int                // messages published again at the hub's request
+}
+
+type sentMsg struct {
+	ch      wire.Channel
+	payload []byte
 }
 
 func newAgent(t testing.TB, urls []string, first int, id wire.AgentID) *agent {
@@ -426,11 +438,16 @@ func newAgent(t testing.TB, urls []string, first int, id wire.AgentID) *agent {
 // dialAgent is newAgent with a user name and password (the embedded
 // broker's agents).
 func dialAgent(t testing.TB, urls []string, first int, id wire.AgentID, user, password string) *agent {
-	a := &agent{id: id, boot: fmt.Sprintf("boot-%d", time.Now().UnixNano())}
+	a := &agent{id: id, boot: fmt.Sprintf("boot-%d", time.Now().UnixNano()), sent: map[uint64]sentMsg{}}
 	will, _ := wire.Encode(&wire.Status{Header: wire.Header{AgentID: id, Boot: a.boot, Time: time.Now()}, State: wire.PresenceOffline})
 	opts := paho.NewClientOptions().SetClientID("agent-"+id.Store).SetCleanSession(false).
 		SetWill(id.Topic(wire.ChannelStatus), string(will), 1, true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(time.Second).SetUsername(user).SetPassword(password)
+	opts.SetOnConnectHandler(func(c paho.Client) {
+		c.Subscribe(id.Topic(wire.ChannelCmdReq), 1, func(_ paho.Client, m paho.Message) {
+			go a.answer(m.Payload()) // not on paho's goroutine: it publishes and waits
+		})
+	})
 	for i := range urls {
 		opts.AddBroker(urls[(first+i)%len(urls)])
 	}
@@ -457,6 +474,15 @@ func (a *agent) send(ch wire.Channel, m wire.Message, retain bool) error {
 	if err != nil {
 		return err
 	}
+	if seq := m.Head().Seq; seq > 0 {
+		a.mu.Lock()
+		a.sent[seq] = sentMsg{ch, b}
+		a.mu.Unlock()
+	}
+	return a.publish(ch, b, retain)
+}
+
+func (a *agent) publish(ch wire.Channel, b []byte, retain bool) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		tk := a.c.Publish(a.id.Topic(ch), 1, retain, b)
@@ -470,12 +496,64 @@ func (a *agent) send(ch wire.Channel, m wire.Message, retain bool) error {
 	}
 }
 
+// next hands out the next sequence number.
+func (a *agent) next() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seq++
+	return a.seq
+}
+
+// answer takes a request from the hub: a resend publishes again what it
+// names and says what there was.
+func (a *agent) answer(payload []byte) {
+	req, err := wire.Decode[wire.CommandRequest](payload)
+	if err != nil || req.Op != wire.OpResend {
+		return
+	}
+	res := &wire.CommandResponse{Header: a.header(0), ID: req.ID, Op: req.Op, OK: true}
+	spans, err := wire.ParseSpans(req.Args["seqs"])
+	if err != nil {
+		res.OK, res.Code, res.Error = false, "failed", err.Error()
+	} else {
+		var out wire.ResendResult
+		var gone []wire.SeqSpan
+		for _, sp := range spans {
+			for n := sp.From; n <= sp.To; n++ {
+				a.mu.Lock()
+				m, ok := a.sent[n]
+				a.mu.Unlock()
+				if !ok {
+					gone = append(gone, wire.SeqSpan{From: n, To: n})
+					continue
+				}
+				if a.publish(m.ch, m.payload, false) == nil {
+					out.Resent++
+				}
+			}
+		}
+		out.Gone = wire.FormatSpans(gone)
+		a.mu.Lock()
+		a.resent += out.Resent
+		a.mu.Unlock()
+		res.Result, _ = json.Marshal(out)
+	}
+	if b, err := wire.Encode(res); err == nil {
+		a.publish(wire.ChannelCmdRes, b, false)
+	}
+}
+
+// beat publishes a heartbeat, as storeagent does every telemetry interval:
+// numbered, so that the hub sees a lost last fault as a gap.
+func (a *agent) beat() error {
+	return a.send(wire.ChannelMetrics, &wire.Metrics{Header: a.header(a.next()), Heartbeat: &wire.Heartbeat{}}, false)
+}
+
 // fault reports a new paper_out fault on device dev.
 func (a *agent) fault(dev string) error { return a.faultWith(dev, a.send) }
 
 func (a *agent) faultWith(dev string, send func(wire.Channel, wire.Message, bool) error) error {
-	a.seq++
-	ev := &wire.Event{Header: a.header(a.seq), Device: dev, Kind: "receipt_printer", Since: time.Now().UTC(),
+	ev := &wire.Event{Header: a.header(a.next()), Device: dev, Kind: "receipt_printer", Since: time.Now().UTC(),
 		Faults: []wire.Fault{wire.NewFault(wire.FaultPaperOut, "DLE EOT 4 = 0x72")}}
 	ev.State = wire.StateOf(ev.Faults)
 	return send(wire.ChannelEvents, ev, false)
@@ -502,6 +580,25 @@ func (e *env) apiIncidents(i int) []string {
 		ids = append(ids, x.ID)
 	}
 	return ids
+}
+
+// metric reads one sample of replica i's /metrics (name with its labels,
+// as the exposition writes them); 0 when it is not there.
+func (e *env) metric(i int, name string) float64 {
+	e.t.Helper()
+	resp, err := http.Get("http://" + e.replicas[i].api + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }
 
 // apiCount counts the paper_out incidents through replica i's API (at most

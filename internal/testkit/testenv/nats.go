@@ -153,13 +153,6 @@ func natsBin(t testing.TB) string {
 	return LookPath(t, "nats-server")
 }
 
-// NATSAtLeast says, before any server starts, whether the nats-server the
-// tests would run is version major.minor or newer, and which it is.
-func NATSAtLeast(t testing.TB, major, minor int) (bool, string) {
-	c := &NATS{t: t, bin: natsBin(t)}
-	return c.AtLeast(major, minor), c.Version()
-}
-
 // Version is the nats-server's version, e.g. "2.9.10".
 func (c *NATS) Version() string {
 	out, err := exec.Command(c.bin, "--version").Output()
@@ -167,15 +160,6 @@ func (c *NATS) Version() string {
 		return ""
 	}
 	return strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(string(out), "nats-server:")), "v")
-}
-
-// AtLeast says whether the nats-server is version major.minor or newer.
-func (c *NATS) AtLeast(major, minor int) bool {
-	var ma, mi int
-	if _, err := fmt.Sscanf(c.Version(), "%d.%d", &ma, &mi); err != nil {
-		return false
-	}
-	return ma > major || (ma == major && mi >= minor)
 }
 
 // URLs are the nodes' MQTT URLs, for clients that fail over among them.
