@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/storewatch/storewatch/hub"
+	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -253,7 +254,8 @@ func TestReplicaConfigsAreWhatStorehubAccepts(t *testing.T) {
 	pol := ChainPolicy{HoldDown: 10 * time.Second, HoldUp: 5 * time.Second, OfflineHoldDown: 10 * time.Second, OfflineHoldUp: 5 * time.Second, FlapThreshold: 6}
 	nodes := []string{"tcp://127.0.0.1:4001", "tcp://127.0.0.1:4002", "tcp://127.0.0.1:4003"}
 	const dsn = "postgres://postgres:pw@127.0.0.1:5999/bench?sslmode=disable"
-	setups := ReplicaSetups(ReplicaOptions{Policy: pol, Replicas: 3, Partitions: 6, Lease: 4 * time.Second}, dsn, nodes)
+	seed, pub := SigningKey()
+	setups := ReplicaSetups(ReplicaOptions{Policy: pol, Replicas: 3, Partitions: 6, Lease: 4 * time.Second, SigningKey: seed}, dsn, nodes)
 	if len(setups) != 3 {
 		t.Fatalf("%d setups for 3 replicas", len(setups))
 	}
@@ -278,6 +280,13 @@ func TestReplicaConfigsAreWhatStorehubAccepts(t *testing.T) {
 			t.Fatalf("replica %d: cluster %+v", i, c.Cluster)
 		}
 		names[c.Cluster.Replica] = true
+		// Every replica signs with the key whose public half the agents get.
+		if c.Remote.SigningKey != seed {
+			t.Errorf("replica %d: remote.signing_key %q, want the run's", i, c.Remote.SigningKey)
+		}
+		if k, err := query.KeyFromSeed(c.Remote.SigningKey); err != nil || k.PublicKey() != pub {
+			t.Errorf("replica %d: the signing key's public half is not the agents' hub key (%v)", i, err)
+		}
 		if !strings.Contains(y, "paper_out: {hold_down: 10s, hold_up: 5s}") || !strings.Contains(y, "level: info") {
 			t.Errorf("replica %d: no run policy or not at info (the takeovers are read from the log):\n%s", i, y)
 		}

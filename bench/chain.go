@@ -50,6 +50,7 @@ type chainHub interface {
 	Notifications(ctx context.Context, after uint64, limit int) ([]incident.Notification, error)
 	Messages(ctx context.Context) map[string]float64
 	HeapInUse(ctx context.Context) (int64, error)
+	Counters(ctx context.Context, prefixes ...string) (map[string]float64, error)
 	Broken() error // why a process that should run does not
 	Output() string
 	Procs() []NamedPID
@@ -106,6 +107,11 @@ type ChainResult struct {
 	Failover             time.Duration // from the kill until its leases were all held by the others
 	FailoverMoved        int           // the leases it held
 	FailoverErr          string
+	// The hub's requests to agents to publish again what a broker lost
+	// (hub/resend) at the end: storehub_resend_requests_total,
+	// storehub_resent_messages_total, storehub_sequence_gone_total by
+	// series, summed over the replicas (of those still running).
+	Resends map[string]float64
 }
 
 // ProcFigures are one storehub process's figures in a chain run.
@@ -141,8 +147,11 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 		res.Episodes[e.Kind]++
 	}
 
-	// The hub.
-	setup := HubSetup{Bin: o.HubBin, Policy: o.Policy}
+	// The hub, with a signing key the agents know, as storeagent knows
+	// remote.hub_public_key: it asks them to publish again what a broker
+	// lost after acknowledging it (hub/resend).
+	signing, hubKey := SigningKey()
+	setup := HubSetup{Bin: o.HubBin, Policy: o.Policy, SigningKey: signing}
 	const password = "bench-agent-password"
 	var hub chainHub
 	var brokerURLs []string
@@ -167,7 +176,8 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 		hub, brokerURLs = hp, []string{hp.MQTT}
 	case "replicas":
 		res.Replicas, res.Partitions, res.Lease = o.Replicas, o.Partitions, o.Lease
-		rs = StartReplicas(t, ReplicaOptions{Bin: o.HubBin, Policy: o.Policy, Replicas: o.Replicas, Partitions: o.Partitions, Lease: o.Lease, Log: o.Log})
+		rs = StartReplicas(t, ReplicaOptions{Bin: o.HubBin, Policy: o.Policy, Replicas: o.Replicas, Partitions: o.Partitions, Lease: o.Lease,
+			SigningKey: signing, Log: o.Log})
 		hub, brokerURLs, brokerPIDs = rs, rs.NATS.URLs(), rs.BrokerPIDs
 		if o.LogDir != "" {
 			// In a cleanup, so that a run that fails keeps them too.
@@ -195,7 +205,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	var workers []*workerProc
 	for w := range nw {
 		spec := WorkerSpec{Lo: w * o.Stores / nw, Hi: (w + 1) * o.Stores / nw, Brokers: brokerURLs, Auth: o.Broker == "embedded",
-			Password: password, OutboxDir: o.OutboxDir, Spread: spread, Timing: o.Timing, AgentBackoff: o.Broker == "replicas"}
+			Password: password, OutboxDir: o.OutboxDir, Spread: spread, Timing: o.Timing, AgentBackoff: o.Broker == "replicas", HubKey: hubKey}
 		for _, e := range eps {
 			if e.Store >= spec.Lo && e.Store < spec.Hi {
 				spec.Episodes = append(spec.Episodes, e)
@@ -425,6 +435,12 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	res.EngineP50, res.EngineP99 = q(engine, 0.5), q(engine, 0.99)
 	res.SeenP50, res.SeenP99, res.SeenMax = q(saw, 0.5), q(saw, 0.99), q(saw, 1)
 	hubMessages := hub.Messages(ctx)
+	if c, err := hub.Counters(ctx, "storehub_resend_requests_total", "storehub_resent_messages_total", "storehub_sequence_gone_total"); err == nil {
+		res.Resends = c
+		if len(c) > 0 {
+			o.Log("chain %s: resends: %s", o.Broker, messages(c))
+		}
+	}
 	if v, err := hub.HeapInUse(ctx); err == nil {
 		res.HubHeapEnd = v
 	}

@@ -41,6 +41,11 @@ type HubSetup struct {
 	Externals []string
 	DSN       string // store: postgres with this DSN; "" is the bbolt default
 	Cluster   *ClusterSetup
+	// SigningKey is remote.signing_key (base64 of an Ed25519 seed): the
+	// hub signs its requests to agents with it, the resend requests for
+	// messages a broker lost among them, and every replica must sign
+	// alike. "" leaves the hub its own key file.
+	SigningKey string
 }
 
 // ClusterSetup is a replica's cluster: section (docs/hub.md, "Running
@@ -83,6 +88,9 @@ func (s HubSetup) Config(dataDir, api, token string, mqttPort int) string {
 	}
 	if c := s.Cluster; c != nil {
 		fmt.Fprintf(&b, "cluster: {replica: %s, partitions: %d, lease: %s, api_url: \"http://%s\"}\n", c.Replica, c.Partitions, c.Lease, api)
+	}
+	if s.SigningKey != "" {
+		fmt.Fprintf(&b, "remote: {signing_key: %q}\n", s.SigningKey)
 	}
 	b.WriteString(s.Policy.HubRules())
 	return b.String()
@@ -137,6 +145,23 @@ func (h *HubProc) Broken() error {
 		return fmt.Errorf("storehub exited:\n%s", tail(h.Proc.Output(), 4000))
 	}
 	return nil
+}
+
+// Counters sums the samples of /metrics whose series starts with one of
+// prefixes, by series.
+func (h *HubProc) Counters(ctx context.Context, prefixes ...string) (map[string]float64, error) {
+	out := map[string]float64{}
+	err := h.metrics(ctx, func(line string) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(line, p) {
+				if i := strings.LastIndexByte(line, ' '); i > 0 {
+					v, _ := strconv.ParseFloat(line[i+1:], 64)
+					out[line[:i]] += v
+				}
+			}
+		}
+	})
+	return out, err
 }
 
 // Output is what storehub logged.

@@ -46,6 +46,7 @@ type ReplicaOptions struct {
 	Replicas   int
 	Partitions int
 	Lease      time.Duration
+	SigningKey string // remote.signing_key of every replica (see HubSetup)
 	Log        func(format string, args ...any)
 }
 
@@ -53,7 +54,7 @@ type ReplicaOptions struct {
 func ReplicaSetups(o ReplicaOptions, dsn string, nodes []string) []HubSetup {
 	var out []HubSetup
 	for i := range o.Replicas {
-		out = append(out, HubSetup{Bin: o.Bin, Policy: o.Policy, Externals: nodes, DSN: dsn,
+		out = append(out, HubSetup{Bin: o.Bin, Policy: o.Policy, Externals: nodes, DSN: dsn, SigningKey: o.SigningKey,
 			Cluster: &ClusterSetup{Replica: fmt.Sprintf("r%d", i+1), Partitions: o.Partitions, Lease: o.Lease}})
 	}
 	return out
@@ -261,6 +262,21 @@ func (rs *ReplicaSet) Messages(ctx context.Context) map[string]float64 {
 		return rs.Hubs[i].Messages(ctx)
 	}
 	return nil
+}
+
+// Counters sums the live replicas' samples (HubProc.Counters).
+func (rs *ReplicaSet) Counters(ctx context.Context, prefixes ...string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, i := range rs.live() {
+		c, err := rs.Hubs[i].Counters(ctx, prefixes...)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range c {
+			out[k] += v
+		}
+	}
+	return out, nil
 }
 
 // HeapInUse sums the live replicas' Go heaps.

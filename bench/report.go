@@ -326,6 +326,9 @@ func (r Report) Markdown() string {
 			if c.StuckEvents > 0 {
 				p("; %d events still in the agents' outboxes at the end", c.StuckEvents)
 			}
+			if len(c.Resends) > 0 {
+				p("; the hub's resends (hub/resend): %s", messages(c.Resends))
+			}
 			if c.OfflineAtStart > 0 {
 				p("; **%d agents not listed online when the connect phase ran out**", c.OfflineAtStart)
 			}

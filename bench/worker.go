@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storewatch/storewatch/agent"
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/uplink"
 	"github.com/storewatch/storewatch/wire"
@@ -42,8 +43,14 @@ type WorkerSpec struct {
 	// against a broker that drops connections when overloaded, thousands
 	// of agents retrying every 2 s make a storm no real chain makes.
 	AgentBackoff bool
-	Timing       EpisodeTiming
-	Episodes     []Episode // for these stores
+	// HubKey is the hub's public key (base64), storeagent's
+	// remote.hub_public_key: each agent answers the hub's signed resend
+	// requests as storeagent does (agent.Remote over the uplink), from the
+	// events its outbox keeps after their PUBACK (outbox.keep_sent, the
+	// agent's default). "" answers none.
+	HubKey   string
+	Timing   EpisodeTiming
+	Episodes []Episode // for these stores
 }
 
 // workerCommand is a line from the harness to a worker: ready (the agents
@@ -301,7 +308,7 @@ func newSimAgent(spec WorkerSpec, i int, wan bool, dir string, layout []ChainDev
 	}
 	u, err := uplink.New(uplink.Options{
 		ID: id, Broker: b, Version: "bench", Logger: log,
-		Outbox:       config.Outbox{Path: filepath.Join(dir, id.Store+".db"), MaxBytes: 8 << 20, MaxAge: time.Hour},
+		Outbox:       config.Outbox{Path: filepath.Join(dir, id.Store+".db"), MaxBytes: 8 << 20, MaxAge: time.Hour, KeepSent: config.DefaultKeepSent},
 		StartDelay:   spec.Spread,
 		ReconnectMin: rmin, ReconnectMax: rmax,
 		CommandWorkers: 1,
@@ -310,6 +317,15 @@ func newSimAgent(spec WorkerSpec, i int, wan bool, dir string, layout []ChainDev
 		return nil, fmt.Errorf("store %s: %w", id.Store, err)
 	}
 	a.u = u
+	if spec.HubKey != "" {
+		// The resend requests only: no collector, no devices to query.
+		r, err := agent.NewRemote(id, spec.HubKey, nil, nil, nil, nil, log)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", id.Store, err)
+		}
+		r.SetResender(u)
+		u.SetCommandHandler(r)
+	}
 	inv := wire.Inventory{StoreInfo: wire.StoreInfo{Name: "Bench store " + id.Store, TimeZone: "UTC"}}
 	for _, d := range layout {
 		inv.Devices = append(inv.Devices, wire.DeviceInfo{ID: d.ID, Kind: d.Kind, Driver: d.Driver, Location: d.Location})
