@@ -149,7 +149,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 			h.wg.Add(1)
 			go func() {
 				defer h.wg.Done()
-				followBroker(ctx, h.external, pipe, h.log)
+				followBroker(ctx, h.external, pipe, 0, h.log)
 			}()
 		}
 	default: // the embedded broker
@@ -213,13 +213,47 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 // and when it has it back: while a connection is down the hub hears none
 // of the stores behind it, which is one outage, the hub's, and not one per
 // store (docs/hub.md). Nothing is missing before the first time every
-// connection was up. On a cluster each partition follows its own session.
-func followBroker(ctx context.Context, x *broker.External, pipe *ingest.Pipeline, log *slog.Logger) {
-	connected, seen := false, false
+// connection was up. On a cluster each partition follows its own session,
+// with a grace: a session that moves to another node of the broker cluster
+// and is back within it (its messages kept for it meanwhile) is no outage,
+// and holds no decision back for the settle time.
+func followBroker(ctx context.Context, x *broker.External, pipe *ingest.Pipeline, grace time.Duration, log *slog.Logger) {
+	connected, seen, told := false, false, false
+	var lostAt time.Time
+	var wait *time.Timer
+	var waited <-chan time.Time
+	defer func() {
+		if wait != nil {
+			wait.Stop()
+		}
+	}()
+	tell := func(up bool, at time.Time) {
+		err := pipe.Do(ctx, func(e *incident.Engine) (incident.Changes, error) {
+			if up {
+				return e.BrokerBack(at), nil
+			}
+			return e.BrokerLost(at), nil
+		})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("cannot record the broker connection's state", "connected", up, "err", err)
+		case err == nil && !up:
+			log.Warn("the hub cannot hear its stores: broker connection down; per-store offline decisions wait until it is back")
+		case err == nil:
+			log.Info("broker connection back; per-store offline decisions resume after the settle time")
+		}
+		told = err == nil && !up
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-waited:
+			waited = nil
+			if !connected {
+				tell(false, lostAt)
+			}
+			continue
 		case <-x.Changed():
 		}
 		now := x.Connected()
@@ -231,20 +265,27 @@ func followBroker(ctx context.Context, x *broker.External, pipe *ingest.Pipeline
 			continue
 		}
 		connected = now
-		at := time.Now()
-		err := pipe.Do(ctx, func(e *incident.Engine) (incident.Changes, error) {
-			if connected {
-				return e.BrokerBack(at), nil
+		if !connected {
+			lostAt = time.Now()
+			if grace <= 0 {
+				tell(false, lostAt)
+				continue
 			}
-			return e.BrokerLost(at), nil
-		})
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Error("cannot record the broker connection's state", "connected", connected, "err", err)
-		case err == nil && !connected:
-			log.Warn("the hub cannot hear its stores: broker connection down; per-store offline decisions wait until it is back")
-		case err == nil:
-			log.Info("broker connection back; per-store offline decisions resume after the settle time")
+			if wait == nil {
+				wait = time.NewTimer(grace)
+			} else {
+				wait.Reset(grace)
+			}
+			waited = wait.C
+			continue
+		}
+		if waited != nil {
+			wait.Stop()
+			waited = nil
+			log.Info("broker connection back within the grace; no outage", "down", time.Since(lostAt).Round(time.Millisecond))
+		}
+		if told {
+			tell(true, time.Now())
 		}
 	}
 }

@@ -103,7 +103,7 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		followBroker(pctx, sess, pipe, log.With("part", "mqtt"))
+		followBroker(pctx, sess, pipe, sessionGrace, log.With("part", "mqtt"))
 	}()
 	defer func() { cancel(); <-followed }()
 	tracked := make(chan struct{})
@@ -133,6 +133,12 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	return err
 }
 
+// sessionGrace is how long a partition's session may be away from the
+// broker before its engine holds decisions back: moving to another node
+// of the cluster takes a second or two, and the broker keeps the
+// session's messages meanwhile.
+const sessionGrace = 15 * time.Second
+
 // feedbackQueue is the helpdesk delivery's notify.Applier on a cluster: the
 // delivery runs on one replica, the incident's engine on the holder of its
 // partition, maybe another. What a helpdesk said is queued in the database
@@ -143,12 +149,32 @@ type feedbackQueue struct {
 	n  int // partitions
 }
 
-func (q feedbackQueue) LinkTicket(_ context.Context, inc incident.Incident, t incident.HelpdeskTicket) error {
-	return q.pg.QueueFeedback(postgres.Feedback{Partition: q.partitionOf(inc), Incident: inc.ID, Ticket: t})
+func (q feedbackQueue) LinkTicket(ctx context.Context, inc incident.Incident, t incident.HelpdeskTicket) error {
+	return q.queue(ctx, postgres.Feedback{Partition: q.partitionOf(inc), Incident: inc.ID, Ticket: t})
 }
 
-func (q feedbackQueue) ClosedInHelpdesk(_ context.Context, inc incident.Incident, t incident.HelpdeskTicket, state string) error {
-	return q.pg.QueueFeedback(postgres.Feedback{Partition: q.partitionOf(inc), Incident: inc.ID, Ticket: t, Closed: state})
+func (q feedbackQueue) ClosedInHelpdesk(ctx context.Context, inc incident.Incident, t incident.HelpdeskTicket, state string) error {
+	return q.queue(ctx, postgres.Feedback{Partition: q.partitionOf(inc), Incident: inc.ID, Ticket: t, Closed: state})
+}
+
+// queue writes f, waiting out a database that is away (a restart) until
+// ctx ends: the helpdesk's answer came once and does not come again.
+func (q feedbackQueue) queue(ctx context.Context, f postgres.Feedback) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := q.pg.QueueFeedback(f)
+		if err == nil {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 // partitionOf is the partition of an incident's store; the hub's own

@@ -37,6 +37,9 @@ type OutboxReport struct {
 	// stayed, superseded by a later value when the outbox was full.
 	CollapsedSamples uint64   `json:"collapsed_samples,omitempty"`
 	Incidents        []string `json:"incidents,omitempty"`
+	// Sent counts the events kept after delivery, for the hub to ask for
+	// again (outbox.keep_sent).
+	Sent int `json:"sent_kept"`
 }
 
 // InspectOutbox reports what the outbox file at path holds.
@@ -50,6 +53,9 @@ func InspectOutbox(path string, timeout time.Duration) (*OutboxReport, error) {
 		_ = json.Unmarshal(meta.Get(keyAgent), &rep.Agent)
 		_ = json.Unmarshal(meta.Get(keyIncidents), &rep.Incidents)
 		rep.CollapsedSamples = getUint64(meta, keyCollapsed)
+		if b := tx.Bucket(bucketSent); b != nil {
+			rep.Sent = b.Stats().KeyN
+		}
 		for _, c := range classes {
 			rep.Dropped[c.String()] = getUint64(meta, keyDropped(c))
 			b := tx.Bucket(bucketOf[c])

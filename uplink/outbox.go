@@ -1053,6 +1053,20 @@ type OutboxStats struct {
 	Sent int
 }
 
+// next is the lowest sequence number not yet acknowledged: the oldest
+// record waiting, or the one after the last handed out (wire.Status.Next).
+func (ob *outbox) next() uint64 {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	n := ob.st.lastSeq + 1
+	for _, cs := range ob.st.class {
+		if cs.Count > 0 && cs.First < n {
+			n = cs.First
+		}
+	}
+	return n
+}
+
 func (ob *outbox) stats() OutboxStats {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()

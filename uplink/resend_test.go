@@ -36,6 +36,11 @@ func TestResendPublishesKeptEventsAgain(t *testing.T) {
 	testenv.WaitFor(t, 10*time.Second, "the acknowledged events kept", func() bool { return u.Stats().Outbox.Sent == 4 })
 	first := hub.on_(wire.ChannelEvents)
 	seq := func(i int) uint64 { return first[i].msg.Head().Seq }
+	// The birth said where the connection's numbers begin: the oldest
+	// event waiting.
+	if b := hub.lastStatus(); b == nil || b.State != wire.PresenceOnline || b.Next != seq(0) {
+		t.Fatalf("birth %+v, want next %d", b, seq(0))
+	}
 	// Events 0 and 1 are past what the agent keeps; 2..5 are kept; a
 	// thousand numbers on is one the agent never gave out.
 	res, err := u.Resend(ctx, []wire.SeqSpan{{From: seq(0), To: seq(3)}, {From: seq(5), To: seq(5)}, {From: seq(5) + 1000, To: seq(5) + 1000}})

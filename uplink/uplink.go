@@ -455,6 +455,9 @@ func (u *Uplink) statusPayload(state string, at time.Time) []byte {
 	st := wire.Status{Header: wire.Header{AgentID: u.id, Boot: u.boot, Time: at.UTC()}, State: state, Version: u.opt.Version,
 		OS: runtime.GOOS + "/" + runtime.GOARCH, Started: u.started,
 		Grace: u.opt.Grace.Seconds(), Conn: u.conn.Load()}
+	if state == wire.PresenceOnline {
+		st.Next = u.ob.next()
+	}
 	b, err := wire.Encode(&st)
 	if err != nil {
 		panic("uplink: cannot encode status: " + err.Error()) // our own constants; a bug

@@ -103,6 +103,14 @@ type Status struct {
 	// and the will registered with the same connection carry the same
 	// number. Zero: an agent that does not number them.
 	Conn uint64 `json:"conn,omitempty"`
+	// Next, in a birth, is the lowest sequence number the agent had not
+	// delivered when it connected (the oldest left in its outbox, or the
+	// one after its last): every number below it the broker acknowledged
+	// before, and none from it on is history. The hub asks for one below it
+	// that it never saw (hub/resend), which finds a lost message even when
+	// nothing follows it, or when it was the agent's first. Zero: an agent
+	// that does not say.
+	Next uint64 `json:"next,omitempty"`
 }
 
 // Identity is what a device says it is.

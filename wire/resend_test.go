@@ -3,6 +3,7 @@ package wire
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSpansRoundTrip(t *testing.T) {
@@ -78,4 +79,27 @@ func FuzzParseSpans(f *testing.F) {
 			}
 		}
 	})
+}
+
+// resend is agent-level: it names no device, and every other operation
+// names one.
+func TestCommandDeviceByOperation(t *testing.T) {
+	base := func(op, device string) *CommandRequest {
+		return &CommandRequest{Header: Header{AgentID: AgentID{Tenant: "acme", Store: "s1", Agent: "a"}, Time: time.Now()},
+			ID: "q1", Device: device, Op: op, Expires: time.Now().Add(time.Minute)}
+	}
+	for _, c := range []struct {
+		op, device string
+		ok         bool
+	}{
+		{OpResend, "", true},
+		{OpResend, "receipt-lane3", false},
+		{OpStatus, "receipt-lane3", true},
+		{OpStatus, "", false},
+	} {
+		_, err := Encode(base(c.op, c.device))
+		if (err == nil) != c.ok {
+			t.Errorf("op %s device %q: %v, want ok %v", c.op, c.device, err, c.ok)
+		}
+	}
 }

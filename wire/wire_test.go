@@ -47,7 +47,7 @@ func TestGoldenMessagesDecode(t *testing.T) {
 		"status.json": ChannelStatus, "inventory.json": ChannelInventory, "event.json": ChannelEvents,
 		"metrics.json": ChannelMetrics, "cmd_req.json": ChannelCmdReq, "cmd_res.json": ChannelCmdRes,
 		"event_busy.json": ChannelEvents, "event_busy_too_long.json": ChannelEvents, "config.json": ChannelConfig,
-		"config_discovery.json": ChannelConfig,
+		"config_discovery.json": ChannelConfig, "cmd_req_resend.json": ChannelCmdReq, "cmd_res_resend.json": ChannelCmdRes,
 	}
 	for file, ch := range cases {
 		t.Run(file, func(t *testing.T) {

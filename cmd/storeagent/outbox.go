@@ -78,6 +78,7 @@ func outboxCmd(_ context.Context, args []string, std cli.Stdio) int {
 		fmt.Fprintf(stdout, "oldest     seq %d from %s (%s ago)\n", rep.OldestSeq, rep.Oldest.UTC().Format(time.RFC3339), time.Since(rep.Oldest).Round(time.Second))
 	}
 	fmt.Fprintf(stdout, "last seq   %d\n", rep.LastSeq)
+	fmt.Fprintf(stdout, "kept       %d events sent, for the hub to ask for again\n", rep.Sent)
 	classes := make([]string, 0, len(rep.Dropped))
 	for c := range rep.Dropped {
 		classes = append(classes, c)

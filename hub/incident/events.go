@@ -114,6 +114,12 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 			e.logPresence(ag, at, "online")
 			e.noteBirth(ag, at)
 		}
+		// Where the agent's undelivered numbers begin, from a birth heard
+		// when it was made: a retained one of long ago would make history
+		// of a new hub's into gaps.
+		if out != Ignored && at.Sub(st.Time) < e.pol.LateAfter {
+			ag.rec.Seq.Born(st.Next)
+		}
 	case wire.PresenceOffline:
 		switch {
 		case !sameBoot, st.Conn < ag.rec.Conn:

@@ -25,6 +25,9 @@ type SeqWindow struct {
 	// hub asked for them again (hub/resend): telemetry its full outbox
 	// collapsed or dropped, or events older than it keeps once sent.
 	Gone uint64 `json:"gone,omitempty"`
+	// Floor is the highest Next of the agent's births (wire.Status.Next):
+	// no number from it on is history.
+	Floor uint64 `json:"floor,omitempty"`
 }
 
 // SeqRange is [From, To], inclusive.
@@ -61,6 +64,7 @@ func (w *SeqWindow) Observe(seq uint64) bool {
 		w.Mark = seq - 1 - min(seq-1, historySlack)
 		if w.Mark < seq-1 {
 			w.Missing = []SeqRange{{From: w.Mark + 1, To: seq - 1, History: true}}
+			w.unhistory()
 		}
 		return true
 	case seq <= w.Mark:
@@ -100,6 +104,45 @@ func (w *SeqWindow) Observe(seq uint64) bool {
 	}
 	w.Duplicates++
 	return false
+}
+
+// Born records an agent's birth saying that next is the lowest number it
+// had not delivered when it connected (wire.Status.Next): numbers from next
+// on are not history (its first message may be the one lost), and a number
+// below next the hub never saw was acknowledged by the broker and lost, so
+// it is missing even though nothing after it came (yet).
+func (w *SeqWindow) Born(next uint64) {
+	if next == 0 {
+		return
+	}
+	w.Floor = max(w.Floor, next)
+	w.unhistory()
+	if w.High > 0 && next > w.High+1 {
+		w.Missing = append(w.Missing, SeqRange{From: w.High + 1, To: next - 1})
+		w.Gaps += next - 1 - w.High
+		w.High = next - 1
+	}
+	w.trim()
+}
+
+// unhistory turns the history numbers at or above Floor into missing ones.
+func (w *SeqWindow) unhistory() {
+	if w.Floor == 0 {
+		return
+	}
+	var out []SeqRange
+	for _, r := range w.Missing {
+		if r.History && r.To >= w.Floor {
+			if r.From < w.Floor {
+				out = append(out, SeqRange{From: r.From, To: w.Floor - 1, History: true})
+				r.From = w.Floor
+			}
+			r.History = false
+			w.Gaps += r.To - r.From + 1
+		}
+		out = append(out, r)
+	}
+	w.Missing = out
 }
 
 // GiveUp stops waiting for the missing numbers in [from, to] (the agent

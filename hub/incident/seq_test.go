@@ -82,3 +82,47 @@ func TestSeqWindowGiveUp(t *testing.T) {
 		})
 	}
 }
+
+// A birth says where the agent's undelivered numbers begin (its next): from
+// there nothing is history, so a lost first message is missing; and a
+// number below it that never came was lost after the broker had it.
+func TestSeqWindowBirth(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		steps   []int64 // > 0: a message with that number; < 0: a birth with next -n
+		missing []SeqRange
+		gaps    uint64
+	}{
+		{"birth first, the first message lost", []int64{-100, 101, 102}, []SeqRange{{From: 100, To: 100}}, 1},
+		{"the first message lost, the birth after", []int64{101, -100, 102}, []SeqRange{{From: 100, To: 100}}, 1},
+		{"history below the birth stays history", []int64{-100, 100, 101}, nil, 0},
+		{"delivered before the reconnect, never seen", []int64{5, 6, -10, 10}, []SeqRange{{From: 7, To: 9}}, 3},
+		{"the late ones fill it", []int64{5, 6, -10, 7, 8, 9}, nil, 3},
+		{"a birth whose next came already changes nothing", []int64{5, 6, -5, 7}, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var w SeqWindow
+			for _, s := range tc.steps {
+				if s < 0 {
+					w.Born(uint64(-s))
+				} else {
+					w.Observe(uint64(s))
+				}
+			}
+			var real []SeqRange
+			for _, r := range w.Missing {
+				if !r.History {
+					real = append(real, r)
+				}
+			}
+			if len(real) != len(tc.missing) || w.Gaps != tc.gaps {
+				t.Fatalf("missing %v gaps %d, want %v gaps %d (window %+v)", real, w.Gaps, tc.missing, tc.gaps, w)
+			}
+			for i := range real {
+				if real[i] != tc.missing[i] {
+					t.Fatalf("missing %v, want %v", real, tc.missing)
+				}
+			}
+		})
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -439,14 +440,36 @@ func newAgent(t testing.TB, urls []string, first int, id wire.AgentID) *agent {
 // broker's agents).
 func dialAgent(t testing.TB, urls []string, first int, id wire.AgentID, user, password string) *agent {
 	a := &agent{id: id, boot: fmt.Sprintf("boot-%d", time.Now().UnixNano()), sent: map[uint64]sentMsg{}}
-	will, _ := wire.Encode(&wire.Status{Header: wire.Header{AgentID: id, Boot: a.boot, Time: time.Now()}, State: wire.PresenceOffline})
+	// Like storeagent, it numbers its connections: the will registered with
+	// a connection and the birth published on it carry the same number, so
+	// that the hub ignores the will of a connection already replaced, and
+	// every connection publishes its birth, saying where its numbers begin.
+	var conn atomic.Uint64
+	conn.Store(1)
+	status := func(state string) []byte {
+		st := &wire.Status{Header: wire.Header{AgentID: id, Boot: a.boot, Time: time.Now().UTC()}, State: state, Conn: conn.Load()}
+		if state == wire.PresenceOnline {
+			a.mu.Lock()
+			st.Next = max(a.seq, 1) // the one in flight, if any, was not delivered
+			a.mu.Unlock()
+		}
+		b, _ := wire.Encode(st)
+		return b
+	}
+	topic := id.Topic(wire.ChannelStatus)
 	opts := paho.NewClientOptions().SetClientID("agent-"+id.Store).SetCleanSession(false).
-		SetWill(id.Topic(wire.ChannelStatus), string(will), 1, true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
+		SetBinaryWill(topic, status(wire.PresenceOffline), 1, true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(time.Second).SetUsername(user).SetPassword(password)
+	opts.SetReconnectingHandler(func(_ paho.Client, o *paho.ClientOptions) {
+		conn.Add(1)
+		o.SetBinaryWill(topic, status(wire.PresenceOffline), 1, true)
+	})
 	opts.SetOnConnectHandler(func(c paho.Client) {
 		c.Subscribe(id.Topic(wire.ChannelCmdReq), 1, func(_ paho.Client, m paho.Message) {
 			go a.answer(m.Payload()) // not on paho's goroutine: it publishes and waits
 		})
+		birth := status(wire.PresenceOnline)
+		go c.Publish(topic, 1, true, birth) // paho's own goroutine must not wait here
 	})
 	for i := range urls {
 		opts.AddBroker(urls[(first+i)%len(urls)])
@@ -456,8 +479,10 @@ func dialAgent(t testing.TB, urls []string, first int, id wire.AgentID, user, pa
 		t.Fatalf("agent %s: connect: %v", id, tk.Error())
 	}
 	t.Cleanup(func() { a.c.Disconnect(100) })
-	online := &wire.Status{Header: a.header(0), State: wire.PresenceOnline}
-	if err := a.send(wire.ChannelStatus, online, true); err != nil {
+	// The first birth is at the broker before the agent reports anything
+	// (the one OnConnect sent too is the same birth again, which the hub
+	// ignores).
+	if err := a.publish(wire.ChannelStatus, status(wire.PresenceOnline), true); err != nil {
 		t.Fatal(err)
 	}
 	return a
