@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storewatch/storewatch/hub"
+	"github.com/storewatch/storewatch/hub/query"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
 )
@@ -240,6 +243,99 @@ func TestPolicyGoesIntoTheHubConfig(t *testing.T) {
 		if !strings.Contains(y, want) {
 			t.Errorf("policy section lacks %q:\n%s", want, y)
 		}
+	}
+}
+
+// The replicas chain's hub.yaml files are what storehub itself accepts:
+// each replica over the same database and the three broker nodes, with a
+// cluster section of its own name and the run's policy; and the bbolt
+// runs' files stay as they were (no store or cluster section).
+func TestReplicaConfigsAreWhatStorehubAccepts(t *testing.T) {
+	pol := ChainPolicy{HoldDown: 10 * time.Second, HoldUp: 5 * time.Second, OfflineHoldDown: 10 * time.Second, OfflineHoldUp: 5 * time.Second, FlapThreshold: 6}
+	nodes := []string{"tcp://127.0.0.1:4001", "tcp://127.0.0.1:4002", "tcp://127.0.0.1:4003"}
+	const dsn = "postgres://postgres:pw@127.0.0.1:5999/bench?sslmode=disable"
+	seed, pub := SigningKey()
+	setups := ReplicaSetups(ReplicaOptions{Policy: pol, Replicas: 3, Partitions: 6, Lease: 4 * time.Second, SigningKey: seed}, dsn, nodes)
+	if len(setups) != 3 {
+		t.Fatalf("%d setups for 3 replicas", len(setups))
+	}
+	names := map[string]bool{}
+	for i, s := range setups {
+		api := fmt.Sprintf("127.0.0.1:%d", 8100+i)
+		y := s.Config(t.TempDir(), api, "bench-token-0123456789abcdef", 0)
+		c, err := hub.ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatalf("replica %d: storehub refuses its configuration: %v\n%s", i, err, y)
+		}
+		if err := hub.Check(c); err != nil {
+			t.Fatalf("replica %d: %v\n%s", i, err, y)
+		}
+		if c.Store.Type != "postgres" || c.Store.DSN != dsn {
+			t.Errorf("replica %d: store %q %q, want postgres over the run's database", i, c.Store.Type, c.Store.DSN)
+		}
+		if c.Broker.Mode != "external" || strings.Join(c.Broker.External.URLs, " ") != strings.Join(nodes, " ") || c.Broker.External.ClientID != replicaClientID {
+			t.Errorf("replica %d: broker %+v, want external over the three nodes", i, c.Broker)
+		}
+		if c.Cluster == nil || c.Cluster.Partitions != 6 || c.Cluster.Lease != 4*time.Second || c.Cluster.APIURL != "http://"+api {
+			t.Fatalf("replica %d: cluster %+v", i, c.Cluster)
+		}
+		names[c.Cluster.Replica] = true
+		// Every replica signs with the key whose public half the agents get.
+		if c.Remote.SigningKey != seed {
+			t.Errorf("replica %d: remote.signing_key %q, want the run's", i, c.Remote.SigningKey)
+		}
+		if k, err := query.KeyFromSeed(c.Remote.SigningKey); err != nil || k.PublicKey() != pub {
+			t.Errorf("replica %d: the signing key's public half is not the agents' hub key (%v)", i, err)
+		}
+		if !strings.Contains(y, "paper_out: {hold_down: 10s, hold_up: 5s}") || !strings.Contains(y, "level: info") {
+			t.Errorf("replica %d: no run policy or not at info (the takeovers are read from the log):\n%s", i, y)
+		}
+	}
+	if len(names) != 3 {
+		t.Errorf("replica names %v: want three different ones", names)
+	}
+	y := HubSetup{Policy: pol, External: nodes[0]}.Config(t.TempDir(), "127.0.0.1:8100", "bench-token-0123456789abcdef", 0)
+	c, err := hub.ParseConfig("hub.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster != nil || c.Store.Type == "postgres" || strings.Contains(y, "level: info") {
+		t.Errorf("a single hub's file changed: %+v, %+v\n%s", c.Cluster, c.Store, y)
+	}
+}
+
+// Agents spread over the broker cluster: store i starts from node i mod n
+// and lists every node.
+func TestAgentBrokersSpreadOverTheNodes(t *testing.T) {
+	nodes := []string{"a", "b", "c"}
+	for i, want := range []string{"a b c", "b c a", "c a b", "a b c"} {
+		if got := strings.Join(AgentBrokers(nodes, i), " "); got != want {
+			t.Errorf("store %d: %s, want %s", i, got, want)
+		}
+	}
+	if got := AgentBrokers([]string{"only"}, 7); len(got) != 1 || got[0] != "only" {
+		t.Errorf("one broker: %v", got)
+	}
+}
+
+// TreeCPU counts a process with its children.
+func TestTreeCPUCountsChildren(t *testing.T) {
+	own, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := TreeCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree < own.CPU {
+		t.Errorf("tree %v < the process's own %v", tree, own.CPU)
+	}
+	if _, err := TreeCPU(1 << 30); err == nil {
+		t.Error("no error for a process that does not exist")
+	}
+	if p := statPPID("42 (a b) c) S 17 42 42 0"); p != 17 {
+		t.Errorf("ppid %d, want 17", p)
 	}
 }
 

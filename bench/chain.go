@@ -18,7 +18,9 @@ import (
 type ChainOptions struct {
 	Stores int
 	// Broker is "mosquitto" (agents publish to Mosquitto, storehub reads it
-	// in external mode) or "embedded" (agents connect to storehub itself).
+	// in external mode), "embedded" (agents connect to storehub itself) or
+	// "replicas" (Replicas storehub replicas over a private PostgreSQL and
+	// a 3-node nats-server cluster; agents connect to the nodes).
 	Broker       string
 	MosquittoURL string // for "mosquitto"
 	MosquittoPID int    // to sample its CPU during the burst (0: not sampled)
@@ -31,6 +33,28 @@ type ChainOptions struct {
 	OutboxDir    string        // where the simulated agents keep their outboxes
 	Seed         uint64
 	Log          func(format string, args ...any)
+	// The replicas mode: how many, their partitions and lease, and when in
+	// the fault mix to kill -9 one of them (0: none is killed).
+	Replicas   int
+	Partitions int
+	Lease      time.Duration
+	KillAt     time.Duration
+	LogDir     string // where to keep the replicas' and broker nodes' logs ("": not kept)
+}
+
+// chainHub is what a chain run needs of storehub: one process (HubProc) or
+// several replicas (ReplicaSet).
+type chainHub interface {
+	Applied(ctx context.Context) (float64, error) // device events applied so far
+	OnlineAgents(ctx context.Context) (int, error)
+	Notifications(ctx context.Context, after uint64, limit int) ([]incident.Notification, error)
+	Messages(ctx context.Context) map[string]float64
+	HeapInUse(ctx context.Context) (int64, error)
+	Counters(ctx context.Context, prefixes ...string) (map[string]float64, error)
+	Broken() error // why a process that should run does not
+	Output() string
+	Procs() []NamedPID
+	Stop()
 }
 
 // ChainResult holds a run's figures.
@@ -67,8 +91,35 @@ type ChainResult struct {
 	AgentLog                  []string           // the simulated agents' warnings, counted
 	StuckEvents               int                // events still in the agents' outboxes at the end
 	OfflineAtEnd              int                // agents not online a minute after the last episode
+	OfflineAtStart            int                // agents the hub did not list online when the connect phase ran out
 	HubMessages               map[string]float64 // storehub_messages_total by channel/outcome at the end
 	Load                      string
+	// Per storehub process (one, or each replica): CPU per event over the
+	// burst, RSS at most and at the end.
+	Procs []ProcFigures
+	// The replicas mode.
+	Replicas, Partitions int
+	Lease                time.Duration
+	PGCPUPerEvent        time.Duration // the PostgreSQL server's (postmaster and backends)
+	PG                   PGSizes       // at the end
+	Killed               string        // the replica killed during the fault mix
+	KilledAt             time.Duration // into the fault mix
+	Failover             time.Duration // from the kill until its leases were all held by the others
+	FailoverMoved        int           // the leases it held
+	FailoverErr          string
+	// The hub's requests to agents to publish again what a broker lost
+	// (hub/resend) at the end: storehub_resend_requests_total,
+	// storehub_resent_messages_total, storehub_sequence_gone_total by
+	// series, summed over the replicas (of those still running).
+	Resends map[string]float64
+}
+
+// ProcFigures are one storehub process's figures in a chain run.
+type ProcFigures struct {
+	Name           string
+	CPUPerEvent    time.Duration
+	RSSMax, RSSEnd int64
+	AnonMax        int64
 }
 
 // stall is how long the burst may make no progress before the events still
@@ -96,12 +147,23 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 		res.Episodes[e.Kind]++
 	}
 
-	// The hub.
-	setup := HubSetup{Bin: o.HubBin, Policy: o.Policy}
+	// The hub, with a signing key the agents know, as storeagent knows
+	// remote.hub_public_key: it asks them to publish again what a broker
+	// lost after acknowledging it (hub/resend).
+	signing, hubKey := SigningKey()
+	setup := HubSetup{Bin: o.HubBin, Policy: o.Policy, SigningKey: signing}
 	const password = "bench-agent-password"
+	var hub chainHub
+	var brokerURLs []string
+	brokerPIDs := func() []int { return nil }
+	var rs *ReplicaSet
 	switch o.Broker {
 	case "mosquitto":
 		setup.External = o.MosquittoURL
+		hub, brokerURLs = StartHub(t, setup), []string{o.MosquittoURL}
+		if o.MosquittoPID > 0 {
+			brokerPIDs = func() []int { return []int{o.MosquittoPID} }
+		}
 	case "embedded":
 		// Few PBKDF2 iterations: 10,000 logins at the default 20,000 would
 		// cost minutes of CPU in this run; the iteration count is in the hash.
@@ -110,16 +172,27 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 			t.Fatal(err)
 		}
 		setup.Stores, setup.Hash = o.Stores, h
+		hp := StartHub(t, setup)
+		hub, brokerURLs = hp, []string{hp.MQTT}
+	case "replicas":
+		res.Replicas, res.Partitions, res.Lease = o.Replicas, o.Partitions, o.Lease
+		rs = StartReplicas(t, ReplicaOptions{Bin: o.HubBin, Policy: o.Policy, Replicas: o.Replicas, Partitions: o.Partitions, Lease: o.Lease,
+			SigningKey: signing, Log: o.Log})
+		hub, brokerURLs, brokerPIDs = rs, rs.NATS.URLs(), rs.BrokerPIDs
+		if o.LogDir != "" {
+			// In a cleanup, so that a run that fails keeps them too.
+			t.Cleanup(func() {
+				if err := rs.KeepLogs(o.LogDir); err != nil {
+					t.Errorf("keeping the logs: %v", err)
+				}
+				o.Log("chain %s: the replicas' and broker nodes' logs are in %s", o.Broker, o.LogDir)
+			})
+		}
 	default:
 		t.Fatalf("unknown broker %q", o.Broker)
 	}
-	hub := StartHub(t, setup)
-	brokerURL := o.MosquittoURL
-	if o.Broker == "embedded" {
-		brokerURL = hub.MQTT
-	}
-	hubPID := hub.Proc.Cmd.Process.Pid
-	stopRSS := sampleRSS(hubPID, &res)
+	procs := hub.Procs()
+	stopRSS := sampleRSS(procs, &res)
 	defer stopRSS()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -131,8 +204,8 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	o.Log("chain %s: %d stores x %d devices: %d worker process(es) open the agents' outboxes", o.Broker, o.Stores, len(layout), nw)
 	var workers []*workerProc
 	for w := range nw {
-		spec := WorkerSpec{Lo: w * o.Stores / nw, Hi: (w + 1) * o.Stores / nw, Broker: brokerURL, Auth: o.Broker == "embedded",
-			Password: password, OutboxDir: o.OutboxDir, Spread: spread, Timing: o.Timing}
+		spec := WorkerSpec{Lo: w * o.Stores / nw, Hi: (w + 1) * o.Stores / nw, Brokers: brokerURLs, Auth: o.Broker == "embedded",
+			Password: password, OutboxDir: o.OutboxDir, Spread: spread, Timing: o.Timing, AgentBackoff: o.Broker == "replicas", HubKey: hubKey}
 		for _, e := range eps {
 			if e.Store >= spec.Lo && e.Store < spec.Hi {
 				spec.Episodes = append(spec.Episodes, e)
@@ -158,32 +231,44 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	connStart := time.Now()
 	all(workerCommand{Cmd: "run"})
 	o.Log("chain %s: connecting %d agents (spread over %v)", o.Broker, o.Stores, spread.Round(time.Second))
-	waitOnline(t, ctx, hub, o.Stores, spread+2*time.Minute, o.Log)
+	if n, ok := tryOnline(ctx, hub, o.Stores, spread+2*time.Minute, o.Log); !ok {
+		if err := hub.Broken(); err != nil {
+			t.Fatal(err)
+		}
+		// Agents connected but not listed online are a finding (the hub
+		// missed their status), not a reason to measure nothing else.
+		res.OfflineAtStart = o.Stores - n
+		t.Errorf("chain %s: only %d of %d agents online after %v; going on", o.Broker, n, o.Stores, spread+2*time.Minute)
+	}
 	res.Connect = time.Since(connStart)
 
 	// The opening burst.
-	applied0, err := hub.Metric(ctx, EventsApplied)
+	applied0, err := hub.Applied(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.BurstEvents = o.Stores * len(layout)
-	cpu := func() (h, sim, mq time.Duration) {
-		if s, err := ReadProc(hubPID); err == nil {
-			h = s.CPU
+	cpu := func() (h []time.Duration, sim, mq, pg time.Duration) {
+		for _, p := range procs {
+			s, _ := ReadProc(p.PID)
+			h = append(h, s.CPU)
 		}
 		for _, w := range workers {
 			if s, err := ReadProc(w.pid()); err == nil {
 				sim += s.CPU
 			}
 		}
-		if o.MosquittoPID > 0 {
-			if s, err := ReadProc(o.MosquittoPID); err == nil {
-				mq = s.CPU
+		for _, pid := range brokerPIDs() {
+			if s, err := ReadProc(pid); err == nil {
+				mq += s.CPU
 			}
+		}
+		if rs != nil {
+			pg, _ = rs.PostgresCPU()
 		}
 		return
 	}
-	hub0, sim0, mq0 := cpu()
+	hub0, sim0, mq0, pg0 := cpu()
 	o.Log("chain %s: opening burst: %d devices report their first state (load %s)", o.Broker, res.BurstEvents, LoadAvg())
 	burstStart := time.Now()
 	burstDone := make(chan []workerReply, 1)
@@ -199,7 +284,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	target := applied0 + float64(res.BurstEvents)
 	last, progressAt, seenN := time.Now(), time.Now(), applied0
 	for {
-		n, err := hub.Metric(ctx, EventsApplied)
+		n, err := hub.Applied(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,8 +299,8 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 				(n-applied0)/time.Since(burstStart).Seconds(), LoadAvg())
 			last = time.Now()
 		}
-		if hub.Proc.Exited() {
-			t.Fatalf("storehub exited during the burst:\n%s", hub.Proc.Output())
+		if err := hub.Broken(); err != nil {
+			t.Fatalf("during the burst: %v", err)
 		}
 		if time.Since(burstStart) > o.BurstLimit {
 			res.BurstLost = int(target - n)
@@ -228,7 +313,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 			// arrive is a finding, not a reason to wait forever.
 			res.BurstLost = int(target - n)
 			t.Errorf("chain %s: burst: %d of %d events had not reached storehub after %v without progress; storehub: %v\n%s", o.Broker,
-				res.BurstLost, res.BurstEvents, stall, hub.Messages(ctx), tail(hub.Proc.Output(), 4000))
+				res.BurstLost, res.BurstEvents, stall, hub.Messages(ctx), tail(hub.Output(), 4000))
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -239,9 +324,14 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	}
 	res.BurstApplied = res.BurstEvents - res.BurstLost
 	res.IngestRate = float64(res.BurstApplied) / res.BurstWall.Seconds()
-	hub1, sim1, mq1 := cpu()
+	hub1, sim1, mq1, pg1 := cpu()
 	per := func(a, b time.Duration) time.Duration { return (b - a) / time.Duration(max(res.BurstApplied, 1)) }
-	res.HubCPUPerEvent, res.SimCPUPerEvent, res.MQTTCPUPerEvent = per(hub0, hub1), per(sim0, sim1), per(mq0, mq1)
+	for i, p := range procs {
+		res.Procs[i].Name = p.Name
+		res.Procs[i].CPUPerEvent = per(hub0[i], hub1[i])
+		res.HubCPUPerEvent += res.Procs[i].CPUPerEvent
+	}
+	res.SimCPUPerEvent, res.MQTTCPUPerEvent, res.PGCPUPerEvent = per(sim0, sim1), per(mq0, mq1), per(pg0, pg1)
 	for _, r := range <-burstDone {
 		if r.Error != "" {
 			t.Fatalf("chain %s: burst: %s", o.Broker, r.Error)
@@ -257,10 +347,39 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	seen := followNotifications(ctx, hub)
 	phase := time.Now().Add(500 * time.Millisecond)
 	o.Log("chain %s: fault mix: %d episodes over %v (%s)", o.Broker, len(eps), o.Timing.Spread+o.Timing.Long, countKinds(res.Episodes))
+	killed := make(chan struct{})
+	if rs != nil && o.KillAt > 0 {
+		go func() {
+			defer close(killed)
+			time.Sleep(time.Until(phase.Add(o.KillAt)))
+			// The holder of the helpdesk delivery, as the replicas tests
+			// kill: it holds its partitions and one more lease.
+			i := rs.DeliveryHolder(ctx)
+			if i < 0 {
+				i = 0
+			}
+			res.Killed, res.KilledAt = rs.Names[i], o.KillAt
+			o.Log("chain %s: kill -9 replica %s, %v into the fault mix (load %s)", o.Broker, rs.Names[i], o.KillAt, LoadAvg())
+			took, moved, err := rs.Failover(ctx, i, 2*time.Minute)
+			res.Failover, res.FailoverMoved = took, moved
+			if err != nil {
+				res.FailoverErr = err.Error()
+				o.Log("chain %s: failover: %v", o.Broker, err)
+				return
+			}
+			o.Log("chain %s: the %d leases of %s held by the others %v after the kill", o.Broker, moved, rs.Names[i], took.Round(time.Millisecond))
+		}()
+	} else {
+		close(killed)
+	}
 	for _, r := range all(workerCommand{Cmd: "faults", Start: phase}) {
 		for _, e := range r.Errors {
 			t.Errorf("chain %s: %s", o.Broker, e)
 		}
+	}
+	<-killed
+	if res.FailoverErr != "" {
+		t.Errorf("chain %s: %s", o.Broker, res.FailoverErr)
 	}
 	// Settle: anything wrongly held down would open within the hold-down,
 	// and stores cut off must be back.
@@ -279,7 +398,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	}
 
 	// Judge.
-	var keys []string
+	var ticketKeys []string
 	hold := map[string]time.Duration{}
 	flapping := map[string]bool{}
 	for _, e := range want {
@@ -297,7 +416,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 		if inc.Kind == incident.KindChronic {
 			k += "/chronic"
 		}
-		keys = append(keys, k)
+		ticketKeys = append(ticketKeys, k)
 		h, ok := hold[k]
 		if !ok || flapping[k] {
 			continue
@@ -310,23 +429,39 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 				inc.FirstSeen.Format("15:04:05.000"), inc.OpenedAt.Format("15:04:05.000"))
 		}
 	}
-	res.Verdict = Judge(want, keys)
+	res.Verdict = Judge(want, ticketKeys)
 	res.Tickets = len(engine)
 	q := func(xs []float64, p float64) time.Duration { return time.Duration(Quantile(xs, p)) }
 	res.EngineP50, res.EngineP99 = q(engine, 0.5), q(engine, 0.99)
 	res.SeenP50, res.SeenP99, res.SeenMax = q(saw, 0.5), q(saw, 0.99), q(saw, 1)
 	hubMessages := hub.Messages(ctx)
-	if v, err := hub.Metric(ctx, "go_memstats_heap_inuse_bytes"); err == nil {
-		res.HubHeapEnd = int64(v)
+	if c, err := hub.Counters(ctx, "storehub_resend_requests_total", "storehub_resent_messages_total", "storehub_sequence_gone_total"); err == nil {
+		res.Resends = c
+		if len(c) > 0 {
+			o.Log("chain %s: resends: %s", o.Broker, messages(c))
+		}
 	}
-	res.HubLog = hub.Proc.Output() // before the stop, which adds its own complaints
+	if v, err := hub.HeapInUse(ctx); err == nil {
+		res.HubHeapEnd = v
+	}
+	res.HubLog = hub.Output() // before the stop, which adds its own complaints
 	stopRSS()
-	if s, err := ReadProc(hubPID); err == nil {
-		res.HubRSSEnd = s.RSS
+	for i, p := range procs {
+		if s, err := ReadProc(p.PID); err == nil {
+			res.Procs[i].RSSEnd = s.RSS
+			res.HubRSSEnd = max(res.HubRSSEnd, s.RSS)
+		}
+	}
+	if rs != nil {
+		if res.PG, err = rs.Sizes(ctx); err != nil {
+			t.Errorf("chain %s: %v", o.Broker, err)
+		}
+		o.Log("chain %s: PostgreSQL: %d incidents, %.0f bytes each; %d event-log entries, %.0f bytes each; database %.0f MiB",
+			o.Broker, res.PG.Incidents, res.PG.PerIncident, res.PG.LogEntries, res.PG.PerLogEntry, mib(res.PG.Database))
 	}
 	res.Load = LoadAvg()
-	o.Log("chain %s: tickets: %d expected, %d opened, %d right; missing %v, duplicate %v, unexpected %v",
-		o.Broker, res.Verdict.Expected, res.Verdict.Opened, res.Verdict.Matched, res.Verdict.Missing, res.Verdict.Duplicate, res.Verdict.Unknown)
+	o.Log("chain %s: tickets: %d expected, %d opened, %d right; missing %s, duplicate %s, unexpected %s",
+		o.Broker, res.Verdict.Expected, res.Verdict.Opened, res.Verdict.Matched, keys(res.Verdict.Missing), keys(res.Verdict.Duplicate), keys(res.Verdict.Unknown))
 	o.Log("chain %s: beyond hold-down: engine p50 %v p99 %v; seen p50 %v p99 %v; storehub RSS max %.0f MiB (load %s)",
 		o.Broker, res.EngineP50, res.EngineP99, res.SeenP50, res.SeenP99, mib(res.HubRSSMax), res.Load)
 	for _, r := range all(workerCommand{Cmd: "stop"}) {
@@ -339,7 +474,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	if res.StuckEvents > 0 {
 		o.Log("chain %s: %d events were still in the agents' outboxes at the end", o.Broker, res.StuckEvents)
 	}
-	hub.Proc.Stop(30 * time.Second)
+	hub.Stop()
 	res.HubMessages = hubMessages
 	res.Took = time.Since(began)
 	return res
@@ -361,16 +496,9 @@ func countKinds(m map[EpisodeKind]int) string {
 	return s
 }
 
-func waitOnline(t testing.TB, ctx context.Context, hub *HubProc, n int, limit time.Duration, log func(string, ...any)) {
-	t.Helper()
-	if c, ok := tryOnline(ctx, hub, n, limit, log); !ok {
-		t.Fatalf("only %d of %d agents online after %v\n%s", c, n, limit, tail(hub.Proc.Output(), 4000))
-	}
-}
-
 // tryOnline waits until the hub lists n agents online, at most limit; it
 // returns the last count and whether it got there.
-func tryOnline(ctx context.Context, hub *HubProc, n int, limit time.Duration, log func(string, ...any)) (int, bool) {
+func tryOnline(ctx context.Context, hub chainHub, n int, limit time.Duration, log func(string, ...any)) (int, bool) {
 	deadline := time.Now().Add(limit)
 	last := time.Now()
 	for {
@@ -378,7 +506,7 @@ func tryOnline(ctx context.Context, hub *HubProc, n int, limit time.Duration, lo
 		if err == nil && c >= n {
 			return c, true
 		}
-		if time.Now().After(deadline) || hub.Proc.Exited() {
+		if time.Now().After(deadline) || hub.Broken() != nil {
 			return c, false
 		}
 		if time.Since(last) > 5*time.Second {
@@ -389,8 +517,14 @@ func tryOnline(ctx context.Context, hub *HubProc, n int, limit time.Duration, lo
 	}
 }
 
-// sampleRSS samples the hub's memory every second into res until stopped.
-func sampleRSS(pid int, res *ChainResult) (stop func()) {
+// sampleRSS samples the hub processes' memory every second into res
+// (res.Procs, one per process, and the largest in HubRSSMax, HubAnonMax)
+// until stopped.
+func sampleRSS(procs []NamedPID, res *ChainResult) (stop func()) {
+	res.Procs = make([]ProcFigures, len(procs))
+	for i, p := range procs {
+		res.Procs[i].Name = p.Name
+	}
 	done := make(chan struct{})
 	var once sync.Once
 	var wg sync.WaitGroup
@@ -398,9 +532,13 @@ func sampleRSS(pid int, res *ChainResult) (stop func()) {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
-			if s, err := ReadProc(pid); err == nil {
-				res.HubRSSMax = max(res.HubRSSMax, s.RSS)
-				res.HubAnonMax = max(res.HubAnonMax, s.RSSAnon)
+			for i, p := range procs {
+				if s, err := ReadProc(p.PID); err == nil {
+					f := &res.Procs[i]
+					f.RSSMax, f.AnonMax = max(f.RSSMax, s.RSS), max(f.AnonMax, s.RSSAnon)
+					res.HubRSSMax = max(res.HubRSSMax, s.RSS)
+					res.HubAnonMax = max(res.HubAnonMax, s.RSSAnon)
+				}
 			}
 			select {
 			case <-done:
@@ -430,7 +568,7 @@ type follower struct {
 
 const followEvery = 25 * time.Millisecond
 
-func followNotifications(ctx context.Context, hub *HubProc) *follower {
+func followNotifications(ctx context.Context, hub chainHub) *follower {
 	ctx, cancel := context.WithCancel(ctx)
 	f := &follower{cancel: cancel, done: make(chan struct{}), lastAt: time.Now()}
 	go func() {

@@ -35,7 +35,70 @@ type HubSetup struct {
 	External string // a broker URL for external mode; "" runs the embedded broker
 	Stores   int    // embedded: agents to admit, each with PasswordHash
 	Hash     string // $7$ hash of the agents' password (embedded)
+	// A replica of several (the replicas chain): the broker cluster's
+	// nodes (external mode, instead of External), the PostgreSQL store and
+	// the cluster section.
+	Externals []string
+	DSN       string // store: postgres with this DSN; "" is the bbolt default
+	Cluster   *ClusterSetup
+	// SigningKey is remote.signing_key (base64 of an Ed25519 seed): the
+	// hub signs its requests to agents with it, the resend requests for
+	// messages a broker lost among them, and every replica must sign
+	// alike. "" leaves the hub its own key file.
+	SigningKey string
 }
+
+// ClusterSetup is a replica's cluster: section (docs/hub.md, "Running
+// several replicas").
+type ClusterSetup struct {
+	Replica    string
+	Partitions int
+	Lease      time.Duration
+}
+
+// Config is hub.yaml for s: data in dataDir, the API on api (host:port)
+// with token as its admin token, the embedded broker (if any) on mqttPort.
+func (s HubSetup) Config(dataDir, api, token string, mqttPort int) string {
+	var b strings.Builder
+	level := "warn"
+	if s.Cluster != nil {
+		level = "info" // the partitions' takeovers and sessions (see ReplicaSet.settled)
+	}
+	fmt.Fprintf(&b, "data_dir: %q\nlog: {level: %s}\n", dataDir, level)
+	// The setting docs/hub.md recommends for a hub given 1 GiB, the chain's target.
+	b.WriteString("memory_limit: 768MiB\n")
+	fmt.Fprintf(&b, "api:\n  listen: %s\n  tokens:\n    - {name: bench, role: admin, token: %s}\n", api, token)
+	switch {
+	case len(s.Externals) > 0:
+		var urls []string
+		for _, u := range s.Externals {
+			urls = append(urls, fmt.Sprintf("%q", u))
+		}
+		fmt.Fprintf(&b, "broker:\n  mode: external\n  external: {urls: [%s], client_id: %s}\n", strings.Join(urls, ", "), replicaClientID)
+	case s.External != "":
+		fmt.Fprintf(&b, "broker:\n  mode: external\n  external: {urls: [%q], client_id: storehub-bench}\n", s.External)
+	default:
+		fmt.Fprintf(&b, "broker:\n  mode: embedded\n  embedded: {listen: '127.0.0.1:%d'}\nagents:\n", mqttPort)
+		for i := range s.Stores {
+			fmt.Fprintf(&b, "  - {tenant: %s, store: %s, agent: %s, password_hash: '%s'}\n", Tenant, StoreID(i), AgentName, s.Hash)
+		}
+	}
+	if s.DSN != "" {
+		fmt.Fprintf(&b, "store: {type: postgres, dsn: %q}\n", s.DSN)
+	}
+	if c := s.Cluster; c != nil {
+		fmt.Fprintf(&b, "cluster: {replica: %s, partitions: %d, lease: %s, api_url: \"http://%s\"}\n", c.Replica, c.Partitions, c.Lease, api)
+	}
+	if s.SigningKey != "" {
+		fmt.Fprintf(&b, "remote: {signing_key: %q}\n", s.SigningKey)
+	}
+	b.WriteString(s.Policy.HubRules())
+	return b.String()
+}
+
+// replicaClientID is the replicas' broker.external.client_id: partition
+// N's session is replicaClientID-pN.
+const replicaClientID = "storehub"
 
 // StartHub writes hub.yaml and starts `storehub serve`.
 func StartHub(t testing.TB, s HubSetup) *HubProc {
@@ -46,25 +109,14 @@ func StartHub(t testing.TB, s HubSetup) *HubProc {
 	h := &HubProc{token: hex.EncodeToString(tok), http: &http.Client{Timeout: 30 * time.Second}}
 	apiPort := testenv.FreePort(t)
 	h.API = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir: %q\nlog: {level: warn}\n", filepath.Join(dir, "data"))
-	// The setting docs/hub.md recommends for a hub given 1 GiB, the chain's target.
-	b.WriteString("memory_limit: 768MiB\n")
-	fmt.Fprintf(&b, "api:\n  listen: 127.0.0.1:%d\n  tokens:\n    - {name: bench, role: admin, token: %s}\n", apiPort, h.token)
-	if s.External != "" {
-		fmt.Fprintf(&b, "broker:\n  mode: external\n  external: {urls: [%q], client_id: storehub-bench}\n", s.External)
-	} else {
-		port := testenv.FreePort(t)
-		h.MQTT = fmt.Sprintf("tcp://127.0.0.1:%d", port)
-		fmt.Fprintf(&b, "broker:\n  mode: embedded\n  embedded: {listen: '127.0.0.1:%d'}\nagents:\n", port)
-		for i := range s.Stores {
-			fmt.Fprintf(&b, "  - {tenant: %s, store: %s, agent: %s, password_hash: '%s'}\n", Tenant, StoreID(i), AgentName, s.Hash)
-		}
+	mqttPort := 0
+	if s.External == "" && len(s.Externals) == 0 {
+		mqttPort = testenv.FreePort(t)
+		h.MQTT = fmt.Sprintf("tcp://127.0.0.1:%d", mqttPort)
 	}
-	b.WriteString(s.Policy.HubRules())
 	cfg := filepath.Join(dir, "hub.yaml")
-	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+	y := s.Config(filepath.Join(dir, "data"), fmt.Sprintf("127.0.0.1:%d", apiPort), h.token, mqttPort)
+	if err := os.WriteFile(cfg, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	h.Proc = testenv.Start(t, s.Bin, "serve", "--config", cfg)
@@ -80,6 +132,57 @@ func StartHub(t testing.TB, s HubSetup) *HubProc {
 		return resp.StatusCode == http.StatusOK
 	})
 	return h
+}
+
+// The chain's view of one storehub (chainHub).
+
+// Applied is storehub's count of applied events.
+func (h *HubProc) Applied(ctx context.Context) (float64, error) { return h.Metric(ctx, EventsApplied) }
+
+// Broken says why storehub is no longer running, if it is not.
+func (h *HubProc) Broken() error {
+	if h.Proc.Exited() {
+		return fmt.Errorf("storehub exited:\n%s", tail(h.Proc.Output(), 4000))
+	}
+	return nil
+}
+
+// Counters sums the samples of /metrics whose series starts with one of
+// prefixes, by series.
+func (h *HubProc) Counters(ctx context.Context, prefixes ...string) (map[string]float64, error) {
+	out := map[string]float64{}
+	err := h.metrics(ctx, func(line string) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(line, p) {
+				if i := strings.LastIndexByte(line, ' '); i > 0 {
+					v, _ := strconv.ParseFloat(line[i+1:], 64)
+					out[line[:i]] += v
+				}
+			}
+		}
+	})
+	return out, err
+}
+
+// Output is what storehub logged.
+func (h *HubProc) Output() string { return h.Proc.Output() }
+
+// Procs is storehub's pid, named.
+func (h *HubProc) Procs() []NamedPID { return []NamedPID{{"storehub", h.Proc.Cmd.Process.Pid}} }
+
+// HeapInUse is storehub's Go heap in use.
+func (h *HubProc) HeapInUse(ctx context.Context) (int64, error) {
+	v, err := h.Metric(ctx, "go_memstats_heap_inuse_bytes")
+	return int64(v), err
+}
+
+// Stop ends storehub (SIGTERM).
+func (h *HubProc) Stop() { h.Proc.Stop(30 * time.Second) }
+
+// NamedPID is a process of the run, by name.
+type NamedPID struct {
+	Name string
+	PID  int
 }
 
 func (h *HubProc) get(ctx context.Context, path string, into any) error {

@@ -200,3 +200,51 @@ func LoadAvg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// TreeCPU is the CPU time (utime+stime) of process pid and its children,
+// those running now (a child that ended took its time with it).
+func TreeCPU(pid int) (time.Duration, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	found := false
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n))
+		if err != nil {
+			continue
+		}
+		if n != pid && statPPID(string(stat)) != pid {
+			continue
+		}
+		cpu, err := statCPU(string(stat))
+		if err != nil {
+			return 0, err
+		}
+		found = found || n == pid
+		sum += cpu
+	}
+	if !found {
+		return 0, fmt.Errorf("process %d is not running", pid)
+	}
+	return sum, nil
+}
+
+// statPPID is the parent's pid in /proc/PID/stat (0 if unreadable).
+func statPPID(stat string) int {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[1])
+	return n
+}

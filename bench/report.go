@@ -279,12 +279,15 @@ func (r Report) Markdown() string {
 		p("  computed from the injected episodes with the same policy.\n")
 		p("- **Latency beyond the hold-down**: for each ticket with a hold-down, from when it was due (first seen + hold-down) to the\n")
 		p("  ticket's `opened_at` (engine) and to when a client following `/api/v1/notifications` every %v saw it (committed).\n\n", followEvery)
-		p("| stores × devices | broker | connect | burst events | ingest (wall) | storehub CPU/event | → on 2 cores | agents CPU/event | Mosquitto CPU/event |\n")
+		p("| stores × devices | broker | connect | burst events | ingest (wall) | storehub CPU/event | → on 2 cores | agents CPU/event | broker CPU/event |\n")
 		p("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, c := range r.Chains {
 			mq := "-"
-			if c.Broker == "mosquitto" {
+			switch c.Broker {
+			case "mosquitto":
 				mq = us(c.MQTTCPUPerEvent)
+			case "replicas":
+				mq = us(c.MQTTCPUPerEvent) + " (3 nats-server nodes)"
 			}
 			lost := ""
 			switch {
@@ -311,12 +314,23 @@ func (r Report) Markdown() string {
 		p("\n")
 		for _, c := range r.Chains {
 			v := c.Verdict
-			p("- %s stores, %s: storehub's Go heap in use at the end %s MiB; messages %s", thousands(float64(c.Stores)), c.Broker, fmib(c.HubHeapEnd), messages(c.HubMessages))
+			p("- %s stores, %s: storehub's Go heap in use at the end %s MiB", thousands(float64(c.Stores)), c.Broker, fmib(c.HubHeapEnd))
+			if c.Broker == "replicas" {
+				p(" (the live replicas' sum)")
+			} else {
+				p("; messages %s", messages(c.HubMessages))
+			}
 			if c.Slowest != "" {
 				p("; the latest ticket %s after its due time: %s", ms(c.SlowestLate), c.Slowest)
 			}
 			if c.StuckEvents > 0 {
 				p("; %d events still in the agents' outboxes at the end", c.StuckEvents)
+			}
+			if len(c.Resends) > 0 {
+				p("; the hub's resends (hub/resend): %s", messages(c.Resends))
+			}
+			if c.OfflineAtStart > 0 {
+				p("; **%d agents not listed online when the connect phase ran out**", c.OfflineAtStart)
 			}
 			if c.OfflineAtEnd > 0 {
 				p("; **%d agents still offline a minute after the last episode**", c.OfflineAtEnd)
@@ -327,6 +341,9 @@ func (r Report) Markdown() string {
 			p(".\n")
 			if !v.Correct() {
 				p("  Tickets: missing %s, duplicate %s, unexpected %s.\n", keys(v.Missing), keys(v.Duplicate), keys(v.Unknown))
+			}
+			if c.Broker == "replicas" {
+				p("%s", replicaLines(c))
 			}
 		}
 		var best, big *ChainResult
@@ -403,7 +420,7 @@ func correctness(cs []ChainResult) string {
 	for _, c := range cs {
 		s := fmt.Sprintf("%.1f %% (%s, %s stores)", 100*c.Verdict.Score(), c.Broker, thousands(float64(c.Stores)))
 		if c.BurstLost > 0 {
-			s += fmt.Sprintf(", %d burst events stuck in agents' outboxes", c.BurstLost)
+			s += fmt.Sprintf(", %d burst events not applied (%d still in the agents' outboxes at the end)", c.BurstLost, c.StuckEvents)
 		}
 		parts = append(parts, s)
 	}
@@ -437,4 +454,32 @@ func messages(m map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s %s", k, thousands(m[k])))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// replicaLines are a replicas run's own figures: each replica's CPU per
+// event and memory, PostgreSQL's CPU and bytes, and the failover.
+func replicaLines(c ChainResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %d replicas, `partitions: %d`, `lease: %v`, storehub CPU/event above is their sum:", c.Replicas, c.Partitions, c.Lease)
+	for _, r := range c.Procs {
+		end := fmib(r.RSSEnd) + " MiB"
+		if r.Name == c.Killed {
+			end = "killed"
+		}
+		fmt.Fprintf(&b, " %s %s, RSS max %s MiB (end %s);", r.Name, us(r.CPUPerEvent), fmib(r.RSSMax), end)
+	}
+	fmt.Fprintf(&b, " PostgreSQL %s CPU/event.\n", us(c.PGCPUPerEvent))
+	g := c.PG
+	fmt.Fprintf(&b, "  PostgreSQL at the end (`pg_total_relation_size`): %s incidents, %.0f bytes each; %s event-log entries, %.0f bytes each;"+
+		" database %s MiB.\n", thousands(float64(g.Incidents)), g.PerIncident, thousands(float64(g.LogEntries)), g.PerLogEntry, fmib(g.Database))
+	switch {
+	case c.Killed == "":
+		b.WriteString("  No replica killed in this run.\n")
+	case c.FailoverErr != "":
+		fmt.Fprintf(&b, "  **Failover**: %s killed %v into the fault mix: %s.\n", c.Killed, c.KilledAt, c.FailoverErr)
+	default:
+		fmt.Fprintf(&b, "  **Failover**: `kill -9` of %s (holder of the delivery) %v into the fault mix: its %d leases held by the others %s later.\n",
+			c.Killed, c.KilledAt, c.FailoverMoved, ms(c.Failover))
+	}
+	return b.String()
 }

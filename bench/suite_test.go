@@ -17,7 +17,13 @@ import (
 var (
 	suite    = flag.String("suite", "", "run the benchmark suite: quick (CI) or full (the numbers); scripts/bench sets it")
 	parts    = flag.String("parts", "footprint,outbox,chain", "which parts of the suite to run")
-	chains   = flag.String("chains", "", "override the mode's chain runs, e.g. 2000:mosquitto,2000:embedded")
+	chains   = flag.String("chains", "", "override the mode's chain runs, e.g. 2000:mosquitto,2000:embedded,2000:replicas")
+	replicas = flag.Int("replicas", 3, "storehub replicas in a replicas chain run (over PostgreSQL and a 3-node nats-server cluster)")
+	parts6   = flag.Int("partitions", 6, "cluster.partitions of a replicas chain run")
+	lease    = flag.Duration("lease", 4*time.Second, "cluster.lease of a replicas chain run")
+	killAt   = flag.Duration("kill-at", 0, "in a replicas chain run, kill -9 a replica this long into the fault mix (0: none)")
+	connRate = flag.Float64("connect-rate", 0, "override the mode's agents connecting per second in the chain runs")
+	keepLogs = flag.String("keep-logs", "", "keep the replicas' and broker nodes' logs of a replicas chain run in this directory")
 	write    = flag.String("write", "", "splice the report into this markdown file (docs/benchmarks.md)")
 	devices  = flag.String("devices", "", "override the mode's footprint store sizes, e.g. 50,200")
 	window   = flag.Duration("window", 0, "override the mode's footprint sampling window")
@@ -44,8 +50,8 @@ func TestSuite(t *testing.T) {
 		for _, c := range strings.Split(*chains, ",") {
 			n, broker, _ := strings.Cut(c, ":")
 			stores, err := strconv.Atoi(n)
-			if err != nil || (broker != "mosquitto" && broker != "embedded") {
-				t.Fatalf("-chains %q: want STORES:mosquitto or STORES:embedded", c)
+			if err != nil || (broker != "mosquitto" && broker != "embedded" && broker != "replicas") {
+				t.Fatalf("-chains %q: want STORES:mosquitto, STORES:embedded or STORES:replicas", c)
 			}
 			mode.Chains = append(mode.Chains, ChainRun{stores, broker})
 		}
@@ -65,6 +71,9 @@ func TestSuite(t *testing.T) {
 	}
 	if *windows > 0 {
 		mode.Windows = *windows
+	}
+	if *connRate > 0 {
+		mode.ConnectRate = *connRate
 	}
 	raiseFileLimit(t)
 	root, err := RepoRoot()
@@ -144,6 +153,7 @@ func TestSuite(t *testing.T) {
 				Stores: c.Stores, Broker: c.Broker, MosquittoURL: m.URL, MosquittoPID: m.PID(), HubBin: hubBin,
 				Policy: mode.Policy, Timing: mode.Timing, Margin: mode.Margin, ConnectRate: mode.ConnectRate, BurstLimit: mode.BurstLimit,
 				OutboxDir: tmpfs(), Seed: 42, Log: progress,
+				Replicas: *replicas, Partitions: *parts6, Lease: *lease, KillAt: *killAt, LogDir: *keepLogs,
 			})
 			rep.Chains = append(rep.Chains, r)
 			if !r.Verdict.Correct() {

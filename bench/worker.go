@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storewatch/storewatch/agent"
 	"github.com/storewatch/storewatch/config"
 	"github.com/storewatch/storewatch/uplink"
 	"github.com/storewatch/storewatch/wire"
@@ -27,14 +28,29 @@ const storesPerWorker = 4000
 // WorkerSpec is what one worker process simulates: stores Lo..Hi-1, each
 // with the real uplink (its own bbolt outbox and MQTT connection).
 type WorkerSpec struct {
-	Lo, Hi    int
-	Broker    string
+	Lo, Hi int
+	// Brokers are the broker's URLs: one, or the nodes of a cluster, which
+	// each agent lists starting from a different one (store i from node i
+	// mod n), so that the agents spread over the nodes.
+	Brokers   []string
 	Auth      bool // log in as tenant-store-agent with Password (the embedded broker)
 	Password  string
 	OutboxDir string
 	Spread    time.Duration // uplink StartDelay: agents connect at random times within it
-	Timing    EpisodeTiming
-	Episodes  []Episode // for these stores
+	// AgentBackoff gives the stores without a WAN episode the uplink's own
+	// reconnect backoff (1 s doubling to 30 s) instead of the harness's
+	// 0.5 to 2 s, which the WAN cuts need to end when the link is restored:
+	// against a broker that drops connections when overloaded, thousands
+	// of agents retrying every 2 s make a storm no real chain makes.
+	AgentBackoff bool
+	// HubKey is the hub's public key (base64), storeagent's
+	// remote.hub_public_key: each agent answers the hub's signed resend
+	// requests as storeagent does (agent.Remote over the uplink), from the
+	// events its outbox keeps after their PUBACK (outbox.keep_sent, the
+	// agent's default). "" answers none.
+	HubKey   string
+	Timing   EpisodeTiming
+	Episodes []Episode // for these stores
 }
 
 // workerCommand is a line from the harness to a worker: ready (the agents
@@ -272,29 +288,44 @@ func ChainWorker(in io.Reader, out io.Writer) error {
 func newSimAgent(spec WorkerSpec, i int, wan bool, dir string, layout []ChainDevice, log *slog.Logger) (*simAgent, error) {
 	id := wire.AgentID{Tenant: Tenant, Store: StoreID(i), Agent: AgentName}
 	a := &simAgent{id: id}
-	url := spec.Broker
+	urls := AgentBrokers(spec.Brokers, i)
 	if wan {
-		l, err := NewLink(strings.TrimPrefix(spec.Broker, "tcp://"))
+		// The store's one way out is its WAN link, to its first node: a
+		// cut must not be routed around through another node.
+		l, err := NewLink(strings.TrimPrefix(urls[0], "tcp://"))
 		if err != nil {
 			return nil, err
 		}
-		a.link, url = l, "tcp://"+l.Addr
+		a.link, urls = l, []string{"tcp://" + l.Addr}
 	}
-	b := config.Broker{URLs: []string{url}, KeepAlive: time.Minute}
+	b := config.Broker{URLs: urls, KeepAlive: time.Minute}
 	if spec.Auth {
 		b.Username, b.Password = Tenant+"-"+id.Store+"-"+AgentName, spec.Password
 	}
+	rmin, rmax := 500*time.Millisecond, 2*time.Second
+	if spec.AgentBackoff && !wan {
+		rmin, rmax = 0, 0 // the uplink's defaults
+	}
 	u, err := uplink.New(uplink.Options{
 		ID: id, Broker: b, Version: "bench", Logger: log,
-		Outbox:       config.Outbox{Path: filepath.Join(dir, id.Store+".db"), MaxBytes: 8 << 20, MaxAge: time.Hour},
+		Outbox:       config.Outbox{Path: filepath.Join(dir, id.Store+".db"), MaxBytes: 8 << 20, MaxAge: time.Hour, KeepSent: config.DefaultKeepSent},
 		StartDelay:   spec.Spread,
-		ReconnectMin: 500 * time.Millisecond, ReconnectMax: 2 * time.Second,
+		ReconnectMin: rmin, ReconnectMax: rmax,
 		CommandWorkers: 1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", id.Store, err)
 	}
 	a.u = u
+	if spec.HubKey != "" {
+		// The resend requests only: no collector, no devices to query.
+		r, err := agent.NewRemote(id, spec.HubKey, nil, nil, nil, nil, log)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", id.Store, err)
+		}
+		r.SetResender(u)
+		u.SetCommandHandler(r)
+	}
 	inv := wire.Inventory{StoreInfo: wire.StoreInfo{Name: "Bench store " + id.Store, TimeZone: "UTC"}}
 	for _, d := range layout {
 		inv.Devices = append(inv.Devices, wire.DeviceInfo{ID: d.ID, Kind: d.Kind, Driver: d.Driver, Location: d.Location})
@@ -352,4 +383,14 @@ func inject(ctx context.Context, a *simAgent, e Episode, d ChainDevice, t Episod
 		}
 		return a.report(ctx, d, wire.StateOf([]wire.Fault{f}))
 	}
+}
+
+// AgentBrokers is store i's broker.urls: every node, starting from node
+// i mod n, as an operator spreads a chain's stores over a broker cluster.
+func AgentBrokers(nodes []string, i int) []string {
+	out := make([]string, 0, len(nodes))
+	for k := range nodes {
+		out = append(out, nodes[(i+k)%len(nodes)])
+	}
+	return out
 }
