@@ -13,10 +13,14 @@ import (
 func TestNATSClusterKeepsQoS1ForAPersistentSession(t *testing.T) {
 	c := StartNATS(t, 3)
 	got := make(chan string, 10)
+	// A client tries again as storeagent does: right after a node stops,
+	// the session's stream may still be electing its new leader, and the
+	// node closes the connection meanwhile (EOF; seen in CI).
 	sub := func(url string) paho.Client {
 		cl := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("reader").SetCleanSession(false).
+			SetConnectRetry(true).SetConnectRetryInterval(500 * time.Millisecond).
 			SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) }))
-		if tk := cl.Connect(); !tk.WaitTimeout(20*time.Second) || tk.Error() != nil {
+		if tk := cl.Connect(); !tk.WaitTimeout(30*time.Second) || tk.Error() != nil {
 			t.Fatalf("connect %s: %v", url, tk.Error())
 		}
 		return cl
