@@ -48,7 +48,13 @@ func withConsole(srv *api.Server, eng console.Engine, st store.Backend, cfg *Con
 		}
 	}
 	var words console.Words = catalog
-	c, err := console.New(console.Options{API: srv, Engine: eng, Store: st, Reports: st, Dir: cfg.API.ConsoleDir, Log: log,
+	// A cluster's replicas share the sessions (any replica serves a
+	// browser); the one hub keeps them in memory.
+	var sessions console.Sessions
+	if sealed, ok := st.(console.SealedStore); ok && cfg.Cluster != nil {
+		sessions = console.SealedSessions{Store: sealed}
+	}
+	c, err := console.New(console.Options{API: srv, Engine: eng, Store: st, Reports: st, Dir: cfg.API.ConsoleDir, Log: log, Sessions: sessions,
 		Words: words, Language: cfg.Tickets.Language, Helpdesk: cfg.Helpdesk != nil, Display: cfg.Policy.Display})
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,5 +132,80 @@ func TestConsoleActionsReachThePartitionsOwner(t *testing.T) {
 	}
 	if _, page := br.do("GET", "/console/maintenance", nil); !strings.Contains(page, "refit") {
 		t.Errorf("the front's console does not list the owner's window:\n%s", page)
+	}
+}
+
+// mapStore is a SealedStore in memory: the database of a cluster.
+type mapStore struct {
+	mu sync.Mutex
+	m  map[string][]byte
+	at map[string]time.Time
+}
+
+func (s *mapStore) PutSession(key, sealed []byte, expires time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[string(key)], s.at[string(key)] = sealed, expires
+	return nil
+}
+
+func (s *mapStore) GetSession(key []byte) ([]byte, time.Time, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[string(key)]
+	return v, s.at[string(key)], ok, nil
+}
+
+func (s *mapStore) DeleteSession(key []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, string(key))
+	return nil
+}
+
+// Behind a load balancer without sticky sessions a browser's requests
+// reach any replica: a session opened on one serves on the others (the
+// replicas share them sealed in the database, which cannot open them nor
+// read the login token in them), and a logout on one ends it on all.
+func TestASessionOpenedOnOneReplicaServesOnTheOthers(t *testing.T) {
+	st, err := store.OpenBolt(filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := clock.NewFake(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+	shared := &mapStore{m: map[string][]byte{}, at: map[string]time.Time{}}
+	var urls []string
+	for range 2 {
+		eng := incident.New(incident.Config{Policy: incident.DefaultPolicy(), Clock: clk})
+		a, err := api.New(api.Options{Engine: eng, Store: st, Clock: clk, Tokens: []api.Token{{Name: "jane", Role: "engineer", Token: engineerToken}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := console.New(console.Options{API: a, Engine: eng, Store: st, Clock: clk, Sessions: console.SealedSessions{Store: shared}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(c.Handler())
+		defer srv.Close()
+		urls = append(urls, srv.URL)
+	}
+	br := newBrowser(t, urls[0])
+	csrf := br.login(engineerToken)
+	br.base = urls[1] // the same browser (cookies go by host), the other replica
+	if resp, page := br.do("GET", "/console/maintenance", nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, "jane") {
+		t.Fatalf("the other replica does not know the session: %d\n%s", resp.StatusCode, page)
+	}
+	for k, v := range shared.m {
+		if strings.Contains(string(v), engineerToken) || strings.Contains(string(v), "jane") || strings.Contains(k, "jane") {
+			t.Fatalf("the shared store can read the session: %q", v)
+		}
+	}
+	if resp, _ := br.do("POST", "/console/logout", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	br.base = urls[0]
+	if resp, _ := br.do("GET", "/console/maintenance", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after a logout on the other replica the first still serves the session: %d", resp.StatusCode)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/storewatch/storewatch/hub/api"
@@ -56,6 +55,9 @@ type Options struct {
 	Store  Store
 	Clock  clock.Clock
 	Log    *slog.Logger
+	// Sessions keeps the logged-in browsers; nil: in memory (one hub).
+	// On a cluster of replicas the database's (SealedSessions).
+	Sessions Sessions
 	// Reports is what the Reports page computes from (the hub's store);
 	// nil: the page says reports are not available.
 	Reports reports.Source
@@ -91,18 +93,13 @@ type Console struct {
 	pages map[string]*template.Template
 	files fs.FS
 
-	mu       sync.Mutex
-	sessions map[string]*session
+	sessions Sessions
 }
 
-// session is one logged-in browser.
+// session is the request's session, with the id its cookie carries.
 type session struct {
-	name    string
-	role    api.Role
-	auth    string // the login token as an Authorization header, in memory only: an action forwarded to another replica carries it
-	csrf    string
-	expires time.Time
-	flash   string
+	id string
+	Session
 }
 
 const (
@@ -125,7 +122,10 @@ func New(o Options) (*Console, error) {
 	if o.Dir != "" {
 		fsys = os.DirFS(o.Dir)
 	}
-	c := &Console{o: o, clk: o.Clock, log: o.Log, pages: map[string]*template.Template{}, sessions: map[string]*session{}}
+	c := &Console{o: o, clk: o.Clock, log: o.Log, pages: map[string]*template.Template{}, sessions: o.Sessions}
+	if c.sessions == nil {
+		c.sessions = NewMemorySessions()
+	}
 	var err error
 	if c.files, err = fs.Sub(fsys, "static"); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
@@ -218,7 +218,7 @@ func (c *Console) serve(w http.ResponseWriter, r *http.Request, rt route) {
 		c.errorPage(w, r, nil, http.StatusUnauthorized, "Your session has ended. Log in again.")
 		return
 	}
-	if s.role < rt.role {
+	if s.Role < rt.role {
 		c.errorPage(w, r, s, http.StatusForbidden, "Your token may not do this; it needs the engineer role.")
 		return
 	}
@@ -232,7 +232,7 @@ func (c *Console) serve(w http.ResponseWriter, r *http.Request, rt route) {
 		if tok == "" {
 			tok = r.PostForm.Get("csrf")
 		}
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.csrf)) != 1 {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.CSRF)) != 1 {
 			c.errorPage(w, r, s, http.StatusForbidden, "The form was not sent from this console (missing or stale security token). Reload the page and try again.")
 			return
 		}
@@ -246,14 +246,11 @@ func (c *Console) current(r *http.Request) *session {
 	if err != nil {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.sessions[ck.Value]
-	if !ok || c.clk.Now().After(s.expires) {
-		delete(c.sessions, ck.Value)
+	s, ok := c.sessions.Get(ck.Value, c.clk.Now())
+	if !ok {
 		return nil
 	}
-	return s
+	return &session{id: ck.Value, Session: s}
 }
 
 func randomToken() string {
@@ -271,54 +268,42 @@ func cookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge i
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 }
 
-func (c *Console) startSession(w http.ResponseWriter, r *http.Request, name string, role api.Role, token string) {
-	now := c.clk.Now()
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, name string, role api.Role, token string) error {
 	id := randomToken()
-	c.mu.Lock()
-	for k, s := range c.sessions {
-		if now.After(s.expires) {
-			delete(c.sessions, k)
-		}
+	s := Session{Name: name, Role: role, Auth: "Bearer " + token, CSRF: randomToken(), Expires: c.clk.Now().Add(sessionLife)}
+	if err := c.sessions.Put(id, s); err != nil {
+		return err
 	}
-	if len(c.sessions) >= maxSessions {
-		// Drop the one closest to its end rather than refuse a login.
-		var oldest string
-		for k, s := range c.sessions {
-			if oldest == "" || s.expires.Before(c.sessions[oldest].expires) {
-				oldest = k
-			}
-		}
-		delete(c.sessions, oldest)
-	}
-	c.sessions[id] = &session{name: name, role: role, auth: "Bearer " + token, csrf: randomToken(), expires: now.Add(sessionLife)}
-	c.mu.Unlock()
 	cookie(w, r, cookieName, id, int(sessionLife.Seconds()))
+	return nil
 }
 
 func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(cookieName); err == nil {
-		c.mu.Lock()
-		delete(c.sessions, ck.Value)
-		c.mu.Unlock()
+		if err := c.sessions.Delete(ck.Value); err != nil {
+			c.log.Warn("console: ending a session", "err", err)
+		}
 	}
 	cookie(w, r, cookieName, "", -1)
 }
 
 // flash keeps a message for the session's next page.
 func (c *Console) flash(s *session, msg string) {
-	c.mu.Lock()
-	s.flash = msg
-	c.mu.Unlock()
+	s.Flash = msg
+	if err := c.sessions.Put(s.id, s.Session); err != nil {
+		c.log.Warn("console: keeping a message for the next page", "err", err)
+	}
 }
 
 func (c *Console) takeFlash(s *session) string {
-	if s == nil {
+	if s == nil || s.Flash == "" {
 		return ""
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := s.flash
-	s.flash = ""
+	m := s.Flash
+	s.Flash = ""
+	if err := c.sessions.Put(s.id, s.Session); err != nil {
+		c.log.Warn("console: a message shown", "err", err)
+	}
 	return m
 }
 
@@ -338,8 +323,8 @@ type Page struct {
 func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, status int, tmpl, title, nav string, data any) {
 	p := Page{Title: title, Nav: nav, Now: c.clk.Now(), Data: data, Flash: c.takeFlash(s)}
 	if s != nil {
-		p.User, p.CSRF, p.Engineer = s.name, s.csrf, s.role >= api.Engineer
-		p.Role = map[api.Role]string{api.Viewer: "viewer", api.Engineer: "engineer", api.Admin: "admin"}[s.role]
+		p.User, p.CSRF, p.Engineer = s.Name, s.CSRF, s.Role >= api.Engineer
+		p.Role = map[api.Role]string{api.Viewer: "viewer", api.Engineer: "engineer", api.Admin: "admin"}[s.Role]
 	}
 	t, ok := c.pages[tmpl]
 	if !ok {

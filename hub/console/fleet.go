@@ -43,7 +43,7 @@ func (c *Console) addFound(w http.ResponseWriter, r *http.Request, s *session) {
 	f := r.PostForm
 	id := wire.AgentID{Tenant: tenant, Store: st, Agent: f.Get("agent")}
 	d := profiles.NewDevice{ID: f.Get("id"), Kind: f.Get("kind"), Driver: f.Get("driver"), Address: f.Get("address"), Location: f.Get("location")}
-	if err := c.o.API.AddDevice(id, d, s.name); err != nil {
+	if err := c.o.API.AddDevice(id, d, s.Name); err != nil {
 		c.errorPage(w, r, s, http.StatusBadRequest, "The device was not added: "+err.Error())
 		return
 	}

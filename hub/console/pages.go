@@ -187,7 +187,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *session) {
 		return
 	}
 	cookie(w, r, loginCookieName, "", -1)
-	c.startSession(w, r, name, role, token)
+	if err := c.startSession(w, r, name, role, token); err != nil {
+		c.log.Error("console login: the session could not be kept", "err", err)
+		c.showLogin(w, r, http.StatusServiceUnavailable, next, "The hub could not keep your session; please try again.")
+		return
+	}
 	c.log.Info("console login", "who", name, "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -299,14 +303,14 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, s *session) {
 		c.errorPage(w, r, s, http.StatusBadRequest, err.Error())
 		return
 	}
-	ctx := api.WithAuthorization(r.Context(), s.auth)
+	ctx := api.WithAuthorization(r.Context(), s.Auth)
 	switch action {
 	case "acknowledge":
-		err = c.o.API.Acknowledge(ctx, id, s.name)
+		err = c.o.API.Acknowledge(ctx, id, s.Name)
 	case "comment":
-		err = c.o.API.Comment(ctx, id, s.name, text)
+		err = c.o.API.Comment(ctx, id, s.Name, text)
 	case "close":
-		err = c.o.API.Close(ctx, id, s.name, text)
+		err = c.o.API.Close(ctx, id, s.Name, text)
 	}
 	if err != nil {
 		c.failed(w, r, s, err)
@@ -465,7 +469,7 @@ func (c *Console) query(w http.ResponseWriter, r *http.Request, s *session) {
 	if err != nil {
 		a = query.Answer{Store: st, Device: id, Code: query.CodeBadRequest, Error: err.Error()}
 	} else {
-		a = c.o.API.RunQuery(r.Context(), s.name, s.role, tenant, st, id, body)
+		a = c.o.API.RunQuery(r.Context(), s.Name, s.Role, tenant, st, id, body)
 	}
 	if r.Header.Get("X-Requested-With") == "fetch" {
 		c.render(w, r, s, api.StatusFor(a), "answer", "", "", answerData{Answer: a, Desc: query.Describe(a), Zone: c.zone(tenant, st).String()})
@@ -502,9 +506,9 @@ func (c *Console) showMaintenance(w http.ResponseWriter, r *http.Request, s *ses
 
 func (c *Console) addWindow(w http.ResponseWriter, r *http.Request, s *session) {
 	f := r.PostForm
-	win, err := ParseWindowForm(f, c.clk.Now(), s.name, c.zone)
+	win, err := ParseWindowForm(f, c.clk.Now(), s.Name, c.zone)
 	if err == nil {
-		_, err = c.o.API.AddWindow(api.WithAuthorization(r.Context(), s.auth), win)
+		_, err = c.o.API.AddWindow(api.WithAuthorization(r.Context(), s.Auth), win)
 	}
 	if err != nil {
 		c.showMaintenance(w, r, s, http.StatusBadRequest, err.Error(),
@@ -516,7 +520,7 @@ func (c *Console) addWindow(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 func (c *Console) deleteWindow(w http.ResponseWriter, r *http.Request, s *session) {
-	if err := c.o.API.DeleteWindow(api.WithAuthorization(r.Context(), s.auth), r.PathValue("id")); err != nil {
+	if err := c.o.API.DeleteWindow(api.WithAuthorization(r.Context(), s.Auth), r.PathValue("id")); err != nil {
 		c.failed(w, r, s, err)
 		return
 	}
