@@ -157,9 +157,13 @@ func (q feedbackQueue) ClosedInHelpdesk(ctx context.Context, inc incident.Incide
 	return q.queue(ctx, postgres.Feedback{Partition: q.partitionOf(inc), Incident: inc.ID, Ticket: t, Closed: state})
 }
 
-// queue writes f, waiting out a database that is away (a restart) until
-// ctx ends: the helpdesk's answer came once and does not come again.
+// queue writes f, waiting out a database that is away (a restart): the
+// helpdesk's answer came once and does not come again. The delivery
+// stopping (a rolling restart) does not cut it short; a database away for
+// longer than feedbackPatience does.
 func (q feedbackQueue) queue(ctx context.Context, f postgres.Feedback) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), feedbackPatience)
+	defer cancel()
 	wait := 100 * time.Millisecond
 	for {
 		err := q.pg.QueueFeedback(f)
@@ -185,6 +189,10 @@ func (q feedbackQueue) partitionOf(inc incident.Incident) int {
 	}
 	return cluster.PartitionOf(inc.Tenant, inc.Store, q.n)
 }
+
+// feedbackPatience bounds the wait for the database to take a helpdesk's
+// answer.
+const feedbackPatience = 2 * time.Minute
 
 // feedbackEvery is how often a partition looks for queued helpdesk
 // feedback.
