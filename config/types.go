@@ -71,7 +71,7 @@ type Outbox struct {
 
 // Polling holds defaults for every device.
 type Polling struct {
-	Interval  time.Duration `yaml:"interval" doc:"Time between two probes of a device" default:"30s"`
+	Interval  time.Duration `yaml:"interval" doc:"Time between two probes of a device (on average: probes due within 5 s of each other run together, a device at most half its interval early, so the agent wakes less often)" default:"30s"`
 	Timeout   time.Duration `yaml:"timeout" doc:"How long a device may take to answer one request; a probe that asks several things allows this for each (the driver's README says how many)" default:"5s"`
 	Debounce  int           `yaml:"debounce" doc:"Agreeing readings needed before a device changes state (1 to 10)" default:"2"`
 	Grace     time.Duration `yaml:"grace" doc:"After the agent starts, faults are not reported for this long while devices come up; one still there at its end is reported then, and the hub counts its hold-down from the end" default:"2m"`
