@@ -52,7 +52,7 @@ func (h *Hub) startProfiles(cfg *Config, st store.Backend, log *slog.Logger) err
 func (h *Hub) knownAgents() []wire.AgentID {
 	seen := map[wire.AgentID]bool{}
 	var out []wire.AgentID
-	for _, a := range h.Engine.Agents() {
+	for _, a := range h.dir.Agents() {
 		if id := a.ID(); !seen[id] {
 			seen[id] = true
 			out = append(out, id)

@@ -48,6 +48,7 @@ type Hub struct {
 	// ingestMetrics and resendMetrics count for every pipeline: a
 	// replica's partitions add to the same counters.
 	ingestMetrics *ingest.Metrics
+	dir           directory // what the API, console and queries list
 	resendMetrics *resend.Metrics
 	http          *http.Server
 	httpLn        net.Listener
@@ -79,14 +80,21 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 		return nil, err
 	}
 	pol := cfg.Policy.Policy()
-	snap, err := st.Snapshot(pol.ChronicWindow, time.Now())
-	if err != nil {
-		cancel()
-		st.Close()
-		return nil, err
-	}
 	eng := incident.New(incident.Config{Policy: pol, Targets: targets, Clock: clock.Real{}})
-	eng.Restore(snap)
+	// A replica's own engine takes no part in the stores' state (each
+	// partition's engine does): it takes query answers only. Restored, it
+	// would run the timers of every live incident as the replica found it
+	// at its start and commit that copy, unfenced, over the partitions'
+	// (a rolling restart lost ticket links so).
+	if cfg.Cluster == nil {
+		snap, err := st.Snapshot(pol.ChronicWindow, time.Now())
+		if err != nil {
+			cancel()
+			st.Close()
+			return nil, err
+		}
+		eng.Restore(snap)
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -97,6 +105,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	if pg, ok := st.(*postgres.Store); ok && cfg.Cluster != nil {
 		dir = &clusterDirectory{pg: pg, log: log.With("part", "directory")}
 	}
+	h.dir = dir
 	if h.Query, err = startQueries(cfg, dir, st, h.publish, log.With("part", "query")); err != nil {
 		cancel()
 		st.Close()
