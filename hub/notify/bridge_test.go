@@ -378,3 +378,40 @@ func TestStoreAwayDelaysTheTicketAndSkipsNothing(t *testing.T) {
 		t.Errorf("delivered %v", got)
 	}
 }
+
+// flakyIncidents fails its first reads, as a store does while PostgreSQL
+// restarts.
+type flakyIncidents struct {
+	IncidentReader
+	fails, reads int
+}
+
+func (f *flakyIncidents) Incident(id string) (incident.Incident, error) {
+	f.reads++
+	if f.fails > 0 {
+		f.fails--
+		return incident.Incident{}, errors.New("failed to connect: the database system is starting up")
+	}
+	return f.IncidentReader.Incident(id)
+}
+
+// The helpdesk's answer comes once: a store that cannot be read for a
+// moment delays its link to the incident, it does not drop it (found in a
+// replica test restarting PostgreSQL); an incident that does not exist
+// drops it at once.
+func TestFeedbackWaitsForTheStore(t *testing.T) {
+	w := newWorld(t, tuesday10)
+	id := w.fail(mitte, "prn3", wire.FaultPaperJam)
+	inc := w.incident(id)
+	reader := &flakyIncidents{IncidentReader: w.st, fails: 3}
+	f := &Feedback{Writer: w, Store: reader}
+	f.Linked(context.Background(), helpdesk.Link{IncidentKey: inc.Key, Occurrence: id, Helpdesk: "desk", Ticket: helpdesk.Ticket{ID: "T-9"}})
+	if got := w.incident(id).Helpdesk; got == nil || got.ID != "T-9" {
+		t.Fatalf("after three failed reads the ticket is not on the incident: %+v", got)
+	}
+	before := reader.reads
+	f.Linked(context.Background(), helpdesk.Link{IncidentKey: "acme/nowhere/x/paper_jam", Occurrence: "INC-999999", Helpdesk: "desk", Ticket: helpdesk.Ticket{ID: "T-10"}})
+	if n := reader.reads - before; n != 1 {
+		t.Errorf("an unknown incident was read %d times, want once (not waited for)", n)
+	}
+}

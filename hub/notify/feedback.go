@@ -2,10 +2,13 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/storewatch/storewatch/hub/helpdesk"
 	"github.com/storewatch/storewatch/hub/incident"
+	"github.com/storewatch/storewatch/hub/store"
 )
 
 // Writer runs an engine action and commits its changes (ingest.Pipeline).
@@ -63,7 +66,7 @@ type IncidentReader interface {
 
 // Linked shows the helpdesk's ticket on the incident and in its timeline.
 func (f *Feedback) Linked(ctx context.Context, l helpdesk.Link) {
-	inc, ok := f.incident(l)
+	inc, ok := f.incident(ctx, l)
 	if !ok {
 		return
 	}
@@ -78,7 +81,7 @@ func (f *Feedback) Linked(ctx context.Context, l helpdesk.Link) {
 // closed the ticket how; its fault opens nothing more until it clears and
 // comes back.
 func (f *Feedback) ClosedByPerson(ctx context.Context, l helpdesk.Link, s helpdesk.State) {
-	inc, ok := f.incident(l)
+	inc, ok := f.incident(ctx, l)
 	if !ok {
 		return
 	}
@@ -93,18 +96,41 @@ func (f *Feedback) ClosedByPerson(ctx context.Context, l helpdesk.Link, s helpde
 
 // incident finds the incident of a ticket: the occurrence is the incident's
 // id (Bridge.Notification), and its key must match.
-func (f *Feedback) incident(l helpdesk.Link) (incident.Incident, bool) {
-	inc, err := f.Store.Incident(l.Occurrence)
-	if err != nil {
-		f.log().Error("helpdesk feedback: no such incident", "incident", l.Occurrence, "key", l.IncidentKey, "err", err)
-		return inc, false
+//
+// A store that cannot be read for a moment (PostgreSQL restarting) is
+// waited for, up to FeedbackPatience, even past ctx: the helpdesk's answer
+// came once and does not come again.
+func (f *Feedback) incident(ctx context.Context, l helpdesk.Link) (incident.Incident, bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FeedbackPatience)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for {
+		inc, err := f.Store.Incident(l.Occurrence)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			f.log().Error("helpdesk feedback: no such incident", "incident", l.Occurrence, "key", l.IncidentKey, "err", err)
+			return inc, false
+		case err == nil && inc.Key != l.IncidentKey:
+			f.log().Error("helpdesk feedback: the ticket belongs to another incident", "incident", inc.ID, "key", inc.Key, "ticket_key", l.IncidentKey)
+			return inc, false
+		case err == nil:
+			return inc, true
+		}
+		f.log().Warn("helpdesk feedback: the store cannot be read; trying again", "incident", l.Occurrence, "in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			f.log().Error("helpdesk feedback: the store could not be read; the answer is dropped", "incident", l.Occurrence, "err", err)
+			return inc, false
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
-	if inc.Key != l.IncidentKey {
-		f.log().Error("helpdesk feedback: the ticket belongs to another incident", "incident", inc.ID, "key", inc.Key, "ticket_key", l.IncidentKey)
-		return inc, false
-	}
-	return inc, true
 }
+
+// FeedbackPatience bounds the wait for a store that cannot be read.
+const FeedbackPatience = 2 * time.Minute
 
 func (f *Feedback) log() *slog.Logger {
 	if f.Log == nil {
