@@ -89,6 +89,7 @@ func TestErrorsTechniciansCanRead(t *testing.T) {
 		{"bad timezone", "tenant: a\nstore: b\nagent: c\nsite:\n  timezone: Mars/Olympus\n", `"Mars/Olympus" is not a known time zone`},
 		{"duration without unit", base + "polling:\n  interval: 30\n", `"30" is not a duration; write it with a unit`},
 		{"bad size", base + "outbox:\n  max_bytes: lots\n", `"lots" is not a size`},
+		{"negative keep_sent", base + "outbox:\n  keep_sent: -1\n", "outbox.keep_sent: must be 0 to 100000"},
 		{"bad hours", base[:len(base)-1] + "\n  hours:\n    mon: 8-20\n", "site.hours"},
 		{"bad broker scheme", base + "broker:\n  urls: [http://hub:80]\n", `unknown scheme "http"`},
 		{"broker without port", base + "broker:\n  urls: [tls://hub]\n", "has no port"},

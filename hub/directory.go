@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -33,61 +34,44 @@ type clusterDirectory struct {
 	pg  *postgres.Store
 	log *slog.Logger
 
-	mu      sync.Mutex
-	at      time.Time
+	mu   sync.Mutex
+	at   time.Time
+	last listing
+}
+
+// listing is one read of everything a directory lists.
+type listing struct {
 	stores  []incident.StoreRecord
 	agents  []incident.AgentRecord
 	devices []incident.DeviceRecord
 	live    []incident.Incident
 }
 
-// load reads everything again once the last read is older than
+// maxLive bounds the live incidents listed at once.
+const maxLive = 100000
+
+// current reads everything again once the last read is older than
 // directoryFresh; a read that fails keeps the last one (logged).
-func (d *clusterDirectory) load() {
+func (d *clusterDirectory) current() listing {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if time.Since(d.at) < directoryFresh {
-		return
+		return d.last
 	}
 	stores, err1 := d.pg.Stores()
 	agents, err2 := d.pg.Agents()
 	devices, err3 := d.pg.Devices()
 	live, err4 := d.pg.Incidents(store.Filter{Live: true, Limit: maxLive})
-	for _, err := range []error{err1, err2, err3, err4} {
-		if err != nil {
-			d.log.Warn("listing from the database; showing the last listing read", "err", err)
-			return
-		}
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		d.log.Warn("listing from the database; showing the last listing read", "err", err)
+		return d.last
 	}
 	slices.SortFunc(live, func(a, b incident.Incident) int { return strings.Compare(a.ID, b.ID) }) // as the engine lists them
-	d.at, d.stores, d.agents, d.devices, d.live = time.Now(), stores, agents, devices, live
+	d.at, d.last = time.Now(), listing{stores, agents, devices, live}
+	return d.last
 }
 
-// maxLive bounds the live incidents listed at once.
-const maxLive = 100000
-
-func (d *clusterDirectory) Stores() []incident.StoreRecord {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.load()
-	return d.stores
-}
-
-func (d *clusterDirectory) Agents() []incident.AgentRecord {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.load()
-	return d.agents
-}
-
-func (d *clusterDirectory) Devices() []incident.DeviceRecord {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.load()
-	return d.devices
-}
-
-func (d *clusterDirectory) LiveIncidents() []incident.Incident {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.load()
-	return d.live
-}
+func (d *clusterDirectory) Stores() []incident.StoreRecord     { return d.current().stores }
+func (d *clusterDirectory) Agents() []incident.AgentRecord     { return d.current().agents }
+func (d *clusterDirectory) Devices() []incident.DeviceRecord   { return d.current().devices }
+func (d *clusterDirectory) LiveIncidents() []incident.Incident { return d.current().live }

@@ -205,7 +205,6 @@ func (w *SeqWindow) trim() {
 type AgentGaps struct {
 	Agent   wire.AgentID
 	Online  bool
-	High    uint64 // the highest number seen
 	Missing []SeqRange
 }
 
@@ -221,7 +220,7 @@ func (e *Engine) Gaps() []AgentGaps {
 		if w.Outstanding() == 0 {
 			continue
 		}
-		g := AgentGaps{Agent: ag.rec.ID(), Online: ag.rec.Online, High: w.High}
+		g := AgentGaps{Agent: ag.rec.ID(), Online: ag.rec.Online}
 		for _, r := range w.Missing {
 			if !r.History {
 				g.Missing = append(g.Missing, r)

@@ -42,12 +42,7 @@ ON CONFLICT (tenant, store, agent) DO UPDATE SET record = excluded.record`, text
 
 // EnrolTokens implements store.Backend.
 func (s *Store) EnrolTokens(tenant string) ([]store.EnrolToken, error) {
-	var out []store.EnrolToken
-	err := s.read("enrolment tokens", func(ctx context.Context) error {
-		var err error
-		out, err = records[store.EnrolToken](ctx, s.pool, `SELECT record FROM enrol_tokens WHERE $1 = '' OR tenant = $1`, text(tenant))
-		return err
-	})
+	out, err := listed[store.EnrolToken](s, "enrolment tokens", `SELECT record FROM enrol_tokens WHERE $1 = '' OR tenant = $1`, text(tenant))
 	store.SortTokens(out)
 	return out, err
 }
@@ -126,13 +121,7 @@ func (s *Store) PutAgentCredential(c store.AgentCredential) error {
 
 // AgentCredentials implements store.Backend.
 func (s *Store) AgentCredentials() ([]store.AgentCredential, error) {
-	var out []store.AgentCredential
-	err := s.read("agent credentials", func(ctx context.Context) error {
-		var err error
-		out, err = records[store.AgentCredential](ctx, s.pool, `SELECT record FROM agent_credentials ORDER BY tenant, store, agent`)
-		return err
-	})
-	return out, err
+	return listed[store.AgentCredential](s, "agent credentials", `SELECT record FROM agent_credentials ORDER BY tenant, store, agent`)
 }
 
 // PutProfile implements store.Backend.
@@ -170,11 +159,5 @@ func (s *Store) DeleteProfile(tenant, name string) error {
 
 // Profiles implements store.Backend.
 func (s *Store) Profiles(tenant string) ([]store.ProfileRecord, error) {
-	var out []store.ProfileRecord
-	err := s.read("profiles", func(ctx context.Context) error {
-		var err error
-		out, err = records[store.ProfileRecord](ctx, s.pool, `SELECT record FROM profiles WHERE $1 = '' OR tenant = $1 ORDER BY tenant, name`, text(tenant))
-		return err
-	})
-	return out, err
+	return listed[store.ProfileRecord](s, "profiles", `SELECT record FROM profiles WHERE $1 = '' OR tenant = $1 ORDER BY tenant, name`, text(tenant))
 }

@@ -520,33 +520,26 @@ WHERE ($1 = '' OR tenant = $1) AND ($2 = '' OR store = $2)`
 
 // Stores implements store.Store.
 func (s *Store) Stores() ([]incident.StoreRecord, error) {
-	var out []incident.StoreRecord
-	err := s.read("stores", func(ctx context.Context) error {
-		var err error
-		out, err = records[incident.StoreRecord](ctx, s.pool, `SELECT record FROM stores ORDER BY tenant, store`)
-		return err
-	})
-	return out, err
+	return listed[incident.StoreRecord](s, "stores", `SELECT record FROM stores ORDER BY tenant, store`)
 }
 
 // Agents lists every agent's record, as the engines of the partitions
 // last committed them (a replica's listings, hub/directory.go).
 func (s *Store) Agents() ([]incident.AgentRecord, error) {
-	var out []incident.AgentRecord
-	err := s.read("agents", func(ctx context.Context) error {
-		var err error
-		out, err = records[incident.AgentRecord](ctx, s.pool, `SELECT record FROM agents ORDER BY tenant, store, agent`)
-		return err
-	})
-	return out, err
+	return listed[incident.AgentRecord](s, "agents", `SELECT record FROM agents ORDER BY tenant, store, agent`)
 }
 
 // Devices lists every device's record, as Agents.
 func (s *Store) Devices() ([]incident.DeviceRecord, error) {
-	var out []incident.DeviceRecord
-	err := s.read("devices", func(ctx context.Context) error {
+	return listed[incident.DeviceRecord](s, "devices", `SELECT record FROM devices ORDER BY tenant, store, device`)
+}
+
+// listed reads the records sql selects, retried as any read.
+func listed[T any](s *Store, what, sql string, args ...any) ([]T, error) {
+	var out []T
+	err := s.read(what, func(ctx context.Context) error {
 		var err error
-		out, err = records[incident.DeviceRecord](ctx, s.pool, `SELECT record FROM devices ORDER BY tenant, store, device`)
+		out, err = records[T](ctx, s.pool, sql, args...)
 		return err
 	})
 	return out, err
