@@ -468,13 +468,17 @@ func (o *Outbox) deliver(ctx context.Context, seq uint64) {
 		}
 		rec.Ticket, rec.Calls = t, rec.Calls+1
 		rec.Notes, rec.LastNote = appendNote(rec.Notes, noteHash), now
+		// The link first, then the call's end: a delivery that dies
+		// between the two makes the call again (the helpdesk knows it by
+		// its idempotency key) and links again, which changes nothing;
+		// the other order lost the link for good (a kill -9 test).
+		if o.fb != nil {
+			o.fb.Linked(ctx, o.link(rec))
+		}
 		if err := o.finish(c, rec, ""); err != nil {
 			return
 		}
 		log.Info("helpdesk: ticket opened", "id", t.ID)
-		if o.fb != nil {
-			o.fb.Linked(ctx, o.link(rec))
-		}
 		return
 	}
 
