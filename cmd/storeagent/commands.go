@@ -170,7 +170,7 @@ func devicesCmd(_ context.Context, args []string, std cli.Stdio) int {
 				Faults: r.Faults, Detail: r.Detail, Identity: r.Ident, Holder: r.Holder, TookMS: ms(r.Took)})
 		}
 		if err := writeJSON(stdout, rows); err != nil {
-			return cli.ExitFailed
+			return outputFailed(stderr, "devices", err)
 		}
 		return cli.ExitOK
 	}
@@ -216,6 +216,14 @@ type deviceRow struct {
 func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
 
 // writeJSON writes v indented, as every --json of storeagent does.
+// outputFailed says on stderr that a command could not write its answer
+// (a closed pipe, a full disk, a console handle Windows refuses): without
+// it the command would exit 1 having printed nothing at all.
+func outputFailed(stderr io.Writer, command string, err error) int {
+	fmt.Fprintf(stderr, "storeagent %s: writing the answer: %v\n", command, err)
+	return cli.ExitFailed
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

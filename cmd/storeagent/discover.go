@@ -175,17 +175,17 @@ func discoverCmd(_ context.Context, args []string, std cli.Stdio) int {
 			out.addScan(scan, netRep)
 		}
 		if err := writeJSON(stdout, out); err != nil {
-			return cli.ExitFailed
+			return outputFailed(stderr, "discover", err)
 		}
 		return cli.ExitOK
 	}
 	if err := rep.WriteTable(stdout); err != nil {
-		return cli.ExitFailed
+		return outputFailed(stderr, "discover", err)
 	}
 	if len(nets) > 0 {
 		fmt.Fprintln(stdout)
 		if err := netRep.WriteTable(stdout); err != nil {
-			return cli.ExitFailed
+			return outputFailed(stderr, "discover", err)
 		}
 	}
 	for _, p := range rep.Problems {

@@ -3,6 +3,7 @@ package scale
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/storewatch/storewatch/drivers"
@@ -25,7 +26,19 @@ type Base struct {
 	// POS's own requests, or a stream it switched on); ok is false when
 	// there is none.
 	Heard func(b []byte) (st Status, ok bool)
+
+	// heardEnd is how the bytes overheard at the previous probe ended.
+	// Put before the next bytes, it tells Heard whether they begin a
+	// record (after a "\r\n" or a CR ETX) or the middle of one: without
+	// it a record that came whole right after the previous probe would
+	// look like the tail of an older one and be skipped, and a probe
+	// that heard a single record would speak on a streaming line.
+	heardEnd []byte
 }
+
+// heardEndLen is how many of the previous bytes heardEnd keeps: the
+// longest record terminator of the scale protocols (CR LF, CR ETX).
+const heardEndLen = 2
 
 // NewBase reads what all scale drivers share from spec: the address with
 // the driver's serial defaults, the timeout, and the motion options. The
@@ -79,12 +92,17 @@ func (b *Base) Exchange(ctx context.Context, talk func(*Port) error) error {
 // a scale that speaks anyway (a weight stream leaves the line no idle gap).
 func (b *Base) Weigh(ctx context.Context, weigh func(*Port) (Status, error)) (drivers.Reading, error) {
 	if b.Heard != nil {
-		if st, ok := b.Heard(transport.Overheard(b.Line.Addr)); ok {
+		heard := append(slices.Clip(b.heardEnd), transport.Overheard(b.Line.Addr)...)
+		b.heardEnd = slices.Clone(heard[max(0, len(heard)-heardEndLen):])
+		if st, ok := b.Heard(heard); ok {
 			r := b.Motion.Read(st)
 			r.Detail += "; heard on the tap, sent to the POS application"
 			return r, nil
 		}
 	}
+	// The scale's answers to this exchange go to the agent, not to what
+	// the tap overhears: the next bytes overheard do not follow heardEnd.
+	b.heardEnd = nil
 	var st Status
 	err := b.Exchange(ctx, func(p *Port) error {
 		var err error
