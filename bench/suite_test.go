@@ -15,22 +15,23 @@ import (
 )
 
 var (
-	suite    = flag.String("suite", "", "run the benchmark suite: quick (CI) or full (the numbers); scripts/bench sets it")
-	parts    = flag.String("parts", "footprint,outbox,chain", "which parts of the suite to run")
-	chains   = flag.String("chains", "", "override the mode's chain runs, e.g. 2000:mosquitto,2000:embedded,2000:replicas")
-	replicas = flag.Int("replicas", 3, "storehub replicas in a replicas chain run (over PostgreSQL and a 3-node nats-server cluster)")
-	parts6   = flag.Int("partitions", 6, "cluster.partitions of a replicas chain run")
-	lease    = flag.Duration("lease", 4*time.Second, "cluster.lease of a replicas chain run")
-	killAt   = flag.Duration("kill-at", 0, "in a replicas chain run, kill -9 a replica this long into the fault mix (0: none)")
-	connRate = flag.Float64("connect-rate", 0, "override the mode's agents connecting per second in the chain runs")
-	keepLogs = flag.String("keep-logs", "", "keep the replicas' and broker nodes' logs of a replicas chain run in this directory")
-	write    = flag.String("write", "", "splice the report into this markdown file (docs/benchmarks.md)")
-	devices  = flag.String("devices", "", "override the mode's footprint store sizes, e.g. 50,200")
-	window   = flag.Duration("window", 0, "override the mode's footprint sampling window")
-	windows  = flag.Int("windows", 0, "override the mode's number of footprint sampling windows")
-	agentEnv = flag.String("agent-env", "", "extra environment for storeagent in the footprint part, e.g. GOGC=50 (to see what tuning would give)")
-	agentBin = flag.String("agent", "", "measure this storeagent binary in the footprint part instead of building one (a build of another commit, or one with symbols for perf)")
-	cmdline  = flag.String("cmdline", "go test ./bench -run TestSuite -suite ...", "the command line to name in the report")
+	suite      = flag.String("suite", "", "run the benchmark suite: quick (CI) or full (the numbers); scripts/bench sets it")
+	parts      = flag.String("parts", "footprint,outbox,chain", "which parts of the suite to run")
+	chains     = flag.String("chains", "", "override the mode's chain runs, e.g. 2000:mosquitto,2000:embedded,2000:replicas")
+	replicas   = flag.Int("replicas", 3, "storehub replicas in a replicas chain run (over PostgreSQL and a 3-node nats-server cluster)")
+	parts6     = flag.Int("partitions", 6, "cluster.partitions of a replicas chain run")
+	lease      = flag.Duration("lease", 4*time.Second, "cluster.lease of a replicas chain run")
+	killAt     = flag.Duration("kill-at", 0, "in a replicas chain run, kill -9 a replica this long into the fault mix (0: none)")
+	connRate   = flag.Float64("connect-rate", 0, "override the mode's agents connecting per second in the chain runs")
+	keepLogs   = flag.String("keep-logs", "", "keep the replicas' and broker nodes' logs of a replicas chain run in this directory")
+	write      = flag.String("write", "", "splice the report into this markdown file (docs/benchmarks.md)")
+	devices    = flag.String("devices", "", "override the mode's footprint store sizes, e.g. 50,200")
+	window     = flag.Duration("window", 0, "override the mode's footprint sampling window")
+	windows    = flag.Int("windows", 0, "override the mode's number of footprint sampling windows")
+	agentEnv   = flag.String("agent-env", "", "extra environment for storeagent in the footprint part, e.g. GOGC=50 (to see what tuning would give)")
+	agentBin   = flag.String("agent", "", "measure this storeagent binary in the footprint part instead of building one (a build of another commit, or one with symbols for perf)")
+	hubBinFlag = flag.String("hub", "", "run this storehub binary in the chain part instead of building one (a build with symbols for perf)")
+	cmdline    = flag.String("cmdline", "go test ./bench -run TestSuite -suite ...", "the command line to name in the report")
 )
 
 func progress(format string, args ...any) {
@@ -89,14 +90,14 @@ func TestSuite(t *testing.T) {
 		run[strings.TrimSpace(p)] = true
 	}
 	bin := t.TempDir()
-	agent, hubBin := *agentBin, ""
+	agent, hubBin := *agentBin, *hubBinFlag
 	if agent == "" {
 		progress("building storeagent (release flags: CGO_ENABLED=0, -trimpath, -s -w)")
 		if agent, err = BuildRelease(root, bin, "storeagent"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if run["chain"] {
+	if run["chain"] && hubBin == "" {
 		progress("building storehub (release flags)")
 		if hubBin, err = BuildRelease(root, bin, "storehub"); err != nil {
 			t.Fatal(err)

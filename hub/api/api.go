@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -222,6 +223,26 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.reg != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	}
+	// The Go runtime's profiles (CPU, heap, goroutines), for an operator
+	// asking why a hub is slow or large: admin tokens only, as a profile
+	// shows the process's inner workings. Listed explicitly, not through
+	// net/http/pprof's DefaultServeMux registration.
+	for _, p := range []struct {
+		path string
+		h    http.HandlerFunc
+	}{
+		{"/debug/pprof/", pprof.Index}, // and every named profile: heap, goroutine, allocs, ...
+		{"/debug/pprof/cmdline", pprof.Cmdline},
+		{"/debug/pprof/profile", pprof.Profile},
+		{"/debug/pprof/symbol", pprof.Symbol},
+		{"/debug/pprof/trace", pprof.Trace},
+	} {
+		mux.HandleFunc("GET "+p.path, func(w http.ResponseWriter, r *http.Request) {
+			if _, ok := s.authorize(w, r, Admin); ok {
+				p.h(w, r)
+			}
+		})
 	}
 	mux.HandleFunc(ConsolePrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, "the web console is not part of this version; use the API under "+Prefix)

@@ -204,6 +204,10 @@ func TestRolesAndTokens(t *testing.T) {
 		{"GET", "/api/v1/nothing", viewerToken, 404},
 		{"GET", "/console/", "", 501},
 		{"GET", "/metrics", "", 200},
+		{"GET", "/debug/pprof/", "", 401},
+		{"GET", "/debug/pprof/heap", engineerToken, 403},
+		{"GET", "/debug/pprof/heap", adminToken, 200},
+		{"GET", "/debug/pprof/goroutine?debug=1", adminToken, 200},
 	} {
 		if got := e.call(c.method, c.path, c.token, nil, nil); got != c.want {
 			t.Errorf("%s %s with %q: %d, want %d", c.method, c.path, c.token, got, c.want)

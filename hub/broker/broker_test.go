@@ -231,3 +231,68 @@ func TestEmbeddedBrokerTakesMessagesLargerThanItsReadBuffer(t *testing.T) {
 		rec.wait(t, s42.Topic(wire.ChannelInventory)+" "+body)
 	}
 }
+
+// The embedded broker keeps none of an agent's messages as retained
+// (the hub has taken them; nobody else may read them there), and still
+// hands an agent the configuration the hub retained for it at its
+// subscription, however long ago the hub published it.
+func TestEmbeddedBrokerRetainsOnlyWhatTheHubRetains(t *testing.T) {
+	rec := newRecorder()
+	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	url := "tcp://" + e.Addrs()[0]
+	c, err := connect(t, url, "acme-s0042-backoffice", "pw-42", &s42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []wire.Channel{wire.ChannelStatus, wire.ChannelInventory} {
+		tok := c.Publish(s42.Topic(ch), 1, true, "retained by the agent")
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish on %s: %v", ch, tok.Error())
+		}
+		rec.wait(t, s42.Topic(ch)+" retained by the agent")
+	}
+	// Its retained will goes to the hub when it drops off (here: the
+	// broker drops it for a publish outside its subtree).
+	_ = publish(c, s43.Topic(wire.ChannelEvents), "spoof")
+	rec.wait(t, s42.Topic(wire.ChannelStatus)+" offline")
+	for topic := range e.srv.Topics.Retained.GetAll() {
+		if strings.HasPrefix(topic, wire.TopicRoot+"/") {
+			t.Errorf("the broker retains the agent's %s", topic)
+		}
+	}
+
+	if err := e.PublishRetained(s42.Topic(wire.ChannelConfig), []byte("the hub's configuration")); err != nil {
+		t.Fatal(err)
+	}
+	// A week later it is still there: make it look a week old and let
+	// the broker's once-a-second sweep of expired messages run.
+	topic := s42.Topic(wire.ChannelConfig)
+	pk, ok := e.srv.Topics.Retained.Get(topic)
+	if !ok {
+		t.Fatal("the hub's configuration is not retained")
+	}
+	pk.Created -= 7 * 24 * 3600
+	e.srv.Topics.Retained.Add(topic, pk)
+	time.Sleep(2500 * time.Millisecond)
+	c, err = connect(t, url, "acme-s0042-backoffice", "pw-42", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	tok := c.Subscribe(s42.Topic(wire.ChannelConfig), 1, func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) })
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	select {
+	case p := <-got:
+		if p != "the hub's configuration" {
+			t.Errorf("the agent got %q", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the agent did not get the configuration the hub retained")
+	}
+}

@@ -76,6 +76,12 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: o.Log}) // o.Log already says part=mqtt (a second With would write the key twice)
 	// QoS 1 is all storewatch uses.
 	srv.Options.Capabilities.MaximumQos = 1
+	// No message expires by age: mochi's default drops a retained message
+	// a day after it was published, and an agent's configuration, which
+	// the hub retains once and publishes again only when it changes,
+	// must still be there for an agent that connects a week later.
+	// (Agents speak MQTT 3.1.1, which has no per-message expiry.)
+	srv.Options.Capabilities.MaximumMessageExpiryInterval = 0
 	// mochi gives every client a channel of this many pending writes, made
 	// at connect: its default of 8,192 pointers is 64 KiB per agent, 640 MiB
 	// for 10,000 stores (the benchmark suite's chain). The hub writes little
@@ -211,7 +217,7 @@ type hook struct {
 func (h *hook) ID() string { return "storehub" }
 
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWillSent, mqtt.OnDisconnect}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWill, mqtt.OnWillSent, mqtt.OnDisconnect}, []byte{b})
 }
 
 func (h *hook) agent(cl *mqtt.Client) (wire.AgentID, bool) {
@@ -293,8 +299,26 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		h.log.Error("ingest failed; message not acknowledged", "topic", pk.TopicName, "err", err)
 		return pk, packets.ErrRejectPacket
 	}
+	pk.FixedHeader.Retain = false // see notRetained
 	return pk, nil
 }
+
+// OnWill keeps an agent's will, like its other messages, out of the
+// retained store (notRetained).
+func (h *hook) OnWill(_ *mqtt.Client, w mqtt.Will) (mqtt.Will, error) {
+	w.Retain = false
+	return w, nil
+}
+
+// notRetained: the embedded broker keeps no agent's message as retained
+// (status, inventory, will). The hub takes each one as it arrives, and
+// nobody else may subscribe to an agent's messages here (an agent only
+// to its own requests and configuration), so a retained copy would serve
+// nobody. It would cost: mochi copies its whole retained store once a
+// second to look for expired messages, which at 10,000 stores (three
+// or four retained messages each) took a sixth of storehub's CPU and fed
+// the garbage collector most of the rest (perf, docs/benchmarks.md).
+// What the hub itself retains (an agent's configuration) stays retained.
 
 func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 	if err := h.handler.Handle(context.Background(), pk.TopicName, pk.Payload, cl.ID); err != nil && !errors.Is(err, context.Canceled) {
