@@ -101,7 +101,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	h := &Hub{Engine: eng, Store: st, Registry: reg, log: log, ctx: ctx, cancel: cancel, records: records}
 	// What the API, the console and queries list: on a cluster the
 	// database's (this replica's engine holds what it restored at start).
-	var dir directory = eng
+	var dir directory = engineDirectory{eng}
 	if pg, ok := st.(*postgres.Store); ok && cfg.Cluster != nil {
 		dir = &clusterDirectory{pg: pg, log: log.With("part", "directory")}
 	}

@@ -41,7 +41,7 @@ func StatusFor(a query.Answer) int {
 		return http.StatusConflict
 	case query.CodeRateLimited:
 		return http.StatusTooManyRequests
-	case query.CodeOffline, query.CodeBroker, query.CodeCancelled:
+	case query.CodeOffline, query.CodeBroker, query.CodeCancelled, query.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	case query.CodeNoAnswer, "timeout":
 		return http.StatusGatewayTimeout

@@ -1,8 +1,10 @@
 package incident
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // What external helpdesks tell the engine. A helpdesk ticket belongs to one
@@ -92,18 +94,31 @@ func (e *Engine) Store(tenant, store string) (StoreRecord, bool) {
 }
 
 // StoreDevices returns the devices of one store, by id, with stale state for
-// an offline agent's devices.
+// an offline agent's devices. Tenant "" means the stores of that name in
+// every tenant, by tenant and id (a remote query may name only the store).
 func (e *Engine) StoreDevices(tenant, store string) []DeviceRecord {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s, ok := e.stores[tenant+"/"+store]
-	if !ok {
-		return nil
+	var stores []*storeState
+	if tenant != "" {
+		if s, ok := e.stores[tenant+"/"+store]; ok {
+			stores = append(stores, s)
+		}
+	} else {
+		for _, s := range e.stores {
+			if s.rec.Store == store {
+				stores = append(stores, s)
+			}
+		}
 	}
-	out := make([]DeviceRecord, 0, len(s.devices))
-	for _, d := range s.devices {
-		out = append(out, e.deviceRecord(d))
+	var out []DeviceRecord
+	for _, s := range stores {
+		for _, d := range s.devices {
+			out = append(out, e.deviceRecord(d))
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	slices.SortFunc(out, func(a, b DeviceRecord) int {
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.ID, b.ID))
+	})
 	return out
 }

@@ -173,7 +173,7 @@ func TestStoryNotificationsSayTheOldPriorityAndTheFlaps(t *testing.T) {
 	}
 }
 
-func TestEngineLooksUpAStoreAndItsDevices(t *testing.T) {
+func TestEngineLooksUpAStoreItsDevicesAndItsAgent(t *testing.T) {
 	w := newWorld(t, tuesday10, tradingHours, scanner("scan-2", "lane 2"), printer("prn-1", "lane 1"))
 	st, ok := w.eng.Store("acme", "s0042")
 	if !ok || st.Info.Name != "Acme Berlin Mitte" || st.Info.Country != "DE" {
@@ -186,8 +186,23 @@ func TestEngineLooksUpAStoreAndItsDevices(t *testing.T) {
 	if len(devs) != 2 || devs[0].ID != "prn-1" || devs[1].ID != "scan-2" || devs[1].Location != "lane 2" {
 		t.Errorf("devices: %+v", devs)
 	}
+	if devs := w.eng.StoreDevices("", "s0042"); len(devs) != 2 || devs[0].Tenant != "acme" {
+		t.Errorf("the devices of every store s0042: %+v", devs)
+	}
+	if devs := w.eng.StoreDevices("beta", "s0042"); len(devs) != 0 {
+		t.Errorf("another tenant's store s0042: %+v", devs)
+	}
+	if ag, ok := w.eng.Agent(w.id); !ok || !ag.Online {
+		t.Errorf("agent: %+v %v", ag, ok)
+	}
 	w.will(w.boot)
 	if devs := w.eng.StoreDevices("acme", "s0042"); devs[0].State != wire.StateStale {
 		t.Errorf("an offline agent's device is %s, want stale", devs[0].State)
+	}
+	if ag, ok := w.eng.Agent(w.id); !ok || ag.Online {
+		t.Errorf("agent after its will: %+v %v", ag, ok)
+	}
+	if _, ok := w.eng.Agent(wire.AgentID{Tenant: "acme", Store: "s0042", Agent: "nope"}); ok {
+		t.Error("an unknown agent was found")
 	}
 }

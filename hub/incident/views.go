@@ -1,7 +1,12 @@
 package incident
 
 import (
+	"cmp"
+	"slices"
 	"sort"
+	"strings"
+
+	"github.com/storewatch/storewatch/wire"
 )
 
 // Read-only snapshots of the engine's state for the API and the console.
@@ -27,6 +32,17 @@ func (e *Engine) Agents() []AgentRecord {
 	return sortedOf(e.agents, e.agentRecord, func(r AgentRecord) string { return r.ID().String() })
 }
 
+// Agent returns what the hub knows about one agent.
+func (e *Engine) Agent(id wire.AgentID) (AgentRecord, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ok := e.agents[id.String()]
+	if !ok {
+		return AgentRecord{}, false
+	}
+	return e.agentRecord(a), true
+}
+
 // Devices returns every device, sorted, with stale state for offline agents.
 func (e *Engine) Devices() []DeviceRecord {
 	e.mu.Lock()
@@ -37,9 +53,12 @@ func (e *Engine) Devices() []DeviceRecord {
 			out = append(out, e.deviceRecord(d))
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		return a.Tenant+"/"+a.Store+"/"+a.ID < b.Tenant+"/"+b.Store+"/"+b.ID
+	// Field by field, as the PostgreSQL store orders them (tenant, store,
+	// device), not by joined keys: joining allocated two strings per
+	// comparison, millions for a fleet's listing, and put tenant "a-b"
+	// before tenant "a" ('-' sorts below '/').
+	slices.SortFunc(out, func(a, b DeviceRecord) int {
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Store, b.Store), strings.Compare(a.ID, b.ID))
 	})
 	return out
 }

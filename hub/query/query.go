@@ -35,14 +35,19 @@ const (
 	CodeCancelled     = "cancelled"
 	CodeBroker        = "broker_unavailable"
 	CodeAudit         = "audit_failed"
+	CodeUnavailable   = "store_unavailable" // the hub's records could not be read (a replica's database restarting)
 )
 
-// Directory is where the hub's view of stores, agents and devices comes
-// from (the incident engine).
+// Directory is where a query finds its device, the agent that has it and
+// the store's time zone: the incident engine on the one hub, the database
+// on a replica (hub/directory.go). Each look-up reads one store or agent,
+// never the whole fleet.
 type Directory interface {
-	Devices() []incident.DeviceRecord
-	Agents() []incident.AgentRecord
-	Stores() []incident.StoreRecord
+	// StoreDevices returns a store's devices; tenant "" means the stores
+	// of that name in every tenant.
+	StoreDevices(tenant, store string) ([]incident.DeviceRecord, error)
+	Agent(id wire.AgentID) (incident.AgentRecord, bool, error)
+	Store(tenant, store string) (incident.StoreRecord, bool, error)
 }
 
 // Auditor keeps the audit trail (the hub's store).
@@ -323,12 +328,13 @@ type failure struct{ code, msg string }
 
 // locate finds the device and the agent that owns it, and says why not.
 func (s *Service) locate(r Request) (incident.DeviceRecord, wire.AgentID, *failure) {
+	all, err := s.o.Directory.StoreDevices(r.Tenant, r.Store)
+	if err != nil {
+		return incident.DeviceRecord{}, wire.AgentID{}, &failure{CodeUnavailable, fmt.Sprintf("store %s: %v", r.Store, err)}
+	}
 	var devs []incident.DeviceRecord
 	tenants := map[string]bool{}
-	for _, d := range s.o.Directory.Devices() {
-		if d.Store != r.Store || (r.Tenant != "" && d.Tenant != r.Tenant) {
-			continue
-		}
+	for _, d := range all {
 		tenants[d.Tenant] = true
 		if d.ID == r.Device {
 			devs = append(devs, d)
@@ -349,16 +355,16 @@ func (s *Service) locate(r Request) (incident.DeviceRecord, wire.AgentID, *failu
 	}
 	d := devs[0]
 	id := wire.AgentID{Tenant: d.Tenant, Store: d.Store, Agent: d.Agent}
-	for _, ag := range s.o.Directory.Agents() {
-		if ag.ID() != id {
-			continue
-		}
-		if ag.Online {
-			return d, id, nil
-		}
+	ag, ok, err := s.o.Directory.Agent(id)
+	switch {
+	case err != nil:
+		return d, id, &failure{CodeUnavailable, fmt.Sprintf("agent %s of store %s: %v", d.Agent, d.Store, err)}
+	case !ok:
+		return d, id, &failure{CodeOffline, fmt.Sprintf("agent %s of store %s has not been seen online", d.Agent, d.Store)}
+	case !ag.Online:
 		return d, id, &failure{CodeOffline, fmt.Sprintf("agent %s of store %s offline since %s", d.Agent, d.Store, s.storeTime(d.Tenant, d.Store, ag.Since))}
 	}
-	return d, id, &failure{CodeOffline, fmt.Sprintf("agent %s of store %s has not been seen online", d.Agent, d.Store)}
+	return d, id, nil
 }
 
 // storeTime writes t in the store's time zone: "10:42 (Europe/Berlin)"
@@ -368,11 +374,9 @@ func (s *Service) storeTime(tenant, st string, t time.Time) string {
 		return "an unknown time"
 	}
 	loc := time.UTC
-	for _, r := range s.o.Directory.Stores() {
-		if r.Tenant == tenant && r.Store == st && r.Info.TimeZone != "" {
-			if l, err := time.LoadLocation(r.Info.TimeZone); err == nil {
-				loc = l
-			}
+	if r, ok, _ := s.o.Directory.Store(tenant, st); ok && r.Info.TimeZone != "" { // unreadable: UTC, said in the text
+		if l, err := time.LoadLocation(r.Info.TimeZone); err == nil {
+			loc = l
 		}
 	}
 	t, now := t.In(loc), s.clk.Now().In(loc)

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,11 +25,37 @@ type directory struct {
 	devices []incident.DeviceRecord
 	agents  []incident.AgentRecord
 	stores  []incident.StoreRecord
+	err     error
 }
 
-func (d *directory) Devices() []incident.DeviceRecord { return d.devices }
-func (d *directory) Agents() []incident.AgentRecord   { return d.agents }
-func (d *directory) Stores() []incident.StoreRecord   { return d.stores }
+// err, when set, is every look-up's error (a database away).
+func (d *directory) StoreDevices(tenant, store string) ([]incident.DeviceRecord, error) {
+	var out []incident.DeviceRecord
+	for _, r := range d.devices {
+		if r.Store == store && (tenant == "" || r.Tenant == tenant) {
+			out = append(out, r)
+		}
+	}
+	return out, d.err
+}
+
+func (d *directory) Agent(id wire.AgentID) (incident.AgentRecord, bool, error) {
+	for _, a := range d.agents {
+		if a.ID() == id {
+			return a, d.err == nil, d.err
+		}
+	}
+	return incident.AgentRecord{}, false, d.err
+}
+
+func (d *directory) Store(tenant, store string) (incident.StoreRecord, bool, error) {
+	for _, r := range d.stores {
+		if r.Tenant == tenant && r.Store == store {
+			return r, d.err == nil, d.err
+		}
+	}
+	return incident.StoreRecord{}, false, d.err
+}
 
 // fakeAgent stands in for the broker and storeagent: it decodes what the hub
 // publishes, checks the signature with the hub's public key, and answers
@@ -220,6 +247,12 @@ func TestWhereTheDeviceIs(t *testing.T) {
 		if a.OK || a.Code != c.code || !strings.Contains(a.Error, c.msg) {
 			t.Errorf("%+v: %s %q, want %s %q", c.r, a.Code, a.Error, c.code, c.msg)
 		}
+	}
+	// A replica whose database cannot be read says so, rather than that
+	// the store does not exist.
+	e.dir.err = errors.New("the database system is starting up")
+	if a := e.svc.Query(context.Background(), ask(wire.OpStatus, "receipt-1")); a.Code != CodeUnavailable || !strings.Contains(a.Error, "starting up") {
+		t.Errorf("with the directory away: %s %q", a.Code, a.Error)
 	}
 	if e.agent.sent() != 0 {
 		t.Error("a request was published")

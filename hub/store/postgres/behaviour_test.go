@@ -252,3 +252,49 @@ func TestEveryAttemptOfACommitStartsAfresh(t *testing.T) {
 		t.Errorf("incident after the attempts: version %d, helpdesk %+v (%v); want version 5", got.Version, got.Helpdesk, err)
 	}
 }
+
+// A replica's remote query looks its device up by store, in every tenant
+// when only the store is named, and reads one agent and one store by key.
+func TestLookUpsByStoreAndAgent(t *testing.T) {
+	st := openStore(t, migrated(t), Options{})
+	dev := func(tenant, store, id string) incident.DeviceRecord {
+		return incident.DeviceRecord{Tenant: tenant, Store: store, Agent: "pos", ID: id}
+	}
+	ch := incident.Changes{
+		Devices: []incident.DeviceRecord{dev("beta", "s1", "scale-1"), dev("acme", "s1", "scale-1"), dev("acme", "s1", "receipt-1"), dev("acme", "s2", "receipt-1")},
+		Agents:  []incident.AgentRecord{{Tenant: "acme", Store: "s1", Agent: "pos", Online: true}},
+		Stores:  []incident.StoreRecord{{Tenant: "acme", Store: "s1", Info: wire.StoreInfo{TimeZone: "Europe/Berlin"}}},
+	}
+	if err := st.Commit(ch); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(ds []incident.DeviceRecord) string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.Tenant+"/"+d.Store+"/"+d.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct{ tenant, store, want string }{
+		{"", "s1", "acme/s1/receipt-1 acme/s1/scale-1 beta/s1/scale-1"},
+		{"acme", "s1", "acme/s1/receipt-1 acme/s1/scale-1"},
+		{"beta", "s2", ""},
+	} {
+		got, err := st.StoreDevices(c.tenant, c.store)
+		if err != nil || ids(got) != c.want {
+			t.Errorf("StoreDevices(%q, %q) = %q, %v; want %q", c.tenant, c.store, ids(got), err, c.want)
+		}
+	}
+	if a, ok, err := st.Agent(wire.AgentID{Tenant: "acme", Store: "s1", Agent: "pos"}); err != nil || !ok || !a.Online {
+		t.Errorf("Agent = %+v, %v, %v", a, ok, err)
+	}
+	if _, ok, err := st.Agent(wire.AgentID{Tenant: "beta", Store: "s1", Agent: "pos"}); err != nil || ok {
+		t.Errorf("an agent never seen: %v, %v", ok, err)
+	}
+	if s, ok, err := st.StoreRecord("acme", "s1"); err != nil || !ok || s.Info.TimeZone != "Europe/Berlin" {
+		t.Errorf("StoreRecord = %+v, %v, %v", s, ok, err)
+	}
+	if _, ok, err := st.StoreRecord("acme", "s9"); err != nil || ok {
+		t.Errorf("a store never seen: %v, %v", ok, err)
+	}
+}

@@ -534,6 +534,37 @@ func (s *Store) Devices() ([]incident.DeviceRecord, error) {
 	return listed[incident.DeviceRecord](s, "devices", `SELECT record FROM devices ORDER BY tenant, store, device`)
 }
 
+// StoreDevices returns the devices of one store, as Devices; tenant ""
+// means the stores of that name in every tenant (a remote query may name
+// only the store). A replica's remote queries look a device up so, not in
+// the whole fleet's listing.
+func (s *Store) StoreDevices(tenant, storeID string) ([]incident.DeviceRecord, error) {
+	if tenant == "" {
+		return listed[incident.DeviceRecord](s, "a store's devices", `SELECT record FROM devices WHERE store = $1 ORDER BY tenant, device`, storeID)
+	}
+	return listed[incident.DeviceRecord](s, "a store's devices", `SELECT record FROM devices WHERE tenant = $1 AND store = $2 ORDER BY device`, tenant, storeID)
+}
+
+// Agent returns one agent's record, as Agents.
+func (s *Store) Agent(id wire.AgentID) (incident.AgentRecord, bool, error) {
+	return one[incident.AgentRecord](s, "an agent", `SELECT record FROM agents WHERE tenant = $1 AND store = $2 AND agent = $3`, id.Tenant, id.Store, id.Agent)
+}
+
+// StoreRecord returns one store's record, as Stores.
+func (s *Store) StoreRecord(tenant, storeID string) (incident.StoreRecord, bool, error) {
+	return one[incident.StoreRecord](s, "a store", `SELECT record FROM stores WHERE tenant = $1 AND store = $2`, tenant, storeID)
+}
+
+// one reads the record a primary key selects; false when there is none.
+func one[T any](s *Store, what, sql string, args ...any) (T, bool, error) {
+	recs, err := listed[T](s, what, sql, args...)
+	if err != nil || len(recs) == 0 {
+		var zero T
+		return zero, false, err
+	}
+	return recs[0], true, nil
+}
+
 // listed reads the records sql selects, retried as any read.
 func listed[T any](s *Store, what, sql string, args ...any) ([]T, error) {
 	var out []T
