@@ -25,14 +25,17 @@ type ChainOptions struct {
 	MosquittoURL string // for "mosquitto"
 	MosquittoPID int    // to sample its CPU during the burst (0: not sampled)
 	HubBin       string
-	Policy       ChainPolicy
-	Timing       EpisodeTiming
-	Margin       time.Duration // see Expect
-	ConnectRate  float64       // agents starting per second (uplink StartDelay spreads them)
-	BurstLimit   time.Duration // the longest the opening burst may take
-	OutboxDir    string        // where the simulated agents keep their outboxes
-	Seed         uint64
-	Log          func(format string, args ...any)
+	// HubMemoryLimit is storehub's memory_limit; "" the default
+	// (DefaultHubMemoryLimit).
+	HubMemoryLimit string
+	Policy         ChainPolicy
+	Timing         EpisodeTiming
+	Margin         time.Duration // see Expect
+	ConnectRate    float64       // agents starting per second (uplink StartDelay spreads them)
+	BurstLimit     time.Duration // the longest the opening burst may take
+	OutboxDir      string        // where the simulated agents keep their outboxes
+	Seed           uint64
+	Log            func(format string, args ...any)
 	// The replicas mode: how many, their partitions and lease, and when in
 	// the fault mix to kill -9 one of them (0: none is killed).
 	Replicas   int
@@ -151,7 +154,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	// remote.hub_public_key: it asks them to publish again what a broker
 	// lost after acknowledging it (hub/resend).
 	signing, hubKey := SigningKey()
-	setup := HubSetup{Bin: o.HubBin, Policy: o.Policy, SigningKey: signing}
+	setup := HubSetup{Bin: o.HubBin, Policy: o.Policy, SigningKey: signing, MemoryLimit: o.HubMemoryLimit}
 	const password = "bench-agent-password"
 	var hub chainHub
 	var brokerURLs []string

@@ -46,7 +46,13 @@ type HubSetup struct {
 	// messages a broker lost among them, and every replica must sign
 	// alike. "" leaves the hub its own key file.
 	SigningKey string
+	// MemoryLimit is memory_limit ("640MiB"); "" is DefaultHubMemoryLimit.
+	MemoryLimit string
 }
+
+// DefaultHubMemoryLimit is the memory_limit docs/hub.md recommends for a
+// hub given 1 GiB.
+const DefaultHubMemoryLimit = "768MiB"
 
 // ClusterSetup is a replica's cluster: section (docs/hub.md, "Running
 // several replicas").
@@ -65,8 +71,13 @@ func (s HubSetup) Config(dataDir, api, token string, mqttPort int) string {
 		level = "info" // the partitions' takeovers and sessions (see ReplicaSet.settled)
 	}
 	fmt.Fprintf(&b, "data_dir: %q\nlog: {level: %s}\n", dataDir, level)
-	// The setting docs/hub.md recommends for a hub given 1 GiB, the chain's target.
-	b.WriteString("memory_limit: 768MiB\n")
+	// The setting docs/hub.md recommends for a hub given 1 GiB, the chain's
+	// target, unless the run asks for another.
+	limit := s.MemoryLimit
+	if limit == "" {
+		limit = DefaultHubMemoryLimit
+	}
+	fmt.Fprintf(&b, "memory_limit: %s\n", limit)
 	fmt.Fprintf(&b, "api:\n  listen: %s\n  tokens:\n    - {name: bench, role: admin, token: %s}\n", api, token)
 	switch {
 	case len(s.Externals) > 0:

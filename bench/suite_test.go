@@ -30,6 +30,7 @@ var (
 	windows    = flag.Int("windows", 0, "override the mode's number of footprint sampling windows")
 	agentEnv   = flag.String("agent-env", "", "extra environment for storeagent in the footprint part, e.g. GOGC=50 (to see what tuning would give)")
 	agentBin   = flag.String("agent", "", "measure this storeagent binary in the footprint part instead of building one (a build of another commit, or one with symbols for perf)")
+	hubLimit   = flag.String("hub-memory-limit", "", "storehub's memory_limit in the single-hub chain runs (default "+DefaultHubMemoryLimit+")")
 	hubBinFlag = flag.String("hub", "", "run this storehub binary in the chain part instead of building one (a build with symbols for perf)")
 	cmdline    = flag.String("cmdline", "go test ./bench -run TestSuite -suite ...", "the command line to name in the report")
 )
@@ -151,7 +152,7 @@ func TestSuite(t *testing.T) {
 	if run["chain"] {
 		for _, c := range mode.Chains {
 			r := RunChain(t, ChainOptions{
-				Stores: c.Stores, Broker: c.Broker, MosquittoURL: m.URL, MosquittoPID: m.PID(), HubBin: hubBin,
+				Stores: c.Stores, Broker: c.Broker, MosquittoURL: m.URL, MosquittoPID: m.PID(), HubBin: hubBin, HubMemoryLimit: *hubLimit,
 				Policy: mode.Policy, Timing: mode.Timing, Margin: mode.Margin, ConnectRate: mode.ConnectRate, BurstLimit: mode.BurstLimit,
 				OutboxDir: tmpfs(), Seed: 42, Log: progress,
 				Replicas: *replicas, Partitions: *parts6, Lease: *lease, KillAt: *killAt, LogDir: *keepLogs,
