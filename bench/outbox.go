@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+
+	"github.com/storewatch/storewatch/config"
 )
 
 // maxPubLines bounds the drain benchmark: Debian's mosquitto_pub 2.0.11
@@ -23,7 +25,9 @@ func RunOutbox(root string, events, count int) ([]OutboxRun, []string, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		drain, l2, err := RunGoBench(root, "./uplink", "^BenchmarkDrainMosquitto$", fmt.Sprintf("%dx", min(events, maxPubLines)), 1)
+		// The drain as agents run it: keeping the default number of sent
+		// events for the hub's resend requests.
+		drain, l2, err := RunGoBench(root, "./uplink", fmt.Sprintf("^BenchmarkDrainMosquitto$/^keep_sent=%d$", config.DefaultKeepSent), fmt.Sprintf("%dx", min(events, maxPubLines)), 1)
 		if err != nil {
 			return nil, nil, err
 		}
