@@ -225,6 +225,13 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 	return h, nil
 }
 
+// brokerLink is what followBroker watches (a *broker.External): a signal
+// when a connection came up or was lost, and whether all are up.
+type brokerLink interface {
+	Changed() <-chan struct{}
+	Connected() bool
+}
+
 // followBroker tells the engine when the hub loses its external broker
 // and when it has it back: while a connection is down the hub hears none
 // of the stores behind it, which is one outage, the hub's, and not one per
@@ -233,7 +240,7 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Hub, error) {
 // with a grace: a session that moves to another node of the broker cluster
 // and is back within it (its messages kept for it meanwhile) is no outage,
 // and holds no decision back for the settle time.
-func followBroker(ctx context.Context, x *broker.External, pipe *ingest.Pipeline, grace time.Duration, log *slog.Logger) {
+func followBroker(ctx context.Context, x brokerLink, pipe *ingest.Pipeline, grace time.Duration, log *slog.Logger) {
 	connected, seen, told := false, false, false
 	var lostAt time.Time
 	var wait *time.Timer
