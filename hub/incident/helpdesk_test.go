@@ -206,3 +206,39 @@ func TestEngineLooksUpAStoreItsDevicesAndItsAgent(t *testing.T) {
 		t.Error("an unknown agent was found")
 	}
 }
+
+// A change set given back once committed lends its arrays to the next
+// one, which holds only its own records; a change set not given back is
+// never written into.
+func TestRecycledChangeSetsHoldOnlyTheirOwnRecords(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, printer("prn-1", "lane 1"), scanner("scan-2", "lane 2"))
+	event := func(dev string) Changes {
+		t.Helper()
+		w.seq++
+		ev := &wire.Event{Header: w.header(w.seq), Device: dev, State: wire.StateOK}
+		ev.Header.Type = wire.TypeEvent
+		c, out := w.eng.Event(ev, w.clk.Now())
+		if out != Applied || len(c.Devices) != 1 || len(c.Agents) != 1 || len(c.Log) != 1 {
+			t.Fatalf("event of %s: %v, %d devices, %d agents, %d log entries", dev, out, len(c.Devices), len(c.Agents), len(c.Log))
+		}
+		return c
+	}
+	kept := event("prn-1")
+	keptSeq := kept.Devices[0].LastSeq
+	given := event("scan-2")
+	array := &given.Devices[0]
+	w.eng.Recycle(&given)
+	if given.Devices != nil || given.Log != nil {
+		t.Errorf("a recycled change set still holds %+v", given)
+	}
+	next := event("prn-1")
+	if &next.Devices[0] != array {
+		t.Error("the next change set did not reuse the recycled arrays")
+	}
+	if d := next.Devices[0]; d.ID != "prn-1" || d.LastSeq != w.seq || next.Log[0].Device != "prn-1" {
+		t.Errorf("the next change set holds %+v, %+v", d, next.Log[0])
+	}
+	if d := kept.Devices[0]; d.ID != "prn-1" || d.LastSeq != keptSeq {
+		t.Errorf("a change set not given back was written into: %+v", d)
+	}
+}

@@ -71,7 +71,9 @@ type Options struct {
 }
 
 // Store is where the pipeline commits what the engine decided (the hub's
-// store): one change set per batch, atomically.
+// store): one change set per batch, atomically. Commit must not keep the
+// change set's slices after it returns: the engine reuses their arrays for
+// the next batch (Engine.Recycle).
 type Store interface {
 	Commit(c incident.Changes) error
 }
@@ -273,6 +275,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				}
 			}
 			j.reply(err)
+			if err == nil && p.eng != nil {
+				p.eng.Recycle(&j.c) // committed: its arrays serve the next batch
+			}
 		}
 	}()
 	err := p.loop(ctx, jobs, failed)
