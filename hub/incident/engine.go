@@ -116,8 +116,7 @@ type storeState struct {
 }
 
 type agentState struct {
-	rec     AgentRecord
-	devices map[string]*deviceState // by device id
+	rec AgentRecord
 }
 
 type deviceState struct {
@@ -229,16 +228,33 @@ func (e *Engine) Recycle(c *Changes) {
 	clear(c.Agents) // no stale record keeps its strings alive
 	clear(c.Devices)
 	clear(c.Log)
+	spare := Changes{Agents: reusable(c.Agents), Devices: reusable(c.Devices), Log: reusable(c.Log)}
 	e.mu.Lock()
 	switch {
 	case cap(e.ch.Agents) == 0 && cap(e.ch.Devices) == 0 && cap(e.ch.Log) == 0:
 		// The change set being built has none of its own yet: it takes them.
-		e.ch.Agents, e.ch.Devices, e.ch.Log = c.Agents[:0], c.Devices[:0], c.Log[:0]
+		e.ch.Agents, e.ch.Devices, e.ch.Log = spare.Agents, spare.Devices, spare.Log
 	case len(e.spares) < maxSpares:
-		e.spares = append(e.spares, Changes{Agents: c.Agents[:0], Devices: c.Devices[:0], Log: c.Log[:0]})
+		e.spares = append(e.spares, spare)
 	}
 	e.mu.Unlock()
 	*c = Changes{}
+}
+
+// maxRecycled bounds the records an array given back may hold: a batch of
+// events needs one agent, device and log record per event (at most
+// ingest.MaxBatch, 2,048); a batch of inventories, 30 device records each,
+// grows far larger arrays, which are left to the collector rather than
+// kept for good (three of them were tens of megabytes).
+const maxRecycled = 4096
+
+// reusable returns s emptied for reuse, or nil when its array is too
+// large to keep.
+func reusable[T any](s []T) []T {
+	if cap(s) > maxRecycled {
+		return nil
+	}
+	return s[:0]
 }
 
 // Hold makes the engine keep every change until Release, instead of
@@ -272,7 +288,7 @@ func (e *Engine) agentFor(id wire.AgentID) *agentState {
 	k := id.String()
 	a, ok := e.agents[k]
 	if !ok {
-		a = &agentState{rec: AgentRecord{Tenant: e.names.of(id.Tenant), Store: e.names.of(id.Store), Agent: e.names.of(id.Agent)}, devices: map[string]*deviceState{}}
+		a = &agentState{rec: AgentRecord{Tenant: e.names.of(id.Tenant), Store: e.names.of(id.Store), Agent: e.names.of(id.Agent)}}
 		e.agents[k] = a
 		s := e.storeFor(id.Tenant, id.Store)
 		if !slices.Contains(s.rec.Agents, id.Agent) {
@@ -295,14 +311,26 @@ func (e *Engine) deviceFor(id wire.AgentID, dev string) *deviceState {
 		e.ndevices++
 	}
 	if d.rec.Agent != id.Agent { // the device moved to another agent of the store
-		if old, ok := e.agents[wire.AgentID{Tenant: id.Tenant, Store: id.Store, Agent: d.rec.Agent}.String()]; ok {
-			delete(old.devices, d.rec.ID)
-		}
 		d.rec.Agent = ag.rec.Agent
 	}
-	ag.devices[d.rec.ID] = d
 	d.agent = ag
 	return d
+}
+
+// emitAgentDevices emits the records of an agent's devices (their state
+// turns stale or back with the agent's presence). They are found through
+// the store, not a map of the agent's own: a second map per agent, written
+// at every event, cost more than this walk at a birth or a will.
+func (e *Engine) emitAgentDevices(ag *agentState) {
+	s := e.stores[ag.rec.Tenant+"/"+ag.rec.Store]
+	if s == nil {
+		return
+	}
+	for _, d := range s.devices {
+		if d.agent == ag {
+			e.emitDevice(d)
+		}
+	}
 }
 
 // device returns a known device.

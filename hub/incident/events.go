@@ -105,9 +105,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 			if st.OS != "" {
 				ag.rec.OS = st.OS
 			}
-			for _, d := range ag.devices {
-				e.emitDevice(d)
-			}
+			e.emitAgentDevices(ag)
 			if a := e.alerts[agentFingerprint(st.AgentID)]; a != nil && a.active {
 				e.deactivate(a, at)
 			}
@@ -130,9 +128,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 		default:
 			e.setOnline(ag, false)
 			ag.rec.Since, ag.rec.Conn = at, st.Conn
-			for _, d := range ag.devices {
-				e.emitDevice(d)
-			}
+			e.emitAgentDevices(ag)
 			k := agentFingerprint(st.AgentID)
 			a := e.alerts[k]
 			if a == nil {
