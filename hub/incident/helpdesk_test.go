@@ -241,4 +241,12 @@ func TestRecycledChangeSetsHoldOnlyTheirOwnRecords(t *testing.T) {
 	if d := kept.Devices[0]; d.ID != "prn-1" || d.LastSeq != keptSeq {
 		t.Errorf("a change set not given back was written into: %+v", d)
 	}
+	// An array grown by a batch of inventories is not kept for good.
+	w.eng.Recycle(&next)
+	event("scan-2") // takes next's arrays
+	huge := Changes{Devices: make([]DeviceRecord, 1, maxRecycled+1)}
+	w.eng.Recycle(&huge)
+	if c := event("prn-1"); cap(c.Devices) > maxRecycled {
+		t.Errorf("an array of %d records was kept", cap(c.Devices))
+	}
 }
