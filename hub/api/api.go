@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -390,13 +391,30 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request, _ principal) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	var list []incident.DeviceRecord
+	if sd, ok := s.dir.(storeDevices); ok && f.Store != "" {
+		if list, err = sd.StoreDevices(f.Tenant, f.Store); err != nil {
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the devices of store %s cannot be read: %v", f.Store, err))
+			return
+		}
+	} else {
+		list = s.dir.Devices()
+	}
 	out := []incident.DeviceRecord{}
-	for _, d := range s.dir.Devices() {
+	for _, d := range list {
 		if f.Match(d) {
 			out = append(out, d)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// storeDevices is what a directory that reads one store by key offers
+// (hub/directory.go, the query.Directory seam): a listing of one store's
+// devices, filtered by store, reads that store, not the whole fleet (on a
+// replica at 30,000 stores, 900,000 rows).
+type storeDevices interface {
+	StoreDevices(tenant, store string) ([]incident.DeviceRecord, error)
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request, _ principal) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -375,4 +376,54 @@ func FuzzParseTime(f *testing.F) {
 			t.Fatalf("a relative time %q lies in the future: %v", s, got)
 		}
 	})
+}
+
+// byStore is a directory that reads one store by key, as a replica's does:
+// it counts its full listings and can fail as a database away does.
+type byStore struct {
+	Directory
+	listings int
+	err      error
+}
+
+func (d *byStore) Devices() []incident.DeviceRecord {
+	d.listings++
+	return d.Directory.Devices()
+}
+
+func (d *byStore) StoreDevices(tenant, store string) ([]incident.DeviceRecord, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	var out []incident.DeviceRecord
+	for _, r := range d.Directory.Devices() {
+		if r.Store == store && (tenant == "" || r.Tenant == tenant) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// The devices of one store are read by store where the directory can,
+// never through the fleet's listing, with the other filters on top.
+func TestDevicesOfOneStoreAreReadByStore(t *testing.T) {
+	var dir *byStore
+	e := newEnvWith(t, false, func(o *Options) { dir = &byStore{Directory: o.Engine}; o.Directory = dir })
+	e.publish(wire.ChannelInventory, &wire.Inventory{Header: wire.Header{AgentID: agent, Time: e.clk.Now()},
+		Devices: []wire.DeviceInfo{{ID: "pt-1", Kind: "payment_terminal"}, {ID: "prn-1", Kind: "receipt_printer"}}})
+	e.advance(time.Second)
+	var got []incident.DeviceRecord
+	if code := e.call("GET", "/api/v1/devices?store="+agent.Store+"&kind=payment_terminal", viewerToken, nil, &got); code != 200 || len(got) != 1 || got[0].ID != "pt-1" {
+		t.Errorf("devices of the store: %d %+v", code, got)
+	}
+	if dir.listings != 0 {
+		t.Errorf("the fleet's listing was read %d times for one store", dir.listings)
+	}
+	if code := e.call("GET", "/api/v1/devices?kind=receipt_printer", viewerToken, nil, &got); code != 200 || len(got) != 1 || dir.listings != 1 {
+		t.Errorf("devices of every store: %d %+v, %d listings", code, got, dir.listings)
+	}
+	dir.err = errors.New("the database system is starting up")
+	if code := e.call("GET", "/api/v1/devices?store="+agent.Store, viewerToken, nil, nil); code != 503 {
+		t.Errorf("with the database away: %d, want 503", code)
+	}
 }
