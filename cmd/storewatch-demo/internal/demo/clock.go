@@ -21,9 +21,14 @@ func (c dayClock) compress(d time.Duration) time.Duration {
 	return time.Duration(float64(d) / c.speed)
 }
 
-// story returns how far into the day (after opening) real time t is.
+// story returns how far into the day (after opening) real time t is, by
+// the wall clock. Times read back from the hub's store carry no monotonic
+// reading and time.Now() does: Go compares a mixed pair by the wall clock
+// and a pair of readings by the monotonic one, so a wall clock adjusted by a
+// few milliseconds mid-day could put a line stamped later under an earlier
+// store minute (at 120x, 17 ms of real time is two store seconds).
 func (c dayClock) story(t time.Time) time.Duration {
-	return time.Duration(float64(t.Sub(c.start)) * c.speed)
+	return time.Duration(float64(t.Round(0).Sub(c.start.Round(0))) * c.speed)
 }
 
 // label is the store time of real time t, "08:17".

@@ -98,11 +98,13 @@ func (t *ticker) printf(format string, args ...any) {
 	fmt.Fprintf(t.w, format, args...)
 }
 
+// emit queues a line. Its time is kept by the wall clock only (as story
+// reads it), so that lines are ordered and labelled by the same clock.
 func (t *ticker) emit(at time.Time, who, text string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.seq++
-	t.pending = append(t.pending, line{at, t.seq, who, text})
+	t.pending = append(t.pending, line{at.Round(0), t.seq, who, text})
 }
 
 func (t *ticker) narrate(at time.Time, text string) { t.emit(at, "store", text) }
