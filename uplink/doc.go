@@ -91,6 +91,11 @@
 // is a CommandAuditor, for its audit trail); others go to the
 // CommandHandler with a deadline, and the answer is
 // published on cmd/res. Checking the hub's signature belongs in the handler.
+// A subscription to cmd/req (or to the hub's configuration) that the broker
+// refuses in its SUBACK (0x80; a NATS cluster under load does) is asked for
+// again on the same connection with backoff (ResubscribeMin 15 s to
+// ResubscribeMax 5 min) until the broker takes it, so the hub's queries and
+// resend requests reach the agent without waiting for a reconnect.
 //
 // # Support
 //

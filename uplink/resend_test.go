@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/storewatch/storewatch/config"
 
@@ -122,5 +124,83 @@ func TestRefusedSubscriptionIsReported(t *testing.T) {
 	err = s.Subscribe(context.Background(), testID.Topic(wire.ChannelCmdReq), func([]byte) {})
 	if !errors.Is(err, errRefused) {
 		t.Fatalf("subscription refused by the broker: %v, want errRefused", err)
+	}
+}
+
+// refuseFirst refuses the agent's first subscriptions to one topic
+// (SUBACK 0x80), as a nats-server cluster under load does when it cannot
+// make the session's consumer in time, and takes the ones after.
+type refuseFirst struct {
+	allowAll
+	topic  string
+	refuse int
+	mu     sync.Mutex
+	asked  int // SUBSCRIBE packets of the agent for topic
+}
+
+func (h *refuseFirst) Provides(b byte) bool {
+	return h.allowAll.Provides(b) || b == mochi.OnSubscribe
+}
+
+func (h *refuseFirst) OnSubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range pk.Filters {
+		if f.Filter == h.topic && strings.HasPrefix(cl.ID, "storeagent-") {
+			h.asked++
+		}
+	}
+	return pk
+}
+
+func (h *refuseFirst) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
+	if write || topic != h.topic || !strings.HasPrefix(cl.ID, "storeagent-") {
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.asked > h.refuse
+}
+
+func (h *refuseFirst) subscriptions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.asked
+}
+
+// An agent whose subscription to remote queries the broker refused asks
+// again while the connection lasts, and hears the hub once it is taken:
+// without that it would not answer queries or resend requests until it
+// happened to reconnect.
+func TestRefusedSubscriptionIsAskedForAgain(t *testing.T) {
+	h := &refuseFirst{topic: testID.Topic(wire.ChannelCmdReq), refuse: 2}
+	url := startMochiAt(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), h)
+	hub := newHub(t, url)
+	o := testOptions(t, url)
+	o.ResubscribeMin, o.ResubscribeMax = 20*time.Millisecond, 40*time.Millisecond
+	u := mustNew(t, o)
+	u.SetCommandHandler(CommandHandlerFunc(func(context.Context, *wire.CommandRequest) *wire.CommandResponse {
+		return &wire.CommandResponse{OK: true, Result: []byte(`{"state":"ok"}`)}
+	}))
+	run(t, u)
+	testenv.WaitFor(t, 10*time.Second, "the subscription taken after two refusals", func() bool { return h.subscriptions() > 2 })
+	req := wire.CommandRequest{Header: wire.Header{AgentID: testID, Time: time.Now()}, ID: "q1", Device: "receipt-lane3", Op: "status", Requester: "alice", Expires: time.Now().Add(time.Minute)}
+	b, err := wire.Encode(&req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok := hub.c.Publish(testID.Topic(wire.ChannelCmdReq), 1, false, b); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	testenv.WaitFor(t, 10*time.Second, "the agent's answer", func() bool {
+		for _, m := range hub.on_(wire.ChannelCmdRes) {
+			if r := m.msg.(*wire.CommandResponse); r.ID == "q1" && r.OK {
+				return true
+			}
+		}
+		return false
+	})
+	if n := h.subscriptions(); n != 3 {
+		t.Errorf("the agent subscribed %d times, want 3 (two refused, the third taken)", n)
 	}
 }

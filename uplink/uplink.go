@@ -83,6 +83,14 @@ type Options struct {
 	// CommandTimeout bounds one (default 30s, and never past its expiry).
 	CommandWorkers int
 	CommandTimeout time.Duration
+	// ResubscribeMin and ResubscribeMax bound the backoff with which a
+	// subscription to remote queries that the broker refused is asked for
+	// again on the same connection (default 15s and 5m, jittered like the
+	// reconnects): a broker cluster under load refuses some (nats-server
+	// when it cannot make the session's consumer in time), and an agent
+	// that gave up would not hear the hub's queries and resend requests
+	// until it happened to reconnect.
+	ResubscribeMin, ResubscribeMax time.Duration
 
 	dialer dialer         // tests replace the paho dialer
 	random func() float64 // [0,1) for the reconnect jitter; tests make it predictable
@@ -112,6 +120,8 @@ func (o *Options) defaults() {
 	o.StallTimeout = max(o.StallTimeout, o.PublishTimeout)
 	def(&o.CommitInterval, 250*time.Millisecond)
 	def(&o.CommandTimeout, 30*time.Second)
+	def(&o.ResubscribeMin, 15*time.Second)
+	def(&o.ResubscribeMax, 5*time.Minute)
 	def(&o.Broker.KeepAlive, config.DefaultKeepAlive)
 	if o.Outbox.MaxBytes <= 0 {
 		o.Outbox.MaxBytes = config.DefaultMaxBytes
@@ -553,9 +563,11 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 	switch err := s.Subscribe(sctx, u.id.Topic(wire.ChannelCmdReq), u.onCommand); {
 	case errors.Is(err, errRefused):
 		// Events still go out; what the hub asks (remote queries, lost
-		// messages again) does not reach the agent until a connection
-		// whose subscription the broker takes.
-		u.log.Warn("the broker refused the subscription to remote queries: the hub's queries and resend requests will not reach this agent on this connection", "err", err)
+		// messages again) does not reach the agent until the broker takes
+		// the subscription: ask again, with backoff, while the connection
+		// lasts (sctx ends with it).
+		u.log.Warn("the broker refused the subscription to remote queries: the hub's queries and resend requests do not reach this agent until it takes it; asking again", "err", err)
+		go u.resubscribe(sctx, s, "remote queries", u.id.Topic(wire.ChannelCmdReq), u.onCommand)
 	case err != nil:
 		u.log.Warn("cannot subscribe to remote queries", "err", err)
 		return
@@ -564,8 +576,14 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 		// The hub's retained device configuration comes at once. A broker
 		// whose ACL predates it refuses the subscription: the agent runs
 		// its local configuration, as before.
-		if err := s.Subscribe(sctx, u.id.Topic(wire.ChannelConfig), on); err != nil {
+		// A cluster under load refuses it for a while: ask again, as for
+		// remote queries.
+		topic := u.id.Topic(wire.ChannelConfig)
+		if err := s.Subscribe(sctx, topic, on); err != nil {
 			u.log.Warn("cannot subscribe to the hub's device configuration; running the local one", "err", err)
+			if errors.Is(err, errRefused) {
+				go u.resubscribe(sctx, s, "the hub's device configuration", topic, on)
+			}
 		}
 	}
 	u.mu.Lock()
@@ -579,6 +597,22 @@ func (u *Uplink) serve(ctx context.Context, s session, url string) {
 		u.log.Warn("cannot record heartbeat", "err", err)
 	}
 	newPublisher(u, s, epoch, mark).run(sctx)
+}
+
+// resubscribe asks the broker again for a subscription it refused, with
+// backoff, until it takes it, the connection ends (ctx), or the
+// subscription fails otherwise (the connection is going; the next one
+// subscribes afresh).
+func (u *Uplink) resubscribe(ctx context.Context, s session, what, topic string, fn func([]byte)) {
+	for n := 1; sleep(ctx, backoff(u.opt.ResubscribeMin, u.opt.ResubscribeMax, n, u.opt.random)); n++ {
+		switch err := s.Subscribe(ctx, topic, fn); {
+		case err == nil:
+			u.log.Info("the broker took the subscription to "+what, "topic", topic, "attempts", n+1)
+			return
+		case !errors.Is(err, errRefused):
+			return
+		}
+	}
 }
 
 // heartbeats appends a heartbeat every HeartbeatEvery, connected or not
