@@ -224,8 +224,11 @@ func (d *Driver) readStatus(ctx context.Context, c transport.Conn) (Status, erro
 		// cannot tell anything more.
 		return Status{}, fmt.Errorf("DLE EOT 1-4 sent together: %w", err)
 	}
-	// Answers to the four that came after we stopped reading must not
-	// be taken for answers to the questions asked singly.
+	// What is left of the answers to the four (read ahead, or in a
+	// serial port's input) must not be taken for answers to the
+	// questions asked singly. Flush cannot drop what is still in a TCP
+	// socket; askTogether waits long enough that a printer keeping to
+	// its timeout leaves nothing there.
 	transport.Flush(c)
 	st, err1 := askOneByOne(ctx, c, d.timeout)
 	if err1 != nil {
