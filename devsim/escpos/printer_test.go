@@ -22,6 +22,9 @@ func conversation(t *testing.T, p *Printer, req []byte) []byte {
 }
 
 // The bytes come from the reference's worked table (1.2) and appendix B.1.
+// The four questions arrive back to back in one read, as the driver sends
+// them (1.2: Epson takes up to four DLE EOT back to back), and each is
+// answered in order.
 func TestStatusBytes(t *testing.T) {
 	dleEOT := []byte{0x10, 0x04, 1, 0x10, 0x04, 2, 0x10, 0x04, 3, 0x10, 0x04, 4}
 	cases := []struct {

@@ -22,10 +22,25 @@ const (
 	defaultIdentStep = 700 * time.Millisecond
 )
 
-// probeCost is the longest probe: DLE EOT 1-4 (4 exchanges of 3 bytes out
-// and 1 in) and, when identity is due, GS I 1-3 (3 of 3 and 1) and GS I
-// 65-69 (5 of 3 out and a typical "_" text NUL of 6 to 16 bytes in).
-var probeCost = drivers.Cost{Exchanges: 12, Bytes: 16 + 12 + 15 + 52}
+// probeCost is the longest probe: DLE EOT 1-4 sent together (one exchange
+// of 12 bytes out and at most 4 in) and, from a printer that does not take
+// them so, asked again one at a time (4 of 3 and 1); and, when identity is
+// due, GS I 1-3 (3 of 3 and 1) and GS I 65-69 (5 of 3 out and a typical "_"
+// text NUL of 6 to 16 bytes in). Most probes are the first exchange alone.
+var probeCost = drivers.Cost{Exchanges: 1 + 4 + 8, Bytes: 16 + 16 + 12 + 15 + 52}
+
+// oneByOneFor is how long a printer that did not answer DLE EOT 1-4 sent
+// together is asked one question at a time before the four are tried
+// together again. The switch may come from a one-off (line noise in the
+// answers, a printer busy for a moment) or the printer may be swapped for
+// one that takes them; without a retry such a printer would be asked the
+// dearer way until the agent restarts. A retry on a printer that really
+// does not take them costs one step of waiting on one probe, so every few
+// hours is cheap either way.
+const oneByOneFor = 6 * time.Hour
+
+// dleEOT1to4 is the four real-time status questions, back to back.
+var dleEOT1to4 = []byte{0x10, 0x04, 1, 0x10, 0x04, 2, 0x10, 0x04, 3, 0x10, 0x04, 4}
 
 func init() {
 	drivers.Register(drivers.Info{
@@ -64,6 +79,13 @@ type Driver struct {
 	// the last DLE EOT reading; nil when there is none.
 	asb   *ASB
 	asbAt time.Time
+
+	// Until oneByOneUntil the printer is asked DLE EOT 1-4 one at a time:
+	// it did not answer the four sent together but answered them asked
+	// singly (a clone, or an interface that passes only one real-time
+	// command per packet). oneByOneNote says so in the reading's detail.
+	oneByOneUntil time.Time
+	oneByOneNote  string
 }
 
 // New builds a driver from a device spec. Options:
@@ -111,8 +133,9 @@ func New(s drivers.Spec) (*Driver, error) {
 func (d *Driver) ProbeCost() drivers.Cost { return probeCost }
 
 // Probe reads the four real-time status bytes and, now and then, identity.
-// Each question may take the timeout (the GS I ones identity_step); the
-// whole probe, drivers.ProbeTimeout.
+// Each exchange may take the timeout (the GS I ones identity_step; the four
+// status questions sent together bring at least one answer per timeout, see
+// askTogether); the whole probe, drivers.ProbeTimeout.
 func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	ctx, cancel := context.WithTimeout(ctx, drivers.ProbeTimeout(d, d.timeout))
 	defer cancel()
@@ -136,7 +159,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	transport.Flush(c)
 
 	start := time.Now()
-	st, err := readStatus(ctx, c, d.timeout)
+	st, err := d.readStatus(ctx, c)
 	if err != nil {
 		d.ident.Probed(false)
 		return drivers.Reading{}, fmt.Errorf("escpos %s: %w", d.addr, transport.Timeout(ctx, err))
@@ -145,7 +168,7 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 	r := drivers.Reading{
 		Faults:       st.Faults(d.drawer),
 		Measurements: map[string]float64{"rtt_ms": float64(time.Since(start).Microseconds()) / 1000},
-		Detail:       st.String(),
+		Detail:       st.String() + d.oneByOneNote,
 	}
 
 	if d.ident.Due() {
@@ -176,8 +199,96 @@ func (d *Driver) Identify(ctx context.Context) (wire.Identity, error) {
 	return id, nil
 }
 
-// readStatus asks DLE EOT 1..4, one at a time, each within step.
-func readStatus(ctx context.Context, c transport.Conn, step time.Duration) (Status, error) {
+// readStatus asks DLE EOT 1..4. It sends the four together (reference 1.2:
+// Epson takes up to four DLE EOT back to back), which is one write and, from
+// a printer that answers at once, one read, where asking one at a time
+// costs four of each and a wake-up per answer (issue 20: the agent's CPU
+// per check). A printer that does not answer them so (fewer than four
+// answers, or one out of step) could be a clone that drops questions while
+// it answers one, so that is no fault: it is asked again one at a time on
+// the same connection, whose answers are the reading, and from then on
+// for oneByOneFor. Only what the questions asked one at a time get (no
+// answer, a byte out of step) fails the probe.
+func (d *Driver) readStatus(ctx context.Context, c transport.Conn) (Status, error) {
+	now := time.Now()
+	if now.Before(d.oneByOneUntil) {
+		return askOneByOne(ctx, c, d.timeout)
+	}
+	st, got, err := askTogether(ctx, c, d.timeout)
+	if err == nil {
+		d.oneByOneUntil, d.oneByOneNote = time.Time{}, ""
+		return st, nil
+	}
+	if ctx.Err() != nil || errors.Is(err, errWrite) {
+		// Out of time, or the connection is broken: asking again
+		// cannot tell anything more.
+		return Status{}, fmt.Errorf("DLE EOT 1-4 sent together: %w", err)
+	}
+	// What is left of the answers to the four (read ahead, or in a
+	// serial port's input) must not be taken for answers to the
+	// questions asked singly. Flush cannot drop what is still in a TCP
+	// socket; askTogether waits long enough that a printer keeping to
+	// its timeout leaves nothing there.
+	transport.Flush(c)
+	st, err1 := askOneByOne(ctx, c, d.timeout)
+	if err1 != nil {
+		// The questions asked singly decide what the failure is (no
+		// answer, or a protocol error); the first try is only told.
+		return Status{}, fmt.Errorf("DLE EOT 1-4 sent together: %v; asked one at a time: %w", err, err1)
+	}
+	why := fmt.Sprintf("%d of 4 answers", got)
+	if errors.Is(err, drivers.ErrProtocol) {
+		why = err.Error()
+	}
+	d.oneByOneUntil = now.Add(oneByOneFor)
+	d.oneByOneNote = fmt.Sprintf("; asked one at a time until %s (sent together: %s)", d.oneByOneUntil.Format("15:04"), why)
+	return st, nil
+}
+
+// errWrite marks questions that could not be sent.
+var errWrite = errors.New("cannot send")
+
+// askTogether sends DLE EOT 1..4 in one write and reads the four answers;
+// it returns how many fitted. Each step must bring at least one answer: a
+// printer that answers the questions one after another, each within step
+// as it would asked singly, is never cut short (its late answers would
+// otherwise arrive while it is asked again), and one that stays silent is
+// given up on after one step. Each byte is checked in order: after one
+// that does not fit, the stream is out of step and the rest would be
+// misread.
+func askTogether(ctx context.Context, c transport.Conn, step time.Duration) (Status, int, error) {
+	var st Status
+	if err := transport.StepDeadline(ctx, c, step); err != nil {
+		return st, 0, err
+	}
+	if _, err := c.Write(dleEOT1to4); err != nil {
+		return st, 0, fmt.Errorf("%w: %w", errWrite, err)
+	}
+	got := 0
+	for got < len(st) {
+		b, err := transport.ReadFull(c, len(st)-got)
+		for _, v := range b {
+			if err := checkStatusByte(byte(got+1), v); err != nil {
+				return st, got, err
+			}
+			st[got] = v
+			got++
+		}
+		if err == nil {
+			break
+		}
+		if len(b) == 0 {
+			return st, got, fmt.Errorf("%d of 4 answers: %w", got, err)
+		}
+		if err := transport.StepDeadline(ctx, c, step); err != nil {
+			return st, got, err
+		}
+	}
+	return st, got, nil
+}
+
+// askOneByOne asks DLE EOT 1..4 one at a time, each within step.
+func askOneByOne(ctx context.Context, c transport.Conn, step time.Duration) (Status, error) {
 	var raw [4]byte
 	for n := byte(1); n <= 4; n++ {
 		if err := transport.StepDeadline(ctx, c, step); err != nil {
