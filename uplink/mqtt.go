@@ -213,8 +213,22 @@ func (s *pahoSession) Publish(topic string, retained bool, payload []byte) deliv
 // or a broker that could not set it up.
 var errRefused = errors.New("the broker refused the subscription")
 
+// subscribeQoS is the QoS of the agent's subscriptions (cmd/req, config):
+// 0. The hub publishes at QoS 1, and the broker delivers at the lower of
+// the two. The agent's session is clean, so QoS 1 would buy nothing: what
+// a broker holds for a clean session ends with the connection either way,
+// and a message lost on the way is asked for again by the hub (a remote
+// query times out, a resend request is repeated, a retained configuration
+// comes again at the next subscription). But it costs the broker: for every
+// QoS 1 subscription nats-server makes a JetStream consumer, replicated
+// like the streams, at every connect. At 1,000 agents on a 3-node cluster
+// those consumers were what the nodes spent their time on, and what they
+// timed out creating (SUBACK 0x80, docs/benchmarks.md); at QoS 0 an agent
+// costs the cluster no consumer at all.
+const subscribeQoS = 0
+
 func (s *pahoSession) Subscribe(ctx context.Context, topic string, fn func([]byte)) error {
-	tok := s.c.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) { fn(m.Payload()) })
+	tok := s.c.Subscribe(topic, subscribeQoS, func(_ mqtt.Client, m mqtt.Message) { fn(m.Payload()) })
 	if err := waitToken(ctx, tok, s.lost); err != nil {
 		return err
 	}

@@ -96,8 +96,6 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 		case !sameBoot && !ag.rec.BootTime.IsZero() && st.Time.Before(ag.rec.BootTime):
 			out = Ignored // a birth older than the one we have
 		default:
-			e.setOnline(ag, true)
-			ag.rec.Boot, ag.rec.BootTime, ag.rec.Since, ag.rec.Conn = st.Boot, st.Time, at, st.Conn
 			ag.rec.Started, ag.rec.GraceUntil = startup(st, at)
 			if st.Version != "" {
 				ag.rec.Version = st.Version
@@ -105,12 +103,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 			if st.OS != "" {
 				ag.rec.OS = st.OS
 			}
-			e.emitAgentDevices(ag)
-			if a := e.alerts[agentFingerprint(st.AgentID)]; a != nil && a.active {
-				e.deactivate(a, at)
-			}
-			e.logPresence(ag, at, "online")
-			e.noteBirth(ag, at)
+			e.comeOnline(ag, st.Boot, st.Time, st.Conn, at, "")
 		}
 		// Where the agent's undelivered numbers begin, from a birth heard
 		// when it was made: a retained one of long ago would make history
@@ -176,6 +169,23 @@ func (e *Engine) startupEnd(a *alert) (time.Time, bool) {
 	return r.GraceUntil, true
 }
 
+// comeOnline records the agent online with a boot (since its time) and
+// connection, as its birth says or, when the birth was lost, as a message
+// of the boot shows (how says so in the event log).
+func (e *Engine) comeOnline(ag *agentState, boot string, bootTime time.Time, conn uint64, at time.Time, how string) {
+	e.setOnline(ag, true)
+	ag.rec.Boot, ag.rec.BootTime, ag.rec.Since, ag.rec.Conn = boot, bootTime, at, conn
+	e.emitAgentDevices(ag)
+	if a := e.alerts[agentFingerprint(ag.rec.ID())]; a != nil && a.active {
+		e.deactivate(a, at)
+	}
+	e.logPresence(ag, at, "online")
+	if how != "" {
+		e.ch.Log[len(e.ch.Log)-1].Detail += " (" + how + ")"
+	}
+	e.noteBirth(ag, at)
+}
+
 func (e *Engine) logPresence(ag *agentState, at time.Time, state string) {
 	e.ch.Log = append(e.ch.Log, LogEntry{At: at, Kind: LogPresence, Tenant: ag.rec.Tenant, Store: ag.rec.Store, Agent: ag.rec.Agent, State: state, Detail: "boot " + ag.rec.Boot})
 }
@@ -183,13 +193,27 @@ func (e *Engine) logPresence(ag *agentState, at time.Time, state string) {
 // numbered takes a numbered message of an agent (an event or metrics): it
 // returns the agent, and false for a duplicate (agent, seq), which changes
 // nothing but the agent's counters.
-func (e *Engine) numbered(id wire.AgentID, seq uint64, at time.Time) (*agentState, bool) {
-	ag := e.agentFor(id)
-	if !ag.rec.Seq.Observe(seq) {
+//
+// A fresh message of a boot newer than the one the hub knows, from an
+// agent it holds offline or has never heard, stands for a birth that was
+// lost: the agent is connected, since what it sends now arrives. (A
+// 3-node nats-server cluster lost the births of 4 agents in 1,000 while
+// their heartbeats kept coming, and the hub listed them offline for good,
+// deaf to their wills.) Within a boot the hub waits for the next birth: the
+// connection a message came over is not in it, and a will of that boot may
+// be newer than the message.
+func (e *Engine) numbered(h *wire.Header, at time.Time) (*agentState, bool) {
+	ag := e.agentFor(h.AgentID)
+	if !ag.rec.Seq.Observe(h.Seq) {
 		e.ch.Agents = append(e.ch.Agents, e.agentRecord(ag))
 		return ag, false
 	}
 	ag.rec.LastSeen = at
+	if !ag.rec.Online && h.Boot != "" && h.Boot != ag.rec.Boot && at.Sub(h.Time) < e.pol.LateAfter &&
+		(ag.rec.BootTime.IsZero() || h.Time.After(ag.rec.BootTime)) {
+		e.recheckStore(e.storeFor(h.Tenant, h.Store))
+		e.comeOnline(ag, h.Boot, h.Time, 0, at, "its birth not heard; a message of this boot came")
+	}
 	return ag, true
 }
 
@@ -198,7 +222,7 @@ func (e *Engine) numbered(id wire.AgentID, seq uint64, at time.Time) (*agentStat
 func (e *Engine) Metrics(m *wire.Metrics, at time.Time) (Changes, Outcome) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ag, fresh := e.numbered(m.AgentID, m.Seq, at)
+	ag, fresh := e.numbered(&m.Header, at)
 	if !fresh {
 		return e.take(), Duplicate
 	}
@@ -223,7 +247,7 @@ func (e *Engine) Metrics(m *wire.Metrics, at time.Time) (Changes, Outcome) {
 func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ag, fresh := e.numbered(ev.AgentID, ev.Seq, at)
+	ag, fresh := e.numbered(&ev.Header, at)
 	if !fresh {
 		return e.take(), Duplicate
 	}

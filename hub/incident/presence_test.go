@@ -1,0 +1,101 @@
+package incident
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/storewatch/storewatch/wire"
+)
+
+// heartbeat sends the agent's heartbeat of boot, made at made.
+func (w *world) heartbeat(boot string, made time.Time) {
+	w.seq++
+	h := w.header(w.seq)
+	h.Boot, h.Time = boot, made
+	c, _ := w.eng.Metrics(&wire.Metrics{Header: h, Heartbeat: &wire.Heartbeat{}}, w.clk.Now())
+	w.collect(c)
+}
+
+func (w *world) online() bool {
+	a, ok := w.eng.Agent(w.id)
+	return ok && a.Online
+}
+
+// A birth can be lost on the way (a broker cluster under load lost 4 of
+// 1,000 while those agents' heartbeats kept coming). A fresh message of a
+// boot newer than the hub knows stands for it: the agent is online, and
+// its will then counts. Within a boot, or from a message made long ago or
+// before the boot the hub knows, the hub waits for a birth.
+func TestAMessageOfANewBootStandsForALostBirth(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(w *world) // after boot-1's birth at the start
+		boot  string         // the heartbeat's boot
+		age   time.Duration  // how long before its arrival it was made
+		want  bool           // online after it
+	}{
+		{"a new boot's heartbeat, its birth lost", func(w *world) { w.will("boot-1") }, "boot-2", time.Second, true},
+		{"the same boot after its will", func(w *world) { w.will("boot-1") }, "boot-1", time.Second, false},
+		{"a new boot's heartbeat made long ago", func(w *world) { w.will("boot-1") }, "boot-2", 2 * time.Minute, false},
+		{"an older boot's heartbeat", func(w *world) {
+			w.will("boot-1")
+			w.advance(time.Hour)
+			w.birth("boot-3")
+			w.will("boot-3")
+		}, "boot-2", 30 * time.Minute, false},
+		{"online already", func(*world) {}, "boot-2", time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, tuesday10, nil, printer("receipt-1", "lane 1"))
+			tc.setup(w)
+			w.advance(time.Hour)
+			w.heartbeat(tc.boot, w.clk.Now().Add(-tc.age))
+			if got := w.online(); got != tc.want {
+				t.Fatalf("online %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// An agent the hub hears from again after its birth was lost is online:
+// the agent_offline ticket of its last will resolves, and when it goes away
+// again its will opens a new one, as after a birth heard.
+func TestAnAgentWhoseBirthWasLostStillGetsItsOfflineTicket(t *testing.T) {
+	w := newWorld(t, tuesday10, nil, printer("receipt-1", "lane 1"))
+	w.will("boot-1")
+	w.advance(time.Hour)
+	live := func() (n int) {
+		for _, inc := range w.incidents(KindAgentOffline) {
+			if inc.Active {
+				n++
+			}
+		}
+		return n
+	}
+	if live() != 1 {
+		t.Fatalf("setting up: %d live agent_offline incidents after the will, want 1", live())
+	}
+	w.heartbeat("boot-2", w.clk.Now())
+	if !w.online() {
+		t.Fatal("the new boot's heartbeat did not bring the agent online")
+	}
+	logged := false
+	for _, l := range w.all.Log {
+		logged = logged || l.Kind == LogPresence && l.State == "online" && strings.Contains(l.Detail, "boot boot-2 (its birth not heard")
+	}
+	if !logged {
+		t.Error("the event log does not say the agent came online without its birth")
+	}
+	w.advance(time.Hour)
+	if live() != 0 {
+		t.Fatalf("%d live agent_offline incidents an hour after the agent was heard again, want 0", live())
+	}
+	if w.will("boot-2") != Applied {
+		t.Fatal("the will of the boot whose birth was lost was ignored")
+	}
+	w.advance(time.Hour)
+	if live() != 1 {
+		t.Fatalf("%d live agent_offline incidents after the second will, want 1", live())
+	}
+}
