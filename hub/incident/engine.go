@@ -363,6 +363,18 @@ func (e *Engine) agentRecord(a *agentState) AgentRecord {
 func (e *Engine) deviceRecord(d *deviceState) DeviceRecord {
 	r := d.rec
 	r.Faults = slices.Clone(r.Faults)
+	r.Changes = nil
+	if n := e.pol.FlapThreshold; n > 0 {
+		for _, a := range d.alerts {
+			if len(a.transitions) == 0 {
+				continue
+			}
+			if r.Changes == nil {
+				r.Changes = map[wire.FaultCode][]time.Time{}
+			}
+			r.Changes[a.code] = slices.Clone(a.transitions[max(len(a.transitions)-n, 0):])
+		}
+	}
 	if e.deviceStale(d) {
 		r.State = wire.StateStale
 	} else {

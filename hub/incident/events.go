@@ -275,7 +275,6 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 		faults, d.rec.Holder = d.rec.Faults, ev.Holder
 	}
 	d.rec.Reported, d.rec.Faults, d.rec.Since, d.rec.LastSeq, d.rec.Updated = e.names.state(ev.State), faults, since, ev.Seq, at
-	e.emitDevice(d)
 	for _, a := range d.alerts {
 		e.markDirty(a)
 	}
@@ -288,6 +287,7 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 		Firmware: d.rec.Identity.Firmware, State: string(ev.State), Faults: codes, Since: since, Detail: ev.Reason})
 
 	if ev.State == wire.StateUnknown || ev.State == wire.StateBusy {
+		e.emitDevice(d)
 		return e.take(), Applied // no information: alerts stay as they are (and frozen, see Tick)
 	}
 	late := at.Sub(ev.Time) > e.pol.LateAfter
@@ -322,6 +322,7 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 			e.touch(a.inc, at)
 		}
 	}
+	e.emitDevice(d) // after the alerts: the record carries their changes
 	return e.take(), Applied
 }
 

@@ -99,3 +99,60 @@ func TestAnAgentWhoseBirthWasLostStillGetsItsOfflineTicket(t *testing.T) {
 		t.Fatalf("%d live agent_offline incidents after the second will, want 1", live())
 	}
 }
+
+// restartFromCommits replaces the engine with one restored from what the
+// engine committed (the latest record of each store, agent and device, and
+// the live incidents), as a replica taking a partition over, or a restarted
+// hub, restores it from the store.
+func (w *world) restartFromCommits() {
+	latest := func(key func(int) string, n int) []int {
+		at := map[string]int{}
+		for i := range n {
+			at[key(i)] = i
+		}
+		var idx []int
+		for _, i := range at {
+			idx = append(idx, i)
+		}
+		return idx
+	}
+	var snap Snapshot
+	for _, i := range latest(func(i int) string { return w.all.Stores[i].Tenant + "/" + w.all.Stores[i].Store }, len(w.all.Stores)) {
+		snap.Stores = append(snap.Stores, w.all.Stores[i])
+	}
+	for _, i := range latest(func(i int) string { return w.all.Agents[i].ID().String() }, len(w.all.Agents)) {
+		snap.Agents = append(snap.Agents, w.all.Agents[i])
+	}
+	for _, i := range latest(func(i int) string { return w.all.Devices[i].ID }, len(w.all.Devices)) {
+		snap.Devices = append(snap.Devices, w.all.Devices[i])
+	}
+	snap.Incidents = w.eng.LiveIncidents()
+	w.eng = New(Config{Policy: DefaultPolicy(), Clock: w.clk})
+	w.eng.Restore(snap)
+}
+
+// A device that flaps across a failover (its partition taken over by
+// another replica in the middle) still gets its one flapping ticket: the
+// changes counted before the takeover travel in the device's record.
+func TestFlappingCountsOnAcrossARestore(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, scanner("scan-lane4", "lane 4"))
+	flap := func(n int) {
+		for range n {
+			w.report("scan-lane4", wire.FaultUnreachable)
+			w.advance(20 * time.Second)
+			w.report("scan-lane4")
+			w.advance(40 * time.Second)
+		}
+	}
+	threshold := DefaultPolicy().FlapThreshold
+	flap(threshold/2 - 1) // threshold-2 changes, each outage under the hold-down
+	if n := len(w.incidents(KindFault)); n != 0 {
+		t.Fatalf("%d incidents before the takeover", n)
+	}
+	w.restartFromCommits()
+	flap(2) // four more: past the threshold only if the first ones count
+	got := w.incidents(KindFault)
+	if len(got) != 1 || !got[0].Flapping {
+		t.Fatalf("after the takeover: %d incidents (%+v), want one marked flapping", len(got), got)
+	}
+}

@@ -10,6 +10,34 @@ import (
 
 // Restart: the state a store kept, loaded before any input.
 
+// restoreChanges gives the device's alerts the changes of their faults
+// within the flap window, making an alert for a fault that has gone (it may
+// come back, and its changes count).
+func (e *Engine) restoreChanges(d *deviceState, changes map[wire.FaultCode][]time.Time) {
+	cut := e.clk.Now().Add(-e.pol.FlapWindow)
+	for code, ts := range changes {
+		ts = slices.DeleteFunc(slices.Clone(ts), func(t time.Time) bool { return t.Before(cut) })
+		if len(ts) == 0 {
+			continue
+		}
+		code = wire.FaultCode(e.names.of(string(code)))
+		a := d.alert(code)
+		if a == nil {
+			k := Fingerprint(d.rec.Tenant, d.rec.Store, d.rec.ID, code)
+			a = &alert{key: k, kind: KindFault, tenant: d.rec.Tenant, store: d.rec.Store, agent: d.rec.Agent, device: d.rec.ID, code: code,
+				fault: wire.NewFault(code, ""), counted: true, dev: d, st: e.storeFor(d.rec.Tenant, d.rec.Store)}
+			a.cleared = ts[len(ts)-1]
+			e.alerts[k] = a
+			d.setAlert(code, a)
+			e.markDirty(a) // forgotten once idle, like any alert
+		}
+		a.transitions = ts
+		if last := ts[len(ts)-1]; last.After(a.lastChange) {
+			a.lastChange = last
+		}
+	}
+}
+
 // Restore loads the state a store kept, before any input.
 func (e *Engine) Restore(s Snapshot) {
 	e.mu.Lock()
@@ -43,6 +71,7 @@ func (e *Engine) Restore(s Snapshot) {
 			e.alerts[k] = a
 			d.setAlert(f.Code, a)
 		}
+		e.restoreChanges(d, r.Changes)
 	}
 	for _, r := range s.Agents {
 		if r.Boot != "" && !r.Online {

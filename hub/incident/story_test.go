@@ -630,7 +630,16 @@ func TestDuplicateAndOutOfOrderDeliveriesChangeNothing(t *testing.T) {
 	}
 	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane1", "lane 1"), terminal("pt-lane1", "lane 1"))
 	evs := script(w)
-	before := fmt.Sprint(w.eng.LiveIncidents(), w.eng.Devices())
+	// The devices' recent changes (for flap counting) age out with time,
+	// which is not what this test is about.
+	state := func() string {
+		devs := w.eng.Devices()
+		for i := range devs {
+			devs[i].Changes = nil
+		}
+		return fmt.Sprint(w.eng.LiveIncidents(), devs)
+	}
+	before := state()
 	n := len(w.final)
 	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 0, 2, 2, 0}} {
 		for _, i := range order {
@@ -652,7 +661,7 @@ func TestDuplicateAndOutOfOrderDeliveriesChangeNothing(t *testing.T) {
 		t.Errorf("an out-of-order event was applied")
 	}
 	w.advance(time.Hour)
-	if after := fmt.Sprint(w.eng.LiveIncidents(), w.eng.Devices()); after != before || len(w.final) != n {
+	if after := state(); after != before || len(w.final) != n {
 		t.Errorf("redelivery changed the state:\nbefore %s\nafter  %s", before, after)
 	}
 	if a := w.eng.Agents()[0]; a.Seq.Duplicates < 8 {

@@ -271,6 +271,14 @@ type DeviceRecord struct {
 	Since   time.Time    `json:"since,omitzero"`
 	LastSeq uint64       `json:"last_seq,omitempty"`
 	Updated time.Time    `json:"updated,omitzero"`
+	// Changes are the latest times each of the device's faults came or
+	// went within the flap window (at most the flap threshold of them), so
+	// that an engine restored from the store (a partition taken over by
+	// another replica, a restarted hub) counts a flapping device's changes
+	// on. Without them a failover in the middle of a flap started the count
+	// again, and the device's flapping ticket never opened (seen in the
+	// 1,000-store chain over three replicas with one killed).
+	Changes map[wire.FaultCode][]time.Time `json:"changes,omitempty"`
 }
 
 // AgentRecord is the hub's view of one agent.

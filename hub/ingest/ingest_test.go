@@ -148,7 +148,11 @@ func TestReplayedOutboxChangesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		ns, _ := h.st.Notifications(0, 0)
-		b, _ := json.Marshal([]any{inc, h.p.eng.Devices(), len(ns)})
+		devs := h.p.eng.Devices()
+		for i := range devs {
+			devs[i].Changes = nil // they age out with the hour that passes, replay or not
+		}
+		b, _ := json.Marshal([]any{inc, devs, len(ns)})
 		return string(b)
 	}
 	before := snapshot()

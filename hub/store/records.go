@@ -2,6 +2,8 @@ package store
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -101,6 +103,26 @@ func (o *jsonObject) array(name string, n int, elem func(b []byte, i int) ([]byt
 	o.b = append(o.b, ']')
 }
 
+// array1 appends the elements of vs as a JSON array (null when there are
+// none, as json.Marshal writes a nil slice), each appended by elem.
+func array1[T any](o *jsonObject, vs []T, elem func([]byte, T) ([]byte, bool)) {
+	if !o.ok {
+		return
+	}
+	if vs == nil {
+		o.b = append(o.b, "null"...)
+		return
+	}
+	o.b = append(o.b, '[')
+	for i := 0; i < len(vs) && o.ok; i++ {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b, o.ok = elem(o.b, vs[i])
+	}
+	o.b = append(o.b, ']')
+}
+
 func (o *jsonObject) end() ([]byte, bool) {
 	if !o.ok {
 		return o.b, false
@@ -133,6 +155,20 @@ func appendDevice(b []byte, d *incident.DeviceRecord) ([]byte, bool) {
 	o.time("since", d.Since, true)
 	o.uint("last_seq", d.LastSeq)
 	o.time("updated", d.Updated, true)
+	if o.ok && len(d.Changes) > 0 {
+		// A map, as json.Marshal writes one: its keys in order.
+		o.key("changes")
+		o.b = append(o.b, '{')
+		for i, code := range slices.Sorted(maps.Keys(d.Changes)) {
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			o.b, o.ok = wire.AppendJSONString(o.b, string(code))
+			o.b = append(o.b, ':')
+			array1(&o, d.Changes[code], wire.AppendJSONTime)
+		}
+		o.b = append(o.b, '}')
+	}
 	return o.end()
 }
 
