@@ -208,6 +208,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			})
 		})
 	}
+	wg.Go(func() { a.trimResidentText(ctx) })
 	stopTaps, err := a.startTaps(ctx, &wg)
 	if err != nil {
 		stopUplink()
@@ -221,6 +222,34 @@ func (a *Agent) Run(ctx context.Context) error {
 	transport.ReleasePortWatch() // the serial probes' shared inotify descriptor
 	a.log.Info("storeagent stopped")
 	return err
+}
+
+// Start-up is over well within trimFirst (the first probes, identity
+// reads, inventory and discovery); trimEvery lets go again of what rare
+// work (an hourly identity read, a discovery, a remote query) mapped since.
+const (
+	trimFirst = 2 * time.Minute
+	trimEvery = time.Hour
+)
+
+// trimResidentText lets go of the binary's pages that start-up and rare
+// work mapped (TrimResidentText), first after trimFirst, then every
+// trimEvery, until ctx ends.
+func (a *Agent) trimResidentText(ctx context.Context) {
+	t := time.NewTimer(trimFirst)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := TrimResidentText(); err != nil {
+			a.log.Debug("cannot trim the binary's resident pages", "err", err)
+			return
+		}
+		t.Reset(trimEvery)
+	}
 }
 
 // startTaps opens the serial taps of the devices that have one (only the
