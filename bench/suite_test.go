@@ -28,6 +28,7 @@ var (
 	devices    = flag.String("devices", "", "override the mode's footprint store sizes, e.g. 50,200")
 	window     = flag.Duration("window", 0, "override the mode's footprint sampling window")
 	windows    = flag.Int("windows", 0, "override the mode's number of footprint sampling windows")
+	warmup     = flag.Duration("warmup", 0, "override the mode's footprint warm-up (the agent trims its resident binary 2 minutes after start: 150s measures after that)")
 	agentEnv   = flag.String("agent-env", "", "extra environment for storeagent in the footprint part, e.g. GOGC=50 (to see what tuning would give)")
 	agentBin   = flag.String("agent", "", "measure this storeagent binary in the footprint part instead of building one (a build of another commit, or one with symbols for perf)")
 	hubLimit   = flag.String("hub-memory-limit", "", "storehub's memory_limit in the single-hub chain runs (default "+DefaultHubMemoryLimit+")")
@@ -70,6 +71,9 @@ func TestSuite(t *testing.T) {
 	}
 	if *window > 0 {
 		mode.Window = *window
+	}
+	if *warmup > 0 {
+		mode.Warmup = *warmup
 	}
 	if *windows > 0 {
 		mode.Windows = *windows
