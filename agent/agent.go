@@ -208,14 +208,18 @@ func (a *Agent) Run(ctx context.Context) error {
 			})
 		})
 	}
-	wg.Go(func() { a.trimResidentText(ctx) })
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	defer stopTrim()
+	wg.Go(func() { a.trimResidentText(trimCtx) })
 	stopTaps, err := a.startTaps(ctx, &wg)
 	if err != nil {
+		stopTrim()
 		stopUplink()
 		wg.Wait()
 		return err
 	}
 	err = a.poll(ctx)
+	stopTrim()
 	stopTaps()
 	stopUplink()
 	wg.Wait()
