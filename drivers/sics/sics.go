@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -34,7 +35,8 @@ const (
 // The bytes are the emulator's answers, as the reference shows them: four
 // per command, an I0 list of a dozen commands (160 bytes), I1 to I4 of 17
 // to 31 bytes each and the weight line of 19. First contact is 6 exchanges
-// and 316 bytes; later probes ask I4 and SI, 2 exchanges and 46 bytes.
+// and 316 bytes; later probes ask SI alone (23 bytes), and I4 with it
+// every identify_every probes (2 exchanges, 46 bytes).
 var probeCost = drivers.Cost{Exchanges: 7, Bytes: 340}
 
 func init() {
@@ -47,22 +49,35 @@ func init() {
 			wire.FaultScaleOverload, wire.FaultScaleUnderZero, wire.FaultScaleUnstable,
 			wire.FaultScaleZeroError, wire.FaultUnknownDevice,
 		},
-		Options: scale.MotionOptions,
-		New:     New,
+		Options: append(slices.Clip(scale.MotionOptions),
+			drivers.Option{Name: "identify_every", Type: drivers.OptionInt, Default: strconv.Itoa(DefaultIdentifyEvery),
+				Doc: "check the serial number (I4) every N probes (0: only the first time)"}),
+		New: New,
 	})
 }
+
+// DefaultIdentifyEvery is how many probes go by between two checks of the
+// serial number (I4), as ESC/POS reads its identity: at the default 5 s
+// polling, every five minutes. Asking I4 at every probe doubled a probe's
+// exchanges (and the agent's CPU for it: issue 20) to notice a swapped
+// scale a few minutes sooner; a scale unplugged to be swapped fails its
+// probes meanwhile, and the first probe after a failure checks at once.
+const DefaultIdentifyEvery = 60
 
 // Driver polls one MT-SICS scale.
 type Driver struct {
 	scale.Base
 	expected *wire.Identity
+	every    int // identify_every
 
-	mu    sync.Mutex
-	ident *wire.Identity // cached; re-read when I4 gives another serial
+	mu     sync.Mutex
+	ident  *wire.Identity // cached; re-read when I4 gives another serial
+	probes int            // probes answered since the serial was last checked
+	failed bool           // the last probe got no answer: check on the next
 }
 
 // New builds the driver for one configured scale. Options: unstable_probes,
-// unstable_after (see the README).
+// unstable_after, identify_every (see the README).
 func New(spec drivers.Spec) (drivers.Prober, error) {
 	base, err := scale.NewBase("sics", &spec, DefaultMode, func(m transport.SerialMode) bool { return m.DataBits == 7 })
 	if err != nil {
@@ -70,7 +85,7 @@ func New(spec drivers.Spec) (drivers.Prober, error) {
 	}
 	base.Cost = probeCost
 	base.Heard = LastWeight
-	d := &Driver{Base: base, expected: spec.Expected}
+	d := &Driver{Base: base, expected: spec.Expected, every: spec.Options.Int("identify_every", DefaultIdentifyEvery)}
 	if err := spec.Options.Err(); err != nil {
 		return nil, err
 	}
@@ -95,6 +110,13 @@ func (d *Driver) Probe(ctx context.Context) (drivers.Reading, error) {
 		}
 		return Weight(l)
 	})
+	d.mu.Lock()
+	busy := errors.Is(err, drivers.ErrBusy)
+	d.failed = err != nil && !busy
+	if !d.failed {
+		d.probes++ // a busy scale answered too
+	}
+	d.mu.Unlock()
 	if err != nil || id.IsZero() {
 		return r, err // no identity: the weight was heard on the tap, not asked
 	}
@@ -162,6 +184,12 @@ func (d *Driver) Zero(ctx context.Context) (drivers.Reading, error) {
 func (d *Driver) identity(p *scale.Port) (wire.Identity, error) {
 	d.mu.Lock()
 	cached := d.ident
+	due := d.failed || d.every > 0 && d.probes >= d.every
+	if cached != nil && !due {
+		d.mu.Unlock()
+		return *cached, nil
+	}
+	d.probes = 0
 	d.mu.Unlock()
 	if cached == nil {
 		id, err := readIdentity(p)

@@ -112,27 +112,52 @@ func TestUnstableOnlyWhenPersistent(t *testing.T) {
 	scaletest.Persistence(t, d, dev.Switchboard(), scalesim.Unstable)
 }
 
+// A swapped scale (another serial number at I4) is read whole again and
+// does not match the inventory: unknown_device. The serial number is
+// checked every identify_every probes, so the swap shows at the first check
+// after it.
 func TestWrongIdentity(t *testing.T) {
-	dev := emu.New(emu.Config{})
-	p, err := devsim.ServePTY(context.Background(), dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	d := scaletest.New(t, "sics", "serial://"+p.Path, nil, 5*time.Second, &wire.Identity{Serial: "B525073136", Model: "ICS425s"})
-	if r, err := d.Probe(context.Background()); err != nil || len(r.Faults) != 0 {
-		t.Fatalf("expected scale: %+v, %v", r.Faults, err)
-	}
-	dev.Switchboard().Set(emu.WrongIdentity, true)
-	r, err := d.Probe(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Identity == nil || r.Identity.Serial != "C118004527" || r.Identity.Model != "ICS689" {
-		t.Errorf("swapped scale read as %+v; the serial change must trigger a new identity read", r.Identity)
-	}
-	if len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultUnknownDevice {
-		t.Errorf("faults %+v, want unknown_device", r.Faults)
+	for _, tc := range []struct {
+		every   string
+		unknown []bool // after the swap, probe by probe: unknown_device?
+	}{
+		{"1", []bool{true}},
+		{"3", []bool{false, true}}, // the first probe and one more went by since the check
+	} {
+		t.Run("identify_every="+tc.every, func(t *testing.T) {
+			dev := emu.New(emu.Config{})
+			p, err := devsim.ServePTY(context.Background(), dev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			d := scaletest.New(t, "sics", "serial://"+p.Path, map[string]string{"identify_every": tc.every}, 5*time.Second,
+				&wire.Identity{Serial: "B525073136", Model: "ICS425s"})
+			for range 2 {
+				if r, err := d.Probe(context.Background()); err != nil || len(r.Faults) != 0 {
+					t.Fatalf("expected scale: %+v, %v", r.Faults, err)
+				}
+			}
+			dev.Switchboard().Set(emu.WrongIdentity, true)
+			for i, want := range tc.unknown {
+				r, err := d.Probe(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !want {
+					if len(r.Faults) != 0 {
+						t.Errorf("probe %d after the swap, before the check: faults %+v", i+1, r.Faults)
+					}
+					continue
+				}
+				if r.Identity == nil || r.Identity.Serial != "C118004527" || r.Identity.Model != "ICS689" {
+					t.Errorf("swapped scale read as %+v; the serial change must trigger a new identity read", r.Identity)
+				}
+				if len(r.Faults) != 1 || r.Faults[0].Code != wire.FaultUnknownDevice {
+					t.Errorf("faults %+v, want unknown_device", r.Faults)
+				}
+			}
+		})
 	}
 }
 
