@@ -80,3 +80,17 @@ func binaryRss(t *testing.T) int {
 	}
 	return total
 }
+
+// Whatever the listing holds, only whole read-only private mappings of the
+// path come back, with a start below their end.
+func FuzzReadOnlyMappingsOf(f *testing.F) {
+	f.Add([]byte("00400000-00b1d000 r-xp 00000000 fd:01 1234 /usr/bin/storeagent\n01000000-0103a000 rw-p 00c00000 fd:01 1234 /usr/bin/storeagent\n"), "/usr/bin/storeagent")
+	f.Add([]byte("zz-yy r--p 0 0 0 /a\n10-5 r--p 0 0 0 /a\n-1 r--p 0 0 0 /a b\n"), "/a")
+	f.Fuzz(func(t *testing.T, maps []byte, path string) {
+		for _, m := range readOnlyMappingsOf(maps, path) {
+			if m.end <= m.start {
+				t.Fatalf("mapping %x-%x ends before it starts", m.start, m.end)
+			}
+		}
+	})
+}

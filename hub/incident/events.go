@@ -130,7 +130,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 				e.alerts[k] = a
 			}
 			e.activate(a, at, at, false)
-			e.logPresence(ag, at, "offline")
+			e.logPresence(ag, at, "offline", "")
 			e.noteWill(ag, a.st, at)
 		}
 	}
@@ -179,15 +179,18 @@ func (e *Engine) comeOnline(ag *agentState, boot string, bootTime time.Time, con
 	if a := e.alerts[agentFingerprint(ag.rec.ID())]; a != nil && a.active {
 		e.deactivate(a, at)
 	}
-	e.logPresence(ag, at, "online")
-	if how != "" {
-		e.ch.Log[len(e.ch.Log)-1].Detail += " (" + how + ")"
-	}
+	e.logPresence(ag, at, "online", how)
 	e.noteBirth(ag, at)
 }
 
-func (e *Engine) logPresence(ag *agentState, at time.Time, state string) {
-	e.ch.Log = append(e.ch.Log, LogEntry{At: at, Kind: LogPresence, Tenant: ag.rec.Tenant, Store: ag.rec.Store, Agent: ag.rec.Agent, State: state, Detail: "boot " + ag.rec.Boot})
+// logPresence logs the agent's presence; how, when given, says how the
+// hub knows it.
+func (e *Engine) logPresence(ag *agentState, at time.Time, state, how string) {
+	detail := "boot " + ag.rec.Boot
+	if how != "" {
+		detail += " (" + how + ")"
+	}
+	e.ch.Log = append(e.ch.Log, LogEntry{At: at, Kind: LogPresence, Tenant: ag.rec.Tenant, Store: ag.rec.Store, Agent: ag.rec.Agent, State: state, Detail: detail})
 }
 
 // numbered takes a numbered message of an agent (an event or metrics): it

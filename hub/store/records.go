@@ -93,32 +93,17 @@ func (o *jsonObject) array(name string, n int, elem func(b []byte, i int) ([]byt
 		return
 	}
 	o.key(name)
+	o.elems(n, elem)
+}
+
+// elems appends n elements as a JSON array, each appended by elem.
+func (o *jsonObject) elems(n int, elem func(b []byte, i int) ([]byte, bool)) {
 	o.b = append(o.b, '[')
 	for i := 0; i < n && o.ok; i++ {
 		if i > 0 {
 			o.b = append(o.b, ',')
 		}
 		o.b, o.ok = elem(o.b, i)
-	}
-	o.b = append(o.b, ']')
-}
-
-// array1 appends the elements of vs as a JSON array (null when there are
-// none, as json.Marshal writes a nil slice), each appended by elem.
-func array1[T any](o *jsonObject, vs []T, elem func([]byte, T) ([]byte, bool)) {
-	if !o.ok {
-		return
-	}
-	if vs == nil {
-		o.b = append(o.b, "null"...)
-		return
-	}
-	o.b = append(o.b, '[')
-	for i := 0; i < len(vs) && o.ok; i++ {
-		if i > 0 {
-			o.b = append(o.b, ',')
-		}
-		o.b, o.ok = elem(o.b, vs[i])
 	}
 	o.b = append(o.b, ']')
 }
@@ -165,7 +150,11 @@ func appendDevice(b []byte, d *incident.DeviceRecord) ([]byte, bool) {
 			}
 			o.b, o.ok = wire.AppendJSONString(o.b, string(code))
 			o.b = append(o.b, ':')
-			array1(&o, d.Changes[code], wire.AppendJSONTime)
+			if ts := d.Changes[code]; ts == nil {
+				o.b = append(o.b, "null"...) // as json.Marshal writes a nil slice
+			} else {
+				o.elems(len(ts), func(b []byte, i int) ([]byte, bool) { return wire.AppendJSONTime(b, ts[i]) })
+			}
 		}
 		o.b = append(o.b, '}')
 	}

@@ -23,7 +23,8 @@ func fullDevice() incident.DeviceRecord {
 		Driver: "escpos", Location: "till 1", Criticality: wire.CriticalityHigh,
 		Identity: wire.Identity{Vendor: "Epson", Model: "TM-T88VI", Serial: "X5ZK012345", Firmware: "30.02", Extra: map[string]string{"b": "2", "a": "1"}},
 		State:    wire.StateFault, Reported: wire.StateFault, Holder: &wire.Holder{Process: "POS.exe", PID: 4312},
-		Faults: []wire.Fault{recFault, wire.NewFault(wire.FaultPaperLow, "")}, Since: recAt, LastSeq: 981, Updated: recAt.In(recZone)}
+		Faults: []wire.Fault{recFault, wire.NewFault(wire.FaultPaperLow, "")}, Since: recAt, LastSeq: 981, Updated: recAt.In(recZone),
+		Changes: map[wire.FaultCode][]time.Time{wire.FaultPaperOut: {recAt.Add(-time.Minute), recAt}, wire.FaultCoverOpen: {recAt.In(recZone)}}}
 }
 
 func fullLog() incident.LogEntry {
@@ -54,6 +55,13 @@ func TestRecordsMatchMarshal(t *testing.T) {
 		{"device, escaped fault detail", dev(func(d *incident.DeviceRecord) { d.Faults[0].Detail = "a\tb" }), true},
 		{"device, identity extra escaped", dev(func(d *incident.DeviceRecord) { d.Identity.Extra = map[string]string{"k": "<v>"} }), true},
 		{"device, year 10000", dev(func(d *incident.DeviceRecord) { d.Since = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }), true},
+		{"device, changes empty and nil", dev(func(d *incident.DeviceRecord) {
+			d.Changes = map[wire.FaultCode][]time.Time{"b": {}, "a": nil}
+		}), false},
+		{"device, changes escaped code", dev(func(d *incident.DeviceRecord) { d.Changes = map[wire.FaultCode][]time.Time{"a<b": {recAt}} }), true},
+		{"device, changes odd offset", dev(func(d *incident.DeviceRecord) {
+			d.Changes = map[wire.FaultCode][]time.Time{"a": {recAt.In(time.FixedZone("odd", 30))}}
+		}), true},
 		{"log, every field", fullLog(), false},
 		{"log, bare", incident.LogEntry{}, false},
 		{"log, presence", incident.LogEntry{At: recAt, Kind: incident.LogPresence, Tenant: "acme", Store: "s1", Agent: "a", State: "online"}, false},
@@ -116,8 +124,10 @@ func FuzzRecordsMatchMarshal(f *testing.F) {
 			codes = []wire.FaultCode{wire.FaultCode(s6), wire.FaultCode(s1)}
 		}
 		var extra map[string]string
+		var changes map[wire.FaultCode][]time.Time
 		if flags&4 != 0 {
 			extra = map[string]string{s1: s2, s3: s4}
+			changes = map[wire.FaultCode][]time.Time{wire.FaultCode(s6): {at, at.Add(time.Duration(seq))}, wire.FaultCode(s1): nil}
 		}
 		since := time.Time{}
 		if flags&8 != 0 {
@@ -125,7 +135,7 @@ func FuzzRecordsMatchMarshal(f *testing.F) {
 		}
 		d := incident.DeviceRecord{Tenant: s1, Store: s2, Agent: s3, ID: s4, Kind: s5, Driver: s6, Location: s4,
 			Criticality: wire.Criticality(s5), Identity: wire.Identity{Vendor: s5, Model: s6, Serial: s1, Extra: extra},
-			State: wire.HealthState(s2), Reported: wire.HealthState(s3), Holder: holder, Faults: faults, Since: since, LastSeq: seq, Updated: at}
+			State: wire.HealthState(s2), Reported: wire.HealthState(s3), Holder: holder, Faults: faults, Since: since, LastSeq: seq, Updated: at, Changes: changes}
 		l := incident.LogEntry{At: at, Kind: incident.LogKind(s1), Tenant: s2, Store: s3, Agent: s4, Device: s5, DevKind: s6,
 			Vendor: s1, Model: s2, Firmware: s3, State: s4, Faults: codes, Since: since, Duration: fl, Flapping: flags&16 != 0,
 			Suppressed: s5, Incident: s6, Detail: s1}
