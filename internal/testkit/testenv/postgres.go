@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -144,12 +143,9 @@ func newPostgres(bin string) (p *Postgres, err error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if p.Port, err = PickPort(); err != nil {
 		return nil, err
 	}
-	p.Port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	return p, nil
 }
 

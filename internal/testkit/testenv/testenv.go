@@ -3,10 +3,12 @@ package testenv
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,15 +40,81 @@ func LookPath(t testing.TB, name string) string {
 	return ""
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// a server the test starts (see PickPort).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := PickPort()
 	if err != nil {
 		t.Fatalf("free port: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
+}
+
+// PickPort returns a TCP port on 127.0.0.1 that was free a moment ago and
+// that this process has not handed out before.
+//
+// It is taken below the kernel's ephemeral range where there is room
+// (Linux: /proc/sys/net/ipv4/ip_local_port_range). A port from
+// net.Listen(":0") is an ephemeral one: between its choice and the server's
+// bind any outgoing connection of any process may be given it, and with
+// the suite's packages running side by side one was (a nats-server node
+// failed with "address already in use" in a clean CI run). Below the range
+// only another explicit bind can take it.
+func PickPort() (int, error) {
+	lo, hi := portsBelowEphemeral()
+	ports.Lock()
+	defer ports.Unlock()
+	for range 64 {
+		port := 0
+		if hi > lo {
+			port = lo + rand.IntN(hi-lo)
+			if ports.given[port] {
+				continue
+			}
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			if port == 0 {
+				return 0, err
+			}
+			continue // in use: another
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if ports.given == nil {
+			ports.given = map[int]bool{}
+		}
+		ports.given[port] = true
+		return port, nil
+	}
+	return 0, fmt.Errorf("no free port in %d-%d after 64 tries", lo, hi)
+}
+
+// ports are the ports PickPort handed out (a stopped server keeps its
+// port for its restart, though the port is free meanwhile).
+var ports struct {
+	sync.Mutex
+	given map[int]bool
+}
+
+// portsBelowEphemeral is the range PickPort takes ports from: the 10,000
+// below the ephemeral range, or none (lo == hi: any free port) where that
+// range is unknown or leaves no room above 1024.
+func portsBelowEphemeral() (lo, hi int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0
+	}
+	first, err := strconv.Atoi(f[0])
+	if err != nil || first < 1024+1000 {
+		return 0, 0
+	}
+	return max(1024, first-10000), first
 }
 
 // FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
