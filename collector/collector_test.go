@@ -83,7 +83,7 @@ func faults(codes ...wire.FaultCode) drivers.Reading {
 // waits until the schedule is asleep again with no probe in flight, so the
 // test never sleeps.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *clock.Fake
 	sink   *recordingSink
 	c      *Collector
@@ -92,14 +92,14 @@ type harness struct {
 	done   chan struct{}
 }
 
-func start(t *testing.T, devs []Device, grace time.Duration) *harness {
+func start(t testing.TB, devs []Device, grace time.Duration) *harness {
 	t.Helper()
 	return startWith(t, devs, Options{Grace: grace})
 }
 
 // startWith is start with options of the test's (Clock and SampleInterval
 // are the harness's).
-func startWith(t *testing.T, devs []Device, o Options) *harness {
+func startWith(t testing.TB, devs []Device, o Options) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(t0), sink: &recordingSink{}, timers: 2, done: make(chan struct{})}
 	o.SampleInterval, o.Clock = time.Minute, h.clk
@@ -471,4 +471,40 @@ func TestBatchLeavesABusyDeviceItsWait(t *testing.T) {
 	if got := b.count(); got != 2 {
 		t.Fatalf("busy device probed %d times after 5 s, want 2", got)
 	}
+}
+
+// deepProber answers after calls as deep as a driver's exchange (a dial,
+// a protocol read, their buffers): a stack of tens of kilobytes.
+type deepProber struct{}
+
+//go:noinline
+func deep(n int) byte {
+	var frame [1 << 10]byte
+	frame[n%len(frame)] = byte(n)
+	if n == 0 {
+		return frame[0]
+	}
+	return deep(n-1) + frame[n%len(frame)]
+}
+
+func (deepProber) Probe(context.Context) (drivers.Reading, error) {
+	deep(24)
+	return drivers.Reading{}, nil
+}
+
+// BenchmarkProbeRound is the collector's own cost per probe (scheduling,
+// the goroutine that runs it, recording) for probes whose calls need a
+// driver's stack: 16 devices due together, one round per op.
+func BenchmarkProbeRound(b *testing.B) {
+	var devs []Device
+	for i := range 16 {
+		devs = append(devs, dev(fmt.Sprintf("d%02d", i), deepProber{}))
+	}
+	h := startWith(b, devs, Options{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		h.step(10 * time.Second)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(devs)), "ns/probe")
 }
