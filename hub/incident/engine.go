@@ -372,7 +372,11 @@ func (e *Engine) deviceRecord(d *deviceState) DeviceRecord {
 			if r.Changes == nil {
 				r.Changes = map[wire.FaultCode][]time.Time{}
 			}
-			r.Changes[a.code] = slices.Clone(a.transitions[max(len(a.transitions)-n, 0):])
+			// A view, not a copy: transitions only ever grow at the end
+			// and move their start, so what a view shows is never written
+			// again (its capacity ends with it: an append to it copies).
+			ts := a.transitions
+			r.Changes[a.code] = ts[max(len(ts)-n, 0):len(ts):len(ts)]
 		}
 	}
 	if e.deviceStale(d) {

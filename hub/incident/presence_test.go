@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +155,33 @@ func TestFlappingCountsOnAcrossARestore(t *testing.T) {
 	got := w.incidents(KindFault)
 	if len(got) != 1 || !got[0].Flapping {
 		t.Fatalf("after the takeover: %d incidents (%+v), want one marked flapping", len(got), got)
+	}
+}
+
+// A device record once emitted keeps the changes it had: the engine shares
+// the flap history with its records rather than copying it at every event,
+// so a later change, or changes leaving the flap window, must never show in
+// an earlier record.
+func TestEmittedChangesStayAsTheyWere(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, scanner("scan-lane4", "lane 4"))
+	var records []DeviceRecord
+	var want [][]time.Time
+	const cycles = 9 // two changes every ten minutes for 90: the window (30 minutes) drops the oldest
+	for range cycles {
+		w.report("scan-lane4", wire.FaultUnreachable)
+		w.advance(20 * time.Second)
+		w.report("scan-lane4")
+		w.advance(9*time.Minute + 40*time.Second)
+		r := w.device("scan-lane4")
+		records = append(records, r)
+		want = append(want, slices.Clone(r.Changes[wire.FaultUnreachable]))
+	}
+	for i, r := range records {
+		if got := r.Changes[wire.FaultUnreachable]; !slices.Equal(got, want[i]) {
+			t.Errorf("record %d: changes %v after later events, emitted with %v", i, got, want[i])
+		}
+	}
+	if n := len(want[len(want)-1]); n == 0 || n >= 2*cycles-2 {
+		t.Errorf("the last record holds %d of the %d changes: the window dropped none", n, 2*cycles)
 	}
 }

@@ -168,8 +168,10 @@ func setFill(tx *bolt.Tx) {
 
 // putLatest writes the last version of each record in xs.
 func putLatest[T any](w *recordWriter, b *bolt.Bucket, xs []T, key func(T) string) error {
-	for _, x := range Latest(xs, key) {
-		if err := w.put(b, []byte(key(x)), x); err != nil {
+	// A pointer each: a record passed by value as an any is a copy.
+	latest := Latest(xs, key)
+	for i := range latest {
+		if err := w.put(b, []byte(key(latest[i])), &latest[i]); err != nil {
 			return err
 		}
 	}
@@ -183,7 +185,10 @@ func timelineKey(id string, seq uint64) []byte {
 
 // logKey orders the event log by time, then by insertion.
 func logKey(at time.Time, seq uint64) []byte {
-	return append(u64(uint64(at.UnixNano())), u64(seq)...)
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, uint64(at.UnixNano()))
+	binary.BigEndian.PutUint64(k[8:], seq)
+	return k
 }
 
 // Commit implements Store.
@@ -235,9 +240,9 @@ func (s *Bolt) Commit(c incident.Changes) error {
 			}
 		}
 		lb := tx.Bucket(bLog)
-		for _, l := range c.Log {
+		for i := range c.Log {
 			seq, _ := lb.NextSequence()
-			if err := put(lb, logKey(l.At, seq), l); err != nil {
+			if err := put(lb, logKey(c.Log[i].At, seq), &c.Log[i]); err != nil {
 				return err
 			}
 		}

@@ -28,8 +28,12 @@ func encodeRecord(buf []byte, v any) ([]byte, []byte, error) {
 	var out []byte
 	ok := false
 	switch x := v.(type) {
+	case *incident.DeviceRecord:
+		out, ok = appendDevice(buf, x)
 	case incident.DeviceRecord:
 		out, ok = appendDevice(buf, &x)
+	case *incident.LogEntry:
+		out, ok = appendLogEntry(buf, x)
 	case incident.LogEntry:
 		out, ok = appendLogEntry(buf, &x)
 	}
