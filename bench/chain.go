@@ -20,9 +20,11 @@ type ChainOptions struct {
 	// Broker is "mosquitto" (agents publish to Mosquitto, storehub reads it
 	// in external mode), "embedded" (agents connect to storehub itself) or
 	// "replicas" (Replicas storehub replicas over a private PostgreSQL and
-	// a 3-node nats-server cluster; agents connect to the nodes).
+	// a 3-node nats-server cluster; agents connect to the nodes) or
+	// "replicas-mosquitto" (the replicas and the database over Mosquitto:
+	// what they take without a broker cluster's limits).
 	Broker       string
-	MosquittoURL string // for "mosquitto"
+	MosquittoURL string // for "mosquitto" and "replicas-mosquitto"
 	MosquittoPID int    // to sample its CPU during the burst (0: not sampled)
 	HubBin       string
 	// HubMemoryLimit is storehub's memory_limit; "" the default
@@ -177,11 +179,20 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 		setup.Stores, setup.Hash = o.Stores, h
 		hp := StartHub(t, setup)
 		hub, brokerURLs = hp, []string{hp.MQTT}
-	case "replicas":
+	case "replicas", "replicas-mosquitto":
 		res.Replicas, res.Partitions, res.Lease = o.Replicas, o.Partitions, o.Lease
-		rs = StartReplicas(t, ReplicaOptions{Bin: o.HubBin, Policy: o.Policy, Replicas: o.Replicas, Partitions: o.Partitions, Lease: o.Lease,
-			SigningKey: signing, Log: o.Log})
-		hub, brokerURLs, brokerPIDs = rs, rs.NATS.URLs(), rs.BrokerPIDs
+		ro := ReplicaOptions{Bin: o.HubBin, Policy: o.Policy, Replicas: o.Replicas, Partitions: o.Partitions, Lease: o.Lease,
+			SigningKey: signing, Log: o.Log}
+		if o.Broker == "replicas-mosquitto" {
+			ro.Brokers = []string{o.MosquittoURL}
+		}
+		rs = StartReplicas(t, ro)
+		hub, brokerURLs, brokerPIDs = rs, ro.Brokers, rs.BrokerPIDs
+		if ro.Brokers == nil {
+			brokerURLs = rs.NATS.URLs()
+		} else if o.MosquittoPID > 0 {
+			brokerPIDs = func() []int { return []int{o.MosquittoPID} }
+		}
 		if o.LogDir != "" {
 			// In a cleanup, so that a run that fails keeps them too.
 			t.Cleanup(func() {
@@ -208,7 +219,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	var workers []*workerProc
 	for w := range nw {
 		spec := WorkerSpec{Lo: w * o.Stores / nw, Hi: (w + 1) * o.Stores / nw, Brokers: brokerURLs, Auth: o.Broker == "embedded",
-			Password: password, OutboxDir: o.OutboxDir, Spread: spread, Timing: o.Timing, AgentBackoff: o.Broker == "replicas", HubKey: hubKey}
+			Password: password, OutboxDir: o.OutboxDir, Spread: spread, Timing: o.Timing, AgentBackoff: Replicated(o.Broker), HubKey: hubKey}
 		for _, e := range eps {
 			if e.Store >= spec.Lo && e.Store < spec.Hi {
 				spec.Episodes = append(spec.Episodes, e)
@@ -636,3 +647,6 @@ func tail(s string, n int) string {
 	}
 	return "..." + s[len(s)-n:]
 }
+
+// Replicated says whether a chain's broker mode runs several replicas.
+func Replicated(broker string) bool { return broker == "replicas" || broker == "replicas-mosquitto" }

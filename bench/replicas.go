@@ -47,7 +47,11 @@ type ReplicaOptions struct {
 	Partitions int
 	Lease      time.Duration
 	SigningKey string // remote.signing_key of every replica (see HubSetup)
-	Log        func(format string, args ...any)
+	// Brokers, when set, are the brokers the replicas use (one Mosquitto:
+	// the replicas and the database without a broker cluster's limits);
+	// otherwise a 3-node nats-server cluster is started for them.
+	Brokers []string
+	Log     func(format string, args ...any)
 }
 
 // ReplicaSetups are the replicas' HubSetups over dsn and the broker nodes.
@@ -78,14 +82,18 @@ func StartReplicas(t testing.TB, o ReplicaOptions) *ReplicaSet {
 	}
 	rs.db = db
 	t.Cleanup(func() { db.Close(context.Background()) })
-	o.Log("replicas: PostgreSQL %s on port %d, migrated; starting a 3-node nats-server cluster", rs.pgVersion(ctx), rs.PG.Port)
-	rs.NATS = testenv.StartNATS(t, 3)
-	for _, s := range ReplicaSetups(o, rs.DSN, rs.NATS.URLs()) {
+	brokers, broker := o.Brokers, fmt.Sprintf("brokers %v", o.Brokers)
+	if len(brokers) == 0 {
+		o.Log("replicas: PostgreSQL %s on port %d, migrated; starting a 3-node nats-server cluster", rs.pgVersion(ctx), rs.PG.Port)
+		rs.NATS = testenv.StartNATS(t, 3)
+		brokers, broker = rs.NATS.URLs(), "nats-server "+rs.NATS.Version()
+	}
+	for _, s := range ReplicaSetups(o, rs.DSN, brokers) {
 		rs.Hubs = append(rs.Hubs, StartHub(t, s))
 		rs.Names = append(rs.Names, s.Cluster.Replica)
 	}
-	o.Log("replicas: %d storehub replicas, %d partitions, lease %v, nats-server %s; waiting for them to share the partitions",
-		o.Replicas, o.Partitions, o.Lease, rs.NATS.Version())
+	o.Log("replicas: %d storehub replicas, %d partitions, lease %v, %s; waiting for them to share the partitions",
+		o.Replicas, o.Partitions, o.Lease, broker)
 	testenv.WaitFor(t, 2*time.Minute, "the replicas sharing the partitions, each session subscribed", func() bool {
 		if err := rs.Broken(); err != nil {
 			t.Fatal(err)
@@ -326,8 +334,11 @@ func (rs *ReplicaSet) Procs() []NamedPID {
 	return out
 }
 
-// BrokerPIDs are the NATS nodes' pids.
+// BrokerPIDs are the NATS nodes' pids (none for brokers not started here).
 func (rs *ReplicaSet) BrokerPIDs() []int {
+	if rs.NATS == nil {
+		return nil
+	}
 	var out []int
 	for _, n := range rs.NATS.Nodes {
 		if pid := n.PID(); pid > 0 {
@@ -364,7 +375,7 @@ func (rs *ReplicaSet) KeepLogs(dir string) error {
 	for i, h := range rs.Hubs {
 		errs = append(errs, os.WriteFile(filepath.Join(dir, rs.Names[i]+".log"), []byte(h.Proc.Output()), 0o644))
 	}
-	for _, n := range rs.NATS.Nodes {
+	for _, n := range rs.natsNodes() {
 		errs = append(errs, os.WriteFile(filepath.Join(dir, "nats-"+n.Name+".log"), []byte(n.Log()), 0o644))
 	}
 	return errors.Join(errs...)
@@ -407,4 +418,12 @@ func (rs *ReplicaSet) Sizes(ctx context.Context) (PGSizes, error) {
 		s.PerLogEntry = float64(s.LogBytes) / float64(s.LogEntries)
 	}
 	return s, nil
+}
+
+// natsNodes are the nats-server nodes started for the replicas, if any.
+func (rs *ReplicaSet) natsNodes() []*testenv.NATSNode {
+	if rs.NATS == nil {
+		return nil
+	}
+	return rs.NATS.Nodes
 }

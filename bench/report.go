@@ -288,6 +288,8 @@ func (r Report) Markdown() string {
 				mq = us(c.MQTTCPUPerEvent)
 			case "replicas":
 				mq = us(c.MQTTCPUPerEvent) + " (3 nats-server nodes)"
+			case "replicas-mosquitto":
+				mq = us(c.MQTTCPUPerEvent) + " (Mosquitto)"
 			}
 			lost := ""
 			switch {
@@ -315,7 +317,7 @@ func (r Report) Markdown() string {
 		for _, c := range r.Chains {
 			v := c.Verdict
 			p("- %s stores, %s: storehub's Go heap in use at the end %s MiB", thousands(float64(c.Stores)), c.Broker, fmib(c.HubHeapEnd))
-			if c.Broker == "replicas" {
+			if Replicated(c.Broker) {
 				p(" (the live replicas' sum)")
 			} else {
 				p("; messages %s", messages(c.HubMessages))
@@ -342,7 +344,7 @@ func (r Report) Markdown() string {
 			if !v.Correct() {
 				p("  Tickets: missing %s, duplicate %s, unexpected %s.\n", keys(v.Missing), keys(v.Duplicate), keys(v.Unknown))
 			}
-			if c.Broker == "replicas" {
+			if Replicated(c.Broker) {
 				p("%s", replicaLines(c))
 			}
 		}

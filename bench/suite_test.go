@@ -53,8 +53,8 @@ func TestSuite(t *testing.T) {
 		for _, c := range strings.Split(*chains, ",") {
 			n, broker, _ := strings.Cut(c, ":")
 			stores, err := strconv.Atoi(n)
-			if err != nil || (broker != "mosquitto" && broker != "embedded" && broker != "replicas") {
-				t.Fatalf("-chains %q: want STORES:mosquitto, STORES:embedded or STORES:replicas", c)
+			if err != nil || (broker != "mosquitto" && broker != "embedded" && !Replicated(broker)) {
+				t.Fatalf("-chains %q: want STORES:mosquitto, STORES:embedded, STORES:replicas or STORES:replicas-mosquitto", c)
 			}
 			mode.Chains = append(mode.Chains, ChainRun{stores, broker})
 		}
