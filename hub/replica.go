@@ -76,7 +76,7 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	p, n := l.Partition, r.cl.Partitions
 	log := r.log.With("partition", p, "epoch", l.Epoch)
 	pol := r.cfg.Policy.Policy()
-	snap, err := r.pg.Snapshot(pol.ChronicWindow, time.Now())
+	snap, err := r.pg.SnapshotOf(pol.ChronicWindow, time.Now(), func(tenant, store string) bool { return cluster.PartitionOf(tenant, store, n) == p })
 	if err != nil {
 		return fmt.Errorf("partition %d: %w", p, err)
 	}

@@ -298,3 +298,39 @@ func TestLookUpsByStoreAndAgent(t *testing.T) {
 		t.Errorf("a store never seen: %v, %v", ok, err)
 	}
 }
+
+// A partition's engine is restored with its own stores' records only: the
+// others' are not even decoded.
+func TestSnapshotOfOnePartitionsStores(t *testing.T) {
+	st := openStore(t, migrated(t), Options{})
+	ch := incident.Changes{
+		Devices: []incident.DeviceRecord{{Tenant: "acme", Store: "s1", Agent: "pos", ID: "scale-1"}, {Tenant: "acme", Store: "s2", Agent: "pos", ID: "receipt-1"},
+			{Tenant: "beta", Store: "s1", Agent: "pos", ID: "scale-1"}},
+		Agents: []incident.AgentRecord{{Tenant: "acme", Store: "s1", Agent: "pos"}, {Tenant: "acme", Store: "s2", Agent: "pos"}},
+		Stores: []incident.StoreRecord{{Tenant: "acme", Store: "s1"}, {Tenant: "acme", Store: "s2"}},
+	}
+	if err := st.Commit(ch); err != nil {
+		t.Fatal(err)
+	}
+	count := func(s incident.Snapshot) string {
+		return fmt.Sprintf("%d stores, %d agents, %d devices", len(s.Stores), len(s.Agents), len(s.Devices))
+	}
+	for _, c := range []struct {
+		name string
+		mine func(tenant, store string) bool
+		want string
+	}{
+		{"every store", nil, "2 stores, 2 agents, 3 devices"},
+		{"acme/s1", func(tenant, store string) bool { return tenant == "acme" && store == "s1" }, "1 stores, 1 agents, 1 devices"},
+		{"s1 of every tenant", func(_, store string) bool { return store == "s1" }, "1 stores, 1 agents, 2 devices"},
+		{"none", func(string, string) bool { return false }, "0 stores, 0 agents, 0 devices"},
+	} {
+		snap, err := st.SnapshotOf(time.Hour, time.Now(), c.mine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := count(snap); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
