@@ -46,8 +46,8 @@ func records[T any](ctx context.Context, q interface {
 // not decoded (nil takes every store).
 func storeRecords[T any](ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, sql string, mine func(tenant, store string) bool) ([]T, error) {
-	rows, err := q.Query(ctx, sql)
+}, sql string, mine func(tenant, store string) bool, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +71,26 @@ func storeRecords[T any](ctx context.Context, q interface {
 	return out, rows.Err()
 }
 
+// storesOf lists the stores that have a store, agent or device record and
+// that mine takes, as two columns (tenant, store).
+func storesOf(ctx context.Context, tx pgx.Tx, mine func(tenant, store string) bool) (tenants, stores []string, err error) {
+	rows, err := tx.Query(ctx, `SELECT tenant, store FROM stores UNION SELECT tenant, store FROM agents UNION SELECT tenant, store FROM devices`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tenant, store string
+		if err := rows.Scan(&tenant, &store); err != nil {
+			return nil, nil, err
+		}
+		if mine(tenant, store) {
+			tenants, stores = append(tenants, tenant), append(stores, store)
+		}
+	}
+	return tenants, stores, rows.Err()
+}
+
 // Snapshot implements store.Store, in one repeatable-read transaction: the
 // records are of one moment.
 func (s *Store) Snapshot(window time.Duration, now time.Time) (incident.Snapshot, error) {
@@ -79,10 +99,11 @@ func (s *Store) Snapshot(window time.Duration, now time.Time) (incident.Snapshot
 
 // SnapshotOf is Snapshot with the stores, agents and devices of the stores
 // mine takes only (nil: all), for the engine of one partition of a cluster
-// of replicas: decoding every device record of the chain for each
-// partition taken over was most of a takeover's wait at 10,000 stores (8.8
-// s for two partitions, docs/benchmarks.md). Incidents, episodes and
-// windows come whole: the caller sorts them.
+// of replicas: reading and decoding every device record of the chain for
+// each partition taken over was most of a takeover's wait at 10,000 stores
+// (8.8 s for two partitions, docs/benchmarks.md). The stores are listed
+// first (keys only), mine picks its own, and only their rows are read.
+// Incidents, episodes and windows come whole: the caller sorts them.
 func (s *Store) SnapshotOf(window time.Duration, now time.Time, mine func(tenant, store string) bool) (incident.Snapshot, error) {
 	var snap incident.Snapshot
 	cut := now.Add(-window)
@@ -98,13 +119,22 @@ func (s *Store) SnapshotOf(window time.Duration, now time.Time, mine func(tenant
 			return err
 		}
 		snap.LastID = uint64(last)
-		if snap.Stores, err = storeRecords[incident.StoreRecord](ctx, tx, `SELECT tenant, store, record FROM stores ORDER BY tenant, store`, mine); err != nil {
+		// Every table's rows, or those of the stores mine takes.
+		where, args := "", []any(nil)
+		if mine != nil {
+			tenants, stores, err := storesOf(ctx, tx, mine)
+			if err != nil {
+				return err
+			}
+			where, args = ` WHERE (tenant, store) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, []any{tenants, stores}
+		}
+		if snap.Stores, err = storeRecords[incident.StoreRecord](ctx, tx, `SELECT tenant, store, record FROM stores`+where+` ORDER BY tenant, store`, mine, args...); err != nil {
 			return err
 		}
-		if snap.Agents, err = storeRecords[incident.AgentRecord](ctx, tx, `SELECT tenant, store, record FROM agents ORDER BY tenant, store, agent`, mine); err != nil {
+		if snap.Agents, err = storeRecords[incident.AgentRecord](ctx, tx, `SELECT tenant, store, record FROM agents`+where+` ORDER BY tenant, store, agent`, mine, args...); err != nil {
 			return err
 		}
-		if snap.Devices, err = storeRecords[incident.DeviceRecord](ctx, tx, `SELECT tenant, store, record FROM devices ORDER BY tenant, store, device`, mine); err != nil {
+		if snap.Devices, err = storeRecords[incident.DeviceRecord](ctx, tx, `SELECT tenant, store, record FROM devices`+where+` ORDER BY tenant, store, device`, mine, args...); err != nil {
 			return err
 		}
 		if snap.Windows, err = records[incident.Window](ctx, tx, `SELECT record FROM windows ORDER BY id`); err != nil {
