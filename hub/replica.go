@@ -76,13 +76,16 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	p, n := l.Partition, r.cl.Partitions
 	log := r.log.With("partition", p, "epoch", l.Epoch)
 	pol := r.cfg.Policy.Policy()
+	began := time.Now()
 	snap, err := r.pg.SnapshotOf(pol.ChronicWindow, time.Now(), func(tenant, store string) bool { return cluster.PartitionOf(tenant, store, n) == p })
 	if err != nil {
 		return fmt.Errorf("partition %d: %w", p, err)
 	}
 	eng := incident.New(incident.Config{Policy: pol, Targets: r.targets, Clock: clock.Real{},
 		Numbers: incident.Numbering{Stride: uint64(n), Offset: uint64(p)}, NoOutageIncident: p != 0})
+	read := time.Since(began)
 	eng.Restore(partitionSnapshot(snap, p, n))
+	restored := time.Since(began)
 	fence := postgres.Fence{Partition: p, Holder: l.Holder, Epoch: l.Epoch}
 	pipe := ingest.New(ingest.Options{Engine: eng, Store: fenced{r.pg, fence}, Log: log.With("part", "ingest"), Metrics: r.ingests})
 	pctx, cancel := context.WithCancel(ctx)
@@ -118,7 +121,10 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 		r.applyFeedback(pctx, p, pipe, log.With("part", "helpdesk-feedback"))
 	}()
 	defer func() { cancel(); <-fed }()
-	log.Info("partition running", "stores", len(snap.Stores))
+	// How long the partition's stores waited on the takeover, and where:
+	// the database's read, the engine's restore, the session's start.
+	log.Info("partition running", "stores", len(snap.Stores), "devices", len(snap.Devices), "read", read.Round(time.Millisecond),
+		"restored", restored.Round(time.Millisecond), "running", time.Since(began).Round(time.Millisecond))
 	select {
 	case <-ctx.Done():
 	case err = <-ran:
