@@ -336,11 +336,8 @@ func (rs *ReplicaSet) Procs() []NamedPID {
 
 // BrokerPIDs are the NATS nodes' pids (none for brokers not started here).
 func (rs *ReplicaSet) BrokerPIDs() []int {
-	if rs.NATS == nil {
-		return nil
-	}
 	var out []int
-	for _, n := range rs.NATS.Nodes {
+	for _, n := range rs.natsNodes() {
 		if pid := n.PID(); pid > 0 {
 			out = append(out, pid)
 		}

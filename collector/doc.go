@@ -4,9 +4,10 @@
 // One scheduling goroutine keeps when each device is next due (a heap and a
 // single timer) and hands each probe to a pool of workers (as many as have
 // been needed at once, at most 16, each keeping its stack from probe to
-// probe), under the device's timeout and holding the lock of its port. The first probes are
-// spread over the interval (jitter, so a store's devices are not all asked
-// at once); later ones come an interval after the last was due. Probes due
+// probe), under the device's timeout and holding the lock of its port. The
+// first probes are spread over the interval (jitter, so a store's devices
+// are not all asked at once); later ones come an interval after the last
+// was due. Probes due
 // within Options.Batch of the earliest run with it, a device at most half
 // its interval early and a busy one never: each wake-up of the process
 // costs more than a probe's own work, and probes that run together share

@@ -77,14 +77,15 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	log := r.log.With("partition", p, "epoch", l.Epoch)
 	pol := r.cfg.Policy.Policy()
 	began := time.Now()
-	snap, err := r.pg.SnapshotOf(pol.ChronicWindow, time.Now(), func(tenant, store string) bool { return cluster.PartitionOf(tenant, store, n) == p })
+	mine := func(tenant, store string) bool { return cluster.PartitionOf(tenant, store, n) == p }
+	snap, err := r.pg.SnapshotOf(pol.ChronicWindow, time.Now(), mine)
 	if err != nil {
 		return fmt.Errorf("partition %d: %w", p, err)
 	}
 	eng := incident.New(incident.Config{Policy: pol, Targets: r.targets, Clock: clock.Real{},
 		Numbers: incident.Numbering{Stride: uint64(n), Offset: uint64(p)}, NoOutageIncident: p != 0})
 	read := time.Since(began)
-	eng.Restore(partitionSnapshot(snap, p, n))
+	eng.Restore(partitionSnapshot(snap, p, mine))
 	restored := time.Since(began)
 	fence := postgres.Fence{Partition: p, Holder: l.Holder, Epoch: l.Epoch}
 	pipe := ingest.New(ingest.Options{Engine: eng, Store: fenced{r.pg, fence}, Log: log.With("part", "ingest"), Metrics: r.ingests})
@@ -273,27 +274,13 @@ func (o ofPartition) HandleAsync(ctx context.Context, topic string, payload []by
 	o.pipe.HandleAsync(ctx, topic, payload, client, done)
 }
 
-// partitionSnapshot keeps what belongs to partition p's stores. The hub's
-// own outage incidents are partition 0's. LastID stays the highest number
-// of all: the partition's numbers continue above it.
-func partitionSnapshot(s incident.Snapshot, p, n int) incident.Snapshot {
-	mine := func(tenant, store string) bool { return cluster.PartitionOf(tenant, store, n) == p }
-	out := incident.Snapshot{LastID: s.LastID}
-	for _, x := range s.Stores {
-		if mine(x.Tenant, x.Store) {
-			out.Stores = append(out.Stores, x)
-		}
-	}
-	for _, x := range s.Agents {
-		if mine(x.Tenant, x.Store) {
-			out.Agents = append(out.Agents, x)
-		}
-	}
-	for _, x := range s.Devices {
-		if mine(x.Tenant, x.Store) {
-			out.Devices = append(out.Devices, x)
-		}
-	}
+// partitionSnapshot keeps what belongs to partition p's stores (mine), of
+// a snapshot read with SnapshotOf(mine): its stores, agents and devices are
+// the partition's already. The hub's own outage incidents are partition
+// 0's. LastID stays the highest number of all: the partition's numbers
+// continue above it.
+func partitionSnapshot(s incident.Snapshot, p int, mine func(tenant, store string) bool) incident.Snapshot {
+	out := incident.Snapshot{LastID: s.LastID, Stores: s.Stores, Agents: s.Agents, Devices: s.Devices}
 	for _, x := range s.Incidents {
 		if (x.Kind == incident.KindHubOutage && p == 0) || (x.Kind != incident.KindHubOutage && mine(x.Tenant, x.Store)) {
 			out.Incidents = append(out.Incidents, x)

@@ -23,6 +23,8 @@ import (
 // encodeRecord returns v's JSON encoding, appended to buf for the records
 // encoded by hand (the result then shares buf's array: bbolt keeps the
 // slice until the transaction ends, so the caller must not overwrite it).
+// Those come by pointer (*incident.DeviceRecord, *incident.LogEntry): a
+// 300-byte record passed as an any by value is a copy per record.
 func encodeRecord(buf []byte, v any) ([]byte, []byte, error) {
 	start := len(buf)
 	var out []byte
@@ -30,12 +32,8 @@ func encodeRecord(buf []byte, v any) ([]byte, []byte, error) {
 	switch x := v.(type) {
 	case *incident.DeviceRecord:
 		out, ok = appendDevice(buf, x)
-	case incident.DeviceRecord:
-		out, ok = appendDevice(buf, &x)
 	case *incident.LogEntry:
 		out, ok = appendLogEntry(buf, x)
-	case incident.LogEntry:
-		out, ok = appendLogEntry(buf, &x)
 	}
 	if ok {
 		return out, out[start:len(out):len(out)], nil

@@ -38,15 +38,15 @@ func fullLog() incident.LogEntry {
 // (no fallback) and writes json.Marshal's bytes; what it declines (strings
 // json.Marshal escapes, times it refuses, NaN) still encodes as before.
 func TestRecordsMatchMarshal(t *testing.T) {
-	dev := func(edit func(*incident.DeviceRecord)) incident.DeviceRecord { d := fullDevice(); edit(&d); return d }
-	log := func(edit func(*incident.LogEntry)) incident.LogEntry { l := fullLog(); edit(&l); return l }
+	dev := func(edit func(*incident.DeviceRecord)) *incident.DeviceRecord { d := fullDevice(); edit(&d); return &d }
+	log := func(edit func(*incident.LogEntry)) *incident.LogEntry { l := fullLog(); edit(&l); return &l }
 	cases := []struct {
 		name     string
 		v        any
 		fallback bool
 	}{
-		{"device, every field", fullDevice(), false},
-		{"device, bare", incident.DeviceRecord{}, false},
+		{"device, every field", dev(func(*incident.DeviceRecord) {}), false},
+		{"device, bare", &incident.DeviceRecord{}, false},
 		{"device, empty holder and identity", dev(func(d *incident.DeviceRecord) {
 			d.Holder, d.Identity, d.Faults, d.Since, d.Updated = &wire.Holder{}, wire.Identity{}, []wire.Fault{}, time.Time{}, time.Time{}
 		}), false},
@@ -62,9 +62,9 @@ func TestRecordsMatchMarshal(t *testing.T) {
 		{"device, changes odd offset", dev(func(d *incident.DeviceRecord) {
 			d.Changes = map[wire.FaultCode][]time.Time{"a": {recAt.In(time.FixedZone("odd", 30))}}
 		}), true},
-		{"log, every field", fullLog(), false},
-		{"log, bare", incident.LogEntry{}, false},
-		{"log, presence", incident.LogEntry{At: recAt, Kind: incident.LogPresence, Tenant: "acme", Store: "s1", Agent: "a", State: "online"}, false},
+		{"log, every field", log(func(*incident.LogEntry) {}), false},
+		{"log, bare", &incident.LogEntry{}, false},
+		{"log, presence", &incident.LogEntry{At: recAt, Kind: incident.LogPresence, Tenant: "acme", Store: "s1", Agent: "a", State: "online"}, false},
 		{"log, tiny duration", log(func(l *incident.LogEntry) { l.Duration = 1e-9 }), false},
 		{"log, huge duration", log(func(l *incident.LogEntry) { l.Duration = 1e22 }), false},
 		{"log, NaN duration", log(func(l *incident.LogEntry) { l.Duration = math.NaN() }), true},
@@ -139,7 +139,7 @@ func FuzzRecordsMatchMarshal(f *testing.F) {
 		l := incident.LogEntry{At: at, Kind: incident.LogKind(s1), Tenant: s2, Store: s3, Agent: s4, Device: s5, DevKind: s6,
 			Vendor: s1, Model: s2, Firmware: s3, State: s4, Faults: codes, Since: since, Duration: fl, Flapping: flags&16 != 0,
 			Suppressed: s5, Incident: s6, Detail: s1}
-		for _, v := range []any{d, l} {
+		for _, v := range []any{&d, &l} {
 			want, wantErr := json.Marshal(v)
 			_, got, err := encodeRecord(nil, v)
 			if (err != nil) != (wantErr != nil) || !bytes.Equal(got, want) {

@@ -41,36 +41,6 @@ func records[T any](ctx context.Context, q interface {
 	return out, rows.Err()
 }
 
-// storeRecords is records for a table of tenant, store and record columns
-// (the query selects the three): the rows of stores mine does not take are
-// not decoded (nil takes every store).
-func storeRecords[T any](ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, sql string, mine func(tenant, store string) bool, args ...any) ([]T, error) {
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		var tenant, store string
-		var raw []byte
-		if err := rows.Scan(&tenant, &store, &raw); err != nil {
-			return nil, err
-		}
-		if mine != nil && !mine(tenant, store) {
-			continue
-		}
-		var x T
-		if err := json.Unmarshal(raw, &x); err != nil {
-			return nil, fmt.Errorf("a stored record: %w", err)
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
-}
-
 // storesOf lists the stores that have a store, agent or device record and
 // that mine takes, as two columns (tenant, store).
 func storesOf(ctx context.Context, tx pgx.Tx, mine func(tenant, store string) bool) (tenants, stores []string, err error) {
@@ -128,13 +98,13 @@ func (s *Store) SnapshotOf(window time.Duration, now time.Time, mine func(tenant
 			}
 			where, args = ` WHERE (tenant, store) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, []any{tenants, stores}
 		}
-		if snap.Stores, err = storeRecords[incident.StoreRecord](ctx, tx, `SELECT tenant, store, record FROM stores`+where+` ORDER BY tenant, store`, mine, args...); err != nil {
+		if snap.Stores, err = records[incident.StoreRecord](ctx, tx, `SELECT record FROM stores`+where+` ORDER BY tenant, store`, args...); err != nil {
 			return err
 		}
-		if snap.Agents, err = storeRecords[incident.AgentRecord](ctx, tx, `SELECT tenant, store, record FROM agents`+where+` ORDER BY tenant, store, agent`, mine, args...); err != nil {
+		if snap.Agents, err = records[incident.AgentRecord](ctx, tx, `SELECT record FROM agents`+where+` ORDER BY tenant, store, agent`, args...); err != nil {
 			return err
 		}
-		if snap.Devices, err = storeRecords[incident.DeviceRecord](ctx, tx, `SELECT tenant, store, record FROM devices`+where+` ORDER BY tenant, store, device`, mine, args...); err != nil {
+		if snap.Devices, err = records[incident.DeviceRecord](ctx, tx, `SELECT record FROM devices`+where+` ORDER BY tenant, store, device`, args...); err != nil {
 			return err
 		}
 		if snap.Windows, err = records[incident.Window](ctx, tx, `SELECT record FROM windows ORDER BY id`); err != nil {

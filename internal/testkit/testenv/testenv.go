@@ -82,6 +82,9 @@ func PickPort() (int, error) {
 		}
 		port = ln.Addr().(*net.TCPAddr).Port
 		ln.Close()
+		if ports.given[port] {
+			continue // any free port (no range) may be one handed out before
+		}
 		if ports.given == nil {
 			ports.given = map[int]bool{}
 		}
@@ -100,18 +103,25 @@ var ports struct {
 
 // portsBelowEphemeral is the range PickPort takes ports from: the 10,000
 // below the ephemeral range, or none (lo == hi: any free port) where that
-// range is unknown or leaves no room above 1024.
-func portsBelowEphemeral() (lo, hi int) {
+// range is unknown or leaves no room above 1024. Read once per process.
+var portsBelowEphemeral = sync.OnceValues(func() (lo, hi int) {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err != nil {
 		return 0, 0
 	}
+	return belowPortRange(b)
+})
+
+// belowPortRange parses ip_local_port_range ("32768\t60999\n") into the
+// 10,000 ports below its first (0, 0 when it is not two numbers or starts
+// too low to leave room above 1024).
+func belowPortRange(b []byte) (lo, hi int) {
 	f := strings.Fields(string(b))
 	if len(f) != 2 {
 		return 0, 0
 	}
 	first, err := strconv.Atoi(f[0])
-	if err != nil || first < 1024+1000 {
+	if err != nil || first < 1024+1000 || first > 65535 {
 		return 0, 0
 	}
 	return max(1024, first-10000), first

@@ -29,3 +29,38 @@ func TestPickPortHandsOutFreePortsBelowTheEphemeralRange(t *testing.T) {
 	}
 	t.Logf("ports from %d-%d", lo, hi)
 }
+
+func TestBelowPortRange(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		lo, hi int
+	}{
+		{"32768\t60999\n", 22768, 32768},
+		{"10000 65000", 1024, 10000}, // the 10,000 below would reach under 1024
+		{"1500 2000", 0, 0},          // no room above 1024: any free port
+		{"", 0, 0},
+		{"32768", 0, 0},
+		{"a b", 0, 0},
+		{"99999 100000", 0, 0},
+	} {
+		if lo, hi := belowPortRange([]byte(c.in)); lo != c.lo || hi != c.hi {
+			t.Errorf("%q: %d-%d, want %d-%d", c.in, lo, hi, c.lo, c.hi)
+		}
+	}
+}
+
+// Whatever the file holds, the range is empty or ports above 1024 that a
+// TCP port number can name.
+func FuzzBelowPortRange(f *testing.F) {
+	f.Add([]byte("32768\t60999\n"))
+	f.Add([]byte("-5 7"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lo, hi := belowPortRange(b)
+		if lo == 0 && hi == 0 {
+			return
+		}
+		if lo < 1024 || hi <= lo || hi > 65535 {
+			t.Fatalf("%q: range %d-%d", b, lo, hi)
+		}
+	})
+}
