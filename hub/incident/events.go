@@ -129,7 +129,7 @@ func (e *Engine) Status(st *wire.Status, at time.Time) (Changes, Outcome) {
 					code: wire.FaultAgentOffline, fault: wire.NewFault(wire.FaultAgentOffline, ""), st: e.storeFor(st.Tenant, st.Store)}
 				e.alerts[k] = a
 			}
-			e.activate(a, at, at, false)
+			e.activate(a, at, at, 0)
 			e.logPresence(ag, at, "offline", "")
 			e.noteWill(ag, a.st, at)
 		}
@@ -293,7 +293,7 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 		e.emitDevice(d)
 		return e.take(), Applied // no information: alerts stay as they are (and frozen, see Tick)
 	}
-	late := at.Sub(ev.Time) > e.pol.LateAfter
+	transit := at.Sub(ev.Time)
 	present := map[wire.FaultCode]bool{}
 	for _, f := range ev.Faults {
 		present[f.Code] = true
@@ -310,7 +310,7 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 		}
 		a.agent, a.fault = d.rec.Agent, f
 		if !a.active {
-			e.activate(a, since, at, late)
+			e.activate(a, since, at, transit)
 		}
 	}
 	for _, a := range d.alerts {
@@ -329,8 +329,8 @@ func (e *Engine) Event(ev *wire.Event, at time.Time) (Changes, Outcome) {
 	return e.take(), Applied
 }
 
-func (e *Engine) activate(a *alert, since, seen time.Time, late bool) {
-	e.transition(a, a.raise(since, seen, late, e.pol.flap()), since)
+func (e *Engine) activate(a *alert, since, seen time.Time, transit time.Duration) {
+	e.transition(a, a.raise(since, seen, transit, e.pol.flap()), since)
 	a.counted = false
 	if a.inc != nil && a.inc.State.Live() {
 		a.inc.Occurrences++

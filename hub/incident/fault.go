@@ -12,10 +12,10 @@ import "time"
 // within it make the fault flapping, until it has been quiet long enough.
 type faultState struct {
 	active  bool
-	since   time.Time // when the current (or last) episode began
-	seen    time.Time // hub time the episode was first seen
-	late    bool      // the episode arrived replayed, long after it was confirmed
-	cleared time.Time // when the fault last cleared
+	since   time.Time     // when the current (or last) episode began
+	seen    time.Time     // hub time the episode was first seen
+	transit time.Duration // how long after the agent confirmed it the hub saw it
+	cleared time.Time     // when the fault last cleared
 
 	transitions []time.Time // the changes within the flap window
 	lastChange  time.Time
@@ -32,10 +32,11 @@ type flapRule struct {
 func (p Policy) flap() flapRule { return flapRule{p.FlapWindow, p.FlapThreshold, p.FlapQuiet} }
 
 // raise records that the fault is present since since, first seen by the
-// hub at seen (late: replayed from an outbox). It reports whether this
-// change made the fault flapping.
-func (f *faultState) raise(since, seen time.Time, late bool, r flapRule) bool {
-	f.active, f.since, f.seen, f.late = true, since, seen, late
+// hub at seen, transit after the agent confirmed it (long: replayed from an
+// outbox or a broker's backlog). It reports whether this change made the
+// fault flapping.
+func (f *faultState) raise(since, seen time.Time, transit time.Duration, r flapRule) bool {
+	f.active, f.since, f.seen, f.transit = true, since, seen, transit
 	return f.change(since, r)
 }
 
@@ -87,14 +88,15 @@ func (f *faultState) settled() bool { return !f.active && !f.flapping }
 
 // holdDownEnd is the earliest time from now on at which the fault's hold-down
 // is over: holdDown after the episode began (at once while flapping) and,
-// for a replayed episode, replaySettle after the hub first saw it.
-func (f *faultState) holdDownEnd(now time.Time, holdDown, replaySettle time.Duration) time.Time {
+// for a replayed episode, the replay's settle time after the hub first saw
+// it.
+func (f *faultState) holdDownEnd(now time.Time, holdDown time.Duration, rp replay) time.Time {
 	t := now
 	if !f.flapping && f.since.Add(holdDown).After(t) {
 		t = f.since.Add(holdDown)
 	}
-	if f.late && f.seen.Add(replaySettle).After(t) {
-		t = f.seen.Add(replaySettle)
+	if f.transit > rp.lateAfter && f.seen.Add(rp.settle).After(t) {
+		t = f.seen.Add(rp.settle)
 	}
 	return t
 }

@@ -3,6 +3,8 @@ package incident
 import (
 	"testing"
 	"time"
+
+	"github.com/storewatch/storewatch/wire"
 )
 
 // at is a time t seconds after an arbitrary start.
@@ -27,7 +29,7 @@ func play(r flapRule, changes ...change) (*faultState, int) {
 	for i, c := range changes {
 		var now bool
 		if c.up {
-			now = f.raise(at(c.at), at(c.at), false, r)
+			now = f.raise(at(c.at), at(c.at), 0, r)
 		} else {
 			now = f.clear(at(c.at), r)
 		}
@@ -128,10 +130,17 @@ func TestFaultStateHoldDownAndHoldUp(t *testing.T) {
 		{"replayed: also the settle time after the hub first saw it",
 			func() *faultState {
 				f := &faultState{}
-				f.raise(at(10), at(3600), true, flap) // confirmed at 10 s, received an hour later
+				f.raise(at(10), at(3600), 3590*time.Second, flap) // confirmed at 10 s, received an hour later
 				return f
 			}, 3600,
 			want{pending: true, holdDownEnd: 3660}},
+		{"a transit within the lateness: live, the plain hold-down",
+			func() *faultState {
+				f := &faultState{}
+				f.raise(at(10), at(40), 30*time.Second, flap)
+				return f
+			}, 40,
+			want{pending: true, holdDownEnd: 310}},
 		{"flapping and present: at once, whatever the hold-down",
 			func() *faultState { f, _ := play(flap, append(blips(3, 60), change{145, true})...); return f }, 150,
 			want{pending: true, holdDownEnd: 150}},
@@ -148,7 +157,7 @@ func TestFaultStateHoldDownAndHoldUp(t *testing.T) {
 			if f.pending() != c.want.pending || f.settled() != c.want.settled {
 				t.Errorf("pending %v settled %v, want %v %v", f.pending(), f.settled(), c.want.pending, c.want.settled)
 			}
-			if got := f.holdDownEnd(at(c.now), holdDown, settle); !got.Equal(at(c.want.holdDownEnd)) {
+			if got := f.holdDownEnd(at(c.now), holdDown, replay{lateAfter: time.Minute, settle: settle}); !got.Equal(at(c.want.holdDownEnd)) {
 				t.Errorf("hold-down ends %v, want %v", got, at(c.want.holdDownEnd))
 			}
 			if c.want.settled {
@@ -178,5 +187,32 @@ func TestFaultStateIdle(t *testing.T) {
 	}
 	if g, _ := play(flap, change{0, true}); g.idle(at(1e6), flap) {
 		t.Error("a fault still present is idle")
+	}
+}
+
+func TestReplayTimingsScaleToTheHoldDown(t *testing.T) {
+	pol := DefaultPolicy() // late after a minute, a minute's settle
+	cases := []struct {
+		name         string
+		holdDown     time.Duration
+		late, settle time.Duration
+	}{
+		{"no hold-down: the policy's timings", 0, time.Minute, time.Minute},
+		{"the default hold-downs of minutes: the policy's timings", 2 * time.Minute, time.Minute, time.Minute},
+		{"a minute and a half: late after half of it", 90 * time.Second, 45 * time.Second, time.Minute},
+		{"seconds: late after half, settle the hold-down", 10 * time.Second, 5 * time.Second, 10 * time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := pol.replayFor(c.holdDown); got.lateAfter != c.late || got.settle != c.settle {
+				t.Errorf("hold-down %v: late after %v, settle %v; want %v, %v", c.holdDown, got.lateAfter, got.settle, c.late, c.settle)
+			}
+		})
+	}
+	for _, info := range wire.Vocabulary() {
+		r := DefaultRule(info.Code)
+		if r.HoldDown > 0 && pol.replayFor(r.HoldDown) != (replay{pol.LateAfter, pol.ReplaySettle}) {
+			t.Errorf("%s: the default rule's hold-down %v changes the replay timings", info.Code, r.HoldDown)
+		}
 	}
 }

@@ -49,11 +49,12 @@ type Policy struct {
 	// window ends: devices come up one by one, so nothing opens.
 	Grace time.Duration
 	// ReplaySettle delays opening for events that arrive late (replayed from
-	// an agent's outbox after an outage), so the recovery that followed them
-	// in the backlog can arrive first.
+	// an agent's outbox after an outage, or from a broker's backlog after a
+	// takeover), so the recovery that followed them in the backlog can
+	// arrive first. A rule's hold-down caps it (see replayFor).
 	ReplaySettle time.Duration
 	// LateAfter is how much later than the agent confirmed it an event must
-	// arrive to count as replayed.
+	// arrive to count as replayed; half a rule's hold-down caps it.
 	LateAfter time.Duration
 	// FlapWindow, FlapThreshold: this many state changes of one fault within
 	// the window make it flapping. FlapQuiet is the calm needed to leave.
@@ -95,6 +96,30 @@ func DefaultPolicy() Policy {
 		OutageMin:     10,
 		OutageWindow:  2 * time.Minute,
 	}
+}
+
+// replay says when an episode counts as replayed and how long it then
+// waits for the rest of its backlog.
+type replay struct {
+	lateAfter time.Duration // a longer transit makes an episode replayed
+	settle    time.Duration // a replayed episode opens no earlier than this after the hub saw it
+}
+
+// replayFor scales the replay timings to a rule's hold-down. The hold-down
+// is the hub's time to hear a fault clear before it opens a ticket: an
+// episode that spent more than half of it in transit (a broker's backlog
+// after a takeover, an outbox after an outage) left too little of it for
+// the clearing report queued behind, so it waits again from when the hub
+// saw it, its hold-down at most (the policy's settle time at most). With
+// hold-downs of minutes that is the policy's minute for both; a chain that
+// runs hold-downs of seconds gets backlogs of seconds judged as replays
+// too. A rule without a hold-down opens at once when live and keeps the
+// policy's timings for a replay.
+func (p Policy) replayFor(holdDown time.Duration) replay {
+	if holdDown <= 0 {
+		return replay{p.LateAfter, p.ReplaySettle}
+	}
+	return replay{min(p.LateAfter, holdDown/2), min(p.ReplaySettle, holdDown)}
 }
 
 // consumables recur by nature (a roll of paper runs out), so they never make

@@ -15,7 +15,7 @@ import (
 // file changes of the built-in policy (DefaultPolicy).
 type PolicyConfig struct {
 	Grace        time.Duration         `yaml:"grace" doc:"Power-on grace after a store opens or a maintenance window ends (default 10m)"`
-	ReplaySettle time.Duration         `yaml:"replay_settle" doc:"Extra wait before events replayed from an agent's outbox open anything (default 1m)"`
+	ReplaySettle time.Duration         `yaml:"replay_settle" doc:"Extra wait before events replayed from an agent's outbox or a broker's backlog open anything (default 1m; at most the rule's hold-down)"`
 	Flap         FlapConfig            `yaml:"flapping"`
 	Chronic      ChronicConfig         `yaml:"chronic"`
 	Outage       OutageConfig          `yaml:"outage"`

@@ -124,13 +124,24 @@ func (w *world) report(dev string, codes ...wire.FaultCode) *wire.Event {
 // reportSince sends a state the agent confirms now that began at since
 // (its first reading).
 func (w *world) reportSince(dev string, since time.Time, codes ...wire.FaultCode) *wire.Event {
+	return w.send(dev, w.clk.Now(), since, codes...)
+}
+
+// backlog delivers now an event the agent made at made (a fault present
+// since then): one from an outbox or a broker's backlog.
+func (w *world) backlog(dev string, made time.Time, codes ...wire.FaultCode) {
+	w.send(dev, made, made, codes...)
+}
+
+// send delivers now the agent's next event, made at made.
+func (w *world) send(dev string, made, since time.Time, codes ...wire.FaultCode) *wire.Event {
 	w.seq++
 	ev := &wire.Event{Header: w.header(w.seq), Device: dev, Since: since}
+	ev.Header.Type, ev.Header.Time = wire.TypeEvent, made
 	for _, c := range codes {
 		ev.Faults = append(ev.Faults, wire.NewFault(c, ""))
 	}
 	ev.State = wire.StateOf(ev.Faults)
-	ev.Header.Type = wire.TypeEvent
 	c, _ := w.eng.Event(ev, w.clk.Now())
 	w.collect(c)
 	return ev
@@ -697,21 +708,10 @@ func TestStoryReplayedOutboxAfterAnOutage(t *testing.T) {
 	// At 11:00 its outbox drains: lane 1 ran out of paper at 10:05 and was
 	// refilled at 10:20; lane 2 jammed at 10:30 and still is.
 	w.clk.Set(tuesday10.Add(time.Hour))
-	replay := func(dev string, at time.Duration, codes ...wire.FaultCode) {
-		w.seq++
-		t0 := tuesday10.Add(at)
-		ev := &wire.Event{Header: wire.Header{V: wire.Version, Type: wire.TypeEvent, AgentID: w.id, Boot: w.boot, Seq: w.seq, Time: t0}, Device: dev, Since: t0}
-		for _, c := range codes {
-			ev.Faults = append(ev.Faults, wire.NewFault(c, ""))
-		}
-		ev.State = wire.StateOf(ev.Faults)
-		c, _ := w.eng.Event(ev, w.clk.Now())
-		w.collect(c)
-	}
-	replay("receipt-lane1", 5*time.Minute, wire.FaultPaperOut)
+	w.backlog("receipt-lane1", tuesday10.Add(5*time.Minute), wire.FaultPaperOut)
 	w.advance(5 * time.Second) // the backlog drains at a bounded rate
-	replay("receipt-lane1", 20*time.Minute)
-	replay("receipt-lane2", 30*time.Minute, wire.FaultPaperJam)
+	w.backlog("receipt-lane1", tuesday10.Add(20*time.Minute))
+	w.backlog("receipt-lane2", tuesday10.Add(30*time.Minute), wire.FaultPaperJam)
 	w.advance(30 * time.Second)
 	if len(w.final) != 0 {
 		t.Fatalf("replayed history opened tickets before it settled: %+v", w.incidents(KindFault))
@@ -720,5 +720,54 @@ func TestStoryReplayedOutboxAfterAnOutage(t *testing.T) {
 	got := w.incidents(KindFault)
 	if len(got) != 1 || got[0].Device != "receipt-lane2" || !got[0].FirstSeen.Equal(tuesday10.Add(30*time.Minute)) {
 		t.Fatalf("want one ticket for the jam that is still there, first seen when it began: %+v", got)
+	}
+}
+
+// A chain that runs hold-downs of seconds: a hub replica died and another
+// took its stores over; their messages waited 20 s in the broker and now
+// drain. A lane's printer ran out of paper for 2.5 s at the start of that
+// wait (its refill is a few messages further in the backlog), lane 2's
+// jammed and still is. The 20 s are more than half the 10 s hold-down,
+// so the backlog counts as a replay: the blip opens nothing, the jam opens
+// a hold-down after the hub saw it. A live fault keeps the plain hold-down.
+func TestStoryTakeoverBacklogShorterThanAMinuteIsAReplay(t *testing.T) {
+	pol := DefaultPolicy()
+	rule := Rule{HoldDown: 10 * time.Second, HoldUp: 5 * time.Second, OnRecovery: RecoveryClose}
+	pol.Rules = map[string]Rule{string(wire.FaultPaperOut): rule, string(wire.FaultPaperJam): rule}
+	w := newWorldPolicy(t, tuesday10, tradingHours, pol, printer("receipt-lane1", "lane 1"), printer("receipt-lane2", "lane 2"),
+		printer("receipt-lane3", "lane 3"))
+	for _, d := range []string{"receipt-lane1", "receipt-lane2", "receipt-lane3"} {
+		w.report(d)
+	}
+	w.advance(time.Minute)
+	t0 := w.clk.Now()
+	w.advance(20 * time.Second) // the takeover: lease, snapshot, then the backlog
+	w.backlog("receipt-lane1", t0, wire.FaultPaperOut)
+	w.backlog("receipt-lane2", t0.Add(time.Second), wire.FaultPaperJam)
+	w.advance(2 * time.Second) // the backlog drains at a bounded rate
+	w.backlog("receipt-lane1", t0.Add(2500*time.Millisecond))
+	w.advance(time.Minute)
+
+	got := w.incidents(KindFault)
+	if len(got) != 1 || got[0].Device != "receipt-lane2" {
+		t.Fatalf("want one ticket, for the jam that is still there, got %+v", got)
+	}
+	if opened := got[0].OpenedAt; !opened.Equal(t0.Add(30 * time.Second)) {
+		t.Errorf("the jam seen 20 s late opened %v after the wait, want its hold-down after the hub saw it (30 s)", opened.Sub(t0))
+	}
+	if !got[0].FirstSeen.Equal(t0.Add(time.Second)) {
+		t.Errorf("first seen %v, want when the agent saw the jam", got[0].FirstSeen)
+	}
+
+	live := w.clk.Now()
+	w.send("receipt-lane3", live.Add(-3*time.Second), live, wire.FaultPaperJam) // 3 s in transit: less than half the hold-down
+	w.advance(time.Minute)
+	for _, inc := range w.incidents(KindFault) {
+		if inc.Device == "receipt-lane3" && !inc.OpenedAt.Equal(live.Add(10*time.Second)) {
+			t.Errorf("a live fault opened %v after it began, want the plain hold-down (10 s)", inc.OpenedAt.Sub(live))
+		}
+	}
+	if n := len(w.incidents(KindFault)); n != 2 {
+		t.Errorf("want the live jam's ticket too, got %d tickets", n)
 	}
 }

@@ -206,7 +206,7 @@ func (e *Engine) openAt(a *alert, now time.Time) (time.Time, bool) {
 	if (r.Never && !a.flapping) || (a.active && a.since.Equal(a.closedEp) && !a.flapping) {
 		return time.Time{}, false
 	}
-	t := a.holdDownEnd(now, r.HoldDown, e.pol.ReplaySettle)
+	t := a.holdDownEnd(now, r.HoldDown, e.pol.replayFor(r.HoldDown))
 	if g, ok := e.startupEnd(a); ok && !a.flapping && g.Add(r.HoldDown).After(t) {
 		t = g.Add(r.HoldDown)
 	}
