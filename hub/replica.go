@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,6 +88,17 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	read := time.Since(began)
 	eng.Restore(partitionSnapshot(snap, p, mine))
 	restored := time.Since(began)
+	// What the broker kept for the partition's session since its last
+	// holder stopped comes first: decide nothing before it is read.
+	eng.Listen(time.Now().Add(catchUpLimit))
+	caught := &atomic.Bool{}
+	late := time.AfterFunc(catchUpLimit, func() {
+		if !caught.Load() {
+			log.Warn("partition deciding without the end of the broker's backlog", "waited", catchUpLimit,
+				"hint", "the broker must let the hub's user write "+broker.SyncFilter)
+		}
+	})
+	defer late.Stop()
 	fence := postgres.Fence{Partition: p, Holder: l.Holder, Epoch: l.Epoch}
 	pipe := ingest.New(ingest.Options{Engine: eng, Store: fenced{r.pg, fence}, Log: log.With("part", "ingest"), Metrics: r.ingests})
 	pctx, cancel := context.WithCancel(ctx)
@@ -94,7 +106,7 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	ran := make(chan error, 1)
 	go func() { ran <- pipe.Run(pctx) }()
 	sess, err := broker.StartSession(pctx, r.cfg.Broker.External, broker.Session{ClientID: PartitionClientID(r.cfg.Broker.External.ClientID, p),
-		Subscriptions: partitionSubscriptions(), Failover: true}, ofPartition{pipe, p, n}, log.With("part", "mqtt"))
+		Subscriptions: partitionSubscriptions(), Failover: true, Sync: true}, ofPartition{pipe: pipe, p: p, n: n, log: log, began: began, caught: caught}, log.With("part", "mqtt"))
 	if err != nil {
 		cancel()
 		<-ran
@@ -145,6 +157,13 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 // of the cluster takes a second or two, and the broker keeps the
 // session's messages meanwhile.
 const sessionGrace = 15 * time.Second
+
+// catchUpLimit bounds how long a partition taken over waits for the end of
+// the broker's backlog (broker.Session.Sync) before it decides anyway: a
+// broker that drops the hub's markers (an ACL without storewatch/v1/~hub/#)
+// must not keep the stores without tickets. Reading a backlog takes seconds
+// (docs/benchmarks.md).
+const catchUpLimit = 2 * time.Minute
 
 // feedbackQueue is the helpdesk delivery's notify.Applier on a cluster: the
 // delivery runs on one replica, the incident's engine on the holder of its
@@ -254,8 +273,22 @@ func (f fenced) Commit(c incident.Changes) error { return f.pg.CommitFenced(c, f
 // acknowledges the others' (another session of the same broker takes
 // them).
 type ofPartition struct {
-	pipe *ingest.Pipeline
-	p, n int
+	pipe   *ingest.Pipeline
+	p, n   int
+	log    *slog.Logger
+	began  time.Time    // when the partition was taken
+	caught *atomic.Bool // the end of the backlog came
+}
+
+// Synced is the end of what the broker kept for the partition's session
+// (broker.Syncer): its engine decides again, on everything it has read.
+func (o ofPartition) Synced(ctx context.Context, done func(error)) {
+	o.pipe.After(ctx, func(e *incident.Engine) {
+		if e.Heard() {
+			o.caught.Store(true)
+			o.log.Info("partition caught up: the broker's backlog is read", "after", time.Since(o.began).Round(time.Millisecond))
+		}
+	}, done)
 }
 
 func (o ofPartition) Handle(ctx context.Context, topic string, payload []byte, client string) error {

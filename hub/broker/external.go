@@ -72,6 +72,9 @@ type Session struct {
 	// connection, to the first node that answers, moving to another when
 	// it is lost (instead of one connection to each URL).
 	Failover bool
+	// Sync marks where the backlog the broker kept for the session ends,
+	// at every connection (sync.go); the handler learns it as a Syncer.
+	Sync bool
 }
 
 // StartSession is StartExternal for one session of a replica.
@@ -109,7 +112,13 @@ func startExternal(ctx context.Context, c ExternalConfig, s Session, handler Han
 		if len(groups) > 1 {
 			id = fmt.Sprintf("%s-%d", base, i)
 		}
-		onMessage := x.receiver(ctx, handler, inFlight)
+		var marker *syncMarker
+		if s.Sync {
+			if marker = newSyncMarker(id, subs); marker == nil {
+				log.Warn("no end-of-backlog marker for this session: its client id is not a topic level, or it subscribes to no agents' channel", "client_id", id)
+			}
+		}
+		onMessage := x.receiver(ctx, handler, inFlight, marker)
 		opts := paho.NewClientOptions().SetClientID(id).SetCleanSession(s.Clean).
 			SetUsername(c.Username).SetPassword(c.Password).SetTLSConfig(tc).
 			SetOrderMatters(true).SetAutoAckDisabled(true).SetResumeSubs(true).
@@ -136,6 +145,11 @@ func startExternal(ctx context.Context, c ExternalConfig, s Session, handler Han
 				return
 			}
 			log.Info("connected to broker", "broker", url, "client_id", id, "filters", subs)
+			if marker != nil {
+				if err := marker.publish(cl); err != nil {
+					log.Warn("cannot mark the end of the session's backlog; the hub decides once its wait for it ends", "broker", url, "err", err)
+				}
+			}
 		})
 		opts.SetConnectionLostHandler(func(_ paho.Client, err error) {
 			log.Warn("broker connection lost", "broker", url, "err", err)
@@ -174,7 +188,10 @@ type AsyncHandler interface {
 // must not). Another Handler is called from a set of workers, at most
 // inFlight of them, started as needed and reused. Both end with ctx; a
 // message not acknowledged by then is delivered again by the broker.
-func (x *External) receiver(ctx context.Context, handler Handler, inFlight int) paho.MessageHandler {
+//
+// A marker of the end of a backlog (sync.go) is acknowledged like a
+// message; the last of its session's round is handed to a Syncer handler.
+func (x *External) receiver(ctx context.Context, handler Handler, inFlight int, marker *syncMarker) paho.MessageHandler {
 	slots := make(chan struct{}, inFlight)
 	log := x.log
 	acks := make(chan paho.Message, inFlight) // never full: one per slot
@@ -197,8 +214,28 @@ func (x *External) receiver(ctx context.Context, handler Handler, inFlight int) 
 		}
 		acks <- m
 	}
+	syncer, _ := handler.(Syncer)
+	marked := func(m paho.Message) bool {
+		if !isSync(m.Topic()) {
+			return false
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return true
+		}
+		if marker != nil && marker.back(m.Topic(), m.Payload()) && syncer != nil {
+			syncer.Synced(ctx, func(err error) { finish(m, err) })
+		} else {
+			finish(m, nil)
+		}
+		return true
+	}
 	if ah, ok := handler.(AsyncHandler); ok {
 		return func(_ paho.Client, m paho.Message) {
+			if marked(m) {
+				return
+			}
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
@@ -221,6 +258,9 @@ func (x *External) receiver(ctx context.Context, handler Handler, inFlight int) 
 		}
 	}
 	return func(_ paho.Client, m paho.Message) {
+		if marked(m) {
+			return
+		}
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():

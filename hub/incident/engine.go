@@ -103,9 +103,10 @@ type Engine struct {
 	ch        Changes
 	spares    []Changes // arrays given back by Recycle, for the next change sets
 
-	outage       outage // the hub's own: it cannot hear its stores
-	outageSilent bool   // Config.NoOutageIncident
-	online       int    // agents online
+	outage       outage    // the hub's own: it cannot hear its stores
+	listenUntil  time.Time // catching up (catchup.go): no decisions before it or Heard; zero: deciding
+	outageSilent bool      // Config.NoOutageIncident
+	online       int       // agents online
 }
 
 type storeState struct {

@@ -771,3 +771,65 @@ func TestStoryTakeoverBacklogShorterThanAMinuteIsAReplay(t *testing.T) {
 		t.Errorf("want the live jam's ticket too, got %d tickets", n)
 	}
 }
+
+// A replica took this store over: its engine was restored from the ticket
+// store and listens while the broker delivers what it kept for the store
+// meanwhile. In that backlog lane 1's printer ran out of paper for 2.5 s
+// and lane 2's jammed for good, and reading it took longer than their
+// hold-down: nothing is decided until the broker says the backlog is read,
+// then the jam opens at once and the blip never does.
+func TestStoryTakeoverListensUntilTheBacklogIsRead(t *testing.T) {
+	pol := DefaultPolicy()
+	rule := Rule{HoldDown: 10 * time.Second, HoldUp: 5 * time.Second, OnRecovery: RecoveryClose}
+	pol.Rules = map[string]Rule{string(wire.FaultPaperOut): rule, string(wire.FaultPaperJam): rule}
+	w := newWorldPolicy(t, tuesday10, tradingHours, pol, printer("receipt-lane1", "lane 1"), printer("receipt-lane2", "lane 2"))
+	w.report("receipt-lane1")
+	w.report("receipt-lane2")
+	w.advance(time.Minute)
+
+	t0 := w.clk.Now()
+	w.eng.Listen(t0.Add(time.Minute))
+	w.report("receipt-lane1", wire.FaultPaperOut) // as fresh as they come: nothing says they are late
+	w.report("receipt-lane2", wire.FaultPaperJam)
+	w.advance(15 * time.Second) // both hold-downs pass while the backlog is read
+	w.report("receipt-lane1")
+	if n := len(w.incidents(KindFault)); n != 0 {
+		t.Fatalf("an engine that listens opened %d tickets", n)
+	}
+	if !w.eng.Listening() || !w.eng.Heard() || w.eng.Listening() {
+		t.Fatal("Heard ends listening")
+	}
+	w.advance(time.Second)
+	got := w.incidents(KindFault)
+	if len(got) != 1 || got[0].Device != "receipt-lane2" || !got[0].OpenedAt.Equal(t0.Add(15*time.Second)) {
+		t.Fatalf("want the jam's ticket when the backlog was read (15 s) and none for the blip, got %+v", got)
+	}
+	if w.eng.Heard() {
+		t.Error("Heard again reports that the engine was listening")
+	}
+}
+
+// A broker that never says it delivered the backlog (a marker lost, or
+// refused by its ACL) holds the decisions only until the limit.
+func TestStoryListeningEndsAtItsLimit(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane1", "lane 1"))
+	w.report("receipt-lane1")
+	w.advance(time.Minute)
+	t0 := w.clk.Now()
+	w.eng.Listen(t0.Add(time.Minute))
+	w.report("receipt-lane1", wire.FaultHeadFault) // no hold-down: at once, when deciding
+	if next := w.eng.NextDeadline(); !next.Equal(t0) {
+		t.Fatalf("the changed alert asks for a tick at once, got %v", next.Sub(t0))
+	}
+	w.advance(59 * time.Second)
+	if n := len(w.incidents(KindFault)); n != 0 {
+		t.Fatalf("opened %d tickets while listening", n)
+	}
+	if next := w.eng.NextDeadline(); !next.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("the next deadline is the limit, got %v", next.Sub(t0))
+	}
+	w.advance(time.Second)
+	if got := w.incidents(KindFault); len(got) != 1 || !got[0].OpenedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("want the head fault's ticket at the limit, got %+v", got)
+	}
+}

@@ -20,6 +20,7 @@ func (e *Engine) Tick() Changes {
 	defer e.mu.Unlock()
 	now := e.clk.Now()
 	clear(e.counted)
+	e.tickListen(now)
 	e.tickOutage(now) // before the alerts: ending an outage rechecks them
 	due := e.changed
 	e.changed = nil
@@ -91,6 +92,9 @@ func (h *deadlines) Pop() any {
 }
 
 func (e *Engine) frozen(a *alert) bool {
+	if !e.listenUntil.IsZero() {
+		return true // catching up: what it knows may be behind in the broker
+	}
 	if e.outage.blind() && e.outage.holds(a) {
 		return true // the hub cannot hear: nothing it knows is current
 	}
@@ -140,6 +144,9 @@ func (e *Engine) NextDeadline() time.Time {
 		return now
 	}
 	next := e.outageNext()
+	if l := e.listenUntil; !l.IsZero() && (next.IsZero() || l.Before(next)) {
+		next = l
+	}
 	for len(e.deadlines) > 0 {
 		d := e.deadlines[0]
 		if !d.valid(e) {

@@ -38,6 +38,7 @@ type Pipeline struct {
 type item struct {
 	ch   wire.Channel
 	msg  wire.Message
+	fn   func(*incident.Engine) // instead of a message: After
 	at   time.Time
 	done chan error  // Handle waits on it
 	cb   func(error) // or HandleAsync's completion
@@ -168,6 +169,17 @@ func (p *Pipeline) HandleAsync(ctx context.Context, topic string, payload []byte
 	}
 	it.cb = done
 	if err := p.enqueue(ctx, it); err != nil {
+		done(err)
+	}
+}
+
+// After runs fn on the engine in the writer once every message handed over
+// before it has been applied (it is queued behind them, and applied within
+// their batch), and calls done like HandleAsync: once that batch is
+// committed. A broker's end-of-backlog marker is one: what it says holds
+// only after what came before it.
+func (p *Pipeline) After(ctx context.Context, fn func(*incident.Engine), done func(error)) {
+	if err := p.enqueue(ctx, &item{fn: fn, at: p.clk.Now(), cb: done}); err != nil {
 		done(err)
 	}
 }
@@ -366,6 +378,10 @@ func (p *Pipeline) batch(first *item) *job {
 	j := &job{items: items}
 	p.eng.Hold()
 	for _, it := range items {
+		if it.fn != nil {
+			it.fn(p.eng)
+			continue
+		}
 		_, out := p.apply(it) // the changes are held by the engine until Release
 		p.metrics.Messages.WithLabelValues(string(it.ch), out.String()).Inc()
 		if j.oldest.IsZero() || it.at.Before(j.oldest) {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
@@ -220,4 +221,39 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("Handle: %v", err)
 		}
 	})
+}
+
+// After is how a broker's end-of-backlog marker reaches the engine: it runs
+// once everything handed over before it is applied, and nothing handed over
+// after it, whatever the batches.
+func TestAfterRunsBehindWhatCameBeforeIt(t *testing.T) {
+	h := start(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			wg.Add(1)
+			h.p.HandleAsync(ctx, agentID.Topic(wire.ChannelEvents), h.event(uint64(i+1), fmt.Sprintf("dev-%03d", i)), "test", func(err error) {
+				if err != nil {
+					t.Error(err)
+				}
+				wg.Done()
+			})
+		}
+	}
+	send(0, 700)
+	seen := make(chan int, 1)
+	committed := make(chan error, 1)
+	h.p.After(ctx, func(e *incident.Engine) { seen <- len(e.Devices()) }, func(err error) { committed <- err })
+	send(700, 1000)
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	if n := <-seen; n != 700 {
+		t.Errorf("After saw %d devices, want the 700 handed over before it", n)
+	}
+	wg.Wait()
+	if n := len(h.p.eng.Devices()); n != 1000 {
+		t.Errorf("%d devices in the end, want 1000", n)
+	}
 }
