@@ -78,8 +78,11 @@ func newSyncMarker(id string, filters []string) *syncMarker {
 	return m
 }
 
-// publish starts a round: a fresh nonce on every marker topic.
-func (m *syncMarker) publish(cl paho.Client) error {
+// publish starts a round: a fresh nonce on every marker topic. All are
+// sent before any acknowledgement is awaited: the broker's PUBACK comes in
+// behind the backlog the hub is reading (paho reads one stream), so it may
+// take as long as the backlog; the wait only says whether they went out.
+func (m *syncMarker) publish(cl paho.Client, wait time.Duration) error {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return err
@@ -91,13 +94,17 @@ func (m *syncMarker) publish(cl paho.Client) error {
 		m.waiting[t] = true
 	}
 	m.mu.Unlock()
-	for _, t := range m.topics {
-		tok := cl.Publish(t, 1, false, nonce)
-		if !tok.WaitTimeout(30 * time.Second) {
-			return fmt.Errorf("marker %s: no acknowledgement within 30s", t)
+	toks := make([]paho.Token, len(m.topics))
+	for i, t := range m.topics {
+		toks[i] = cl.Publish(t, 1, false, nonce)
+	}
+	end := time.Now().Add(wait)
+	for i, tok := range toks {
+		if !tok.WaitTimeout(time.Until(end)) {
+			return fmt.Errorf("marker %s: no acknowledgement within %s", m.topics[i], wait)
 		}
 		if err := tok.Error(); err != nil {
-			return fmt.Errorf("marker %s: %w", t, err)
+			return fmt.Errorf("marker %s: %w", m.topics[i], err)
 		}
 	}
 	return nil
