@@ -47,6 +47,9 @@ type partitionRunner struct {
 	ingests *ingest.Metrics
 	resends *resend.Metrics
 	log     *slog.Logger
+	// listening counts the partitions here whose engine waits for the end
+	// of the broker's backlog (storehub_cluster_partitions_listening).
+	listening atomic.Int32
 }
 
 func (r *partitionRunner) Run(ctx context.Context, l cluster.Lease) error {
@@ -79,6 +82,10 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	pol := r.cfg.Policy.Policy()
 	began := time.Now()
 	mine := func(tenant, store string) bool { return cluster.PartitionOf(tenant, store, n) == p }
+	// Listening from the take: the snapshot's read is part of the wait.
+	r.listening.Add(1)
+	heard := sync.OnceFunc(func() { r.listening.Add(-1) })
+	defer heard()
 	snap, err := r.pg.SnapshotOf(pol.ChronicWindow, time.Now(), mine)
 	if err != nil {
 		return fmt.Errorf("partition %d: %w", p, err)
@@ -94,6 +101,7 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	caught := &atomic.Bool{}
 	late := time.AfterFunc(catchUpLimit, func() {
 		if !caught.Load() {
+			heard()
 			log.Warn("partition deciding without the end of the broker's backlog", "waited", catchUpLimit,
 				"hint", "the broker must let the hub's user write "+broker.SyncFilter)
 		}
@@ -106,7 +114,7 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	ran := make(chan error, 1)
 	go func() { ran <- pipe.Run(pctx) }()
 	sess, err := broker.StartSession(pctx, r.cfg.Broker.External, broker.Session{ClientID: PartitionClientID(r.cfg.Broker.External.ClientID, p),
-		Subscriptions: partitionSubscriptions(), Failover: true, Sync: true}, ofPartition{pipe: pipe, p: p, n: n, log: log, began: began, caught: caught}, log.With("part", "mqtt"))
+		Subscriptions: partitionSubscriptions(), Failover: true, Sync: true}, ofPartition{pipe: pipe, p: p, n: n, log: log, began: began, caught: caught, heard: heard}, log.With("part", "mqtt"))
 	if err != nil {
 		cancel()
 		<-ran
@@ -278,6 +286,7 @@ type ofPartition struct {
 	log    *slog.Logger
 	began  time.Time    // when the partition was taken
 	caught *atomic.Bool // the end of the backlog came
+	heard  func()       // counts the partition out of those listening, once
 }
 
 // Synced is the end of what the broker kept for the partition's session
@@ -286,6 +295,7 @@ func (o ofPartition) Synced(ctx context.Context, done func(error)) {
 	o.pipe.After(ctx, func(e *incident.Engine) {
 		if e.Heard() {
 			o.caught.Store(true)
+			o.heard()
 			o.log.Info("partition caught up: the broker's backlog is read", "after", time.Since(o.began).Round(time.Millisecond))
 		}
 	}, done)
@@ -389,6 +399,9 @@ func (h *Hub) startReplica(ctx context.Context, cfg *Config, targets sla.Targets
 	h.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "storehub", Subsystem: "cluster", Name: "partitions_held",
 		Help: "Partitions (and the helpdesk delivery, counted as one more) whose lease this replica holds."},
 		func() float64 { return float64(len(h.cluster.Owned())) }))
+	h.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "storehub", Subsystem: "cluster", Name: "partitions_listening",
+		Help: "Partitions taken here whose engine decides nothing yet: the broker has not delivered the end of what it kept for their session."},
+		func() float64 { return float64(run.listening.Load()) }))
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
