@@ -833,3 +833,32 @@ func TestStoryListeningEndsAtItsLimit(t *testing.T) {
 		t.Fatalf("want the head fault's ticket at the limit, got %+v", got)
 	}
 }
+
+// A session that subscribes anew (a partition taken over, a hub restarted)
+// gets every store's retained inventory again: the one already applied
+// changes nothing, a newer one of the same boot does.
+func TestRetainedInventoryDeliveredAgainChangesNothing(t *testing.T) {
+	w := newWorld(t, tuesday10, tradingHours, printer("receipt-lane1", "lane 1"), scanner("scan-lane1", "lane 1"))
+	made := w.clk.Now().Add(-time.Minute)
+	inv := func(t time.Time, devices ...wire.DeviceInfo) *wire.Inventory {
+		h := w.header(0)
+		h.Type, h.Time = wire.TypeInventory, t
+		return &wire.Inventory{Header: h, StoreInfo: wire.StoreInfo{Name: "Acme Berlin Mitte", TimeZone: "Europe/Berlin"}, Devices: devices}
+	}
+	if c := w.eng.Inventory(inv(made, printer("receipt-lane1", "lane 1")), w.clk.Now()); len(c.Devices) != 1 || len(c.Agents) != 1 {
+		t.Fatalf("a new inventory changes its devices and agent: %d devices, %d agents", len(c.Devices), len(c.Agents))
+	}
+	w.advance(time.Minute)
+	if c := w.eng.Inventory(inv(made, printer("receipt-lane1", "lane 1")), w.clk.Now()); len(c.Devices)+len(c.Agents)+len(c.Stores) != 0 {
+		t.Errorf("the same inventory again changed %d devices, %d agents, %d stores", len(c.Devices), len(c.Agents), len(c.Stores))
+	}
+	if a, _ := w.eng.Agent(w.id); !a.Inventory.Equal(made) {
+		t.Errorf("the agent's inventory time is %v, want %v", a.Inventory, made)
+	}
+	if c := w.eng.Inventory(inv(made.Add(time.Second), printer("receipt-lane1", "lane 2")), w.clk.Now()); len(c.Devices) != 1 {
+		t.Errorf("a newer inventory of the same boot changed %d devices, want 1", len(c.Devices))
+	}
+	if d := w.device("receipt-lane1"); d.Location != "lane 2" {
+		t.Errorf("the newer inventory's location is %q", d.Location)
+	}
+}

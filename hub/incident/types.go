@@ -283,16 +283,20 @@ type DeviceRecord struct {
 
 // AgentRecord is the hub's view of one agent.
 type AgentRecord struct {
-	Tenant    string          `json:"tenant"`
-	Store     string          `json:"store"`
-	Agent     string          `json:"agent"`
-	Online    bool            `json:"online"`
-	Boot      string          `json:"boot,omitempty"`
-	Version   string          `json:"version,omitempty"`
-	OS        string          `json:"os,omitempty"`   // from the birth: windows/amd64
-	Since     time.Time       `json:"since,omitzero"` // online or offline since (hub time)
-	BootTime  time.Time       `json:"boot_time,omitzero"`
-	LastSeen  time.Time       `json:"last_seen,omitzero"`
+	Tenant   string    `json:"tenant"`
+	Store    string    `json:"store"`
+	Agent    string    `json:"agent"`
+	Online   bool      `json:"online"`
+	Boot     string    `json:"boot,omitempty"`
+	Version  string    `json:"version,omitempty"`
+	OS       string    `json:"os,omitempty"`   // from the birth: windows/amd64
+	Since    time.Time `json:"since,omitzero"` // online or offline since (hub time)
+	BootTime time.Time `json:"boot_time,omitzero"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// Inventory is when the agent made the inventory last applied (its
+	// header's time, with Boot): the same retained inventory delivered
+	// again changes nothing.
+	Inventory time.Time       `json:"inventory,omitzero"`
 	Seq       SeqWindow       `json:"seq"`
 	Heartbeat *wire.Heartbeat `json:"heartbeat,omitempty"`
 	// BacklogRising counts the heartbeats in a row whose outbox backlog
