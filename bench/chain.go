@@ -110,6 +110,7 @@ type ChainResult struct {
 	Killed               string        // the replica killed during the fault mix
 	KilledAt             time.Duration // into the fault mix
 	Failover             time.Duration // from the kill until its leases were all held by the others
+	CaughtUp             time.Duration // from the kill until the partitions taken over had read their backlog
 	FailoverMoved        int           // the leases it held
 	FailoverErr          string
 	// The hub's requests to agents to publish again what a broker lost
@@ -374,6 +375,7 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 			}
 			res.Killed, res.KilledAt = rs.Names[i], o.KillAt
 			o.Log("chain %s: kill -9 replica %s, %v into the fault mix (load %s)", o.Broker, rs.Names[i], o.KillAt, LoadAvg())
+			kill := time.Now()
 			took, moved, err := rs.Failover(ctx, i, 2*time.Minute)
 			res.Failover, res.FailoverMoved = took, moved
 			if err != nil {
@@ -382,6 +384,15 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 				return
 			}
 			o.Log("chain %s: the %d leases of %s held by the others %v after the kill", o.Broker, moved, rs.Names[i], took.Round(time.Millisecond))
+			// The settle below counts from when the partitions taken
+			// over decide again: once they read their backlog.
+			if err := rs.Listening(ctx, 3*time.Minute); err != nil {
+				res.FailoverErr = err.Error()
+				o.Log("chain %s: failover: %v", o.Broker, err)
+				return
+			}
+			res.CaughtUp = time.Since(kill)
+			o.Log("chain %s: the partitions taken over read their backlog %v after the kill", o.Broker, res.CaughtUp.Round(time.Millisecond))
 		}()
 	} else {
 		close(killed)

@@ -222,6 +222,27 @@ func (rs *ReplicaSet) Failover(ctx context.Context, i int, limit time.Duration) 
 	}
 }
 
+// Listening waits until no live replica has a partition waiting for the
+// end of its session's backlog (storehub_cluster_partitions_listening),
+// for at most limit.
+func (rs *ReplicaSet) Listening(ctx context.Context, limit time.Duration) error {
+	end := time.Now().Add(limit)
+	for {
+		c, err := rs.Counters(ctx, "storehub_cluster_partitions_listening")
+		if err == nil && c["storehub_cluster_partitions_listening"] == 0 {
+			return nil
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("partitions still listening after %v: %v (%v)", limit, c, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // DeliveryHolder is the index of the replica holding the helpdesk
 // delivery's lease (-1 when none does).
 func (rs *ReplicaSet) DeliveryHolder(ctx context.Context) int {

@@ -480,8 +480,9 @@ func replicaLines(c ChainResult) string {
 	case c.FailoverErr != "":
 		fmt.Fprintf(&b, "  **Failover**: %s killed %v into the fault mix: %s.\n", c.Killed, c.KilledAt, c.FailoverErr)
 	default:
-		fmt.Fprintf(&b, "  **Failover**: `kill -9` of %s (holder of the delivery) %v into the fault mix: its %d leases held by the others %s later.\n",
-			c.Killed, c.KilledAt, c.FailoverMoved, ms(c.Failover))
+		fmt.Fprintf(&b, "  **Failover**: `kill -9` of %s (holder of the delivery) %v into the fault mix: its %d leases held by the others %s later;"+
+			" the partitions taken over had read their session's backlog (and decided again) %s after the kill.\n",
+			c.Killed, c.KilledAt, c.FailoverMoved, ms(c.Failover), ms(c.CaughtUp))
 	}
 	return b.String()
 }
