@@ -146,9 +146,9 @@ func startExternal(ctx context.Context, c ExternalConfig, s Session, handler Han
 			}
 			log.Info("connected to broker", "broker", url, "client_id", id, "filters", subs)
 			if marker != nil {
-				if err := marker.publish(cl, 5*time.Minute); err != nil {
+				marker.connected(ctx, cl, func(err error) {
 					log.Warn("cannot mark the end of the session's backlog; the hub decides once its wait for it ends", "broker", url, "err", err)
-				}
+				})
 			}
 		})
 		opts.SetConnectionLostHandler(func(_ paho.Client, err error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -47,15 +46,27 @@ type Syncer interface {
 // isSync reports whether topic is a marker's, of any session.
 func isSync(topic string) bool { return strings.HasPrefix(topic, wire.TopicRoot+"/"+syncTenant+"/") }
 
-// syncMarker is one session's markers: the topics it publishes them on and
-// those of the current round not yet back.
+// syncMarker is one session's markers: the topics it publishes them on and,
+// for the current connection, the rounds sent whose markers are not all
+// back. Any complete round will do: its markers went out after what the
+// broker held at the connection.
 type syncMarker struct {
 	topics []string
 
-	mu      sync.Mutex
-	nonce   string
-	waiting map[string]bool
+	mu     sync.Mutex
+	gen    int                        // connections so far: a keeper of an older one stops
+	rounds map[string]map[string]bool // nonce → topics not back yet
+	order  []string                   // nonces, oldest first
+	synced bool                       // a round came back on this connection
 }
+
+// remarkEvery is how often a session whose markers have not all come back
+// sends another round: a broker may lose one (nats-server 2.9 did, when a
+// session's client id moved between replicas as it connected).
+const remarkEvery = 5 * time.Second
+
+// maxRounds bounds the rounds a connection sends and keeps.
+const maxRounds = 24
 
 // newSyncMarker returns the markers of session id subscribed to filters:
 // one per filter of all agents' messages of a channel. Nil if there is
@@ -78,47 +89,84 @@ func newSyncMarker(id string, filters []string) *syncMarker {
 	return m
 }
 
-// publish starts a round: a fresh nonce on every marker topic. All are
-// sent before any acknowledgement is awaited: the broker's PUBACK comes in
-// behind the backlog the hub is reading (paho reads one stream), so it may
-// take as long as the backlog; the wait only says whether they went out.
-func (m *syncMarker) publish(cl paho.Client, wait time.Duration) error {
+// connected starts a connection's marking: it sends a round now and
+// another every remarkEvery until one is back, the connection is lost or
+// replaced, or ctx ends. Its own goroutine.
+func (m *syncMarker) connected(ctx context.Context, cl paho.Client, log func(error)) {
+	m.mu.Lock()
+	m.gen++
+	gen := m.gen
+	m.rounds, m.order, m.synced = map[string]map[string]bool{}, nil, false
+	m.mu.Unlock()
+	var toks []paho.Token
+	for range maxRounds {
+		for _, t := range toks {
+			if t.WaitTimeout(0) && t.Error() != nil {
+				log(t.Error())
+				break
+			}
+		}
+		m.mu.Lock()
+		stop := m.gen != gen || m.synced
+		m.mu.Unlock()
+		if stop || !cl.IsConnectionOpen() {
+			return
+		}
+		var err error
+		if toks, err = m.round(cl); err != nil {
+			log(err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(remarkEvery):
+		}
+	}
+}
+
+// round sends a fresh nonce on every marker topic, all before any
+// acknowledgement: the broker's PUBACK comes in behind the backlog the hub
+// is reading (paho reads one stream), so it may take as long as the backlog.
+func (m *syncMarker) round(cl paho.Client) ([]paho.Token, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return err
+		return nil, err
 	}
 	nonce := hex.EncodeToString(b[:])
 	m.mu.Lock()
-	m.nonce, m.waiting = nonce, map[string]bool{}
+	waiting := map[string]bool{}
 	for _, t := range m.topics {
-		m.waiting[t] = true
+		waiting[t] = true
+	}
+	m.rounds[nonce] = waiting
+	m.order = append(m.order, nonce)
+	if len(m.order) > maxRounds {
+		delete(m.rounds, m.order[0])
+		m.order = m.order[1:]
 	}
 	m.mu.Unlock()
 	toks := make([]paho.Token, len(m.topics))
 	for i, t := range m.topics {
 		toks[i] = cl.Publish(t, 1, false, nonce)
 	}
-	end := time.Now().Add(wait)
-	for i, tok := range toks {
-		if !tok.WaitTimeout(time.Until(end)) {
-			return fmt.Errorf("marker %s: no acknowledgement within %s", m.topics[i], wait)
-		}
-		if err := tok.Error(); err != nil {
-			return fmt.Errorf("marker %s: %w", m.topics[i], err)
-		}
-	}
-	return nil
+	return toks, nil
 }
 
-// back takes a marker that came back and reports whether it was the last
-// one of the current round (a marker of an earlier round, or another
-// session's, changes nothing).
+// back takes a marker that came back and reports whether it completed a
+// round of this connection, the first to (a marker of a round not sent on
+// it, a second complete round, or another session's, changes nothing).
 func (m *syncMarker) back(topic string, payload []byte) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if string(payload) != m.nonce || !m.waiting[topic] {
+	round := m.rounds[string(payload)]
+	if m.synced || !round[topic] {
 		return false
 	}
-	delete(m.waiting, topic)
-	return len(m.waiting) == 0
+	delete(round, topic)
+	if len(round) > 0 {
+		return false
+	}
+	m.synced, m.rounds, m.order = true, nil, nil
+	return true
 }

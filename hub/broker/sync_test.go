@@ -143,17 +143,21 @@ func TestSyncMarkerRounds(t *testing.T) {
 		}
 	}
 	m := newSyncMarker("hub-p1", filters)
-	m.nonce, m.waiting = "n2", map[string]bool{m.topics[0]: true, m.topics[1]: true}
+	m.rounds = map[string]map[string]bool{ // two rounds sent on this connection
+		"n1": {m.topics[0]: true, m.topics[1]: true},
+		"n2": {m.topics[0]: true, m.topics[1]: true},
+	}
 	steps := []struct {
 		topic, payload string
 		last           bool
 	}{
-		{m.topics[0], "n1", false}, // an earlier round's
+		{m.topics[0], "n0", false}, // a round of an earlier connection
 		{"storewatch/v1/~hub/sync/hub-p2/status", "n2", false},
 		{m.topics[0], "n2", false},
 		{m.topics[0], "n2", false}, // delivered again
-		{m.topics[1], "n2", true},
-		{m.topics[1], "n2", false}, // the round is over
+		{m.topics[1], "n1", false},
+		{m.topics[0], "n1", true},  // the first round complete: either will do
+		{m.topics[1], "n2", false}, // the second: already synced
 	}
 	for i, s := range steps {
 		if got := m.back(s.topic, []byte(s.payload)); got != s.last {
