@@ -46,10 +46,9 @@ type Syncer interface {
 // isSync reports whether topic is a marker's, of any session.
 func isSync(topic string) bool { return strings.HasPrefix(topic, wire.TopicRoot+"/"+syncTenant+"/") }
 
-// syncMarker is one session's markers: the topics it publishes them on and,
-// for the current connection, the rounds sent whose markers are not all
-// back. Any complete round will do: its markers went out after what the
-// broker held at the connection.
+// syncMarker is one session's markers: the topics it publishes them on and
+// the rounds sent whose markers are not all back. Any complete round will
+// do: its markers went out after what the broker held at the connection.
 type syncMarker struct {
 	topics []string
 
@@ -96,7 +95,15 @@ func (m *syncMarker) connected(ctx context.Context, cl paho.Client, log func(err
 	m.mu.Lock()
 	m.gen++
 	gen := m.gen
-	m.rounds, m.order, m.synced = map[string]map[string]bool{}, nil, false
+	// The rounds sent on earlier connections stay good: what the broker
+	// queued before them was delivered, or is delivered again before them.
+	// Forgetting them at each reconnection (a hub too busy to answer the
+	// broker's keepalive in time gets cut off) left a busy session with no
+	// round ever complete.
+	if m.rounds == nil {
+		m.rounds = map[string]map[string]bool{}
+	}
+	m.synced = false
 	m.mu.Unlock()
 	var toks []paho.Token
 	for range maxRounds {
@@ -154,8 +161,9 @@ func (m *syncMarker) round(cl paho.Client) ([]paho.Token, error) {
 }
 
 // back takes a marker that came back and reports whether it completed a
-// round of this connection, the first to (a marker of a round not sent on
-// it, a second complete round, or another session's, changes nothing).
+// round, the first since the session last connected (a marker of a round
+// it never sent, of one sent before the last completed, or another
+// session's, changes nothing).
 func (m *syncMarker) back(topic string, payload []byte) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -167,6 +175,6 @@ func (m *syncMarker) back(topic string, payload []byte) bool {
 	if len(round) > 0 {
 		return false
 	}
-	m.synced, m.rounds, m.order = true, nil, nil
+	m.synced, m.rounds, m.order = true, map[string]map[string]bool{}, nil
 	return true
 }
