@@ -84,7 +84,14 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	mine := func(tenant, store string) bool { return cluster.PartitionOf(tenant, store, n) == p }
 	// Listening from the take: the snapshot's read is part of the wait.
 	r.listening.Add(1)
-	heard := sync.OnceFunc(func() { r.listening.Add(-1) })
+	var done atomic.Bool
+	heard := func() bool { // counts the partition out once; reports whether this call did
+		if done.CompareAndSwap(false, true) {
+			r.listening.Add(-1)
+			return true
+		}
+		return false
+	}
 	defer heard()
 	snap, err := r.pg.SnapshotOf(pol.ChronicWindow, time.Now(), mine)
 	if err != nil {
@@ -98,10 +105,8 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	// What the broker kept for the partition's session since its last
 	// holder stopped comes first: decide nothing before it is read.
 	eng.Listen(time.Now().Add(catchUpLimit))
-	caught := &atomic.Bool{}
 	late := time.AfterFunc(catchUpLimit, func() {
-		if !caught.Load() {
-			heard()
+		if heard() {
 			log.Warn("partition deciding without the end of the broker's backlog", "waited", catchUpLimit,
 				"hint", "the broker must let the hub's user write "+broker.SyncFilter)
 		}
@@ -114,7 +119,7 @@ func (r *partitionRunner) partition(ctx context.Context, l cluster.Lease) error 
 	ran := make(chan error, 1)
 	go func() { ran <- pipe.Run(pctx) }()
 	sess, err := broker.StartSession(pctx, r.cfg.Broker.External, broker.Session{ClientID: PartitionClientID(r.cfg.Broker.External.ClientID, p),
-		Subscriptions: partitionSubscriptions(), Failover: true, Sync: true}, ofPartition{pipe: pipe, p: p, n: n, log: log, began: began, caught: caught, heard: heard}, log.With("part", "mqtt"))
+		Subscriptions: partitionSubscriptions(), Failover: true, Sync: true}, ofPartition{pipe: pipe, p: p, n: n, log: log, began: began, heard: heard}, log.With("part", "mqtt"))
 	if err != nil {
 		cancel()
 		<-ran
@@ -281,12 +286,11 @@ func (f fenced) Commit(c incident.Changes) error { return f.pg.CommitFenced(c, f
 // acknowledges the others' (another session of the same broker takes
 // them).
 type ofPartition struct {
-	pipe   *ingest.Pipeline
-	p, n   int
-	log    *slog.Logger
-	began  time.Time    // when the partition was taken
-	caught *atomic.Bool // the end of the backlog came
-	heard  func()       // counts the partition out of those listening, once
+	pipe  *ingest.Pipeline
+	p, n  int
+	log   *slog.Logger
+	began time.Time   // when the partition was taken
+	heard func() bool // counts the partition out of those listening, once
 }
 
 // Synced is the end of what the broker kept for the partition's session
@@ -294,7 +298,6 @@ type ofPartition struct {
 func (o ofPartition) Synced(ctx context.Context, done func(error)) {
 	o.pipe.After(ctx, func(e *incident.Engine) {
 		if e.Heard() {
-			o.caught.Store(true)
 			o.heard()
 			o.log.Info("partition caught up: the broker's backlog is read", "after", time.Since(o.began).Round(time.Millisecond))
 		}
