@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,5 +125,107 @@ func TestExternalBoundsWorkInFlight(t *testing.T) {
 	})
 	if _, _, got := again.state(); len(got) != 2 || got[0] != "fail" {
 		t.Errorf("the next session got %q, want the refused message and the new one", got)
+	}
+}
+
+// reverseHandler holds every message until all have come, then finishes
+// them last first; it refuses the payload "fail" (a commit that failed).
+type reverseHandler struct {
+	want int
+
+	mu      sync.Mutex
+	waiting []chan struct{}
+	all     chan struct{}
+	handled int
+}
+
+func (h *reverseHandler) Handle(ctx context.Context, _ string, payload []byte, _ string) error {
+	turn := make(chan struct{})
+	h.mu.Lock()
+	h.waiting = append(h.waiting, turn)
+	if len(h.waiting) == h.want {
+		close(h.all)
+	}
+	h.mu.Unlock()
+	select {
+	case <-turn:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	h.mu.Lock()
+	h.handled++
+	h.mu.Unlock()
+	if string(payload) == "fail" {
+		return errors.New("cannot commit")
+	}
+	return nil
+}
+
+// finishLastFirst lets the held messages finish one by one, the last to
+// arrive first, each after the one before it has returned.
+func (h *reverseHandler) finishLastFirst(t *testing.T) {
+	<-h.all
+	h.mu.Lock()
+	turns := append([]chan struct{}(nil), h.waiting...)
+	h.mu.Unlock()
+	for i := len(turns) - 1; i >= 0; i-- {
+		close(turns[i])
+		testenv.WaitFor(t, 10*time.Second, "a message to finish", func() bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.handled == len(turns)-i
+		})
+	}
+}
+
+// TestExternalAcknowledgesInArrivalOrder: messages whose work ends in
+// another order than they came (a partition's session acknowledges the
+// other partitions' messages at once and its own after their commit) are
+// still acknowledged in the order they arrived, as MQTT 3.1.1 asks
+// ([MQTT-4.6.0-2]) and Mosquitto's lookup of a PUBACK needs; one that
+// could not be committed is skipped without holding back the others.
+func TestExternalAcknowledgesInArrivalOrder(t *testing.T) {
+	m := testenv.StartMosquitto(t, testenv.MosquittoOptions{})
+	const sent = 12
+	conf := ExternalConfig{URLs: []string{m.URL}, ClientID: "hub-order"}
+	h := &reverseHandler{want: sent, all: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	x, err := startExternal(ctx, conf, Session{}, h, nil, sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	testenv.WaitFor(t, 10*time.Second, "the hub to subscribe", func() bool { return strings.Contains(m.Log(), "Received SUBSCRIBE from hub-order") })
+	agent, err := brokertest.Dial(t, m.URL, brokertest.Options{User: "agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range sent {
+		payload := fmt.Sprint(i)
+		if i == 4 {
+			payload = "fail"
+		}
+		if err := publish(agent, s42.Topic(wire.ChannelEvents), payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.finishLastFirst(t)
+	testenv.WaitFor(t, 10*time.Second, "every message but the refused one to be acknowledged", func() bool {
+		return strings.Count(m.Log(), "Received PUBACK from hub-order") == sent-1
+	})
+	sentMids := regexp.MustCompile(`Sending PUBLISH to hub-order \(d0, q1, r0, m(\d+),`).FindAllStringSubmatch(m.Log(), -1)
+	ackedMids := regexp.MustCompile(`Received PUBACK from hub-order \(Mid: (\d+)`).FindAllStringSubmatch(m.Log(), -1)
+	var want, got []string
+	for i, s := range sentMids {
+		if i != 4 { // the refused message
+			want = append(want, s[1])
+		}
+	}
+	for _, a := range ackedMids {
+		got = append(got, a[1])
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("PUBACKs for message ids %v, want them in the order the messages were sent: %v", got, want)
 	}
 }
