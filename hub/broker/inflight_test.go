@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
 	"github.com/storewatch/storewatch/wire"
@@ -227,5 +229,56 @@ func TestExternalAcknowledgesInArrivalOrder(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("PUBACKs for message ids %v, want them in the order the messages were sent: %v", got, want)
+	}
+}
+
+// topicOnly is a paho.Message that knows its topic; inOrder needs no more.
+type topicOnly struct {
+	paho.Message
+	topic string
+}
+
+func (m topicOnly) Topic() string { return m.topic }
+
+// TestInOrderReleasesOnlyTheDoneHead: a message whose work is done waits
+// for every message that arrived before it; a refused one (not ok) leaves
+// with the others, marked not to be acknowledged.
+func TestInOrderReleasesOnlyTheDoneHead(t *testing.T) {
+	type finish struct {
+		msg int
+		ok  bool
+	}
+	for _, tc := range []struct {
+		name   string
+		arrive int
+		finish []finish
+		want   []string // after each finish: what take returns ("m1", "m2-refused")
+	}{
+		{"in order", 3, []finish{{0, true}, {1, true}, {2, true}}, []string{"m0", "m1", "m2"}},
+		{"last first", 3, []finish{{2, true}, {1, true}, {0, true}}, []string{"", "", "m0 m1 m2"}},
+		{"a gap", 4, []finish{{1, true}, {3, true}, {0, true}, {2, true}}, []string{"", "", "m0 m1", "m2 m3"}},
+		{"refused", 3, []finish{{1, false}, {2, true}, {0, true}}, []string{"", "", "m0 m1-refused m2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newInOrder()
+			var rs []*received
+			for i := range tc.arrive {
+				rs = append(rs, q.add(topicOnly{topic: fmt.Sprintf("m%d", i)}))
+			}
+			for i, f := range tc.finish {
+				q.done(rs[f.msg], f.ok)
+				var names []string
+				for _, r := range q.take(nil) {
+					name := r.m.Topic()
+					if !r.ok {
+						name += "-refused"
+					}
+					names = append(names, name)
+				}
+				if got := strings.Join(names, " "); got != tc.want[i] {
+					t.Errorf("after message %d finished: took %q, want %q", f.msg, got, tc.want[i])
+				}
+			}
+		})
 	}
 }
