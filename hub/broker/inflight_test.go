@@ -62,6 +62,26 @@ func (h *gatedHandler) state() (now, most int, handled []string) {
 	return h.now, h.most, append([]string(nil), h.handled...)
 }
 
+// subscribedSession starts the hub's session conf with handler h, working
+// on at most bound messages at once, waits until Mosquitto m has its
+// subscription, and connects an agent to publish to it.
+func subscribedSession(t *testing.T, ctx context.Context, m *testenv.Mosquitto, conf ExternalConfig, h Handler, bound int) (*External, paho.Client) {
+	t.Helper()
+	x, err := startExternal(ctx, conf, Session{}, h, nil, bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	testenv.WaitFor(t, 10*time.Second, "the hub to subscribe", func() bool {
+		return strings.Contains(m.Log(), "Received SUBSCRIBE from "+conf.ClientID)
+	})
+	agent, err := brokertest.Dial(t, m.URL, brokertest.Options{User: "agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, agent
+}
+
 // TestExternalBoundsWorkInFlight: with a broker that sends without limit
 // (Mosquitto's max_inflight_messages 0), the hub still works on at most its
 // bound of messages at once and reads no further until they are committed;
@@ -74,17 +94,7 @@ func TestExternalBoundsWorkInFlight(t *testing.T) {
 	h := &gatedHandler{gate: make(chan struct{}), refuseFailOnce: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	x, err := startExternal(ctx, conf, Session{}, h, nil, bound)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	testenv.WaitFor(t, 10*time.Second, "the hub to subscribe", func() bool { return strings.Contains(m.Log(), "Received SUBSCRIBE from hub-bound") })
-
-	agent, err := brokertest.Dial(t, m.URL, brokertest.Options{User: "agent"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, agent := subscribedSession(t, ctx, m, conf, h, bound)
 	topic := s42.Topic(wire.ChannelEvents)
 	for i := range sent {
 		payload := fmt.Sprint(i)
@@ -193,16 +203,7 @@ func TestExternalAcknowledgesInArrivalOrder(t *testing.T) {
 	h := &reverseHandler{want: sent, all: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	x, err := startExternal(ctx, conf, Session{}, h, nil, sent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	testenv.WaitFor(t, 10*time.Second, "the hub to subscribe", func() bool { return strings.Contains(m.Log(), "Received SUBSCRIBE from hub-order") })
-	agent, err := brokertest.Dial(t, m.URL, brokertest.Options{User: "agent"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, agent := subscribedSession(t, ctx, m, conf, h, sent)
 	for i := range sent {
 		payload := fmt.Sprint(i)
 		if i == 4 {

@@ -27,7 +27,7 @@ func open(t *testing.T, path string) *Bolt {
 	return s
 }
 
-func commit(t *testing.T, st *Bolt, c incident.Changes) {
+func commit(t testing.TB, st *Bolt, c incident.Changes) {
 	t.Helper()
 	if err := st.Commit(c); err != nil {
 		t.Fatal(err)

@@ -72,9 +72,7 @@ func writeFleet(tb testing.TB, path string, stores int) {
 	const perBatch = 17 // 510 devices a commit, each from another store
 	var ch incident.Changes
 	flush := func() {
-		if err := st.Commit(ch); err != nil {
-			tb.Fatal(err)
-		}
+		commit(tb, st, ch)
 		ch = incident.Changes{}
 	}
 	// A store's devices as agents report them: records of several sizes
