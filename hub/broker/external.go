@@ -195,30 +195,41 @@ type AsyncHandler interface {
 func (x *External) receiver(ctx context.Context, handler Handler, inFlight int, marker *syncMarker) paho.MessageHandler {
 	slots := make(chan struct{}, inFlight)
 	log := x.log
-	acks := newInOrder()
+	var acks inOrder[paho.Message]
+	ready := make(chan struct{}, 1) // a turn to take from acks
 	go func() {
-		var due []*received
+		var due []*received[paho.Message]
 		for {
 			select {
-			case <-acks.ready:
+			case <-ready:
 			case <-ctx.Done():
 				return
 			}
-			due = acks.take(due[:0])
-			for _, r := range due {
-				if r.ok {
-					r.m.Ack()
+			for { // the turn ends with a take that finds nothing
+				due = acks.take(due[:0])
+				if len(due) == 0 {
+					break
 				}
-				<-slots
+				for _, r := range due {
+					if r.ok {
+						r.m.Ack()
+					}
+					<-slots
+				}
+				clear(due) // no message kept alive by the reused array
 			}
-			clear(due) // no message kept alive by the reused array
 		}
 	}()
-	finish := func(r *received, err error) {
+	finish := func(r *received[paho.Message], err error) {
 		if err != nil {
 			log.Error("ingest failed; message left unacknowledged for redelivery", "topic", r.m.Topic(), "err", err)
 		}
-		acks.done(r, err == nil)
+		if acks.done(r, err == nil) {
+			select {
+			case ready <- struct{}{}:
+			default: // the signal of the last turn is still there (the taker has stopped with ctx)
+			}
+		}
 	}
 	syncer, _ := handler.(Syncer)
 	marked := func(m paho.Message) bool {
@@ -252,7 +263,7 @@ func (x *External) receiver(ctx context.Context, handler Handler, inFlight int, 
 			ah.HandleAsync(ctx, m.Topic(), m.Payload(), "", func(err error) { finish(r, err) })
 		}
 	}
-	work := make(chan *received)
+	work := make(chan *received[paho.Message])
 	var mu sync.Mutex
 	workers := 0
 	worker := func() {
@@ -291,75 +302,6 @@ func (x *External) receiver(ctx context.Context, handler Handler, inFlight int, 
 		case <-ctx.Done():
 		}
 	}
-}
-
-// inOrder holds a connection's messages from their arrival to their
-// acknowledgement, so that they are acknowledged in the order they
-// arrived, as MQTT 3.1.1 requires of a client ([MQTT-4.6.0-2]): a message
-// whose work is done waits for those before it. It matters beyond the
-// specification: Mosquitto 2.0 looks a PUBACK's message up by walking its
-// list of messages in flight from the oldest, and moves queued messages
-// into that list by how far down it found it. A partition session
-// acknowledges the other partitions' messages at once and its own after
-// their commit; acknowledged in that order, a backlog of a few hundred
-// thousand messages (a partition taken over at 10,000 stores) kept
-// Mosquitto at 100 % of a core in that walk (92 % of its samples in
-// db__message_delete_outgoing, perf) for over a minute, sending next to
-// nothing, until every session's keepalive ran out (docs/benchmarks.md).
-// In arrival order each PUBACK is for the oldest message.
-type inOrder struct {
-	mu    sync.Mutex
-	queue []*received // arrived, not yet taken for acknowledgement, oldest first
-	ready chan struct{}
-}
-
-// received is one message in an inOrder queue.
-type received struct {
-	m        paho.Message
-	finished bool // its work is done
-	ok       bool // and it may be acknowledged (not: the broker delivers it again)
-}
-
-func newInOrder() *inOrder { return &inOrder{ready: make(chan struct{}, 1)} }
-
-// add queues a message as it arrives; the caller calls done for it once.
-func (q *inOrder) add(m paho.Message) *received {
-	r := &received{m: m}
-	q.mu.Lock()
-	q.queue = append(q.queue, r)
-	q.mu.Unlock()
-	return r
-}
-
-// done marks r's work done: ok, it is acknowledged once every message that
-// arrived before it is done; not ok, it is skipped (left for the broker
-// to deliver again) and does not hold back those after it.
-func (q *inOrder) done(r *received, ok bool) {
-	q.mu.Lock()
-	r.finished, r.ok = true, ok
-	head := q.queue[0] == r
-	q.mu.Unlock()
-	if head {
-		select {
-		case q.ready <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// take appends to out the messages at the head of the queue whose work is
-// done, in arrival order, and removes them.
-func (q *inOrder) take(out []*received) []*received {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	n := 0
-	for n < len(q.queue) && q.queue[n].finished {
-		n++
-	}
-	out = append(out, q.queue[:n]...)
-	clear(q.queue[:n])
-	q.queue = q.queue[n:]
-	return out
 }
 
 // openBuffered opens a broker connection as paho would (without its

@@ -233,17 +233,10 @@ func TestExternalAcknowledgesInArrivalOrder(t *testing.T) {
 	}
 }
 
-// topicOnly is a paho.Message that knows its topic; inOrder needs no more.
-type topicOnly struct {
-	paho.Message
-	topic string
-}
-
-func (m topicOnly) Topic() string { return m.topic }
-
 // TestInOrderReleasesOnlyTheDoneHead: a message whose work is done waits
 // for every message that arrived before it; a refused one (not ok) leaves
-// with the others, marked not to be acknowledged.
+// with the others, marked not to be acknowledged. The taker here starts
+// when done says so and takes until nothing is left, as both brokers' do.
 func TestInOrderReleasesOnlyTheDoneHead(t *testing.T) {
 	type finish struct {
 		msg int
@@ -253,7 +246,7 @@ func TestInOrderReleasesOnlyTheDoneHead(t *testing.T) {
 		name   string
 		arrive int
 		finish []finish
-		want   []string // after each finish: what take returns ("m1", "m2-refused")
+		want   []string // after each finish: what the taker took ("m1", "m2-refused"); "" none started
 	}{
 		{"in order", 3, []finish{{0, true}, {1, true}, {2, true}}, []string{"m0", "m1", "m2"}},
 		{"last first", 3, []finish{{2, true}, {1, true}, {0, true}}, []string{"", "", "m0 m1 m2"}},
@@ -261,25 +254,55 @@ func TestInOrderReleasesOnlyTheDoneHead(t *testing.T) {
 		{"refused", 3, []finish{{1, false}, {2, true}, {0, true}}, []string{"", "", "m0 m1-refused m2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q := newInOrder()
-			var rs []*received
+			var q inOrder[string]
+			var rs []*received[string]
 			for i := range tc.arrive {
-				rs = append(rs, q.add(topicOnly{topic: fmt.Sprintf("m%d", i)}))
+				rs = append(rs, q.add(fmt.Sprintf("m%d", i)))
 			}
 			for i, f := range tc.finish {
-				q.done(rs[f.msg], f.ok)
 				var names []string
-				for _, r := range q.take(nil) {
-					name := r.m.Topic()
-					if !r.ok {
-						name += "-refused"
+				if q.done(rs[f.msg], f.ok) {
+					for due := q.take(nil); len(due) > 0; due = q.take(nil) {
+						for _, r := range due {
+							name := r.m
+							if !r.ok {
+								name += "-refused"
+							}
+							names = append(names, name)
+						}
 					}
-					names = append(names, name)
 				}
 				if got := strings.Join(names, " "); got != tc.want[i] {
 					t.Errorf("after message %d finished: took %q, want %q", f.msg, got, tc.want[i])
 				}
 			}
 		})
+	}
+}
+
+// TestInOrderOneTakerAtATime: while a taker's turn is on, a message done
+// starts no second taker (the first takes it); a take that finds nothing
+// ends the turn, and the next message done starts a new one.
+func TestInOrderOneTakerAtATime(t *testing.T) {
+	var q inOrder[string]
+	m0, m1 := q.add("m0"), q.add("m1")
+	if !q.done(m0, true) {
+		t.Fatal("the head done with no taker: done did not say to start taking")
+	}
+	if got := q.take(nil); len(got) != 1 || got[0] != m0 {
+		t.Fatalf("took %v, want m0", got)
+	}
+	if q.done(m1, true) {
+		t.Error("m1 done during a taker's turn: done said to start a second taker")
+	}
+	if got := q.take(nil); len(got) != 1 || got[0] != m1 {
+		t.Fatalf("took %v, want m1", got)
+	}
+	if got := q.take(nil); len(got) != 0 {
+		t.Fatalf("took %v from an empty queue", got)
+	}
+	m2 := q.add("m2")
+	if !q.done(m2, true) {
+		t.Error("m2 done after the turn ended: done did not say to start taking")
 	}
 }
