@@ -2,13 +2,16 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/storewatch/storewatch/hub/broker/brokertest"
 	"github.com/storewatch/storewatch/internal/testkit/testenv"
@@ -295,4 +298,89 @@ func TestEmbeddedBrokerRetainsOnlyWhatTheHubRetains(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("the agent did not get the configuration the hub retained")
 	}
+}
+
+// committer is an AsyncHandler whose test decides when, and whether, each
+// message is committed.
+type committer struct{ got chan handedOver }
+
+type handedOver struct {
+	payload string
+	done    func(error)
+}
+
+// Handle takes the agent's will, as the test closes the connection.
+func (c *committer) Handle(context.Context, string, []byte, string) error { return nil }
+
+func (c *committer) HandleAsync(_ context.Context, _ string, payload []byte, _ string, done func(error)) {
+	c.got <- handedOver{string(payload), done}
+}
+
+// TestEmbeddedAcknowledgesEachMessageOnceCommittedInArrivalOrder: with a
+// handler that takes messages without waiting for their commit (ingest's
+// pipeline), an agent's PUBACK comes only once its message is committed,
+// in the order the messages arrived whatever the order of the commits,
+// and never for one that could not be committed (the agent sends it
+// again).
+func TestEmbeddedAcknowledgesEachMessageOnceCommittedInArrivalOrder(t *testing.T) {
+	h := &committer{got: make(chan handedOver, 10)}
+	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := mqttLogin(e.Addrs()[0], s42, "pw-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var held []handedOver
+	for id := uint16(1); id <= 3; id++ {
+		pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+		pp.Qos, pp.MessageID, pp.TopicName, pp.Payload = 1, id, s42.Topic(wire.ChannelEvents), []byte(fmt.Sprintf("m%d", id))
+		if err := pp.Write(c); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-h.got:
+			held = append(held, m)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("message %d never reached the handler", id)
+		}
+	}
+	if held[0].payload != "m1" || held[2].payload != "m3" {
+		t.Fatalf("handed over %v, want m1, m2, m3", held)
+	}
+	// Nothing committed, nothing acknowledged; then the last one committed
+	// first, the second not at all, the first last.
+	noPacket(t, c, "before any commit")
+	held[2].done(nil)
+	noPacket(t, c, "with only m3 committed")
+	held[1].done(errors.New("store failed"))
+	noPacket(t, c, "with m2 failed and m1 not committed")
+	held[0].done(nil)
+	for _, want := range []uint16{1, 3} {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		p, err := packets.ReadPacket(c)
+		if err != nil {
+			t.Fatalf("waiting for the PUBACK of message %d: %v", want, err)
+		}
+		if ack, ok := p.(*packets.PubackPacket); !ok || ack.MessageID != want {
+			t.Fatalf("got %v, want the PUBACK of message %d", p, want)
+		}
+	}
+	noPacket(t, c, "after m1 and m3 were acknowledged (m2 was not committed)")
+}
+
+// noPacket fails the test if the broker sends c anything within a short
+// while (it can only miss a packet sent later, never fail wrongly).
+func noPacket(t *testing.T, c net.Conn, when string) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	p, err := packets.ReadPacket(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return
+	}
+	t.Fatalf("%s: the broker sent %v (err %v), want nothing", when, p, err)
 }

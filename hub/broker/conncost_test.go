@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,28 +19,106 @@ import (
 	"github.com/storewatch/storewatch/wire"
 )
 
-// decoder is an ingest stand-in that decodes each message on the broker's
-// goroutine, as ingest's check does, so the client's read goroutine grows
-// its stack as it does in storehub.
-type decoder struct{}
+// heldCommits is an ingest stand-in that decodes each message on the
+// broker's goroutine, as ingest's check does, and commits nothing until
+// release: the benchmark's agents all have a message waiting for its
+// commit at once, as in a burst. With async it takes messages as the
+// ingest pipeline does (AsyncHandler); without, Handle waits for the
+// commit on the broker's goroutine.
+type heldCommits struct {
+	async   bool
+	release chan struct{}
+	mu      sync.Mutex
+	arrived int
+	done    []func(error)
+}
 
-func (decoder) Handle(_ context.Context, topic string, payload []byte, _ string) error {
-	_, err := wire.DecodeChannel(wire.ChannelEvents, payload)
-	return err
+func (h *heldCommits) take(payload []byte) error {
+	if _, err := wire.DecodeChannel(wire.ChannelEvents, payload); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.arrived++
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *heldCommits) Handle(_ context.Context, _ string, payload []byte, _ string) error {
+	if err := h.take(payload); err != nil {
+		return err
+	}
+	<-h.release
+	return nil
+}
+
+func (h *heldCommits) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.arrived
+}
+
+// commitAll commits every message held and any that comes after.
+func (h *heldCommits) commitAll() {
+	close(h.release)
+	h.mu.Lock()
+	done := h.done
+	h.done = nil
+	h.mu.Unlock()
+	for _, d := range done {
+		d(nil)
+	}
+}
+
+// asyncHeld is heldCommits as an AsyncHandler.
+type asyncHeld struct{ *heldCommits }
+
+func (h asyncHeld) HandleAsync(_ context.Context, _ string, payload []byte, _ string, done func(error)) {
+	if err := h.take(payload); err != nil {
+		done(err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.release:
+		done(nil)
+	default:
+		h.done = append(h.done, done)
+	}
 }
 
 // BenchmarkEmbeddedConnection measures what one connected agent costs the
 // embedded broker: b.N agents log in (user and password, a retained will
 // on their status topic), subscribe to their command topic and publish one
-// event at QoS 1, and then stay connected; the process's Go heap, goroutine
-// stacks and RSS are read before and after (after two GCs), and the
-// difference per agent is reported. The agents are bare MQTT connections
-// (no client library, no goroutine), so what they cost this process on the
-// client side is a socket and a net.Conn. Run it with enough agents for
-// the fixed costs to fade, e.g.
+// event at QoS 1, which is held uncommitted until every agent has
+// published (as in a burst, where every agent's message waits for the
+// next commit); then it is committed and acknowledged, and the agents stay
+// connected. The process's Go heap, goroutine stacks and RSS are read
+// before, while every message is held (held-…) and after the
+// acknowledgements (after two GCs each), and the difference per agent is
+// reported. The agents are bare MQTT connections (no client library, no
+// goroutine), so what they cost this process on the client side is a
+// socket and a net.Conn. handler=async is how storehub runs (ingest's
+// pipeline takes a message without waiting for its commit); handler=sync
+// is a Handler that waits for it on mochi's goroutine. Run it with enough
+// agents for the fixed costs to fade, e.g.
 //
 //	go test ./hub/broker -run '^$' -bench EmbeddedConnection -benchtime 2000x
 func BenchmarkEmbeddedConnection(b *testing.B) {
+	for _, async := range []bool{true, false} {
+		name := map[bool]string{true: "handler=async", false: "handler=sync"}[async]
+		b.Run(name, func(b *testing.B) {
+			held := &heldCommits{async: async, release: make(chan struct{})}
+			var handler Handler = held
+			if async {
+				handler = asyncHeld{held}
+			}
+			benchmarkConnections(b, handler, held)
+		})
+	}
+}
+
+func benchmarkConnections(b *testing.B, handler Handler, held *heldCommits) {
 	h, err := HashPassword("pw", 1000)
 	if err != nil {
 		b.Fatal(err)
@@ -50,7 +129,7 @@ func BenchmarkEmbeddedConnection(b *testing.B) {
 		ids[i] = wire.AgentID{Tenant: "acme", Store: fmt.Sprintf("s%05d", i), Agent: "backoffice"}
 		list = append(list, Agent{Tenant: ids[i].Tenant, Store: ids[i].Store, Agent: ids[i].Agent, PasswordHash: h})
 	}
-	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(list), Handler: decoder{}})
+	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(list), Handler: handler})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,9 +151,23 @@ func BenchmarkEmbeddedConnection(b *testing.B) {
 		}
 		conns = append(conns, c)
 	}
+	for deadline := time.Now().Add(time.Minute); held.count() < b.N; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d messages reached the handler", held.count(), b.N)
+		}
+	}
 	b.StopTimer()
+	during := memNow(b)
+	held.commitAll()
+	for i, c := range conns {
+		if err := readPuback(c); err != nil {
+			b.Fatalf("agent %s: %v", ids[i], err)
+		}
+	}
 	after := memNow(b)
 	per := func(x, y uint64) float64 { return (float64(y) - float64(x)) / float64(b.N) }
+	b.ReportMetric(per(before.stack, during.stack), "held-stack-B/conn")
+	b.ReportMetric(per(before.rss, during.rss), "held-rss-B/conn")
 	b.ReportMetric(per(before.heap, after.heap), "heap-B/conn")
 	b.ReportMetric(per(before.stack, after.stack), "stack-B/conn")
 	b.ReportMetric(per(before.rss, after.rss), "rss-B/conn")
@@ -113,33 +206,16 @@ func memNow(b *testing.B) memReading {
 }
 
 // bareAgent connects as id the way storeagent does (MQTT 3.1.1, retained
-// will), subscribes to its command topic and publishes one event, waiting
-// for each answer.
+// will), subscribes to its command topic, waiting for each answer, and
+// publishes one event, whose PUBACK readPuback reads.
 func bareAgent(addr string, id wire.AgentID) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	c, err := mqttLogin(addr, id, "pw")
 	if err != nil {
 		return nil, err
 	}
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	fail := func(step string, err error) (net.Conn, error) {
 		c.Close()
 		return nil, fmt.Errorf("agent %s: %s: %w", id, step, err)
-	}
-	cp := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
-	cp.ProtocolName, cp.ProtocolVersion = "MQTT", 4
-	cp.ClientIdentifier = id.String()
-	cp.Keepalive = 60
-	cp.UsernameFlag, cp.Username = true, id.Tenant+"-"+id.Store+"-"+id.Agent
-	cp.PasswordFlag, cp.Password = true, []byte("pw")
-	cp.WillFlag, cp.WillQos, cp.WillRetain = true, 1, true
-	cp.WillTopic, cp.WillMessage = id.Topic(wire.ChannelStatus), []byte(`{"online":false}`)
-	if err := cp.Write(c); err != nil {
-		return fail("connect", err)
-	}
-	if ack, err := packets.ReadPacket(c); err != nil {
-		return fail("connack", err)
-	} else if ca, ok := ack.(*packets.ConnackPacket); !ok || ca.ReturnCode != 0 {
-		return fail("connack", fmt.Errorf("refused: %v", ack))
 	}
 	sp := packets.NewControlPacket(packets.Subscribe).(*packets.SubscribePacket)
 	sp.MessageID, sp.Topics, sp.Qoss = 1, []string{id.Topic(wire.ChannelCmdReq)}, []byte{1}
@@ -160,11 +236,47 @@ func bareAgent(addr string, id wire.AgentID) (net.Conn, error) {
 	if err := pp.Write(c); err != nil {
 		return fail("publish", err)
 	}
+	return c, nil
+}
+
+// readPuback reads an agent's PUBACK for its event and clears its deadline.
+func readPuback(c net.Conn) error {
 	if ack, err := packets.ReadPacket(c); err != nil {
-		return fail("puback", err)
+		return fmt.Errorf("puback: %w", err)
 	} else if _, ok := ack.(*packets.PubackPacket); !ok {
-		return fail("puback", fmt.Errorf("got %v", ack))
+		return fmt.Errorf("puback: got %v", ack)
 	}
-	_ = c.SetDeadline(time.Time{})
+	return c.SetDeadline(time.Time{})
+}
+
+// mqttLogin opens a bare MQTT 3.1.1 connection as agent id, with a
+// retained will as storeagent has, and waits for the broker's CONNACK;
+// the connection has a 30-second deadline.
+func mqttLogin(addr string, id wire.AgentID, password string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	fail := func(step string, err error) (net.Conn, error) {
+		c.Close()
+		return nil, fmt.Errorf("agent %s: %s: %w", id, step, err)
+	}
+	cp := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
+	cp.ProtocolName, cp.ProtocolVersion = "MQTT", 4
+	cp.ClientIdentifier = id.String()
+	cp.Keepalive = 60
+	cp.UsernameFlag, cp.Username = true, id.Tenant+"-"+id.Store+"-"+id.Agent
+	cp.PasswordFlag, cp.Password = true, []byte(password)
+	cp.WillFlag, cp.WillQos, cp.WillRetain = true, 1, true
+	cp.WillTopic, cp.WillMessage = id.Topic(wire.ChannelStatus), []byte(`{"online":false}`)
+	if err := cp.Write(c); err != nil {
+		return fail("connect", err)
+	}
+	if ack, err := packets.ReadPacket(c); err != nil {
+		return fail("connack", err)
+	} else if ca, ok := ack.(*packets.ConnackPacket); !ok || ca.ReturnCode != 0 {
+		return fail("connack", fmt.Errorf("refused: %v", ack))
+	}
 	return c, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ type Embedded struct {
 	srv       *mqtt.Server
 	listeners []listeners.Listener
 	hook      *hook
+	stop      context.CancelFunc // the feeder's
 }
 
 // EmbeddedOptions configures the embedded broker.
@@ -94,31 +96,59 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 	// buffer straight into its own slice. BenchmarkEmbeddedConnection
 	// measures what an agent costs (docs/benchmarks.md).
 	srv.Options.ClientNetReadBufferSize = 1024
-	h := &hook{access: o.Access, handler: o.Handler, log: o.Log, m: o.Metrics, clients: map[*mqtt.Client]Credential{}}
+	h := &hook{access: o.Access, handler: o.Handler, log: o.Log, m: o.Metrics, clients: map[*mqtt.Client]*agentConn{},
+		admission: newAdmission(embeddedInFlight)}
+	e := &Embedded{srv: srv, hook: h, stop: func() {}}
+	if async, ok := o.Handler.(AsyncHandler); ok {
+		h.feeder = newFeeder(async)
+		ctx, cancel := context.WithCancel(context.Background())
+		e.stop = func() { cancel(); <-h.feeder.ended }
+		go h.feeder.run(ctx)
+	}
 	if err := srv.AddHook(h, nil); err != nil {
+		e.stop()
 		return nil, err
 	}
-	e := &Embedded{srv: srv, hook: h}
-	if o.Config.Listen != "" {
-		l := listeners.NewTCP(listeners.Config{ID: "mqtt", Address: o.Config.Listen})
-		if err := srv.AddListener(l); err != nil {
-			return nil, fmt.Errorf("broker: listen %s: %w", o.Config.Listen, err)
-		}
-		e.listeners = append(e.listeners, l)
-	}
-	if o.Config.TLSListen != "" {
-		tc, err := serverTLS(o.Config)
+	listen := func(id, addr string, tc *tls.Config) error {
+		tl, err := net.Listen("tcp", addr)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("broker: listen %s: %w", addr, err)
 		}
-		l := listeners.NewTCP(listeners.Config{ID: "mqtts", Address: o.Config.TLSListen, TLSConfig: tc})
-		if err := srv.AddListener(l); err != nil {
-			return nil, fmt.Errorf("broker: listen %s: %w", o.Config.TLSListen, err)
+		var l net.Listener = tl
+		if tc != nil {
+			l = tls.NewListener(l, tc)
 		}
-		e.listeners = append(e.listeners, l)
+		ml := listeners.NewNet(id, admittedListener{l, h.admission})
+		if err := srv.AddListener(ml); err != nil {
+			tl.Close()
+			return fmt.Errorf("broker: listen %s: %w", addr, err)
+		}
+		e.listeners = append(e.listeners, ml)
+		return nil
 	}
-	if err := srv.Serve(); err != nil {
-		return nil, fmt.Errorf("broker: %w", err)
+	err := func() error {
+		if o.Config.Listen != "" {
+			if err := listen("mqtt", o.Config.Listen, nil); err != nil {
+				return err
+			}
+		}
+		if o.Config.TLSListen != "" {
+			tc, err := serverTLS(o.Config)
+			if err != nil {
+				return err
+			}
+			if err := listen("mqtts", o.Config.TLSListen, tc); err != nil {
+				return err
+			}
+		}
+		if err := srv.Serve(); err != nil {
+			return fmt.Errorf("broker: %w", err)
+		}
+		return nil
+	}()
+	if err != nil {
+		e.Close()
+		return nil, err
 	}
 	return e, nil
 }
@@ -185,9 +215,9 @@ func (e *Embedded) Recheck() []wire.AgentID {
 	var gone []*mqtt.Client
 	var ids []wire.AgentID
 	for cl, c := range h.clients {
-		if !h.access.Current(c) {
+		if !h.access.Current(c.cred) {
 			gone = append(gone, cl)
-			ids = append(ids, c.ID)
+			ids = append(ids, c.cred.ID)
 		}
 	}
 	h.mu.Unlock()
@@ -199,19 +229,34 @@ func (e *Embedded) Recheck() []wire.AgentID {
 }
 
 // Close stops the broker.
-func (e *Embedded) Close() error { return e.srv.Close() }
+func (e *Embedded) Close() error {
+	err := e.srv.Close()
+	e.stop()
+	return err
+}
 
 // hook authenticates agents, confines them to their subtree, and hands every
-// agent publish to ingest before the broker acknowledges it.
+// agent publish to ingest; the agent has its acknowledgement once ingest
+// has committed the message.
 type hook struct {
 	mqtt.HookBase
-	access  *Access
-	handler Handler
-	log     *slog.Logger
-	m       *Metrics
+	access    *Access
+	handler   Handler
+	feeder    *feeder    // hands messages to handler if it is an AsyncHandler (ingest is), else nil
+	admission *admission // bounds the messages fed and not yet done
+	log       *slog.Logger
+	m         *Metrics
 
 	mu      sync.Mutex
-	clients map[*mqtt.Client]Credential
+	clients map[*mqtt.Client]*agentConn
+}
+
+// agentConn is a logged-in agent's connection.
+type agentConn struct {
+	cred Credential
+	cl   *mqtt.Client
+	in   *admittedConn   // its connection as admission sees it
+	acks inOrder[uint16] // its QoS 1 messages handed over, by packet id, until acknowledged
 }
 
 func (h *hook) ID() string { return "storehub" }
@@ -221,14 +266,26 @@ func (h *hook) Provides(b byte) bool {
 }
 
 func (h *hook) agent(cl *mqtt.Client) (wire.AgentID, bool) {
+	c := h.conn(cl)
+	if c == nil {
+		return wire.AgentID{}, false
+	}
+	return c.cred.ID, true
+}
+
+// conn returns a logged-in agent's connection, or nil.
+func (h *hook) conn(cl *mqtt.Client) *agentConn {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	c, ok := h.clients[cl]
-	return c.ID, ok
+	return h.clients[cl]
 }
 
 func peerCN(cl *mqtt.Client) string {
-	tc, ok := cl.Net.Conn.(*tls.Conn)
+	conn := cl.Net.Conn
+	if ac, ok := conn.(*admittedConn); ok {
+		conn = ac.Conn
+	}
+	tc, ok := conn.(*tls.Conn)
 	if !ok {
 		return ""
 	}
@@ -253,7 +310,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		return false
 	}
 	h.mu.Lock()
-	h.clients[cl] = c
+	h.clients[cl] = &agentConn{cred: c, cl: cl, in: admittedOf(cl.Net.Conn)}
 	h.mu.Unlock()
 	h.m.Connected.Inc()
 	return true
@@ -294,6 +351,12 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if cl.Net.Inline || !strings.HasPrefix(pk.TopicName, wire.TopicRoot+"/") {
 		return pk, nil
 	}
+	if c := h.conn(cl); h.feeder != nil && c != nil {
+		h.handOver(c, pk)
+		// mochi neither acknowledges nor keeps a rejected publish
+		// (notRetained); handOver has it acknowledged once committed.
+		return pk, packets.ErrRejectPacket
+	}
 	if err := h.handler.Handle(context.Background(), pk.TopicName, pk.Payload, cl.ID); err != nil {
 		// Not committed: no PUBACK, so the agent sends it again.
 		h.log.Error("ingest failed; message not acknowledged", "topic", pk.TopicName, "err", err)
@@ -301,6 +364,71 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	pk.FixedHeader.Retain = false // see notRetained
 	return pk, nil
+}
+
+// handOver gives an agent's publish to the AsyncHandler (through the
+// feeder) and returns at once: the PUBACK goes out once the message is
+// committed, in the order the agent's messages arrived (inOrder), from a
+// goroutine that lives while acknowledgements are due. Waiting for the
+// commit here instead would hold mochi's read goroutine deep in its
+// publish path: its frames (packets passed by value, about 15 KiB down
+// to this hook) and ingest's decoding grow that goroutine's stack to
+// 32 KiB, and during a burst every agent's reader waits there at once:
+// 360 MiB of stacks for 10,000 stores (go_memstats_stack_inuse_bytes in
+// the benchmark suite's chain). Returning, the reader goes back to its
+// connection, where admission holds it while ingest is full, with about
+// 5 KiB in use, and the collector shrinks its stack to 16 KiB.
+// BenchmarkEmbeddedConnection measures both.
+func (h *hook) handOver(c *agentConn, pk packets.Packet) {
+	topic := pk.TopicName
+	h.admission.handed(c.in)
+	m := handoff{topic: topic, payload: pk.Payload, client: c.cl.ID}
+	if pk.FixedHeader.Qos == 0 { // nothing to acknowledge
+		m.done = func(err error) {
+			h.admission.done()
+			if err != nil {
+				h.log.Error("ingest failed; a QoS 0 message is lost", "topic", topic, "err", err)
+			}
+		}
+		h.feeder.give(m)
+		return
+	}
+	r := c.acks.add(pk.PacketID)
+	m.done = func(err error) {
+		h.admission.done()
+		if err != nil {
+			// Not committed: no PUBACK, so the agent sends it again.
+			h.log.Error("ingest failed; message not acknowledged", "topic", topic, "err", err)
+		}
+		if c.acks.done(r, err == nil) {
+			go h.acknowledge(c)
+		}
+	}
+	h.feeder.give(m)
+}
+
+// acknowledge sends the PUBACKs due on an agent's connection, in order,
+// until none is left; WritePacket serialises them with mochi's own
+// writes. A connection gone meanwhile fails them at once (the agent
+// sends those messages again on its next connection), and a stalled one
+// holds this goroutine at most until the connection's deadline.
+func (h *hook) acknowledge(c *agentConn) {
+	var due []*received[uint16]
+	for {
+		due = c.acks.take(due[:0])
+		if len(due) == 0 {
+			return
+		}
+		for _, r := range due {
+			if !r.ok {
+				continue
+			}
+			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: r.m}
+			if err := c.cl.WritePacket(ack); err != nil {
+				h.log.Debug("acknowledgement not sent", "client", c.cl.ID, "packet", r.m, "err", err)
+			}
+		}
+	}
 }
 
 // OnWill keeps an agent's will, like its other messages, out of the
