@@ -444,3 +444,21 @@ func TestReportSaysWhichTargetsAreMissedAndByHowMuch(t *testing.T) {
 		t.Errorf("a 50-store run claims a verdict on the 10,000-store target:\n%s", md)
 	}
 }
+
+// TestDefaultHubMemoryLimit: the chain's hub gets the memory_limit
+// docs/hub.md recommends for 1 GiB: ¾ of it, or less by what its hub.db
+// will take at 10,000 stores (the file's pages count in the RSS too).
+func TestDefaultHubMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		devices int
+		want    string
+	}{
+		{0, "768MiB"},       // PostgreSQL: no hub.db
+		{60_000, "768MiB"},  // 2,000 stores: hub.db ~66 MiB
+		{300_000, "694MiB"}, // 10,000 stores: hub.db ~330 MiB
+	} {
+		if got := DefaultHubMemoryLimit(tc.devices); got != tc.want {
+			t.Errorf("DefaultHubMemoryLimit(%d) = %s, want %s", tc.devices, got, tc.want)
+		}
+	}
+}

@@ -88,7 +88,8 @@ type ChainResult struct {
 	SlowestLate               time.Duration
 	HubRSSMax, HubRSSEnd      int64
 	HubAnonMax                int64
-	HubHeapEnd                int64 // storehub's Go heap in use at the end (go_memstats_heap_inuse_bytes)
+	HubHeapEnd                int64  // storehub's Go heap in use at the end (go_memstats_heap_inuse_bytes)
+	HubMemoryLimit            string // the single hub's memory_limit
 	Verdict                   Verdict
 	Episodes                  map[EpisodeKind]int
 	Took                      time.Duration
@@ -157,7 +158,8 @@ func RunChain(t testing.TB, o ChainOptions) ChainResult {
 	// remote.hub_public_key: it asks them to publish again what a broker
 	// lost after acknowledging it (hub/resend).
 	signing, hubKey := SigningKey()
-	setup := HubSetup{Bin: o.HubBin, Policy: o.Policy, SigningKey: signing, MemoryLimit: o.HubMemoryLimit}
+	setup := HubSetup{Bin: o.HubBin, Policy: o.Policy, SigningKey: signing, MemoryLimit: o.HubMemoryLimit, Devices: o.Stores * len(layout)}
+	res.HubMemoryLimit = setup.Limit()
 	const password = "bench-agent-password"
 	var hub chainHub
 	var brokerURLs []string

@@ -46,13 +46,39 @@ type HubSetup struct {
 	// messages a broker lost among them, and every replica must sign
 	// alike. "" leaves the hub its own key file.
 	SigningKey string
-	// MemoryLimit is memory_limit ("640MiB"); "" is DefaultHubMemoryLimit.
+	// MemoryLimit is memory_limit ("640MiB"); "" is
+	// DefaultHubMemoryLimit(Devices).
 	MemoryLimit string
+	// Devices are the devices the hub keeps in its bbolt file (0 with
+	// DSN): they decide DefaultHubMemoryLimit.
+	Devices int
 }
 
-// DefaultHubMemoryLimit is the memory_limit docs/hub.md recommends for a
-// hub given 1 GiB.
-const DefaultHubMemoryLimit = "768MiB"
+// HubBudget is the memory the chain's target sets aside for one hub
+// (10,000 stores × 30 devices in at most 1 GiB).
+const HubBudget = 1 << 30
+
+// hubDBPerDevice is what hub.db takes per device in the chain: 330 MiB
+// at 300,000 devices (docs/benchmarks.md).
+const hubDBPerDevice = 1153
+
+// DefaultHubMemoryLimit is the memory_limit docs/hub.md ("Sizing and
+// memory") recommends for a hub given HubBudget whose hub.db holds
+// devices: ¾ of the budget, or the budget less what hub.db will take if
+// that is less (the file is mapped into the process, and its pages count
+// in its RSS beside everything the limit bounds).
+func DefaultHubMemoryLimit(devices int) string {
+	limit := min(HubBudget*3/4, HubBudget-devices*hubDBPerDevice)
+	return fmt.Sprintf("%dMiB", limit>>20)
+}
+
+// Limit is the hub's memory_limit.
+func (s HubSetup) Limit() string {
+	if s.MemoryLimit != "" {
+		return s.MemoryLimit
+	}
+	return DefaultHubMemoryLimit(s.Devices)
+}
 
 // ClusterSetup is a replica's cluster: section (docs/hub.md, "Running
 // several replicas").
@@ -73,11 +99,7 @@ func (s HubSetup) Config(dataDir, api, token string, mqttPort int) string {
 	fmt.Fprintf(&b, "data_dir: %q\nlog: {level: %s}\n", dataDir, level)
 	// The setting docs/hub.md recommends for a hub given 1 GiB, the chain's
 	// target, unless the run asks for another.
-	limit := s.MemoryLimit
-	if limit == "" {
-		limit = DefaultHubMemoryLimit
-	}
-	fmt.Fprintf(&b, "memory_limit: %s\n", limit)
+	fmt.Fprintf(&b, "memory_limit: %s\n", s.Limit())
 	fmt.Fprintf(&b, "api:\n  listen: %s\n  tokens:\n    - {name: bench, role: admin, token: %s}\n", api, token)
 	switch {
 	case len(s.Externals) > 0:

@@ -320,6 +320,7 @@ func (r Report) Markdown() string {
 			if Replicated(c.Broker) {
 				p(" (the live replicas' sum)")
 			} else {
+				p(" (memory_limit %s)", c.HubMemoryLimit)
 				p("; messages %s", messages(c.HubMessages))
 			}
 			if c.Slowest != "" {

@@ -31,7 +31,7 @@ var (
 	warmup     = flag.Duration("warmup", 0, "override the mode's footprint warm-up (the agent trims its resident binary 2 minutes after start: 150s measures after that)")
 	agentEnv   = flag.String("agent-env", "", "extra environment for storeagent in the footprint part, e.g. GOGC=50 (to see what tuning would give)")
 	agentBin   = flag.String("agent", "", "measure this storeagent binary in the footprint part instead of building one (a build of another commit, or one with symbols for perf)")
-	hubLimit   = flag.String("hub-memory-limit", "", "storehub's memory_limit in the single-hub chain runs (default "+DefaultHubMemoryLimit+")")
+	hubLimit   = flag.String("hub-memory-limit", "", "storehub's memory_limit in the single-hub chain runs (default: ¾ of 1 GiB, or 1 GiB less what hub.db will take if that is less, as docs/hub.md recommends: "+DefaultHubMemoryLimit(300_000)+" at 10,000 stores)")
 	hubBinFlag = flag.String("hub", "", "run this storehub binary in the chain part instead of building one (a build with symbols for perf)")
 	cmdline    = flag.String("cmdline", "go test ./bench -run TestSuite -suite ...", "the command line to name in the report")
 )

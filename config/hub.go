@@ -16,7 +16,7 @@ import (
 type Hub struct {
 	DataDir      string        `yaml:"data_dir" doc:"Directory for the ticket store (hub.db, with the default bolt store)"`
 	LogRetention time.Duration `yaml:"log_retention" doc:"How long the event log (for reports) is kept; default 9600h (400 days)"`
-	MemoryLimit  ByteSize      `yaml:"memory_limit" doc:"Soft limit of the Go runtime's memory (debug.SetMemoryLimit), e.g. 768MiB: the heap is collected harder near it instead of growing to twice the live data; the memory set aside for storehub less the size hub.db will reach (mapped into the process; about 3/4 for a small fleet); none by default; the GOMEMLIMIT environment variable wins"`
+	MemoryLimit  ByteSize      `yaml:"memory_limit" doc:"Soft limit of the Go runtime's memory (debug.SetMemoryLimit), e.g. 768MiB: the heap is collected harder near it instead of growing to twice the live data; 3/4 of the memory set aside for storehub, or that memory less the size hub.db will reach if that is less (the file is mapped into the process); none by default; the GOMEMLIMIT environment variable wins"`
 	Log          Log           `yaml:"log" doc:"Logging"`
 	API          Section       `yaml:"api" doc:"The HTTP API and /metrics (hub/api)"`
 	Broker       Section       `yaml:"broker" doc:"Where agents' messages come from: the embedded broker or external ones (hub/broker)"`
