@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -305,15 +306,16 @@ func TestEmbeddedBrokerRetainsOnlyWhatTheHubRetains(t *testing.T) {
 type committer struct{ got chan handedOver }
 
 type handedOver struct {
-	payload string
-	done    func(error)
+	topic, payload string
+	done           func(error)
 }
 
-// Handle takes the agent's will, as the test closes the connection.
-func (c *committer) Handle(context.Context, string, []byte, string) error { return nil }
+func (c *committer) Handle(context.Context, string, []byte, string) error {
+	panic("the embedded broker waits for a commit with an AsyncHandler")
+}
 
-func (c *committer) HandleAsync(_ context.Context, _ string, payload []byte, _ string, done func(error)) {
-	c.got <- handedOver{string(payload), done}
+func (c *committer) HandleAsync(_ context.Context, topic string, payload []byte, _ string, done func(error)) {
+	c.got <- handedOver{topic, string(payload), done}
 }
 
 // TestEmbeddedAcknowledgesEachMessageOnceCommittedInArrivalOrder: with a
@@ -349,7 +351,7 @@ func TestEmbeddedAcknowledgesEachMessageOnceCommittedInArrivalOrder(t *testing.T
 		}
 	}
 	if held[0].payload != "m1" || held[2].payload != "m3" {
-		t.Fatalf("handed over %v, want m1, m2, m3", held)
+		t.Fatalf("handed over %+v, want m1, m2, m3", held)
 	}
 	// Nothing committed, nothing acknowledged; then the last one committed
 	// first, the second not at all, the first last.
@@ -383,4 +385,39 @@ func noPacket(t *testing.T, c net.Conn, when string) {
 		return
 	}
 	t.Fatalf("%s: the broker sent %v (err %v), want nothing", when, p, err)
+}
+
+// TestEmbeddedHandsAWillOverAfterTheAgentsMessages: an agent's will (its
+// offline status) reaches ingest behind the messages the agent sent
+// before its connection died, not ahead of those not yet committed.
+func TestEmbeddedHandsAWillOverAfterTheAgentsMessages(t *testing.T) {
+	h := &committer{got: make(chan handedOver, 10)}
+	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := mqttLogin(e.Addrs()[0], s42, "pw-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	pp.Qos, pp.MessageID, pp.TopicName, pp.Payload = 1, 1, s42.Topic(wire.ChannelEvents), []byte("last event")
+	if err := pp.Write(c); err != nil {
+		t.Fatal(err)
+	}
+	c.Close() // no DISCONNECT: the broker publishes the will
+	var topics []string
+	for range 2 {
+		select {
+		case m := <-h.got:
+			topics = append(topics, m.topic)
+			m.done(nil)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("handed over %v, then nothing; want the event, then the will", topics)
+		}
+	}
+	if want := []string{s42.Topic(wire.ChannelEvents), s42.Topic(wire.ChannelStatus)}; !slices.Equal(topics, want) {
+		t.Fatalf("handed over %v, want %v", topics, want)
+	}
 }

@@ -448,8 +448,24 @@ func (h *hook) OnWill(_ *mqtt.Client, w mqtt.Will) (mqtt.Will, error) {
 // the garbage collector most of the rest (perf, docs/benchmarks.md).
 // What the hub itself retains (an agent's configuration) stays retained.
 
+// OnWillSent hands an agent's will to ingest. With the feeder it goes
+// the way of the agent's messages, behind those still on their way: an
+// offline status must not overtake the events the agent sent before its
+// connection died.
 func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
-	if err := h.handler.Handle(context.Background(), pk.TopicName, pk.Payload, cl.ID); err != nil && !errors.Is(err, context.Canceled) {
-		h.log.Error("ingest of a will failed", "topic", pk.TopicName, "err", err)
+	topic := pk.TopicName
+	failed := func(err error) {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			h.log.Error("ingest of a will failed", "topic", topic, "err", err)
+		}
 	}
+	if h.feeder == nil {
+		failed(h.handler.Handle(context.Background(), topic, pk.Payload, cl.ID))
+		return
+	}
+	h.admission.handed(nil)
+	h.feeder.give(handoff{topic: topic, payload: pk.Payload, client: cl.ID, done: func(err error) {
+		h.admission.done()
+		failed(err)
+	}})
 }
