@@ -257,3 +257,115 @@ func TestAfterRunsBehindWhatCameBeforeIt(t *testing.T) {
 		t.Errorf("%d devices in the end, want 1000", n)
 	}
 }
+
+// heldStore commits to a Bolt store, but while held a commit waits for
+// release; it notes what each commit held.
+type heldStore struct {
+	*store.Bolt
+	mu      sync.Mutex
+	held    chan struct{} // nil: commits go through
+	entered int           // commits begun
+	commits []string      // per commit: its devices and "opened"
+}
+
+func (s *heldStore) Commit(c incident.Changes) error {
+	s.mu.Lock()
+	s.entered++
+	held := s.held
+	var what []string
+	for _, d := range c.Devices {
+		what = append(what, d.ID)
+	}
+	for _, n := range c.Notifications {
+		if n.Kind == incident.NotifyOpened {
+			what = append(what, "opened")
+		}
+	}
+	s.commits = append(s.commits, fmt.Sprint(what))
+	s.mu.Unlock()
+	if held != nil {
+		<-held
+	}
+	return s.Bolt.Commit(c)
+}
+
+func (s *heldStore) begun() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.entered
+}
+
+// TestDeadlinesAreDecidedWhileACommitIsSlow: while the committer is busy
+// (a slow commit and the change set after it waiting), a fault's
+// hold-down that ends is decided at once, and its ticket is committed
+// with the change set the writer is waiting to hand over, not after it.
+func TestDeadlinesAreDecidedWhileACommitIsSlow(t *testing.T) {
+	bolt, err := store.OpenBolt(filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &heldStore{Bolt: bolt}
+	clk := clock.NewFake(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+	p := New(Options{Engine: incident.New(incident.Config{Policy: incident.DefaultPolicy(), Clock: clk}), Store: st, Clock: clk,
+		Metrics: NewMetrics(prometheus.NewRegistry())})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		bolt.Close()
+	}()
+	h := &harness{t: t, p: p, clk: clk}
+	h.send(agentID.Topic(wire.ChannelStatus), h.msg(&wire.Status{Header: wire.Header{AgentID: agentID, Boot: "b1", Time: clk.Now()}, State: "online"}))
+	h.send(agentID.Topic(wire.ChannelEvents), h.event(1, "receipt-1", wire.FaultPaperOut)) // its hold-down runs
+
+	st.mu.Lock()
+	st.held = make(chan struct{})
+	st.mu.Unlock()
+	var wg sync.WaitGroup
+	handOver := func(seq uint64, dev string) {
+		wg.Add(1)
+		p.HandleAsync(ctx, agentID.Topic(wire.ChannelEvents), h.event(seq, dev), "test", func(err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			wg.Done()
+		})
+		waitFor(t, "the writer to take "+dev, func() bool { return len(p.in) == 0 })
+		time.Sleep(20 * time.Millisecond) // and to hand it on
+	}
+	handOver(2, "dev-a") // committing, held
+	waitFor(t, "the commit of dev-a to begin", func() bool { return st.begun() == 3 })
+	handOver(3, "dev-b") // waiting for the committer
+	handOver(4, "dev-c") // the writer waits to hand it over
+	waitFor(t, "the writer to wait with a timer", func() bool { return clk.Pending() == 1 })
+	clk.Advance(time.Hour) // far past the paper-out hold-down
+	waitFor(t, "the writer to decide and wait again", func() bool { return clk.Pending() == 1 })
+	close(st.held)
+	wg.Wait()
+	h.advance(0) // and whatever it had left to commit
+
+	st.mu.Lock()
+	commits := st.commits[2:]
+	st.mu.Unlock()
+	want := []string{"[dev-a]", "[dev-b]", "[dev-c opened]"}
+	if len(commits) < 3 || fmt.Sprint(commits[:3]) != fmt.Sprint(want) {
+		t.Errorf("commits after the slow one began: %v, want the ticket opened with dev-c: %v", commits, want)
+	}
+}
+
+// waitFor polls cond for up to 5 s; it does not fail the test (what
+// comes after does, if cond mattered), so that code that never gets
+// there fails on the outcome rather than hanging.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Logf("gave up waiting for %s", what)
+			return
+		}
+	}
+}
