@@ -41,7 +41,7 @@ type admission struct {
 	queue   []*admittedConn // readers waiting, oldest first
 }
 
-func newAdmission(max int) *admission { return &admission{max: max} }
+func newAdmission(limit int) *admission { return &admission{max: limit} }
 
 // enter returns once what c's reader read may go to mochi: at once if no
 // reader waits and there is room, else when its turn comes; net.ErrClosed
@@ -128,7 +128,7 @@ func (l admittedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &admittedConn{Conn: c, a: l.a, wake: make(chan struct{}, 1)}, nil
+	return newAdmittedConn(c, l.a), nil
 }
 
 // admittedConn is an agent's connection as the broker reads it (above
@@ -142,6 +142,10 @@ type admittedConn struct {
 	waiting bool // its reader is in the queue
 	placed  bool // let in with a place for its first message
 	shut    bool
+}
+
+func newAdmittedConn(c net.Conn, a *admission) *admittedConn {
+	return &admittedConn{Conn: c, a: a, wake: make(chan struct{}, 1)}
 }
 
 func (c *admittedConn) Read(p []byte) (int, error) {

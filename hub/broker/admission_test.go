@@ -16,9 +16,7 @@ import (
 // waiting for admission.
 func TestAdmissionHoldsReadsWhileIngestIsFull(t *testing.T) {
 	a := newAdmission(2)
-	agentSide, brokerSide := net.Pipe()
-	defer agentSide.Close()
-	c := &admittedConn{Conn: brokerSide, a: a, wake: make(chan struct{}, 1)}
+	agentSide, c := pipeConn(t, a)
 	a.handed(nil)
 	a.handed(nil)
 
@@ -38,13 +36,8 @@ func TestAdmissionHoldsReadsWhileIngestIsFull(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	a.done()
-	select {
-	case err := <-read:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a message done did not let the waiting read through")
+	if err := within(t, read, "a message done did not let the waiting read through"); err != nil {
+		t.Fatal(err)
 	}
 
 	a.handed(c) // it hands a message over, in the place it was let in with: full again
@@ -55,13 +48,8 @@ func TestAdmissionHoldsReadsWhileIngestIsFull(t *testing.T) {
 	go agentSide.Write(packet("more"))
 	waitQueued(t, a, 1)
 	c.Close()
-	select {
-	case err := <-read:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("a read waiting on a closed connection returned %v, want net.ErrClosed", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("closing the connection did not end the read waiting for admission")
+	if err := within(t, read, "closing the connection did not end the read waiting for admission"); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a read waiting on a closed connection returned %v, want net.ErrClosed", err)
 	}
 }
 
@@ -75,10 +63,7 @@ func TestAdmissionLetsReadersInInTurn(t *testing.T) {
 	reads := make(chan string, 3)
 	var conns []*admittedConn
 	for _, name := range []string{"first", "second", "third"} {
-		agentSide, brokerSide := net.Pipe()
-		defer agentSide.Close()
-		c := &admittedConn{Conn: brokerSide, a: a, wake: make(chan struct{}, 1)}
-		defer c.Close()
+		agentSide, c := pipeConn(t, a)
 		conns = append(conns, c)
 		go func() {
 			buf := make([]byte, 16)
@@ -131,30 +116,19 @@ func waitQueued(t *testing.T, a *admission, n int) {
 // place, and a 10,000-store burst stopped half way).
 func TestAdmissionIdleConnectionsHoldNoPlace(t *testing.T) {
 	a := newAdmission(1)
-	idleAgent, idleBroker := net.Pipe()
-	defer idleAgent.Close()
-	idle := &admittedConn{Conn: idleBroker, a: a, wake: make(chan struct{}, 1)}
-	defer idle.Close()
+	_, idle := pipeConn(t, a)
 	go idle.Read(make([]byte, 8)) // its agent sends nothing
 	time.Sleep(50 * time.Millisecond)
 
-	agentSide, brokerSide := net.Pipe()
-	defer agentSide.Close()
-	busy := &admittedConn{Conn: brokerSide, a: a, wake: make(chan struct{}, 1)}
-	defer busy.Close()
+	agentSide, busy := pipeConn(t, a)
 	go agentSide.Write(packet("event"))
 	read := make(chan error, 1)
 	go func() {
 		_, err := busy.Read(make([]byte, 8))
 		read <- err
 	}()
-	select {
-	case err := <-read:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("an agent's message waited for a place held by an idle connection")
+	if err := within(t, read, "an agent's message waited for a place held by an idle connection"); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -167,10 +141,7 @@ func packet(body string) []byte { return append([]byte{0x30, byte(len(body))}, b
 // not: the reader was let in for that packet.
 func TestAdmissionReadsTheRestOfAPacketAtOnce(t *testing.T) {
 	a := newAdmission(1)
-	agentSide, brokerSide := net.Pipe()
-	defer agentSide.Close()
-	c := &admittedConn{Conn: brokerSide, a: a, wake: make(chan struct{}, 1)}
-	defer c.Close()
+	agentSide, c := pipeConn(t, a)
 	p := packet("a publish cut in two")
 	go agentSide.Write(p)
 	head := make([]byte, 5)
@@ -184,13 +155,8 @@ func TestAdmissionReadsTheRestOfAPacketAtOnce(t *testing.T) {
 		_, err := io.ReadFull(c, rest)
 		read <- err
 	}()
-	select {
-	case err := <-read:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the rest of a packet waited for admission")
+	if err := within(t, read, "the rest of a packet waited for admission"); err != nil {
+		t.Fatal(err)
 	}
 	if got := append(head, rest...); !bytes.Equal(got, p) {
 		t.Fatalf("read %q, want %q", got, p)
@@ -247,4 +213,29 @@ func packetStarts(b []byte) []int {
 		i += length
 	}
 	return starts
+}
+
+// pipeConn is a connection under admission a and the agent's end of it;
+// both are closed when the test ends.
+func pipeConn(t *testing.T, a *admission) (agent net.Conn, c *admittedConn) {
+	agent, broker := net.Pipe()
+	c = newAdmittedConn(broker, a)
+	t.Cleanup(func() {
+		c.Close()
+		agent.Close()
+	})
+	return agent, c
+}
+
+// within returns what a goroutine sends on ch, failing the test with
+// msg if nothing comes within 10 s.
+func within(t *testing.T, ch <-chan error, msg string) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal(msg)
+		return nil
+	}
 }

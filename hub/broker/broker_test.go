@@ -318,6 +318,25 @@ func (c *committer) HandleAsync(_ context.Context, topic string, payload []byte,
 	c.got <- handedOver{topic, string(payload), done}
 }
 
+// agentOfCommitter starts an embedded broker whose handler is a
+// committer and logs agent s42 in to it with a bare connection; both end
+// with the test.
+func agentOfCommitter(t *testing.T) (*committer, net.Conn) {
+	t.Helper()
+	h := &committer{got: make(chan handedOver, 10)}
+	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	c, err := mqttLogin(e.Addrs()[0], s42, "pw-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return h, c
+}
+
 // TestEmbeddedAcknowledgesEachMessageOnceCommittedInArrivalOrder: with a
 // handler that takes messages without waiting for their commit (ingest's
 // pipeline), an agent's PUBACK comes only once its message is committed,
@@ -325,22 +344,10 @@ func (c *committer) HandleAsync(_ context.Context, topic string, payload []byte,
 // and never for one that could not be committed (the agent sends it
 // again).
 func TestEmbeddedAcknowledgesEachMessageOnceCommittedInArrivalOrder(t *testing.T) {
-	h := &committer{got: make(chan handedOver, 10)}
-	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := mqttLogin(e.Addrs()[0], s42, "pw-42")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	h, c := agentOfCommitter(t)
 	var held []handedOver
 	for id := uint16(1); id <= 3; id++ {
-		pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
-		pp.Qos, pp.MessageID, pp.TopicName, pp.Payload = 1, id, s42.Topic(wire.ChannelEvents), []byte(fmt.Sprintf("m%d", id))
-		if err := pp.Write(c); err != nil {
+		if err := publishQoS1(c, id, s42.Topic(wire.ChannelEvents), []byte(fmt.Sprintf("m%d", id))); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -391,19 +398,8 @@ func noPacket(t *testing.T, c net.Conn, when string) {
 // offline status) reaches ingest behind the messages the agent sent
 // before its connection died, not ahead of those not yet committed.
 func TestEmbeddedHandsAWillOverAfterTheAgentsMessages(t *testing.T) {
-	h := &committer{got: make(chan handedOver, 10)}
-	e, err := StartEmbedded(EmbeddedOptions{Config: EmbeddedConfig{Listen: "127.0.0.1:0"}, Access: NewAccess(agents(t)), Handler: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := mqttLogin(e.Addrs()[0], s42, "pw-42")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
-	pp.Qos, pp.MessageID, pp.TopicName, pp.Payload = 1, 1, s42.Topic(wire.ChannelEvents), []byte("last event")
-	if err := pp.Write(c); err != nil {
+	h, c := agentOfCommitter(t)
+	if err := publishQoS1(c, 1, s42.Topic(wire.ChannelEvents), []byte("last event")); err != nil {
 		t.Fatal(err)
 	}
 	c.Close() // no DISCONNECT: the broker publishes the will

@@ -231,9 +231,7 @@ func bareAgent(addr string, id wire.AgentID) (net.Conn, error) {
 	if err != nil {
 		return fail("encode", err)
 	}
-	pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
-	pp.Qos, pp.MessageID, pp.TopicName, pp.Payload = 1, 2, id.Topic(wire.ChannelEvents), payload
-	if err := pp.Write(c); err != nil {
+	if err := publishQoS1(c, 2, id.Topic(wire.ChannelEvents), payload); err != nil {
 		return fail("publish", err)
 	}
 	return c, nil
@@ -279,4 +277,11 @@ func mqttLogin(addr string, id wire.AgentID, password string) (net.Conn, error) 
 		return fail("connack", fmt.Errorf("refused: %v", ack))
 	}
 	return c, nil
+}
+
+// publishQoS1 writes a QoS 1 PUBLISH on a bare connection.
+func publishQoS1(c net.Conn, id uint16, topic string, payload []byte) error {
+	pp := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	pp.Qos, pp.MessageID, pp.TopicName, pp.Payload = 1, id, topic, payload
+	return pp.Write(c)
 }

@@ -318,6 +318,15 @@ func (j *job) reply(err error) {
 }
 
 func (p *Pipeline) loop(ctx context.Context, jobs chan<- *job, failed <-chan error) error {
+	// untilDeadline is a timer for the engine's next deadline (a minute
+	// without one).
+	untilDeadline := func() clock.Timer {
+		wait := time.Minute
+		if next := p.eng.NextDeadline(); !next.IsZero() {
+			wait = next.Sub(p.clk.Now())
+		}
+		return p.clk.NewTimer(wait)
+	}
 	// send hands a change set to the committer, which has at most one
 	// more waiting. While it is busy, a deadline that comes is decided at
 	// once, into j: a slow commit (1 s seen after a 10,000-store burst,
@@ -330,11 +339,7 @@ func (p *Pipeline) loop(ctx context.Context, jobs chan<- *job, failed <-chan err
 		default:
 		}
 		for {
-			wait := time.Minute
-			if next := p.eng.NextDeadline(); !next.IsZero() {
-				wait = next.Sub(p.clk.Now())
-			}
-			timer := p.clk.NewTimer(wait)
+			timer := untilDeadline()
 			select {
 			case jobs <- j:
 				timer.Stop()
@@ -349,11 +354,7 @@ func (p *Pipeline) loop(ctx context.Context, jobs chan<- *job, failed <-chan err
 		}
 	}
 	for {
-		wait := time.Minute
-		if next := p.eng.NextDeadline(); !next.IsZero() {
-			wait = next.Sub(p.clk.Now())
-		}
-		timer := p.clk.NewTimer(wait)
+		timer := untilDeadline()
 		select {
 		case <-ctx.Done():
 			timer.Stop()
